@@ -1,0 +1,69 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Section report: `geographical_indications`
+#
+# One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one
+# geography and one quarter. Run it from JupyterLab as it is (defaults: Hangzhou, 2025Q2, the demo data),
+# with `papermill notebooks/geographical_indications.ipynb out.ipynb -p geography 330106`, or through `ipeval run`.
+# All computation lives in `src/helpers`; see `docs/methodology.md` for the method.
+
+# %% tags=["parameters"]
+section = "geographical_indications"
+geography = "330100"  # official code: 330100 Hangzhou, or a district/county code
+quarter = "2025Q2"  # the as-of quarter: only data of periods ended by then are used
+lang = "zh"  # zh | en
+settings_path = ""  # default: params/settings.yaml
+data_path = ""  # default: the data file named in the settings (comma-separated for several)
+registry_path = ""  # default: the plan registry named in the settings
+run_dir = ""  # set by ipeval run: where the run's precomputed assessments are
+
+# %%
+from helpers import notebook as report
+
+ctx = report.open_context(section=section, geography=geography, quarter=quarter, lang=lang,
+                          settings_path=settings_path, data_path=data_path,
+                          registry_path=registry_path, run_dir=run_dir)
+report.header(ctx)
+
+# %% [markdown]
+# ## Targets at a glance / 目标一览
+# Latest value, target and due date, gap, the probability of meeting the target from simulated paths,
+# the status and the official-style (UN SDG Progress Chart) category beside it.
+
+# %%
+report.headline_table(ctx)
+
+# %% [markdown]
+# ## Indicators / 分指标
+# History, forecast median with 80% and 95% bands, target and due date; flow and cumulative targets
+# as running totals.
+
+# %%
+report.indicator_charts(ctx)
+
+# %% [markdown]
+# ## Districts compared / 区县比较
+
+# %%
+report.district_comparison(ctx)
+
+# %% [markdown]
+# ## Data quality / 数据质量
+
+# %%
+report.data_quality(ctx)
+
+# %%
+report.methods(ctx)

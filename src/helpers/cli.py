@@ -1,0 +1,169 @@
+"""The ``ipeval`` command.
+
+Exit codes: 0 all done; 1 some notebooks failed (the run was published, failures marked);
+2 invalid input or configuration (nothing executed, ``outputs/`` untouched).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from helpers.exceptions import DataValidationError, IpevalError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Evaluate Hangzhou's IP Protection Demonstration Zone plan (2023-2025), quarter by quarter.")
+
+
+def _settings(settings: Optional[Path]):
+    from helpers.config import load_settings
+
+    return load_settings(settings)
+
+
+def _fail(exc: IpevalError, report_dir: Optional[Path] = None) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    if isinstance(exc, DataValidationError) and exc.failures is not None and len(exc.failures):
+        folder = report_dir or Path(tempfile.gettempdir())
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / "ipeval-validation-report.csv"
+        exc.failures.to_csv(out, index=False, encoding="utf-8-sig")
+        typer.echo(f"validation report: {out}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+SettingsOpt = typer.Option(None, "--settings", help="Settings file (default: params/settings.yaml).")
+
+
+@app.command()
+def run(
+    quarter: str = typer.Option("latest", "--quarter", "-q", help="Quarter to evaluate, e.g. 2025Q2, or 'latest'."),
+    sections: Optional[str] = typer.Option(None, "--sections", help="Comma-separated section ids (default: all)."),
+    geos: Optional[str] = typer.Option(None, "--geos", help="Comma-separated geography codes (default: all 14)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en (default: settings)."),
+    data: Optional[list[Path]] = typer.Option(None, "--data", help="Data file(s) (default: settings)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Parallel notebooks (default: CPUs)."),
+    force: bool = typer.Option(False, "--force", help="Re-run reports whose inputs are unchanged."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar (for cron)."),
+    executor: str = typer.Option("local", "--executor", help="local (default) or dask."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address for --executor dask."),
+    validation_report: Optional[Path] = typer.Option(None, "--validation-report-dir", help="Where to write the validation CSV on invalid data (default: temp folder)."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Run every section notebook for every geography for one quarter, and publish the reports."""
+    from helpers.runner import run_quarter
+
+    try:
+        s = _settings(settings)
+        result = run_quarter(s, quarter, sections=sections.split(",") if sections else None,
+                             geographies=geos.split(",") if geos else None, lang=lang, workers=workers, force=force,
+                             quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data)
+    except IpevalError as exc:
+        _fail(exc, validation_report)
+    n, bad = len(result.jobs), len(result.failed)
+    skipped = sum(1 for j in result.jobs if j.get("skipped"))
+    typer.echo(f"{result.quarter}: {n - bad}/{n} reports ok ({skipped} unchanged), {bad} failed -> {result.published / 'index.html'}")
+    for j in result.failed:
+        typer.echo(f"  failed: {j['section']} {j['geography_code']}: {j['error'].splitlines()[0] if j['error'] else ''}", err=True)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def validate(
+    paths: list[Path] = typer.Argument(..., help="CSV or .xlsx files following the data contract."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write every problem to this CSV."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Check data files against the data contract; list every problem with file, row, column and rule."""
+    from helpers.data import format_failures, load_data
+    from helpers.geography import load_geographies
+    from helpers.registry import load_plan
+
+    try:
+        s = _settings(settings)
+        plan, g = load_plan(s.plan_path), load_geographies(s.geographies_path)
+        ds = load_data(paths, plan, g)
+    except DataValidationError as exc:
+        typer.echo(f"INVALID: {exc.args[0]}", err=True)
+        if exc.failures is not None and len(exc.failures):
+            typer.echo(format_failures(exc.failures), err=True)
+            if report:
+                exc.failures.to_csv(report, index=False, encoding="utf-8-sig")
+                typer.echo(f"report: {report}", err=True)
+        raise typer.Exit(2)
+    except IpevalError as exc:
+        _fail(exc)
+    if report:
+        import pandas as pd
+
+        pd.DataFrame(columns=["file", "row", "column", "rule", "value", "message"]).to_csv(report, index=False)
+    typer.echo(f"OK: {len(ds.frame)} rows in {len(paths)} file(s) are valid (sha256 {ds.sha256[:16]})")
+
+
+@app.command()
+def template(
+    output: Path = typer.Option(Path("ipeval-template.xlsx"), "--output", "-o", help="Where to write the .xlsx."),
+    geo: str = typer.Option("330100", "--geo", help="Geography code of the reporting unit."),
+    quarter: str = typer.Option("2025Q3", "--quarter", help="The quarter to report."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Write an Excel template a district fills in: one sheet per section, names in Chinese, units shown."""
+    from helpers.geography import load_geographies
+    from helpers.registry import load_plan
+    from helpers.template import write_template
+
+    try:
+        s = _settings(settings)
+        out = write_template(output, load_plan(s.plan_path), load_geographies(s.geographies_path), geo, quarter)
+    except IpevalError as exc:
+        _fail(exc)
+    typer.echo(f"template: {out}")
+
+
+@app.command("demo-data")
+def demo_data(
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Default: the data file named in the settings."),
+    seed: int = typer.Option(20231023, "--seed", help="The generator's seed."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Generate the seeded demonstration dataset (2021Q1-2025Q4, every indicator and geography)."""
+    from helpers.demo import write_demo
+    from helpers.geography import load_geographies
+    from helpers.registry import load_plan
+
+    try:
+        s = _settings(settings)
+        out = write_demo(output or s.data_path, load_plan(s.plan_path), load_geographies(s.geographies_path), seed)
+    except IpevalError as exc:
+        _fail(exc)
+    typer.echo(f"demo data: {out}")
+
+
+@app.command()
+def reproduce(
+    run_dir: Path = typer.Argument(..., help="A published run, e.g. outputs/2025Q2 or outputs/runs/2025Q2/<run-id>."),
+):
+    """Recompute a run's assessments from the copy of its inputs; report whether assessments.csv is byte-identical."""
+    from helpers.reproduce import reproduce_run
+
+    try:
+        same, detail = reproduce_run(run_dir)
+    except IpevalError as exc:
+        _fail(exc)
+    typer.echo(detail)
+    raise typer.Exit(0 if same else 1)
+
+
+def main() -> None:
+    """Entry point of the ``ipeval`` console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

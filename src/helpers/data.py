@@ -1,0 +1,372 @@
+"""Load and validate district data (the data contract, ``docs/data_contract.md``).
+
+The contract is a long table, CSV or Excel (.xlsx), one row per indicator, geography and period:
+
+====================  ==========================================================================
+column                meaning
+====================  ==========================================================================
+``indicator_id``      an id from the plan registry
+``geography_code``    330100 (Hangzhou) or a district/county code from ``params/geographies.yaml``
+``period``            a quarter (``2024Q3``) or, for annual indicators, a year (``2024``)
+``value``             the figure; for ratio indicators it may be left empty
+``numerator``         ratio indicators only: the numerator
+``denominator``       ratio indicators only: the denominator
+``source``            where the figure comes from
+``note``              anything the reader should know (revisions, estimates)
+====================  ==========================================================================
+
+Validation uses pandera (lazy, so every failure is reported at once); each failure names the
+file, the row as a spreadsheet shows it, the column and the rule. :func:`load_data` raises
+:class:`DataValidationError` carrying the full table; nothing downstream runs on invalid data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from helpers.exceptions import DataValidationError
+from helpers.geography import Geographies
+from helpers.periods import QUARTER_RE, YEAR_RE
+from helpers.registry import Plan
+
+REQUIRED_COLUMNS = ("indicator_id", "geography_code", "period", "value", "numerator", "denominator", "source", "note")
+NUMERIC_COLUMNS = ("value", "numerator", "denominator")
+# Columns the Excel template adds for people; accepted and ignored on load.
+DISPLAY_COLUMNS = ("indicator_name", "geography_name", "unit", "指标名称", "地区", "单位")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+FAILURE_COLUMNS = ["file", "row", "column", "rule", "value", "message"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated data: the rows as a typed frame, plus where they came from."""
+
+    frame: pd.DataFrame
+    paths: tuple[Path, ...]
+    sha256: str
+
+
+# --------------------------------------------------------------------------- reading
+
+def _read_one(path: Path) -> pd.DataFrame:
+    """Read a CSV or Excel file as strings, adding ``_file`` and ``_row`` (the row a spreadsheet shows)."""
+    if not path.exists():
+        raise DataValidationError(f"data file {path} does not exist")
+    if path.is_dir():
+        raise DataValidationError(f"{path} is a folder; give a CSV or .xlsx file")
+    if path.stat().st_size == 0:
+        raise DataValidationError(_one_failure(path, None, None, "not_empty", "", "the file is empty"))
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frames = [("", pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig"))]
+        elif suffix in EXCEL_SUFFIXES:
+            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+            # The template has a read-me sheet; data sheets are those with an indicator_id column.
+            frames = [(f"{name}!", df) for name, df in sheets.items() if "indicator_id" in df.columns]
+            if not frames:
+                frames = [(f"{name}!", df) for name, df in list(sheets.items())[:1]]
+        else:
+            raise DataValidationError(_one_failure(
+                path, None, None, "file_type", suffix,
+                f"{path.name} is not a CSV or Excel (.xlsx) file"))
+    except DataValidationError:
+        raise
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as exc:
+        kind = "CSV" if suffix == ".csv" else "Excel"
+        raise DataValidationError(_one_failure(
+            path, None, None, "file_type", suffix, f"{path.name} cannot be read as {kind}: {exc}")) from None
+    out = []
+    for prefix, df in frames:
+        df = df.copy()
+        df.columns = [str(c).strip() for c in df.columns]
+        df["_file"] = path.name
+        df["_row"] = [f"{prefix}{i + 2}" for i in range(len(df))]  # +2: header is row 1
+        out.append(df)
+    frame = pd.concat(out, ignore_index=True)
+    if frame.empty:
+        raise DataValidationError(_one_failure(path, None, None, "not_empty", "", "the file has no data rows"))
+    return frame
+
+
+def _one_failure(path, row, column, rule, value, message) -> str:
+    """A message for problems found before row-level validation (not a table)."""
+    return f"{path}: {message} [rule: {rule}]"
+
+
+# --------------------------------------------------------------------------- the schema
+
+def _num(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s.astype(str).str.replace(",", "", regex=False).str.strip().replace("", np.nan),
+                         errors="coerce")
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    return s.astype(str).str.strip().eq("")
+
+
+def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
+    """The pandera schema of the data contract for this plan and these geographies.
+
+    Row-level rules that involve several columns (a rate within its unit's range, numerator above
+    denominator, a city-only indicator reported for a district) are dataframe checks named after
+    the rule; :func:`validate_frame` maps them back to the column a user should fix.
+    """
+    ind = {i.id: i for i in plan.indicators}
+    city_only = {i.id for i in plan.indicators if i.city_only}
+    annual = {i.id for i in plan.indicators if i.frequency == "annual"}
+    ratio = {i.id for i in plan.indicators if i.uses_ratio}
+    share = {i.id for i in plan.indicators if i.numerator_le_denominator}
+    lower = {i.id: i.bounds[0] for i in plan.indicators}
+    upper = {i.id: i.bounds[1] for i in plan.indicators}
+    scale = {i.id: i.scale for i in plan.indicators}
+    city_code = geos.city.code
+
+    def numeric_or_blank(s: pd.Series) -> pd.Series:
+        return _blank(s) | _num(s).notna()
+
+    def value_present(df):
+        needs_value = ~df["indicator_id"].isin(ratio)
+        return ~needs_value | ~_blank(df["value"])
+
+    def parts_present(df):
+        is_ratio = df["indicator_id"].isin(ratio)
+        return ~is_ratio | (~_blank(df["numerator"]) & ~_blank(df["denominator"])) | ~_blank(df["value"])
+
+    def not_negative(col):
+        return lambda df: ~(_num(df[col]) < 0)
+
+    def denominator_positive(df):
+        d = _num(df["denominator"])
+        return ~(df["indicator_id"].isin(ratio) & d.notna() & (d <= 0))
+
+    def numerator_le_denominator(df):
+        n, d = _num(df["numerator"]), _num(df["denominator"])
+        return ~(df["indicator_id"].isin(share) & (n > d))
+
+    def within_bounds(df):
+        v = _num(df["value"])
+        n, d = _num(df["numerator"]), _num(df["denominator"])
+        k = df["indicator_id"].map(scale).astype(float)
+        v = v.where(v.notna(), n / d.where(d > 0) * k)
+        lo = pd.to_numeric(df["indicator_id"].map(lower), errors="coerce")
+        hi = pd.to_numeric(df["indicator_id"].map(upper), errors="coerce")
+        return ~((v < lo) | (v > hi))
+
+    def geography_allowed(df):
+        return ~(df["indicator_id"].isin(city_only) & (df["geography_code"].astype(str) != city_code))
+
+    def period_matches_frequency(df):
+        p = df["period"].astype(str).str.strip()
+        is_annual = df["indicator_id"].isin(annual)
+        is_year = p.str.match(YEAR_RE.pattern)
+        is_quarter = p.str.match(QUARTER_RE.pattern)
+        return ~((is_annual & is_quarter) | (~is_annual & df["indicator_id"].isin(ind) & is_year))
+
+    str_col = dict(dtype=str, nullable=True, coerce=True)
+    return pa.DataFrameSchema(
+        columns={
+            "indicator_id": pa.Column(str, pa.Check.isin(sorted(ind), name="known_indicator"), coerce=True),
+            "geography_code": pa.Column(str, pa.Check.isin(geos.codes, name="known_geography"), coerce=True),
+            "period": pa.Column(str, pa.Check.str_matches(r"^\d{4}(Q[1-4])?$", name="period_format"), coerce=True),
+            "value": pa.Column(checks=pa.Check(numeric_or_blank, name="numeric"), **str_col),
+            "numerator": pa.Column(checks=pa.Check(numeric_or_blank, name="numeric"), **str_col),
+            "denominator": pa.Column(checks=pa.Check(numeric_or_blank, name="numeric"), **str_col),
+            "source": pa.Column(**str_col),
+            "note": pa.Column(**str_col),
+        },
+        checks=[
+            pa.Check(value_present, name="value_required"),
+            pa.Check(parts_present, name="numerator_and_denominator_required"),
+            pa.Check(not_negative("value"), name="value_not_negative"),
+            pa.Check(not_negative("numerator"), name="numerator_not_negative"),
+            pa.Check(denominator_positive, name="denominator_positive"),
+            pa.Check(numerator_le_denominator, name="numerator_not_above_denominator"),
+            pa.Check(within_bounds, name="value_within_unit_range"),
+            pa.Check(geography_allowed, name="city_only_indicator"),
+            pa.Check(period_matches_frequency, name="period_matches_frequency"),
+        ],
+        unique=["indicator_id", "geography_code", "period"],
+        report_duplicates="all",
+        strict=False,
+        name="ipeval data contract",
+    )
+
+
+# Which column a user should look at, and what the rule means, for each named check.
+RULES = {
+    "column_in_dataframe": (None, "the column is missing: the contract needs " + ", ".join(REQUIRED_COLUMNS)),
+    "known_indicator": ("indicator_id", "not an indicator id of the plan registry"),
+    "known_geography": ("geography_code", "not a code of Hangzhou or one of its 13 districts/counties"),
+    "period_format": ("period", "a period is a quarter such as 2024Q3 or a year such as 2024"),
+    "numeric": (None, "not a number"),
+    "value_required": ("value", "this indicator needs a value"),
+    "numerator_and_denominator_required": ("numerator", "a ratio indicator needs a numerator and a denominator (or a value)"),
+    "value_not_negative": ("value", "counts and amounts cannot be negative"),
+    "numerator_not_negative": ("numerator", "a numerator cannot be negative"),
+    "denominator_positive": ("denominator", "a denominator must be above zero"),
+    "numerator_not_above_denominator": ("numerator", "the numerator is larger than the denominator of a share"),
+    "value_within_unit_range": ("value", "outside the range its unit allows (e.g. a percentage above 100)"),
+    "city_only_indicator": ("geography_code", "this indicator is reported for the city (330100) only"),
+    "period_matches_frequency": ("period", "annual indicators take a year (2024), quarterly ones a quarter (2024Q3)"),
+    "field_uniqueness": (None, "duplicate row: the same indicator, geography and period appear more than once"),
+    "multiple_fields_uniqueness": (None, "duplicate row: the same indicator, geography and period appear more than once"),
+    "unknown_column": (None, "a column the data contract does not have"),
+}
+
+
+def _failures_from_pandera(err: SchemaErrors, frame: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    fc = err.failure_cases
+    for rec in fc.to_dict("records"):
+        check = str(rec.get("check") or "")
+        # pandera names built-in checks like "isin(...)"/"str_matches(...)" unless named; ours are named.
+        rule = check.split("(")[0]
+        if rule in ("column_in_schema", "column_in_dataframe") or "column_in_dataframe" in check:
+            rule = "column_in_dataframe"
+        column = rec.get("column")
+        default_col, meaning = RULES.get(rule, (None, check))
+        idx = rec.get("index")
+        has_row = idx is not None and not (isinstance(idx, float) and np.isnan(idx)) and idx in frame.index
+        if rule == "column_in_dataframe":
+            column = rec.get("failure_case")
+            value = ""
+        else:
+            value = rec.get("failure_case")
+            if column in (None, "", frame.attrs.get("schema_name")) or (isinstance(column, float)):
+                column = default_col or ""
+            if has_row and column in frame.columns:
+                value = frame.at[idx, column]
+        rows.append({
+            "file": frame.at[idx, "_file"] if has_row else frame.attrs.get("file", ""),
+            "row": frame.at[idx, "_row"] if has_row else "",
+            "column": column or "",
+            "rule": rule,
+            "value": "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value),
+            "message": meaning,
+        })
+    out = pd.DataFrame(rows, columns=FAILURE_COLUMNS).drop_duplicates()
+    return out.reset_index(drop=True)
+
+
+def validate_frame(frame: pd.DataFrame, plan: Plan, geos: Geographies) -> pd.DataFrame:
+    """Validate a raw (string) frame; return the failures (empty when the data are valid).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``file, row, column, rule, value, message``; one row per problem.
+    """
+    schema = build_schema(plan, geos)
+    failures = []
+    unknown = [c for c in frame.columns if not c.startswith("_") and c not in REQUIRED_COLUMNS and c not in DISPLAY_COLUMNS]
+    for c in unknown:
+        failures.append({"file": frame["_file"].iloc[0], "row": 1, "column": c, "rule": "unknown_column",
+                         "value": c, "message": RULES["unknown_column"][1]})
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    for c in missing:
+        failures.append({"file": frame["_file"].iloc[0], "row": 1, "column": c, "rule": "column_in_dataframe",
+                         "value": "", "message": RULES["column_in_dataframe"][1]})
+    if missing:
+        # Row checks need every column; report the header problems alone rather than noise.
+        return pd.DataFrame(failures, columns=FAILURE_COLUMNS)
+    try:
+        schema.validate(frame[list(REQUIRED_COLUMNS)].copy(), lazy=True)
+    except SchemaErrors as err:
+        pandera_failures = _failures_from_pandera(err, frame)
+        # A numeric failure is attached to its column by pandera; say which column in the message too.
+        return pd.concat([pd.DataFrame(failures, columns=FAILURE_COLUMNS), pandera_failures], ignore_index=True)
+    return pd.DataFrame(failures, columns=FAILURE_COLUMNS)
+
+
+def format_failures(failures: pd.DataFrame, limit: int = 50) -> str:
+    """A readable fixed-width table of failures (the first ``limit`` rows)."""
+    shown = failures.head(limit).fillna("")
+    text = shown.to_string(index=False, max_colwidth=60)
+    if len(failures) > limit:
+        text += f"\n... and {len(failures) - limit} more (see the CSV report)"
+    return text
+
+
+# --------------------------------------------------------------------------- typed data
+
+def _typed(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    df = pd.DataFrame({
+        "indicator_id": frame["indicator_id"].astype(str).str.strip(),
+        "geography_code": frame["geography_code"].astype(str).str.strip(),
+        "period": frame["period"].astype(str).str.strip().str.replace(r"\.0$", "", regex=True),
+        "value": _num(frame["value"]),
+        "numerator": _num(frame["numerator"]),
+        "denominator": _num(frame["denominator"]),
+        "source": frame["source"].astype(str),
+        "note": frame["note"].astype(str),
+    })
+    year = df["period"].str.slice(0, 4).astype(int)
+    q = df["period"].str.extract(r"Q([1-4])$")[0].fillna("4").astype(int)
+    df["year"], df["quarter"] = year, q
+    df["qindex"] = year * 4 + q - 1
+    scale = df["indicator_id"].map({i.id: i.scale for i in plan.indicators})
+    computed = df["numerator"] / df["denominator"] * scale
+    df["value"] = df["value"].where(df["value"].notna(), computed)
+    return df.sort_values(["indicator_id", "geography_code", "qindex"]).reset_index(drop=True)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
+    """Read and validate one or more data files.
+
+    Parameters
+    ----------
+    paths : path or list of paths
+        CSV or .xlsx files following the data contract.
+    plan, geos
+        The registry and geographies the data are checked against.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataValidationError
+        With ``.failures``: every problem, each with file, row, column and rule.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = tuple(Path(p) for p in paths)
+    frames, failures = [], []
+    for p in paths:
+        raw = _read_one(p)
+        f = validate_frame(raw, plan, geos)
+        failures.append(f)
+        frames.append(raw)
+    failures = pd.concat(failures, ignore_index=True)
+    raw_all = pd.concat(frames, ignore_index=True)
+    if failures.empty and len(paths) > 1:
+        dup = raw_all.duplicated(["indicator_id", "geography_code", "period"], keep=False)
+        if dup.any():
+            failures = raw_all.loc[dup, ["_file", "_row", "indicator_id"]].rename(
+                columns={"_file": "file", "_row": "row", "indicator_id": "value"})
+            failures = failures.assign(column="indicator_id", rule="multiple_fields_uniqueness",
+                                       message="this indicator, geography and period is also in another file")
+            failures = failures[FAILURE_COLUMNS]
+    if not failures.empty:
+        n_files = failures["file"].nunique()
+        raise DataValidationError(
+            f"{len(failures)} problem(s) in {n_files} file(s); nothing was run", failures.reset_index(drop=True))
+    digest = hashlib.sha256("".join(file_sha256(p) for p in paths).encode()).hexdigest()
+    return Dataset(_typed(raw_all, plan), paths, digest)

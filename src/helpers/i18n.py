@@ -1,0 +1,86 @@
+"""Interface texts in Chinese (default) and English. Indicator names and units come from the registry."""
+
+from __future__ import annotations
+
+TEXTS = {
+    "zh": {
+        "demo_banner": "演示数据：本报告使用生成的演示数据（非真实统计），仅用于展示方法与版式。",
+        "report_title": "{plan} — {section}评估报告",
+        "overview": "总览",
+        "geography": "地区", "quarter": "评估季度", "section": "板块",
+        "indicator": "指标", "latest": "最新值", "latest_period": "最新期", "progress": "当前进度",
+        "target": "目标", "due": "期限", "gap": "差距", "probability": "达标概率", "status": "状态",
+        "sdg_category": "官方口径类别", "models": "模型", "decided_by": "判定依据", "unit": "单位",
+        "forecast": "预测（中位数，80%区间）",
+        "history": "历史值", "median": "预测中位数", "band80": "80% 区间", "band95": "95% 区间",
+        "achieved_marker": "已达标",
+        "headline": "目标一览", "charts": "分指标图表", "comparison": "区县比较", "quality": "数据质量",
+        "methods": "方法说明", "no_rows": "本板块在该地区没有适用的指标。",
+        "heatmap_title": "各区县状态（本板块指标）", "share_title": "{name}：各区县占全市比重（%）",
+        "ranking_title": "{name}：各区县排名",
+        "missing": "缺失期数", "late": "未按时报送", "revised": "修订值", "outliers": "异常值",
+        "none": "无",
+        "methods_note": "模型：{models}；判定依据：{decided}；{note}",
+        "methodology_link": "完整方法见 docs/methodology.md（概率由模拟路径计算，阈值：≥{on}% 为按计划推进，{risk}%–{on}% 为存在风险）。",
+        "provenance": "来源与可复现信息",
+        "running_total": "（累计值对比目标）",
+        "city_summary": "全市概况",
+        "downloads": "下载",
+        "failed": "失败",
+        "report_variant": "报告版", "audit_variant": "审计版（含代码）",
+        "share_on_track": "已达标或按计划推进的目标占比",
+    },
+    "en": {
+        "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
+        "report_title": "{plan} — {section} assessment",
+        "overview": "Overview",
+        "geography": "Geography", "quarter": "As-of quarter", "section": "Section",
+        "indicator": "Indicator", "latest": "Latest value", "latest_period": "Latest period", "progress": "Progress",
+        "target": "Target", "due": "Due", "gap": "Gap", "probability": "Probability of meeting", "status": "Status",
+        "sdg_category": "Official-style category", "models": "Models", "decided_by": "Decided by", "unit": "Unit",
+        "forecast": "Forecast (median, 80% interval)",
+        "history": "History", "median": "Forecast median", "band80": "80% interval", "band95": "95% interval",
+        "achieved_marker": "Achieved",
+        "headline": "Targets at a glance", "charts": "Indicators", "comparison": "Districts compared",
+        "quality": "Data quality", "methods": "Methods", "no_rows": "No indicator of this section applies to this geography.",
+        "heatmap_title": "Status by district (this section)", "share_title": "{name}: district shares of the city (%)",
+        "ranking_title": "{name}: districts ranked",
+        "missing": "Missing periods", "late": "Not yet reported", "revised": "Revised values", "outliers": "Outliers",
+        "none": "none",
+        "methods_note": "Models: {models}; decided by: {decided}; {note}",
+        "methodology_link": "Full method in docs/methodology.md (probabilities from simulated paths; thresholds: >= {on}% on track, {risk}%-{on}% at risk).",
+        "provenance": "Provenance",
+        "running_total": " (running total against the target)",
+        "city_summary": "City summary",
+        "downloads": "Downloads",
+        "failed": "failed",
+        "report_variant": "report", "audit_variant": "audit (with code)",
+        "share_on_track": "share of targets achieved or on track",
+    },
+}
+
+STATUS_NAMES = {
+    "zh": {"achieved": "已达标", "on_track": "按计划推进", "at_risk": "存在风险", "off_track": "进度滞后",
+           "insufficient_data": "数据不足", "no_target": "无目标（趋势跟踪）"},
+    "en": {"achieved": "achieved", "on_track": "on track", "at_risk": "at risk", "off_track": "off track",
+           "insufficient_data": "insufficient data", "no_target": "no target (trend only)"},
+}
+
+SDG_NAMES = {
+    "zh": {"met": "已实现", "on_track": "按计划", "acceleration_needed": "有进展但需加速",
+           "stagnation_or_regression": "停滞或倒退", "insufficient_data": "数据不足"},
+    "en": {"met": "met", "on_track": "on track", "acceleration_needed": "acceleration needed",
+           "stagnation_or_regression": "stagnation or regression", "insufficient_data": "insufficient data"},
+}
+
+DECIDED_BY = {
+    "zh": {"observed": "观测值已确定", "ensemble": "模型集成模拟", "rules": "规则法（数据点不足8个）", "none": "—", "": "—"},
+    "en": {"observed": "settled by observed data", "ensemble": "model ensemble simulation",
+           "rules": "rule-based (fewer than 8 points)", "none": "—", "": "—"},
+}
+
+
+def t(lang: str, key: str, **kw) -> str:
+    """The text ``key`` in ``lang`` (zh or en), formatted with ``kw``."""
+    text = TEXTS.get(lang, TEXTS["zh"])[key]
+    return text.format(**kw) if kw else text

@@ -1,0 +1,294 @@
+"""What the section notebooks call: each function renders one part of a report.
+
+Notebooks hold a ``parameters`` cell and calls into this module, nothing else. In a run the
+executor has already computed every assessment once (``<run>/assessments.csv``), so a notebook
+only reads tables and draws; run on its own (JupyterLab, plain ``papermill``) it computes what
+it needs through the forecast cache.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import load_settings
+from helpers.data import load_data
+from helpers.geography import load_geographies
+from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_NAMES, t
+from helpers.periods import Quarter
+from helpers.registry import load_plan
+from helpers.series import indicator_series
+
+OVERVIEW = "overview"
+
+
+@dataclass
+class ReportContext:
+    """Everything one report needs, loaded once per notebook."""
+
+    plan: object
+    geos: object
+    settings: object
+    frame: pd.DataFrame
+    data_paths: tuple
+    section: str
+    geography: object
+    quarter: Quarter
+    lang: str
+    assessments: pd.DataFrame
+    bands: pd.DataFrame
+    demo: bool
+
+    @property
+    def indicators(self):
+        if self.section == OVERVIEW:
+            inds = list(self.plan.indicators)
+        else:
+            inds = self.plan.indicators_in(self.section)
+        return [i for i in inds if self.geography.is_city or not i.city_only]
+
+    def section_name(self) -> str:
+        return t(self.lang, "overview") if self.section == OVERVIEW else self.plan.section(self.section).name(self.lang)
+
+
+def _display_html(text: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(text))
+
+
+def _e(x) -> str:
+    return html.escape("" if x is None else str(x))
+
+
+def open_context(section: str, geography: str, quarter: str, lang: str = "zh", settings_path: str = "",
+                 data_path: str = "", registry_path: str = "", run_dir: str = "") -> ReportContext:
+    """Load registry, geographies, data and assessments for one report.
+
+    Parameters are the notebook's own; every one is checked (unknown section, geography or quarter
+    raise an error naming the valid choices) before anything is read.
+    """
+    settings = load_settings(settings_path or None)
+    plan = load_plan(registry_path or settings.plan_path)
+    geos = load_geographies(settings.geographies_path)
+    if section != OVERVIEW:
+        plan.section(section)
+    geo = geos.get(geography)
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
+    q = Quarter.parse(quarter)
+    paths = [Path(p) for p in (data_path.split(",") if data_path else [str(settings.data_path)])]
+    ds = load_data(paths, plan, geos)
+    run = Path(run_dir) if run_dir else None
+    if run and (run / "assessments.csv").is_file():
+        table = pd.read_csv(run / "assessments.csv", dtype={"geography_code": str})
+        bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
+    else:
+        from helpers.assess import StatusThresholds, assess_all
+        from helpers.forecast import ForecastSettings
+
+        fs = ForecastSettings.from_mapping(settings.block("forecast"))
+        th = StatusThresholds(**settings.block("status"))
+        table, bands = assess_all(ds.frame, plan, geos, q, fs, th, cache_dir=settings.outputs_path / ".cache" / "assess")
+    demo = ds.frame["source"].astype(str).str.startswith("DEMO").any()
+    return ReportContext(plan, geos, settings, ds.frame, tuple(map(str, paths)), section, geo, q, lang,
+                         table, bands, bool(demo))
+
+
+# --------------------------------------------------------------------------- parts of the page
+
+def header(ctx: ReportContext) -> None:
+    """Title, geography, quarter and (for demo data) the banner."""
+    parts = []
+    if ctx.demo:
+        parts.append(f'<div class="ipeval-demo-banner" style="background:#fff3cd;border:2px solid #d39e00;'
+                     f'padding:8px 12px;font-weight:bold;color:#7a5200">{_e(t(ctx.lang, "demo_banner"))}</div>')
+    title = t(ctx.lang, "report_title", plan=ctx.plan.title(ctx.lang), section=ctx.section_name())
+    parts.append(f"<h1>{_e(title)}</h1>")
+    parts.append(f"<p><b>{_e(t(ctx.lang, 'geography'))}</b>: {_e(ctx.geography.name(ctx.lang))} ({_e(ctx.geography.code)}) · "
+                 f"<b>{_e(t(ctx.lang, 'quarter'))}</b>: {_e(ctx.quarter)}</p>")
+    _display_html("\n".join(parts))
+
+
+def _rows(ctx: ReportContext, geography_code: str | None = None) -> pd.DataFrame:
+    code = geography_code or ctx.geography.code
+    ids = [i.id for i in ctx.indicators]
+    a = ctx.assessments
+    rows = a[(a["geography_code"] == code) & (a["indicator_id"].isin(ids))]
+    return rows.set_index("indicator_id").reindex([i for i in ids if i in set(rows["indicator_id"])])
+
+
+def _fmt(x, digits=1) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)) or (isinstance(x, str) and not x):
+        return "—"
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{x:.0f}"
+
+
+def status_badge(status: str, lang: str) -> str:
+    from helpers.plots import STATUS_COLOURS
+
+    colour = STATUS_COLOURS.get(status, "#999")
+    return (f'<span class="status status-{_e(status)}" style="background:{colour};color:white;padding:1px 6px;'
+            f'border-radius:3px;white-space:nowrap">{_e(STATUS_NAMES[lang].get(status, status))}</span>')
+
+
+def headline_table(ctx: ReportContext) -> None:
+    """The section's headline table: value, target and due date, gap, probability, status, category."""
+    rows = _rows(ctx)
+    L = ctx.lang
+    if rows.empty:
+        _display_html(f"<p>{_e(t(L, 'no_rows'))}</p>")
+        return
+    head = ["indicator", "latest", "progress", "target", "due", "gap", "probability", "forecast", "status", "sdg_category"]
+    out = [f"<h2>{_e(t(L, 'headline'))}</h2>", '<table class="ipeval-headline"><thead><tr>']
+    out += [f"<th>{_e(t(L, h))}</th>" for h in head] + ["</tr></thead><tbody>"]
+    for ind_id, r in rows.iterrows():
+        ind = ctx.plan.indicator(ind_id)
+        tgt = ind.target
+        target_txt = f"{tgt.symbol}{_fmt(tgt.value)} {ind.unit(L)}" if tgt else "—"
+        prob = r["probability"]
+        prob_txt = f"{prob * 100:.0f}%" if np.isfinite(prob) else "—"
+        fc = "—"
+        if np.isfinite(r.get("forecast_median", np.nan)):
+            fc = f"{_fmt(r['forecast_median'])} [{_fmt(r['forecast_lo80'])}, {_fmt(r['forecast_hi80'])}]"
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
+            _e(ind.name(L)),
+            f"{_e(_fmt(r['latest_value']))} <small>({_e(r['latest_period'])})</small>",
+            _e(_fmt(r["progress_value"])),
+            _e(target_txt),
+            _e(r["due"] if isinstance(r["due"], str) and r["due"] else "—"),
+            _e(_fmt(r["gap"])),
+            _e(prob_txt),
+            _e(fc),
+            status_badge(r["status"], L),
+            _e(SDG_NAMES[L].get(r["sdg_category"], r["sdg_category"])),
+        ]) + "</tr>")
+    out.append("</tbody></table>")
+    _display_html("\n".join(out))
+
+
+def indicator_charts(ctx: ReportContext) -> None:
+    """One chart per indicator, with its methods note underneath."""
+    from IPython.display import display
+    import matplotlib.pyplot as plt
+
+    from helpers.plots import indicator_chart
+
+    L = ctx.lang
+    _display_html(f"<h2>{_e(t(L, 'charts'))}</h2>")
+    rows = _rows(ctx)
+    for ind in ctx.indicators:
+        if ind.id not in rows.index:
+            continue
+        r = rows.loc[ind.id].to_dict()
+        hist = indicator_series(ctx.frame, ind, ctx.geography, ctx.geos, ctx.quarter)
+        hist = hist[hist["value"].notna()]
+        b = ctx.bands
+        if len(b):
+            b = b[(b["indicator_id"] == ind.id) & (b["geography_code"] == ctx.geography.code)]
+        running = bool(ind.target and ind.target.kind == "cumulative")
+        labels = dict(title=ind.name(L) + (t(L, "running_total") if running else ""), unit=ind.unit(L),
+                      history=t(L, "history"), median=t(L, "median"), band80=t(L, "band80"),
+                      band95=t(L, "band95"), target=t(L, "target"), due=t(L, "due"), achieved=t(L, "achieved_marker"))
+        r["direction_symbol"] = ind.target.symbol if ind.target else ""
+        fig = indicator_chart(hist, b, r, labels, running_total=running,
+                              start_period=str(ind.target.start) if running else None)
+        display(fig)
+        plt.close(fig)
+        note = t(L, "methods_note", models=r.get("models_used") or "—",
+                 decided=DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
+                 note=r.get("note") if isinstance(r.get("note"), str) else "")
+        clause = f"{ind.clause_ref}：“{ind.clause_text}”" if L == "zh" else f"Plan {ind.clause_ref}: “{ind.clause_text}”"
+        interp = f"<br><i>{_e(ind.interpretation)}</i>" if ind.interpretation else ""
+        _display_html(f'<p class="ipeval-methods"><small>{_e(note)}<br>{_e(clause)}{interp}</small></p>')
+
+
+def district_comparison(ctx: ReportContext) -> None:
+    """The geography against the city and the other districts: status heat map, shares, ranking."""
+    from IPython.display import display
+    import matplotlib.pyplot as plt
+
+    from helpers.plots import share_bar, status_heatmap
+
+    L = ctx.lang
+    inds = [i for i in ctx.indicators if not i.city_only]
+    _display_html(f"<h2>{_e(t(L, 'comparison'))}</h2>")
+    if not inds:
+        _display_html(f"<p>{_e(t(L, 'none'))}</p>")
+        return
+    a = ctx.assessments
+    a = a[a["indicator_id"].isin([i.id for i in inds])]
+    wide = a.pivot(index="indicator_id", columns="geography_code", values="status")
+    wide = wide.reindex(index=[i.id for i in inds], columns=[g.code for g in ctx.geos.all]).fillna("insufficient_data")
+    fig = status_heatmap(wide, {i.id: i.name(L) for i in inds}, {g.code: g.name(L) for g in ctx.geos.all},
+                         t(L, "heatmap_title"), highlight=None if ctx.geography.is_city else ctx.geography.code)
+    display(fig)
+    plt.close(fig)
+    # shares of the city's count for the first summed indicator with a target; ranking by its progress
+    summed = [i for i in inds if i.aggregation == "sum"]
+    if summed:
+        ind = summed[0]
+        latest = ctx.frame[(ctx.frame["indicator_id"] == ind.id) & (ctx.frame["qindex"] <= ctx.quarter.index)]
+        if len(latest):
+            last_year = int(latest["year"].max())
+            yr = latest[latest["year"] == last_year]
+            district_codes = [d.code for d in ctx.geos.districts]
+            if ind.flow:
+                per = yr[yr["geography_code"].isin(district_codes)].groupby("geography_code")["value"].sum()
+            else:
+                last_q = yr["qindex"].max()
+                per = yr[(yr["qindex"] == last_q) & yr["geography_code"].isin(district_codes)].set_index("geography_code")["value"]
+            if per.sum() > 0:
+                share = per / per.sum() * 100
+                fig = share_bar(share, {g.code: g.name(L) for g in ctx.geos.all},
+                                t(L, "share_title", name=f"{ind.name(L)} ({last_year})"),
+                                highlight=ctx.geography.code, unit="%")
+                display(fig)
+                plt.close(fig)
+    ranked = [i for i in inds if i.target is not None]
+    if ranked:
+        ind = ranked[0]
+        prog = a[(a["indicator_id"] == ind.id) & (a["geography_code"] != ctx.geos.city.code)].set_index("geography_code")["probability"]
+        if prog.notna().any():
+            fig = share_bar(prog.fillna(0) * 100, {g.code: g.name(L) for g in ctx.geos.all},
+                            t(L, "ranking_title", name=f"{ind.name(L)} — {t(L, 'probability')}"),
+                            highlight=ctx.geography.code, unit="%")
+            display(fig)
+            plt.close(fig)
+
+
+def data_quality(ctx: ReportContext) -> None:
+    """Missing periods, values not yet reported, revised values and outliers, per indicator."""
+    from helpers.quality import quality_table
+
+    L = ctx.lang
+    q = quality_table(ctx.frame, ctx.indicators, ctx.geography, ctx.geos, ctx.quarter)
+    out = [f"<h2>{_e(t(L, 'quality'))}</h2>", '<table class="ipeval-quality"><thead><tr>']
+    out += [f"<th>{_e(t(L, k))}</th>" for k in ("indicator", "missing", "late", "revised", "outliers")]
+    out.append("</tr></thead><tbody>")
+    none = t(L, "none")
+    for ind in ctx.indicators:
+        r = q.get(ind.id, {})
+        out.append("<tr>" + "".join(f"<td>{_e(x)}</td>" for x in [
+            ind.name(L), r.get("missing") or none, r.get("late") or none, r.get("revised") or none,
+            r.get("outliers") or none]) + "</tr>")
+    out.append("</tbody></table>")
+    _display_html("\n".join(out))
+
+
+def methods(ctx: ReportContext) -> None:
+    """Where the method is written down, and the thresholds in force."""
+    th = ctx.settings.block("status")
+    _display_html(f"<h2>{_e(t(ctx.lang, 'methods'))}</h2><p>" + _e(t(
+        ctx.lang, "methodology_link", on=int(float(th.get("on_track", 0.8)) * 100),
+        risk=int(float(th.get("at_risk", 0.4)) * 100))) + "</p>")

@@ -1,0 +1,158 @@
+"""Seaborn charts for the reports, with a CJK font so Chinese never renders as boxes.
+
+The font is Noto Sans CJK SC shipped by the PyPI package ``mplfonts`` (a project dependency),
+registered with Matplotlib's font manager directly: ``mplfonts.use_font`` alone falls back to
+DejaVu Sans unless ``mplfonts init`` has been run, which a fresh machine has not.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are rendered headless; the inline backend still shows figures in Jupyter
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+STATUS_COLOURS = {
+    "achieved": "#1a7f37", "on_track": "#4caf50", "at_risk": "#f0a020", "off_track": "#d1242f",
+    "insufficient_data": "#9e9e9e", "no_target": "#607d8b",
+}
+
+
+@lru_cache(maxsize=1)
+def use_cjk_font() -> str:
+    """Register the bundled CJK font and put it first; return the family name Matplotlib resolved."""
+    import mplfonts
+
+    path = Path(mplfonts.__file__).parent / "fonts" / CJK_FONT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"CJK font {path} is missing: reinstall the mplfonts package")
+    font_manager.fontManager.addfont(str(path))
+    family = font_manager.FontProperties(fname=str(path)).get_name()
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", font=family, rc={"axes.unicode_minus": False})
+    matplotlib.rcParams["font.sans-serif"] = [family, *matplotlib.rcParams["font.sans-serif"]]
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    matplotlib.rcParams["axes.unicode_minus"] = False  # the CJK font lacks U+2212
+    return family
+
+
+def _x(periods: pd.Series) -> np.ndarray:
+    """Period labels ('2024Q3' or '2024') as decimal years at the period's middle."""
+    out = []
+    for p in periods.astype(str):
+        if "Q" in p:
+            y, q = p.split("Q")
+            out.append(int(y) + (int(q) - 0.5) / 4)
+        else:
+            out.append(int(p) + 0.5)
+    return np.array(out, dtype=float)
+
+
+def indicator_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict, labels: dict,
+                    running_total: bool = False, start_period: str | None = None):
+    """History, forecast median, 80% and 95% bands, the target line and due date.
+
+    Parameters
+    ----------
+    history : DataFrame
+        ``period`` and ``value`` of the observed series.
+    bands : DataFrame
+        ``period`` and quantile columns ``q025, q100, q500, q900, q975`` of the simulated series.
+    assessment : dict
+        The indicator's row of ``assessments.csv``.
+    labels : dict
+        Texts in the report's language: ``title``, ``unit``, ``history``, ``median``, ``band80``,
+        ``band95``, ``target``, ``due``, ``achieved``.
+    running_total : bool
+        Flow and cumulative targets: plot the running total from ``start_period`` against the target.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    use_cjk_font()
+    fig, ax = plt.subplots(figsize=(7.2, 3.4), dpi=90)
+    h = history[["period", "value"]].copy()
+    b = bands.copy()
+    if running_total and len(h):
+        if start_period is not None:
+            h = h[_x(h["period"]) >= _x(pd.Series([start_period]))[0]]
+        base = h["value"].cumsum()
+        last = float(base.iloc[-1]) if len(base) else 0.0
+        h = h.assign(value=base)
+        if len(b):
+            # a running total of quantiles is not the quantile of running totals; show the median path only
+            b = b.assign(q500=last + b["q500"].cumsum(), q025=np.nan, q100=np.nan, q900=np.nan, q975=np.nan)
+    if len(h):
+        ax.plot(_x(h["period"]), h["value"], marker="o", ms=3, color="#1f4e79", label=labels["history"])
+    if len(b):
+        xb = _x(b["period"])
+        if "q025" in b and b["q025"].notna().any():
+            ax.fill_between(xb, b["q025"], b["q975"], color="#9ecae1", alpha=0.45, label=labels["band95"])
+            ax.fill_between(xb, b["q100"], b["q900"], color="#4292c6", alpha=0.45, label=labels["band80"])
+        if len(h):
+            xb = np.concatenate([_x(h["period"])[-1:], xb])
+            med = np.concatenate([h["value"].to_numpy()[-1:], b["q500"].to_numpy()])
+        else:
+            med = b["q500"].to_numpy()
+        ax.plot(xb, med, ls="--", color="#08519c", label=labels["median"])
+    tv = assessment.get("target_value")
+    if tv is not None and np.isfinite(tv) and (running_total or assessment.get("target_kind") not in ("flow_per_year",)):
+        ax.axhline(tv, color="#d1242f", lw=1.2, label=f"{labels['target']} {assessment.get('direction_symbol', '')}{tv:g}")
+    due = assessment.get("due")
+    if due:
+        ax.axvline(_x(pd.Series([due]))[0] + 0.125, color="#555", lw=0.8, ls=":", label=f"{labels['due']} {due}")
+    if assessment.get("status") == "achieved" and len(h):
+        ax.scatter(_x(h["period"])[-1:], h["value"].to_numpy()[-1:], s=120, marker="*", color="#1a7f37",
+                   zorder=5, label=labels["achieved"])
+    ax.set_title(labels["title"], fontsize=11)
+    ax.set_ylabel(labels["unit"])
+    ax.legend(fontsize=7, loc="best", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def status_heatmap(table: pd.DataFrame, row_labels: dict, col_labels: dict, title: str, highlight: str | None = None):
+    """A heat map of status by geography (columns) and indicator (rows)."""
+    use_cjk_font()
+    import seaborn as sns
+
+    order = ["achieved", "on_track", "at_risk", "off_track", "insufficient_data", "no_target"]
+    codes = table.replace({s: i for i, s in enumerate(order)}).astype(float)
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * codes.shape[1] + 3), max(2.5, 0.35 * codes.shape[0] + 1.5)), dpi=90)
+    cmap = matplotlib.colors.ListedColormap([STATUS_COLOURS[s] for s in order])
+    sns.heatmap(codes, ax=ax, cmap=cmap, vmin=-0.5, vmax=len(order) - 0.5, cbar=False, linewidths=0.5,
+                linecolor="white", xticklabels=[col_labels.get(c, c) for c in codes.columns],
+                yticklabels=[row_labels.get(r, r) for r in codes.index])
+    if highlight in list(codes.columns):
+        j = list(codes.columns).index(highlight)
+        ax.add_patch(matplotlib.patches.Rectangle((j, 0), 1, codes.shape[0], fill=False, lw=2.5, ec="black"))
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right", fontsize=8)
+    plt.setp(ax.get_yticklabels(), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def share_bar(values: pd.Series, labels: dict, title: str, highlight: str | None = None, unit: str = ""):
+    """Horizontal bars ranking geographies; the highlighted geography in a darker colour."""
+    use_cjk_font()
+    v = values.sort_values()
+    fig, ax = plt.subplots(figsize=(6.4, max(2.4, 0.28 * len(v) + 1)), dpi=90)
+    colours = ["#08519c" if c == highlight else "#9ecae1" for c in v.index]
+    ax.barh([labels.get(c, c) for c in v.index], v.to_numpy(), color=colours)
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel(unit)
+    fig.tight_layout()
+    return fig

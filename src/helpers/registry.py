@@ -1,0 +1,332 @@
+"""The plan registry: every numeric target of a plan, as data.
+
+One YAML file per plan under ``params/plans/`` (a successor plan is a new file, not new code).
+Everything in the product reads targets from here. The schema is documented in
+``docs/registry.md``; :func:`load_plan` checks it and raises :class:`RegistryError` naming the
+entry and field at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from helpers.exceptions import RegistryError, UnknownSectionError
+from helpers.periods import InvalidPeriodError, Quarter
+
+MEASURES = ("count", "amount", "score", "ratio", "per_capita")
+FREQUENCIES = ("quarterly", "annual")
+APPLIES_TO = ("city", "all")
+AGGREGATIONS = ("sum", "ratio_of_sums", "per_capita", "each", "none")
+TARGET_KINDS = ("level", "rate", "flow_per_year", "cumulative", "milestone")
+DIRECTIONS = ("at_least", "at_most")
+
+_INDICATOR_FIELDS = {
+    "id", "section", "name_zh", "name_en", "unit_zh", "unit_en", "measure", "flow", "frequency",
+    "applies_to", "aggregation", "scale", "bounds", "numerator_zh", "numerator_en",
+    "denominator_zh", "denominator_en", "target", "clause", "interpretation", "notes",
+}
+_TARGET_FIELDS = {"kind", "direction", "value", "period", "due", "every_year"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the plan asks of an indicator.
+
+    ``kind`` is one of
+
+    * ``level``: the indicator's value at ``due`` meets ``value``;
+    * ``rate``: a ratio (numerator/denominator x scale) over the calendar year of ``due`` meets ``value``;
+    * ``flow_per_year``: the yearly total meets ``value`` in every year of ``period``
+      (``every_year``) or in the year of ``due`` only;
+    * ``cumulative``: the total over ``period`` meets ``value`` by ``due`` (once reached, it stays);
+    * ``milestone``: the value reaches ``value`` at any time up to ``due`` (once reached, it stays).
+    """
+
+    kind: str
+    direction: str
+    value: float
+    start: Quarter
+    due: Quarter
+    every_year: bool = False
+
+    def met(self, x):
+        """Whether a value (or a numpy array of values) meets the target."""
+        return x >= self.value if self.direction == "at_least" else x <= self.value
+
+    @property
+    def symbol(self) -> str:
+        return "≥" if self.direction == "at_least" else "≤"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One measured quantity of the plan, with or without a target."""
+
+    id: str
+    section: str
+    name_zh: str
+    name_en: str
+    unit_zh: str
+    unit_en: str
+    measure: str
+    flow: bool
+    frequency: str
+    applies_to: str
+    aggregation: str
+    scale: float
+    bounds: tuple
+    target: Target | None
+    clause_ref: str
+    clause_text: str
+    interpretation: str = ""
+    numerator_zh: str = ""
+    numerator_en: str = ""
+    denominator_zh: str = ""
+    denominator_en: str = ""
+
+    def name(self, lang: str = "zh") -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+    def unit(self, lang: str = "zh") -> str:
+        return self.unit_zh if lang == "zh" else self.unit_en
+
+    @property
+    def uses_ratio(self) -> bool:
+        """Rows carry a numerator and a denominator (value = numerator / denominator x scale)."""
+        return self.measure == "ratio"
+
+    @property
+    def city_only(self) -> bool:
+        return self.applies_to == "city"
+
+    @property
+    def numerator_le_denominator(self) -> bool:
+        """For shares (upper bound = scale) a numerator can never exceed its denominator."""
+        return self.uses_ratio and self.bounds[1] is not None and self.bounds[1] <= self.scale
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    name_zh: str
+    name_en: str
+    order: int
+    description_zh: str = ""
+    description_en: str = ""
+
+    def name(self, lang: str = "zh") -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan: its metadata, sections and indicators, as read from one registry file."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    meta: dict
+    sections: tuple[Section, ...]
+    indicators: tuple[Indicator, ...]
+    path: Path
+    sha256: str
+    zone_start: Quarter
+    zone_end: Quarter
+    by_id: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        try:
+            return self.by_id[indicator_id]
+        except KeyError:
+            raise RegistryError(f"unknown indicator {indicator_id!r}") from None
+
+    def section(self, section_id: str) -> Section:
+        for s in self.sections:
+            if s.id == section_id:
+                return s
+        valid = ", ".join(s.id for s in self.sections)
+        raise UnknownSectionError(f"unknown section {section_id!r}; valid sections: {valid}")
+
+    def indicators_in(self, section_id: str) -> list[Indicator]:
+        self.section(section_id)
+        return [i for i in self.indicators if i.section == section_id]
+
+    @property
+    def targets(self) -> list[Indicator]:
+        return [i for i in self.indicators if i.target is not None]
+
+    def title(self, lang: str = "zh") -> str:
+        return self.title_zh if lang == "zh" else self.title_en
+
+
+def _req(entry: dict, key: str, where: str):
+    if key not in entry or entry[key] in (None, ""):
+        raise RegistryError(f"{where}: field {key!r} is required")
+    return entry[key]
+
+
+def _choice(entry: dict, key: str, options, where: str, default=None):
+    value = entry.get(key, default)
+    if value not in options:
+        raise RegistryError(f"{where}: {key}={value!r} is not one of {', '.join(map(str, options))}")
+    return value
+
+
+def _quarter(text, where: str) -> Quarter:
+    try:
+        return Quarter.parse(str(text))
+    except InvalidPeriodError as exc:
+        raise RegistryError(f"{where}: {exc}") from None
+
+
+def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, where: str) -> Target:
+    where = f"{where}.target"
+    unknown = set(raw) - _TARGET_FIELDS
+    if unknown:
+        raise RegistryError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    period = raw.get("period") or {}
+    start = _quarter(period.get("start", str(plan_start)), where + ".period.start")
+    due = _quarter(raw.get("due", period.get("end", str(plan_end))), where + ".due")
+    if due < start:
+        raise RegistryError(f"{where}: due {due} is before the period start {start}")
+    value = _req(raw, "value", where)
+    if not isinstance(value, (int, float)):
+        raise RegistryError(f"{where}: value must be a number, got {value!r}")
+    return Target(
+        kind=_choice(raw, "kind", TARGET_KINDS, where),
+        direction=_choice(raw, "direction", DIRECTIONS, where),
+        value=float(value),
+        start=start,
+        due=due,
+        every_year=bool(raw.get("every_year", False)),
+    )
+
+
+def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> Indicator:
+    where = f"indicators[{n}] ({raw.get('id', '?')})"
+    unknown = set(raw) - _INDICATOR_FIELDS
+    if unknown:
+        raise RegistryError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    section = _req(raw, "section", where)
+    if section not in sections:
+        raise RegistryError(f"{where}: section {section!r} is not declared under 'sections'")
+    measure = _choice(raw, "measure", MEASURES, where)
+    applies_to = _choice(raw, "applies_to", APPLIES_TO, where)
+    aggregation = _choice(raw, "aggregation", AGGREGATIONS, where)
+    if applies_to == "city" and aggregation != "none":
+        raise RegistryError(f"{where}: a city-only indicator has aggregation 'none'")
+    if applies_to == "all" and aggregation == "none":
+        raise RegistryError(f"{where}: an indicator of every district needs an aggregation")
+    if measure == "ratio" and aggregation not in ("ratio_of_sums", "each", "none"):
+        raise RegistryError(f"{where}: ratios combine across districts as ratio_of_sums, never sums or averages")
+    if measure == "per_capita" and aggregation not in ("per_capita", "none", "each"):
+        raise RegistryError(f"{where}: per-capita indicators aggregate as per_capita")
+    bounds = raw.get("bounds") or [0, None]
+    if len(bounds) != 2:
+        raise RegistryError(f"{where}: bounds is [lower, upper] (null for none)")
+    clause = _req(raw, "clause", where)
+    target = raw.get("target")
+    target = _parse_target(target, plan_start, plan_end, where) if target else None
+    if target and target.kind == "rate" and measure != "ratio":
+        raise RegistryError(f"{where}: a 'rate' target needs measure 'ratio' (numerator/denominator)")
+    if target and target.kind in ("flow_per_year", "cumulative") and not raw.get("flow", False):
+        raise RegistryError(f"{where}: a {target.kind} target needs flow: true (values per period)")
+    return Indicator(
+        id=_req(raw, "id", where),
+        section=section,
+        name_zh=_req(raw, "name_zh", where),
+        name_en=_req(raw, "name_en", where),
+        unit_zh=_req(raw, "unit_zh", where),
+        unit_en=_req(raw, "unit_en", where),
+        measure=measure,
+        flow=bool(raw.get("flow", False)),
+        frequency=_choice(raw, "frequency", FREQUENCIES, where),
+        applies_to=applies_to,
+        aggregation=aggregation,
+        scale=float(raw.get("scale", 1)),
+        bounds=(bounds[0], bounds[1]),
+        target=target,
+        clause_ref=str(_req(clause, "ref", where + ".clause")),
+        clause_text=_req(clause, "text", where + ".clause"),
+        interpretation=str(raw.get("interpretation", "") or "").strip(),
+        numerator_zh=raw.get("numerator_zh", ""),
+        numerator_en=raw.get("numerator_en", ""),
+        denominator_zh=raw.get("denominator_zh", ""),
+        denominator_en=raw.get("denominator_en", ""),
+    )
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and check one plan registry file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML file such as ``params/plans/hangzhou_ipz_2023_2025.yaml``.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    RegistryError
+        If the file is missing, not YAML, or breaks the schema; the message names the entry and field.
+    """
+    return _load_plan_cached(str(Path(path).resolve()))
+
+
+@lru_cache(maxsize=8)
+def _load_plan_cached(path: str) -> Plan:
+    p = Path(path)
+    if not p.is_file():
+        raise RegistryError(f"plan registry {p} does not exist")
+    raw_bytes = p.read_bytes()
+    try:
+        doc = yaml.safe_load(raw_bytes)
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{p} is not valid YAML: {exc}") from None
+    if not isinstance(doc, dict) or "plan" not in doc or "indicators" not in doc:
+        raise RegistryError(f"{p}: expected top-level keys 'plan', 'sections' and 'indicators'")
+    meta = doc["plan"]
+    zone = meta.get("zone_period") or {}
+    zone_start = _quarter(zone.get("start"), "plan.zone_period.start")
+    zone_end = _quarter(zone.get("end"), "plan.zone_period.end")
+    sections = []
+    for n, s in enumerate(doc.get("sections") or []):
+        where = f"sections[{n}]"
+        sections.append(Section(
+            id=_req(s, "id", where), name_zh=_req(s, "name_zh", where), name_en=_req(s, "name_en", where),
+            order=int(s.get("order", n)), description_zh=s.get("description_zh", ""),
+            description_en=s.get("description_en", ""),
+        ))
+    section_ids = {s.id for s in sections}
+    if len(section_ids) != len(sections):
+        raise RegistryError(f"{p}: section ids are not unique")
+    indicators = [
+        _parse_indicator(raw, section_ids, zone_start, zone_end, n)
+        for n, raw in enumerate(doc["indicators"] or [])
+    ]
+    by_id: dict[str, Indicator] = {}
+    for ind in indicators:
+        if ind.id in by_id:
+            raise RegistryError(f"{p}: indicator id {ind.id!r} is used twice")
+        by_id[ind.id] = ind
+    return Plan(
+        id=_req(meta, "id", "plan"),
+        title_zh=_req(meta, "title_zh", "plan"),
+        title_en=_req(meta, "title_en", "plan"),
+        meta=meta,
+        sections=tuple(sorted(sections, key=lambda s: s.order)),
+        indicators=tuple(indicators),
+        path=p,
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        zone_start=zone_start,
+        zone_end=zone_end,
+        by_id=by_id,
+    )

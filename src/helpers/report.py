@@ -1,0 +1,187 @@
+"""Reports: executed notebooks to self-contained HTML (nbconvert), the index dashboard, the tables.
+
+Two HTML variants per notebook:
+
+* ``report``, for evaluation teams: no code, and neither the ``parameters`` nor papermill's
+  ``injected-parameters`` cell (papermill's report mode only hides code in some viewers);
+* ``audit``, for academics: with code and the parameters the run injected.
+
+Both use the ``offline`` template in ``helpers/templates/nbconvert``: nbconvert's stock template
+loads require.js and MathJax from CDNs, which breaks offline and inside government networks.
+Images are embedded as data URIs; a provenance footer names the inputs' SHA-256, the package
+versions, the git commit, the parameters and the run.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+TEMPLATES = Path(__file__).parent / "templates"
+VARIANTS = ("report", "audit")
+
+
+def _exporter(variant: str):
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config
+
+    c = Config()
+    c.TagRemovePreprocessor.enabled = True
+    if variant == "report":
+        c.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters"}
+        c.HTMLExporter.exclude_input = True
+        c.HTMLExporter.exclude_input_prompt = True
+        c.HTMLExporter.exclude_output_prompt = True
+    exporter = HTMLExporter(config=c, template_name="offline",
+                            extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
+    exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
+    return exporter
+
+
+_EXPORTERS: dict = {}
+
+
+def export_html(notebook, out_path: str | Path, variant: str, provenance: dict | None = None,
+                title: str = "", lang: str = "zh") -> Path:
+    """Convert an executed notebook to one HTML variant.
+
+    Parameters
+    ----------
+    notebook : nbformat.NotebookNode or path
+    out_path : path
+        Where the HTML goes (its folder is created).
+    variant : {'report', 'audit'}
+    provenance : dict, optional
+        Shown in the footer, every value escaped.
+    """
+    import nbformat
+
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}")
+    nb = nbformat.read(str(notebook), as_version=4) if not hasattr(notebook, "cells") else notebook
+    if title:
+        nb.metadata["title"] = title
+    exporter = _EXPORTERS.get(variant) or _EXPORTERS.setdefault(variant, _exporter(variant))
+    resources = {"provenance": provenance or {}, "language_code": "zh-CN" if lang == "zh" else "en",
+                 "provenance_title": "来源与可复现信息 / Provenance" if lang == "zh" else "Provenance"}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+
+XLSX_HEADERS_ZH = {
+    "section": "板块", "geography_code": "地区代码", "geography_name": "地区", "indicator_id": "指标代码",
+    "name_zh": "指标", "unit_zh": "单位", "latest_period": "最新期", "latest_value": "最新值",
+    "progress_value": "当前进度", "target_kind": "目标类型", "direction": "方向", "target_value": "目标值",
+    "due": "期限", "gap": "差距", "probability": "达标概率", "forecast_median": "预测中位数",
+    "forecast_lo80": "80%下限", "forecast_hi80": "80%上限", "forecast_lo95": "95%下限", "forecast_hi95": "95%上限",
+    "status_zh": "状态", "sdg_category_zh": "官方口径类别", "decided_by": "判定依据", "models_used": "模型",
+    "n_obs": "观测数", "note": "说明",
+}
+
+
+def write_xlsx(assessments: pd.DataFrame, path: str | Path, geo_names: dict, demo: bool) -> Path:
+    """``assessments.xlsx``: Chinese headers, frozen header row, widths, percentages, status colours."""
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    from helpers.i18n import SDG_NAMES, STATUS_NAMES
+    from helpers.plots import STATUS_COLOURS
+
+    df = assessments.copy()
+    df["geography_name"] = df["geography_code"].map(geo_names)
+    df["status_zh"] = df["status"].map(STATUS_NAMES["zh"])
+    df["sdg_category_zh"] = df["sdg_category"].map(SDG_NAMES["zh"])
+    cols = [c for c in XLSX_HEADERS_ZH if c in df.columns]
+    out = df[cols].rename(columns=XLSX_HEADERS_ZH)
+    path = Path(path)
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        out.to_excel(xw, sheet_name="评估结果", index=False, startrow=1 if demo else 0)
+        ws = xw.sheets["评估结果"]
+        header_row = 2 if demo else 1
+        if demo:
+            ws.cell(1, 1, "演示数据（生成，非真实统计） DEMONSTRATION DATA").font = Font(bold=True, color="9C5700")
+        for j, name in enumerate(out.columns, start=1):
+            ws.cell(header_row, j).font = Font(bold=True)
+            ws.column_dimensions[get_column_letter(j)].width = max(10, min(40, len(str(name)) * 2 + 4))
+        ws.freeze_panes = ws.cell(header_row + 1, 1)
+        p_col = list(out.columns).index("达标概率") + 1
+        s_col = list(out.columns).index("状态") + 1
+        inv = {v: k for k, v in STATUS_NAMES["zh"].items()}
+        for i in range(header_row + 1, header_row + 1 + len(out)):
+            ws.cell(i, p_col).number_format = "0%"
+            code = inv.get(ws.cell(i, s_col).value)
+            if code:
+                ws.cell(i, s_col).fill = PatternFill("solid", fgColor=STATUS_COLOURS[code].lstrip("#"))
+                ws.cell(i, s_col).font = Font(color="FFFFFF", bold=True)
+    return path
+
+
+# --------------------------------------------------------------------------- the index
+
+def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: list, jobs: list,
+                 assessments: pd.DataFrame, demo: bool, lang: str = "zh", downloads: list | None = None,
+                 manifest: dict | None = None) -> Path:
+    """The dashboard: geographies x sections coloured by the share of targets achieved or on track.
+
+    Rendered by Jinja2 with autoescape on, so text from data files (notes, names) shows as text.
+
+    Parameters
+    ----------
+    jobs : list of dict
+        One per report: ``section, geography_code, status ('ok'|'failed'|'skipped'), report, audit,
+        notebook, error`` (paths relative to the index).
+    """
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from helpers.i18n import STATUS_NAMES, t
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
+    tmpl = env.get_template("index.html.j2")
+    by_key = {(j["section"], j["geography_code"]): j for j in jobs}
+    sec_inds = {s: ([i.id for i in plan.indicators] if s == "overview" else [i.id for i in plan.indicators_in(s)]) for s in sections}
+    rows = []
+    for g in geos.all:
+        cells = []
+        for s in sections:
+            job = by_key.get((s, g.code))
+            a = assessments[(assessments["geography_code"] == g.code) & assessments["indicator_id"].isin(sec_inds[s])]
+            a = a[a["status"] != "no_target"]
+            good = int(a["status"].isin(["achieved", "on_track"]).sum())
+            share = good / len(a) if len(a) else None
+            cells.append(dict(job=job, share=share, n=len(a), good=good,
+                              colour=_share_colour(share) if job and job["status"] != "failed" else "#f8d7da"))
+        rows.append(dict(geo=g, cells=cells))
+    city = assessments[assessments["geography_code"] == geos.city.code]
+    counts = city["status"].value_counts().to_dict()
+    summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang]]
+    worst = city[city["status"].isin(["off_track", "at_risk"])].sort_values("probability").head(8)
+    text = tmpl.render(
+        lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter, rows=rows, demo=demo,
+        section_names=[("总览" if lang == "zh" else "Overview") if s == "overview" else plan.section(s).name(lang) for s in sections],
+        summary=summary, worst=worst.to_dict("records"), status_names=STATUS_NAMES[lang],
+        downloads=downloads or [], manifest=manifest or {},
+        failed=[j for j in jobs if j["status"] == "failed"],
+    )
+    out = Path(out_path)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def _share_colour(share) -> str:
+    if share is None:
+        return "#eeeeee"
+    if share >= 0.8:
+        return "#4caf50"
+    if share >= 0.5:
+        return "#c5e1a5"
+    if share >= 0.3:
+        return "#ffe082"
+    return "#ef9a9a"

@@ -1,0 +1,249 @@
+"""The plan registry: the shipped YAML matches the plan text and the loader rejects broken files."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers.exceptions import RegistryError
+from helpers.registry import TARGET_KINDS, load_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN_PATH = ROOT / "params" / "plans" / "hangzhou_ipz_2023_2025.yaml"
+DOCS_PATH = ROOT / "docs" / "registry.md"
+
+_WS = re.compile(r"\s+")
+
+
+def squeeze(text: str) -> str:
+    """Remove all whitespace (the source breaks lines inside sentences and spaces out numbers)."""
+    return _WS.sub("", text)
+
+
+# Loaded once at collection time so that tests can be parametrized by indicator id.
+_PLAN = load_plan(PLAN_PATH)
+INDICATOR_IDS = [i.id for i in _PLAN.indicators]
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan(PLAN_PATH)
+
+
+@pytest.fixture(scope="module")
+def plan_text(plan) -> str:
+    source = ROOT / plan.meta["source_text"]
+    assert source.is_file(), f"plan text {source} is missing"
+    return squeeze(source.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def raw_registry() -> dict:
+    return yaml.safe_load(PLAN_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def write_registry(tmp_path):
+    """Write a (modified) registry document to a fresh temporary file and return its path."""
+    counter = {"n": 0}
+
+    def _write(doc: dict) -> Path:
+        counter["n"] += 1
+        path = tmp_path / f"broken_{counter['n']}.yaml"
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        return path
+
+    return _write
+
+
+# --------------------------------------------------------------------------- the shipped registry
+
+
+@pytest.mark.parametrize("indicator_id", INDICATOR_IDS)
+def test_clause_text_is_verbatim_from_plan(plan, plan_text, indicator_id):
+    ind = plan.indicator(indicator_id)
+    quote = squeeze(ind.clause_text)
+    assert quote, f"{indicator_id}: empty clause text"
+    assert quote in plan_text, f"{indicator_id}: clause text not found in the plan: {ind.clause_text}"
+
+
+@pytest.mark.parametrize("indicator_id", INDICATOR_IDS)
+def test_clause_ref_names_a_part_of_the_plan(plan, indicator_id):
+    ref = plan.indicator(indicator_id).clause_ref
+    assert re.fullmatch(r"[一二三四](\([一二三四五六]\)(\d{1,2})?)?", ref), ref
+
+
+def test_plan_metadata(plan):
+    assert plan.id == "hangzhou_ipz_2023_2025"
+    assert plan.meta["document_number"] == "杭政办函〔2023〕71号"
+    assert (str(plan.zone_start), str(plan.zone_end)) == ("2023Q1", "2025Q4")
+    assert plan.meta["in_force_until"] == "2025-04-30"
+    assert plan.meta.get("interpretation")
+
+
+def test_indicator_ids_unique(plan):
+    ids = [i.id for i in plan.indicators]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids)
+
+
+def test_every_target_kind_occurs(plan):
+    kinds = {i.target.kind for i in plan.targets}
+    assert kinds == set(TARGET_KINDS)
+
+
+@pytest.mark.parametrize("section_id", ["enforcement", "judicial", "financing", "geographical_indications"])
+def test_section_has_a_district_indicator(plan, section_id):
+    indicators = plan.indicators_in(section_id)
+    assert indicators, f"section {section_id} has no indicators"
+    assert any(i.applies_to == "all" for i in indicators), f"{section_id}: no indicator for every district"
+
+
+def test_every_indicator_section_is_declared(plan):
+    declared = {s.id for s in plan.sections}
+    assert {i.section for i in plan.indicators} <= declared
+    assert all(plan.indicators_in(s) for s in declared), "a declared section has no indicators"
+
+
+def test_target_and_trend_counts(plan):
+    assert len(plan.targets) >= 30
+    trend_only = {i.id for i in plan.indicators if i.target is None}
+    assert "pledge_financing_amount" in trend_only
+
+
+def test_targets_fall_in_the_zone_period(plan):
+    for ind in plan.targets:
+        t = ind.target
+        assert plan.zone_start <= t.start <= t.due <= plan.zone_end, ind.id
+
+
+@pytest.mark.parametrize("indicator_id", INDICATOR_IDS)
+def test_indicator_is_consistent(plan, indicator_id):
+    ind = plan.indicator(indicator_id)
+    if ind.uses_ratio:
+        assert ind.numerator_zh and ind.denominator_zh, f"{indicator_id}: ratio without numerator/denominator"
+        assert ind.aggregation in ("ratio_of_sums", "none", "each")
+    if ind.measure == "per_capita":
+        assert ind.denominator_zh == "常住人口（万人）"
+    if ind.city_only:
+        assert ind.aggregation == "none"
+    lo, hi = ind.bounds
+    assert lo is not None and (hi is None or hi > lo)
+    if ind.target is not None:
+        assert lo <= ind.target.value and (hi is None or ind.target.value <= hi), indicator_id
+        if ind.target.every_year:
+            assert ind.target.kind == "flow_per_year"
+
+
+@pytest.mark.parametrize("indicator_id", INDICATOR_IDS)
+def test_interpretation_recorded_where_needed(plan, indicator_id):
+    ind = plan.indicator(indicator_id)
+    t = ind.target
+    needs_note = (
+        t is None
+        or ind.aggregation == "each"
+        or t.kind in ("cumulative", "milestone", "rate")
+        or (t.kind == "flow_per_year" and not t.every_year)
+    )
+    if needs_note:
+        assert ind.interpretation, f"{indicator_id}: the plan leaves a choice here; say which we made"
+
+
+def test_docs_list_every_interpretation(plan):
+    docs = DOCS_PATH.read_text(encoding="utf-8")
+    assert "Interpretations we chose" in docs
+    missing = [i.id for i in plan.indicators if i.interpretation and f"`{i.id}`" not in docs]
+    assert not missing, f"docs/registry.md does not list: {missing}"
+
+
+# --------------------------------------------------------------------------- broken registries
+
+
+def _indicator(doc: dict, indicator_id: str) -> dict:
+    return next(i for i in doc["indicators"] if i["id"] == indicator_id)
+
+
+def _duplicate_id(doc):
+    doc["indicators"].append(copy.deepcopy(_indicator(doc, "admin_cases")))
+
+
+def _unknown_field(doc):
+    _indicator(doc, "admin_cases")["colour"] = "red"
+
+
+def _unknown_target_field(doc):
+    _indicator(doc, "admin_cases")["target"]["deadline"] = "2025Q4"
+
+
+def _rate_on_count(doc):
+    _indicator(doc, "admin_cases")["target"]["kind"] = "rate"
+
+
+def _ratio_summed(doc):
+    _indicator(doc, "mediation_success_rate")["aggregation"] = "sum"
+
+
+def _cumulative_on_stock(doc):
+    _indicator(doc, "enforcement_funding")["flow"] = False
+
+
+def _city_only_summed(doc):
+    _indicator(doc, "ip_trainees")["aggregation"] = "sum"
+
+
+def _unknown_section(doc):
+    _indicator(doc, "gi_households")["section"] = "agriculture"
+
+
+def _missing_clause(doc):
+    del _indicator(doc, "madrid_registrations")["clause"]
+
+
+def _bad_due_quarter(doc):
+    _indicator(doc, "fast_preexamination")["target"]["due"] = "2025-12"
+
+
+def _unknown_kind(doc):
+    _indicator(doc, "public_satisfaction")["target"]["kind"] = "stretch"
+
+
+BROKEN = [
+    pytest.param(_duplicate_id, r"'admin_cases' is used twice", id="duplicate-id"),
+    pytest.param(_unknown_field, r"\(admin_cases\): unknown field\(s\) colour", id="unknown-field"),
+    pytest.param(_unknown_target_field, r"\(admin_cases\)\.target: unknown field\(s\) deadline",
+                 id="unknown-target-field"),
+    pytest.param(_rate_on_count, r"\(admin_cases\): a 'rate' target needs measure 'ratio'", id="rate-on-count"),
+    pytest.param(_ratio_summed, r"\(mediation_success_rate\): ratios combine .*ratio_of_sums",
+                 id="ratio-aggregated-by-sum"),
+    pytest.param(_cumulative_on_stock, r"\(enforcement_funding\): a cumulative target needs flow: true",
+                 id="cumulative-on-stock"),
+    pytest.param(_city_only_summed, r"\(ip_trainees\): a city-only indicator has aggregation 'none'",
+                 id="city-only-summed"),
+    pytest.param(_unknown_section, r"\(gi_households\): section 'agriculture'", id="unknown-section"),
+    pytest.param(_missing_clause, r"\(madrid_registrations\): field 'clause' is required", id="missing-clause"),
+    pytest.param(_bad_due_quarter, r"\(fast_preexamination\)\.target\.due: .*2024Q3", id="bad-quarter"),
+    pytest.param(_unknown_kind, r"\(public_satisfaction\)\.target: kind='stretch'", id="unknown-kind"),
+]
+
+
+def test_unmodified_copy_loads(raw_registry, write_registry):
+    plan = load_plan(write_registry(copy.deepcopy(raw_registry)))
+    assert [i.id for i in plan.indicators] == INDICATOR_IDS
+
+
+@pytest.mark.parametrize(("breakage", "message"), BROKEN)
+def test_loader_rejects_broken_registry(raw_registry, write_registry, breakage, message):
+    doc = copy.deepcopy(raw_registry)
+    breakage(doc)
+    path = write_registry(doc)
+    with pytest.raises(RegistryError, match=message):
+        load_plan(path)
+
+
+def test_missing_file_is_a_registry_error(tmp_path):
+    with pytest.raises(RegistryError, match="does not exist"):
+        load_plan(tmp_path / "no_such_plan.yaml")
