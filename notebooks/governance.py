@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] tags=["audit-only"]
 # # Section report: `governance`
 #
 # One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one
@@ -37,7 +37,7 @@ ctx = report.open_context(section=section, geography=geography, quarter=quarter,
                           registry_path=registry_path, run_dir=run_dir)
 report.header(ctx)
 
-# %% [markdown]
+# %% [markdown] tags=["audit-only"]
 # ## Targets at a glance / 目标一览
 # Latest value, target and due date, gap, the probability of meeting the target from simulated paths,
 # the status and the official-style (UN SDG Progress Chart) category beside it.
@@ -45,7 +45,7 @@ report.header(ctx)
 # %%
 report.headline_table(ctx)
 
-# %% [markdown]
+# %% [markdown] tags=["audit-only"]
 # ## Indicators / 分指标
 # History, forecast median with 80% and 95% bands, target and due date; flow and cumulative targets
 # as running totals.
@@ -53,13 +53,13 @@ report.headline_table(ctx)
 # %%
 report.indicator_charts(ctx)
 
-# %% [markdown]
+# %% [markdown] tags=["audit-only"]
 # ## Districts compared / 区县比较
 
 # %%
 report.district_comparison(ctx)
 
-# %% [markdown]
+# %% [markdown] tags=["audit-only"]
 # ## Data quality / 数据质量
 
 # %%

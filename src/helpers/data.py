@@ -149,7 +149,7 @@ def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
 
     def numerator_le_denominator(df):
         n, d = _num(df["numerator"]), _num(df["denominator"])
-        return ~(df["indicator_id"].isin(share) & (n > d))
+        return ~(df["indicator_id"].isin(share) & (d > 0) & (n > d))
 
     def within_bounds(df):
         v = _num(df["value"])
@@ -222,6 +222,18 @@ RULES = {
 }
 
 
+DATAFRAME_RULES = {
+    "value_required", "numerator_and_denominator_required", "value_not_negative", "numerator_not_negative",
+    "denominator_positive", "numerator_not_above_denominator", "value_within_unit_range", "city_only_indicator",
+    "period_matches_frequency",
+}
+BUILTIN_RULES = {
+    ("isin", "indicator_id"): "known_indicator",
+    ("isin", "geography_code"): "known_geography",
+    ("str_matches", "period"): "period_format",
+}
+
+
 def _failures_from_pandera(err: SchemaErrors, frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     fc = err.failure_cases
@@ -232,6 +244,10 @@ def _failures_from_pandera(err: SchemaErrors, frame: pd.DataFrame) -> pd.DataFra
         if rule in ("column_in_schema", "column_in_dataframe") or "column_in_dataframe" in check:
             rule = "column_in_dataframe"
         column = rec.get("column")
+        if rule in DATAFRAME_RULES and column != RULES[rule][0]:
+            continue  # a dataframe check is reported once per column: keep the column a user should fix
+        # pandera labels its built-in checks by function (isin, str_matches), not by our names
+        rule = BUILTIN_RULES.get((rule, column), rule)
         default_col, meaning = RULES.get(rule, (None, check))
         idx = rec.get("index")
         has_row = idx is not None and not (isinstance(idx, float) and np.isnan(idx)) and idx in frame.index

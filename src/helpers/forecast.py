@@ -322,17 +322,42 @@ def _as_paths(sim, horizon: int, reps: int) -> np.ndarray:
 Simulator = Callable[[int, int, np.random.Generator], np.ndarray]
 
 
-def _fit_ets(z: np.ndarray, name: str, season_length: int) -> Simulator:
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+_ETS_SPECS = {
+    "ets_ann": {"trend": None, "seasonal": None},
+    "ets_aadn": {"trend": "add", "damped_trend": True, "seasonal": None},
+    "ets_ana": {"trend": None, "seasonal": "add"},
+}
 
-    spec = {
-        "ets_ann": {"trend": None, "seasonal": None},
-        "ets_aadn": {"trend": "add", "damped_trend": True, "seasonal": None},
-        "ets_ana": {"trend": None, "seasonal": "add", "seasonal_periods": season_length},
-    }[name]
-    with _quiet_fit() as quiet:
-        res = ETSModel(z, error="add", **spec).fit(disp=False, maxiter=_ETS_MAXITER)
-    _check_converged(res, quiet)
+
+def _ets_results(z: np.ndarray, name: str, season_length: int, cache: dict):
+    """Fit (once per call of :func:`simulate_paths`) and check an ETS model.
+
+    ``cache`` lets the theta member reuse the ``ets_ann`` fit: both need simple exponential
+    smoothing of the same series, and fitting it twice would cost a fifth of the run. Failures
+    are cached too, so a shared fit fails the same way for both members.
+    """
+    key = (name, z.tobytes())
+    if key not in cache:
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        spec = dict(_ETS_SPECS[name])
+        if spec["seasonal"]:
+            spec["seasonal_periods"] = season_length
+        try:
+            with _quiet_fit() as quiet:
+                res = ETSModel(z, error="add", **spec).fit(disp=False, maxiter=_ETS_MAXITER)
+            _check_converged(res, quiet)
+            cache[key] = (res, None)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, to each member that asks
+            cache[key] = (None, exc)
+    res, exc = cache[key]
+    if exc is not None:
+        raise exc
+    return res
+
+
+def _fit_ets(z: np.ndarray, name: str, season_length: int, cache: dict) -> Simulator:
+    res = _ets_results(z, name, season_length, cache)
 
     def simulate(horizon: int, reps: int, rng: np.random.Generator) -> np.ndarray:
         # anchor="end" is essential: the default simulates from the start of the sample
@@ -343,54 +368,60 @@ def _fit_ets(z: np.ndarray, name: str, season_length: int) -> Simulator:
     return simulate
 
 
-def _theta_one_step_residuals(y: np.ndarray, alpha: float, b0: float, theta: float = 2.0):
-    """In-sample one-step errors of the Theta method (SES with drift ``(1 - 1/theta) b0``).
+def _theta_one_step_errors(y, alpha: float, b0: float, level0: float, theta: float = 2.0):
+    """In-sample one-step errors of the Theta method: SES plus the drift ``(1 - 1/theta) b0``.
 
-    Mirrors statsmodels' 2-step fit (SES started at ``y[0]``, known) and its forecast formula,
-    evaluated at each origin ``t`` for ``y[t]``; the first observation has no forecast.
+    The forecast of ``y[t]`` from the first ``t`` observations is the SES level plus
+    ``w * b0 * (1 - (1 - alpha)**t) / alpha``, which is ``ThetaModelResults.forecast`` at
+    ``h = 1`` for a sample of length ``t``.
     """
-    level = y[0]
+    level = level0
     w = 1.0 - 1.0 / theta
-    errors = np.empty(y.size - 1)
-    for t in range(1, y.size):
-        # forecast of y[t] from the first t observations: ses level + w*b0*(1-(1-a)^t)/a
+    errors = np.empty(y.size)
+    for t in range(y.size):
         drift = w * b0 * ((1 - (1 - alpha) ** t) / alpha if alpha > 1e-8 else float(t))
-        errors[t - 1] = y[t] - (level + drift)
-        level = alpha * y[t] + (1 - alpha) * level
+        errors[t] = y[t] - (level + drift)
+        level = level + alpha * (y[t] - level)
     return errors
 
 
-def _fit_theta(z: np.ndarray, seasonal: bool, season_length: int) -> Simulator:
-    from statsmodels.tsa.forecasting.theta import ThetaModel
+def _fit_theta(z: np.ndarray, seasonal: bool, season_length: int, cache: dict) -> Simulator:
+    """The Theta method (Hyndman & Billah 2003): SES with drift half the OLS slope.
 
-    with _quiet_fit() as quiet:
-        # additive deseasonalising so that additive simulated errors stay consistent with it
-        # (and because log1p/logit-scale data may be <= 0, where multiplicative fails)
-        model = ThetaModel(
-            z,
-            period=season_length if seasonal else 1,
-            deseasonalize=seasonal,
-            use_test=False,  # seasonality is decided once, by _is_seasonal, for all members
-            method="additive",
-        )
-        res = model.fit()
-    _check_converged(res, quiet)
-    alpha = float(res.params["alpha"])
-    b0 = float(res.params["b0"])
-    if not (np.isfinite(alpha) and np.isfinite(b0)):
-        raise _MemberDropped("not converged (non-finite parameters)")
+    ``ThetaModel`` defines the model and ``ThetaModelResults`` computes the point forecast, but
+    the SES step comes from the ``ets_ann`` fit (shared through ``cache`` on non-seasonal series)
+    instead of ``ThetaModel.fit``, which would fit the same SES a second time by state-space MLE
+    (about 10 ms a series, a fifth of a run). The only difference is that the initial level is
+    estimated rather than fixed at the first observation, as in R's ``forecast::thetaf``.
+    """
+    from statsmodels.tsa.forecasting.theta import ThetaModel, ThetaModelResults
 
-    y = z
+    model = ThetaModel(
+        z,
+        period=season_length if seasonal else 1,
+        deseasonalize=seasonal,
+        use_test=False,  # seasonality is decided once, by _is_seasonal, for all members
+        # additive, so additive simulated errors are consistent with it (and because log1p or
+        # logit-scale data may be <= 0, where multiplicative fails)
+        method="additive",
+    )
+    y, season = z, np.empty(0)
     if seasonal:
         from statsmodels.tsa.seasonal import seasonal_decompose
 
-        # the exact decomposition ThetaModel applies internally (deterministic)
-        y = z - seasonal_decompose(z, model="additive", period=season_length).seasonal
-    errors = _theta_one_step_residuals(y, alpha, b0)
-    # ThetaModelResults.sigma2 would refit an ARIMA(0,1,1) by MLE (slow, and a second model);
-    # the fitted method's own residual variance is what the simulation should use
-    dof = max(errors.size - 2, 1)  # two estimated parameters: alpha and b0
-    sigma = math.sqrt(float(errors @ errors) / dof)
+        # the decomposition ThetaModel.fit would apply
+        s = seasonal_decompose(z, model="additive", period=season_length).seasonal
+        y, season = z - s, s[:season_length]
+    ses = _ets_results(y, "ets_ann", season_length, cache)
+    alpha = float(ses.smoothing_level)
+    level_T = float(np.asarray(ses.forecast(1))[0])
+    t = np.arange(y.size, dtype=float)
+    b0 = float(np.polyfit(t, y, 1)[0])
+    errors = _theta_one_step_errors(y, alpha, b0, float(ses.initial_level))
+    # ThetaModelResults.sigma2 would refit an ARIMA(0,1,1) (slow, and another model); the
+    # method's own one-step error variance is what its simulation should use
+    sigma = math.sqrt(float(errors @ errors) / max(errors.size - 3, 1))  # alpha, l0, b0 fitted
+    res = ThetaModelResults(b0, alpha, sigma**2, level_T, season, False, model)
 
     def simulate(horizon: int, reps: int, rng: np.random.Generator) -> np.ndarray:
         point = np.asarray(res.forecast(horizon), dtype=float)
@@ -439,9 +470,19 @@ def _simulate_state_space(res, horizon: int, reps: int, rng: np.random.Generator
 def _fit_uc(z: np.ndarray) -> Simulator:
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
+    model = UnobservedComponents(z, level="local linear trend")
+    # statsmodels starts the slope variance near the variance of the whole series, far from
+    # where short-series fits end up (slope variance close to 0), and spends ~100 likelihood
+    # evaluations getting there. Starting from a share of the variance of the differences
+    # needs about a third fewer, and reached an equal or higher likelihood on nearly all of
+    # 150 test series.
+    v = max(float(np.var(np.diff(z))), 1e-4)
+    start = {"sigma2.irregular": v / 3, "sigma2.level": v / 3, "sigma2.trend": v / 30}
     with _quiet_fit() as quiet:
-        res = UnobservedComponents(z, level="local linear trend").fit(
-            disp=False, maxiter=_UC_MAXITER
+        res = model.fit(
+            start_params=[start[p] for p in model.param_names],
+            disp=False,
+            maxiter=_UC_MAXITER,
         )
     _check_converged(res, quiet)
 
@@ -451,11 +492,13 @@ def _fit_uc(z: np.ndarray) -> Simulator:
     return simulate
 
 
-def _fit_member(name: str, z: np.ndarray, seasonal: bool, season_length: int) -> Simulator:
+def _fit_member(
+    name: str, z: np.ndarray, seasonal: bool, season_length: int, cache: dict
+) -> Simulator:
     if name.startswith("ets_"):
-        return _fit_ets(z, name, season_length)
+        return _fit_ets(z, name, season_length, cache)
     if name == "theta":
-        return _fit_theta(z, seasonal, season_length)
+        return _fit_theta(z, seasonal, season_length, cache)
     if name == "uc_llt":
         return _fit_uc(z)
     raise ValueError(f"unknown member {name!r}")  # pragma: no cover - settings validate names
@@ -689,9 +732,10 @@ def simulate_paths(
         candidates.insert(at, "ets_ana")
 
     simulators: dict[str, Simulator] = {}
+    fits: dict = {}  # shared between members that need the same fit
     for name in candidates:
         try:
-            simulators[name] = _fit_member(name, zs, seasonal, season_length)
+            simulators[name] = _fit_member(name, zs, seasonal, season_length, fits)
         except _MemberDropped as exc:
             drop(name, str(exc))
         except Exception as exc:  # noqa: BLE001 - any failure of one member must not sink the run

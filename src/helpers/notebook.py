@@ -55,6 +55,19 @@ class ReportContext:
         return t(self.lang, "overview") if self.section == OVERVIEW else self.plan.section(self.section).name(self.lang)
 
 
+def _show(fig) -> None:
+    """Embed a figure as a PNG (independent of the kernel's Matplotlib backend) and free it."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    display(Image(data=buf.getvalue(), format="png"))
+
+
 def _display_html(text: str) -> None:
     from IPython.display import HTML, display
 
@@ -179,9 +192,6 @@ def headline_table(ctx: ReportContext) -> None:
 
 def indicator_charts(ctx: ReportContext) -> None:
     """One chart per indicator, with its methods note underneath."""
-    from IPython.display import display
-    import matplotlib.pyplot as plt
-
     from helpers.plots import indicator_chart
 
     L = ctx.lang
@@ -203,8 +213,7 @@ def indicator_charts(ctx: ReportContext) -> None:
         r["direction_symbol"] = ind.target.symbol if ind.target else ""
         fig = indicator_chart(hist, b, r, labels, running_total=running,
                               start_period=str(ind.target.start) if running else None)
-        display(fig)
-        plt.close(fig)
+        _show(fig)
         note = t(L, "methods_note", models=r.get("models_used") or "—",
                  decided=DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
                  note=r.get("note") if isinstance(r.get("note"), str) else "")
@@ -215,9 +224,6 @@ def indicator_charts(ctx: ReportContext) -> None:
 
 def district_comparison(ctx: ReportContext) -> None:
     """The geography against the city and the other districts: status heat map, shares, ranking."""
-    from IPython.display import display
-    import matplotlib.pyplot as plt
-
     from helpers.plots import share_bar, status_heatmap
 
     L = ctx.lang
@@ -232,8 +238,7 @@ def district_comparison(ctx: ReportContext) -> None:
     wide = wide.reindex(index=[i.id for i in inds], columns=[g.code for g in ctx.geos.all]).fillna("insufficient_data")
     fig = status_heatmap(wide, {i.id: i.name(L) for i in inds}, {g.code: g.name(L) for g in ctx.geos.all},
                          t(L, "heatmap_title"), highlight=None if ctx.geography.is_city else ctx.geography.code)
-    display(fig)
-    plt.close(fig)
+    _show(fig)
     # shares of the city's count for the first summed indicator with a target; ranking by its progress
     summed = [i for i in inds if i.aggregation == "sum"]
     if summed:
@@ -253,8 +258,7 @@ def district_comparison(ctx: ReportContext) -> None:
                 fig = share_bar(share, {g.code: g.name(L) for g in ctx.geos.all},
                                 t(L, "share_title", name=f"{ind.name(L)} ({last_year})"),
                                 highlight=ctx.geography.code, unit="%")
-                display(fig)
-                plt.close(fig)
+                _show(fig)
     ranked = [i for i in inds if i.target is not None]
     if ranked:
         ind = ranked[0]
@@ -263,8 +267,7 @@ def district_comparison(ctx: ReportContext) -> None:
             fig = share_bar(prog.fillna(0) * 100, {g.code: g.name(L) for g in ctx.geos.all},
                             t(L, "ranking_title", name=f"{ind.name(L)} — {t(L, 'probability')}"),
                             highlight=ctx.geography.code, unit="%")
-            display(fig)
-            plt.close(fig)
+            _show(fig)
 
 
 def data_quality(ctx: ReportContext) -> None:

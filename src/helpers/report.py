@@ -31,7 +31,7 @@ def _exporter(variant: str):
     c = Config()
     c.TagRemovePreprocessor.enabled = True
     if variant == "report":
-        c.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters"}
+        c.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters", "audit-only"}
         c.HTMLExporter.exclude_input = True
         c.HTMLExporter.exclude_input_prompt = True
         c.HTMLExporter.exclude_output_prompt = True

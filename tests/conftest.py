@@ -1,0 +1,71 @@
+"""Shared fixtures: the project's own registry, geographies and demo data, and a scratch project
+(a copy of params/, notebooks/ and the demo data with its own outputs/) for runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from helpers.config import load_settings
+
+    return load_settings(ROOT / "params" / "settings.yaml")
+
+
+@pytest.fixture(scope="session")
+def plan(settings):
+    from helpers.registry import load_plan
+
+    return load_plan(settings.plan_path)
+
+
+@pytest.fixture(scope="session")
+def geos(settings):
+    from helpers.geography import load_geographies
+
+    return load_geographies(settings.geographies_path)
+
+
+@pytest.fixture(scope="session")
+def demo_frame(settings, plan, geos):
+    from helpers.data import load_data
+
+    return load_data(settings.data_path, plan, geos).frame
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A scratch copy of the project (params, notebooks, demo data); outputs go under it."""
+    dst = tmp_path / "proj"
+    for sub in ("params", "notebooks"):
+        shutil.copytree(ROOT / sub, dst / sub)
+    (dst / "data" / "demo").mkdir(parents=True)
+    shutil.copy2(ROOT / "data" / "demo" / "demo_data.csv", dst / "data" / "demo" / "demo_data.csv")
+    s = yaml.safe_load((dst / "params" / "settings.yaml").read_text(encoding="utf-8"))
+    s["forecast"]["n_paths"] = 400  # fewer paths keep the suite fast; the method is the same
+    (dst / "params" / "settings.yaml").write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")
+    return dst
+
+
+def ipeval(*args, cwd: Path, timeout=900, env_extra=None):
+    """Run the ipeval CLI in a subprocess (as cron would), returning the CompletedProcess."""
+    import subprocess
+
+    env = dict(os.environ, IPEVAL_HOME=str(cwd), PYTHONUNBUFFERED="1")
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "helpers.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)

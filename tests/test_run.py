@@ -1,0 +1,148 @@
+"""`ipeval run` end to end on the demo data (two sections x two geographies), and its refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ipeval
+
+SECTIONS, GEOS = "enforcement,judicial", "330100,330106"
+
+
+def _tree_digest(folder: Path) -> dict:
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and ".cache" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """One run shared by the tests of this module (it is the slow part)."""
+    import shutil
+
+    from conftest import ROOT
+
+    proj = tmp_path_factory.mktemp("run") / "proj"
+    for sub in ("params", "notebooks"):
+        shutil.copytree(ROOT / sub, proj / sub)
+    (proj / "data" / "demo").mkdir(parents=True)
+    shutil.copy2(ROOT / "data" / "demo" / "demo_data.csv", proj / "data" / "demo" / "demo_data.csv")
+    import yaml
+
+    s = yaml.safe_load((proj / "params" / "settings.yaml").read_text(encoding="utf-8"))
+    s["forecast"]["n_paths"] = 400
+    (proj / "params" / "settings.yaml").write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")
+    r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return proj, r
+
+
+@pytest.mark.e2e
+def test_run_publishes_reports_index_and_tables(published, plan):
+    proj, r = published
+    out = proj / "outputs" / "2025Q2"
+    assert (out / "index.html").is_file()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for section in SECTIONS.split(","):
+        for code in GEOS.split(","):
+            for variant in ("report", "audit"):
+                rel = f"reports/{section}/{code}.{variant}.html"
+                assert (out / rel).is_file()
+                assert rel in index
+    table = pd.read_csv(out / "assessments.csv", dtype={"geography_code": str})
+    assert {"indicator_id", "geography_code", "latest_value", "target_value", "gap", "status", "probability",
+            "sdg_category", "models_used"} <= set(table.columns)
+    # one row per indicator and geography it applies to: city-only indicators for the city alone
+    n_city_only = sum(i.city_only for i in plan.indicators)
+    assert len(table) == len(plan.indicators) + 13 * (len(plan.indicators) - n_city_only)
+    assert not table.duplicated(["indicator_id", "geography_code"]).any()
+    assert (out / "assessments.xlsx").is_file()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert all(len(v) == 64 for v in manifest["inputs_sha256"].values())
+    assert {j["status"] for j in manifest["jobs"]} == {"ok"}
+    assert (out / "data" / "demo_data.csv").is_file()
+
+
+@pytest.mark.e2e
+def test_rerun_with_nothing_changed_skips_every_job(published):
+    proj, _ = published
+    r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
+    assert r.returncode == 0, r.stderr[-2000:]
+    manifest = json.loads((proj / "outputs" / "2025Q2" / "manifest.json").read_text(encoding="utf-8"))
+    assert all(j.get("skipped") for j in manifest["jobs"])
+    assert len(list((proj / "outputs" / "runs" / "2025Q2").iterdir())) == 2  # the earlier run is kept
+
+
+@pytest.mark.e2e
+def test_invalid_data_exits_2_and_leaves_outputs_untouched(published, tmp_path):
+    proj, _ = published
+    before = _tree_digest(proj / "outputs")
+    bad = tmp_path / "bad.csv"
+    df = pd.read_csv(proj / "data" / "demo" / "demo_data.csv", dtype=str, keep_default_na=False)
+    df.loc[5, "value"] = "-3"
+    df.loc[9, "geography_code"] = "999999"
+    df.to_csv(bad, index=False)
+    r = ipeval("run", "--quarter", "2025Q2", "--data", str(bad), "--quiet", "--validation-report-dir", str(tmp_path),
+               cwd=proj)
+    assert r.returncode == 2
+    assert "bad.csv" in r.stderr and "value_not_negative" in r.stderr and "known_geography" in r.stderr
+    report = pd.read_csv(tmp_path / "ipeval-validation-report.csv", dtype=str)
+    assert set(report["row"]) == {"7", "11"}
+    assert _tree_digest(proj / "outputs") == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--geos", "330199"], "valid codes"),
+    (["--geos", "../x"], "valid codes"),
+    (["--sections", "../../etc"], "valid sections"),
+    (["--sections", "enforcement'; import os"], "valid sections"),
+    (["--quarter", "2025Q5"], "not a quarter"),
+    (["--quarter", "__import__('os')"], "not a quarter"),
+])
+def test_bad_parameters_are_refused_before_anything_runs(project, args, message):
+    r = ipeval("run", *args, "--quiet", cwd=project)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert not (project / "outputs").exists() or not any((project / "outputs").glob("20*"))
+
+
+def test_a_second_run_of_the_same_quarter_is_locked_out(project):
+    from filelock import FileLock
+
+    (project / "outputs").mkdir()
+    with FileLock(str(project / "outputs" / ".2025Q2.lock")):
+        r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106", "--quiet", cwd=project)
+    assert r.returncode == 2
+    assert "another run of 2025Q2 is in progress" in r.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "template", "demo-data", "reproduce"])
+def test_every_command_has_help(project, command):
+    r = ipeval(command, "--help", cwd=project)
+    assert r.returncode == 0 and "Usage" in r.stdout
+
+
+def test_template_then_validate_roundtrip(project, tmp_path):
+    out = tmp_path / "t.xlsx"
+    assert ipeval("template", "-o", str(out), "--geo", "330106", "--quarter", "2025Q3", cwd=project).returncode == 0
+    sheets = pd.read_excel(out, sheet_name=None, dtype=str)
+    assert "说明" in sheets and "行政保护" in "".join(sheets)
+    # an unfilled template is refused with the rows named; filled in, it validates
+    r = ipeval("validate", str(out), cwd=project)
+    assert r.returncode == 2 and "value_required" in r.stderr
+    with pd.ExcelWriter(out, engine="openpyxl") as xw:
+        for name, df in sheets.items():
+            if "indicator_id" in df.columns:
+                ratio = df["indicator_id"].isin(["mediation_success_rate", "ruling_cycle_days", "police_liaison_coverage",
+                                                  "trademarks_per_100_enterprises", "gi_mark_usage_rate"])
+                df.loc[~ratio, "value"] = "1"
+                df.loc[ratio, "numerator"], df.loc[ratio, "denominator"] = "1", "2"
+            df.to_excel(xw, sheet_name=name, index=False)
+    r = ipeval("validate", str(out), cwd=project)
+    assert r.returncode == 0, r.stderr
