@@ -135,6 +135,7 @@ def main() -> None:
         print(f"{name:<10}{1000 * member_time[name] / n:>10.1f}"
               f"{1000 * member_time[name] / calls:>9.1f}{calls:>7}{dropped[name]:>9}  {why}")
     print(f"{'(rest)':<10}{1000 * other / n:>10.1f}   transforms, checks, quantiles, mixing")
+    print("(theta reuses the ets_ann fit on non-seasonal series; that fit is counted under ets_ann)")
     print(f"members used per series: mean {np.mean(n_members_used):.2f}; "
           f"random-walk fallback: {fallback}")
 

@@ -159,6 +159,64 @@ def reproduce(
     raise typer.Exit(0 if same else 1)
 
 
+@app.command()
+def backfill(
+    quarters: str = typer.Argument(..., help="A range FIRST:LAST, e.g. 2024Q1:2025Q4."),
+    sections: Optional[str] = typer.Option(None, "--sections", help="Comma-separated section ids (default: all)."),
+    geos: Optional[str] = typer.Option(None, "--geos", help="Comma-separated geography codes (default: all 14)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en (default: settings)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Parallel notebooks (default: CPUs)."),
+    force: bool = typer.Option(False, "--force", help="Re-run reports whose inputs are unchanged."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Run a range of quarters, each with only the data up to it, and write outputs/timeline.html."""
+    from helpers.backfill import parse_range, render_timeline
+    from helpers.geography import load_geographies
+    from helpers.registry import load_plan
+    from helpers.runner import run_quarter
+
+    worst = 0
+    try:
+        s = _settings(settings)
+        qs = parse_range(quarters)
+        for q in qs:
+            result = run_quarter(s, str(q), sections=sections.split(",") if sections else None,
+                                 geographies=geos.split(",") if geos else None, lang=lang, workers=workers,
+                                 force=force, quiet=quiet)
+            typer.echo(f"{q}: {len(result.jobs) - len(result.failed)}/{len(result.jobs)} reports ok")
+            worst = max(worst, result.exit_code)
+        out = render_timeline(s.outputs_path, qs, load_plan(s.plan_path), load_geographies(s.geographies_path),
+                              lang=lang or s.language)
+    except IpevalError as exc:
+        _fail(exc)
+    typer.echo(f"timeline: {out}")
+    raise typer.Exit(worst)
+
+
+@app.command()
+def schedule(
+    print_cron: bool = typer.Option(False, "--print-cron", help="Print the equivalent crontab entry and exit."),
+    print_systemd: bool = typer.Option(False, "--print-systemd", help="Print an equivalent systemd service and timer and exit."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Run the quarterly schedule as a long-lived process (APScheduler; trigger in params/settings.yaml)."""
+    from helpers import schedule as sch
+
+    try:
+        s = _settings(settings)
+        if print_cron:
+            typer.echo(sch.print_cron(s), nl=False)
+            return
+        if print_systemd:
+            typer.echo(sch.print_systemd(s), nl=False)
+            return
+        logging.getLogger("ipeval").setLevel(logging.INFO)
+        sch.serve(s)
+    except IpevalError as exc:
+        _fail(exc)
+
+
 def main() -> None:
     """Entry point of the ``ipeval`` console script."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -35,6 +35,7 @@ def run_job(job: dict) -> dict:
     import papermill as pm
     from nbclient.exceptions import DeadKernelError
 
+    from helpers.forkserver import ForkKernelManager
     from helpers.report import export_html
 
     out_dir = Path(job["output_dir"])
@@ -50,6 +51,7 @@ def run_job(job: dict) -> dict:
                 job["notebook"], str(nb_out), parameters=job["parameters"], kernel_name="python3",
                 start_timeout=job.get("start_timeout", 120), execution_timeout=job.get("execution_timeout", 600),
                 progress_bar=False, log_output=False, report_mode=False,
+                kernel_manager_class=ForkKernelManager,
             )
             status, error = "ok", ""
             break

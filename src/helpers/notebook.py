@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import load_settings
-from helpers.data import load_data
 from helpers.geography import load_geographies
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_NAMES, t
 from helpers.periods import Quarter
@@ -95,8 +94,16 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
         raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
     q = Quarter.parse(quarter)
     paths = [Path(p) for p in (data_path.split(",") if data_path else [str(settings.data_path)])]
-    ds = load_data(paths, plan, geos)
     run = Path(run_dir) if run_dir else None
+    if run and (run / "validated_data.csv").is_file():
+        # validated by the runner before any notebook started
+        frame = pd.read_csv(run / "validated_data.csv", dtype={"geography_code": str, "period": str, "source": str,
+                                                               "note": str}, keep_default_na=False,
+                            na_values={c: [""] for c in ("value", "numerator", "denominator")})
+    else:
+        from helpers.data import load_data  # pandera is imported only where data are validated
+
+        frame = load_data(paths, plan, geos).frame
     if run and (run / "assessments.csv").is_file():
         table = pd.read_csv(run / "assessments.csv", dtype={"geography_code": str})
         bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
@@ -106,9 +113,12 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
 
         fs = ForecastSettings.from_mapping(settings.block("forecast"))
         th = StatusThresholds(**settings.block("status"))
-        table, bands = assess_all(ds.frame, plan, geos, q, fs, th, cache_dir=settings.outputs_path / ".cache" / "assess")
-    demo = ds.frame["source"].astype(str).str.startswith("DEMO").any()
-    return ReportContext(plan, geos, settings, ds.frame, tuple(map(str, paths)), section, geo, q, lang,
+        table, bands = assess_all(frame, plan, geos, q, fs, th, cache_dir=settings.outputs_path / ".cache" / "assess")
+    text_cols = [c for c in table.columns if c in ("target_kind", "direction", "due", "latest_period", "status",
+                                                    "sdg_category", "decided_by", "models_used", "models_dropped", "note")]
+    table[text_cols] = table[text_cols].astype(object).where(table[text_cols].notna(), "")
+    demo = frame["source"].astype(str).str.startswith("DEMO").any()
+    return ReportContext(plan, geos, settings, frame, tuple(map(str, paths)), section, geo, q, lang,
                          table, bands, bool(demo))
 
 

@@ -109,7 +109,7 @@ def indicator_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict
     if tv is not None and np.isfinite(tv) and (running_total or assessment.get("target_kind") not in ("flow_per_year",)):
         ax.axhline(tv, color="#d1242f", lw=1.2, label=f"{labels['target']} {assessment.get('direction_symbol', '')}{tv:g}")
     due = assessment.get("due")
-    if due:
+    if isinstance(due, str) and due:
         ax.axvline(_x(pd.Series([due]))[0] + 0.125, color="#555", lw=0.8, ls=":", label=f"{labels['due']} {due}")
     if assessment.get("status") == "achieved" and len(h):
         ax.scatter(_x(h["period"])[-1:], h["value"].to_numpy()[-1:], s=120, marker="*", color="#1a7f37",

@@ -40,6 +40,7 @@ from helpers.exceptions import ConfigError, RunLockedError
 from helpers.periods import Quarter, latest_complete_quarter
 
 log = logging.getLogger("ipeval.run")
+log.propagate = False  # the run's log goes to its JSON-lines file; the console gets the progress bar and a summary
 OVERVIEW = "overview"
 KEY_PACKAGES = ("pandas", "numpy", "statsmodels", "scipy", "matplotlib", "seaborn", "pandera", "papermill",
                 "nbconvert", "nbclient", "ipykernel", "jinja2", "openpyxl", "apscheduler", "dask", "distributed")
@@ -235,6 +236,8 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         table, bands = assess_all(ds.frame, plan, geos, q, fs, th, cache_dir=out_root / ".cache" / "assess",
                                   workers=min(workers, 2) if workers > 1 else 1)
         table.to_csv(staging / "assessments.csv", index=False, float_format="%.6g")
+        # the validated, typed data for the notebooks, so no kernel re-reads and re-validates the inputs
+        ds.frame.to_csv(staging / "validated_data.csv", index=False)
         bands.to_csv(staging / "bands.csv", index=False, float_format="%.6g")
         demo = bool(ds.frame["source"].astype(str).str.startswith("DEMO").any())
         from helpers.report import write_xlsx
@@ -380,7 +383,11 @@ def _execute(jobs: list, workers: int, executor: str, scheduler, quiet: bool) ->
                     if progress:
                         progress.update(task, advance=1, failed=failed)
         else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
+            import tempfile
+
+            from helpers.forkserver import ForkServer
+
+            with ForkServer(tempfile.gettempdir()), ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = [pool.submit(run_job, j) for j in jobs]
                 try:
                     for fut in as_completed(futures):

@@ -1,0 +1,233 @@
+"""Start report kernels by forking a process that has already imported the heavy libraries.
+
+Why: a fresh kernel spends about 3 s importing pandas, Matplotlib, seaborn and the helpers before
+a report's first cell does any work (``shared/reference/anchors.md``); a quarter runs >100
+reports. Forking a parent that imported them once (as ``multiprocessing``'s forkserver with
+preload does) gives each report a fresh interpreter state in a few milliseconds. A kernel is
+never reused for a second report: every report gets its own forked process, which exits with it.
+
+Pieces:
+
+* the **server** (``python -m helpers.forkserver SOCKET``) imports, listens on a Unix socket and,
+  per request, forks a child that runs an ordinary ``IPKernelApp`` on the connection file it was
+  given, with the requesting process's stdin/stdout/stderr (passed over the socket);
+* the **launcher** (``python -m helpers.forkkernel``) is what the kernel manager starts instead of
+  ``ipykernel_launcher``: it asks the server for a kernel, forwards signals (interrupt, terminate)
+  to it and exits with its exit code, so jupyter_client sees an ordinary kernel process; if the
+  server cannot be reached it execs a normal kernel instead;
+* :class:`ForkKernelManager` is the jupyter_client ``KernelManager`` that starts the launcher.
+
+A child watches its launcher: if the launcher is killed (jupyter_client's hard kill), the child exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from jupyter_client import KernelManager
+
+PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "IPython", "ipykernel.kernelapp",
+           "ipykernel.ipkernel", "ipykernel.zmqshell", "matplotlib_inline.backend_inline", "IPython.display",
+           "yaml", "helpers.notebook", "helpers.plots", "helpers.quality", "helpers.series", "helpers.i18n")
+
+
+def _warm_up() -> None:
+    """Load the CJK font file and Matplotlib's glyph caches once, for every child.
+
+    Only caches and the style every report sets anyway (``use_cjk_font``) are inherited; no
+    report's data or state is.
+    """
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from helpers.plots import use_cjk_font
+
+    use_cjk_font()
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.set_title("杭州市知识产权保护 0123456789")
+    fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+SOCKET_ENV = "IPEVAL_FORKSERVER"
+
+
+class ForkKernelManager(KernelManager):
+    """A KernelManager whose kernels are forked by the fork server named in ``$IPEVAL_FORKSERVER``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # IPC (Unix socket files with unique names) instead of TCP ports: parallel kernels cannot
+        # race for a port (papermill #511), and nothing listens on the network.
+        import tempfile
+        import uuid
+
+        self.transport = "ipc"
+        self.ip = os.path.join(tempfile.gettempdir(), f"ipeval-k-{uuid.uuid4().hex[:12]}")
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        sock = os.environ.get(SOCKET_ENV)
+        if not sock:
+            return super().format_kernel_cmd(extra_arguments)
+        return [sys.executable, "-m", "helpers.forkkernel", "--socket", sock, "-f", self.connection_file]
+
+
+def _child(conn: socket.socket, listener: socket.socket, request: dict, fds: list[int]) -> None:
+    """In the forked child: become the kernel."""
+    listener.close()
+    for target, fd in zip((0, 1, 2), fds):
+        os.dup2(fd, target)
+    for fd in fds:
+        os.close(fd)
+    os.environ.update(request.get("env") or {})
+    if request.get("cwd"):
+        os.chdir(request["cwd"])
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    launcher = int(request["launcher_pid"])
+
+    def watch():  # the launcher is our only link to the kernel manager: without it, stop
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(launcher, 0)
+            except OSError:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    conn.close()
+    code = 0
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        # parent_handle: started by a kernel manager (no console banner); ipykernel's poller then
+        # also ends the kernel if the fork server goes away
+        app.initialize(["-f", request["connection_file"], f"--IPKernelApp.parent_handle={launcher}"])
+        app.start()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:  # noqa: BLE001 - report and exit non-zero like a crashed kernel
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def serve(path: str) -> None:
+    """Run the fork server on the Unix socket ``path`` until SIGTERM."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import importlib
+
+    for name in PRELOAD:
+        importlib.import_module(name)
+    _warm_up()
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)
+    listener.bind(path)
+    listener.listen(64)
+    children: dict[int, socket.socket] = {}
+    stop = False
+
+    def _stop(*_):
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    print("ready", flush=True)
+    while not stop:
+        for _key, _ in sel.select(timeout=0.05):
+            conn, _ = listener.accept()
+            try:
+                msg, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
+                request = json.loads(msg.decode())
+            except (OSError, ValueError):
+                conn.close()
+                continue
+            pid = os.fork()
+            if pid == 0:
+                _child(conn, listener, request, fds)
+            for fd in fds:
+                os.close(fd)
+            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            children[pid] = conn
+        while children:  # reap and tell each launcher how its kernel ended
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            conn = children.pop(pid, None)
+            if conn is not None:
+                code = os.waitstatus_to_exitcode(status)
+                try:
+                    conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+                except OSError:
+                    pass
+                conn.close()
+    for pid in list(children):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    listener.close()
+    os.unlink(path)
+
+
+class ForkServer:
+    """Start and stop a fork server for the duration of a run (a context manager)."""
+
+    def __init__(self, folder: str | Path):
+        self.path = str(Path(folder) / f"ipeval-fork-{os.getpid()}.sock")
+        self.proc = None
+        self._previous = None
+
+    def __enter__(self) -> "ForkServer":
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+        self.proc = subprocess.Popen([sys.executable, "-m", "helpers.forkserver", self.path], stdout=subprocess.PIPE,
+                                     env=env, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.proc.kill()
+            raise RuntimeError("the kernel fork server did not start")
+        self._previous = os.environ.get(SOCKET_ENV)
+        os.environ[SOCKET_ENV] = self.path
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is None:
+            os.environ.pop(SOCKET_ENV, None)
+        else:
+            os.environ[SOCKET_ENV] = self._previous
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return False
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

@@ -1,0 +1,157 @@
+"""The built-in quarterly schedule (``ipeval schedule``), with APScheduler.
+
+The trigger is the cron expression in ``params/settings.yaml`` (default ``0 6 25 1,4,7,10 *``:
+06:00 Asia/Shanghai on the 25th of the month after each quarter ends; district statistical
+returns are due by the 15th, and a week is left for corrections). Each firing runs the latest
+complete quarter. Runs never overlap (``max_instances=1``, plus the per-quarter lock of the
+runner); firings missed while the process was down are coalesced into one, and at start-up a
+run missed entirely (its quarter has no published output) is caught up at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from helpers.config import Settings
+from helpers.exceptions import ConfigError
+from helpers.periods import Quarter
+
+log = logging.getLogger("ipeval.schedule")
+
+
+def schedule_config(settings: Settings) -> dict:
+    cfg = settings.block("schedule")
+    cfg.setdefault("cron", "0 6 25 1,4,7,10 *")
+    cfg.setdefault("timezone", "Asia/Shanghai")
+    cfg.setdefault("misfire_grace_days", 30)
+    try:
+        ZoneInfo(cfg["timezone"])
+    except Exception as exc:  # noqa: BLE001
+        raise ConfigError(f"schedule.timezone {cfg['timezone']!r} is not a time zone: {exc}") from None
+    return cfg
+
+
+def trigger(settings: Settings):
+    """The APScheduler CronTrigger of the settings."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    cfg = schedule_config(settings)
+    try:
+        return CronTrigger.from_crontab(cfg["cron"], timezone=ZoneInfo(cfg["timezone"]))
+    except ValueError as exc:
+        raise ConfigError(f"schedule.cron {cfg['cron']!r} is not a cron expression: {exc}") from None
+
+
+def quarter_for(fire_time: datetime) -> Quarter:
+    """The quarter a firing at ``fire_time`` evaluates: the last one that had ended by then."""
+    return Quarter.containing(fire_time.date()) - 1
+
+
+def last_fire_before(settings: Settings, now: datetime) -> datetime | None:
+    """The most recent scheduled time at or before ``now`` (within the last 13 months)."""
+    trig = trigger(settings)
+    t = now - timedelta(days=400)
+    last, prev = None, None
+    while True:
+        nxt = trig.get_next_fire_time(prev, t)
+        if nxt is None or nxt > now:
+            return last
+        last, prev, t = nxt, nxt, nxt + timedelta(seconds=1)
+
+
+def missed_quarter(settings: Settings, now: datetime) -> Quarter | None:
+    """The quarter whose scheduled run was missed (no published output), if any."""
+    fired = last_fire_before(settings, now)
+    if fired is None:
+        return None
+    q = quarter_for(fired)
+    return None if (settings.outputs_path / str(q)).exists() else q
+
+
+def run_scheduled(settings_path: str | None = None, now: datetime | None = None) -> int:
+    """One scheduled firing: run the latest complete quarter, quietly; return the exit code."""
+    from helpers.config import load_settings
+    from helpers.exceptions import IpevalError
+    from helpers.runner import run_quarter
+
+    settings = load_settings(settings_path)
+    tz = ZoneInfo(schedule_config(settings)["timezone"])
+    q = quarter_for(now or datetime.now(tz))
+    log.info("scheduled run of %s", q)
+    try:
+        result = run_quarter(settings, str(q), quiet=True)
+    except IpevalError as exc:
+        log.error("scheduled run of %s refused: %s", q, exc)
+        return exc.exit_code
+    log.info("scheduled run of %s finished: %d jobs, %d failed", q, len(result.jobs), len(result.failed))
+    return result.exit_code
+
+
+def build_scheduler(settings: Settings, job=None, blocking: bool = True, trig=None):
+    """An APScheduler scheduler with the quarterly job (``job`` defaults to :func:`run_scheduled`)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    cfg = schedule_config(settings)
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    sched = cls(timezone=ZoneInfo(cfg["timezone"]))
+    sched.add_job(job or run_scheduled, trigger=trig or trigger(settings), id="ipeval-quarterly",
+                  kwargs={} if job else {"settings_path": str(settings.path)},
+                  max_instances=1, coalesce=True, misfire_grace_time=int(cfg["misfire_grace_days"]) * 86400)
+    return sched
+
+
+def serve(settings: Settings) -> None:
+    """Run the schedule until stopped; first catch up a run missed while the process was down."""
+    tz = ZoneInfo(schedule_config(settings)["timezone"])
+    missed = missed_quarter(settings, datetime.now(tz))
+    sched = build_scheduler(settings)
+    if missed is not None:
+        log.warning("catching up the missed run of %s", missed)
+        sched.add_job(run_scheduled, kwargs={"settings_path": str(settings.path)}, id="ipeval-catch-up",
+                      max_instances=1)
+    nxt = trigger(settings).get_next_fire_time(None, datetime.now(tz))
+    log.warning("next scheduled run: %s", nxt.isoformat() if nxt else "never")
+    sched.start()
+
+
+def print_cron(settings: Settings) -> str:
+    """A crontab entry equivalent to the built-in schedule."""
+    cfg = schedule_config(settings)
+    exe = Path(sys.executable).with_name("ipeval")
+    cmd = f"cd {shlex.quote(str(settings.root))} && {shlex.quote(str(exe))} run --quarter latest --quiet"
+    return (f"# ipeval quarterly run ({cfg['timezone']}); cron does not catch up missed runs: prefer the systemd timer\n"
+            f"CRON_TZ={cfg['timezone']}\n{cfg['cron']} {cmd} >> {shlex.quote(str(settings.outputs_path))}/cron.log 2>&1\n")
+
+
+def print_systemd(settings: Settings) -> str:
+    """A systemd service and timer equivalent to the built-in schedule (Persistent= catches up)."""
+    cfg = schedule_config(settings)
+    minute, hour, dom, month, _dow = cfg["cron"].split()
+    months = ",".join(f"{int(m):02d}" for m in month.split(",")) if month != "*" else "*"
+    exe = Path(sys.executable).with_name("ipeval")
+    return f"""# /etc/systemd/system/ipeval.service
+[Unit]
+Description=ipeval quarterly evaluation run
+
+[Service]
+Type=oneshot
+WorkingDirectory={settings.root}
+ExecStart={exe} run --quarter latest --quiet
+
+# /etc/systemd/system/ipeval.timer
+[Unit]
+Description=ipeval quarterly evaluation schedule
+
+[Timer]
+OnCalendar=*-{months}-{int(dom):02d} {int(hour):02d}:{int(minute):02d}:00 {cfg['timezone']}
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+"""

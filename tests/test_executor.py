@@ -1,0 +1,191 @@
+"""The quarterly executor's behaviours: incremental runs, faults, signals, Dask, schedule, backfill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import nbformat
+import pandas as pd
+import pytest
+
+from conftest import ipeval
+
+
+def _manifest(project: Path, q="2025Q2") -> dict:
+    return json.loads((project / "outputs" / q / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _executed(m: dict) -> set:
+    return {(j["section"], j["geography_code"]) for j in m["jobs"] if not j.get("skipped")}
+
+
+@pytest.mark.e2e
+def test_changing_one_district_reruns_only_it_and_the_city(project):
+    args = ("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330100,330106,330108", "--quiet")
+    assert ipeval(*args, cwd=project).returncode == 0
+    data = project / "data" / "demo" / "demo_data.csv"
+    df = pd.read_csv(data, dtype=str, keep_default_na=False)
+    row = df.index[(df["indicator_id"] == "admin_cases") & (df["geography_code"] == "330106") & (df["period"] == "2024Q1")][0]
+    df.loc[row, "value"] = str(int(df.loc[row, "value"]) + 7)
+    df.loc[row, "note"] = "revised"
+    df.to_csv(data, index=False)
+    r = ipeval(*args, cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _executed(_manifest(project)) == {("enforcement", "330106"), ("enforcement", "330100")}
+    # and --force runs everything again
+    assert ipeval(*args, "--force", cwd=project).returncode == 0
+    assert len(_executed(_manifest(project))) == 3
+
+
+def _killer_notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('section = "judicial"\ngeography = "330100"\nquarter = "2025Q2"\nlang = "zh"\n'
+                                       'settings_path = ""\ndata_path = ""\nregistry_path = ""\nrun_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+@pytest.mark.e2e
+def test_a_killed_kernel_is_retried_once_then_failed_and_others_finish(project):
+    _killer_notebook(project / "notebooks" / "judicial.ipynb")
+    r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement,judicial", "--geos", "330106", "--quiet",
+               cwd=project)
+    assert r.returncode == 1, r.stderr[-2000:]
+    jobs = {j["section"]: j for j in _manifest(project)["jobs"]}
+    assert jobs["judicial"]["status"] == "failed" and jobs["judicial"]["attempts"] == 2
+    assert "kernel died" in jobs["judicial"]["error"].lower() or "dead" in jobs["judicial"]["error"].lower()
+    assert jobs["enforcement"]["status"] == "ok"
+    index = (project / "outputs" / "2025Q2" / "index.html").read_text(encoding="utf-8")
+    assert "notebooks/judicial/330106.ipynb" in index  # the failed notebook is linked
+
+
+@pytest.mark.e2e
+def test_sigterm_publishes_nothing_releases_the_lock_and_the_next_run_completes(project):
+    env = dict(os.environ, IPEVAL_HOME=str(project))
+    args = [sys.executable, "-m", "helpers.cli", "run", "--quarter", "2025Q2", "--sections", "enforcement",
+            "--geos", "330100,330106", "--quiet"]
+    proc = subprocess.Popen(args, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    staging = project / "outputs" / ".staging"
+    while time.time() < deadline:  # wait until notebooks are executing
+        logs = list(staging.glob("*/run.log.jsonl"))
+        if logs and "assessed" in logs[0].read_text(encoding="utf-8"):
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    assert proc.returncode != 0
+    assert not (project / "outputs" / "2025Q2").exists()
+    assert not any(staging.iterdir())
+    from filelock import FileLock
+
+    FileLock(str(project / "outputs" / ".2025Q2.lock")).acquire(timeout=0)  # released
+    r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106", "--quiet", cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+@pytest.mark.e2e
+def test_dask_executor_runs_the_same_jobs_on_a_local_cluster(project):
+    from distributed import LocalCluster
+
+    from helpers.config import load_settings
+    from helpers.runner import run_quarter
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = run_quarter(load_settings(project / "params" / "settings.yaml"), "2025Q2", sections=["enforcement"],
+                             geographies=["330106"], quiet=True, executor="dask", scheduler=cluster.scheduler_address)
+    assert result.exit_code == 0
+    assert (result.published / "reports" / "enforcement" / "330106.report.html").is_file()
+    assert _manifest(project)["executor"]["kind"] == "dask"
+
+
+def test_reproduce_reports_byte_identical_assessments(project):
+    r = ipeval("run", "--quarter", "2025Q2", "--sections", "financing", "--geos", "330127", "--quiet", cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = ipeval("reproduce", str(project / "outputs" / "2025Q2"), cwd=project)
+    assert r.returncode == 0 and "identical" in r.stdout
+    # a tampered table is detected
+    f = project / "outputs" / "2025Q2" / "assessments.csv"
+    f.write_text(f.read_text(encoding="utf-8").replace("achieved", "on_track", 1), encoding="utf-8")
+    r = ipeval("reproduce", str(project / "outputs" / "2025Q2"), cwd=project)
+    assert r.returncode == 1 and "DIFFERENT" in r.stdout
+
+
+# --------------------------------------------------------------------------- schedule
+
+@pytest.mark.parametrize("fired, quarter", [
+    (datetime(2025, 7, 25, 6, tzinfo=ZoneInfo("Asia/Shanghai")), "2025Q2"),
+    (datetime(2026, 1, 25, 6, tzinfo=ZoneInfo("Asia/Shanghai")), "2025Q4"),
+])
+def test_a_firing_evaluates_the_quarter_that_ended_before_it(fired, quarter):
+    from helpers.schedule import quarter_for
+
+    assert str(quarter_for(fired)) == quarter
+
+
+def test_a_run_missed_while_down_is_caught_up(project):
+    from helpers.config import load_settings
+    from helpers.schedule import last_fire_before, missed_quarter
+
+    s = load_settings(project / "params" / "settings.yaml")
+    now = datetime(2025, 8, 3, 12, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert last_fire_before(s, now) == datetime(2025, 7, 25, 6, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert str(missed_quarter(s, now)) == "2025Q2"
+    (s.outputs_path / "2025Q2").mkdir(parents=True)  # published: nothing to catch up
+    assert missed_quarter(s, now) is None
+
+
+def test_scheduled_runs_never_overlap(project):
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from helpers.config import load_settings
+    from helpers.schedule import build_scheduler
+
+    running, spans = [0], []
+
+    def slow_job():
+        running[0] += 1
+        spans.append(running[0])
+        time.sleep(1.5)
+        running[0] -= 1
+
+    sched = build_scheduler(load_settings(project / "params" / "settings.yaml"), job=slow_job, blocking=False,
+                            trig=IntervalTrigger(seconds=0.3))
+    sched.start()
+    time.sleep(4)
+    sched.shutdown(wait=True)
+    assert len(spans) >= 2 and max(spans) == 1
+
+
+def test_print_cron_and_systemd(project):
+    r = ipeval("schedule", "--print-cron", cwd=project)
+    assert r.returncode == 0 and "CRON_TZ=Asia/Shanghai" in r.stdout and "0 6 25 1,4,7,10 *" in r.stdout
+    r = ipeval("schedule", "--print-systemd", cwd=project)
+    assert "OnCalendar=*-01,04,07,10-25 06:00:00 Asia/Shanghai" in r.stdout and "Persistent=true" in r.stdout
+
+
+@pytest.mark.e2e
+def test_backfill_runs_each_quarter_and_writes_the_timeline(project):
+    r = ipeval("backfill", "2025Q3:2025Q4", "--sections", "judicial", "--geos", "330100", "--quiet", cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for q in ("2025Q3", "2025Q4"):
+        assert _manifest(project, q)["quarter"] == q
+    q4 = pd.read_csv(project / "outputs" / "2025Q4" / "assessments.csv", dtype={"geography_code": str})
+    q3 = pd.read_csv(project / "outputs" / "2025Q3" / "assessments.csv", dtype={"geography_code": str})
+    assert (q3["latest_period"].astype(str) <= "2025Q3").all()  # only data up to each quarter
+    # at the due quarter every target of the city is settled by the data
+    city = q4[(q4["geography_code"] == "330100") & q4["target_value"].notna()]
+    assert set(city["decided_by"]) <= {"observed", "rules"}
+    html = (project / "outputs" / "timeline.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") >= 5 and "2025Q3" in html
