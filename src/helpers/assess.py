@@ -426,8 +426,13 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
     if todo:
         args = [(frame, jobs[n][0], jobs[n][1], geos, as_of, settings, thresholds) for n in todo]
         if workers > 1 and len(todo) > 8:
-            from concurrent.futures import ProcessPoolExecutor
             import multiprocessing as mp
+            import os
+            from concurrent.futures import ProcessPoolExecutor
+
+            # one BLAS thread per worker: on 2 cores, threaded BLAS in two processes is slower than one
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+            os.environ.setdefault("OMP_NUM_THREADS", "1")
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver")) as pool:
                 done = list(pool.map(_assess_args, args, chunksize=max(1, len(args) // (workers * 4))))
         else:

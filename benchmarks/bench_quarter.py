@@ -1,0 +1,95 @@
+"""Benchmark: a full demo quarter, a re-run with nothing changed, and a plain sequential baseline.
+
+Prints figures; asserts nothing (this machine is shared and noisy: compare the ratios of one run).
+
+    python benchmarks/bench_quarter.py                     # full quarter + re-run + baseline on a sample
+    python benchmarks/bench_quarter.py --baseline-jobs 0   # the baseline over every job (slow: ~15-20 min)
+
+The baseline is what a user would write without this executor: for every (section, geography) job,
+`papermill` then `jupyter nbconvert --to html` twice (report without input, audit with), one after
+the other, reading the same precomputed assessments (so both sides do the same notebook work).
+With --baseline-jobs N it runs N jobs spread over the sections and extrapolates per job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def scratch_project(tmp: Path) -> Path:
+    proj = tmp / "proj"
+    for sub in ("params", "notebooks"):
+        shutil.copytree(ROOT / sub, proj / sub)
+    (proj / "data" / "demo").mkdir(parents=True)
+    shutil.copy2(ROOT / "data" / "demo" / "demo_data.csv", proj / "data" / "demo" / "demo_data.csv")
+    return proj
+
+
+def timed(cmd, cwd, env=None) -> tuple[float, subprocess.CompletedProcess]:
+    t = time.perf_counter()
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    return time.perf_counter() - t, r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quarter", default="2025Q2")
+    ap.add_argument("--baseline-jobs", type=int, default=16, help="jobs in the sequential baseline (0 = all)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ipeval-bench-"))
+    proj = scratch_project(tmp)
+    env = dict(os.environ, IPEVAL_HOME=str(proj))
+    ipeval = [str(BIN / "ipeval")]
+
+    wall_full, r = timed([*ipeval, "run", "--quarter", args.quarter, "--quiet", "--force"], proj, env)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    run_dir = (proj / "outputs" / args.quarter).resolve()
+    m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    jobs = m["jobs"]
+    n_ok = sum(j["status"] == "ok" for j in jobs)
+    log = [json.loads(x) for x in (run_dir / "run.log.jsonl").read_text(encoding="utf-8").splitlines()]
+    assess_s = next((x["seconds"] for x in log if x.get("event") == "assessed"), float("nan"))
+
+    wall_rerun, r2 = timed([*ipeval, "run", "--quarter", args.quarter, "--quiet"], proj, env)
+
+    sample = jobs if args.baseline_jobs == 0 else jobs[:: max(1, len(jobs) // args.baseline_jobs)][: args.baseline_jobs]
+    base_dir = tmp / "baseline"
+    base_dir.mkdir()
+    t0 = time.perf_counter()
+    for j in sample:
+        out_nb = base_dir / f"{j['section']}-{j['geography_code']}.ipynb"
+        subprocess.run([str(BIN / "papermill"), str(proj / "notebooks" / f"{j['section']}.ipynb"), str(out_nb),
+                        "-p", "geography", j["geography_code"], "-p", "quarter", args.quarter,
+                        "-p", "settings_path", str(proj / "params" / "settings.yaml"), "-p", "run_dir", str(run_dir),
+                        "--no-progress-bar"], cwd=proj, env=env, capture_output=True, check=True)
+        subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", "--output",
+                        out_nb.stem + ".report", str(out_nb)], cwd=base_dir, capture_output=True, check=True)
+        subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--output", out_nb.stem + ".audit",
+                        str(out_nb)], cwd=base_dir, capture_output=True, check=True)
+    per_job = (time.perf_counter() - t0) / len(sample)
+    baseline_total = per_job * len(jobs)
+
+    print(f"jobs in the quarter:                 {len(jobs)} ({n_ok} ok), exit code {r.returncode}")
+    print(f"full quarter (ipeval run --force):   {wall_full:7.1f} s wall  (assessments {assess_s:.1f} s)")
+    print(f"re-run, nothing changed:             {wall_rerun:7.1f} s wall  (exit code {r2.returncode})")
+    print(f"peak memory (largest process):       {peak_mb:7.0f} MiB")
+    print(f"baseline per job (papermill + 2 nbconvert CLI): {per_job:5.2f} s over {len(sample)} jobs")
+    print(f"baseline for the quarter ({'measured' if len(sample) == len(jobs) else 'extrapolated'}): {baseline_total:7.1f} s")
+    print(f"speed-up over the baseline:          {baseline_total / wall_full:7.1f} x")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
