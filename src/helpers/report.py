@@ -23,12 +23,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 VARIANTS = ("report", "audit")
 
 
-def _exporter(variant: str):
+def _exporter(variant: str, lang: str = "zh"):
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
 
     c = Config()
+    c.HTMLExporter.language_code = "zh" if lang == "zh" else "en"  # <html lang>: fonts and screen readers
     c.TagRemovePreprocessor.enabled = True
     if variant == "report":
         c.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters", "audit-only"}
@@ -64,8 +65,9 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     nb = nbformat.read(str(notebook), as_version=4) if not hasattr(notebook, "cells") else notebook
     if title:
         nb.metadata["title"] = title
-    exporter = _EXPORTERS.get(variant) or _EXPORTERS.setdefault(variant, _exporter(variant))
-    resources = {"provenance": provenance or {}, "language_code": "zh-CN" if lang == "zh" else "en",
+    key = (variant, lang)
+    exporter = _EXPORTERS.get(key) or _EXPORTERS.setdefault(key, _exporter(variant, lang))
+    resources = {"provenance": provenance or {},
                  "provenance_title": "来源与可复现信息 / Provenance" if lang == "zh" else "Provenance"}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     out = Path(out_path)

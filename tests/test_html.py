@@ -1,0 +1,382 @@
+"""The published HTML: offline-clean, the two report variants, the provenance footer, escaping,
+and (marked ``browser``) rendering in headless Chromium with every network request blocked.
+
+One ``ipeval run`` (section ``enforcement``, Hangzhou and Shangcheng) is shared by the module."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, ipeval
+
+QUARTER, SECTION, GEOS = "2025Q2", "enforcement", ("330100", "330106")
+PLAN_TITLE = "杭州市国家知识产权保护示范区建设方案"
+INDICATOR_NAME = "知识产权行政案件办理量"  # admin_cases
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+# --------------------------------------------------------------------------- a small DOM from html.parser
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+
+
+class Node:
+    def __init__(self, tag: str, attrs: dict, parent: "Node | None" = None):
+        self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, []
+
+    @property
+    def classes(self) -> set:
+        return set((self.attrs.get("class") or "").split())
+
+    def iter(self):
+        yield self
+        for c in self.children:
+            if isinstance(c, Node):
+                yield from c.iter()
+
+    def find_all(self, tag: str | None = None, cls: str | None = None) -> list:
+        return [n for n in self.iter() if (tag is None or n.tag == tag) and (cls is None or cls in n.classes)]
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+
+class TreeBuilder(HTMLParser):
+    """Elements with their (unescaped) attributes and text; the text of <style> elements stays raw CSS."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document", {})
+        self.cur = self.root
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, {k: (v or "") for k, v in attrs}, self.cur)
+        self.cur.children.append(node)
+        if tag not in VOID:
+            self.cur = node
+
+    def handle_startendtag(self, tag, attrs):
+        self.cur.children.append(Node(tag, {k: (v or "") for k, v in attrs}, self.cur))
+
+    def handle_endtag(self, tag):
+        n = self.cur
+        while n is not self.root and n.tag != tag:
+            n = n.parent
+        if n is not self.root:  # a stray end tag is ignored, an unclosed child is closed with its parent
+            self.cur = n.parent
+
+    def handle_data(self, data):
+        self.cur.children.append(data)
+
+
+def parse(path_or_text) -> Node:
+    text = path_or_text.read_text(encoding="utf-8") if isinstance(path_or_text, Path) else path_or_text
+    b = TreeBuilder()
+    b.feed(text)
+    b.close()
+    return b.root
+
+
+# --------------------------------------------------------------------------- what counts as a fetch
+
+FETCHING = {"script", "link", "img", "iframe", "source", "audio", "video", "embed", "object", "track", "input"}
+URL_ATTRS = ("src", "href", "data", "poster")
+CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+CSS_URL = re.compile(r"url\(\s*(?:\"([^\"]*)\"|'([^']*)'|([^)]*?))\s*\)", re.I)
+CSS_IMPORT = re.compile(r"@import\s+(?:url\(\s*)?[\"']?([^\"')\s;]+)", re.I)
+JS_REMOTE = re.compile(r"[\"'`]((?:https?:)?//[^\"'`\s]+)", re.I)  # e.g. nbconvert's `await import("https://...mermaid...")`
+
+
+def _remote(url: str) -> bool:
+    u = url.strip().lower()
+    return u.startswith(("http:", "https:", "//"))
+
+
+def css_remote_urls(css: str) -> list:
+    css = CSS_COMMENT.sub("", css)
+    urls = [next(g for g in m.groups() if g is not None) for m in CSS_URL.finditer(css)]
+    urls += CSS_IMPORT.findall(css)
+    return [u for u in urls if _remote(u)]
+
+
+def offline_problems(path: Path) -> list:
+    """Every way ``path`` would fetch something from another host (empty when offline-clean)."""
+    doc = parse(path)
+    problems = []
+    for n in doc.iter():
+        if n.tag in FETCHING:
+            for a in URL_ATTRS:
+                if a in n.attrs and _remote(n.attrs[a]):
+                    problems.append(f"<{n.tag} {a}={n.attrs[a][:120]!r}>")
+            for part in (n.attrs.get("srcset") or "").split(","):
+                if part.strip() and _remote(part.strip().split()[0]):
+                    problems.append(f"<{n.tag} srcset={part.strip()[:120]!r}>")
+        if n.tag == "script" and "src" not in n.attrs:
+            problems += [f"<script> inline loads {u[:120]!r}" for u in JS_REMOTE.findall(n.text())
+                         if not u.startswith("http://www.w3.org/")]  # namespace names are not fetched
+        if n.tag == "style":
+            problems += [f"<style> url {u[:120]!r}" for u in css_remote_urls(n.text())]
+        if "style" in n.attrs:
+            problems += [f"<{n.tag} style=> url {u[:120]!r}" for u in css_remote_urls(n.attrs["style"])]
+        if n.tag == "meta" and n.attrs.get("http-equiv", "").lower() == "refresh" and "url=" in n.attrs.get("content", "").lower():
+            problems.append(f"<meta refresh {n.attrs['content'][:120]!r}>")
+    return problems
+
+
+# --------------------------------------------------------------------------- the run
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A scratch project with one published run: enforcement x (330100, 330106), 400 paths."""
+    proj = tmp_path_factory.mktemp("html") / "proj"
+    for sub in ("params", "notebooks"):
+        shutil.copytree(ROOT / sub, proj / sub)
+    (proj / "data" / "demo").mkdir(parents=True)
+    shutil.copy2(ROOT / "data" / "demo" / "demo_data.csv", proj / "data" / "demo" / "demo_data.csv")
+    s = yaml.safe_load((proj / "params" / "settings.yaml").read_text(encoding="utf-8"))
+    s["forecast"]["n_paths"] = 400
+    (proj / "params" / "settings.yaml").write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")
+    r = ipeval("run", "--quarter", QUARTER, "--sections", SECTION, "--geos", ",".join(GEOS), "--quiet", cwd=proj)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return proj
+
+
+@pytest.fixture(scope="module")
+def out(published) -> Path:
+    return published / "outputs" / QUARTER
+
+
+def _report(out: Path, code: str, variant: str) -> Path:
+    return out / "reports" / SECTION / f"{code}.{variant}.html"
+
+
+# --------------------------------------------------------------------------- 1. offline-clean
+
+@pytest.mark.e2e
+def test_every_page_is_offline_clean(out):
+    pages = sorted(out.rglob("*.html"))
+    expected = {out / "index.html"} | {_report(out, c, v) for c in GEOS for v in ("report", "audit")}
+    assert expected <= set(pages), sorted(map(str, expected - set(pages)))
+    problems = {str(p.relative_to(out)): offline_problems(p) for p in pages}
+    assert not {k: v for k, v in problems.items() if v}, problems
+    for page in pages:
+        doc = parse(page)
+        imgs = doc.find_all("img")
+        for img in imgs:
+            src = img.attrs.get("src", "")
+            if src.startswith("data:"):
+                assert src.startswith("data:image/") and len(src) > 100, (page.name, src[:80])
+            else:
+                parts = urlsplit(src)
+                assert src and not parts.scheme and not parts.netloc and not src.startswith("/"), (page.name, src)
+                assert (page.parent / unquote(parts.path)).is_file(), f"{page.name}: <img src={src!r}> is missing"
+        if page.name != "index.html":
+            assert len(imgs) >= 3, f"{page.name}: the charts are missing"  # charts are embedded, not linked
+    # links are navigation, not fetches; the index links only to files of the run
+    index = parse(out / "index.html")
+    hrefs = [a.attrs.get("href", "") for a in index.find_all("a")]
+    assert hrefs and not [h for h in hrefs if _remote(h) or urlsplit(h).scheme], hrefs
+
+
+def test_the_checker_finds_remote_fetches(tmp_path):
+    """The checker itself: remote src/href/url()/@import/import() are caught, CSS comments and <a> links are not."""
+    bad = """<html><head><link rel="stylesheet" href="https://cdn.example/x.css">
+    <script src="//cdn.example/require.js"></script>
+    <style>/* see https://example.org/ and url(https://in.comment/) */ body { background: url( "http://x.example/a.png" ) }
+    @import 'https://fonts.example/css';</style></head>
+    <body><img src="HTTPS://x.example/i.png"><div style="background:url(//x.example/b.png)"></div>
+    <a href="https://example.org/">a link</a>
+    <script type="module">const m = (await import("https://cdn.example/mermaid.mjs")).default;</script></body></html>"""
+    p = tmp_path / "bad.html"
+    p.write_text(bad, encoding="utf-8")
+    problems = offline_problems(p)
+    assert len(problems) == 7, problems
+    assert not any("in.comment" in x or "example.org" in x for x in problems)
+    p.write_text("<style>/* https://a.example */ a { color: red } .i { background: url(data:image/png;base64,AAAA) }"
+                 "</style><a href='https://example.org'>x</a>", encoding="utf-8")
+    assert offline_problems(p) == []
+
+
+# --------------------------------------------------------------------------- 2. the two variants
+
+def _code_cell_text(doc: Node, tag_class: str) -> str:
+    cells = doc.find_all(cls=tag_class)
+    return "\n".join(c.text() for c in cells)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("code", GEOS)
+def test_report_has_no_code_and_audit_has_code_and_parameters(out, code):
+    report_text = _report(out, code, "report").read_text(encoding="utf-8")
+    report = parse(report_text)
+    assert not report.find_all(cls="jp-InputArea")
+    assert not report.find_all(cls="highlight")  # no syntax-highlighted source anywhere
+    code_cells = report.find_all(cls="jp-CodeCell")
+    assert code_cells and all("jp-mod-noInput" in c.classes for c in code_cells)
+    assert "open_context" not in report_text
+    for tag in ("celltag_parameters", "celltag_injected-parameters", "celltag_audit-only"):
+        assert not report.find_all(cls=tag), tag
+    assert "injected-parameters" not in report_text and "# Parameters" not in report_text
+    assert INDICATOR_NAME in report.text()  # the outputs are all there
+
+    audit_text = _report(out, code, "audit").read_text(encoding="utf-8")
+    audit = parse(audit_text)
+    assert "open_context" in audit_text
+    assert audit.find_all(cls="jp-InputArea")
+    injected = _code_cell_text(audit, "celltag_injected-parameters")
+    assert f'geography = "{code}"' in injected and f'quarter = "{QUARTER}"' in injected
+    assert "run_dir = " in injected and "settings_path = " in injected
+    defaults = _code_cell_text(audit, "celltag_parameters")
+    assert 'section = "enforcement"' in defaults
+
+
+# --------------------------------------------------------------------------- 3. provenance
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("variant", ["report", "audit"])
+def test_provenance_footer(out, variant):
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for code in GEOS:
+        doc = parse(_report(out, code, variant))
+        footers = doc.find_all("footer", cls="ipeval-provenance")
+        assert len(footers) == 1
+        dts = [n.text().strip() for n in footers[0].find_all("dt")]
+        dds = [n.text().strip() for n in footers[0].find_all("dd")]
+        prov = dict(zip(dts, dds))
+        assert len(dts) == len(dds) == len(prov)
+        assert prov.get("run_id") == manifest["run_id"]
+        assert "git_commit" in prov and prov["git_commit"]
+        shas = {k: v for k, v in prov.items() if re.fullmatch(r"[0-9a-f]{64}", v)}
+        assert shas and any("demo_data.csv" in k for k in shas), prov
+        assert f"geography={code}" in prov.get("parameters", "")
+
+
+# --------------------------------------------------------------------------- 4. escaping
+
+def test_index_escapes_job_errors(tmp_path, plan, geos):
+    from helpers.report import render_index
+
+    city, district = geos.city.code, "330106"
+    rows = []
+    for n, ind in enumerate(plan.indicators_in(SECTION)):
+        for code in (city, district):
+            if code == district and ind.city_only:
+                continue
+            rows.append(dict(indicator_id=ind.id, geography_code=code, name_zh=ind.name("zh"), name_en=ind.name("en"),
+                             status=("on_track", "off_track", "achieved")[n % 3], probability=(0.9, 0.2, 1.0)[n % 3]))
+    assessments = pd.DataFrame(rows)
+    payload = "<script>alert(1)</script>"
+    jobs = [
+        dict(section=SECTION, geography_code=city, status="ok", error="", notebook=f"notebooks/{SECTION}/{city}.ipynb",
+             report=f"reports/{SECTION}/{city}.report.html", audit=f"reports/{SECTION}/{city}.audit.html"),
+        dict(section=SECTION, geography_code=district, status="failed", error=payload,
+             notebook=f"notebooks/{SECTION}/{district}.ipynb", report=f"reports/{SECTION}/{district}.report.html",
+             audit=f"reports/{SECTION}/{district}.audit.html"),
+    ]
+    path = render_index(tmp_path / "index.html", plan=plan, geos=geos, quarter=QUARTER, sections=[SECTION], jobs=jobs,
+                        assessments=assessments, demo=True, lang="zh", downloads=[("assessments.csv", "assessments.csv")],
+                        manifest={"run": "r1", "note": '<img src=x onerror="alert(2)">'})
+    text = path.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<script>alert(1)" not in text
+    assert "<img src=x" not in text and "&lt;img src=x" in text
+    doc = parse(text)
+    assert not doc.find_all("script") and not doc.find_all("img")
+    # names are shown as they are, not mangled
+    assert plan.title("zh") in doc.text() and PLAN_TITLE in text
+    assert geos.get(district).name("zh") in doc.text()
+    assert any(h.attrs.get("href") == f"reports/{SECTION}/{city}.report.html" for h in doc.find_all("a"))
+
+
+@pytest.mark.e2e
+def test_data_note_is_escaped_in_report(published, tmp_path):
+    import papermill as pm
+
+    from helpers.report import export_html
+
+    payload = '<script>alert("x")</script>修订'
+    df = pd.read_csv(published / "data" / "demo" / "demo_data.csv", dtype=str, keep_default_na=False)
+    hit = (df["indicator_id"] == "admin_cases") & (df["geography_code"] == "330106") & (df["period"] == "2024Q1")
+    assert hit.sum() == 1
+    df.loc[hit, "note"] = payload
+    data = tmp_path / "xss.csv"
+    df.to_csv(data, index=False)
+    nb_out = tmp_path / "enforcement-330106.ipynb"
+    # same project as the run, so the assessments come from its forecast cache (notes are not in the key)
+    pm.execute_notebook(str(published / "notebooks" / "enforcement.ipynb"), str(nb_out), kernel_name="python3",
+                        parameters=dict(geography="330106", settings_path=str(published / "params" / "settings.yaml"),
+                                        data_path=str(data)),
+                        cwd=str(published), progress_bar=False, log_output=False, start_timeout=120,
+                        execution_timeout=600)
+    html = export_html(nb_out, tmp_path / "330106.report.html", "report", provenance={"note": payload}).read_text(
+        encoding="utf-8")
+    assert '<script>alert("x")' not in html and "<script" not in html.lower()
+    doc = parse(html)
+    assert not doc.find_all("script")
+    # the note was read: its revision word marks 2024Q1 as revised in the data-quality table
+    quality = doc.find_all("table", cls="ipeval-quality")
+    assert len(quality) == 1
+    row = next(tr for tr in quality[0].find_all("tr") if INDICATOR_NAME in tr.text())
+    assert "2024Q1" in [td.text() for td in row.find_all("td")][3]
+    # the footer shows the payload as text
+    assert "&lt;script&gt;alert(" in html
+
+
+# --------------------------------------------------------------------------- 5. headless Chromium
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_pages_render_offline_in_chromium(out):
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.skip(f"playwright cannot be imported ({exc}); pip install playwright")
+
+    blocked, failed, seen = [], [], []
+
+    def handler(route):
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    pages = {"index": (out / "index.html", PLAN_TITLE), "report": (_report(out, "330106", "report"), INDICATOR_NAME)}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+            context.route("**/*", handler)
+            page = context.new_page()
+            page.on("requestfailed", lambda r: failed.append(f"{r.url[:200]}: {r.failure}"))
+            page.on("request", lambda r: seen.append(r.url))
+            for name, (path, expected) in pages.items():
+                page.goto(path.resolve().as_uri(), wait_until="load", timeout=30_000)
+                body = page.inner_text("body")
+                assert expected in body, f"{name}: {expected} not on the page"
+                shot = out / f"{name}.png"
+                page.screenshot(path=str(shot), full_page=(name == "index"))
+                data = shot.read_bytes()
+                assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000, (shot, len(data))
+        finally:
+            browser.close()
+    assert not blocked, blocked
+    assert not failed, failed
+    assert not [u for u in seen if not u.startswith(("file:", "data:"))], seen
