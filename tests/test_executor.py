@@ -34,7 +34,7 @@ def test_changing_one_district_reruns_only_it_and_the_city(project):
     data = project / "data" / "demo" / "demo_data.csv"
     df = pd.read_csv(data, dtype=str, keep_default_na=False)
     row = df.index[(df["indicator_id"] == "admin_cases") & (df["geography_code"] == "330106") & (df["period"] == "2024Q1")][0]
-    df.loc[row, "value"] = str(int(df.loc[row, "value"]) + 7)
+    df.loc[row, "value"] = str(int(float(df.loc[row, "value"])) + 7)
     df.loc[row, "note"] = "revised"
     df.to_csv(data, index=False)
     r = ipeval(*args, cwd=project)

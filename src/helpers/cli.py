@@ -7,6 +7,7 @@ Exit codes: 0 all done; 1 some notebooks failed (the run was published, failures
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -56,7 +57,7 @@ def run(
     settings: Optional[Path] = SettingsOpt,
 ):
     """Run every section notebook for every geography for one quarter, and publish the reports."""
-    from helpers.runner import run_quarter
+    from helpers.runner import RunInterrupted, run_quarter
 
     try:
         s = _settings(settings)
@@ -65,6 +66,12 @@ def run(
                              quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data)
     except IpevalError as exc:
         _fail(exc, validation_report)
+    except RunInterrupted as exc:
+        typer.echo(f"ipeval: {exc}", err=True)
+        sys.stderr.flush()
+        # the run cleaned up (staging removed, lock released); a notebook thread still waiting on a
+        # killed kernel must not keep the process alive, so leave without joining it
+        os._exit(128 + exc.signum)
     n, bad = len(result.jobs), len(result.failed)
     skipped = sum(1 for j in result.jobs if j.get("skipped"))
     typer.echo(f"{result.quarter}: {n - bad}/{n} reports ok ({skipped} unchanged), {bad} failed -> {result.published / 'index.html'}")

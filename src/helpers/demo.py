@@ -276,5 +276,15 @@ def write_demo(path: str | Path, plan: Plan, geos: Geographies, seed: int = 2023
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     df = generate(plan, geos, seed)
+    for col in ("value", "numerator", "denominator"):
+        # counts are written as 95, not 95.0, so the file reads as the districts would fill it in
+        df[col] = df[col].map(_format_number)
     df.to_csv(path, index=False, encoding="utf-8")
     return path
+
+
+def _format_number(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    v = float(v)
+    return str(int(v)) if v.is_integer() else repr(round(v, 4))

@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager
 
 PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "IPython", "ipykernel.kernelapp",
            "ipykernel.ipkernel", "ipykernel.zmqshell", "matplotlib_inline.backend_inline", "IPython.display",
@@ -60,8 +60,12 @@ def _warm_up() -> None:
 SOCKET_ENV = "IPEVAL_FORKSERVER"
 
 
-class ForkKernelManager(KernelManager):
-    """A KernelManager whose kernels are forked by the fork server named in ``$IPEVAL_FORKSERVER``."""
+class ForkKernelManager(AsyncKernelManager):
+    """A KernelManager whose kernels are forked by the fork server named in ``$IPEVAL_FORKSERVER``.
+
+    Asynchronous, as nbclient's default: with a blocking client nbclient waits for output with a
+    blocking read, and a kernel that dies mid-cell is never noticed.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -155,7 +159,10 @@ def serve(path: str) -> None:
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
     print("ready", flush=True)
+    parent = os.getppid()
     while not stop:
+        if os.getppid() != parent:  # the run that started us is gone (killed): stop, kill our kernels
+            break
         for _key, _ in sel.select(timeout=0.05):
             conn, _ = listener.accept()
             try:

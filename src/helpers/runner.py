@@ -49,6 +49,10 @@ KEY_PACKAGES = ("pandas", "numpy", "statsmodels", "scipy", "matplotlib", "seabor
 class RunInterrupted(Exception):
     """SIGTERM or Ctrl-C during a run."""
 
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by signal {signum}; nothing was published, the previous outputs are unchanged")
+        self.signum = signum
+
 
 @dataclass
 class RunResult:
@@ -219,7 +223,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
     previous_handlers = {}
 
     def _on_signal(signum, frame):
-        raise RunInterrupted(f"signal {signum}")
+        raise RunInterrupted(signum)
 
     try:
         if threading_main():
@@ -387,7 +391,8 @@ def _execute(jobs: list, workers: int, executor: str, scheduler, quiet: bool) ->
 
             from helpers.forkserver import ForkServer
 
-            with ForkServer(tempfile.gettempdir()), ThreadPoolExecutor(max_workers=workers) as pool:
+            with ForkServer(tempfile.gettempdir()):
+                pool = ThreadPoolExecutor(max_workers=workers)
                 futures = [pool.submit(run_job, j) for j in jobs]
                 try:
                     for fut in as_completed(futures):
@@ -398,10 +403,11 @@ def _execute(jobs: list, workers: int, executor: str, scheduler, quiet: bool) ->
                         if progress:
                             progress.update(task, advance=1, failed=failed)
                 except BaseException:
-                    for f in futures:
-                        f.cancel()
+                    # don't wait for running notebooks: kill their kernels, and the threads see them die
+                    pool.shutdown(wait=False, cancel_futures=True)
                     _kill_children()
                     raise
+                pool.shutdown(wait=True)
     finally:
         if progress:
             progress.stop()
