@@ -212,3 +212,16 @@ def test_default_origins_run_from_min_points_to_the_quarter_before_the_due_date(
     assert list(per["origin"]) == [str(q) for q in parse_origins("2022Q4:2025Q3")]
     assert (per["horizon"] == list(range(12, 0, -1))).all()
     assert summary["method"].tolist() == ["rules"] and summary["n"].iloc[0] == per["scored"].sum()
+
+
+def test_cli_prints_the_scores_and_refuses_an_unknown_geography(project, tmp_path):
+    from conftest import ipeval
+
+    r = ipeval("backtest", "--geos", "330127", "--origins", "2024Q4", "--members", "ensemble,rules",
+               "--n-paths", "100", "-j", "1", "-o", str(tmp_path / "bt"), cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "brier" in r.stdout and "ensemble" in r.stdout and "rules" in r.stdout
+    assert (tmp_path / "bt" / "backtest_summary.csv").is_file()
+    r = ipeval("backtest", "--geos", "330199", cwd=project)
+    assert r.returncode == 2
+    assert "330199" in r.stderr and "330100" in r.stderr  # names the bad code and lists the valid ones

@@ -122,7 +122,8 @@ def test_a_second_run_of_the_same_quarter_is_locked_out(project):
     assert "another run of 2025Q2 is in progress" in r.stderr
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "template", "demo-data", "reproduce"])
+@pytest.mark.parametrize("command", ["run", "validate", "template", "demo-data", "reproduce", "backfill", "schedule",
+                                     "backtest"])
 def test_every_command_has_help(project, command):
     r = ipeval(command, "--help", cwd=project)
     assert r.returncode == 0 and "Usage" in r.stdout

@@ -224,6 +224,37 @@ def schedule(
         _fail(exc)
 
 
+@app.command()
+def backtest(
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the three files (default: outputs/backtest)."),
+    geos: Optional[str] = typer.Option(None, "--geos", help="Comma-separated geography codes, or 'all' (default: 330100,330106,330127)."),
+    origins: Optional[str] = typer.Option(None, "--origins", help="Forecast origins: FIRST:LAST[:STEP], a comma list, or 'all' (default: 2023Q4:2025Q3:2)."),
+    members: Optional[str] = typer.Option(None, "--members", help="Methods to score, comma-separated (default: the ensemble, each member, the rules)."),
+    n_paths: int = typer.Option(500, "--n-paths", help="Simulated paths per forecast."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Processes (default: settings, else CPUs)."),
+    data: Optional[str] = typer.Option(None, "--data", help="Data file(s), comma-separated (default: settings)."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Score the forecasts against what happened: a rolling-origin backtest (Brier score, reliability, coverage).
+
+    Writes backtest_summary.csv, backtest_forecasts.csv and backtest_reliability.png; the
+    methodology notebook (notebooks/methodology.ipynb) reads them.
+    """
+    from helpers.backtest import backtest_command
+
+    try:
+        out = backtest_command(settings_path=settings, output_dir=output, geographies=geos, origins=origins,
+                               members=members, n_paths=n_paths, workers=workers, data_path=data)
+    except IpevalError as exc:
+        _fail(exc)
+    import pandas as pd
+
+    summary = pd.read_csv(out / "backtest_summary.csv")
+    cols = [c for c in ("method", "n", "brier", "brier_skill", "reliability", "resolution", "coverage80", "coverage95") if c in summary.columns]
+    typer.echo(summary[cols].to_string(index=False))
+    typer.echo(f"backtest: {out}")
+
+
 def main() -> None:
     """Entry point of the ``ipeval`` console script."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
