@@ -261,6 +261,16 @@ def test_provenance_footer(out, variant):
         assert f"geography={code}" in prov.get("parameters", "")
 
 
+@pytest.mark.e2e
+def test_every_chart_has_its_title_as_alternative_text(out):
+    doc = parse(_report(out, "330106", "report"))
+    imgs = doc.find_all("img")
+    assert len(imgs) >= 3
+    alts = [i.attrs.get("alt") or "" for i in imgs]
+    assert all(a and "No description" not in a for a in alts), alts
+    assert any(INDICATOR_NAME in a for a in alts)  # the chart's Chinese title
+
+
 # --------------------------------------------------------------------------- 4. escaping
 
 def test_index_escapes_job_errors(tmp_path, plan, geos):

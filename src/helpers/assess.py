@@ -412,9 +412,19 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
     results: list[Assessment | None] = [None] * len(jobs)
     keys = [None] * len(jobs)
     todo = []
+    if cache is not None:
+        # split the frame once: the keys of ~300 series would otherwise each scan every row
+        cols = ["geography_code", "period", "value", "numerator", "denominator"]
+        known = frame[frame["qindex"] <= as_of.index]
+        known = pd.DataFrame({"geography_code": known["geography_code"].to_numpy(),
+                              "indicator_id": known["indicator_id"].to_numpy(),
+                              "row_hash": pd.util.hash_pandas_object(known[cols], index=False).to_numpy()})
+        by_ind = {i: g for i, g in known.groupby("indicator_id", sort=False)}
+        empty = known.iloc[:0]
     for n, (ind, geo) in enumerate(jobs):
         if cache is not None:
-            keys[n] = _cache_key(frame, ind, geo, geos, as_of, settings, thresholds)
+            rows = by_ind.get(ind.id, empty)
+            keys[n] = _cache_key(rows, ind, geo, geos, as_of, settings, thresholds)
             hit = cache / f"{keys[n]}.json"
             if hit.is_file():
                 d = json.loads(hit.read_text(encoding="utf-8"))
@@ -476,12 +486,11 @@ def code_hash() -> str:
     return _CODE_HASH
 
 
-def _cache_key(frame, ind, geo, geos, as_of, settings, thresholds) -> str:
-    rows = frame[(frame["indicator_id"] == ind.id)]
+def _cache_key(rows, ind, geo, geos, as_of, settings, thresholds) -> str:
+    """The key of one assessment: the indicator's rows known at ``as_of`` that it reads, and everything else it depends on."""
     if not (geo.is_city and ind.aggregation in ("sum", "ratio_of_sums", "per_capita")):
         rows = rows[rows["geography_code"] == geo.code]
-    rows = rows[rows["qindex"] <= as_of.index][["geography_code", "period", "value", "numerator", "denominator"]]
     h = hashlib.sha256()
-    h.update(pd.util.hash_pandas_object(rows, index=False).values.tobytes())
+    h.update(rows["row_hash"].to_numpy().tobytes())  # one hash per row (code, period, value, numerator, denominator)
     h.update(repr((ind, geo, str(as_of), settings, thresholds, code_hash())).encode())
     return h.hexdigest()

@@ -21,7 +21,12 @@ def main(argv=None) -> None:
         request = {"connection_file": os.path.abspath(connection_file), "cwd": os.getcwd(),
                    "launcher_pid": os.getpid(),
                    "env": {k: v for k, v in os.environ.items() if k.startswith(("JPY_", "PYDEVD", "IPEVAL_"))}}
-        socket.send_fds(s, [json.dumps(request).encode()], [0, 1, 2])
+        fds = [0, 1, 2]
+        log_path = os.environ.get("IPEVAL_KERNEL_LOG")
+        if log_path:  # the kernel's own messages go to the run's kernels.log, not the console of cron
+            log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            fds = [0, log_fd, log_fd]
+        socket.send_fds(s, [json.dumps(request).encode()], fds)
         f = s.makefile("r")
         child = int(json.loads(f.readline())["pid"])
     except (OSError, ValueError, KeyError):

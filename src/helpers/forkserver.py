@@ -58,6 +58,7 @@ def _warm_up() -> None:
     fig.savefig(io.BytesIO(), format="png")
     plt.close(fig)
 SOCKET_ENV = "IPEVAL_FORKSERVER"
+LOG_ENV = "IPEVAL_KERNEL_LOG"  # where forked kernels write their stdout/stderr
 
 
 class ForkKernelManager(AsyncKernelManager):
@@ -205,10 +206,12 @@ def serve(path: str) -> None:
 class ForkServer:
     """Start and stop a fork server for the duration of a run (a context manager)."""
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, kernel_log: str | Path | None = None):
         self.path = str(Path(folder) / f"ipeval-fork-{os.getpid()}.sock")
+        self.kernel_log = str(kernel_log) if kernel_log else None
         self.proc = None
         self._previous = None
+        self._previous_log = None
 
     def __enter__(self) -> "ForkServer":
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
@@ -220,13 +223,17 @@ class ForkServer:
             raise RuntimeError("the kernel fork server did not start")
         self._previous = os.environ.get(SOCKET_ENV)
         os.environ[SOCKET_ENV] = self.path
+        self._previous_log = os.environ.get(LOG_ENV)
+        if self.kernel_log:
+            os.environ[LOG_ENV] = self.kernel_log
         return self
 
     def __exit__(self, *exc):
-        if self._previous is None:
-            os.environ.pop(SOCKET_ENV, None)
-        else:
-            os.environ[SOCKET_ENV] = self._previous
+        for name, value in ((SOCKET_ENV, self._previous), (LOG_ENV, self._previous_log)):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:

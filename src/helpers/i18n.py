@@ -21,7 +21,7 @@ TEXTS = {
         "missing": "缺失期数", "late": "未按时报送", "revised": "修订值", "outliers": "异常值",
         "none": "无",
         "methods_note": "模型：{models}；判定依据：{decided}；{note}",
-        "methodology_link": "完整方法见 docs/methodology.md（概率由模拟路径计算，阈值：≥{on}% 为按计划推进，{risk}%–{on}% 为存在风险）。",
+        "methodology_link": "完整方法见 docs/methodology.md（概率由模拟路径计算，阈值：≥{on}% 为按计划推进，{risk}%–{on}% 为存在风险）。预测区间未计入模型参数的不确定性，可能偏窄。",
         "provenance": "来源与可复现信息",
         "running_total": "（累计值对比目标）",
         "city_summary": "全市概况",
@@ -48,7 +48,7 @@ TEXTS = {
         "missing": "Missing periods", "late": "Not yet reported", "revised": "Revised values", "outliers": "Outliers",
         "none": "none",
         "methods_note": "Models: {models}; decided by: {decided}; {note}",
-        "methodology_link": "Full method in docs/methodology.md (probabilities from simulated paths; thresholds: >= {on}% on track, {risk}%-{on}% at risk).",
+        "methodology_link": "Full method in docs/methodology.md (probabilities from simulated paths; thresholds: >= {on}% on track, {risk}%-{on}% at risk). The intervals do not include parameter uncertainty and are likely too narrow.",
         "provenance": "Provenance",
         "running_total": " (running total against the target)",
         "city_summary": "City summary",
@@ -84,3 +84,10 @@ def t(lang: str, key: str, **kw) -> str:
     """The text ``key`` in ``lang`` (zh or en), formatted with ``kw``."""
     text = TEXTS.get(lang, TEXTS["zh"])[key]
     return text.format(**kw) if kw else text
+
+# Status colours, shared by charts, the Excel table and the index (kept here so the table and the
+# index need not import Matplotlib).
+STATUS_COLOURS = {
+    "achieved": "#1a7f37", "on_track": "#4caf50", "at_risk": "#f0a020", "off_track": "#d1242f",
+    "insufficient_data": "#9e9e9e", "no_target": "#607d8b",
+}

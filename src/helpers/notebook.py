@@ -61,10 +61,13 @@ def _show(fig) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import Image, display
 
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
-    display(Image(data=buf.getvalue(), format="png"))
+    # the chart's title as its alternative text, in the report's language
+    display(Image(data=buf.getvalue(), format="png", metadata={"alt": " / ".join(titles) or "chart"}))
 
 
 def _display_html(text: str) -> None:

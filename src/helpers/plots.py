@@ -19,11 +19,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
+from helpers.i18n import STATUS_COLOURS  # noqa: E402,F401 - defined beside the labels, shared with the Excel table
+
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
-STATUS_COLOURS = {
-    "achieved": "#1a7f37", "on_track": "#4caf50", "at_risk": "#f0a020", "off_track": "#d1242f",
-    "insufficient_data": "#9e9e9e", "no_target": "#607d8b",
-}
 
 
 @lru_cache(maxsize=1)

@@ -94,8 +94,7 @@ def write_xlsx(assessments: pd.DataFrame, path: str | Path, geo_names: dict, dem
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    from helpers.i18n import SDG_NAMES, STATUS_NAMES
-    from helpers.plots import STATUS_COLOURS
+    from helpers.i18n import SDG_NAMES, STATUS_COLOURS, STATUS_NAMES
 
     df = assessments.copy()
     df["geography_name"] = df["geography_code"].map(geo_names)

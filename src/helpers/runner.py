@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers.config import Settings
@@ -139,15 +140,24 @@ def package_versions() -> dict:
     return out
 
 
-def _job_data_hash(frame: pd.DataFrame, plan, section: str, code: str, city_code: str) -> str:
+HASHED_COLUMNS = ["indicator_id", "geography_code", "period", "value", "numerator", "denominator", "source", "note"]
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per data row (every column a report can show), computed once per run."""
+    return pd.util.hash_pandas_object(frame[HASHED_COLUMNS], index=False).to_numpy()
+
+
+def _job_data_hash(frame: pd.DataFrame, plan, section: str, code: str, city_code: str,
+                   hashes: np.ndarray | None = None) -> str:
     """Hash of the data rows a report depends on: its own geography's rows (the city and the
     overview aggregate every district, so they depend on all rows of their indicators)."""
     ids = [i.id for i in plan.indicators] if section == OVERVIEW else [i.id for i in plan.indicators_in(section)]
-    rows = frame[frame["indicator_id"].isin(ids)]
+    mask = frame["indicator_id"].isin(ids).to_numpy()
     if code != city_code:
-        rows = rows[rows["geography_code"] == code]
-    cols = ["indicator_id", "geography_code", "period", "value", "numerator", "denominator", "source", "note"]
-    return hashlib.sha256(pd.util.hash_pandas_object(rows[cols], index=False).values.tobytes()).hexdigest()
+        mask = mask & (frame["geography_code"] == code).to_numpy()
+    hashes = row_hashes(frame) if hashes is None else hashes
+    return hashlib.sha256(hashes[mask].tobytes()).hexdigest()
 
 
 # --------------------------------------------------------------------------- the run
@@ -244,9 +254,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         ds.frame.to_csv(staging / "validated_data.csv", index=False)
         bands.to_csv(staging / "bands.csv", index=False, float_format="%.6g")
         demo = bool(ds.frame["source"].astype(str).str.startswith("DEMO").any())
-        from helpers.report import write_xlsx
-
-        write_xlsx(table, staging / "assessments.xlsx", {g.code: g.name_zh for g in geos.all}, demo)
+        _write_xlsx_once(table, staging, published_dir(out_root, q), geos, demo)
         log.info("assessed", extra={"event": "assessed", "seconds": round(time.monotonic() - t0, 2), "rows": len(table)})
 
         # ---- a copy of the inputs, so the run can be reproduced from its own folder
@@ -264,6 +272,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         prev_dir = published_dir(out_root, q)
         prev_jobs = _previous_jobs(prev_dir)
         jobs, skipped = [], []
+        hashes = row_hashes(ds.frame)
         for section, code in pairs:
             nb = settings.root / "notebooks" / f"{section}.ipynb"
             if not nb.is_file():
@@ -273,7 +282,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
                           registry_path=str(settings.plan_path), run_dir=str(staging))
             stable = {k: v for k, v in params.items() if k not in ("run_dir", "data_path")}
             h = hashlib.sha256(json.dumps([stable, sha256_file(nb), code_hash(), plan.sha256, geos.sha256,
-                                           settings.sha256, _job_data_hash(ds.frame, plan, section, code, geos.city.code)],
+                                           settings.sha256, _job_data_hash(ds.frame, plan, section, code, geos.city.code, hashes)],
                                           sort_keys=True).encode()).hexdigest()
             geo = geos.get(code)
             sec_name = "总览" if section == OVERVIEW and lang == "zh" else ("Overview" if section == OVERVIEW else plan.section(section).name(lang))
@@ -391,7 +400,7 @@ def _execute(jobs: list, workers: int, executor: str, scheduler, quiet: bool) ->
 
             from helpers.forkserver import ForkServer
 
-            with ForkServer(tempfile.gettempdir()):
+            with ForkServer(tempfile.gettempdir(), kernel_log=Path(jobs[0]["output_dir"]) / "kernels.log"):
                 pool = ThreadPoolExecutor(max_workers=workers)
                 futures = [pool.submit(run_job, j) for j in jobs]
                 try:
@@ -427,6 +436,29 @@ def _previous_jobs(prev_dir: Path | None) -> dict:
     except (OSError, json.JSONDecodeError):
         return {}
     return {(j["section"], j["geography_code"]): j for j in m.get("jobs", [])}
+
+
+def _write_xlsx_once(table, staging: Path, prev_dir: Path | None, geos, demo: bool) -> None:
+    """``assessments.xlsx``, reused from the previous run when ``assessments.csv`` is byte-identical
+    (and the code that formats it unchanged): formatting the workbook is the slowest step of a
+    run in which nothing changed."""
+    from helpers.assess import code_hash
+    from helpers.report import write_xlsx
+
+    names = {g.code: g.name_zh for g in geos.all}
+    stamp = hashlib.sha256((staging / "assessments.csv").read_bytes() + code_hash().encode() + bytes([demo])
+                           + repr(sorted(names.items())).encode()).hexdigest()
+    if prev_dir is not None:
+        old_stamp = prev_dir / ".assessments.xlsx.sha256"
+        if old_stamp.is_file() and old_stamp.read_text().strip() == stamp and (prev_dir / "assessments.xlsx").is_file():
+            try:
+                os.link(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
+            except OSError:
+                shutil.copy2(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
+            (staging / ".assessments.xlsx.sha256").write_text(stamp)
+            return
+    write_xlsx(table, staging / "assessments.xlsx", names, demo)
+    (staging / ".assessments.xlsx.sha256").write_text(stamp)
 
 
 def _reuse(prev_dir: Path, staging: Path, old: dict) -> bool:
