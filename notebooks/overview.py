@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -46,12 +48,12 @@ report.header(ctx)
 report.headline_table(ctx)
 
 # %% [markdown] tags=["audit-only"]
-# ## Indicators / 分指标
-# History, forecast median with 80% and 95% bands, target and due date; flow and cumulative targets
-# as running totals.
+# ## Sections / 各板块
+# How many of each section's targets are achieved, on track, at risk or off track here, with links to the
+# section reports, which chart every indicator (history, forecast bands, target and due date).
 
 # %%
-report.indicator_charts(ctx)
+report.section_summary(ctx)
 
 # %% [markdown] tags=["audit-only"]
 # ## Districts compared / 区县比较

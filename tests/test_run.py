@@ -147,3 +147,34 @@ def test_template_then_validate_roundtrip(project, tmp_path):
             df.to_excel(xw, sheet_name=name, index=False)
     r = ipeval("validate", str(out), cwd=project)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.e2e
+def test_overview_counts_each_sections_targets_and_links_its_reports(published, plan, monkeypatch):
+    import re
+
+    from helpers import notebook as report
+
+    proj, _ = published
+    out = proj / "outputs" / "2025Q2"
+    shown, figures = [], []
+    monkeypatch.setattr(report, "_display_html", shown.append)
+    monkeypatch.setattr(report, "_show", figures.append)
+    ctx = report.open_context("overview", "330106", "2025Q2", lang="en",
+                              settings_path=str(proj / "params" / "settings.yaml"), run_dir=str(out))
+    report.section_summary(ctx)
+    page = "".join(shown)
+    table = pd.read_csv(out / "assessments.csv", dtype={"geography_code": str})
+    mine = table[(table["geography_code"] == "330106") & table["target_value"].notna()]
+    for section in ("enforcement", "judicial"):
+        ids = {i.id for i in plan.indicators_in(section)}
+        part = mine[mine["indicator_id"].isin(ids)]
+        name = plan.section(section).name("en")
+        row = re.search(rf"<tr><td>{re.escape(name)}</td><td>(\d+)</td>((?:<td>\d+</td>)+)", page)
+        assert row, name
+        assert int(row.group(1)) == len(part)
+        assert sum(map(int, re.findall(r"<td>(\d+)</td>", row.group(2)))) == len(part)
+        href = f"../{section}/330106.report.html"
+        assert f'href="{href}"' in page
+        assert (out / "reports" / "overview" / href).resolve().is_file()  # the link works in the published run
+    assert len(figures) == 1

@@ -29,6 +29,9 @@ TEXTS = {
         "failed": "失败",
         "report_variant": "报告版", "audit_variant": "审计版（含代码）",
         "share_on_track": "已达标或按计划推进的目标占比",
+        "sections_title": "各板块目标状态", "targets": "目标数", "mean_probability": "平均达标概率",
+        "open_report": "板块报告", "sections_chart": "各板块目标状态（个）",
+        "overview_charts_note": "各指标的历史、预测区间与目标图表见各板块报告。",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -56,6 +59,10 @@ TEXTS = {
         "failed": "failed",
         "report_variant": "report", "audit_variant": "audit (with code)",
         "share_on_track": "share of targets achieved or on track",
+        "sections_title": "Status of the targets by section", "targets": "targets",
+        "mean_probability": "mean probability", "open_report": "section report",
+        "sections_chart": "Targets by section and status (count)",
+        "overview_charts_note": "Each indicator's history, forecast bands and target are charted in its section's report.",
     },
 }
 

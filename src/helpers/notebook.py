@@ -41,6 +41,7 @@ class ReportContext:
     assessments: pd.DataFrame
     bands: pd.DataFrame
     demo: bool
+    run_dir: str = ""
 
     @property
     def indicators(self):
@@ -122,7 +123,7 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
     table[text_cols] = table[text_cols].astype(object).where(table[text_cols].notna(), "")
     demo = frame["source"].astype(str).str.startswith("DEMO").any()
     return ReportContext(plan, geos, settings, frame, tuple(map(str, paths)), section, geo, q, lang,
-                         table, bands, bool(demo))
+                         table, bands, bool(demo), run_dir)
 
 
 # --------------------------------------------------------------------------- parts of the page
@@ -161,7 +162,7 @@ def _fmt(x, digits=1) -> str:
 
 
 def status_badge(status: str, lang: str) -> str:
-    from helpers.plots import STATUS_COLOURS
+    from helpers.i18n import STATUS_COLOURS
 
     colour = STATUS_COLOURS.get(status, "#999")
     return (f'<span class="status status-{_e(status)}" style="background:{colour};color:white;padding:1px 6px;'
@@ -201,6 +202,62 @@ def headline_table(ctx: ReportContext) -> None:
         ]) + "</tr>")
     out.append("</tbody></table>")
     _display_html("\n".join(out))
+
+
+def section_summary(ctx: ReportContext) -> None:
+    """The overview's middle part: per section, how many targets are in each status, with a link
+    to the section's report for this geography (the per-indicator charts live there)."""
+    from helpers.assess import STATUSES
+    from helpers.i18n import STATUS_COLOURS
+    from helpers.plots import use_cjk_font
+
+    L = ctx.lang
+    a = ctx.assessments
+    a = a[(a["geography_code"] == ctx.geography.code) & a["target_value"].notna()]
+    rows = []
+    for sec in ctx.plan.sections:
+        ids = {i.id for i in ctx.plan.indicators_in(sec.id) if ctx.geography.is_city or not i.city_only}
+        part = a[a["indicator_id"].isin(ids)]
+        if part.empty:
+            continue
+        counts = part["status"].value_counts()
+        rows.append((sec, len(part), {s: int(counts.get(s, 0)) for s in STATUSES if s != "no_target"},
+                     part["probability"].mean()))
+    _display_html(f"<h2>{_e(t(L, 'sections_title'))}</h2>")
+    if not rows:
+        _display_html(f"<p>{_e(t(L, 'no_rows'))}</p>")
+        return
+    statuses = list(rows[0][2])
+    head = [t(L, "section"), t(L, "targets")] + [STATUS_NAMES[L][s] for s in statuses] + [t(L, "mean_probability")]
+    if ctx.run_dir:
+        head.append(t(L, "open_report"))
+    out = ['<table class="ipeval-headline"><thead><tr>'] + [f"<th>{_e(h)}</th>" for h in head] + ["</tr></thead><tbody>"]
+    for sec, n, counts, mean_p in rows:
+        cells = [_e(sec.name(L)), str(n)] + [str(counts[s]) for s in statuses]
+        cells.append(_e(f"{mean_p * 100:.0f}%") if np.isfinite(mean_p) else "—")
+        if ctx.run_dir:  # the published layout: reports/<section>/<code>.report.html
+            href = f"../{sec.id}/{ctx.geography.code}.report.html"
+            cells.append(f'<a href="{_e(href)}">{_e(sec.name(L))}</a>')
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    out.append(f"</tbody></table><p>{_e(t(L, 'overview_charts_note'))}</p>")
+    _display_html("".join(out))
+
+    use_cjk_font()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.2, max(2.2, 0.42 * len(rows) + 1.2)), dpi=90)
+    names = [sec.name(L) for sec, *_ in rows][::-1]
+    left = np.zeros(len(rows))
+    for s in statuses:
+        v = np.array([counts[s] for _, _, counts, _ in rows][::-1], dtype=float)
+        if v.any():
+            ax.barh(names, v, left=left, color=STATUS_COLOURS[s], label=STATUS_NAMES[L][s])
+        left += v
+    ax.set_title(t(L, "sections_chart"), fontsize=11)
+    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    _show(fig)
 
 
 def indicator_charts(ctx: ReportContext) -> None:
