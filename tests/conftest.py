@@ -50,7 +50,11 @@ def demo_frame(settings, plan, geos):
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A scratch copy of the project (params, notebooks, demo data); outputs go under it."""
-    dst = tmp_path / "proj"
+    return make_project(tmp_path / "proj")
+
+
+def make_project(dst: Path) -> Path:
+    """Copy params, notebooks and the demo data to ``dst``, with 400 simulated paths (a fast suite)."""
     for sub in ("params", "notebooks"):
         shutil.copytree(ROOT / sub, dst / sub)
     (dst / "data" / "demo").mkdir(parents=True)

@@ -6,16 +6,14 @@ One ``ipeval run`` (section ``enforcement``, Hangzhou and Shangcheng) is shared 
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 import pytest
-import yaml
 
-from conftest import ROOT, ipeval
+from conftest import ipeval
 
 QUARTER, SECTION, GEOS = "2025Q2", "enforcement", ("330100", "330106")
 PLAN_TITLE = "杭州市国家知识产权保护示范区建设方案"
@@ -136,14 +134,9 @@ def offline_problems(path: Path) -> list:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     """A scratch project with one published run: enforcement x (330100, 330106), 400 paths."""
-    proj = tmp_path_factory.mktemp("html") / "proj"
-    for sub in ("params", "notebooks"):
-        shutil.copytree(ROOT / sub, proj / sub)
-    (proj / "data" / "demo").mkdir(parents=True)
-    shutil.copy2(ROOT / "data" / "demo" / "demo_data.csv", proj / "data" / "demo" / "demo_data.csv")
-    s = yaml.safe_load((proj / "params" / "settings.yaml").read_text(encoding="utf-8"))
-    s["forecast"]["n_paths"] = 400
-    (proj / "params" / "settings.yaml").write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")
+    from conftest import make_project
+
+    proj = make_project(tmp_path_factory.mktemp("html") / "proj")
     r = ipeval("run", "--quarter", QUARTER, "--sections", SECTION, "--geos", ",".join(GEOS), "--quiet", cwd=proj)
     assert r.returncode == 0, r.stderr[-3000:]
     return proj

@@ -24,20 +24,9 @@ def _tree_digest(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     """One run shared by the tests of this module (it is the slow part)."""
-    import shutil
+    from conftest import make_project
 
-    from conftest import ROOT
-
-    proj = tmp_path_factory.mktemp("run") / "proj"
-    for sub in ("params", "notebooks"):
-        shutil.copytree(ROOT / sub, proj / sub)
-    (proj / "data" / "demo").mkdir(parents=True)
-    shutil.copy2(ROOT / "data" / "demo" / "demo_data.csv", proj / "data" / "demo" / "demo_data.csv")
-    import yaml
-
-    s = yaml.safe_load((proj / "params" / "settings.yaml").read_text(encoding="utf-8"))
-    s["forecast"]["n_paths"] = 400
-    (proj / "params" / "settings.yaml").write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")
+    proj = make_project(tmp_path_factory.mktemp("run") / "proj")
     r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
     assert r.returncode == 0, r.stderr[-3000:]
     return proj, r

@@ -382,6 +382,15 @@ def _execute(jobs: list, workers: int, executor: str, scheduler, quiet: bool) ->
         progress.start()
         task = progress.add_task("reports", total=len(jobs), failed=0)
     failed = 0
+
+    def collect(r: dict) -> None:
+        nonlocal failed
+        results.append(r)
+        failed += r["status"] == "failed"
+        _log_job(r)
+        if progress:
+            progress.update(task, advance=1, failed=failed)
+
     try:
         if executor == "dask":
             from distributed import Client, as_completed as dask_completed
@@ -389,12 +398,7 @@ def _execute(jobs: list, workers: int, executor: str, scheduler, quiet: bool) ->
             with Client(scheduler, timeout="30s") as client:
                 futures = [client.submit(run_job, j, pure=False, key=f"ipeval-{j['section']}-{j['geography_code']}-{uuid.uuid4().hex[:6]}") for j in jobs]
                 for fut in dask_completed(futures):
-                    r = fut.result()
-                    results.append(r)
-                    failed += r["status"] == "failed"
-                    _log_job(r)
-                    if progress:
-                        progress.update(task, advance=1, failed=failed)
+                    collect(fut.result())
         else:
             import tempfile
 
@@ -405,12 +409,7 @@ def _execute(jobs: list, workers: int, executor: str, scheduler, quiet: bool) ->
                 futures = [pool.submit(run_job, j) for j in jobs]
                 try:
                     for fut in as_completed(futures):
-                        r = fut.result()
-                        results.append(r)
-                        failed += r["status"] == "failed"
-                        _log_job(r)
-                        if progress:
-                            progress.update(task, advance=1, failed=failed)
+                        collect(fut.result())
                 except BaseException:
                     # don't wait for running notebooks: kill their kernels, and the threads see them die
                     pool.shutdown(wait=False, cancel_futures=True)
