@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -222,6 +224,11 @@ def test_cli_prints_the_scores_and_refuses_an_unknown_geography(project, tmp_pat
     assert r.returncode == 0, r.stderr[-2000:]
     assert "brier" in r.stdout and "ensemble" in r.stdout and "rules" in r.stdout
     assert (tmp_path / "bt" / "backtest_summary.csv").is_file()
+    # the methodology notebook, run on these results, for auditors: offline HTML with the scores table
+    page = (tmp_path / "bt" / "methodology.report.html").read_text(encoding="utf-8")
+    assert "各方法回测汇总" in page and "Brier" in page
+    assert not re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)  # nothing fetched from another host
+    assert "load_or_run" in (tmp_path / "bt" / "methodology.audit.html").read_text(encoding="utf-8")
     r = ipeval("backtest", "--geos", "330199", cwd=project)
     assert r.returncode == 2
     assert "330199" in r.stderr and "330100" in r.stderr  # names the bad code and lists the valid ones

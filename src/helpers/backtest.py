@@ -648,6 +648,34 @@ def backtest_command(settings_path: str | Path | None = None, output_dir: str | 
     return out
 
 
+def render_methodology(backtest_dir, settings_path=None, lang: str = "zh") -> list:
+    """Execute ``notebooks/methodology.ipynb`` on a backtest folder and export its two HTML variants.
+
+    Returns the paths written: ``methodology.ipynb``, ``methodology.report.html`` and
+    ``methodology.audit.html`` in ``backtest_dir``.
+    """
+    import papermill as pm
+
+    from helpers.config import load_settings
+    from helpers.forkserver import ForkKernelManager  # IPC transport: no TCP port, no plain-text warning
+    from helpers.report import export_html
+    from helpers.runner import sha256_file
+
+    s = load_settings(settings_path)
+    folder = Path(backtest_dir)
+    executed = folder / "methodology.ipynb"
+    pm.execute_notebook(str(s.root / "notebooks" / "methodology.ipynb"), str(executed), kernel_name="python3",
+                        parameters={"settings_path": str(s.path), "backtest_dir": str(folder), "lang": lang},
+                        progress_bar=False, log_output=False, kernel_manager_class=ForkKernelManager)
+    prov = {"backtest_dir": str(folder), "settings sha256": sha256_file(s.path), "plan sha256": sha256_file(s.plan_path),
+            "lang": lang}
+    out = [executed]
+    for variant in ("report", "audit"):
+        out.append(export_html(executed, folder / f"methodology.{variant}.html", variant, provenance=prov,
+                               title="Methodology and backtest", lang=lang))
+    return out
+
+
 # --------------------------------------------------------------------------- the notebook
 
 @dataclass

@@ -233,18 +233,23 @@ def backtest(
     n_paths: int = typer.Option(500, "--n-paths", help="Simulated paths per forecast."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Processes (default: settings, else CPUs)."),
     data: Optional[str] = typer.Option(None, "--data", help="Data file(s), comma-separated (default: settings)."),
+    html: bool = typer.Option(True, "--html/--no-html", help="Also render the methodology notebook on the results as HTML."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en, for the HTML (default: settings)."),
     settings: Optional[Path] = SettingsOpt,
 ):
     """Score the forecasts against what happened: a rolling-origin backtest (Brier score, reliability, coverage).
 
-    Writes backtest_summary.csv, backtest_forecasts.csv and backtest_reliability.png; the
-    methodology notebook (notebooks/methodology.ipynb) reads them.
+    Writes backtest_summary.csv, backtest_forecasts.csv and backtest_reliability.png, and the
+    methodology notebook (notebooks/methodology.ipynb) run on them as methodology.report.html and
+    methodology.audit.html.
     """
-    from helpers.backtest import backtest_command
+    from helpers.backtest import backtest_command, render_methodology
 
     try:
         out = backtest_command(settings_path=settings, output_dir=output, geographies=geos, origins=origins,
                                members=members, n_paths=n_paths, workers=workers, data_path=data)
+        if html:
+            render_methodology(out, settings, lang=lang or _settings(settings).language)
     except IpevalError as exc:
         _fail(exc)
     import pandas as pd
