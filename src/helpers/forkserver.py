@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
+from traitlets import DottedObjectName, Type
 
 PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "IPython", "ipykernel.kernelapp",
            "ipykernel.ipkernel", "ipykernel.zmqshell", "matplotlib_inline.backend_inline", "IPython.display",
@@ -61,12 +63,55 @@ SOCKET_ENV = "IPEVAL_FORKSERVER"
 LOG_ENV = "IPEVAL_KERNEL_LOG"  # where forked kernels write their stdout/stderr
 
 
+class ReadyKernelClient(AsyncKernelClient):
+    """An async kernel client whose ``wait_for_ready`` returns as soon as the kernel is ready.
+
+    jupyter_client's own ``wait_for_ready`` ends by reading IOPub until nothing has arrived for
+    0.2 s, so every kernel costs at least 0.2 s of idle waiting, 20 s over a quarter's reports.
+    Here the end is an event, not a silence: the kernel publishes ``status: idle`` for our
+    ``kernel_info`` request once it has replied, and IOPub messages arrive in order, so when that
+    message arrives IOPub is connected and every message before it has been read.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        from queue import Empty
+
+        sent: set[str] = set()
+        while True:
+            sent.add(self.kernel_info())
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                # IOPub may still be joining (ZeroMQ's slow joiner) and our idle message lost:
+                # wait a moment for it; if it does not come, ask again, as jupyter_client does
+                idle_by = time.monotonic() + 0.1
+                while time.monotonic() < idle_by:
+                    try:
+                        msg = await self.iopub_channel.get_msg(timeout=0.05)
+                    except Empty:
+                        continue
+                    if (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
+                            and msg["parent_header"].get("msg_id") in sent):
+                        self._handle_kernel_info_reply(reply)
+                        return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+
 class ForkKernelManager(AsyncKernelManager):
     """A KernelManager whose kernels are forked by the fork server named in ``$IPEVAL_FORKSERVER``.
 
     Asynchronous, as nbclient's default: with a blocking client nbclient waits for output with a
     blocking read, and a kernel that dies mid-cell is never noticed.
     """
+
+    client_class = DottedObjectName("helpers.forkserver.ReadyKernelClient")
+    client_factory = Type(ReadyKernelClient, klass="jupyter_client.asynchronous.AsyncKernelClient")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +122,11 @@ class ForkKernelManager(AsyncKernelManager):
 
         self.transport = "ipc"
         self.ip = os.path.join(tempfile.gettempdir(), f"ipeval-k-{uuid.uuid4().hex[:12]}")
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        # jupyter_client checks every 100 ms whether a kernel asked to shut down has exited; ours
+        # exit within milliseconds, and a quarter shuts down over a hundred of them
+        await super()._async_wait(pollinterval=min(pollinterval, 0.01))
 
     def format_kernel_cmd(self, extra_arguments=None):
         sock = os.environ.get(SOCKET_ENV)
