@@ -148,7 +148,7 @@ def test_parse_origins():
 @pytest.fixture(scope="module")
 def small(demo_frame, plan, geos):
     return run_backtest(demo_frame, plan, geos, ForecastSettings(), origins="2024Q2,2024Q4", geographies=["330106"],
-                        indicators=["admin_cases", "mediation_cases"], n_paths=200)
+                        indicators=["ruling_cycle_days", "police_liaison_coverage", "admin_cases"], n_paths=200)
 
 
 def test_small_backtest_on_the_demo_data(small):
@@ -156,7 +156,7 @@ def test_small_backtest_on_the_demo_data(small):
     assert list(per.columns) == FORECAST_COLUMNS
     assert list(summary.columns) == SUMMARY_COLUMNS
     scored = per[per["scored"]]
-    assert set(scored["indicator_id"]) == {"admin_cases"}
+    assert set(scored["indicator_id"]) == {"ruling_cycle_days"}
     assert set(scored["origin"]) == {"2024Q2", "2024Q4"}
     assert list(dict.fromkeys(scored["method"])) == ["ensemble", "ets_ann", "ets_aadn", "theta", "uc_llt", "rules"]
     assert scored["probability"].between(0, 1).all()
@@ -168,10 +168,13 @@ def test_small_backtest_on_the_demo_data(small):
     assert (ens["horizon"] == [6, 4]).all()
     # a single member is a one-member ensemble
     assert set(scored.loc[scored["method"] == "theta", "models_used"]) <= {"theta", "rw_drift"}
-    # mediation cases in this district missed a year before either origin: listed, not scored
-    med = per[per["indicator_id"] == "mediation_cases"]
-    assert len(med) == 2 and not med["scored"].any()
-    assert med["excluded"].str.startswith("settled by the data").all()
+    # every district had its police liaison officer before either origin: listed, not scored
+    settled = per[per["indicator_id"] == "police_liaison_coverage"]
+    assert len(settled) == 2 and not settled["scored"].any()
+    assert settled["excluded"].str.startswith("settled by the data").all()
+    # a district's share of a city-wide count (admin_cases: 1000 cases for the whole city) has no
+    # target of its own: not a case at all, neither scored nor listed
+    assert "admin_cases" not in set(per["indicator_id"])
     s = summary.set_index("method")
     assert (s["n"] == 2).all()
     assert s["brier"].between(0, 1).all()
@@ -180,9 +183,9 @@ def test_small_backtest_on_the_demo_data(small):
 
 def test_backtest_is_deterministic(small, demo_frame, plan, geos):
     per, _ = run_backtest(demo_frame, plan, geos, ForecastSettings(), origins="2024Q2,2024Q4", geographies=["330106"],
-                          indicators=["admin_cases"], members=["ensemble", "rules"], n_paths=200)
+                          indicators=["ruling_cycle_days"], members=["ensemble", "rules"], n_paths=200)
     first = small[0]
-    first = first[(first["indicator_id"] == "admin_cases") & first["method"].isin(["ensemble", "rules"])]
+    first = first[(first["indicator_id"] == "ruling_cycle_days") & first["method"].isin(["ensemble", "rules"])]
     assert np.array_equal(per["probability"].to_numpy(), first["probability"].to_numpy())
 
 
@@ -209,7 +212,7 @@ def test_command_writes_the_three_files(project, tmp_path):
 def test_default_origins_run_from_min_points_to_the_quarter_before_the_due_date(demo_frame, plan, geos):
     # the rule layer alone fits no model: a cheap way to see every default origin
     per, summary = run_backtest(demo_frame, plan, geos, ForecastSettings(), members=["rules"],
-                                geographies=["330106"], indicators=["admin_cases"])
+                                geographies=["330106"], indicators=["ruling_cycle_days"])
     # quarterly data from 2021Q1: the 8th observation is 2022Q4; the target is due 2025Q4
     assert list(per["origin"]) == [str(q) for q in parse_origins("2022Q4:2025Q3")]
     assert (per["horizon"] == list(range(12, 0, -1))).all()

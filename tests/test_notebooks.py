@@ -84,8 +84,13 @@ def test_notebook_runs_through_papermill(tmp_path, project):
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(pngs) >= 5  # a chart per indicator plus the comparison charts
+    from helpers.registry import load_plan
+
+    plan = load_plan(project / "params" / "plans" / "hangzhou_ipz_2023_2025.yaml")
+    district_indicators = [i for i in plan.indicators_in("judicial") if not i.city_only]
+    assert len(pngs) == len(district_indicators)  # a chart per indicator that the district reports
     html = export_html(out, tmp_path / "judicial.report.html", "report").read_text(encoding="utf-8")
+    assert 'class="ipeval-compare"' in html and 'class="ipeval-legend"' in html  # districts compared, with a legend
     assert "知识产权纠纷调解成功率" in html and "西湖区" in html
     assert "def " not in html and "open_context" not in html  # no code in the report variant
     assert "演示数据" in html  # the demo-data banner

@@ -32,7 +32,8 @@ from helpers.periods import Quarter
 from helpers.registry import Indicator, Plan
 from helpers.series import indicator_series
 
-STATUSES = ("achieved", "on_track", "at_risk", "off_track", "insufficient_data", "no_target")
+STATUSES = ("achieved", "on_track", "at_risk", "off_track", "insufficient_data", "city_target", "no_target")
+JUDGED = ("achieved", "on_track", "at_risk", "off_track", "insufficient_data")  # statuses of a target this geography is held to
 SDG_CATEGORIES = ("met", "on_track", "acceleration_needed", "stagnation_or_regression", "insufficient_data")
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 
@@ -380,7 +381,31 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
         shortfall = t.value - a.progress_value if t.direction == "at_least" else a.progress_value - t.value
         a.gap = float(max(shortfall, 0.0))
     a.note = "; ".join(x for x in (a.note, fc_note) if x)
+    if judged_on_city(ind, geo):
+        _as_contribution(a)
     return a
+
+
+def judged_on_city(ind: Indicator, geo: Geography) -> bool:
+    """Whether a district's figure only counts toward a target the plan sets for the city as a whole.
+
+    A count summed over districts (``aggregation: sum``, e.g. 1000 administrative cases over the
+    zone period) has no district target in the plan: holding one district to the city's number
+    would call it 'achieved' or 'off track' against a figure nobody set for it. Rates and per-capita
+    values (``ratio_of_sums``, ``per_capita``) are standards each district can be held to, and
+    ``each`` binds every geography by the plan's own words.
+    """
+    return ind.target is not None and not geo.is_city and ind.aggregation == "sum"
+
+
+def _as_contribution(a: Assessment) -> None:
+    """Turn a district's row of a city-wide count target into a contribution: its own progress and
+    forecast stay; probability, gap and the official-style category, which need a target, do not."""
+    a.status = "city_target"
+    a.decided_by = "city"
+    a.probability = a.gap = a.sdg_ratio = np.nan
+    a.sdg_category = "not_applicable"
+    a.note = "; ".join(x for x in ("target set for the city as a whole; this figure counts toward it", a.note) if x)
 
 
 def applicable(ind: Indicator, geo: Geography) -> bool:

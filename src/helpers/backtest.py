@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.assess import StatusThresholds, applicable, assess_one
+from helpers.assess import StatusThresholds, applicable, assess_one, judged_on_city
 from helpers.exceptions import ConfigError, InvalidPeriodError
 from helpers.periods import Quarter
 from helpers.series import indicator_series
@@ -413,8 +413,8 @@ def run_backtest(frame: pd.DataFrame, plan, geos, settings, origins=None, member
     jobs, outcomes = [], {}
     for geo in geo_list:
         for ind in inds:
-            if not applicable(ind, geo):
-                continue
+            if not applicable(ind, geo) or judged_on_city(ind, geo):
+                continue  # a district's share of a city-wide count has no target of its own to score
             due = ind.target.due
             full = indicator_series(frame, ind, geo, geos, due)
             full = full[full["value"].notna()]

@@ -32,6 +32,10 @@ TEXTS = {
         "sections_title": "各板块目标状态", "targets": "目标数", "mean_probability": "平均达标概率",
         "open_report": "板块报告", "sections_chart": "各板块目标状态（个）",
         "overview_charts_note": "各指标的历史、预测区间与目标图表见各板块报告。",
+        "rank": "本地区排名",
+        "comparison_note": "颜色表示状态；数字为达标概率。方案只对全市设定的数量目标（各区县相加），数字为该区县占全市的比重；无目标指标同样显示占全市比重。",
+        "rank_note": "排名：在13个区县中按当前进度排序（“以内”类目标数值越小越好；计入全市目标的指标按贡献量排序）。",
+        "city_target_prefix": "全市 ",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -63,27 +67,35 @@ TEXTS = {
         "mean_probability": "mean probability", "open_report": "section report",
         "sections_chart": "Targets by section and status (count)",
         "overview_charts_note": "Each indicator's history, forecast bands and target are charted in its section's report.",
+        "rank": "rank here",
+        "comparison_note": "Colour: status; number: probability of meeting the target. For counts whose target the plan sets for the city as a whole (districts add up to it), and for trend indicators, the number is the district's share of the city's figure.",
+        "rank_note": "Rank among the 13 districts/counties by progress so far (lower is better for at-most targets; contributions to city targets by size).",
+        "city_target_prefix": "city ",
     },
 }
 
 STATUS_NAMES = {
     "zh": {"achieved": "已达标", "on_track": "按计划推进", "at_risk": "存在风险", "off_track": "进度滞后",
-           "insufficient_data": "数据不足", "no_target": "无目标（趋势跟踪）"},
+           "insufficient_data": "数据不足", "city_target": "计入全市目标", "no_target": "无目标（趋势跟踪）"},
     "en": {"achieved": "achieved", "on_track": "on track", "at_risk": "at risk", "off_track": "off track",
-           "insufficient_data": "insufficient data", "no_target": "no target (trend only)"},
+           "insufficient_data": "insufficient data", "city_target": "counts toward the city target",
+           "no_target": "no target (trend only)"},
 }
 
 SDG_NAMES = {
     "zh": {"met": "已实现", "on_track": "按计划", "acceleration_needed": "有进展但需加速",
-           "stagnation_or_regression": "停滞或倒退", "insufficient_data": "数据不足"},
+           "stagnation_or_regression": "停滞或倒退", "insufficient_data": "数据不足", "not_applicable": "不适用"},
     "en": {"met": "met", "on_track": "on track", "acceleration_needed": "acceleration needed",
-           "stagnation_or_regression": "stagnation or regression", "insufficient_data": "insufficient data"},
+           "stagnation_or_regression": "stagnation or regression", "insufficient_data": "insufficient data",
+           "not_applicable": "not applicable"},
 }
 
 DECIDED_BY = {
-    "zh": {"observed": "观测值已确定", "ensemble": "模型集成模拟", "rules": "规则法（数据点不足8个）", "none": "—", "": "—"},
+    "zh": {"observed": "观测值已确定", "ensemble": "模型集成模拟", "rules": "规则法（数据点不足8个）",
+           "city": "按全市数值判定", "none": "—", "": "—"},
     "en": {"observed": "settled by observed data", "ensemble": "model ensemble simulation",
-           "rules": "rule-based (fewer than 8 points)", "none": "—", "": "—"},
+           "rules": "rule-based (fewer than 8 points)",
+           "city": "judged on the city figure", "none": "—", "": "—"},
 }
 
 
@@ -96,5 +108,5 @@ def t(lang: str, key: str, **kw) -> str:
 # index need not import Matplotlib).
 STATUS_COLOURS = {
     "achieved": "#1a7f37", "on_track": "#4caf50", "at_risk": "#f0a020", "off_track": "#d1242f",
-    "insufficient_data": "#9e9e9e", "no_target": "#607d8b",
+    "insufficient_data": "#9e9e9e", "city_target": "#90a4ae", "no_target": "#607d8b",
 }

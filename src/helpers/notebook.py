@@ -183,6 +183,8 @@ def headline_table(ctx: ReportContext) -> None:
         ind = ctx.plan.indicator(ind_id)
         tgt = ind.target
         target_txt = f"{tgt.symbol}{_fmt(tgt.value)} {ind.unit(L)}" if tgt else "—"
+        if r["status"] == "city_target":  # the plan's number is the city's, not this district's
+            target_txt = t(L, "city_target_prefix") + target_txt
         prob = r["probability"]
         prob_txt = f"{prob * 100:.0f}%" if np.isfinite(prob) else "—"
         fc = "—"
@@ -207,13 +209,13 @@ def headline_table(ctx: ReportContext) -> None:
 def section_summary(ctx: ReportContext) -> None:
     """The overview's middle part: per section, how many targets are in each status, with a link
     to the section's report for this geography (the per-indicator charts live there)."""
-    from helpers.assess import STATUSES
+    from helpers.assess import JUDGED
     from helpers.i18n import STATUS_COLOURS
     from helpers.plots import use_cjk_font
 
     L = ctx.lang
     a = ctx.assessments
-    a = a[(a["geography_code"] == ctx.geography.code) & a["target_value"].notna()]
+    a = a[(a["geography_code"] == ctx.geography.code) & a["status"].isin(JUDGED)]
     rows = []
     for sec in ctx.plan.sections:
         ids = {i.id for i in ctx.plan.indicators_in(sec.id) if ctx.geography.is_city or not i.city_only}
@@ -221,7 +223,7 @@ def section_summary(ctx: ReportContext) -> None:
         if part.empty:
             continue
         counts = part["status"].value_counts()
-        rows.append((sec, len(part), {s: int(counts.get(s, 0)) for s in STATUSES if s != "no_target"},
+        rows.append((sec, len(part), {s: int(counts.get(s, 0)) for s in JUDGED},
                      part["probability"].mean()))
     _display_html(f"<h2>{_e(t(L, 'sections_title'))}</h2>")
     if not rows:
@@ -293,8 +295,17 @@ def indicator_charts(ctx: ReportContext) -> None:
 
 
 def district_comparison(ctx: ReportContext) -> None:
-    """The geography against the city and the other districts: status heat map, shares, ranking."""
-    from helpers.plots import share_bar, status_heatmap
+    """The geography against the city and the other districts, as one table coloured by status.
+
+    Rows are the section's indicators that districts report, columns the city and the 13
+    districts. A cell's colour is its status and its number the probability of meeting the target;
+    where the plan sets the target for the city as a whole (counts summed over districts), the
+    number is instead the district's share of the city's figure. A district report highlights its
+    own column and ranks it among the districts. An HTML table rather than a picture: the numbers
+    can be read, copied and searched, and the colours have a legend.
+    """
+    from helpers.assess import STATUSES
+    from helpers.i18n import STATUS_COLOURS
 
     L = ctx.lang
     inds = [i for i in ctx.indicators if not i.city_only]
@@ -302,42 +313,58 @@ def district_comparison(ctx: ReportContext) -> None:
     if not inds:
         _display_html(f"<p>{_e(t(L, 'none'))}</p>")
         return
+    geos = list(ctx.geos.all)
+    city = ctx.geos.city.code
+    here = None if ctx.geography.is_city else ctx.geography.code
     a = ctx.assessments
-    a = a[a["indicator_id"].isin([i.id for i in inds])]
-    wide = a.pivot(index="indicator_id", columns="geography_code", values="status")
-    wide = wide.reindex(index=[i.id for i in inds], columns=[g.code for g in ctx.geos.all]).fillna("insufficient_data")
-    fig = status_heatmap(wide, {i.id: i.name(L) for i in inds}, {g.code: g.name(L) for g in ctx.geos.all},
-                         t(L, "heatmap_title"), highlight=None if ctx.geography.is_city else ctx.geography.code)
-    _show(fig)
-    # shares of the city's count for the first summed indicator with a target; ranking by its progress
-    summed = [i for i in inds if i.aggregation == "sum"]
-    if summed:
-        ind = summed[0]
-        latest = ctx.frame[(ctx.frame["indicator_id"] == ind.id) & (ctx.frame["qindex"] <= ctx.quarter.index)]
-        if len(latest):
-            last_year = int(latest["year"].max())
-            yr = latest[latest["year"] == last_year]
-            district_codes = [d.code for d in ctx.geos.districts]
-            if ind.flow:
-                per = yr[yr["geography_code"].isin(district_codes)].groupby("geography_code")["value"].sum()
+    a = a[a["indicator_id"].isin([i.id for i in inds])].set_index(["indicator_id", "geography_code"])
+    head = [t(L, "indicator")] + [g.name(L) for g in geos] + ([t(L, "rank")] if here else [])
+    out = [f"<p>{_e(t(L, 'comparison_note'))}</p>", '<table class="ipeval-compare"><thead><tr>']
+    for n, h in enumerate(head):
+        mark = ' class="ipeval-here"' if here and n and n <= len(geos) and geos[n - 1].code == here else ""
+        out.append(f"<th{mark}>{_e(h)}</th>")
+    out.append("</tr></thead><tbody>")
+    seen = set()
+    for ind in inds:
+        cells = [f"<td>{_e(ind.name(L))}</td>"]
+        city_progress = a["progress_value"].get((ind.id, city), np.nan) if ind.target else a["latest_value"].get((ind.id, city), np.nan)
+        ranked = {}
+        for g in geos:
+            key = (ind.id, g.code)
+            if key not in a.index:
+                cells.append('<td class="ipeval-na">—</td>')
+                continue
+            r = a.loc[key]
+            status = r["status"]
+            seen.add(status)
+            value = r["progress_value"] if ind.target else r["latest_value"]
+            share = ind.aggregation == "sum" and (status in ("city_target", "no_target")) and g.code != city
+            if share:
+                text = f"{value / city_progress * 100:.0f}%" if np.isfinite(value) and city_progress > 0 else "—"
+            elif status in ("no_target", "city_target"):
+                text = _fmt(value)
             else:
-                last_q = yr["qindex"].max()
-                per = yr[(yr["qindex"] == last_q) & yr["geography_code"].isin(district_codes)].set_index("geography_code")["value"]
-            if per.sum() > 0:
-                share = per / per.sum() * 100
-                fig = share_bar(share, {g.code: g.name(L) for g in ctx.geos.all},
-                                t(L, "share_title", name=f"{ind.name(L)} ({last_year})"),
-                                highlight=ctx.geography.code, unit="%")
-                _show(fig)
-    ranked = [i for i in inds if i.target is not None]
-    if ranked:
-        ind = ranked[0]
-        prog = a[(a["indicator_id"] == ind.id) & (a["geography_code"] != ctx.geos.city.code)].set_index("geography_code")["probability"]
-        if prog.notna().any():
-            fig = share_bar(prog.fillna(0) * 100, {g.code: g.name(L) for g in ctx.geos.all},
-                            t(L, "ranking_title", name=f"{ind.name(L)} — {t(L, 'probability')}"),
-                            highlight=ctx.geography.code, unit="%")
-            _show(fig)
+                p = r["probability"]
+                text = f"{p * 100:.0f}%" if np.isfinite(p) else "—"
+            if g.code != city and np.isfinite(value):
+                ranked[g.code] = value
+            fg = "#263238" if status == "city_target" else "#ffffff"
+            mark = " ipeval-here" if g.code == here else ""
+            cells.append(f'<td class="status-{_e(status)}{mark}" style="background:{STATUS_COLOURS.get(status, "#999")};'
+                         f'color:{fg}" title="{_e(STATUS_NAMES[L].get(status, status))}">{_e(text)}</td>')
+        if here:
+            lower_better = bool(ind.target and ind.target.direction == "at_most")
+            order = sorted(ranked, key=lambda c: ranked[c], reverse=not lower_better)
+            cells.append(f"<td>{order.index(here) + 1}/{len(order)}</td>" if here in ranked else "<td>—</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    legend = [f'<span style="background:{STATUS_COLOURS[s]};color:{"#263238" if s == "city_target" else "#fff"};'
+              f'padding:1px 6px;margin-right:6px;border-radius:3px">{_e(STATUS_NAMES[L][s])}</span>'
+              for s in STATUSES if s in seen]
+    out.append(f'<p class="ipeval-legend">{"".join(legend)}</p>')
+    if here:
+        out.append(f"<p><small>{_e(t(L, 'rank_note'))}</small></p>")
+    _display_html("".join(out))
 
 
 def data_quality(ctx: ReportContext) -> None:

@@ -142,6 +142,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+    from helpers.assess import JUDGED
     from helpers.i18n import STATUS_NAMES, t
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
@@ -154,7 +155,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         for s in sections:
             job = by_key.get((s, g.code))
             a = assessments[(assessments["geography_code"] == g.code) & assessments["indicator_id"].isin(sec_inds[s])]
-            a = a[a["status"] != "no_target"]
+            a = a[a["status"].isin(JUDGED)]  # targets this geography is held to
             good = int(a["status"].isin(["achieved", "on_track"]).sum())
             share = good / len(a) if len(a) else None
             cells.append(dict(job=job, share=share, n=len(a), good=good,
@@ -162,7 +163,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         rows.append(dict(geo=g, cells=cells))
     city = assessments[assessments["geography_code"] == geos.city.code]
     counts = city["status"].value_counts().to_dict()
-    summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang]]
+    summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang] if s != "city_target"]
     worst = city[city["status"].isin(["off_track", "at_risk"])].sort_values("probability").head(8)
     text = tmpl.render(
         lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter, rows=rows, demo=demo,
