@@ -264,7 +264,7 @@ def section_summary(ctx: ReportContext) -> None:
 
 def indicator_charts(ctx: ReportContext) -> None:
     """One chart per indicator, with its methods note underneath."""
-    from helpers.plots import indicator_chart
+    from helpers.plots import annual_total_chart, indicator_chart
 
     L = ctx.lang
     _display_html(f"<h2>{_e(t(L, 'charts'))}</h2>")
@@ -278,13 +278,20 @@ def indicator_charts(ctx: ReportContext) -> None:
         b = ctx.bands
         if len(b):
             b = b[(b["indicator_id"] == ind.id) & (b["geography_code"] == ctx.geography.code)]
-        running = bool(ind.target and ind.target.kind == "cumulative")
-        labels = dict(title=ind.name(L) + (t(L, "running_total") if running else ""), unit=ind.unit(L),
+        kind = ind.target.kind if ind.target else ""
+        running = kind == "cumulative"
+        suffix = t(L, "running_total") if running else t(L, "annual_total") if kind == "flow_per_year" else ""
+        labels = dict(title=ind.name(L) + suffix, unit=ind.unit(L),
                       history=t(L, "history"), median=t(L, "median"), band80=t(L, "band80"),
-                      band95=t(L, "band95"), target=t(L, "target"), due=t(L, "due"), achieved=t(L, "achieved_marker"))
+                      band95=t(L, "band95"), target=t(L, "target"), due=t(L, "due"), achieved=t(L, "achieved_marker"),
+                      observed=t(L, "observed_total"), projected=t(L, "projected_rest"),
+                      before_period=t(L, "before_period"))
         r["direction_symbol"] = ind.target.symbol if ind.target else ""
-        fig = indicator_chart(hist, b, r, labels, running_total=running,
-                              start_period=str(ind.target.start) if running else None)
+        if kind == "flow_per_year":  # a target per year: each year's total against it
+            fig = annual_total_chart(hist, b, r, labels, start_year=ind.target.start.year)
+        else:
+            fig = indicator_chart(hist, b, r, labels, running_total=running,
+                                  start_period=str(ind.target.start) if running else None)
         _show(fig)
         note = t(L, "methods_note", models=r.get("models_used") or "—",
                  decided=DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
