@@ -67,6 +67,9 @@ def test_a_killed_kernel_is_retried_once_then_failed_and_others_finish(project):
     assert jobs["enforcement"]["status"] == "ok"
     index = (project / "outputs" / "2025Q2" / "index.html").read_text(encoding="utf-8")
     assert "notebooks/judicial/330106.ipynb" in index  # the failed notebook is linked
+    failed_nb = nbformat.read(str(project / "outputs" / "2025Q2" / "notebooks" / "judicial" / "330106.ipynb"), as_version=4)
+    assert "kernel died" in failed_nb.cells[0].source.lower()  # and the link opens it, with the reason
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in failed_nb.cells)
 
 
 @pytest.mark.e2e

@@ -56,6 +56,10 @@ def test_run_publishes_reports_index_and_tables(published, plan):
     assert all(len(v) == 64 for v in manifest["inputs_sha256"].values())
     assert {j["status"] for j in manifest["jobs"]} == {"ok"}
     assert (out / "data" / "demo_data.csv").is_file()
+    # a quiet run for cron: nothing on stdout, and the kernels' own log holds no error
+    assert r.stdout.strip() == "" or "reports ok" in r.stdout
+    kernel_log = (out / "kernels.log").read_text(encoding="utf-8")
+    assert "ERROR" not in kernel_log and "Traceback" not in kernel_log, kernel_log[-2000:]
 
 
 @pytest.mark.e2e

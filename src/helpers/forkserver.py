@@ -38,7 +38,9 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from traitlets import DottedObjectName, Type
 
 PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "IPython", "ipykernel.kernelapp",
-           "ipykernel.ipkernel", "ipykernel.zmqshell", "matplotlib_inline.backend_inline", "IPython.display",
+           "ipykernel.ipkernel", "ipykernel.zmqshell",
+           # imported by every kernel at start for a debugger no report uses: import it once here
+           "ipykernel.debugger", "matplotlib_inline.backend_inline", "IPython.display",
            "yaml", "helpers.notebook", "helpers.plots", "helpers.quality", "helpers.series", "helpers.i18n")
 
 
@@ -123,6 +125,15 @@ class ForkKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.ip = os.path.join(tempfile.gettempdir(), f"ipeval-k-{uuid.uuid4().hex[:12]}")
 
+    async def _async_interrupt_kernel(self) -> None:
+        # jupyter_client interrupts every kernel before asking it to shut down. Ours are idle by
+        # then (nbclient shuts down after the last cell), so the SIGINT only makes some of them log
+        # "KeyboardInterrupt caught in kernel" into kernels.log, burying real errors; a kernel
+        # still busy is terminated by the shutdown itself after its grace period.
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
     async def _async_wait(self, pollinterval: float = 0.1) -> None:
         # jupyter_client checks every 100 ms whether a kernel asked to shut down has exited; ours
         # exit within milliseconds, and a quarter shuts down over a hundred of them
@@ -184,6 +195,9 @@ def _child(conn: socket.socket, listener: socket.socket, request: dict, fds: lis
 
 def serve(path: str) -> None:
     """Run the fork server on the Unix socket ``path`` until SIGTERM."""
+    # debugpy (imported with ipykernel.debugger) warns about frozen modules on import; the
+    # warning concerns breakpoints, which reports never set
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")

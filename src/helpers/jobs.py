@@ -43,14 +43,16 @@ def run_job(job: dict) -> dict:
     nb_out = out_dir / paths["notebook"]
     nb_out.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    attempts, error, status = 0, "", "ok"
+    attempts, error, status, nb = 0, "", "ok", None
     while True:
         attempts += 1
         try:
-            pm.execute_notebook(
+            # written once at the end (or by papermill when a cell raises), not at every cell: the
+            # notebook carries its charts, and rewriting it 16 times was half the parent's CPU per report
+            nb = pm.execute_notebook(
                 job["notebook"], str(nb_out), parameters=job["parameters"], kernel_name="python3",
                 start_timeout=job.get("start_timeout", 120), execution_timeout=job.get("execution_timeout", 600),
-                progress_bar=False, log_output=False, report_mode=False,
+                progress_bar=False, log_output=False, report_mode=False, request_save_on_cell_execute=False,
                 kernel_manager_class=ForkKernelManager,
             )
             status, error = "ok", ""
@@ -70,8 +72,27 @@ def run_job(job: dict) -> dict:
         prov = dict(job.get("provenance") or {})
         prov["parameters"] = ", ".join(f"{k}={v}" for k, v in job["parameters"].items() if k != "run_dir")
         for variant in ("report", "audit"):
-            export_html(nb_out, out_dir / paths[variant], variant, provenance=prov, title=job.get("title", ""),
+            export_html(nb, out_dir / paths[variant], variant, provenance=prov, title=job.get("title", ""),
                         lang=job.get("lang", "zh"))
+    elif not nb_out.is_file():
+        _write_failed_notebook(job, nb_out, error)
     return {"section": job["section"], "geography_code": job["geography_code"], "status": status,
             "error": error[:2000], "attempts": attempts, "duration": round(time.monotonic() - started, 3),
             "input_hash": job.get("input_hash", ""), **paths}
+
+
+def _write_failed_notebook(job: dict, nb_out: Path, error: str) -> None:
+    """A notebook for a report whose kernel died or timed out before papermill could save one:
+    the notebook with the run's parameters injected and the error on top, so the index's link to
+    the failed notebook shows what ran and why it stopped."""
+    import nbformat
+    import papermill as pm
+
+    try:
+        nb = pm.execute_notebook(job["notebook"], str(nb_out), parameters=job["parameters"], prepare_only=True,
+                                 kernel_name="python3", progress_bar=False)
+    except Exception:  # noqa: BLE001 - the notebook itself is unreadable: keep the error alone
+        nb = nbformat.v4.new_notebook()
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**This report failed and was not executed to the end.**\n\n"
+                                                     f"```\n{error}\n```"))
+    nbformat.write(nb, str(nb_out))
