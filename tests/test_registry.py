@@ -247,3 +247,20 @@ def test_loader_rejects_broken_registry(raw_registry, write_registry, breakage, 
 def test_missing_file_is_a_registry_error(tmp_path):
     with pytest.raises(RegistryError, match="does not exist"):
         load_plan(tmp_path / "no_such_plan.yaml")
+
+
+@pytest.mark.parametrize("which", ["settings", "plan", "geographies"])
+def test_yaml_that_would_build_python_objects_is_refused(tmp_path, which):
+    """Every YAML input is read with a safe loader: a tag that would run code is an error, not a call."""
+    from helpers.config import load_settings
+    from helpers.exceptions import IpevalError
+    from helpers.geography import load_geographies
+
+    marker = tmp_path / "code-ran"
+    path = tmp_path / f"{which}.yaml"
+    path.write_text(f'plan: !!python/object/apply:os.system ["touch {marker}"]\nindicators: []\n', encoding="utf-8")
+    load = {"settings": load_settings, "plan": load_plan, "geographies": load_geographies}[which]
+    with pytest.raises(IpevalError, match="YAML|valid"):
+        load(path)
+    assert not marker.exists()
+

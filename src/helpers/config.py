@@ -69,6 +69,17 @@ class Settings:
         return dict(self.raw.get(name) or {})
 
 
+def load_yaml(raw: bytes | str):
+    """Parse YAML with safe loading only: plain data, never a tag that builds a Python object.
+
+    libyaml's C parser when PyYAML has it (its wheels do), else the pure-Python one; both are the
+    safe loader. The C parser reads the plan registry about ten times faster, which every report
+    kernel pays once.
+    """
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader, chosen above
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Read the settings file (default: ``<project>/params/settings.yaml``), safe YAML only."""
     p = Path(path) if path else find_project_root() / SETTINGS_RELPATH
@@ -77,7 +88,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise ConfigError(f"settings file {p} does not exist")
     raw_bytes = p.read_bytes()
     try:
-        raw = yaml.safe_load(raw_bytes) or {}
+        raw = load_yaml(raw_bytes) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p} is not valid YAML: {exc}") from None
     for key in ("plan", "geographies", "data"):

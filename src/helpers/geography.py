@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from helpers.config import load_yaml
 from helpers.exceptions import ConfigError, UnknownGeographyError
 
 
@@ -89,7 +90,7 @@ def _load_cached(path: str) -> Geographies:
         raise ConfigError(f"geographies file {p} does not exist")
     raw_bytes = p.read_bytes()
     try:
-        doc = yaml.safe_load(raw_bytes)
+        doc = load_yaml(raw_bytes)
         city = _geo(doc["city"], "city", f"{p}: city")
         districts = tuple(_geo(d, "district", f"{p}: districts[{n}]") for n, d in enumerate(doc["districts"]))
     except (yaml.YAMLError, KeyError, TypeError) as exc:

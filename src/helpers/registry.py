@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from helpers.config import load_yaml
 from helpers.exceptions import RegistryError, UnknownSectionError
 from helpers.periods import InvalidPeriodError, Quarter
 
@@ -288,7 +289,7 @@ def _load_plan_cached(path: str) -> Plan:
         raise RegistryError(f"plan registry {p} does not exist")
     raw_bytes = p.read_bytes()
     try:
-        doc = yaml.safe_load(raw_bytes)
+        doc = load_yaml(raw_bytes)
     except yaml.YAMLError as exc:
         raise RegistryError(f"{p} is not valid YAML: {exc}") from None
     if not isinstance(doc, dict) or "plan" not in doc or "indicators" not in doc:
