@@ -66,6 +66,20 @@ def test_each_bad_row_is_named(tmp_path, plan, geos, bad_row, rule, column):
     assert hit["message"].iloc[0]
 
 
+def test_districts_adding_up_to_more_than_the_city_are_named_on_the_city_row(tmp_path, plan, geos):
+    rows = [("admin_cases", "330100", "2024Q1", "100", "", ""),   # the city figure (spreadsheet row 2)
+            ("admin_cases", "330106", "2024Q1", "80", "", ""),
+            ("admin_cases", "330108", "2024Q1", "30", "", ""),    # 80 + 30 = 110 > 100
+            ("admin_cases", "330100", "2024Q2", "100", "", ""),   # the city may exceed its districts
+            ("admin_cases", "330106", "2024Q2", "60", "", ""),    # (municipal bodies' own cases)
+            ("admin_cases", "330100", "2024Q3", "1000", "", ""),  # rounding of the parts is tolerated
+            ("admin_cases", "330106", "2024Q3", "1000.5", "", "")]
+    f = _failures(_write(tmp_path, rows), plan, geos)
+    assert list(f["rule"]) == ["districts_not_above_city"], f.to_string()
+    assert (str(f["row"].iloc[0]), f["column"].iloc[0]) == ("2", "value")
+    assert "add up to more" in f["message"].iloc[0]
+
+
 def test_duplicate_rows_are_reported(tmp_path, plan, geos):
     f = _failures(_write(tmp_path, [*GOOD, GOOD[0]]), plan, geos)
     dup = f[f["rule"].str.contains("uniqueness")]

@@ -112,6 +112,11 @@ def _blank(s: pd.Series) -> pd.Series:
     return s.astype(str).str.strip().eq("")
 
 
+#: How far the districts of a summed count may exceed the city figure before it is an error:
+#: 0.1%, the rounding of 13 parts reported in whole units or one decimal.
+SUM_TOLERANCE = 0.001
+
+
 def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
     """The pandera schema of the data contract for this plan and these geographies.
 
@@ -128,6 +133,8 @@ def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
     upper = {i.id: i.bounds[1] for i in plan.indicators}
     scale = {i.id: i.scale for i in plan.indicators}
     city_code = geos.city.code
+    summed = {i.id for i in plan.indicators if i.aggregation == "sum"}
+    district_codes = [g.code for g in geos.districts]
 
     def numeric_or_blank(s: pd.Series) -> pd.Series:
         return _blank(s) | _num(s).notna()
@@ -170,6 +177,20 @@ def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
         is_quarter = p.str.match(QUARTER_RE.pattern)
         return ~((is_annual & is_quarter) | (~is_annual & df["indicator_id"].isin(ind) & is_year))
 
+    def districts_not_above_city(df):
+        # the city row of a summed count fails when its districts add up to more: a district
+        # counted twice, or a city figure too low. The city may exceed the sum (municipal bodies'
+        # own work belongs to no district); the tolerance absorbs rounding of the parts.
+        ids = df["indicator_id"].astype(str).str.strip()
+        geo = df["geography_code"].astype(str).str.strip()
+        per = df["period"].astype(str).str.strip()
+        v = _num(df["value"])
+        parts = ids.isin(summed) & geo.isin(district_codes) & v.notna()
+        totals = v[parts].groupby([ids[parts], per[parts]]).sum()
+        district_total = pd.Series(totals.reindex(pd.MultiIndex.from_arrays([ids, per])).to_numpy(), index=df.index)
+        city = ids.isin(summed) & (geo == city_code) & v.notna()
+        return ~(city & (district_total > v * (1 + SUM_TOLERANCE) + 1e-9))
+
     str_col = dict(dtype=str, nullable=True, coerce=True)
     return pa.DataFrameSchema(
         columns={
@@ -192,6 +213,7 @@ def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
             pa.Check(within_bounds, name="value_within_unit_range"),
             pa.Check(geography_allowed, name="city_only_indicator"),
             pa.Check(period_matches_frequency, name="period_matches_frequency"),
+            pa.Check(districts_not_above_city, name="districts_not_above_city"),
         ],
         unique=["indicator_id", "geography_code", "period"],
         report_duplicates="all",
@@ -213,6 +235,8 @@ RULES = {
     "numerator_not_negative": ("numerator", "a numerator cannot be negative"),
     "denominator_positive": ("denominator", "a denominator must be above zero"),
     "numerator_not_above_denominator": ("numerator", "the numerator is larger than the denominator of a share"),
+    "districts_not_above_city": ("value", "the districts of this indicator and period add up to more than this city "
+                                          "figure (a district counted twice, or the city figure too low)"),
     "value_within_unit_range": ("value", "outside the range its unit allows (e.g. a percentage above 100)"),
     "city_only_indicator": ("geography_code", "this indicator is reported for the city (330100) only"),
     "period_matches_frequency": ("period", "annual indicators take a year (2024), quarterly ones a quarter (2024Q3)"),
@@ -225,7 +249,7 @@ RULES = {
 DATAFRAME_RULES = {
     "value_required", "numerator_and_denominator_required", "value_not_negative", "numerator_not_negative",
     "denominator_positive", "numerator_not_above_denominator", "value_within_unit_range", "city_only_indicator",
-    "period_matches_frequency",
+    "period_matches_frequency", "districts_not_above_city",
 }
 BUILTIN_RULES = {
     ("isin", "indicator_id"): "known_indicator",
