@@ -14,7 +14,6 @@ versions, the git commit, the parameters and the run.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
