@@ -20,6 +20,18 @@ def test_a_notebook_per_section(plan):
     assert {s.id for s in plan.sections} <= names
 
 
+def test_section_notebooks_differ_only_in_their_section(plan):
+    """One notebook per plan section, each runnable on its own with its section as the default;
+    apart from that default they are the same notebook, so a fix made to one is made to all."""
+    def cells(section):
+        nb = nbformat.read(str(ROOT / "notebooks" / f"{section}.ipynb"), as_version=4)
+        return [(c.cell_type, c.source.replace(section, "<section>")) for c in nb.cells]
+
+    first, *others = [s.id for s in plan.sections]
+    for section in others:
+        assert cells(section) == cells(first), f"notebooks/{section}.ipynb has drifted from notebooks/{first}.ipynb"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_committed_without_outputs(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
