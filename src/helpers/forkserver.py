@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from queue import Empty
 
 from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -77,8 +78,6 @@ class ReadyKernelClient(AsyncKernelClient):
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
-        from queue import Empty
-
         sent: set[str] = set()
         while True:
             sent.add(self.kernel_info())

@@ -334,7 +334,8 @@ def district_comparison(ctx: ReportContext) -> None:
     seen = set()
     for ind in inds:
         cells = [f"<td>{_e(ind.name(L))}</td>"]
-        city_progress = a["progress_value"].get((ind.id, city), np.nan) if ind.target else a["latest_value"].get((ind.id, city), np.nan)
+        shown = "progress_value" if ind.target else "latest_value"  # a trend has no progress toward a target
+        city_value = a[shown].get((ind.id, city), np.nan)
         ranked = {}
         for g in geos:
             key = (ind.id, g.code)
@@ -344,10 +345,10 @@ def district_comparison(ctx: ReportContext) -> None:
             r = a.loc[key]
             status = r["status"]
             seen.add(status)
-            value = r["progress_value"] if ind.target else r["latest_value"]
+            value = r[shown]
             share = ind.aggregation == "sum" and (status in ("city_target", "no_target")) and g.code != city
             if share:
-                text = f"{value / city_progress * 100:.0f}%" if np.isfinite(value) and city_progress > 0 else "—"
+                text = f"{value / city_value * 100:.0f}%" if np.isfinite(value) and city_value > 0 else "—"
             elif status in ("no_target", "city_target"):
                 text = _fmt(value)
             else:

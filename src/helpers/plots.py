@@ -159,7 +159,7 @@ def annual_total_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: d
     fig, ax = plt.subplots(figsize=(7.2, 3.4), dpi=90)
     due = str(assessment.get("due") or "")
     due_year = int(due[:4]) if due else None
-    obs = history.groupby("year")["value"].agg(["sum", "count"])
+    obs = history.groupby("year")["value"].sum()
     proj = pd.Series(dtype=float)
     if len(bands):
         b = bands.assign(year=bands["period"].astype(str).str.slice(0, 4).astype(int))
@@ -167,7 +167,7 @@ def annual_total_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: d
     years = sorted(set(obs.index) | set(proj.index))
     if due_year is not None:
         years = [y for y in years if y <= due_year]
-    observed = np.array([float(obs["sum"].get(y, 0.0)) for y in years])
+    observed = np.array([float(obs.get(y, 0.0)) for y in years])
     projected = np.array([float(proj.get(y, 0.0)) for y in years])
     before = np.array([y < start_year for y in years])
     if before.any():
