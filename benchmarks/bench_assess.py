@@ -10,13 +10,13 @@ import sys
 import tempfile
 import time
 
-from helpers.assess import StatusThresholds, assess_all
-from helpers.config import load_settings
-from helpers.data import load_data
-from helpers.forecast import ForecastSettings
-from helpers.geography import load_geographies
-from helpers.periods import Quarter
-from helpers.registry import load_plan
+from helpers.data.contract import load_data
+from helpers.model.assess import StatusThresholds, assess_all
+from helpers.model.forecast import ForecastSettings
+from helpers.plan.geography import load_geographies
+from helpers.plan.periods import Quarter
+from helpers.plan.registry import load_plan
+from helpers.settings import load_settings
 
 
 def main(quarter: str = "2025Q2") -> None:
@@ -26,8 +26,9 @@ def main(quarter: str = "2025Q2") -> None:
     fs = ForecastSettings.from_mapping(s.block("forecast"))
     th = StatusThresholds(**s.block("status"))
     q = Quarter.parse(quarter)
-    import helpers.forecast  # noqa: F401 - statsmodels import is not part of the figure
     import statsmodels.api  # noqa: F401
+
+    import helpers.model.forecast  # noqa: F401 - statsmodels import is not part of the figure
 
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as cache:

@@ -1,4 +1,4 @@
-"""Time :func:`helpers.forecast.simulate_paths` on 300 synthetic short series.
+"""Time :func:`helpers.model.forecast.simulate_paths` on 300 synthetic short series.
 
 Run from the project root::
 
@@ -28,8 +28,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np  # noqa: E402
 
-from helpers import forecast  # noqa: E402
-from helpers.forecast import ForecastSettings, simulate_paths  # noqa: E402
+from helpers.model import forecast  # noqa: E402
+from helpers.model.forecast import ForecastSettings, simulate_paths  # noqa: E402
 
 SEED = 20231023
 HORIZON = 8  # up to two years of quarters ahead: the longest reach to a 2025 target

@@ -30,7 +30,7 @@ registry_path = ""  # default: the plan registry named in the settings
 run_dir = ""  # set by ipeval run: where the run's precomputed assessments are
 
 # %%
-from helpers import notebook as report
+from helpers.pages import sections as report
 
 ctx = report.open_context(section=section, geography=geography, quarter=quarter, lang=lang,
                           settings_path=settings_path, data_path=data_path,

@@ -35,7 +35,7 @@ data_path = ""  # default: the data file named in the settings
 registry_path = ""  # default: the plan registry named in the settings
 
 # %%
-from helpers import backtest
+from helpers.model import backtest
 
 result = backtest.load_or_run(settings_path=settings_path, backtest_dir=backtest_dir, lang=lang,
                               geography=geography, quarter=quarter, data_path=data_path,

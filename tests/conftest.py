@@ -21,28 +21,28 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def settings():
-    from helpers.config import load_settings
+    from helpers.settings import load_settings
 
     return load_settings(ROOT / "params" / "settings.yaml")
 
 
 @pytest.fixture(scope="session")
 def plan(settings):
-    from helpers.registry import load_plan
+    from helpers.plan.registry import load_plan
 
     return load_plan(settings.plan_path)
 
 
 @pytest.fixture(scope="session")
 def geos(settings):
-    from helpers.geography import load_geographies
+    from helpers.plan.geography import load_geographies
 
     return load_geographies(settings.geographies_path)
 
 
 @pytest.fixture(scope="session")
 def demo_frame(settings, plan, geos):
-    from helpers.data import load_data
+    from helpers.data.contract import load_data
 
     return load_data(settings.data_path, plan, geos).frame
 

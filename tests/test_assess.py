@@ -1,4 +1,4 @@
-"""Known answers for helpers.assess: the probability that a target is met, per target kind.
+"""Known answers for helpers.model.assess: the probability that a target is met, per target kind.
 
 Each test builds a short synthetic series in the data contract's own format, validates it like a
 district file, and assesses one of the plan's real indicators with a target chosen so the answer
@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.assess import StatusThresholds, assess_one, judged_on_city
-from helpers.data import load_data
-from helpers.forecast import ForecastSettings
-from helpers.periods import Quarter
+from helpers.data.contract import load_data
+from helpers.model.assess import StatusThresholds, assess_one, judged_on_city
+from helpers.model.forecast import ForecastSettings
+from helpers.plan.periods import Quarter
 
 CITY, DISTRICT = "330100", "330106"
 AS_OF = Quarter(2024, 4)  # one year before the plan's targets fall due (2025Q4)

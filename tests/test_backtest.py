@@ -1,4 +1,4 @@
-"""Tests of helpers.backtest: Brier decomposition, interval coverage, rolling-origin backtests."""
+"""Tests of helpers.model.backtest: Brier decomposition, interval coverage, rolling-origin backtests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.backtest import (
+from helpers.exceptions import ConfigError, InvalidPeriodError
+from helpers.model.backtest import (
     FORECAST_COLUMNS,
     SUMMARY_COLUMNS,
     backtest_command,
@@ -19,9 +20,8 @@ from helpers.backtest import (
     run_backtest,
     summarise,
 )
-from helpers.exceptions import ConfigError, InvalidPeriodError
-from helpers.forecast import ForecastSettings
-from helpers.periods import Quarter
+from helpers.model.forecast import ForecastSettings
+from helpers.plan.periods import Quarter
 
 # --------------------------------------------------------------------------- Brier score
 

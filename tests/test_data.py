@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.data import REQUIRED_COLUMNS, load_data
+from helpers.data.contract import REQUIRED_COLUMNS, load_data
 from helpers.exceptions import DataValidationError
 
 GOOD = [

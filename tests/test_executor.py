@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import nbformat
 import pandas as pd
 import pytest
-
 from conftest import ipeval
 
 
@@ -102,8 +101,8 @@ def test_sigterm_publishes_nothing_releases_the_lock_and_the_next_run_completes(
 def test_dask_executor_runs_the_same_jobs_on_a_local_cluster(project):
     from distributed import LocalCluster
 
-    from helpers.config import load_settings
-    from helpers.runner import run_quarter
+    from helpers.run.quarter import run_quarter
+    from helpers.settings import load_settings
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         result = run_quarter(load_settings(project / "params" / "settings.yaml"), "2025Q2", sections=["enforcement"],
@@ -132,14 +131,14 @@ def test_reproduce_reports_byte_identical_assessments(project):
     (datetime(2026, 1, 25, 6, tzinfo=ZoneInfo("Asia/Shanghai")), "2025Q4"),
 ])
 def test_a_firing_evaluates_the_quarter_that_ended_before_it(fired, quarter):
-    from helpers.schedule import quarter_for
+    from helpers.run.schedule import quarter_for
 
     assert str(quarter_for(fired)) == quarter
 
 
 def test_a_run_missed_while_down_is_caught_up(project):
-    from helpers.config import load_settings
-    from helpers.schedule import last_fire_before, missed_quarter
+    from helpers.run.schedule import last_fire_before, missed_quarter
+    from helpers.settings import load_settings
 
     s = load_settings(project / "params" / "settings.yaml")
     now = datetime(2025, 8, 3, 12, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -152,8 +151,8 @@ def test_a_run_missed_while_down_is_caught_up(project):
 def test_scheduled_runs_never_overlap(project):
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from helpers.config import load_settings
-    from helpers.schedule import build_scheduler
+    from helpers.run.schedule import build_scheduler
+    from helpers.settings import load_settings
 
     running, spans = [0], []
 

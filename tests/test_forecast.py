@@ -1,4 +1,4 @@
-"""Tests of helpers.forecast: simulated paths for the probability that a target is met."""
+"""Tests of helpers.model.forecast: simulated paths for the probability that a target is met."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import logging
 import numpy as np
 import pytest
 
-from helpers import forecast
 from helpers.exceptions import ConfigError
-from helpers.forecast import (
+from helpers.model import forecast
+from helpers.model.forecast import (
     ForecastSettings,
     PathForecast,
     TooShortError,
@@ -208,7 +208,7 @@ def test_non_converged_member_is_dropped_and_reported(trend, ets_fit, caplog):
         return res
 
     ets_fit(not_converged)
-    with caplog.at_level(logging.INFO, logger="helpers.forecast"):
+    with caplog.at_level(logging.INFO, logger="helpers.model.forecast"):
         pf = simulate_paths(trend, 4)
     assert "ets_aadn" not in pf.members_used
     assert pf.members_dropped["ets_aadn"].startswith("not converged")

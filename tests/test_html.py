@@ -12,7 +12,6 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 import pytest
-
 from conftest import ipeval
 
 QUARTER, SECTION, GEOS = "2025Q2", "enforcement", ("330100", "330106")
@@ -267,7 +266,7 @@ def test_every_chart_has_its_title_as_alternative_text(out):
 # --------------------------------------------------------------------------- 4. escaping
 
 def test_index_escapes_job_errors(tmp_path, plan, geos):
-    from helpers.report import render_index
+    from helpers.pages.report import render_index
 
     city, district = geos.city.code, "330106"
     rows = []
@@ -305,7 +304,7 @@ def test_index_escapes_job_errors(tmp_path, plan, geos):
 def test_data_note_is_escaped_in_report(published, tmp_path):
     import papermill as pm
 
-    from helpers.report import export_html
+    from helpers.pages.report import export_html
 
     payload = '<script>alert("x")</script>修订'
     df = pd.read_csv(published / "data" / "demo" / "demo_data.csv", dtype=str, keep_default_na=False)

@@ -69,7 +69,7 @@ def test_paired_percent_script_agrees(path):
 def test_cjk_font_resolves():
     from matplotlib import font_manager
 
-    from helpers.plots import use_cjk_font
+    from helpers.pages.plots import use_cjk_font
 
     family = use_cjk_font()
     found = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
@@ -86,7 +86,7 @@ def test_notebook_runs_through_papermill(tmp_path, project):
     """The plain papermill route (as a user would, defaults plus a district) and nbconvert HTML."""
     import papermill as pm
 
-    from helpers.report import export_html
+    from helpers.pages.report import export_html
 
     out = tmp_path / "judicial-330106.ipynb"
     pm.execute_notebook(str(project / "notebooks" / "judicial.ipynb"), str(out), kernel_name="python3",
@@ -96,7 +96,7 @@ def test_notebook_runs_through_papermill(tmp_path, project):
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    from helpers.registry import load_plan
+    from helpers.plan.registry import load_plan
 
     plan = load_plan(project / "params" / "plans" / "hangzhou_ipz_2023_2025.yaml")
     district_indicators = [i for i in plan.indicators_in("judicial") if not i.city_only]

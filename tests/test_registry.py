@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from helpers.exceptions import RegistryError
-from helpers.registry import TARGET_KINDS, load_plan
+from helpers.plan.registry import TARGET_KINDS, load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN_PATH = ROOT / "params" / "plans" / "hangzhou_ipz_2023_2025.yaml"
@@ -252,9 +252,9 @@ def test_missing_file_is_a_registry_error(tmp_path):
 @pytest.mark.parametrize("which", ["settings", "plan", "geographies"])
 def test_yaml_that_would_build_python_objects_is_refused(tmp_path, which):
     """Every YAML input is read with a safe loader: a tag that would run code is an error, not a call."""
-    from helpers.config import load_settings
     from helpers.exceptions import IpevalError
-    from helpers.geography import load_geographies
+    from helpers.plan.geography import load_geographies
+    from helpers.settings import load_settings
 
     marker = tmp_path / "code-ran"
     path = tmp_path / f"{which}.yaml"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ipeval
 
 SECTIONS, GEOS = "enforcement,judicial", "330100,330106"
@@ -146,7 +145,7 @@ def test_template_then_validate_roundtrip(project, tmp_path):
 def test_overview_counts_each_sections_targets_and_links_its_reports(published, plan, monkeypatch):
     import re
 
-    from helpers import notebook as report
+    from helpers.pages import sections as report
 
     proj, _ = published
     out = proj / "outputs" / "2025Q2"
@@ -158,7 +157,7 @@ def test_overview_counts_each_sections_targets_and_links_its_reports(published, 
     report.section_summary(ctx)
     page = "".join(shown)
     table = pd.read_csv(out / "assessments.csv", dtype={"geography_code": str})
-    from helpers.assess import JUDGED
+    from helpers.model.assess import JUDGED
 
     # the targets this district is held to: not its share of a city-wide count (status city_target)
     mine = table[(table["geography_code"] == "330106") & table["status"].isin(JUDGED)]

@@ -1,19 +1,15 @@
 """helpers: evaluate Hangzhou's IP Protection Demonstration Zone plan (2023-2025) from district data.
 
-Notebooks under ``notebooks/`` are thin; everything they compute lives here, one job per module:
+Notebooks under ``notebooks/`` are thin; everything they compute lives here, in sub-packages by
+stage. Imports run one way, from the command line down to the plan (``docs/architecture.md``):
 
-``registry``   the plan's targets and indicators (``params/plans/*.yaml``)
-``geography``  Hangzhou and its 13 districts/counties (``params/geographies.yaml``)
-``periods``    quarters and years
-``data``       loading and validating district data (pandera)
-``demo``       the seeded demonstration dataset
-``forecast``   statsmodels ensembles that simulate future paths
-``assess``     per indicator and geography: progress, probability, status
-``plots``      seaborn charts (with a CJK font)
-``report``     HTML export (nbconvert), index dashboard, tables
-``runner``     the quarterly executor
-``schedule``   the built-in APScheduler schedule
-``cli``        the ``ipeval`` command
+``cli``          the ``ipeval`` command
+``run/``         one quarter end to end: inputs, incremental jobs, kernels, provenance, publish, schedule
+``pages/``       what a reader sees: notebook parts, charts, HTML and the index
+``model/``       forecasts, target kinds, assessments, backtests
+``data/``        district data: the contract (pandera), demo data, templates, series, quality
+``plan/``        the plan registry, the geographies, quarters and years
+``settings``, ``exceptions``, ``i18n``, ``files``   leaves every stage may use
 """
 
 __version__ = "0.1.0"

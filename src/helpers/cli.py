@@ -22,7 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def _settings(settings: Optional[Path]):
-    from helpers.config import load_settings
+    from helpers.settings import load_settings
 
     return load_settings(settings)
 
@@ -57,7 +57,7 @@ def run(
     settings: Optional[Path] = SettingsOpt,
 ):
     """Run every section notebook for every geography for one quarter, and publish the reports."""
-    from helpers.runner import RunInterrupted, run_quarter
+    from helpers.run.quarter import RunInterrupted, run_quarter
 
     try:
         s = _settings(settings)
@@ -87,9 +87,9 @@ def validate(
     settings: Optional[Path] = SettingsOpt,
 ):
     """Check data files against the data contract; list every problem with file, row, column and rule."""
-    from helpers.data import format_failures, load_data
-    from helpers.geography import load_geographies
-    from helpers.registry import load_plan
+    from helpers.data.contract import format_failures, load_data
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
 
     try:
         s = _settings(settings)
@@ -120,9 +120,9 @@ def template(
     settings: Optional[Path] = SettingsOpt,
 ):
     """Write an Excel template a district fills in: one sheet per section, names in Chinese, units shown."""
-    from helpers.geography import load_geographies
-    from helpers.registry import load_plan
-    from helpers.template import write_template
+    from helpers.data.template import write_template
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
 
     try:
         s = _settings(settings)
@@ -139,9 +139,9 @@ def demo_data(
     settings: Optional[Path] = SettingsOpt,
 ):
     """Generate the seeded demonstration dataset (2021Q1-2025Q4, every indicator and geography)."""
-    from helpers.demo import write_demo
-    from helpers.geography import load_geographies
-    from helpers.registry import load_plan
+    from helpers.data.demo import write_demo
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
 
     try:
         s = _settings(settings)
@@ -156,7 +156,7 @@ def reproduce(
     run_dir: Path = typer.Argument(..., help="A published run, e.g. outputs/2025Q2 or outputs/runs/2025Q2/<run-id>."),
 ):
     """Recompute a run's assessments from the copy of its inputs; report whether assessments.csv is byte-identical."""
-    from helpers.reproduce import reproduce_run
+    from helpers.run.reproduce import reproduce_run
 
     try:
         same, detail = reproduce_run(run_dir)
@@ -178,10 +178,10 @@ def backfill(
     settings: Optional[Path] = SettingsOpt,
 ):
     """Run a range of quarters, each with only the data up to it, and write outputs/timeline.html."""
-    from helpers.backfill import parse_range, render_timeline
-    from helpers.geography import load_geographies
-    from helpers.registry import load_plan
-    from helpers.runner import run_quarter
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
+    from helpers.run.backfill import parse_range, render_timeline
+    from helpers.run.quarter import run_quarter
 
     worst = 0
     try:
@@ -208,7 +208,7 @@ def schedule(
     settings: Optional[Path] = SettingsOpt,
 ):
     """Run the quarterly schedule as a long-lived process (APScheduler; trigger in params/settings.yaml)."""
-    from helpers import schedule as sch
+    from helpers.run import schedule as sch
 
     try:
         s = _settings(settings)
@@ -243,7 +243,7 @@ def backtest(
     methodology notebook (notebooks/methodology.ipynb) run on them as methodology.report.html and
     methodology.audit.html.
     """
-    from helpers.backtest import backtest_command, render_methodology
+    from helpers.model.backtest import backtest_command, render_methodology
 
     try:
         out = backtest_command(settings_path=settings, output_dir=output, geographies=geos, origins=origins,

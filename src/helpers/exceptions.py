@@ -7,6 +7,15 @@ them to exit code 2 ("invalid input or configuration, nothing executed"). Anythi
 from __future__ import annotations
 
 
+def format_failures(failures, limit: int = 50) -> str:
+    """A readable fixed-width table of failures (the first ``limit`` rows)."""
+    shown = failures.head(limit).fillna("")
+    text = shown.to_string(index=False, max_colwidth=60)
+    if len(failures) > limit:
+        text += f"\n... and {len(failures) - limit} more (see the CSV report)"
+    return text
+
+
 class IpevalError(Exception):
     """Base class for errors caused by input, parameters or configuration."""
 
@@ -52,8 +61,6 @@ class DataValidationError(IpevalError):
         head = super().__str__()
         if self.failures is None or len(self.failures) == 0:
             return head
-        from helpers.data import format_failures
-
         return head + "\n" + format_failures(self.failures)
 
 

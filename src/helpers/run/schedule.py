@@ -17,23 +17,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from helpers.config import Settings
-from helpers.exceptions import ConfigError
-from helpers.periods import Quarter
+from helpers.plan.periods import Quarter
+from helpers.settings import Settings
 
 log = logging.getLogger("ipeval.schedule")
 
 
 def schedule_config(settings: Settings) -> dict:
-    cfg = settings.block("schedule")
-    cfg.setdefault("cron", "0 6 25 1,4,7,10 *")
-    cfg.setdefault("timezone", "Asia/Shanghai")
-    cfg.setdefault("misfire_grace_days", 30)
-    try:
-        ZoneInfo(cfg["timezone"])
-    except Exception as exc:  # noqa: BLE001
-        raise ConfigError(f"schedule.timezone {cfg['timezone']!r} is not a time zone: {exc}") from None
-    return cfg
+    """The ``schedule`` block with its defaults (checked when the settings were loaded)."""
+    return settings.schedule.model_dump()
 
 
 def trigger(settings: Settings):
@@ -41,10 +33,7 @@ def trigger(settings: Settings):
     from apscheduler.triggers.cron import CronTrigger
 
     cfg = schedule_config(settings)
-    try:
-        return CronTrigger.from_crontab(cfg["cron"], timezone=ZoneInfo(cfg["timezone"]))
-    except ValueError as exc:
-        raise ConfigError(f"schedule.cron {cfg['cron']!r} is not a cron expression: {exc}") from None
+    return CronTrigger.from_crontab(cfg["cron"], timezone=ZoneInfo(cfg["timezone"]))  # checked at load
 
 
 def quarter_for(fire_time: datetime) -> Quarter:
@@ -75,9 +64,9 @@ def missed_quarter(settings: Settings, now: datetime) -> Quarter | None:
 
 def run_scheduled(settings_path: str | None = None, now: datetime | None = None) -> int:
     """One scheduled firing: run the latest complete quarter, quietly; return the exit code."""
-    from helpers.config import load_settings
     from helpers.exceptions import IpevalError
-    from helpers.runner import run_quarter
+    from helpers.run.quarter import run_quarter
+    from helpers.settings import load_settings
 
     settings = load_settings(settings_path)
     tz = ZoneInfo(schedule_config(settings)["timezone"])

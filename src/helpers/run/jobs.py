@@ -35,8 +35,13 @@ def run_job(job: dict) -> dict:
     import papermill as pm
     from nbclient.exceptions import DeadKernelError
 
-    from helpers.forkserver import ForkKernelManager
-    from helpers.report import export_html
+    from helpers.pages.report import export_html
+
+    manager = {}
+    if job.get("fork_kernels", True):
+        from helpers.run.forkserver import ForkKernelManager
+
+        manager = {"kernel_manager_class": ForkKernelManager}
 
     out_dir = Path(job["output_dir"])
     paths = job_paths(out_dir, job["section"], job["geography_code"])
@@ -53,7 +58,7 @@ def run_job(job: dict) -> dict:
                 job["notebook"], str(nb_out), parameters=job["parameters"], kernel_name="python3",
                 start_timeout=job.get("start_timeout", 120), execution_timeout=job.get("execution_timeout", 600),
                 progress_bar=False, log_output=False, report_mode=False, request_save_on_cell_execute=False,
-                kernel_manager_class=ForkKernelManager,
+                **manager,
             )
             status, error = "ok", ""
             break

@@ -15,14 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.config import load_settings
-from helpers.geography import load_geographies
+from helpers.data.series import indicator_series
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_NAMES, t
-from helpers.periods import Quarter
-from helpers.registry import load_plan
-from helpers.series import indicator_series
-
-OVERVIEW = "overview"
+from helpers.plan.geography import load_geographies
+from helpers.plan.periods import Quarter
+from helpers.plan.registry import OVERVIEW, load_plan
+from helpers.settings import load_settings
 
 
 @dataclass
@@ -45,14 +43,11 @@ class ReportContext:
 
     @property
     def indicators(self):
-        if self.section == OVERVIEW:
-            inds = list(self.plan.indicators)
-        else:
-            inds = self.plan.indicators_in(self.section)
+        inds = self.plan.page_indicators(self.section)
         return [i for i in inds if self.geography.is_city or not i.city_only]
 
     def section_name(self) -> str:
-        return t(self.lang, "overview") if self.section == OVERVIEW else self.plan.section(self.section).name(self.lang)
+        return self.plan.page_name(self.section, self.lang)
 
 
 def _show(fig) -> None:
@@ -105,15 +100,17 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
                                                                "note": str}, keep_default_na=False,
                             na_values={c: [""] for c in ("value", "numerator", "denominator")})
     else:
-        from helpers.data import load_data  # pandera is imported only where data are validated
+        from helpers.data.contract import (
+            load_data,  # pandera is imported only where data are validated
+        )
 
         frame = load_data(paths, plan, geos).frame
     if run and (run / "assessments.csv").is_file():
         table = pd.read_csv(run / "assessments.csv", dtype={"geography_code": str})
         bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
     else:
-        from helpers.assess import StatusThresholds, assess_all
-        from helpers.forecast import ForecastSettings
+        from helpers.model.assess import StatusThresholds, assess_all
+        from helpers.model.forecast import ForecastSettings
 
         fs = ForecastSettings.from_mapping(settings.block("forecast"))
         th = StatusThresholds(**settings.block("status"))
@@ -209,9 +206,9 @@ def headline_table(ctx: ReportContext) -> None:
 def section_summary(ctx: ReportContext) -> None:
     """The overview's middle part: per section, how many targets are in each status, with a link
     to the section's report for this geography (the per-indicator charts live there)."""
-    from helpers.assess import JUDGED
     from helpers.i18n import STATUS_COLOURS
-    from helpers.plots import use_cjk_font
+    from helpers.model.assess import JUDGED
+    from helpers.pages.plots import use_cjk_font
 
     L = ctx.lang
     a = ctx.assessments
@@ -264,7 +261,7 @@ def section_summary(ctx: ReportContext) -> None:
 
 def indicator_charts(ctx: ReportContext) -> None:
     """One chart per indicator, with its methods note underneath."""
-    from helpers.plots import annual_total_chart, indicator_chart
+    from helpers.pages.plots import annual_total_chart, indicator_chart
 
     L = ctx.lang
     _display_html(f"<h2>{_e(t(L, 'charts'))}</h2>")
@@ -311,8 +308,8 @@ def district_comparison(ctx: ReportContext) -> None:
     own column and ranks it among the districts. An HTML table rather than a picture: the numbers
     can be read, copied and searched, and the colours have a legend.
     """
-    from helpers.assess import STATUSES
     from helpers.i18n import STATUS_COLOURS
+    from helpers.model.assess import STATUSES
 
     L = ctx.lang
     inds = [i for i in ctx.indicators if not i.city_only]
@@ -377,7 +374,7 @@ def district_comparison(ctx: ReportContext) -> None:
 
 def data_quality(ctx: ReportContext) -> None:
     """Missing periods, values not yet reported, revised values and outliers, per indicator."""
-    from helpers.quality import quality_table
+    from helpers.data.quality import quality_table
 
     L = ctx.lang
     q = quality_table(ctx.frame, ctx.indicators, ctx.geography, ctx.geos, ctx.quarter)
@@ -396,7 +393,6 @@ def data_quality(ctx: ReportContext) -> None:
 
 def methods(ctx: ReportContext) -> None:
     """Where the method is written down, and the thresholds in force."""
-    th = ctx.settings.block("status")
+    th = ctx.settings.status
     _display_html(f"<h2>{_e(t(ctx.lang, 'methods'))}</h2><p>" + _e(t(
-        ctx.lang, "methodology_link", on=int(float(th.get("on_track", 0.8)) * 100),
-        risk=int(float(th.get("at_risk", 0.4)) * 100))) + "</p>")
+        ctx.lang, "methodology_link", on=int(th.on_track * 100), risk=int(th.at_risk * 100))) + "</p>")

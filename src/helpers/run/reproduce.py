@@ -17,13 +17,13 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     -------
     (identical, message)
     """
-    from helpers.assess import StatusThresholds, assess_all
-    from helpers.config import load_settings
-    from helpers.data import load_data
-    from helpers.forecast import ForecastSettings
-    from helpers.geography import load_geographies
-    from helpers.periods import Quarter
-    from helpers.registry import load_plan
+    from helpers.data.contract import load_data
+    from helpers.model.assess import StatusThresholds, assess_all
+    from helpers.model.forecast import ForecastSettings
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.periods import Quarter
+    from helpers.plan.registry import load_plan
+    from helpers.settings import load_settings
 
     run = Path(run_dir).resolve()
     manifest_path = run / "manifest.json"

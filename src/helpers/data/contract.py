@@ -31,10 +31,11 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from helpers.exceptions import DataValidationError
-from helpers.geography import Geographies
-from helpers.periods import QUARTER_RE, YEAR_RE
-from helpers.registry import Plan
+from helpers.exceptions import DataValidationError, format_failures  # noqa: F401 - re-exported
+from helpers.files import sha256_file
+from helpers.plan.geography import Geographies
+from helpers.plan.periods import QUARTER_RE, YEAR_RE
+from helpers.plan.registry import Plan
 
 REQUIRED_COLUMNS = ("indicator_id", "geography_code", "period", "value", "numerator", "denominator", "source", "note")
 NUMERIC_COLUMNS = ("value", "numerator", "denominator")
@@ -326,15 +327,6 @@ def validate_frame(frame: pd.DataFrame, plan: Plan, geos: Geographies) -> pd.Dat
     return pd.DataFrame(failures, columns=FAILURE_COLUMNS)
 
 
-def format_failures(failures: pd.DataFrame, limit: int = 50) -> str:
-    """A readable fixed-width table of failures (the first ``limit`` rows)."""
-    shown = failures.head(limit).fillna("")
-    text = shown.to_string(index=False, max_colwidth=60)
-    if len(failures) > limit:
-        text += f"\n... and {len(failures) - limit} more (see the CSV report)"
-    return text
-
-
 # --------------------------------------------------------------------------- typed data
 
 def _typed(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
@@ -356,14 +348,6 @@ def _typed(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     computed = df["numerator"] / df["denominator"] * scale
     df["value"] = df["value"].where(df["value"].notna(), computed)
     return df.sort_values(["indicator_id", "geography_code", "qindex"]).reset_index(drop=True)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
@@ -408,5 +392,5 @@ def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
         n_files = failures["file"].nunique()
         raise DataValidationError(
             f"{len(failures)} problem(s) in {n_files} file(s); nothing was run", failures.reset_index(drop=True))
-    digest = hashlib.sha256("".join(file_sha256(p) for p in paths).encode()).hexdigest()
+    digest = hashlib.sha256("".join(sha256_file(p) for p in paths).encode()).hexdigest()
     return Dataset(_typed(raw_all, plan), paths, digest)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from helpers.config import load_yaml
 from helpers.exceptions import RegistryError, UnknownSectionError
-from helpers.periods import InvalidPeriodError, Quarter
+from helpers.plan.periods import InvalidPeriodError, Quarter
+from helpers.settings import load_yaml
 
 MEASURES = ("count", "amount", "score", "ratio", "per_capita")
 FREQUENCIES = ("quarterly", "annual")
@@ -25,6 +25,7 @@ APPLIES_TO = ("city", "all")
 AGGREGATIONS = ("sum", "ratio_of_sums", "per_capita", "each", "none")
 TARGET_KINDS = ("level", "rate", "flow_per_year", "cumulative", "milestone")
 DIRECTIONS = ("at_least", "at_most")
+OVERVIEW = "overview"  # the report page over every section; not a section of the plan
 
 _INDICATOR_FIELDS = {
     "id", "section", "name_zh", "name_en", "unit_zh", "unit_en", "measure", "flow", "frequency",
@@ -163,6 +164,21 @@ class Plan:
 
     def title(self, lang: str = "zh") -> str:
         return self.title_zh if lang == "zh" else self.title_en
+
+    @property
+    def pages(self) -> list[str]:
+        """The report pages of a geography: every section, then the overview."""
+        return [s.id for s in self.sections] + [OVERVIEW]
+
+    def page_indicators(self, page: str) -> list[Indicator]:
+        """The indicators a report page shows: a section's own, or all of them on the overview."""
+        return list(self.indicators) if page == OVERVIEW else self.indicators_in(page)
+
+    def page_name(self, page: str, lang: str = "zh") -> str:
+        """A page's title: the section's name, or the overview's label from :mod:`helpers.i18n`."""
+        from helpers.i18n import t
+
+        return t(lang, "overview") if page == OVERVIEW else self.section(page).name(lang)
 
 
 def _req(entry: dict, key: str, where: str):

@@ -1,7 +1,7 @@
 """Rolling-origin backtests: how good were the probabilities and intervals we would have published?
 
 For every indicator with a target, every geography it applies to and every origin quarter, the
-assessment is recomputed from the data up to the origin only (:func:`helpers.assess.assess_one`
+assessment is recomputed from the data up to the origin only (:func:`helpers.model.assess.assess_one`
 with ``as_of = origin``), as it would have been published then, and compared with what happened
 by the due date (the same function at ``as_of = due``, which settles the target from the data).
 This is time-series cross-validation with a forecast horizon running to the due date
@@ -36,10 +36,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.assess import StatusThresholds, applicable, assess_one, judged_on_city
+from helpers.data.series import indicator_series
 from helpers.exceptions import ConfigError, InvalidPeriodError
-from helpers.periods import Quarter
-from helpers.series import indicator_series
+from helpers.model.assess import (
+    StatusThresholds,
+    applicable,
+    assess_one,
+    judged_on_city,
+)
+from helpers.plan.periods import Quarter
 
 __all__ = [
     "DEFAULT_GEOGRAPHIES",
@@ -349,7 +354,7 @@ def _case(job) -> list[dict]:
 
 
 def _methods(members, settings) -> tuple[str, ...]:
-    from helpers.forecast import MEMBER_NAMES
+    from helpers.model.forecast import MEMBER_NAMES
 
     if members is None:
         return (ENSEMBLE, *settings.members, RULES)
@@ -374,17 +379,17 @@ def run_backtest(frame: pd.DataFrame, plan, geos, settings, origins=None, member
     Parameters
     ----------
     frame : pandas.DataFrame
-        Validated data (:attr:`helpers.data.Dataset.frame`), including the periods up to the due dates.
+        Validated data (:attr:`helpers.data.contract.Dataset.frame`), including the periods up to the due dates.
     plan, geos
         The plan registry and the geographies.
-    settings : helpers.forecast.ForecastSettings
+    settings : helpers.model.forecast.ForecastSettings
         The ensemble settings; ``n_paths`` overrides its path count.
     origins : str or list of Quarter, optional
         See :func:`parse_origins`. Default: every quarter from the first with ``settings.min_points``
         observations to the quarter before the due date, per series. Origins on or after a
         target's due date, or with fewer than ``min_points`` observations, are skipped.
     members : sequence of str, optional
-        Methods to score: ``"ensemble"``, member names of :data:`helpers.forecast.MEMBER_NAMES`
+        Methods to score: ``"ensemble"``, member names of :data:`helpers.model.forecast.MEMBER_NAMES`
         (each run as the ensemble restricted to it) and ``"rules"``. Default: the ensemble, each
         member of ``settings.members`` and the rules.
     geographies : sequence of str, optional
@@ -528,7 +533,7 @@ def reliability_figure(per_forecast: pd.DataFrame, lang: str = "zh", n_bins: int
     -------
     matplotlib.figure.Figure
     """
-    from helpers.plots import use_cjk_font
+    from helpers.pages.plots import use_cjk_font
 
     use_cjk_font()
     import matplotlib.pyplot as plt
@@ -568,11 +573,11 @@ def reliability_figure(per_forecast: pd.DataFrame, lang: str = "zh", n_bins: int
 # --------------------------------------------------------------------------- the command
 
 def _load_inputs(settings_path=None, data_path=None, registry_path=None):
-    from helpers.config import load_settings
-    from helpers.data import load_data
-    from helpers.forecast import ForecastSettings
-    from helpers.geography import load_geographies
-    from helpers.registry import load_plan
+    from helpers.data.contract import load_data
+    from helpers.model.forecast import ForecastSettings
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
+    from helpers.settings import load_settings
 
     s = load_settings(settings_path or None)
     plan = load_plan(registry_path or s.plan_path)
@@ -633,7 +638,7 @@ def backtest_command(settings_path: str | Path | None = None, output_dir: str | 
     origins = DEFAULT_ORIGINS if origins is None else origins
     for c in geo_codes or []:
         geos.get(c)  # refuses unknown codes before anything runs
-    workers = int(workers or s.block("executor").get("workers") or os.cpu_count() or 1)
+    workers = int(workers or s.executor.workers or os.cpu_count() or 1)
     per, summary = run_backtest(frame, plan, geos, fs, origins=origins, members=_as_list(members),
                                 geographies=geo_codes, n_paths=n_paths, thresholds=th, workers=workers)
     out = Path(output_dir) if output_dir else s.outputs_path / "backtest"
@@ -656,10 +661,12 @@ def render_methodology(backtest_dir, settings_path=None, lang: str = "zh") -> li
     """
     import papermill as pm
 
-    from helpers.config import load_settings
-    from helpers.forkserver import ForkKernelManager  # IPC transport: no TCP port, no plain-text warning
-    from helpers.report import export_html
-    from helpers.runner import sha256_file
+    from helpers.files import sha256_file
+    from helpers.pages.report import export_html
+    from helpers.run.forkserver import (
+        ForkKernelManager,  # IPC transport: no TCP port, no plain-text warning
+    )
+    from helpers.settings import load_settings
 
     s = load_settings(settings_path)
     folder = Path(backtest_dir)
@@ -733,7 +740,7 @@ def load_or_run(settings_path: str = "", backtest_dir: str = "", lang: str = "zh
         for c in codes:
             geos.get(c)
         n_paths, origins = 200, quarter or SMALL_ORIGINS
-        workers = min(2, int(s.block("executor").get("workers") or os.cpu_count() or 1))
+        workers = min(2, int(s.executor.workers or os.cpu_count() or 1))
         per, summary = run_backtest(frame, plan, geos, fs, origins=origins, geographies=codes, n_paths=n_paths,
                                     thresholds=th, workers=workers)
         source = f"{_label(lang, 'source_run')}: {', '.join(codes)}; origins {origins}; " \

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.data import REQUIRED_COLUMNS
-from helpers.periods import Quarter
+from helpers.data.contract import REQUIRED_COLUMNS
+from helpers.plan.periods import Quarter
 
 
 def write_template(path: str | Path, plan, geos, geography_code: str, quarter: str) -> Path:

@@ -1,6 +1,6 @@
 """Backfill a range of quarters and draw how each target's probability evolved (``ipeval backfill``).
 
-Each quarter is a normal run (:func:`helpers.runner.run_quarter`), so it uses only the data of
+Each quarter is a normal run (:func:`helpers.run.quarter.run_quarter`), so it uses only the data of
 periods ended by that quarter. The timeline page (``outputs/timeline.html``) reads each published
 quarter's ``assessments.csv``: per target, the city's probability quarter by quarter, and the
 outcome once the due date is inside the range.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.exceptions import InvalidPeriodError
-from helpers.periods import Quarter, quarter_range
+from helpers.plan.periods import Quarter, quarter_range
 
 
 def parse_range(text: str) -> list[Quarter]:
@@ -46,8 +46,8 @@ def render_timeline(out_root: Path, quarters: list[Quarter], plan, geos, lang: s
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from helpers.i18n import STATUS_NAMES
-    from helpers.plots import STATUS_COLOURS, use_cjk_font
-    from helpers.report import TEMPLATES
+    from helpers.pages.plots import STATUS_COLOURS, use_cjk_font
+    from helpers.pages.report import TEMPLATES
 
     use_cjk_font()
     code = geography or geos.city.code

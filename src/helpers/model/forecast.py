@@ -1,7 +1,7 @@
 """Simulate future paths of a short series with a small statsmodels ensemble.
 
 This is the engine behind "the probability that each 2025 target is met": it only produces
-paths; :mod:`helpers.assess` turns them into target quantities (a value in a quarter, an annual
+paths; :mod:`helpers.model.assess` turns them into target quantities (a value in a quarter, an annual
 sum, a cumulative total) and counts the share of paths that meet the target. Sums of future
 flows need whole paths, not summed intervals (FPP3 section 13.5), which is why this module
 returns an array of paths rather than intervals.
@@ -249,7 +249,9 @@ def _backward(z: np.ndarray, transform: str, lo, hi) -> np.ndarray:
         with np.errstate(over="ignore"):
             y = np.expm1(z)
     else:
-        from scipy.special import expit  # stable for large |z|, unlike 1 / (1 + exp(-z))
+        from scipy.special import (
+            expit,  # stable for large |z|, unlike 1 / (1 + exp(-z))
+        )
 
         y = lo + (hi - lo) * expit(z)
         # expit saturates to exactly 0 or 1 for |z| > ~37; a logit scale never reaches its

@@ -141,13 +141,13 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    from helpers.assess import JUDGED
     from helpers.i18n import STATUS_NAMES, t
+    from helpers.model.assess import JUDGED
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     tmpl = env.get_template("index.html.j2")
     by_key = {(j["section"], j["geography_code"]): j for j in jobs}
-    sec_inds = {s: ([i.id for i in plan.indicators] if s == "overview" else [i.id for i in plan.indicators_in(s)]) for s in sections}
+    sec_inds = {s: [i.id for i in plan.page_indicators(s)] for s in sections}
     rows = []
     for g in geos.all:
         cells = []
@@ -166,7 +166,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     worst = city[city["status"].isin(["off_track", "at_risk"])].sort_values("probability").head(8)
     text = tmpl.render(
         lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter, rows=rows, demo=demo,
-        section_names=[("总览" if lang == "zh" else "Overview") if s == "overview" else plan.section(s).name(lang) for s in sections],
+        section_names=[plan.page_name(s, lang) for s in sections],
         summary=summary, worst=worst.to_dict("records"), status_names=STATUS_NAMES[lang],
         downloads=downloads or [], manifest=manifest or {},
         failed=[j for j in jobs if j["status"] == "failed"],

@@ -2,10 +2,10 @@
 
 For each indicator and geography, from data up to the as-of quarter, :func:`assess_one`
 
-1. builds the observed series (:mod:`helpers.series`);
+1. builds the observed series (:mod:`helpers.data.series`);
 2. settles what the data already settle (a cumulative target reached stays achieved; a due date
    passed is met or missed; an "every year" target missed in a past year is missed);
-3. otherwise simulates future paths of the modelled series (:mod:`helpers.forecast`) and turns
+3. otherwise simulates future paths of the modelled series (:mod:`helpers.model.forecast`) and turns
    each path into the quantity the target is about (the level at the due date, the ratio of sums
    over the due year, every remaining year's total, the running total), so the probability is the
    share of paths that meet the target (never a sum of point forecasts);
@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.geography import Geographies, Geography
-from helpers.periods import Quarter
-from helpers.registry import Indicator, Plan
-from helpers.series import indicator_series
+from helpers.data.series import indicator_series
+from helpers.plan.geography import Geographies, Geography
+from helpers.plan.periods import Quarter
+from helpers.plan.registry import Indicator, Plan
 
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "insufficient_data", "city_target", "no_target")
 JUDGED = ("achieved", "on_track", "at_risk", "off_track", "insufficient_data")  # statuses of a target this geography is held to
@@ -171,7 +171,7 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
         The indicator, the geography and all geographies (to build the city).
     as_of : Quarter
         Only data of periods ended by this quarter are used.
-    settings : helpers.forecast.ForecastSettings
+    settings : helpers.model.forecast.ForecastSettings
         Simulation count, seed, minimum points.
     thresholds : StatusThresholds
 
@@ -179,7 +179,7 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
     -------
     Assessment
     """
-    from helpers import forecast  # statsmodels is imported only where a forecast is made
+    from helpers.model import forecast  # statsmodels is imported only where a forecast is made
 
     s = indicator_series(frame, ind, geo, geos, as_of)
     s = s[s["value"].notna()]
@@ -504,8 +504,9 @@ def code_hash() -> str:
     global _CODE_HASH
     if _CODE_HASH is None:
         h = hashlib.sha256()
-        for p in sorted(Path(__file__).parent.glob("*.py")):
-            h.update(p.name.encode())
+        package = Path(__file__).resolve().parents[1]
+        for p in sorted(package.rglob("*.py")):
+            h.update(p.relative_to(package).as_posix().encode())
             h.update(p.read_bytes())
         _CODE_HASH = h.hexdigest()
     return _CODE_HASH

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from helpers.config import load_yaml
 from helpers.exceptions import ConfigError, UnknownGeographyError
+from helpers.settings import load_yaml
 
 
 @dataclass(frozen=True)

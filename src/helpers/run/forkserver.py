@@ -8,10 +8,10 @@ never reused for a second report: every report gets its own forked process, whic
 
 Pieces:
 
-* the **server** (``python -m helpers.forkserver SOCKET``) imports, listens on a Unix socket and,
+* the **server** (``python -m helpers.run.forkserver SOCKET``) imports, listens on a Unix socket and,
   per request, forks a child that runs an ordinary ``IPKernelApp`` on the connection file it was
   given, with the requesting process's stdin/stdout/stderr (passed over the socket);
-* the **launcher** (``python -m helpers.forkkernel``) is what the kernel manager starts instead of
+* the **launcher** (``python -m helpers.run.forkkernel``) is what the kernel manager starts instead of
   ``ipykernel_launcher``: it asks the server for a kernel, forwards signals (interrupt, terminate)
   to it and exits with its exit code, so jupyter_client sees an ordinary kernel process; if the
   server cannot be reached it execs a normal kernel instead;
@@ -42,7 +42,7 @@ PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "IPy
            "ipykernel.ipkernel", "ipykernel.zmqshell",
            # imported by every kernel at start for a debugger no report uses: import it once here
            "ipykernel.debugger", "matplotlib_inline.backend_inline", "IPython.display",
-           "yaml", "helpers.notebook", "helpers.plots", "helpers.quality", "helpers.series", "helpers.i18n")
+           "yaml", "helpers.pages.sections", "helpers.pages.plots", "helpers.data.quality", "helpers.data.series", "helpers.i18n")
 
 
 def _warm_up() -> None:
@@ -55,7 +55,7 @@ def _warm_up() -> None:
 
     import matplotlib.pyplot as plt
 
-    from helpers.plots import use_cjk_font
+    from helpers.pages.plots import use_cjk_font
 
     use_cjk_font()
     fig, ax = plt.subplots(figsize=(2, 1))
@@ -111,7 +111,7 @@ class ForkKernelManager(AsyncKernelManager):
     blocking read, and a kernel that dies mid-cell is never noticed.
     """
 
-    client_class = DottedObjectName("helpers.forkserver.ReadyKernelClient")
+    client_class = DottedObjectName("helpers.run.forkserver.ReadyKernelClient")
     client_factory = Type(ReadyKernelClient, klass="jupyter_client.asynchronous.AsyncKernelClient")
 
     def __init__(self, *args, **kwargs):
@@ -142,7 +142,7 @@ class ForkKernelManager(AsyncKernelManager):
         sock = os.environ.get(SOCKET_ENV)
         if not sock:
             return super().format_kernel_cmd(extra_arguments)
-        return [sys.executable, "-m", "helpers.forkkernel", "--socket", sock, "-f", self.connection_file]
+        return [sys.executable, "-m", "helpers.run.forkkernel", "--socket", sock, "-f", self.connection_file]
 
 
 def _child(conn: socket.socket, listener: socket.socket, request: dict, fds: list[int]) -> None:
@@ -278,7 +278,7 @@ class ForkServer:
 
     def __enter__(self) -> "ForkServer":
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-        self.proc = subprocess.Popen([sys.executable, "-m", "helpers.forkserver", self.path], stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-m", "helpers.run.forkserver", self.path], stdout=subprocess.PIPE,
                                      env=env, text=True)
         line = self.proc.stdout.readline().strip()
         if line != "ready":

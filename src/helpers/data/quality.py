@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.periods import Quarter
-from helpers.series import indicator_series, periods_between
+from helpers.data.series import indicator_series, periods_between
+from helpers.plan.periods import Quarter
 
 REVISION_WORDS = ("revised", "revision", "修订", "更正", "调整")
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.geography import Geographies, Geography
-from helpers.periods import Quarter
-from helpers.registry import Indicator
+from helpers.plan.geography import Geographies, Geography
+from helpers.plan.periods import Quarter
+from helpers.plan.registry import Indicator
 
 SERIES_COLUMNS = ["period", "qindex", "year", "quarter", "value", "numerator", "denominator", "count", "origin"]
 
@@ -38,7 +38,7 @@ def indicator_series(frame: pd.DataFrame, indicator: Indicator, geo: Geography, 
     Parameters
     ----------
     frame : pandas.DataFrame
-        Validated data (:attr:`helpers.data.Dataset.frame`).
+        Validated data (:attr:`helpers.data.contract.Dataset.frame`).
     indicator, geo, geos
         What to build, for where, and the district list used to aggregate the city.
     as_of : Quarter, optional

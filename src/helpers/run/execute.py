@@ -1,0 +1,121 @@
+"""Executing a run's jobs: a local pool of fork-server kernels, or a Dask distributed cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+log = logging.getLogger("ipeval.run")
+
+
+def default_workers() -> int:
+    """Reports run at once by default: one more than the CPUs.
+
+    A report's kernel is busy for about two thirds of the report's time; the rest is the kernel
+    starting and stopping and this process exporting HTML, when that core would otherwise idle.
+    Measured on 2 cores (benchmarks/bench_quarter.py): 3 reports at a time finish a quarter about
+    18% sooner than 2; 4 gain nothing more.
+    """
+    return (os.cpu_count() or 1) + 1
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def kill_children() -> None:
+    """Stop kernels still running for an interrupted run."""
+    try:
+        import psutil
+    except ImportError:  # psutil comes with distributed; without it kernels end with their parent
+        return
+    for child in psutil.Process().children(recursive=True):
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+
+
+def execute_jobs(jobs: list, workers: int, executor: str, scheduler, quiet: bool, fork_kernels: bool = True) -> list:
+    """Run every job, ``workers`` at a time; return their result dicts in the jobs' order.
+
+    Locally, reports run in threads, each with its own kernel process; with ``fork_kernels`` the
+    kernels are forked from one warmed-up server (``docs/kernels.md``), else started as ordinary
+    ipykernel processes. ``executor="dask"`` submits the same job dicts to the cluster at ``scheduler``.
+    """
+    from helpers.run.jobs import run_job
+
+    results = []
+    if not jobs:
+        return results
+    progress = None
+    if not quiet:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("failed: {task.fields[failed]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                            transient=False)
+        progress.start()
+        task = progress.add_task("reports", total=len(jobs), failed=0)
+    failed = 0
+
+    def collect(r: dict) -> None:
+        nonlocal failed
+        results.append(r)
+        failed += r["status"] == "failed"
+        _log_job(r)
+        if progress:
+            progress.update(task, advance=1, failed=failed)
+
+    try:
+        if executor == "dask":
+            from distributed import Client
+            from distributed import as_completed as dask_completed
+
+            with Client(scheduler, timeout="30s") as client:
+                futures = [client.submit(run_job, j, pure=False, key=f"ipeval-{j['section']}-{j['geography_code']}-{uuid.uuid4().hex[:6]}") for j in jobs]
+                for fut in dask_completed(futures):
+                    collect(fut.result())
+        else:
+            import tempfile
+
+            from helpers.run.forkserver import ForkServer
+
+            server = (ForkServer(tempfile.gettempdir(), kernel_log=Path(jobs[0]["output_dir"]) / "kernels.log")
+                      if fork_kernels else contextlib.nullcontext())
+            with server:
+                pool = ThreadPoolExecutor(max_workers=workers)
+                futures = [pool.submit(run_job, j) for j in jobs]
+                try:
+                    for fut in as_completed(futures):
+                        collect(fut.result())
+                except BaseException:
+                    # don't wait for running notebooks: kill their kernels, and the threads see them die
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    kill_children()
+                    raise
+                pool.shutdown(wait=True)
+    finally:
+        if progress:
+            progress.stop()
+    order = {(j["section"], j["geography_code"]): n for n, j in enumerate(jobs)}
+    return sorted(results, key=lambda r: order.get((r["section"], r["geography_code"]), 0))
+
+
+def _log_job(r: dict) -> None:
+    log.info("job", extra={"event": "job", **{k: r[k] for k in ("section", "geography_code", "status", "duration", "attempts", "error")}})
+
+

@@ -1,0 +1,288 @@
+"""Settings (``params/settings.yaml``): one typed object, checked when it is loaded.
+
+Every block of the file has a schema (:class:`ForecastBlock`, :class:`StatusBlock`,
+:class:`ExecutorBlock`, :class:`ScheduleBlock`) that refuses unknown keys, wrong types and
+out-of-range values. A mistake is a :class:`ConfigError` naming the file, the key and the rule,
+which the command line turns into exit code 2 before anything runs. The loaded
+:class:`Settings` is passed down; no module parses the file again.
+
+pydantic does the checking: it reports every problem of a block at once, with the key's path,
+which a hand-written checker would have to reimplement for each block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from helpers.exceptions import ConfigError
+
+SETTINGS_RELPATH = Path("params") / "settings.yaml"
+
+
+def find_project_root(start: str | Path | None = None) -> Path:
+    """The project folder: ``$IPEVAL_HOME``, else the first parent of ``start`` (default: the
+    current folder) that holds ``params/settings.yaml``, else the folder this package was installed from."""
+    env = os.environ.get("IPEVAL_HOME")
+    if env:
+        return Path(env).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / SETTINGS_RELPATH).is_file():
+            return folder
+    source_root = Path(__file__).resolve().parents[2]
+    if (source_root / SETTINGS_RELPATH).is_file():
+        return source_root
+    raise ConfigError(
+        f"no {SETTINGS_RELPATH} found in {here} or its parents; run from the project folder or set IPEVAL_HOME"
+    )
+
+
+# --------------------------------------------------------------------------- the schema
+
+class _Block(BaseModel):
+    # strict: YAML's `n_paths: "2000"` or `retries: true` is a mistake, not a number
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ForecastBlock(_Block):
+    """``forecast``: the simulation engine (see :class:`helpers.model.forecast.ForecastSettings`)."""
+
+    n_paths: int = Field(2000, ge=10, le=1_000_000)
+    seed: int = Field(20231023, ge=0)
+    min_points: int = Field(8, ge=2, le=1000)
+    seasonal_min_points: int = Field(12, ge=4, le=1000)
+    members: Optional[tuple[str, ...]] = None
+    weights: Optional[str] = None
+
+    @field_validator("members", mode="before")
+    @classmethod
+    def _list_to_tuple(cls, v):
+        return tuple(v) if isinstance(v, list) else v
+
+
+class StatusBlock(_Block):
+    """``status``: probability thresholds of the open statuses."""
+
+    on_track: float = Field(0.80, gt=0, lt=1)
+    at_risk: float = Field(0.40, gt=0, lt=1)
+
+    @field_validator("on_track", "at_risk", mode="before")
+    @classmethod
+    def _int_is_float(cls, v):
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.at_risk < self.on_track:
+            raise ValueError(f"at_risk ({self.at_risk}) must be below on_track ({self.on_track})")
+        return self
+
+
+class ExecutorBlock(_Block):
+    """``executor``: how reports are run."""
+
+    workers: Optional[int] = Field(None, ge=1, le=64)
+    start_timeout: float = Field(120, gt=0, le=3600)
+    execution_timeout: float = Field(600, gt=0, le=86400)
+    retries: int = Field(1, ge=0, le=5)
+    fork_kernels: bool = True  # kernels forked from a warmed-up server (docs/kernels.md); false: ordinary kernels
+
+    @field_validator("start_timeout", "execution_timeout", mode="before")
+    @classmethod
+    def _int_is_float(cls, v):
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class ScheduleBlock(_Block):
+    """``schedule``: when the quarterly run fires."""
+
+    cron: str = "0 6 25 1,4,7,10 *"
+    timezone: str = "Asia/Shanghai"
+    misfire_grace_days: int = Field(30, ge=0, le=366)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v):
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except Exception:  # noqa: BLE001 - ZoneInfo raises several kinds for a bad name
+            raise ValueError(f"{v!r} is not a time zone (e.g. Asia/Shanghai)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _cron(self):
+        from zoneinfo import ZoneInfo
+
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(self.timezone))
+        except ValueError as exc:
+            raise ValueError(f"cron {self.cron!r} is not a cron expression: {exc}") from None
+        return self
+
+
+class SettingsFile(_Block):
+    """The whole file."""
+
+    schema_version: Literal[1] = 1
+    plan: str
+    geographies: str
+    data: str
+    outputs: str = "outputs"
+    language: Literal["zh", "en"] = "zh"
+    forecast: ForecastBlock = ForecastBlock()
+    status: StatusBlock = StatusBlock()
+    executor: ExecutorBlock = ExecutorBlock()
+    schedule: ScheduleBlock = ScheduleBlock()
+
+    @field_validator("forecast", "status", "executor", "schedule", mode="before")
+    @classmethod
+    def _empty_block(cls, v, info):
+        # an empty YAML block (`status:` with nothing under it) means the defaults
+        return cls.model_fields[info.field_name].default if v is None else v
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    """Every problem of the file, one line each: ``file: key: rule (got value)``."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        key = ".".join(str(x) for x in err["loc"]) or "(file)"
+        if err["type"] == "extra_forbidden":
+            parent = SettingsFile
+            for part in err["loc"][:-1]:
+                parent = getattr(parent.model_fields.get(str(part)), "annotation", None) or parent
+            allowed = ", ".join(getattr(parent, "model_fields", {})) or "?"
+            lines.append(f"{path}: {key}: not a setting (allowed here: {allowed})")
+        elif err["type"] == "missing":
+            lines.append(f"{path}: {key}: required")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            got = f" (got {err['input']!r})" if not isinstance(err.get("input"), dict) else ""
+            lines.append(f"{path}: {key}: {msg}{got}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+# --------------------------------------------------------------------------- the object
+
+@dataclass(frozen=True)
+class Settings:
+    """The checked settings file with paths made absolute.
+
+    Attributes
+    ----------
+    root : Path
+        The project folder (the parent of ``params/``).
+    path : Path
+        The settings file.
+    sha256 : str
+        Of the file's bytes; recorded in every manifest.
+    raw : dict
+        The file as read (recorded in the manifest as written).
+    file : SettingsFile
+        The typed, checked content: ``settings.file.status.on_track``.
+    """
+
+    root: Path
+    path: Path
+    sha256: str
+    raw: dict
+    file: SettingsFile
+
+    def resolve(self, value: str | Path) -> Path:
+        """A path of the settings, absolute (relative ones are relative to the project folder)."""
+        p = Path(value)
+        return p if p.is_absolute() else (self.root / p)
+
+    @property
+    def plan_path(self) -> Path:
+        return self.resolve(self.file.plan)
+
+    @property
+    def geographies_path(self) -> Path:
+        return self.resolve(self.file.geographies)
+
+    @property
+    def data_path(self) -> Path:
+        return self.resolve(self.file.data)
+
+    @property
+    def outputs_path(self) -> Path:
+        return self.resolve(self.file.outputs)
+
+    @property
+    def language(self) -> str:
+        return self.file.language
+
+    @property
+    def forecast(self) -> ForecastBlock:
+        return self.file.forecast
+
+    @property
+    def status(self) -> StatusBlock:
+        return self.file.status
+
+    @property
+    def executor(self) -> ExecutorBlock:
+        return self.file.executor
+
+    @property
+    def schedule(self) -> ScheduleBlock:
+        return self.file.schedule
+
+    def block(self, name: str) -> dict:
+        """A block as a plain dict of the keys the file sets (defaults left to the consumer)."""
+        return dict(getattr(self.file, name).model_dump(exclude_unset=True, exclude_none=True))
+
+
+def load_yaml(raw: bytes | str):
+    """Parse YAML with safe loading only: plain data, never a tag that builds a Python object.
+
+    libyaml's C parser when PyYAML has it (its wheels do), else the pure-Python one; both are the
+    safe loader. The C parser reads the plan registry about ten times faster, which every report
+    kernel pays once.
+    """
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader, chosen above
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read and check the settings file (default: ``<project>/params/settings.yaml``).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, not YAML, or breaks the schema (every problem listed, with its key).
+    """
+    p = Path(path) if path else find_project_root() / SETTINGS_RELPATH
+    p = p.resolve()
+    if not p.is_file():
+        raise ConfigError(f"settings file {p} does not exist")
+    raw_bytes = p.read_bytes()
+    try:
+        raw = load_yaml(raw_bytes) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: the settings must be a mapping of keys to values")
+    try:
+        typed = SettingsFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, p)) from None
+    return Settings(p.parent.parent, p, hashlib.sha256(raw_bytes).hexdigest(), raw, typed)

@@ -1,0 +1,91 @@
+"""The settings file is checked when it is loaded: a mistake in any block is exit 2 naming file, key and rule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from conftest import ipeval, make_project
+
+from helpers.exceptions import ConfigError
+from helpers.settings import load_settings
+
+
+def _write(project, mutate) -> None:
+    path = project / "params" / "settings.yaml"
+    s = yaml.safe_load(path.read_text(encoding="utf-8"))
+    mutate(s)
+    path.write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")
+
+
+def _set(block, key, value):
+    def mutate(s):
+        if block is None:
+            s[key] = value
+        else:
+            s.setdefault(block, {})
+            s[block][key] = value
+    return mutate
+
+
+# (block, key, value, words the message must contain)
+BAD = [
+    (None, "langauge", "zh", ["langauge", "not a setting"]),
+    (None, "language", "fr", ["language", "'zh'"]),
+    ("forecast", "n_pahts", 100, ["forecast.n_pahts", "not a setting"]),
+    ("forecast", "n_paths", "2000", ["forecast.n_paths", "integer"]),
+    ("forecast", "n_paths", 3, ["forecast.n_paths", "10"]),
+    ("status", "on_trak", 0.8, ["status.on_trak", "not a setting", "on_track"]),
+    ("status", "at_risk", 0.9, ["status", "at_risk", "below on_track"]),
+    ("status", "on_track", 1.5, ["status.on_track", "less than 1"]),
+    ("executor", "retires", 1, ["executor.retires", "not a setting"]),
+    ("executor", "workers", 0, ["executor.workers", "greater than or equal to 1"]),
+    ("executor", "fork_kernels", "no", ["executor.fork_kernels", "boolean"]),
+    ("schedule", "cron", "every quarter", ["schedule", "cron"]),
+    ("schedule", "timezone", "Mars/Olympus", ["schedule.timezone", "not a time zone"]),
+    ("schedule", "misfire_grace_days", -1, ["schedule.misfire_grace_days"]),
+]
+
+
+@pytest.mark.parametrize("block,key,value,words", BAD, ids=[f"{b}.{k}={v}" for b, k, v, _ in BAD])
+def test_a_mistake_in_any_block_is_a_config_error_naming_file_and_key(tmp_path, block, key, value, words):
+    project = make_project(tmp_path / "p")
+    _write(project, _set(block, key, value))
+    with pytest.raises(ConfigError) as exc:
+        load_settings(project / "params" / "settings.yaml")
+    text = str(exc.value)
+    assert "settings.yaml" in text
+    for w in words:
+        assert w in text, text
+
+
+def test_a_typo_exits_2_before_anything_runs_and_writes_nothing(tmp_path):
+    project = make_project(tmp_path / "p")
+    _write(project, _set("status", "on_trak", 0.8))
+    r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106", "--quiet", cwd=project)
+    assert r.returncode == 2, r.stderr
+    assert "status.on_trak" in r.stderr and "Traceback" not in r.stderr
+    assert not (project / "outputs" / "2025Q2").exists()
+
+
+def test_empty_blocks_mean_the_defaults(tmp_path):
+    project = make_project(tmp_path / "p")
+    _write(project, lambda s: s.update(status=None, executor=None))
+    s = load_settings(project / "params" / "settings.yaml")
+    assert (s.status.on_track, s.status.at_risk) == (0.8, 0.4)
+    assert s.executor.fork_kernels is True and s.executor.retries == 1
+
+
+@pytest.mark.e2e
+def test_ordinary_kernels_when_fork_kernels_is_off(tmp_path):
+    project = make_project(tmp_path / "p")
+    _write(project, _set("executor", "fork_kernels", False))
+    r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106,330100", "--quiet",
+               cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = json.loads((project / "outputs" / "2025Q2" / "manifest.json").read_text(encoding="utf-8"))
+    assert m["executor"]["fork_kernels"] is False
+    assert {j["status"] for j in m["jobs"]} == {"ok"} and len(m["jobs"]) == 2
+    html = (project / "outputs" / "2025Q2" / "reports" / "enforcement" / "330106.report.html").read_text(encoding="utf-8")
+    assert "<img" in html  # the charts were drawn by an ordinary kernel too
