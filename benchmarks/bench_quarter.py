@@ -4,6 +4,10 @@ Prints figures; asserts nothing (this machine is shared and noisy: compare the r
 
     python benchmarks/bench_quarter.py                     # full quarter + re-run + baseline on a sample
     python benchmarks/bench_quarter.py --baseline-jobs 0   # the baseline over every job (slow: ~15-20 min)
+    python benchmarks/bench_quarter.py --no-fork-sample 0  # skip the quarter with ordinary kernels
+
+Also measured: the same jobs with `executor.fork_kernels: false` (ordinary kernels, docs/kernels.md) on a
+sample of sections, extrapolated per report, so the fork server's gain is a ratio within one run.
 
 The baseline is what a user would write without this executor: for every (section, geography) job,
 `papermill` then `jupyter nbconvert --to html` twice (report without input, audit with), one after
@@ -47,6 +51,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quarter", default="2025Q2")
     ap.add_argument("--baseline-jobs", type=int, default=16, help="jobs in the sequential baseline (0 = all)")
+    ap.add_argument("--no-fork-sample", type=int, default=2,
+                    help="sections run again with ordinary kernels (0 = skip; 8 = the whole quarter)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ipeval-bench-"))
     proj = scratch_project(tmp)
@@ -63,6 +69,10 @@ def main() -> None:
     assess_s = next((x["seconds"] for x in log if x.get("event") == "assessed"), float("nan"))
 
     wall_rerun, r2 = timed([*ipeval, "run", "--quarter", args.quarter, "--quiet"], proj, env)
+
+    no_fork = None
+    if args.no_fork_sample:
+        no_fork = _ordinary_kernels(tmp, args.quarter, [j["section"] for j in jobs], args.no_fork_sample)
 
     sample = jobs if args.baseline_jobs == 0 else jobs[:: max(1, len(jobs) // args.baseline_jobs)][: args.baseline_jobs]
     base_dir = tmp / "baseline"
@@ -88,7 +98,33 @@ def main() -> None:
     print(f"baseline per job (papermill + 2 nbconvert CLI): {per_job:5.2f} s over {len(sample)} jobs")
     print(f"baseline for the quarter ({'measured' if len(sample) == len(jobs) else 'extrapolated'}): {baseline_total:7.1f} s")
     print(f"speed-up over the baseline:          {baseline_total / wall_full:7.1f} x")
+    if no_fork:
+        n_nf, wall_nf, wall_f = no_fork
+        print(f"same {n_nf} reports, fork server / ordinary kernels: {wall_f:6.1f} s / {wall_nf:6.1f} s "
+              f"(ordinary kernels {wall_nf / wall_f:.2f}x slower; quarter extrapolated {wall_nf / n_nf * len(jobs):.0f} s)")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _ordinary_kernels(tmp: Path, quarter: str, sections: list[str], n_sections: int) -> tuple[int, float, float]:
+    """The same reports with ``fork_kernels`` on and off, in two fresh projects (``--force``, no reuse)."""
+    import yaml
+
+    chosen = ",".join(list(dict.fromkeys(sections))[:n_sections])
+    walls, n = {}, 0
+    for fork in (True, False):
+        proj = scratch_project(tmp / f"fork-{fork}")
+        path = proj / "params" / "settings.yaml"
+        s = yaml.safe_load(path.read_text(encoding="utf-8"))
+        s.setdefault("executor", {})["fork_kernels"] = fork
+        path.write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")
+        env = dict(os.environ, IPEVAL_HOME=str(proj))
+        # assessments first (cached), so both timings are the reports alone
+        subprocess.run([str(BIN / "ipeval"), "run", "--quarter", quarter, "--quiet", "--sections", chosen,
+                        "--geos", "330100"], cwd=proj, env=env, capture_output=True)
+        walls[fork], r = timed([str(BIN / "ipeval"), "run", "--quarter", quarter, "--quiet", "--force",
+                                "--sections", chosen], proj, env)
+        n = len(json.loads(((proj / "outputs" / quarter).resolve() / "manifest.json").read_text(encoding="utf-8"))["jobs"])
+    return n, walls[False], walls[True]
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ it carries a "demonstration data" banner. How it is made (``docs/demo_data.md``)
   cases, 453.4亿元 pledge financing for 2,085 enterprises, rulings within 50 days, 100% guidance);
 * quarterly flows split each year with a mild seasonal pattern and noise;
 * district figures share out the city's by weights from the real 2020 census population and the
-  real 2023 invention-patent grants (``shared/reference/public_facts.md``), with district noise;
+  real 2023 invention-patent grants (the 2020 census bulletin and Hangzhou's 2023 patent statistics, ``docs/sources/README.md``), with district noise;
   district counts add up to the city exactly;
 * growth rates are chosen so that some targets are met, some on track and some not, so reports
   show every status.

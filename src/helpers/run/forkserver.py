@@ -1,7 +1,7 @@
 """Start report kernels by forking a process that has already imported the heavy libraries.
 
 Why: a fresh kernel spends about 3 s importing pandas, Matplotlib, seaborn and the helpers before
-a report's first cell does any work (``shared/reference/anchors.md``); a quarter runs >100
+a report's first cell does any work (measured on this project's 2-core machine, 2026-11: ``docs/kernels.md``); a quarter runs >100
 reports. Forking a parent that imported them once (as ``multiprocessing``'s forkserver with
 preload does) gives each report a fresh interpreter state in a few milliseconds. A kernel is
 never reused for a second report: every report gets its own forked process, which exits with it.

@@ -1,0 +1,62 @@
+"""The package's stages import one way (cli -> run -> pages -> model -> data -> plan), with no cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "helpers"
+# leaves first; a module may import its own stage or any stage with a lower rank
+RANK = {"exceptions": 0, "files": 0, "i18n": 0, "settings": 1, "plan": 2, "data": 3, "model": 4, "pages": 5,
+        "run": 6, "cli": 7}
+
+
+def _modules() -> dict[str, set[str]]:
+    mods = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = ".".join(("helpers", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("helpers."):
+                deps.add(node.module)
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.startswith("helpers.")}
+        mods[name] = deps
+    return mods
+
+
+def _stage(module: str) -> str:
+    return module.split(".")[1]
+
+
+def test_every_stage_is_known():
+    assert {_stage(m) for m in _modules() if m != "helpers"} <= set(RANK)
+
+
+@pytest.mark.parametrize("module", sorted(m for m in _modules() if m != "helpers"))
+def test_no_module_imports_a_stage_above_its_own(module):
+    above = [d for d in _modules()[module] if RANK[_stage(d)] > RANK[_stage(module)]]
+    assert not above, f"{module} imports {above}, a stage above it"
+
+
+def test_no_import_cycle():
+    mods = _modules()
+    # resolve `helpers.x.y` imports to the modules that exist (a package import means its __init__)
+    graph = {m: {d for d in deps if d in mods} for m, deps in mods.items()}
+    seen, stack = set(), []
+
+    def visit(m):
+        if m in stack:
+            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(m):] + [m]))
+        if m in seen:
+            return
+        stack.append(m)
+        for d in graph[m]:
+            visit(d)
+        stack.pop()
+        seen.add(m)
+
+    for m in graph:
+        visit(m)
