@@ -262,6 +262,20 @@ def load_yaml(raw: bytes | str):
     return yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader, chosen above
 
 
+def read_yaml_file(path: Path, error: type[ConfigError] = ConfigError, what: str = "file"):
+    """Read a YAML file of ``params/`` safely: ``(document, sha256 of its bytes)``.
+
+    Raises ``error`` (a :class:`ConfigError`) saying which file is missing or not YAML.
+    """
+    if not path.is_file():
+        raise error(f"{what} {path} does not exist")
+    raw_bytes = path.read_bytes()
+    try:
+        return load_yaml(raw_bytes), hashlib.sha256(raw_bytes).hexdigest()
+    except yaml.YAMLError as exc:
+        raise error(f"{path} is not valid YAML: {exc}") from None
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Read and check the settings file (default: ``<project>/params/settings.yaml``).
 
@@ -272,17 +286,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
     """
     p = Path(path) if path else find_project_root() / SETTINGS_RELPATH
     p = p.resolve()
-    if not p.is_file():
-        raise ConfigError(f"settings file {p} does not exist")
-    raw_bytes = p.read_bytes()
-    try:
-        raw = load_yaml(raw_bytes) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p} is not valid YAML: {exc}") from None
+    raw, sha = read_yaml_file(p, ConfigError, "settings file")
+    raw = raw or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: the settings must be a mapping of keys to values")
     try:
         typed = SettingsFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, p)) from None
-    return Settings(p.parent.parent, p, hashlib.sha256(raw_bytes).hexdigest(), raw, typed)
+    return Settings(p.parent.parent, p, sha, raw, typed)

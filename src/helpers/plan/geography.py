@@ -6,15 +6,13 @@ message listing the valid codes, before it can reach a path or a notebook.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 
 from helpers.exceptions import ConfigError, UnknownGeographyError
-from helpers.settings import load_yaml
+from helpers.settings import read_yaml_file
 
 
 @dataclass(frozen=True)
@@ -86,16 +84,13 @@ def load_geographies(path: str | Path) -> Geographies:
 @lru_cache(maxsize=4)
 def _load_cached(path: str) -> Geographies:
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"geographies file {p} does not exist")
-    raw_bytes = p.read_bytes()
+    doc, sha = read_yaml_file(p, ConfigError, "geographies file")
     try:
-        doc = load_yaml(raw_bytes)
         city = _geo(doc["city"], "city", f"{p}: city")
         districts = tuple(_geo(d, "district", f"{p}: districts[{n}]") for n, d in enumerate(doc["districts"]))
-    except (yaml.YAMLError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise ConfigError(f"{p} is not a valid geographies file: {exc}") from None
     codes = [city.code, *(d.code for d in districts)]
     if len(set(codes)) != len(codes):
         raise ConfigError(f"{p}: geography codes are not unique")
-    return Geographies(city, districts, p, hashlib.sha256(raw_bytes).hexdigest())
+    return Geographies(city, districts, p, sha)

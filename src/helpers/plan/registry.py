@@ -8,16 +8,14 @@ entry and field at fault.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 
 from helpers.exceptions import RegistryError, UnknownSectionError
 from helpers.plan.periods import InvalidPeriodError, Quarter
-from helpers.settings import load_yaml
+from helpers.settings import read_yaml_file
 
 MEASURES = ("count", "amount", "score", "ratio", "per_capita")
 FREQUENCIES = ("quarterly", "annual")
@@ -301,13 +299,7 @@ def load_plan(path: str | Path) -> Plan:
 @lru_cache(maxsize=8)
 def _load_plan_cached(path: str) -> Plan:
     p = Path(path)
-    if not p.is_file():
-        raise RegistryError(f"plan registry {p} does not exist")
-    raw_bytes = p.read_bytes()
-    try:
-        doc = load_yaml(raw_bytes)
-    except yaml.YAMLError as exc:
-        raise RegistryError(f"{p} is not valid YAML: {exc}") from None
+    doc, sha = read_yaml_file(p, RegistryError, "plan registry")
     if not isinstance(doc, dict) or "plan" not in doc or "indicators" not in doc:
         raise RegistryError(f"{p}: expected top-level keys 'plan', 'sections' and 'indicators'")
     meta = doc["plan"]
@@ -342,7 +334,7 @@ def _load_plan_cached(path: str) -> Plan:
         sections=tuple(sorted(sections, key=lambda s: s.order)),
         indicators=tuple(indicators),
         path=p,
-        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        sha256=sha,
         zone_start=zone_start,
         zone_end=zone_end,
         by_id=by_id,
