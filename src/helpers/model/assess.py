@@ -263,6 +263,8 @@ def _as_reference(a: Assessment) -> None:
     the city's standard; no probability, verdict or category."""
     a.status, a.decided_by = "reference", "reference"
     a.probability = a.sdg_ratio = np.nan
+    if a.binds == "sum_of_districts":  # a share of the city's count has no gap of its own
+        a.gap = np.nan
     a.settled_on, a.early = "", False
     a.sdg_category = "not_applicable"
     a.note = "; ".join(x for x in ("target set for the city as a whole; shown for reference", a.note) if x)
