@@ -21,7 +21,6 @@ Formulas and their justification: ``docs/methodology.md``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ import pandas as pd
 
 from helpers.data.series import indicator_series
 from helpers.model import official
+from helpers.model.cache import cache_key, code_hash, json_default  # noqa: F401 - code_hash is used by run/
 from helpers.model.kinds import Future, Settlement, TargetKind, kind_of
 from helpers.plan.geography import Geographies, Geography
 from helpers.plan.periods import Quarter
@@ -367,7 +367,7 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
     for n, (ind, geo) in enumerate(jobs):
         if cache is not None:
             rows = by_ind.get(ind.id, empty)
-            keys[n] = _cache_key(rows, ind, geo, geos, as_of, settings, thresholds)
+            keys[n] = cache_key(rows, ind, geo, geos, as_of, settings, thresholds)
             hit = cache / f"{keys[n]}.json"
             if hit.is_file():
                 d = json.loads(hit.read_text(encoding="utf-8"))
@@ -396,7 +396,7 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
                 cache.mkdir(parents=True, exist_ok=True)
                 payload = asdict(res)
                 tmp = cache / f"{keys[n]}.json.tmp"
-                tmp.write_text(json.dumps(payload, default=_json_default), encoding="utf-8")
+                tmp.write_text(json.dumps(payload, default=json_default), encoding="utf-8")
                 tmp.replace(cache / f"{keys[n]}.json")
     table = pd.DataFrame([r.row() for r in results])
     table["assessment_stage"] = assessment_stage(plan, as_of)  # every row says whether this is the final assessment
@@ -407,35 +407,3 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
 
 def _assess_args(args):
     return assess_one(*args)
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    raise TypeError(type(o))
-
-
-_CODE_HASH = None
-
-
-def code_hash() -> str:
-    """SHA-256 over this package's source: a change to any helper invalidates cached results."""
-    global _CODE_HASH
-    if _CODE_HASH is None:
-        h = hashlib.sha256()
-        package = Path(__file__).resolve().parents[1]
-        for p in sorted(package.rglob("*.py")):
-            h.update(p.relative_to(package).as_posix().encode())
-            h.update(p.read_bytes())
-        _CODE_HASH = h.hexdigest()
-    return _CODE_HASH
-
-
-def _cache_key(rows, ind, geo, geos, as_of, settings, thresholds) -> str:
-    """The key of one assessment: the indicator's rows known at ``as_of`` that it reads, and everything else it depends on."""
-    if not (geo.is_city and ind.aggregation in ("sum", "ratio_of_sums", "per_capita")):
-        rows = rows[rows["geography_code"] == geo.code]
-    h = hashlib.sha256()
-    h.update(rows["row_hash"].to_numpy().tobytes())  # one hash per row (code, period, value, numerator, denominator)
-    h.update(repr((ind, geo, str(as_of), settings, thresholds, code_hash())).encode())
-    return h.hexdigest()

@@ -72,7 +72,7 @@ def parse_origins(spec) -> list[Quarter] | None:
     from FIRST) or ``"2024Q2,2024Q4"``; a list of quarters or strings is taken as is.
 
     ``None``, ``""`` and ``"all"`` return ``None``: every quarter from the first with
-    ``min_points`` observations to the quarter before the due date, per series.
+    enough observations for a probability to the quarter before the due date, per series.
     """
     if spec is None:
         return None
@@ -201,9 +201,10 @@ def run_backtest(frame: pd.DataFrame, plan, geos, settings, origins=None, member
     settings : helpers.model.forecast.ForecastSettings
         The ensemble settings; ``n_paths`` overrides its path count.
     origins : str or list of Quarter, optional
-        See :func:`parse_origins`. Default: every quarter from the first with ``settings.min_points``
-        observations to the quarter before the due date, per series. Origins on or after a
-        target's due date, or with fewer than ``min_points`` observations, are skipped.
+        See :func:`parse_origins`. Default: every quarter from the first with enough observations
+        for a probability (:data:`helpers.model.assess.SHORT_MIN_POINTS`) to the quarter before the
+        due date, per series. Origins on or after a target's due date, or with fewer observations,
+        are skipped.
     members : sequence of str, optional
         Methods to score: ``"ensemble"``, member names of :data:`helpers.model.forecast.MEMBER_NAMES`
         (each run as the ensemble restricted to it) and ``"rules"``. Default: the ensemble, each
