@@ -321,3 +321,18 @@ def test_too_short_a_series_is_insufficient_data_not_a_rule_verdict(plan, geos):
 def test_target_dataclass_default_binds_city():
     t = Target("level", "at_least", 1.0, START, DUE)
     assert t.binds == "city" and t.met(1.0)
+
+
+def test_the_final_assessment_is_labelled_with_the_geographys_counts(final, plan, geos):
+    from helpers.pages.sections import stage_banner
+
+    district = geos.get("330106")
+    for geo in (geos.city, district):
+        rows = final[final["geography_code"] == geo.code]
+        achieved, missed = int((rows["status"] == "achieved").sum()), int((rows["status"] == "missed").sum())
+        zh = stage_banner(plan, Quarter(2025, 4), final, geo, "zh")
+        assert "终期评估" in zh and geo.name_zh in zh
+        assert f"已达标 {achieved} 项，未达标 {missed} 项，尚未确定 0 项" in zh
+        en = stage_banner(plan, Quarter(2025, 4), final, geo, "en")
+        assert "final assessment" in en and f"achieved {achieved}, missed {missed}" in en
+    assert "中期评估" in stage_banner(plan, Quarter(2025, 2), final, geos.city, "zh")

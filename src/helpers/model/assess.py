@@ -242,8 +242,8 @@ def _settle(a: Assessment, st: Settlement, due: Quarter) -> None:
     a.status = st.outcome
     a.probability = 1.0 if st.outcome == "achieved" else 0.0
     a.sdg_category = "met" if st.outcome == "achieved" else "not_met"  # the verdict, never a contradiction
-    a.note = st.note or (f"achieved early ({st.period})" if st.early else
-                         f"target not met by {due}" if st.outcome == "missed" else "")
+    # when and whether early are columns (settled_on, early), shown in the report's language
+    a.note = st.note or (f"target not met by {due}" if st.outcome == "missed" else "")
 
 
 def _from_paths(a: Assessment, kind: TargetKind, s: pd.DataFrame, paths: np.ndarray, fut: Future,

@@ -175,7 +175,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         summary=summary, worst=worst.to_dict("records"), status_names=STATUS_NAMES[lang],
         downloads=downloads or [], manifest=manifest or {},
         failed=[j for j in jobs if j["status"] == "failed"],
-        stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city.code, lang),
+        stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
     )
     out = Path(out_path)
     out.write_text(text, encoding="utf-8")

@@ -136,7 +136,7 @@ def header(ctx: ReportContext) -> None:
     parts.append(f"<h1>{_e(title)}</h1>")
     parts.append(f"<p><b>{_e(t(ctx.lang, 'geography'))}</b>: {_e(ctx.geography.name(ctx.lang))} ({_e(ctx.geography.code)}) · "
                  f"<b>{_e(t(ctx.lang, 'quarter'))}</b>: {_e(ctx.quarter)}</p>")
-    parts.append(stage_banner(ctx.plan, ctx.quarter, ctx.assessments, ctx.geos.city.code, ctx.lang))
+    parts.append(stage_banner(ctx.plan, ctx.quarter, ctx.assessments, ctx.geography, ctx.lang))
     _display_html("\n".join(parts))
 
 
@@ -149,14 +149,15 @@ def stage_counts(assessments: pd.DataFrame, geography_code: str) -> dict:
             "open": int(a.isin(OPEN).sum())}
 
 
-def stage_banner(plan, quarter: Quarter, assessments: pd.DataFrame, city_code: str, lang: str) -> str:
-    """One line saying whether this is the final (终期评估) or a mid-term assessment, with the counts."""
+def stage_banner(plan, quarter: Quarter, assessments: pd.DataFrame, geography, lang: str) -> str:
+    """One line saying whether this is the final (终期评估) or a mid-term assessment, with the
+    geography's counts of targets achieved, missed and still open."""
     from helpers.model.assess import assessment_stage
 
     stage = assessment_stage(plan, quarter)
     due = max((i.target.due for i in plan.targets), default=quarter)
     text = t(lang, "stage_banner", stage=STAGE_NAMES[lang][stage], quarter=quarter, due=due,
-             **stage_counts(assessments, city_code))
+             where=geography.name(lang), **stage_counts(assessments, geography.code))
     colour = "#e8f0fe" if stage == "final" else "#f5f5f5"
     return (f'<p class="ipeval-stage ipeval-stage-{stage}" style="background:{colour};padding:6px 10px;'
             f'border-left:4px solid #1a73e8"><b>{_e(text)}</b></p>')
