@@ -21,8 +21,8 @@
 # each of its members on its own and the UN SDG style rule layer.
 #
 # Run it as it is (a small backtest of the city is computed here), or point `backtest_dir` at the folder written
-# by `ipeval backtest` to show a full run. Every formula, threshold and choice is in `docs/methodology.md`; all
-# computation lives in `src/helpers/backtest.py`.
+# by `ipeval backtest` to show a full run. Every formula, threshold and choice is in `docs/methodology.md`; the
+# numbers come from `src/helpers/model/backtest/`, the page from `src/helpers/pages/backtest.py`.
 
 # %% tags=["parameters"]
 section = "methodology"  # this notebook's name (every notebook in this folder starts with it)
@@ -35,7 +35,7 @@ data_path = ""  # default: the data file named in the settings
 registry_path = ""  # default: the plan registry named in the settings
 
 # %%
-from helpers.model import backtest
+from helpers.pages import backtest
 
 result = backtest.load_or_run(settings_path=settings_path, backtest_dir=backtest_dir, lang=lang,
                               geography=geography, quarter=quarter, data_path=data_path,

@@ -73,7 +73,8 @@ def test_clean_trend_far_from_a_level_target(plan, geos, fs, target, near):
     a = _assess(_rows(ind.id, CITY, values), ind, CITY, plan, geos, fs)
     assert a.decided_by == "ensemble"
     assert abs(a.probability - near) < 0.05, a
-    assert a.status == ("on_track" if near else "off_track")
+    # 35,000 observed in 2024Q4 already meets 30,000: on track (target level reached) until 2025Q4 is observed
+    assert a.status == ("on_track_reached" if near else "off_track")
     assert a.forecast_lo95 <= a.forecast_median <= a.forecast_hi95
     assert 36000 < a.forecast_median < 42000  # the quantity at the due date, not the last value
 
@@ -142,7 +143,7 @@ def test_a_year_that_missed_an_every_year_target_settles_it(plan, geos, fs):
     assert ind.target.every_year
     per_quarter = [600] * 8 + [450] * 4 + [600] * 4  # 2023: 1800, missed; 2024: 2400
     a = _assess(_rows(ind.id, CITY, per_quarter), ind, CITY, plan, geos, fs)
-    assert (a.status, a.probability) == ("off_track", 0.0)
+    assert (a.status, a.probability, a.settled_on) == ("missed", 0.0, "2023Q4")
     assert "2023" in a.note
 
 
@@ -152,7 +153,7 @@ def test_a_district_counts_toward_a_city_wide_count_without_being_judged_on_it(p
     ind = plan.indicator("admin_cases")  # the city's 1000 cases: no district target in the plan
     assert judged_on_city(ind, geos.get(DISTRICT)) and not judged_on_city(ind, geos.city)
     a = _assess(_rows(ind.id, DISTRICT, [100] * 16), ind, DISTRICT, plan, geos, fs)
-    assert a.status == "city_target" and a.sdg_category == "not_applicable"
+    assert a.status == "reference" and a.sdg_category == "not_applicable"
     assert np.isnan(a.probability) and np.isnan(a.gap)
     assert a.progress_value == 800  # its own contribution is still reported
 

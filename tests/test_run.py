@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from helpers.model.assess import OPEN
 from conftest import ipeval
 
 SECTIONS, GEOS = "enforcement,judicial", "330100,330106"
@@ -54,6 +56,18 @@ def test_run_publishes_reports_index_and_tables(published, plan):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert all(len(v) == 64 for v in manifest["inputs_sha256"].values())
     assert {j["status"] for j in manifest["jobs"]} == {"ok"}
+    # a 2025Q2 run is mid-term: said in the manifest, the table, the index and every report
+    city = table[table["geography_code"] == "330100"]
+    assert manifest["assessment_stage"] == "midterm" and set(table["assessment_stage"]) == {"midterm"}
+    assert manifest["city_counts"] == {"achieved": int((city["status"] == "achieved").sum()),
+                                       "missed": int((city["status"] == "missed").sum()),
+                                       "open": int(city["status"].isin(OPEN).sum())}
+    assert "中期评估" in index and "终期评估" not in index
+    assert "中期评估" in (out / f"reports/{SECTIONS.split(',')[0]}/330100.report.html").read_text(encoding="utf-8")
+    # every judged, unsettled row has a probability: none is left to a rule
+    open_rows = table[table["status"].isin(OPEN) & (table["status"] != "insufficient_data")]
+    assert len(open_rows) and open_rows["probability"].between(0, 1).all()
+    assert "rules" not in set(table["decided_by"])
     assert (out / "data" / "demo_data.csv").is_file()
     # a quiet run for cron: nothing on stdout, and the kernels' own log holds no error
     assert r.stdout.strip() == "" or "reports ok" in r.stdout

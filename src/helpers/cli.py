@@ -243,7 +243,7 @@ def backtest(
     methodology notebook (notebooks/methodology.ipynb) run on them as methodology.report.html and
     methodology.audit.html.
     """
-    from helpers.model.backtest import backtest_command, render_methodology
+    from helpers.run.backtest import backtest_command, render_methodology
 
     try:
         out = backtest_command(settings_path=settings, output_dir=output, geographies=geos, origins=origins,

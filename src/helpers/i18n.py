@@ -19,7 +19,7 @@ TEXTS = {
         "missing": "缺失期数", "late": "未按时报送", "revised": "修订值", "outliers": "异常值",
         "none": "无",
         "methods_note": "模型：{models}；判定依据：{decided}；{note}",
-        "methodology_link": "完整方法见 docs/methodology.md（概率由模拟路径计算，阈值：≥{on}% 为按计划推进，{risk}%–{on}% 为存在风险）。预测区间未计入模型参数的不确定性，可能偏窄。",
+        "methodology_link": "完整方法见 docs/methodology.md（概率由模拟路径计算，阈值：≥{on}% 为按计划推进，{risk}%–{on}% 为存在风险；观测数据已确定的目标为已达标或未达标）。预测区间未计入模型参数的不确定性，可能偏窄。",
         "provenance": "来源与可复现信息",
         "running_total": "（累计值对比目标）",
         "annual_total": "（年度合计对比目标）", "observed_total": "已观测", "projected_rest": "预测其余（中位数）",
@@ -33,9 +33,12 @@ TEXTS = {
         "open_report": "板块报告", "sections_chart": "各板块目标状态（个）",
         "overview_charts_note": "各指标的历史、预测区间与目标图表见各板块报告。",
         "rank": "本地区排名",
-        "comparison_note": "颜色表示状态；数字为达标概率。方案只对全市设定的数量目标（各区县相加），数字为该区县占全市的比重；无目标指标同样显示占全市比重。“—”：观测少于8个，无概率，状态由规则法判定。",
+        "comparison_note": "颜色表示状态；数字为达标概率（已确定的目标为100%或0%）。方案只对全市设定的目标（全市数值或各区县相加），区县数值仅供参考：数量显示该区县占全市的比重，比率与人均值显示其本身；无目标指标同样显示占全市比重。“—”：观测太少，无概率。",
         "rank_note": "排名：在13个区县中按当前进度排序（“以内”类目标数值越小越好；计入全市目标的指标按贡献量排序）。",
         "city_target_prefix": "全市 ",
+        "stage_banner": "{stage}：评估季度 {quarter}（目标期限 {due}）。{where}：已达标 {achieved} 项，未达标 {missed} 项，尚未确定 {open} 项。",
+        "settled_on": "确定于", "early": "提前达标",
+        "reference_note": "全市目标：本区县数值仅供参考，不作达标判定。",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -53,7 +56,7 @@ TEXTS = {
         "missing": "Missing periods", "late": "Not yet reported", "revised": "Revised values", "outliers": "Outliers",
         "none": "none",
         "methods_note": "Models: {models}; decided by: {decided}; {note}",
-        "methodology_link": "Full method in docs/methodology.md (probabilities from simulated paths; thresholds: >= {on}% on track, {risk}%-{on}% at risk). The intervals do not include parameter uncertainty and are likely too narrow.",
+        "methodology_link": "Full method in docs/methodology.md (probabilities from simulated paths; thresholds: >= {on}% on track, {risk}%-{on}% at risk; a target the observed data settle is achieved or missed). The intervals do not include parameter uncertainty and are likely too narrow.",
         "provenance": "Provenance",
         "running_total": " (running total against the target)",
         "annual_total": " (yearly totals against the target)", "observed_total": "observed",
@@ -69,34 +72,46 @@ TEXTS = {
         "sections_chart": "Targets by section and status (count)",
         "overview_charts_note": "Each indicator's history, forecast bands and target are charted in its section's report.",
         "rank": "rank here",
-        "comparison_note": "Colour: status; number: probability of meeting the target. For counts whose target the plan sets for the city as a whole (districts add up to it), and for trend indicators, the number is the district's share of the city's figure. A dash: fewer than 8 observations, so no probability; the status comes from the rule layer.",
+        "comparison_note": "Colour: status; number: probability of meeting the target (100% or 0% once settled). Where the plan sets the target for the city (the city's figure, or the sum of the districts), a district's figure is for reference only: for counts its share of the city's figure, for rates and per-capita values the value itself; trend indicators also show the share. A dash: too few observations for a probability.",
         "rank_note": "Rank among the 13 districts/counties by progress so far (lower is better for at-most targets; contributions to city targets by size).",
         "city_target_prefix": "city ",
+        "stage_banner": "{stage}: as of {quarter} (targets due {due}). {where}: achieved {achieved}, missed {missed}, not yet settled {open}.",
+        "settled_on": "settled", "early": "achieved early",
+        "reference_note": "City target: this district's figure is shown for reference, without a verdict.",
     },
 }
 
 STATUS_NAMES = {
-    "zh": {"achieved": "已达标", "on_track": "按计划推进", "at_risk": "存在风险", "off_track": "进度滞后",
-           "insufficient_data": "数据不足", "city_target": "计入全市目标", "no_target": "无目标（趋势跟踪）"},
-    "en": {"achieved": "achieved", "on_track": "on track", "at_risk": "at risk", "off_track": "off track",
-           "insufficient_data": "insufficient data", "city_target": "counts toward the city target",
+    "zh": {"achieved": "已达标", "missed": "未达标", "on_track_reached": "按计划推进（已达目标水平）",
+           "on_track": "按计划推进", "at_risk": "存在风险", "off_track": "进度滞后",
+           "insufficient_data": "数据不足", "reference": "仅供参考（全市目标）", "no_target": "无目标（趋势跟踪）"},
+    "en": {"achieved": "achieved", "missed": "missed", "on_track_reached": "on track (target level reached)",
+           "on_track": "on track", "at_risk": "at risk", "off_track": "off track",
+           "insufficient_data": "insufficient data", "reference": "reference only (city target)",
            "no_target": "no target (trend only)"},
 }
 
+# the official-style category (UN SDG Progress Chart wording); a settled target's category is its verdict
 SDG_NAMES = {
-    "zh": {"met": "已实现", "on_track": "按计划", "acceleration_needed": "有进展但需加速",
-           "stagnation_or_regression": "停滞或倒退", "insufficient_data": "数据不足", "not_applicable": "不适用"},
-    "en": {"met": "met", "on_track": "on track", "acceleration_needed": "acceleration needed",
-           "stagnation_or_regression": "stagnation or regression", "insufficient_data": "insufficient data",
+    "zh": {"met": "已实现", "not_met": "未实现", "on_track": "进展显著/按计划", "acceleration_needed": "有进展但需加速",
+           "limited_progress": "进展有限或无进展", "deterioration": "倒退", "insufficient_data": "数据不足",
+           "not_applicable": "不适用"},
+    "en": {"met": "met", "not_met": "not met", "on_track": "substantial progress / on track",
+           "acceleration_needed": "fair progress, acceleration needed", "limited_progress": "limited or no progress",
+           "deterioration": "deterioration", "insufficient_data": "insufficient data",
            "not_applicable": "not applicable"},
 }
 
 DECIDED_BY = {
-    "zh": {"observed": "观测值已确定", "ensemble": "模型集成模拟", "rules": "规则法（数据点不足8个）",
-           "city": "按全市数值判定", "none": "—", "": "—"},
+    "zh": {"observed": "观测值已确定", "ensemble": "模型集成模拟", "reference": "仅供参考（目标为全市设定）",
+           "none": "—", "": "—"},
     "en": {"observed": "settled by observed data", "ensemble": "model ensemble simulation",
-           "rules": "rule-based (fewer than 8 points)",
-           "city": "judged on the city figure", "none": "—", "": "—"},
+           "reference": "reference only (the target is set for the city)", "none": "—", "": "—"},
+}
+
+STAGE_NAMES = {
+    "zh": {"final": "终期评估", "midterm": "中期评估"},
+    "en": {"final": "final assessment", "midterm": "mid-term assessment"},
 }
 
 
@@ -108,6 +123,7 @@ def t(lang: str, key: str, **kw) -> str:
 # Status colours, shared by charts, the Excel table and the index (kept here so the table and the
 # index need not import Matplotlib).
 STATUS_COLOURS = {
-    "achieved": "#1a7f37", "on_track": "#4caf50", "at_risk": "#f0a020", "off_track": "#d1242f",
-    "insufficient_data": "#9e9e9e", "city_target": "#90a4ae", "no_target": "#607d8b",
+    "achieved": "#1a7f37", "missed": "#8b0000", "on_track_reached": "#2e7d32", "on_track": "#4caf50",
+    "at_risk": "#f0a020", "off_track": "#d1242f", "insufficient_data": "#9e9e9e", "reference": "#90a4ae",
+    "no_target": "#607d8b",
 }

@@ -79,6 +79,8 @@ class StatusBlock(_Block):
 
     on_track: float = Field(0.80, gt=0, lt=1)
     at_risk: float = Field(0.40, gt=0, lt=1)
+    # judge districts against the city's rate and per-capita standards (docs/methodology.md)
+    hold_districts: bool = False
 
     @field_validator("on_track", "at_risk", mode="before")
     @classmethod

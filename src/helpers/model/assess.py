@@ -3,22 +3,24 @@
 For each indicator and geography, from data up to the as-of quarter, :func:`assess_one`
 
 1. builds the observed series (:mod:`helpers.data.series`);
-2. settles what the data already settle (a cumulative target reached stays achieved; a due date
-   passed is met or missed; an "every year" target missed in a past year is missed);
-3. otherwise simulates future paths of the modelled series (:mod:`helpers.model.forecast`) and turns
-   each path into the quantity the target is about (the level at the due date, the ratio of sums
-   over the due year, every remaining year's total, the running total), so the probability is the
-   share of paths that meet the target (never a sum of point forecasts);
-4. computes the official-style category beside it (UN SDG Progress Chart 2023 ratio, or required
-   against observed pace for flow and cumulative targets);
-5. maps the probability to a status with the thresholds in ``params/settings.yaml``.
+2. asks the target's kind (:mod:`helpers.model.kinds`) whether the observed data settle it: then
+   the status is ``achieved`` or ``missed``, with the period that settled it;
+3. otherwise simulates future paths of the series (:mod:`helpers.model.forecast`), from 3 yearly or
+   6 quarterly points on, and the kind turns each path into the target quantity, so the
+   probability is the share of paths that meet the target; the status is ``on_track``, ``at_risk``
+   or ``off_track`` from the thresholds in ``params/settings.yaml`` (``on_track_reached`` for a
+   level already at the target before its due period is observed);
+4. computes the official-style category beside it (:mod:`helpers.model.official`, the UN SDG
+   Progress Chart's actual against required growth), for open targets; a settled target's
+   category is its verdict (``met`` / ``not_met``), so the two never contradict;
+5. marks a district's row of a target that binds the city only as ``reference``.
 
 Formulas and their justification: ``docs/methodology.md``.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -28,22 +30,35 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.series import indicator_series
+from helpers.model import official
+from helpers.model.cache import cache_key, code_hash, json_default  # noqa: F401 - code_hash is used by run/
+from helpers.model.kinds import Future, Settlement, TargetKind, kind_of
 from helpers.plan.geography import Geographies, Geography
 from helpers.plan.periods import Quarter
 from helpers.plan.registry import Indicator, Plan
 
-STATUSES = ("achieved", "on_track", "at_risk", "off_track", "insufficient_data", "city_target", "no_target")
-JUDGED = ("achieved", "on_track", "at_risk", "off_track", "insufficient_data")  # statuses of a target this geography is held to
-SDG_CATEGORIES = ("met", "on_track", "acceleration_needed", "stagnation_or_regression", "insufficient_data")
+SETTLED = ("achieved", "missed")
+OPEN = ("on_track_reached", "on_track", "at_risk", "off_track", "insufficient_data")
+JUDGED = SETTLED + OPEN  # statuses of a target this geography is held to
+STATUSES = JUDGED + ("reference", "no_target")
+SDG_CATEGORIES = official.CATEGORIES + ("not_met", "not_applicable")
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
+# the shortest histories a probability is computed from (docs/methodology.md)
+SHORT_MIN_POINTS = {"annual": 3, "quarterly": 6}
+STAGES = ("midterm", "final")
 
 
 @dataclass(frozen=True)
 class StatusThresholds:
-    """Probability thresholds: p >= on_track is on track; at_risk <= p < on_track is at risk."""
+    """Probability thresholds: p >= on_track is on track; at_risk <= p < on_track is at risk.
+
+    ``hold_districts``: judge each district against a city-wide standard (a rate or per-capita
+    target the plan sets for 全市) instead of showing its figure as reference.
+    """
 
     on_track: float = 0.80
     at_risk: float = 0.40
+    hold_districts: bool = False
 
     def status(self, p: float) -> str:
         if p >= self.on_track:
@@ -69,6 +84,7 @@ class Assessment:
     direction: str = ""
     target_value: float = np.nan
     due: str = ""
+    binds: str = ""                     # city | each_district | sum_of_districts
     n_obs: int = 0
     latest_period: str = ""
     latest_value: float = np.nan
@@ -81,11 +97,11 @@ class Assessment:
     forecast_lo95: float = np.nan
     forecast_hi95: float = np.nan
     status: str = "insufficient_data"
+    settled_on: str = ""                # the period whose data settled the target
+    early: bool = False                 # achieved before the due period
     sdg_ratio: float = np.nan
     sdg_category: str = "insufficient_data"
-    required_pace: float = np.nan
-    observed_pace: float = np.nan
-    decided_by: str = ""                # observed | ensemble | rules | none
+    decided_by: str = ""                # observed | ensemble | reference | none
     models_used: str = ""
     models_dropped: str = ""
     note: str = ""
@@ -112,55 +128,150 @@ def _seed(base: int, ind_id: str, geo_code: str, as_of: Quarter) -> int:
     return (int(base) + zlib.crc32(f"{ind_id}|{geo_code}|{as_of}".encode())) % (2**32)
 
 
-def _years_of(ind: Indicator) -> list[int]:
-    t = ind.target
-    if t.kind == "flow_per_year" and not t.every_year:
-        return [t.due.year]
-    return list(range(t.start.year, t.due.year + 1))
+def short_series_settings(settings, frequency: str):
+    """``settings`` with ``min_points`` lowered to :data:`SHORT_MIN_POINTS` of the frequency.
 
-
-def _sdg(series_vals: np.ndarray, times: np.ndarray, target_value: float, direction: str,
-         due_time: float) -> tuple[float, str]:
-    """UN SDG Progress Chart 2023: project with the observed compound growth rate to the target year.
-
-    ratio = (x_T - x_0) / (X - x_0), x_T = x_c (1 + r)^(T - t_c), r = (x_c / x_0)^(1 / (t_c - t_0)) - 1.
+    A forecast from 3 yearly or 6 quarterly points is far better scored than a rule (issue 10), so
+    no series that long is left without a probability. ``ForecastSettings`` checks
+    ``min_points >= 4``; until the short-series engine relaxes that check, the lower value is set
+    on the (frozen) copy directly.
     """
-    if len(series_vals) < 2:
-        return np.nan, "insufficient_data"
-    x0, xc = float(series_vals[0]), float(series_vals[-1])
-    t0, tc = float(times[0]), float(times[-1])
-    met = xc >= target_value if direction == "at_least" else xc <= target_value
-    if met:
-        return np.nan, "met"
-    if tc <= t0 or x0 == target_value:
-        return np.nan, "insufficient_data"
-    if x0 > 0 and xc > 0:
-        r = (xc / x0) ** (1.0 / (tc - t0)) - 1.0
-        x_t = xc * (1.0 + r) ** (due_time - tc)
-    else:  # growth rates are undefined through zero: fall back to the linear trend
-        x_t = xc + (xc - x0) / (tc - t0) * (due_time - tc)
-    ratio = (x_t - x0) / (target_value - x0)
-    return float(ratio), _sdg_category(ratio)
+    low = SHORT_MIN_POINTS[frequency]
+    if settings.min_points <= low:
+        return settings
+    s = dataclasses.replace(settings, min_points=max(low, 4))
+    object.__setattr__(s, "min_points", low)
+    return s
 
 
-def _sdg_category(ratio: float) -> str:
-    if not np.isfinite(ratio):
-        return "insufficient_data"
-    if ratio >= 0.95:
-        return "on_track"
-    if ratio >= 0.10:
-        return "acceleration_needed"
-    return "stagnation_or_regression"
+def assessment_stage(plan: Plan, as_of: Quarter) -> str:
+    """``final`` (终期评估) for a run at or after the last due date of the plan's targets, else ``midterm``."""
+    dues = [i.target.due for i in plan.targets]
+    return "final" if dues and as_of >= max(dues) else "midterm"
 
 
-RULE_STATUS = {"met": "achieved", "on_track": "on_track", "acceleration_needed": "at_risk",
-               "stagnation_or_regression": "off_track", "insufficient_data": "insufficient_data"}
+def binds_geography(ind: Indicator, geo: Geography, hold_districts: bool = False) -> bool:
+    """Whether ``geo`` is held to ``ind``'s target (else its row is a reference figure).
+
+    The city is held to every target. A district is held to a target that binds each district
+    (``binds: each_district``); to a city-wide standard (``binds: city``, a rate or per-capita
+    value) only when the setting ``status.hold_districts`` says so; never to a count the plan sets
+    for the city as a whole (``binds: sum_of_districts``): nobody set that number for a district.
+    """
+    t = ind.target
+    if t is None or geo.is_city or t.binds == "each_district":
+        return True
+    return t.binds == "city" and hold_districts and ind.aggregation in ("ratio_of_sums", "per_capita")
+
+
+def judged_on_city(ind: Indicator, geo: Geography, hold_districts: bool = False) -> bool:
+    """Whether a district's row of ``ind`` is a reference figure toward a city target."""
+    return ind.target is not None and not binds_geography(ind, geo, hold_districts)
 
 
 # --------------------------------------------------------------------------- the assessment
 
+def _new_row(ind: Indicator, geo: Geography, as_of: Quarter, s: pd.DataFrame) -> Assessment:
+    a = Assessment(ind.id, ind.section, geo.code, str(as_of), ind.name_zh, ind.name_en, ind.unit_zh, ind.unit_en)
+    a.n_obs = int(len(s))
+    if len(s):
+        a.latest_period = str(s["period"].iloc[-1])
+        a.latest_value = float(s["value"].iloc[-1])
+    t = ind.target
+    if t is None:
+        a.status, a.decided_by = "no_target", "none"
+    else:
+        a.target_kind, a.direction, a.target_value, a.due, a.binds = t.kind, t.direction, t.value, str(t.due), t.binds
+    return a
+
+
+def _future(ind: Indicator, s: pd.DataFrame) -> Future:
+    """The periods to simulate: up to the due date for a target, one year ahead for a trend."""
+    annual = ind.frequency == "annual"
+    last = Quarter.from_index(int(s["qindex"].iloc[-1]))
+    if ind.target is None:
+        steps = 1 if annual else 4
+    else:
+        due = ind.target.due
+        steps = (due.year - last.year) if annual else (due - last)
+    return Future(last, annual, max(int(steps), 0))
+
+
+def _simulate(a: Assessment, ind: Indicator, geo: Geography, as_of: Quarter, s: pd.DataFrame, fut: Future,
+              settings) -> tuple[np.ndarray | None, str]:
+    """Simulated paths of the series (``None`` if too short or nothing to simulate), and the engine's note."""
+    from helpers.model import forecast  # statsmodels is imported only where a forecast is made
+
+    if fut.steps <= 0:
+        return None, ""
+    fset = short_series_settings(settings, ind.frequency)
+    transform, bounds = _transform_for(ind)
+    try:
+        pf = forecast.simulate_paths(s["value"].to_numpy(float), fut.steps, transform=transform, bounds=bounds,
+                                     season_length=1 if fut.annual else 4, settings=fset,
+                                     seed=_seed(fset.seed, ind.id, geo.code, as_of))
+    except forecast.TooShortError:
+        return None, f"{len(s)} observations (< {fset.min_points}): too short for a probability"
+    a.models_used = ",".join(pf.members_used)
+    a.models_dropped = ";".join(f"{k}: {v}" for k, v in pf.members_dropped.items())
+    qs = np.quantile(pf.paths, QUANTILES, axis=0)
+    step = 4 if fut.annual else 1
+    for k in range(fut.steps):
+        f = fut.last + (k + 1) * step
+        a.bands.append(dict(period=(str(f.year) if fut.annual else str(f)), qindex=f.index,
+                            **{f"q{int(q * 1000):03d}": float(v) for q, v in zip(QUANTILES, qs[:, k])}))
+    return pf.paths, pf.note
+
+
+def _official(a: Assessment, kind: TargetKind, s: pd.DataFrame) -> None:
+    """The official-style category of an open target (from the zone period's baseline)."""
+    t = kind.t
+    base = min(t.baseline or t.start, t.start)
+    times, values = kind.official_series(s)
+    a.sdg_ratio, a.sdg_category = official.progress_ratio(
+        times, values, t.value, t.direction, due_time=t.due.year + t.due.q / 4,
+        baseline_time=base.year + (base.q - 1) / 4)
+    if a.sdg_category == "met" and not kind.reached(s):
+        # an open target whose latest observed quantity meets it (last year's total of a yearly
+        # flow, a rate so far this year) is not settled: at that pace it is on track
+        a.sdg_category = "on_track"
+
+
+def _settle(a: Assessment, st: Settlement, due: Quarter) -> None:
+    a.decided_by, a.settled_on, a.early = "observed", st.period, st.early
+    a.status = st.outcome
+    a.probability = 1.0 if st.outcome == "achieved" else 0.0
+    a.sdg_category = "met" if st.outcome == "achieved" else "not_met"  # the verdict, never a contradiction
+    # when and whether early are columns (settled_on, early), shown in the report's language
+    a.note = st.note or (f"target not met by {due}" if st.outcome == "missed" else "")
+
+
+def _from_paths(a: Assessment, kind: TargetKind, s: pd.DataFrame, paths: np.ndarray, fut: Future,
+                thresholds: StatusThresholds) -> None:
+    quantity, ok = kind.outcome(s, paths, fut)
+    a.probability = float(np.mean(ok))
+    lo95, lo80, med, hi80, hi95 = np.quantile(quantity, QUANTILES)
+    a.forecast_lo95, a.forecast_lo80, a.forecast_median, a.forecast_hi80, a.forecast_hi95 = (
+        float(lo95), float(lo80), float(med), float(hi80), float(hi95))
+    a.decided_by = "ensemble"
+    # a level already at the target is on track until its due period is observed
+    a.status = "on_track_reached" if kind.reached(s) else thresholds.status(a.probability)
+
+
+def _as_reference(a: Assessment) -> None:
+    """A district's row of a target that binds the city: its figure stays, as reference against
+    the city's standard; no probability, verdict or category."""
+    a.status, a.decided_by = "reference", "reference"
+    a.probability = a.sdg_ratio = np.nan
+    if a.binds == "sum_of_districts":  # a share of the city's count has no gap of its own
+        a.gap = np.nan
+    a.settled_on, a.early = "", False
+    a.sdg_category = "not_applicable"
+    a.note = "; ".join(x for x in ("target set for the city as a whole; shown for reference", a.note) if x)
+
+
 def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geographies, as_of: Quarter,
-               settings, thresholds: StatusThresholds = StatusThresholds()) -> Assessment:
+               settings, thresholds: StatusThresholds = StatusThresholds(), fit: bool = True) -> Assessment:
     """Assess one indicator for one geography at ``as_of``.
 
     Parameters
@@ -172,240 +283,47 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
     as_of : Quarter
         Only data of periods ended by this quarter are used.
     settings : helpers.model.forecast.ForecastSettings
-        Simulation count, seed, minimum points.
+        Simulation count and seed (``min_points`` above :data:`SHORT_MIN_POINTS` is lowered to it).
     thresholds : StatusThresholds
+    fit : bool
+        ``False``: no forecast, only what the data settle (the backtest's cheap probe).
 
     Returns
     -------
     Assessment
     """
-    from helpers.model import forecast  # statsmodels is imported only where a forecast is made
-
     s = indicator_series(frame, ind, geo, geos, as_of)
-    s = s[s["value"].notna()]
-    a = Assessment(ind.id, ind.section, geo.code, str(as_of), ind.name_zh, ind.name_en, ind.unit_zh, ind.unit_en)
-    a.n_obs = int(len(s))
-    if len(s):
-        a.latest_period = str(s["period"].iloc[-1])
-        a.latest_value = float(s["value"].iloc[-1])
-    t = ind.target
-    if t is None:
-        a.status, a.decided_by = "no_target", "none"
-        a.sdg_category = "insufficient_data"
-    else:
-        a.target_kind, a.direction, a.target_value, a.due = t.kind, t.direction, t.value, str(t.due)
+    s = s[s["value"].notna()].reset_index(drop=True)
+    a = _new_row(ind, geo, as_of, s)
     if len(s) == 0:
         a.note = "no data"
+        if not binds_geography(ind, geo, thresholds.hold_districts):
+            _as_reference(a)
         return a
-
-    annual = ind.frequency == "annual"
-    step_per_year = 1 if annual else 4
-    last_q = Quarter.from_index(int(s["qindex"].iloc[-1]))
-    due_q = t.due if t else None
-    # periods ahead to simulate: to the due date for targets, four quarters / one year for trends
-    if t is not None:
-        horizon = (due_q.year - last_q.year) if annual else (due_q - last_q)
-    else:
-        horizon = step_per_year
-    times = (s["year"] + (s["quarter"] - 0.5) / 4).to_numpy() if not annual else s["year"].to_numpy(float)
-
-    values = s["value"].to_numpy(float)
-    transform, bounds = _transform_for(ind)
-    modelled = values
-    if t is not None and t.kind in ("flow_per_year", "cumulative"):
-        modelled = values  # flows per period are modelled; totals come from the paths
-    paths = None
-    fc_note = ""
-    if horizon > 0:
-        try:
-            fset = settings
-            pf = forecast.simulate_paths(modelled, horizon, transform=transform, bounds=bounds,
-                                         season_length=1 if annual else 4, settings=fset,
-                                         seed=_seed(fset.seed, ind.id, geo.code, as_of))
-            paths = pf.paths
-            if transform == "logit":
-                # the scaled logit cannot reach its bounds; a path within 0.5% of the range of a bound
-                # is taken as at the bound, so "100% of cases" stays reachable (docs/methodology.md)
-                lo, hi = bounds
-                snap = 0.005 * (hi - lo)
-                paths = np.where(paths >= hi - snap, hi, np.where(paths <= lo + snap, lo, paths))
-            a.models_used = ",".join(pf.members_used)
-            a.models_dropped = ";".join(f"{k}: {v}" for k, v in pf.members_dropped.items())
-            fc_note = pf.note
-        except forecast.TooShortError:
-            fc_note = f"{len(s)} observations (< {settings.min_points}): rule-based layer only"
-        if paths is not None:
-            qs = np.quantile(paths, QUANTILES, axis=0)
-            future = [last_q + (k + 1) * (4 if annual else 1) for k in range(horizon)]
-            a.bands = [dict(period=(str(f.year) if annual else str(f)), qindex=f.index,
-                            **{f"q{int(q * 1000):03d}": float(v) for q, v in zip(QUANTILES, qs[:, k])})
-                       for k, f in enumerate(future)]
-    if t is None:
+    fut = _future(ind, s)
+    paths, fc_note = _simulate(a, ind, geo, as_of, s, fut, settings) if fit else (None, "")
+    kind = kind_of(ind)
+    if kind is None:
         a.note = fc_note
         return a
-
-    kind = t.kind
-    in_period = s[(s["qindex"] >= t.start.index) & (s["qindex"] <= due_q.index)]
-    quantity_paths = None
-    settled = None  # "achieved" | "missed" when the data decide
-
-    if kind in ("level", "milestone"):
-        a.progress_value = a.latest_value
-        if kind == "milestone" and in_period["value"].apply(t.met).any():
-            settled = "achieved"
-        elif last_q >= due_q:
-            at_due = s[s["qindex"] == due_q.index]["value"]
-            if len(at_due):
-                settled = "achieved" if t.met(float(at_due.iloc[-1])) else "missed"
-        if settled is None and paths is not None:
-            quantity_paths = paths[:, -1]
-            if kind == "milestone":
-                hit = t.met(paths).any(axis=1)
-                quantity_paths = np.where(hit, t.value, paths[:, -1])
-        a.sdg_ratio, a.sdg_category = _sdg(values, times, t.value, t.direction, due_q.year + (due_q.q - 0.5) / 4)
-
-    elif kind == "rate":
-        yr = due_q.year
-        this_year = s[s["year"] == yr]
-        if annual:
-            a.progress_value = a.latest_value
-            if len(this_year):
-                settled = "achieved" if t.met(float(this_year["value"].iloc[-1])) else "missed"
-            elif paths is not None:
-                quantity_paths = paths[:, -1]
-        else:
-            # the year's ratio of sums: observed parts plus simulated quarters weighted by last year's denominators
-            last4 = s.tail(4)
-            a.progress_value = float(last4["numerator"].sum() / last4["denominator"].sum() * ind.scale) \
-                if last4["denominator"].notna().all() else float(last4["value"].mean())
-            obs_num = this_year["numerator"].sum()
-            obs_den = this_year["denominator"].sum()
-            if len(this_year) == 4:
-                settled = "achieved" if t.met(obs_num / obs_den * ind.scale) else "missed"
-            elif paths is not None:
-                remaining = [Quarter(yr, q) for q in range(1, 5) if Quarter(yr, q) > last_q]
-                den_w = []
-                for rq in remaining:
-                    prev = s[s["qindex"] == (rq - 4).index]["denominator"]
-                    den_w.append(float(prev.iloc[0]) if len(prev) and np.isfinite(prev.iloc[0])
-                                 else float(s["denominator"].tail(4).mean()))
-                idx = [rq - last_q - 1 for rq in remaining]
-                sim_num = (paths[:, idx] / ind.scale * np.array(den_w)).sum(axis=1)
-                quantity_paths = (obs_num + sim_num) / (obs_den + sum(den_w)) * ind.scale
-        a.sdg_ratio, a.sdg_category = _sdg(values, times, t.value, t.direction, due_q.year + 0.5)
-
-    elif kind in ("flow_per_year", "cumulative"):
-        years = _years_of(ind)
-        yearly_obs = s.groupby("year")["value"].agg(["sum", "count"])
-        per_year_full = 1 if annual else 4
-        if kind == "cumulative":
-            observed_total = float(in_period["value"].sum())
-            a.progress_value = observed_total
-            if t.met(observed_total) and t.direction == "at_least":
-                settled = "achieved"
-            elif last_q >= due_q:
-                settled = "achieved" if t.met(observed_total) else "missed"
-            elif paths is not None:
-                n_left = horizon
-                quantity_paths = observed_total + paths[:, :n_left].sum(axis=1)
-            periods_left = horizon
-            remaining_need = max(t.value - observed_total, 0.0) if t.direction == "at_least" else np.nan
-            a.required_pace = remaining_need / periods_left * per_year_full if periods_left > 0 else np.nan
-        else:
-            completed = [y for y in years if y in yearly_obs.index and yearly_obs.loc[y, "count"] == per_year_full]
-            missed_years = [y for y in completed if not t.met(float(yearly_obs.loc[y, "sum"]))]
-            open_years = [y for y in years if y not in completed]
-            cur = open_years[0] if open_years else years[-1]
-            if cur in yearly_obs.index:  # so far this year
-                a.progress_value = float(yearly_obs.loc[cur, "sum"])
-            elif len(completed):  # nothing yet this year: the last complete year
-                a.progress_value = float(yearly_obs.loc[completed[-1], "sum"])
-            elif len(yearly_obs):
-                a.progress_value = float(yearly_obs["sum"].iloc[-1])
-            if missed_years:
-                settled = "missed"
-                a.note = "target missed in " + ", ".join(map(str, missed_years))
-            elif not open_years:
-                settled = "achieved"
-            elif paths is not None:
-                ok = np.ones(paths.shape[0], dtype=bool)
-                due_year_total = None
-                for y in open_years:
-                    obs = float(yearly_obs.loc[y, "sum"]) if y in yearly_obs.index else 0.0
-                    if annual:
-                        idx = [y - last_q.year - 1]
-                    else:
-                        idx = [Quarter(y, q) - last_q - 1 for q in range(1, 5) if Quarter(y, q) > last_q]
-                    total = obs + paths[:, idx].sum(axis=1)
-                    ok &= t.met(total)
-                    due_year_total = total
-                quantity_paths = due_year_total
-                a.probability = float(ok.mean())
-            a.required_pace = t.value
-        # observed pace: the last year's worth of flows, annualised
-        recent = s.tail(per_year_full)
-        a.observed_pace = float(recent["value"].sum()) * per_year_full / max(len(recent), 1)
-        if kind == "cumulative" and np.isfinite(a.required_pace) and a.required_pace > 0:
-            ratio = a.observed_pace / a.required_pace
-        elif kind == "flow_per_year":
-            ratio = a.observed_pace / t.value if t.direction == "at_least" else t.value / max(a.observed_pace, 1e-9)
-        else:
-            ratio = np.nan
-        if settled == "achieved":
-            a.sdg_category = "met"
-        else:
-            a.sdg_ratio, a.sdg_category = (float(ratio), _sdg_category(ratio)) if np.isfinite(ratio) else (np.nan, "insufficient_data")
-
-    # ---- the decision
+    a.progress_value = kind.progress(s)
+    settled = kind.settle(s)
     if settled is not None:
-        a.decided_by = "observed"
-        a.probability = 1.0 if settled == "achieved" else 0.0
-        a.status = "achieved" if settled == "achieved" else "off_track"
-        if settled == "missed" and not a.note:
-            a.note = f"target not met by {due_q}"
-        if settled == "achieved":
-            a.sdg_category = "met"
-    elif quantity_paths is not None:
-        if not np.isfinite(a.probability):
-            a.probability = float(np.mean(t.met(quantity_paths)))
-        lo95, lo80, med, hi80, hi95 = np.quantile(quantity_paths, QUANTILES)
-        a.forecast_lo95, a.forecast_lo80, a.forecast_median, a.forecast_hi80, a.forecast_hi95 = (
-            float(lo95), float(lo80), float(med), float(hi80), float(hi95))
-        a.status = thresholds.status(a.probability)
-        a.decided_by = "ensemble"
+        _settle(a, settled, ind.target.due)
     else:
-        a.decided_by = "rules"
-        a.status = RULE_STATUS[a.sdg_category]
-    # gap: what is still missing, in the target's unit (0 once met)
-    if np.isfinite(a.progress_value):
+        _official(a, kind, s)
+        if paths is not None and fut.column(ind.target.due) >= 0:
+            _from_paths(a, kind, s, paths, fut, thresholds)
+        else:
+            a.status, a.decided_by = "insufficient_data", "none"
+    if np.isfinite(a.progress_value):  # what is still missing, in the target's unit (0 once met)
+        t = ind.target
         shortfall = t.value - a.progress_value if t.direction == "at_least" else a.progress_value - t.value
         a.gap = float(max(shortfall, 0.0))
     a.note = "; ".join(x for x in (a.note, fc_note) if x)
-    if judged_on_city(ind, geo):
-        _as_contribution(a)
+    if not binds_geography(ind, geo, thresholds.hold_districts):
+        _as_reference(a)
     return a
-
-
-def judged_on_city(ind: Indicator, geo: Geography) -> bool:
-    """Whether a district's figure only counts toward a target the plan sets for the city as a whole.
-
-    A count summed over districts (``aggregation: sum``, e.g. 1000 administrative cases over the
-    zone period) has no district target in the plan: holding one district to the city's number
-    would call it 'achieved' or 'off track' against a figure nobody set for it. Rates and per-capita
-    values (``ratio_of_sums``, ``per_capita``) are standards each district can be held to, and
-    ``each`` binds every geography by the plan's own words.
-    """
-    return ind.target is not None and not geo.is_city and ind.aggregation == "sum"
-
-
-def _as_contribution(a: Assessment) -> None:
-    """Turn a district's row of a city-wide count target into a contribution: its own progress and
-    forecast stay; probability, gap and the official-style category, which need a target, do not."""
-    a.status = "city_target"
-    a.decided_by = "city"
-    a.probability = a.gap = a.sdg_ratio = np.nan
-    a.sdg_category = "not_applicable"
-    a.note = "; ".join(x for x in ("target set for the city as a whole; this figure counts toward it", a.note) if x)
 
 
 def applicable(ind: Indicator, geo: Geography) -> bool:
@@ -449,7 +367,7 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
     for n, (ind, geo) in enumerate(jobs):
         if cache is not None:
             rows = by_ind.get(ind.id, empty)
-            keys[n] = _cache_key(rows, ind, geo, geos, as_of, settings, thresholds)
+            keys[n] = cache_key(rows, ind, geo, geos, as_of, settings, thresholds)
             hit = cache / f"{keys[n]}.json"
             if hit.is_file():
                 d = json.loads(hit.read_text(encoding="utf-8"))
@@ -478,9 +396,10 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
                 cache.mkdir(parents=True, exist_ok=True)
                 payload = asdict(res)
                 tmp = cache / f"{keys[n]}.json.tmp"
-                tmp.write_text(json.dumps(payload, default=_json_default), encoding="utf-8")
+                tmp.write_text(json.dumps(payload, default=json_default), encoding="utf-8")
                 tmp.replace(cache / f"{keys[n]}.json")
     table = pd.DataFrame([r.row() for r in results])
+    table["assessment_stage"] = assessment_stage(plan, as_of)  # every row says whether this is the final assessment
     bands = pd.DataFrame([dict(indicator_id=r.indicator_id, geography_code=r.geography_code, **b)
                           for r in results for b in r.bands])
     return table, bands
@@ -488,35 +407,3 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
 
 def _assess_args(args):
     return assess_one(*args)
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    raise TypeError(type(o))
-
-
-_CODE_HASH = None
-
-
-def code_hash() -> str:
-    """SHA-256 over this package's source: a change to any helper invalidates cached results."""
-    global _CODE_HASH
-    if _CODE_HASH is None:
-        h = hashlib.sha256()
-        package = Path(__file__).resolve().parents[1]
-        for p in sorted(package.rglob("*.py")):
-            h.update(p.relative_to(package).as_posix().encode())
-            h.update(p.read_bytes())
-        _CODE_HASH = h.hexdigest()
-    return _CODE_HASH
-
-
-def _cache_key(rows, ind, geo, geos, as_of, settings, thresholds) -> str:
-    """The key of one assessment: the indicator's rows known at ``as_of`` that it reads, and everything else it depends on."""
-    if not (geo.is_city and ind.aggregation in ("sum", "ratio_of_sums", "per_capita")):
-        rows = rows[rows["geography_code"] == geo.code]
-    h = hashlib.sha256()
-    h.update(rows["row_hash"].to_numpy().tobytes())  # one hash per row (code, period, value, numerator, denominator)
-    h.update(repr((ind, geo, str(as_of), settings, thresholds, code_hash())).encode())
-    return h.hexdigest()

@@ -83,7 +83,8 @@ XLSX_HEADERS_ZH = {
     "progress_value": "当前进度", "target_kind": "目标类型", "direction": "方向", "target_value": "目标值",
     "due": "期限", "gap": "差距", "probability": "达标概率", "forecast_median": "预测中位数",
     "forecast_lo80": "80%下限", "forecast_hi80": "80%上限", "forecast_lo95": "95%下限", "forecast_hi95": "95%上限",
-    "status_zh": "状态", "sdg_category_zh": "官方口径类别", "decided_by": "判定依据", "models_used": "模型",
+    "status_zh": "状态", "settled_on": "确定于", "early": "提前达标", "binds": "目标约束对象",
+    "assessment_stage_zh": "评估阶段", "sdg_category_zh": "官方口径类别", "decided_by": "判定依据", "models_used": "模型",
     "n_obs": "观测数", "note": "说明",
 }
 
@@ -93,12 +94,14 @@ def write_xlsx(assessments: pd.DataFrame, path: str | Path, geo_names: dict, dem
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    from helpers.i18n import SDG_NAMES, STATUS_COLOURS, STATUS_NAMES
+    from helpers.i18n import SDG_NAMES, STAGE_NAMES, STATUS_COLOURS, STATUS_NAMES
 
     df = assessments.copy()
     df["geography_name"] = df["geography_code"].map(geo_names)
     df["status_zh"] = df["status"].map(STATUS_NAMES["zh"])
     df["sdg_category_zh"] = df["sdg_category"].map(SDG_NAMES["zh"])
+    if "assessment_stage" in df:
+        df["assessment_stage_zh"] = df["assessment_stage"].map(STAGE_NAMES["zh"])
     cols = [c for c in XLSX_HEADERS_ZH if c in df.columns]
     out = df[cols].rename(columns=XLSX_HEADERS_ZH)
     path = Path(path)
@@ -143,6 +146,8 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
 
     from helpers.i18n import STATUS_NAMES, t
     from helpers.model.assess import JUDGED
+    from helpers.pages.sections import stage_banner
+    from helpers.plan.periods import Quarter
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     tmpl = env.get_template("index.html.j2")
@@ -155,14 +160,14 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
             job = by_key.get((s, g.code))
             a = assessments[(assessments["geography_code"] == g.code) & assessments["indicator_id"].isin(sec_inds[s])]
             a = a[a["status"].isin(JUDGED)]  # targets this geography is held to
-            good = int(a["status"].isin(["achieved", "on_track"]).sum())
+            good = int(a["status"].isin(["achieved", "on_track_reached", "on_track"]).sum())
             share = good / len(a) if len(a) else None
             cells.append(dict(job=job, share=share, n=len(a), good=good,
                               colour=_share_colour(share) if job and job["status"] != "failed" else "#f8d7da"))
         rows.append(dict(geo=g, cells=cells))
     city = assessments[assessments["geography_code"] == geos.city.code]
     counts = city["status"].value_counts().to_dict()
-    summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang] if s != "city_target"]
+    summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang] if s != "reference"]
     worst = city[city["status"].isin(["off_track", "at_risk"])].sort_values("probability").head(8)
     text = tmpl.render(
         lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter, rows=rows, demo=demo,
@@ -170,6 +175,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         summary=summary, worst=worst.to_dict("records"), status_names=STATUS_NAMES[lang],
         downloads=downloads or [], manifest=manifest or {},
         failed=[j for j in jobs if j["status"] == "failed"],
+        stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
     )
     out = Path(out_path)
     out.write_text(text, encoding="utf-8")

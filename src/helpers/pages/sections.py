@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.series import indicator_series
-from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_NAMES, t
+from helpers.i18n import DECIDED_BY, SDG_NAMES, STAGE_NAMES, STATUS_NAMES, t
 from helpers.plan.geography import load_geographies
 from helpers.plan.periods import Quarter
 from helpers.plan.registry import OVERVIEW, load_plan
@@ -116,7 +116,8 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
         th = StatusThresholds(**settings.block("status"))
         table, bands = assess_all(frame, plan, geos, q, fs, th, cache_dir=settings.outputs_path / ".cache" / "assess")
     text_cols = [c for c in table.columns if c in ("target_kind", "direction", "due", "latest_period", "status",
-                                                    "sdg_category", "decided_by", "models_used", "models_dropped", "note")]
+                                                    "sdg_category", "decided_by", "models_used", "models_dropped", "note",
+                                                    "binds", "settled_on", "assessment_stage")]
     table[text_cols] = table[text_cols].astype(object).where(table[text_cols].notna(), "")
     demo = frame["source"].astype(str).str.startswith("DEMO").any()
     return ReportContext(plan, geos, settings, frame, tuple(map(str, paths)), section, geo, q, lang,
@@ -135,7 +136,31 @@ def header(ctx: ReportContext) -> None:
     parts.append(f"<h1>{_e(title)}</h1>")
     parts.append(f"<p><b>{_e(t(ctx.lang, 'geography'))}</b>: {_e(ctx.geography.name(ctx.lang))} ({_e(ctx.geography.code)}) · "
                  f"<b>{_e(t(ctx.lang, 'quarter'))}</b>: {_e(ctx.quarter)}</p>")
+    parts.append(stage_banner(ctx.plan, ctx.quarter, ctx.assessments, ctx.geography, ctx.lang))
     _display_html("\n".join(parts))
+
+
+def stage_counts(assessments: pd.DataFrame, geography_code: str) -> dict:
+    """How many targets of a geography are achieved, missed and still open."""
+    from helpers.model.assess import OPEN
+
+    a = assessments[assessments["geography_code"] == geography_code]["status"]
+    return {"achieved": int((a == "achieved").sum()), "missed": int((a == "missed").sum()),
+            "open": int(a.isin(OPEN).sum())}
+
+
+def stage_banner(plan, quarter: Quarter, assessments: pd.DataFrame, geography, lang: str) -> str:
+    """One line saying whether this is the final (终期评估) or a mid-term assessment, with the
+    geography's counts of targets achieved, missed and still open."""
+    from helpers.model.assess import assessment_stage
+
+    stage = assessment_stage(plan, quarter)
+    due = max((i.target.due for i in plan.targets), default=quarter)
+    text = t(lang, "stage_banner", stage=STAGE_NAMES[lang][stage], quarter=quarter, due=due,
+             where=geography.name(lang), **stage_counts(assessments, geography.code))
+    colour = "#e8f0fe" if stage == "final" else "#f5f5f5"
+    return (f'<p class="ipeval-stage ipeval-stage-{stage}" style="background:{colour};padding:6px 10px;'
+            f'border-left:4px solid #1a73e8"><b>{_e(text)}</b></p>')
 
 
 def _rows(ctx: ReportContext, geography_code: str | None = None) -> pd.DataFrame:
@@ -166,6 +191,15 @@ def status_badge(status: str, lang: str) -> str:
             f'border-radius:3px;white-space:nowrap">{_e(STATUS_NAMES[lang].get(status, status))}</span>')
 
 
+def _settled_text(r, lang: str) -> str:
+    """When the data settled the target (and whether early), under the status badge."""
+    when = r.get("settled_on")
+    if not isinstance(when, str) or not when:
+        return ""
+    early = f"{t(lang, 'early')}, " if str(r.get("early")).lower() == "true" else ""
+    return f"<br><small>{_e(early)}{_e(t(lang, 'settled_on'))} {_e(when)}</small>"
+
+
 def headline_table(ctx: ReportContext) -> None:
     """The section's headline table: value, target and due date, gap, probability, status, category."""
     rows = _rows(ctx)
@@ -180,7 +214,7 @@ def headline_table(ctx: ReportContext) -> None:
         ind = ctx.plan.indicator(ind_id)
         tgt = ind.target
         target_txt = f"{tgt.symbol}{_fmt(tgt.value)} {ind.unit(L)}" if tgt else "—"
-        if r["status"] == "city_target":  # the plan's number is the city's, not this district's
+        if r["status"] == "reference":  # the plan's number is the city's, not this district's
             target_txt = t(L, "city_target_prefix") + target_txt
         prob = r["probability"]
         prob_txt = f"{prob * 100:.0f}%" if np.isfinite(prob) else "—"
@@ -196,7 +230,7 @@ def headline_table(ctx: ReportContext) -> None:
             _e(_fmt(r["gap"])),
             _e(prob_txt),
             _e(fc),
-            status_badge(r["status"], L),
+            status_badge(r["status"], L) + _settled_text(r, L),
             _e(SDG_NAMES[L].get(r["sdg_category"], r["sdg_category"])),
         ]) + "</tr>")
     out.append("</tbody></table>")
@@ -343,17 +377,17 @@ def district_comparison(ctx: ReportContext) -> None:
             status = r["status"]
             seen.add(status)
             value = r[shown]
-            share = ind.aggregation == "sum" and (status in ("city_target", "no_target")) and g.code != city
+            share = ind.aggregation == "sum" and (status in ("reference", "no_target")) and g.code != city
             if share:
                 text = f"{value / city_value * 100:.0f}%" if np.isfinite(value) and city_value > 0 else "—"
-            elif status in ("no_target", "city_target"):
+            elif status in ("no_target", "reference"):
                 text = _fmt(value)
             else:
                 p = r["probability"]
                 text = f"{p * 100:.0f}%" if np.isfinite(p) else "—"
             if g.code != city and np.isfinite(value):
                 ranked[g.code] = value
-            fg = "#263238" if status == "city_target" else "#ffffff"
+            fg = "#263238" if status == "reference" else "#ffffff"
             mark = " ipeval-here" if g.code == here else ""
             cells.append(f'<td class="status-{_e(status)}{mark}" style="background:{STATUS_COLOURS.get(status, "#999")};'
                          f'color:{fg}" title="{_e(STATUS_NAMES[L].get(status, status))}">{_e(text)}</td>')
@@ -363,7 +397,7 @@ def district_comparison(ctx: ReportContext) -> None:
             cells.append(f"<td>{order.index(here) + 1}/{len(order)}</td>" if here in ranked else "<td>—</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
-    legend = [f'<span style="background:{STATUS_COLOURS[s]};color:{"#263238" if s == "city_target" else "#fff"};'
+    legend = [f'<span style="background:{STATUS_COLOURS[s]};color:{"#263238" if s == "reference" else "#fff"};'
               f'padding:1px 6px;margin-right:6px;border-radius:3px">{_e(STATUS_NAMES[L][s])}</span>'
               for s in STATUSES if s in seen]
     out.append(f'<p class="ipeval-legend">{"".join(legend)}</p>')

@@ -23,6 +23,7 @@ APPLIES_TO = ("city", "all")
 AGGREGATIONS = ("sum", "ratio_of_sums", "per_capita", "each", "none")
 TARGET_KINDS = ("level", "rate", "flow_per_year", "cumulative", "milestone")
 DIRECTIONS = ("at_least", "at_most")
+BINDS = ("city", "each_district", "sum_of_districts")
 OVERVIEW = "overview"  # the report page over every section; not a section of the plan
 
 _INDICATOR_FIELDS = {
@@ -30,7 +31,7 @@ _INDICATOR_FIELDS = {
     "applies_to", "aggregation", "scale", "bounds", "numerator_zh", "numerator_en",
     "denominator_zh", "denominator_en", "target", "clause", "interpretation", "notes",
 }
-_TARGET_FIELDS = {"kind", "direction", "value", "period", "due", "every_year"}
+_TARGET_FIELDS = {"kind", "direction", "value", "period", "due", "every_year", "binds"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,13 @@ class Target:
       (``every_year``) or in the year of ``due`` only;
     * ``cumulative``: the total over ``period`` meets ``value`` by ``due`` (once reached, it stays);
     * ``milestone``: the value reaches ``value`` at any time up to ``due`` (once reached, it stays).
+
+    ``every_year`` on a ``level`` target means 达到并保持: the level in every year of ``period``.
+
+    ``binds`` says whom the target binds: ``city`` (the city's figure; 全市...), ``each_district``
+    (every government on its own figure), ``sum_of_districts`` (a count the districts add up to,
+    set for the city as a whole). A district's row of a target it is not bound by is shown for
+    reference, without a verdict.
     """
 
     kind: str
@@ -53,10 +61,17 @@ class Target:
     start: Quarter
     due: Quarter
     every_year: bool = False
+    binds: str = "city"
+    baseline: Quarter | None = None  # start of the zone period: the official-style layer's baseline
 
     def met(self, x):
-        """Whether a value (or a numpy array of values) meets the target."""
-        return x >= self.value if self.direction == "at_least" else x <= self.value
+        """Whether a value (or a numpy array of values) meets the target.
+
+        Within floating-point rounding of the target (1e-9 relative): a ratio of sums that is
+        exactly 100% computes as 99.99999999999999 and must still meet "100%".
+        """
+        tol = 1e-9 * max(1.0, abs(self.value))
+        return x >= self.value - tol if self.direction == "at_least" else x <= self.value + tol
 
     @property
     def symbol(self) -> str:
@@ -199,7 +214,18 @@ def _quarter(text, where: str) -> Quarter:
         raise RegistryError(f"{where}: {exc}") from None
 
 
-def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, where: str) -> Target:
+def default_binds(applies_to: str, aggregation: str, clause_text: str) -> str:
+    """Whom a target binds when the registry does not say: a city-only indicator or a clause
+    that names 全市 binds the city; a count summed over districts is set for their sum; any other
+    standard (a rate, a per-capita value, ``each``) binds each district."""
+    if applies_to == "city" or "全市" in clause_text:
+        return "sum_of_districts" if aggregation == "sum" else "city"
+    if aggregation == "sum":
+        return "sum_of_districts"
+    return "each_district"
+
+
+def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, where: str, binds: str) -> Target:
     where = f"{where}.target"
     unknown = set(raw) - _TARGET_FIELDS
     if unknown:
@@ -219,6 +245,8 @@ def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, where: str)
         start=start,
         due=due,
         every_year=bool(raw.get("every_year", False)),
+        binds=_choice(raw, "binds", BINDS, where, default=binds),
+        baseline=plan_start,
     )
 
 
@@ -246,7 +274,15 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
         raise RegistryError(f"{where}: bounds is [lower, upper] (null for none)")
     clause = _req(raw, "clause", where)
     target = raw.get("target")
-    target = _parse_target(target, plan_start, plan_end, where) if target else None
+    binds = default_binds(applies_to, aggregation, str(clause.get("text", "")))
+    target = _parse_target(target, plan_start, plan_end, where, binds) if target else None
+    if target and applies_to == "city" and target.binds != "city":
+        raise RegistryError(f"{where}.target: binds={target.binds!r}, but only the city reports this indicator "
+                            "(applies_to: city); use binds: city")
+    if target and target.binds == "sum_of_districts" and aggregation != "sum":
+        raise RegistryError(f"{where}.target: binds: sum_of_districts needs aggregation: sum")
+    if target and target.every_year and target.kind not in ("flow_per_year", "level"):
+        raise RegistryError(f"{where}.target: every_year applies to flow_per_year and level targets only")
     if target and target.kind == "rate" and measure != "ratio":
         raise RegistryError(f"{where}: a 'rate' target needs measure 'ratio' (numerator/denominator)")
     if target and target.kind in ("flow_per_year", "cumulative") and not raw.get("flow", False):

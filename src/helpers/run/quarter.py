@@ -342,6 +342,7 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
                      "fork_kernels": s.executor.fork_kernels},
         "jobs": [dict(r) for r in results],
         "demo_data": demo,
+        **_stage_fields(inp, table),
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str),
                                            encoding="utf-8")
@@ -350,6 +351,15 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
                  jobs=results, assessments=table, demo=demo, lang=inp.lang, downloads=downloads,
                  manifest={"run": run_id, "git": prov["git_commit"] or "—",
                            "data sha256": ", ".join(prov["inputs"][str(p)][:16] for p in inp.data_files)})
+
+
+def _stage_fields(inp: RunInputs, table: pd.DataFrame) -> dict:
+    """The manifest's record of the assessment stage: final (终期评估) or mid-term, with the city's counts."""
+    from helpers.model.assess import assessment_stage
+    from helpers.pages.sections import stage_counts
+
+    return {"assessment_stage": assessment_stage(inp.plan, inp.quarter),
+            "city_counts": stage_counts(table, inp.geos.city.code)}
 
 
 def _write_xlsx_once(table, staging: Path, prev_dir: Path | None, geos, demo: bool) -> None:
