@@ -46,6 +46,7 @@ __all__ = [
     "ForecastSettings",
     "PathForecast",
     "TooShortError",
+    "ENGINES",
     "MEMBER_NAMES",
     "point_quantiles",
     "simulate_paths",
@@ -55,6 +56,11 @@ __all__ = [
 #: the seasonal ETS variant; it is only ever tried on a long enough, seasonal series.
 MEMBER_NAMES: tuple[str, ...] = ("ets_ann", "ets_aadn", "ets_ana", "theta", "uc_llt")
 _FALLBACK = "rw_drift"
+#: With ``integer=True``, a history whose values are all at most this is a "small count",
+#: modelled in units (``transform="none"``) and rounded, not on the log or logit scale.
+SMALL_COUNT = 50
+#: Forecasting engines (``ForecastSettings.engine``).
+ENGINES: tuple[str, ...] = ("drift_t", "ensemble", "rw_drift")
 _TRANSFORMS = ("none", "log", "logit")
 _WEIGHTS = ("equal",)
 
@@ -93,8 +99,11 @@ class ForecastSettings:
     seed : int
         Default seed; :func:`simulate_paths` uses it unless a ``seed`` is passed.
     min_points : int
-        Fewer observations than this and no model is fitted (:class:`TooShortError`); the
-        caller falls back to rules. At least 4.
+        Fewer observations than this in a sub-annual (quarterly) series and no model is fitted
+        (:class:`TooShortError`). At least 3; 6 = a year and a half of quarters.
+    min_points_yearly : int
+        The same for yearly series (``season_length == 1`` or ``freq="yearly"``); 3 = three
+        annual returns.
     seasonal_min_points : int
         Seasonal variants (the ``ets_ana`` member, theta's deseasonalising) are only tried
         with at least this many points (12 = three years of quarters) and at least two full
@@ -108,6 +117,26 @@ class ForecastSettings:
         finite, not exploded). The only scheme offered, because on series this short there is
         too little data to estimate better weights.
 
+    engine : {"drift_t", "ensemble", "rw_drift"}
+        ``"drift_t"`` (default): the damped local-drift model with parameter uncertainty and
+        a Student-t predictive (:func:`_drift_t_paths`, ``docs/methodology.md``). ``"ensemble"``:
+        the equal-weight statsmodels ensemble of ``members``. ``"rw_drift"``: a random walk
+        with drift and plug-in parameters (a baseline for calibration).
+    drift_damping : float
+        Damping of the drift per YEAR (0-1; 1 = undamped). Drift ``phi**j`` at step ``j`` with
+        ``phi = drift_damping ** (1 / season_length)``, so the damping does not depend on the
+        frequency.
+    drift_inflation : float
+        Multiplier of the sampling variance of the drift (``sigma^2 / k``): future growth is
+        less certain than the mean of past growth, because growth rates wander.
+    prior_sigma : float
+        Prior guess of the volatility per year on the modelling scale (a relative change
+        under ``log``); per step it is ``prior_sigma / sqrt(season_length)``.
+    prior_df : float
+        Weight of that prior, in pseudo-differences (scaled-inverse-chi-squared prior).
+    widen : float
+        Factor on every simulated deviation from the point forecast (1 = none).
+
     Raises
     ------
     ConfigError
@@ -116,20 +145,38 @@ class ForecastSettings:
 
     n_paths: int = 2000
     seed: int = 20231023
-    min_points: int = 8
+    min_points: int = 6
+    min_points_yearly: int = 3
     seasonal_min_points: int = 12
     members: tuple[str, ...] = ("ets_ann", "ets_aadn", "theta", "uc_llt")
     weights: str = "equal"
+    engine: str = "drift_t"
+    drift_damping: float = 0.85
+    drift_inflation: float = 4.0
+    prior_sigma: float = 0.08
+    prior_df: float = 2.0
+    widen: float = 1.0
 
     def __post_init__(self):
-        for name, low in (("n_paths", 10), ("seed", 0), ("min_points", 4),
-                          ("seasonal_min_points", 4)):
+        for name, low in (("n_paths", 10), ("seed", 0), ("min_points", 3),
+                          ("min_points_yearly", 3), ("seasonal_min_points", 4)):
             value = getattr(self, name)
             # bool is an int subclass; "n_paths: true" in YAML is a mistake, not 1 path
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
                 raise ConfigError(f"forecast.{name} must be a whole number, got {value!r}")
             if value < low:
                 raise ConfigError(f"forecast.{name} must be at least {low}, got {value}")
+        for name, low, high in (("drift_damping", 0.0, 1.0), ("drift_inflation", 0.0, 100.0),
+                                ("prior_sigma", 0.0, 10.0), ("prior_df", 0.0, 1000.0),
+                                ("widen", 0.1, 10.0)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+                raise ConfigError(f"forecast.{name} must be a number, got {value!r}")
+            if not low <= float(value) <= high:
+                raise ConfigError(f"forecast.{name} must be between {low:g} and {high:g}, got {value}")
+            object.__setattr__(self, name, float(value))
+        if self.engine not in ENGINES:
+            raise ConfigError(f"forecast.engine must be one of {list(ENGINES)}, got {self.engine!r}")
         members = self.members
         if isinstance(members, str) or not isinstance(members, (tuple, list)):
             raise ConfigError(f"forecast.members must be a list of names, got {members!r}")
@@ -149,6 +196,11 @@ class ForecastSettings:
             raise ConfigError(
                 f"forecast.weights must be one of {list(_WEIGHTS)}, got {self.weights!r}"
             )
+
+    def min_points_for(self, season_length: int) -> int:
+        """Fewest observations a forecast needs: ``min_points_yearly`` for yearly series
+        (``season_length == 1``), else ``min_points``."""
+        return self.min_points_yearly if season_length == 1 else self.min_points
 
     @classmethod
     def from_mapping(cls, d: Mapping | None) -> "ForecastSettings":
@@ -516,6 +568,65 @@ def _random_walk_drift(z: np.ndarray, horizon: int, reps: int, rng) -> np.ndarra
     return z[-1] + np.cumsum(steps, axis=1)
 
 
+def _drift_t_paths(z: np.ndarray, horizon: int, settings: ForecastSettings, periods: int,
+                   season_length: int, rng: np.random.Generator,
+                   scale: float = 1.0) -> tuple[np.ndarray, bool]:
+    """Paths of the damped local-drift model with parameter uncertainty (``engine="drift_t"``).
+
+    On the modelling scale, with ``k = n - 1`` differences ``d`` of the (seasonally adjusted)
+    history, mean ``dbar`` and sum of squares ``S``:
+
+    * volatility: ``sigma^2 ~ nu_n s_n^2 / chi^2(nu_n)`` with ``nu_n = nu_0 + k - 1`` and
+      ``s_n^2 = (nu_0 sigma_0^2 + S) / nu_n`` (the conjugate posterior under a flat prior on
+      the drift and a scaled-inverse-chi-squared prior with ``nu_0 = prior_df`` pseudo-
+      differences at ``sigma_0 = scale * prior_sigma / sqrt(periods)``; ``scale`` is 1 on the
+      log and logit scales, where changes are relative, and the mean absolute value of the
+      history on the original scale);
+    * drift: ``mu ~ N(dbar, c sigma^2 / k)`` with ``c = drift_inflation``;
+    * path: ``z_{T+j} = z_T + mu sum_{i<=j} phi^i + sum_{i<=j} e_i``, ``e_i ~ N(0, sigma^2)``,
+      ``phi = drift_damping ** (1 / periods)``;
+
+    every deviation from the point forecast ``z_T + dbar sum phi^i`` multiplied by ``widen``.
+    Drawing ``sigma`` and ``mu`` per path makes each step's predictive a Student-t with
+    ``nu_n`` degrees of freedom: heavy-tailed when the history is short, normal when long.
+    A seasonal series (``season_length > 1``, two full seasons, ``_is_seasonal``) is adjusted
+    by classical additive decomposition first and its seasonal indices are added back.
+
+    Returns the paths on the modelling scale and whether a season was removed.
+    """
+    n_paths = settings.n_paths
+    seasonal = (season_length > 1 and z.size >= max(2 * season_length, settings.seasonal_min_points)
+                and float(np.ptp(z)) > 0 and _is_seasonal(z, season_length))
+    future_season = np.zeros(horizon)
+    if seasonal:
+        from statsmodels.tsa.seasonal import seasonal_decompose
+
+        season = seasonal_decompose(z, model="additive", period=season_length).seasonal
+        index = season[:season_length]  # periodic: position t has index[t % m]
+        z = z - season
+        future_season = index[(z.size + np.arange(horizon)) % season_length]
+    d = np.diff(z)
+    k = d.size
+    dbar = float(d.mean())
+    ss = float(((d - dbar) ** 2).sum())
+    # the prior's scale: relative change per step on log and logit scales; on the original
+    # scale, relative to the series' typical size (there is no other scale to refer to)
+    sigma0 = settings.prior_sigma / math.sqrt(periods) * scale
+    nu = settings.prior_df + k - 1
+    if nu <= 0:  # two points and no prior: nothing to estimate a volatility from
+        nu, s2 = 1.0, 0.0
+    else:
+        s2 = (settings.prior_df * sigma0**2 + ss) / nu
+    phi = settings.drift_damping ** (1.0 / periods)
+    steps = np.arange(1, horizon + 1)
+    damp = np.cumsum(phi**steps)  # sum_{i<=j} phi^i
+    sigma = np.sqrt(s2 * nu / rng.chisquare(nu, size=n_paths))[:, None]
+    mu_dev = sigma * math.sqrt(settings.drift_inflation / k) * rng.standard_normal((n_paths, 1))
+    shocks = np.cumsum(sigma * rng.standard_normal((n_paths, horizon)), axis=1)
+    deviation = settings.widen * (mu_dev * damp[None, :] + shocks)
+    return z[-1] + dbar * damp[None, :] + deviation + future_season[None, :], seasonal
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -560,8 +671,8 @@ def _member_seeds(seed: int) -> dict[str, int]:
     # fixed order over every known member, so a member's draws do not depend on which other
     # members are configured or survive
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, 2**32, size=len(MEMBER_NAMES) + 1)
-    return dict(zip((*MEMBER_NAMES, _FALLBACK), (int(x) for x in draws)))
+    draws = rng.integers(0, 2**32, size=len(MEMBER_NAMES) + 2)
+    return dict(zip((*MEMBER_NAMES, _FALLBACK, "drift_t"), (int(x) for x in draws)))
 
 
 def _note(
@@ -570,6 +681,13 @@ def _note(
     scale = {"none": "original", "log": "log(1+y)", "logit": "scaled-logit"}[transform]
     if constant:
         return "The history is constant, so every simulated path stays at its last value."
+    if used == ["drift_t"]:
+        return (
+            f"Damped local-drift model on the {scale} scale{' after removing the season' if seasonal else ''}, "
+            "with parameter uncertainty (Student-t predictive; docs/methodology.md)."
+        )
+    if used == [_FALLBACK] and not n_dropped:
+        return f"Random walk with drift on the {scale} scale; parameter uncertainty not included."
     if used == [_FALLBACK]:
         return (
             f"No model converged, so paths come from a random walk with drift on the {scale} "
@@ -597,6 +715,8 @@ def simulate_paths(
     season_length: int = 4,
     settings: ForecastSettings = ForecastSettings(),
     seed: int | None = None,
+    integer: bool = False,
+    freq: str | None = None,
 ) -> PathForecast:
     """Simulate ``settings.n_paths`` future paths of a short series.
 
@@ -693,14 +813,53 @@ def simulate_paths(
     if isinstance(season_length, bool) or not isinstance(season_length, (int, np.integer)) \
             or season_length < 1:
         raise ValueError(f"season_length must be a whole number >= 1, got {season_length!r}")
-    if y.size < settings.min_points:
+    if freq not in (None, "yearly", "quarterly"):
+        raise ValueError(f"freq must be 'yearly' or 'quarterly', got {freq!r}")
+    yearly = freq == "yearly" if freq is not None else season_length == 1
+    need = settings.min_points_yearly if yearly else settings.min_points
+    if y.size < need:
         raise TooShortError(
-            f"{y.size} observations, fewer than the {settings.min_points} needed to fit a model"
+            f"{y.size} observations, fewer than the {need} needed to fit a model"
         )
     horizon = int(horizon)
     lo, hi = _transform_bounds(transform, bounds)
+    small_count = integer and float(np.max(np.abs(y))) <= SMALL_COUNT
+    if small_count:
+        # a few whole units (0/1 deals, 12 of 13 stations): log1p and logit scales blow single
+        # steps up (0 -> 1 is +0.69 on log1p; 12 -> 13 of 13 is clipped to 0.5% of the bound and
+        # jumps by ~3 logits), so small counts are modelled in units and rounded
+        transform = "none"
     z = _forward(y, transform, lo, hi)
     seeds = _member_seeds(settings.seed if seed is None else int(seed))
+    if settings.engine == "ensemble":
+        pf = _simulate_ensemble(z, horizon, transform, lo, hi, season_length, settings, seeds)
+    else:
+        periods = 1 if yearly else season_length
+        if settings.engine == "drift_t":
+            scale = 1.0 if transform != "none" else float(np.mean(np.abs(z)))
+            if small_count and settings.prior_sigma > 0:
+                # a count moves in whole units: the prior volatility is at least half a unit
+                scale = max(scale, 0.5 / settings.prior_sigma)
+            zpaths, seasonal = _drift_t_paths(z, horizon, settings, periods, season_length,
+                                              np.random.default_rng(seeds["drift_t"]), scale)
+        else:
+            zpaths, seasonal = _random_walk_drift(
+                z, horizon, settings.n_paths, np.random.default_rng(seeds[_FALLBACK])), False
+        pf = PathForecast(paths=_backward(zpaths, transform, lo, hi), members_used=[settings.engine],
+                          transform=transform, note=_note([settings.engine], 0, transform, seasonal))
+    if integer:
+        # whole-number counts: a path of 12.6 deals is 13 deals; rounding after the bounds
+        # keeps the paths whole and lets them reach a bound (13 of 13) without any snapping
+        paths = np.rint(pf.paths)
+        if lo is not None or hi is not None:
+            paths = np.clip(paths, -np.inf if lo is None else math.ceil(lo - 1e-9),
+                            np.inf if hi is None else math.floor(hi + 1e-9))
+        pf.paths = paths
+    return pf
+
+
+def _simulate_ensemble(z, horizon, transform, lo, hi, season_length, settings, seeds) -> PathForecast:
+    """The equal-weight statsmodels ensemble (``engine="ensemble"``) on the modelling scale."""
     dropped: dict[str, str] = {}
 
     def drop(name: str, reason: str) -> None:
