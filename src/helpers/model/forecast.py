@@ -152,7 +152,7 @@ class ForecastSettings:
     weights: str = "equal"
     engine: str = "drift_t"
     drift_damping: float = 0.85
-    drift_inflation: float = 4.0
+    drift_inflation: float = 3.0
     prior_sigma: float = 0.08
     prior_df: float = 2.0
     widen: float = 1.0
@@ -569,62 +569,57 @@ def _random_walk_drift(z: np.ndarray, horizon: int, reps: int, rng) -> np.ndarra
 
 
 def _drift_t_paths(z: np.ndarray, horizon: int, settings: ForecastSettings, periods: int,
-                   season_length: int, rng: np.random.Generator,
-                   scale: float = 1.0) -> tuple[np.ndarray, bool]:
-    """Paths of the damped local-drift model with parameter uncertainty (``engine="drift_t"``).
+                   rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+    """Paths of the damped drift model on annual changes, with parameter uncertainty (``engine="drift_t"``).
 
-    On the modelling scale, with ``k = n - 1`` differences ``d`` of the (seasonally adjusted)
-    history, mean ``dbar`` and sum of squares ``S``:
+    With ``m = periods`` steps a year, the model works on the ``k = n - m`` changes over a year
+    ``d_t = z_t - z_{t-m}`` (first differences for yearly data; for quarters, a quarter against
+    the same quarter a year before, so a seasonal pattern needs no estimating and adds no
+    noise). With their mean ``dbar`` and sum of squares ``S``:
 
-    * volatility: ``sigma^2 ~ nu_n s_n^2 / chi^2(nu_n)`` with ``nu_n = nu_0 + k - 1`` and
-      ``s_n^2 = (nu_0 sigma_0^2 + S) / nu_n`` (the conjugate posterior under a flat prior on
-      the drift and a scaled-inverse-chi-squared prior with ``nu_0 = prior_df`` pseudo-
-      differences at ``sigma_0 = scale * prior_sigma / sqrt(periods)``; ``scale`` is 1 on the
-      log and logit scales, where changes are relative, and the mean absolute value of the
-      history on the original scale);
-    * drift: ``mu ~ N(dbar, c sigma^2 / k)`` with ``c = drift_inflation``;
-    * path: ``z_{T+j} = z_T + mu sum_{i<=j} phi^i + sum_{i<=j} e_i``, ``e_i ~ N(0, sigma^2)``,
-      ``phi = drift_damping ** (1 / periods)``;
+    * volatility: ``sigma^2 ~ nu_n s_n^2 / chi^2(nu_n)``, ``nu_n = nu_0 + k - 1``,
+      ``s_n^2 = (nu_0 sigma_0^2 + S) / nu_n``: the conjugate posterior under a flat prior on the
+      drift and a scaled-inverse-chi-squared prior of ``nu_0 = prior_df`` pseudo-changes at
+      ``sigma_0 = scale * prior_sigma`` (``scale`` 1 on the log and logit scales, where changes
+      are relative; the series' mean absolute value on the original scale);
+    * drift: ``mu ~ N(dbar, c m sigma^2 / k)``, ``c = drift_inflation`` (``k / m``: the
+      overlapping changes hold about ``k / m`` independent years);
+    * path: ``z_{T+j} = z_{T+j-m} + phi^a mu + e_j``, ``e_j ~ N(0, sigma^2)``, ``a = ceil(j/m)``
+      the year of step ``j`` and ``phi = drift_damping`` (per year);
 
-    every deviation from the point forecast ``z_T + dbar sum phi^i`` multiplied by ``widen``.
-    Drawing ``sigma`` and ``mu`` per path makes each step's predictive a Student-t with
-    ``nu_n`` degrees of freedom: heavy-tailed when the history is short, normal when long.
-    A seasonal series (``season_length > 1``, two full seasons, ``_is_seasonal``) is adjusted
-    by classical additive decomposition first and its seasonal indices are added back.
-
-    Returns the paths on the modelling scale and whether a season was removed.
+    every deviation from the point forecast multiplied by ``widen``. Drawing ``sigma`` and
+    ``mu`` per path makes the predictive a Student-t with ``nu_n`` degrees of freedom: heavy-
+    tailed when the history is short, close to normal when it is long. For yearly data this is
+    the random walk with (damped) drift with parameter uncertainty; for quarters, the seasonal
+    random walk with drift (FPP3 section 5.2) with the same uncertainty.
     """
-    n_paths = settings.n_paths
-    seasonal = (season_length > 1 and z.size >= max(2 * season_length, settings.seasonal_min_points)
-                and float(np.ptp(z)) > 0 and _is_seasonal(z, season_length))
-    future_season = np.zeros(horizon)
-    if seasonal:
-        from statsmodels.tsa.seasonal import seasonal_decompose
-
-        season = seasonal_decompose(z, model="additive", period=season_length).seasonal
-        index = season[:season_length]  # periodic: position t has index[t % m]
-        z = z - season
-        future_season = index[(z.size + np.arange(horizon)) % season_length]
-    d = np.diff(z)
+    n_paths, m = settings.n_paths, periods
+    d = z[m:] - z[:-m]
     k = d.size
     dbar = float(d.mean())
     ss = float(((d - dbar) ** 2).sum())
-    # the prior's scale: relative change per step on log and logit scales; on the original
-    # scale, relative to the series' typical size (there is no other scale to refer to)
-    sigma0 = settings.prior_sigma / math.sqrt(periods) * scale
     nu = settings.prior_df + k - 1
-    if nu <= 0:  # two points and no prior: nothing to estimate a volatility from
+    if nu <= 0:  # one change and no prior: nothing to estimate a volatility from
         nu, s2 = 1.0, 0.0
     else:
-        s2 = (settings.prior_df * sigma0**2 + ss) / nu
-    phi = settings.drift_damping ** (1.0 / periods)
-    steps = np.arange(1, horizon + 1)
-    damp = np.cumsum(phi**steps)  # sum_{i<=j} phi^i
+        s2 = (settings.prior_df * (scale * settings.prior_sigma) ** 2 + ss) / nu
     sigma = np.sqrt(s2 * nu / rng.chisquare(nu, size=n_paths))[:, None]
-    mu_dev = sigma * math.sqrt(settings.drift_inflation / k) * rng.standard_normal((n_paths, 1))
-    shocks = np.cumsum(sigma * rng.standard_normal((n_paths, horizon)), axis=1)
-    deviation = settings.widen * (mu_dev * damp[None, :] + shocks)
-    return z[-1] + dbar * damp[None, :] + deviation + future_season[None, :], seasonal
+    # the k changes over a year overlap when m > 1 (consecutive ones share m - 1 periods), so
+    # they hold about k / m independent years of growth: the drift's sampling variance is
+    # sigma^2 / (k / m), as for a mean of m-dependent terms
+    mu_dev = sigma[:, 0] * math.sqrt(settings.drift_inflation * m / k) * rng.standard_normal(n_paths)
+    shocks = sigma * rng.standard_normal((n_paths, horizon))
+    steps = np.arange(1, horizon + 1)
+    year = -(-steps // m)  # ceil(j / m)
+    drift_weight = settings.drift_damping ** year
+    # point forecast and deviations are built along the same recursion, so widen scales only
+    # the uncertainty
+    point = np.concatenate([z[-m:], np.empty(horizon)])
+    dev = np.zeros((n_paths, m + horizon))
+    for j in range(horizon):
+        point[m + j] = point[j] + drift_weight[j] * dbar
+        dev[:, m + j] = dev[:, j] + drift_weight[j] * mu_dev + shocks[:, j]
+    return point[None, m:] + settings.widen * dev[:, m:]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -683,8 +678,8 @@ def _note(
         return "The history is constant, so every simulated path stays at its last value."
     if used == ["drift_t"]:
         return (
-            f"Damped local-drift model on the {scale} scale{' after removing the season' if seasonal else ''}, "
-            "with parameter uncertainty (Student-t predictive; docs/methodology.md)."
+            f"Damped drift model of changes over a year on the {scale} scale, with parameter "
+            "uncertainty (Student-t predictive; docs/methodology.md)."
         )
     if used == [_FALLBACK] and not n_dropped:
         return f"Random walk with drift on the {scale} scale; parameter uncertainty not included."
@@ -840,13 +835,14 @@ def simulate_paths(
             if small_count and settings.prior_sigma > 0:
                 # a count moves in whole units: the prior volatility is at least half a unit
                 scale = max(scale, 0.5 / settings.prior_sigma)
-            zpaths, seasonal = _drift_t_paths(z, horizon, settings, periods, season_length,
-                                              np.random.default_rng(seeds["drift_t"]), scale)
+            # changes over a year need two of them at least; a shorter sub-annual history (only
+            # if min_points is set below season_length + 2) falls back to changes per period
+            zpaths = _drift_t_paths(z, horizon, settings, periods if y.size >= periods + 2 else 1,
+                                    np.random.default_rng(seeds["drift_t"]), scale)
         else:
-            zpaths, seasonal = _random_walk_drift(
-                z, horizon, settings.n_paths, np.random.default_rng(seeds[_FALLBACK])), False
+            zpaths = _random_walk_drift(z, horizon, settings.n_paths, np.random.default_rng(seeds[_FALLBACK]))
         pf = PathForecast(paths=_backward(zpaths, transform, lo, hi), members_used=[settings.engine],
-                          transform=transform, note=_note([settings.engine], 0, transform, seasonal))
+                          transform=transform, note=_note([settings.engine], 0, transform, False))
     if integer:
         # whole-number counts: a path of 12.6 deals is 13 deals; rounding after the bounds
         # keeps the paths whole and lets them reach a bound (13 of 13) without any snapping
