@@ -423,3 +423,117 @@ def test_settings_from_project_file(root):
 def test_settings_reject_bad_mappings(mapping, match):
     with pytest.raises(ConfigError, match=match):
         ForecastSettings.from_mapping(mapping)
+
+
+# --------------------------------------------------------------------------- the drift_t engine
+
+
+def _known(**kw) -> ForecastSettings:
+    """drift_t with no prior, no damping: the classical random walk with drift and a t predictive."""
+    base = dict(prior_df=0.0, drift_damping=1.0, drift_inflation=1.0, n_paths=40000)
+    return ForecastSettings(**{**base, **kw})
+
+
+@pytest.mark.parametrize("h", [1, 3])
+def test_drift_t_matches_the_student_t_prediction_interval(h):
+    from scipy import stats
+
+    history = np.array([10.0, 12.0, 13.0, 15.5, 16.0, 18.5])  # yearly, 5 differences
+    d = np.diff(history)
+    k, s = d.size, d.std(ddof=1)
+    pf = simulate_paths(history, 3, season_length=1, settings=_known(), seed=5)
+    assert pf.members_used == ["drift_t"] and "parameter uncertainty" in pf.note
+    # random walk with drift, parameters uncertain (FPP3 5.5), t with k - 1 degrees of freedom
+    scale = s * np.sqrt(h + h**2 / k)
+    for q in (0.1, 0.5, 0.9, 0.975):
+        expected = history[-1] + h * d.mean() + stats.t.ppf(q, k - 1) * scale
+        assert np.quantile(pf.paths[:, h - 1], q) == pytest.approx(expected, abs=0.04 * scale)
+
+
+def test_drift_t_damps_the_drift_per_year():
+    history = np.array([10.0, 12.0, 13.0, 15.5, 16.0, 18.5])
+    pf = simulate_paths(history, 3, season_length=1, settings=_known(drift_damping=0.5, drift_inflation=0.0))
+    med = np.median(pf.paths, axis=0)
+    drift = np.diff(history).mean()
+    assert med == pytest.approx(history[-1] + drift * np.array([0.5, 0.75, 0.875]), abs=0.05)
+
+
+def test_quarters_repeat_last_years_pattern_plus_growth():
+    pattern = np.array([8.0, -4.0, 6.0, -10.0])
+    history = 100 + 0.5 * np.arange(8) + np.tile(pattern, 2)  # 8 quarters: two seasons
+    pf = simulate_paths(history, 4, settings=ForecastSettings(drift_damping=1.0, n_paths=20000))
+    med = np.median(pf.paths, axis=0)
+    # each quarter: the same quarter a year before plus a year of growth (4 x 0.5)
+    assert med == pytest.approx(history[-4:] + 2.0, abs=0.3)
+
+
+def test_short_history_has_heavier_tails_and_wider_bands_than_plug_in():
+    rng = np.random.default_rng(8)
+    long = 100 + np.cumsum(rng.normal(1.0, 2.0, 40))
+    short = long[-4:]
+
+    def tail_ratio(p):  # 95% over 80% interval width: 1.53 for a normal, more for heavy tails
+        q = np.quantile(p, [0.025, 0.1, 0.9, 0.975])
+        return (q[3] - q[0]) / (q[2] - q[1])
+
+    s = ForecastSettings(n_paths=20000)
+    assert tail_ratio(simulate_paths(short, 1, season_length=1, settings=s).paths[:, 0]) > 1.7
+    assert tail_ratio(simulate_paths(long, 1, season_length=1, settings=s).paths[:, 0]) < 1.65
+    plug_in = simulate_paths(short, 3, season_length=1, settings=dataclasses_replace(s, engine="rw_drift"))
+    assert plug_in.members_used == ["rw_drift"]
+    ours = simulate_paths(short, 3, season_length=1, settings=s)
+    assert np.std(ours.paths[:, -1]) > 1.5 * np.std(plug_in.paths[:, -1])
+
+
+def dataclasses_replace(s, **kw):
+    import dataclasses
+
+    return dataclasses.replace(s, **kw)
+
+
+def test_constant_history_still_has_uncertainty():
+    pf = simulate_paths(np.full(4, 50.0), 2, transform="log", season_length=1)
+    share_up = float(np.mean(pf.paths[:, -1] > 50.0))
+    assert 0.2 < share_up < 0.8
+    assert np.std(pf.paths[:, -1]) > 0
+
+
+def test_constant_full_rate_is_not_certain_by_construction():
+    pf = simulate_paths(np.full(6, 100.0), 2, transform="logit", bounds=(0, 100))
+    assert (pf.paths < 100).all() and (pf.paths > 0).all()
+    near_bound = float(np.mean(pf.paths[:, -1] >= 99.5))
+    assert 0.05 < near_bound < 0.95
+
+
+def test_small_counts_are_whole_numbers_and_can_reach_the_bound():
+    pf = simulate_paths([12, 12, 13, 12, 12, 12], 2, transform="logit", bounds=(0, 13), integer=True)
+    assert np.array_equal(pf.paths, np.rint(pf.paths))
+    assert pf.paths.min() >= 0 and pf.paths.max() <= 13
+    assert 0.1 < float(np.mean(pf.paths[:, -1] == 13)) < 0.9
+    assert pf.transform == "none"  # modelled in units, not on a logit scale that blows 12 -> 13 up
+
+
+def test_zero_one_deal_counts_stay_small_whole_numbers():
+    pf = simulate_paths([0, 1, 0, 0, 1, 0], 2, transform="log", bounds=(0, None), integer=True)
+    assert np.array_equal(pf.paths, np.rint(pf.paths)) and pf.paths.min() >= 0
+    q90 = np.quantile(pf.paths[:, 0], 0.9)
+    assert q90 <= 3
+
+
+def test_large_counts_keep_their_scale_and_are_rounded():
+    history = np.array([5000.0, 5400, 5900, 6300, 6800, 7400])
+    pf = simulate_paths(history, 2, transform="log", integer=True)
+    assert pf.transform == "log"
+    assert np.array_equal(pf.paths, np.rint(pf.paths))
+
+
+@pytest.mark.parametrize("mapping, match", [({"engine": "prophet"}, "engine"), ({"drift_damping": 1.5}, "drift_damping"),
+                                            ({"widen": "wide"}, "number"), ({"min_points_yearly": 2}, "at least 3")])
+def test_drift_t_settings_are_checked(mapping, match):
+    with pytest.raises(ConfigError, match=match):
+        ForecastSettings.from_mapping(mapping)
+
+
+def test_freq_must_be_known():
+    with pytest.raises(ValueError, match="freq"):
+        simulate_paths(np.arange(8.0) + 1, 2, freq="monthly")
