@@ -234,6 +234,10 @@ def run_calibration(series: dict[str, np.ndarray], freq: str, histories: Sequenc
     if half not in ("all", "a", "b"):
         raise ConfigError(f"half must be 'all', 'a' or 'b', got {half!r}")
     m = PERIODS[freq]
+    need = settings.min_points_for(m)
+    if min(histories) < need:
+        raise ConfigError(f"history length {min(histories)} is fewer than the engine's minimum of {need} "
+                          f"{freq} points (forecast.min_points{'_yearly' if m == 1 else ''})")
     steps = max(YEARS) * m
     names = sorted(k for k in series if in_half(k, half))
     if max_series is not None and max_series < len(names):
