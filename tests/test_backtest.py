@@ -213,9 +213,9 @@ def test_default_origins_run_from_min_points_to_the_quarter_before_the_due_date(
     # the rule layer alone fits no model: a cheap way to see every default origin
     per, summary = run_backtest(demo_frame, plan, geos, ForecastSettings(), members=["rules"],
                                 geographies=["330106"], indicators=["ruling_cycle_days"])
-    # quarterly data from 2021Q1: the 8th observation is 2022Q4; the target is due 2025Q4
-    assert list(per["origin"]) == [str(q) for q in parse_origins("2022Q4:2025Q3")]
-    assert (per["horizon"] == list(range(12, 0, -1))).all()
+    # quarterly data from 2021Q1: the 6th observation (min_points) is 2022Q2; the target is due 2025Q4
+    assert list(per["origin"]) == [str(q) for q in parse_origins("2022Q2:2025Q3")]
+    assert (per["horizon"] == list(range(14, 0, -1))).all()
     assert summary["method"].tolist() == ["rules"] and summary["n"].iloc[0] == per["scored"].sum()
 
 

@@ -214,7 +214,7 @@ def _case(job) -> list[dict]:
     st = _STATE
     frame, plan, geos, settings, th = st["frame"], st["plan"], st["geos"], st["settings"], st["thresholds"]
     ind, geo = plan.indicator(ind_id), geos.get(geo_code)
-    probe = assess_one(frame, ind, geo, geos, origin, dataclasses.replace(settings, min_points=_NO_FIT_MIN_POINTS), th)
+    probe = assess_one(frame, ind, geo, geos, origin, dataclasses.replace(settings, min_points=_NO_FIT_MIN_POINTS, min_points_yearly=_NO_FIT_MIN_POINTS), th)
     base = _row_base(ind, geo, origin, probe)
     if probe.decided_by == "observed":
         settled = "achieved" if probe.probability == 1.0 else "missed"
@@ -229,7 +229,7 @@ def _case(job) -> list[dict]:
             rows.append(dict(base, method=RULES, probability=1.0 if probe.sdg_category in RULES_MET else 0.0,
                              decided_by="rules", scored=True, excluded=""))
             continue
-        fs = settings if method == ENSEMBLE else dataclasses.replace(settings, members=(method,))
+        fs = settings if method == ENSEMBLE else dataclasses.replace(settings, members=(method,), engine="ensemble")
         a = assess_one(frame, ind, geo, geos, origin, fs, th)
         rows.append(dict(base, method=method, probability=a.probability, forecast_median=a.forecast_median,
                          forecast_lo80=a.forecast_lo80, forecast_hi80=a.forecast_hi80,
@@ -300,7 +300,7 @@ def run_backtest(frame: pd.DataFrame, plan, geos, settings, origins=None, member
     geo_list = [geos.get(c) for c in geographies] if geographies else list(geos.all)
     inds = [plan.indicator(i) for i in indicators] if indicators else list(plan.targets)
     inds = [i for i in inds if i.target is not None]
-    no_fit = dataclasses.replace(settings, min_points=_NO_FIT_MIN_POINTS)
+    no_fit = dataclasses.replace(settings, min_points=_NO_FIT_MIN_POINTS, min_points_yearly=_NO_FIT_MIN_POINTS)
 
     jobs, outcomes = [], {}
     for geo in geo_list:
