@@ -430,7 +430,7 @@ def test_settings_reject_bad_mappings(mapping, match):
 
 def _known(**kw) -> ForecastSettings:
     """drift_t with no prior, no damping: the classical random walk with drift and a t predictive."""
-    base = dict(prior_df=0.0, drift_damping=1.0, drift_inflation=1.0, n_paths=40000)
+    base = dict(prior_df=0.0, drift_damping=1.0, drift_inflation=1.0, drift_wander_yearly=0.0, n_paths=40000)
     return ForecastSettings(**{**base, **kw})
 
 
@@ -537,3 +537,13 @@ def test_drift_t_settings_are_checked(mapping, match):
 def test_freq_must_be_known():
     with pytest.raises(ValueError, match="freq"):
         simulate_paths(np.arange(8.0) + 1, 2, freq="monthly")
+
+
+def test_a_wandering_drift_widens_later_years_more_than_the_first():
+    history = np.array([10.0, 12.0, 13.0, 15.5, 16.0, 18.5])
+    still = simulate_paths(history, 3, season_length=1, settings=_known())
+    wander = simulate_paths(history, 3, season_length=1, settings=_known(drift_wander_yearly=1.0))
+    ratio = np.std(wander.paths, axis=0) / np.std(still.paths, axis=0)
+    # variance added by the wandering drift: q s^2 (1, 1 + 4, 1 + 4 + 9) against s^2 (h + h^2/k)
+    assert ratio[0] < ratio[1] < ratio[2]
+    assert ratio[0] > 1.05

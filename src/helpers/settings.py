@@ -70,12 +70,15 @@ class ForecastBlock(_Block):
     weights: Optional[str] = None
     engine: Literal["drift_t", "ensemble", "rw_drift"] = "drift_t"
     drift_damping: float = Field(0.85, ge=0, le=1)
-    drift_inflation: float = Field(3.0, ge=0, le=100)
+    drift_inflation: float = Field(1.0, ge=0, le=100)
+    drift_wander: float = Field(1.0, ge=0, le=100)          # quarterly series
+    drift_wander_yearly: float = Field(0.3, ge=0, le=100)   # yearly series
     prior_sigma: float = Field(0.08, ge=0, le=10)
     prior_df: float = Field(2.0, ge=0, le=1000)
     widen: float = Field(1.0, ge=0.1, le=10)
 
-    @field_validator("drift_damping", "drift_inflation", "prior_sigma", "prior_df", "widen", mode="before")
+    @field_validator("drift_damping", "drift_inflation", "drift_wander", "drift_wander_yearly", "prior_sigma",
+                     "prior_df", "widen", mode="before")
     @classmethod
     def _int_is_float(cls, v):
         return float(v) if isinstance(v, int) and not isinstance(v, bool) else v

@@ -127,8 +127,12 @@ class ForecastSettings:
         ``phi = drift_damping ** (1 / season_length)``, so the damping does not depend on the
         frequency.
     drift_inflation : float
-        Multiplier of the sampling variance of the drift (``sigma^2 / k``): future growth is
-        less certain than the mean of past growth, because growth rates wander.
+        Multiplier of the sampling variance of the drift (1 = the posterior's own).
+    drift_wander, drift_wander_yearly : float
+        Variance per year of the random walk the drift follows, in units of ``sigma^2``, for
+        sub-annual and for yearly series: growth rates wander, so a drift estimated from the
+        past is less and less certain further ahead (a local linear trend). Estimated on half
+        of the M3 development series (docs/methodology.md).
     prior_sigma : float
         Prior guess of the volatility per year on the modelling scale (a relative change
         under ``log``); per step it is ``prior_sigma / sqrt(season_length)``.
@@ -152,9 +156,11 @@ class ForecastSettings:
     weights: str = "equal"
     engine: str = "drift_t"
     drift_damping: float = 0.85
-    drift_inflation: float = 3.0
+    drift_inflation: float = 1.0
     prior_sigma: float = 0.08
     prior_df: float = 2.0
+    drift_wander: float = 1.0
+    drift_wander_yearly: float = 0.3
     widen: float = 1.0
 
     def __post_init__(self):
@@ -168,6 +174,7 @@ class ForecastSettings:
                 raise ConfigError(f"forecast.{name} must be at least {low}, got {value}")
         for name, low, high in (("drift_damping", 0.0, 1.0), ("drift_inflation", 0.0, 100.0),
                                 ("prior_sigma", 0.0, 10.0), ("prior_df", 0.0, 1000.0),
+                                ("drift_wander", 0.0, 100.0), ("drift_wander_yearly", 0.0, 100.0),
                                 ("widen", 0.1, 10.0)):
             value = getattr(self, name)
             if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
@@ -584,7 +591,9 @@ def _drift_t_paths(z: np.ndarray, horizon: int, settings: ForecastSettings, peri
       are relative; the series' mean absolute value on the original scale);
     * drift: ``mu ~ N(dbar, c m sigma^2 / k)``, ``c = drift_inflation`` (``k / m``: the
       overlapping changes hold about ``k / m`` independent years);
-    * path: ``z_{T+j} = z_{T+j-m} + phi^a mu + e_j``, ``e_j ~ N(0, sigma^2)``, ``a = ceil(j/m)``
+    * the drift wanders: in year ``a`` ahead it is ``mu_a = mu + eta_1 + ... + eta_a``,
+      ``eta ~ N(0, q sigma^2)``, ``q = drift_wander`` (``drift_wander_yearly`` for yearly data);
+    * path: ``z_{T+j} = z_{T+j-m} + phi^a mu_a + e_j``, ``e_j ~ N(0, sigma^2)``, ``a = ceil(j/m)``
       the year of step ``j`` and ``phi = drift_damping`` (per year);
 
     every deviation from the point forecast multiplied by ``widen``. Drawing ``sigma`` and
@@ -616,9 +625,15 @@ def _drift_t_paths(z: np.ndarray, horizon: int, settings: ForecastSettings, peri
     # the uncertainty
     point = np.concatenate([z[-m:], np.empty(horizon)])
     dev = np.zeros((n_paths, m + horizon))
+    # the drift wanders from year to year (a local linear trend): a random walk with variance
+    # drift_wander * sigma^2 per year, on top of the uncertainty of its current value
+    n_years = int(year[-1])
+    q = settings.drift_wander_yearly if m == 1 else settings.drift_wander
+    wander = np.cumsum(sigma * math.sqrt(q) * rng.standard_normal((n_paths, n_years)), axis=1)
     for j in range(horizon):
         point[m + j] = point[j] + drift_weight[j] * dbar
-        dev[:, m + j] = dev[:, j] + drift_weight[j] * mu_dev + shocks[:, j]
+        a = int(year[j]) - 1
+        dev[:, m + j] = dev[:, j] + drift_weight[j] * (mu_dev + wander[:, a]) + shocks[:, j]
     return point[None, m:] + settings.widen * dev[:, m:]
 
 
