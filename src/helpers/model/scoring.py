@@ -7,6 +7,8 @@ series (:mod:`helpers.model.calibrate`), so both report the same quantities comp
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -158,8 +160,6 @@ def calibration_slope(p, o, clip: float = CLIP) -> tuple[float, float]:
     if p.size < 10 or np.unique(o).size < 2 or np.unique(p).size < 2:
         return np.nan, np.nan
     x = sm.add_constant(np.log(p / (1.0 - p)), has_constant="add")
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation and convergence warnings: judged below
         try:
