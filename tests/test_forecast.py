@@ -18,6 +18,10 @@ from helpers.model.forecast import (
 )
 
 
+#: The statsmodels ensemble (``engine="ensemble"``), tested as before the drift_t engine became the default.
+ENS = ForecastSettings(engine="ensemble", min_points=8)
+
+
 @pytest.fixture(scope="module")
 def trend() -> np.ndarray:
     """A clean upward trend: 16 quarters rising by about 2 a quarter, little noise."""
@@ -27,7 +31,7 @@ def trend() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def trend_forecast(trend) -> PathForecast:
-    return simulate_paths(trend, 4)
+    return simulate_paths(trend, 4, settings=ENS)
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ def ets_fit(monkeypatch):
 
 def test_paths_shape_members_and_note(trend_forecast):
     pf = trend_forecast
-    assert pf.paths.shape == (ForecastSettings().n_paths, 4)
+    assert pf.paths.shape == (ENS.n_paths, 4)
     assert pf.members_used == ["ets_ann", "ets_aadn", "theta", "uc_llt"]
     assert pf.members_dropped == {}
     assert pf.transform == "none"
@@ -72,7 +76,7 @@ def test_upward_trend_continues_with_ordered_band(trend, trend_forecast):
 def test_simulation_starts_after_last_observation():
     # anchor="start" would simulate from the first observations (level 10), not the last
     history = np.r_[np.full(10, 10.0), np.full(8, 100.0)]
-    pf = simulate_paths(history, 4)
+    pf = simulate_paths(history, 4, settings=ENS)
     first_step_median = np.median(pf.paths[:, 0])
     assert abs(first_step_median - 100) < 15
     for name in pf.members_used:  # every member on its own, not just the mixture
@@ -92,7 +96,7 @@ def test_flat_noisy_series_has_a_normal_like_tail(data_seed):
     # sd 7.8 (seed 7), and the test would then judge the draw instead of the models
     z = np.random.default_rng(data_seed).normal(size=20)
     history = 100 + 10 * (z - z.mean()) / z.std(ddof=1)
-    pf = simulate_paths(history, 1)
+    pf = simulate_paths(history, 1, settings=ENS)
     share_above_110 = float(np.mean(pf.paths[:, 0] > 110))
     assert 0.05 <= share_above_110 <= 0.35  # N(100, 10) puts ~0.16 above 110
 
@@ -164,10 +168,16 @@ def test_seed_defaults_to_settings_seed(trend):
 # --------------------------------------------------------------------------- input checks
 
 
-@pytest.mark.parametrize("n", [0, 1, 7])
-def test_too_short_history_raises(n):
-    with pytest.raises(TooShortError, match="8 needed"):
-        simulate_paths(np.arange(float(n)), 4)
+@pytest.mark.parametrize("n, season_length, freq, need", [(0, 4, None, 6), (5, 4, None, 6), (2, 1, None, 3),
+                                                        (5, 1, "quarterly", 6), (2, 4, "yearly", 3)])
+def test_too_short_history_raises(n, season_length, freq, need):
+    with pytest.raises(TooShortError, match=f"{need} needed"):
+        simulate_paths(np.arange(float(n)) + 1, 4, season_length=season_length, freq=freq)
+
+
+def test_three_yearly_or_six_quarterly_points_are_enough():
+    assert simulate_paths([10.0, 11.0, 12.5], 1, season_length=1).paths.shape == (2000, 1)
+    assert simulate_paths(np.arange(6.0) + 10, 2).paths.shape == (2000, 2)
 
 
 def test_too_short_follows_settings():
@@ -193,7 +203,7 @@ def test_invalid_arguments_raise(history, horizon, kwargs, match):
 
 
 def test_constant_history_gives_constant_paths():
-    pf = simulate_paths(np.full(12, 7.0), 3)
+    pf = simulate_paths(np.full(12, 7.0), 3, settings=ENS)
     assert np.all(pf.paths == 7.0)
     assert pf.members_used == ["rw_drift"]
     assert "constant" in pf.note
@@ -209,7 +219,7 @@ def test_non_converged_member_is_dropped_and_reported(trend, ets_fit, caplog):
 
     ets_fit(not_converged)
     with caplog.at_level(logging.INFO, logger="helpers.model.forecast"):
-        pf = simulate_paths(trend, 4)
+        pf = simulate_paths(trend, 4, settings=ENS)
     assert "ets_aadn" not in pf.members_used
     assert pf.members_dropped["ets_aadn"].startswith("not converged")
     assert pf.members_used == ["ets_ann", "theta", "uc_llt"]
@@ -228,7 +238,7 @@ def test_non_converged_member_reported_as_object(trend, ets_fit):
         return res
 
     ets_fit(not_converged)
-    pf = simulate_paths(trend, 4)
+    pf = simulate_paths(trend, 4, settings=ENS)
     assert pf.members_dropped["ets_aadn"].startswith("not converged")
 
 
@@ -239,7 +249,7 @@ def test_member_that_raises_is_dropped(trend, monkeypatch):
         raise np.linalg.LinAlgError("singular matrix")
 
     monkeypatch.setattr(UnobservedComponents, "fit", boom)
-    pf = simulate_paths(trend, 4)
+    pf = simulate_paths(trend, 4, settings=ENS)
     assert "uc_llt" not in pf.members_used
     assert pf.members_dropped["uc_llt"] == "failed (LinAlgError: singular matrix)"
 
@@ -260,7 +270,7 @@ def test_member_with_bad_paths_is_dropped(trend, monkeypatch, bad_paths, reason)
         return real(name, *args)
 
     monkeypatch.setattr(forecast, "_fit_member", fit_member)
-    pf = simulate_paths(trend, 4)
+    pf = simulate_paths(trend, 4, settings=ENS)
     assert pf.members_dropped["theta"].startswith(reason)
     assert pf.members_used == ["ets_ann", "ets_aadn", "uc_llt"]
     assert np.isfinite(pf.paths).all()
@@ -272,7 +282,7 @@ def test_no_member_left_falls_back_to_random_walk(trend, monkeypatch):
         raise RuntimeError("no fit today")
 
     monkeypatch.setattr(forecast, "_fit_member", fail)
-    pf = simulate_paths(trend, 4)
+    pf = simulate_paths(trend, 4, settings=ENS)
     assert pf.members_used == ["rw_drift"]
     assert set(pf.members_dropped) == {"ets_ann", "ets_aadn", "theta", "uc_llt"}
     assert "random walk with drift" in pf.note
@@ -288,7 +298,7 @@ def test_seasonal_series_adds_seasonal_member():
     rng = np.random.default_rng(5)
     pattern = np.array([8.0, -4.0, 6.0, -10.0])
     history = 100 + 0.5 * np.arange(16) + np.tile(pattern, 4) + rng.normal(0, 1, 16)
-    pf = simulate_paths(history, 4)
+    pf = simulate_paths(history, 4, settings=ENS)
     assert "ets_ana" in pf.members_used
     assert "seasonal" in pf.note
     # the forecast repeats the pattern: the quarter with -10 stays the lowest
@@ -303,12 +313,12 @@ def test_trend_alone_is_not_taken_for_seasonality(trend_forecast):
 def test_short_series_gets_no_seasonal_member():
     pattern = np.array([8.0, -4.0, 6.0, -10.0])
     history = 100 + np.r_[np.tile(pattern, 2), pattern[:3]]  # 11 < seasonal_min_points
-    pf = simulate_paths(history, 4)
+    pf = simulate_paths(history, 4, settings=ENS)
     assert "ets_ana" not in pf.members_used
 
 
 def test_mixture_gives_each_member_an_equal_block(trend, monkeypatch):
-    settings = ForecastSettings(n_paths=103)
+    settings = ForecastSettings(engine="ensemble", min_points=8, n_paths=103)
     pf = simulate_paths(trend, 2, settings=settings)
     assert forecast._allocate(103, 4) == [28, 25, 25, 25]
     assert pf.paths.shape == (103, 2)
@@ -349,7 +359,7 @@ def test_theta_paths_follow_ses_error_variance(monkeypatch):
     # the theta member alone: its h-step spread must grow as sigma * sqrt(1 + (h-1) alpha^2)
     rng = np.random.default_rng(12)
     history = 20 + np.cumsum(rng.normal(0.2, 1, 20))
-    pf = simulate_paths(history, 6, settings=ForecastSettings(members=("theta",), n_paths=8000))
+    pf = simulate_paths(history, 6, settings=ForecastSettings(engine="ensemble", min_points=8, members=("theta",), n_paths=8000))
     assert pf.members_used == ["theta"]
     sd = pf.paths.std(axis=0)
     ratio = sd[-1] / sd[0]
@@ -413,3 +423,127 @@ def test_settings_from_project_file(root):
 def test_settings_reject_bad_mappings(mapping, match):
     with pytest.raises(ConfigError, match=match):
         ForecastSettings.from_mapping(mapping)
+
+
+# --------------------------------------------------------------------------- the drift_t engine
+
+
+def _known(**kw) -> ForecastSettings:
+    """drift_t with no prior, no damping: the classical random walk with drift and a t predictive."""
+    base = dict(prior_df=0.0, drift_damping=1.0, drift_inflation=1.0, drift_wander_yearly=0.0, n_paths=40000)
+    return ForecastSettings(**{**base, **kw})
+
+
+@pytest.mark.parametrize("h", [1, 3])
+def test_drift_t_matches_the_student_t_prediction_interval(h):
+    from scipy import stats
+
+    history = np.array([10.0, 12.0, 13.0, 15.5, 16.0, 18.5])  # yearly, 5 differences
+    d = np.diff(history)
+    k, s = d.size, d.std(ddof=1)
+    pf = simulate_paths(history, 3, season_length=1, settings=_known(), seed=5)
+    assert pf.members_used == ["drift_t"] and "parameter uncertainty" in pf.note
+    # random walk with drift, parameters uncertain (FPP3 5.5), t with k - 1 degrees of freedom
+    scale = s * np.sqrt(h + h**2 / k)
+    for q in (0.1, 0.5, 0.9, 0.975):
+        expected = history[-1] + h * d.mean() + stats.t.ppf(q, k - 1) * scale
+        assert np.quantile(pf.paths[:, h - 1], q) == pytest.approx(expected, abs=0.04 * scale)
+
+
+def test_drift_t_damps_the_drift_per_year():
+    history = np.array([10.0, 12.0, 13.0, 15.5, 16.0, 18.5])
+    pf = simulate_paths(history, 3, season_length=1, settings=_known(drift_damping=0.5, drift_inflation=0.0))
+    med = np.median(pf.paths, axis=0)
+    drift = np.diff(history).mean()
+    assert med == pytest.approx(history[-1] + drift * np.array([0.5, 0.75, 0.875]), abs=0.05)
+
+
+def test_quarters_repeat_last_years_pattern_plus_growth():
+    pattern = np.array([8.0, -4.0, 6.0, -10.0])
+    history = 100 + 0.5 * np.arange(8) + np.tile(pattern, 2)  # 8 quarters: two seasons
+    pf = simulate_paths(history, 4, settings=ForecastSettings(drift_damping=1.0, n_paths=20000))
+    med = np.median(pf.paths, axis=0)
+    # each quarter: the same quarter a year before plus a year of growth (4 x 0.5)
+    assert med == pytest.approx(history[-4:] + 2.0, abs=0.3)
+
+
+def test_short_history_has_heavier_tails_and_wider_bands_than_plug_in():
+    rng = np.random.default_rng(8)
+    long = 100 + np.cumsum(rng.normal(1.0, 2.0, 40))
+    short = long[-4:]
+
+    def tail_ratio(p):  # 95% over 80% interval width: 1.53 for a normal, more for heavy tails
+        q = np.quantile(p, [0.025, 0.1, 0.9, 0.975])
+        return (q[3] - q[0]) / (q[2] - q[1])
+
+    s = ForecastSettings(n_paths=20000)
+    assert tail_ratio(simulate_paths(short, 1, season_length=1, settings=s).paths[:, 0]) > 1.7
+    assert tail_ratio(simulate_paths(long, 1, season_length=1, settings=s).paths[:, 0]) < 1.65
+    plug_in = simulate_paths(short, 3, season_length=1, settings=dataclasses_replace(s, engine="rw_drift"))
+    assert plug_in.members_used == ["rw_drift"]
+    ours = simulate_paths(short, 3, season_length=1, settings=s)
+    assert np.std(ours.paths[:, -1]) > 1.5 * np.std(plug_in.paths[:, -1])
+
+
+def dataclasses_replace(s, **kw):
+    import dataclasses
+
+    return dataclasses.replace(s, **kw)
+
+
+def test_constant_history_still_has_uncertainty():
+    pf = simulate_paths(np.full(4, 50.0), 2, transform="log", season_length=1)
+    share_up = float(np.mean(pf.paths[:, -1] > 50.0))
+    assert 0.2 < share_up < 0.8
+    assert np.std(pf.paths[:, -1]) > 0
+
+
+def test_constant_full_rate_is_not_certain_by_construction():
+    pf = simulate_paths(np.full(6, 100.0), 2, transform="logit", bounds=(0, 100))
+    assert (pf.paths < 100).all() and (pf.paths > 0).all()
+    near_bound = float(np.mean(pf.paths[:, -1] >= 99.5))
+    assert 0.05 < near_bound < 0.95
+
+
+def test_small_counts_are_whole_numbers_and_can_reach_the_bound():
+    pf = simulate_paths([12, 12, 13, 12, 12, 12], 2, transform="logit", bounds=(0, 13), integer=True)
+    assert np.array_equal(pf.paths, np.rint(pf.paths))
+    assert pf.paths.min() >= 0 and pf.paths.max() <= 13
+    assert 0.1 < float(np.mean(pf.paths[:, -1] == 13)) < 0.9
+    assert pf.transform == "none"  # modelled in units, not on a logit scale that blows 12 -> 13 up
+
+
+def test_zero_one_deal_counts_stay_small_whole_numbers():
+    pf = simulate_paths([0, 1, 0, 0, 1, 0], 2, transform="log", bounds=(0, None), integer=True)
+    assert np.array_equal(pf.paths, np.rint(pf.paths)) and pf.paths.min() >= 0
+    q90 = np.quantile(pf.paths[:, 0], 0.9)
+    assert q90 <= 3
+
+
+def test_large_counts_keep_their_scale_and_are_rounded():
+    history = np.array([5000.0, 5400, 5900, 6300, 6800, 7400])
+    pf = simulate_paths(history, 2, transform="log", integer=True)
+    assert pf.transform == "log"
+    assert np.array_equal(pf.paths, np.rint(pf.paths))
+
+
+@pytest.mark.parametrize("mapping, match", [({"engine": "prophet"}, "engine"), ({"drift_damping": 1.5}, "drift_damping"),
+                                            ({"widen": "wide"}, "number"), ({"min_points_yearly": 2}, "at least 3")])
+def test_drift_t_settings_are_checked(mapping, match):
+    with pytest.raises(ConfigError, match=match):
+        ForecastSettings.from_mapping(mapping)
+
+
+def test_freq_must_be_known():
+    with pytest.raises(ValueError, match="freq"):
+        simulate_paths(np.arange(8.0) + 1, 2, freq="monthly")
+
+
+def test_a_wandering_drift_widens_later_years_more_than_the_first():
+    history = np.array([10.0, 12.0, 13.0, 15.5, 16.0, 18.5])
+    still = simulate_paths(history, 3, season_length=1, settings=_known())
+    wander = simulate_paths(history, 3, season_length=1, settings=_known(drift_wander_yearly=1.0))
+    ratio = np.std(wander.paths, axis=0) / np.std(still.paths, axis=0)
+    # variance added by the wandering drift: q s^2 (1, 1 + 4, 1 + 4 + 9) against s^2 (h + h^2/k)
+    assert ratio[0] < ratio[1] < ratio[2]
+    assert ratio[0] > 1.05

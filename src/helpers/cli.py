@@ -225,6 +225,33 @@ def schedule(
 
 
 @app.command()
+def calibrate(
+    files: list[Path] = typer.Argument(..., help="Calibration files (long format: series, category, start_year, start_period, t, value)."),
+    history: Optional[str] = typer.Option(None, "--history", help="History lengths, e.g. 4,6,8 (default: yearly 4,6,8; quarterly 8,12,16)."),
+    freq: Optional[str] = typer.Option(None, "--freq", help="yearly or quarterly (default: inferred from the file's periods)."),
+    out: Path = typer.Option(Path("."), "--out", "-o", help="Folder for calibration.csv and calibration_forecasts.csv."),
+    max_series: Optional[int] = typer.Option(None, "--max-series", min=1, help="Score a fixed-seed sample of this many series per file."),
+    origins: int = typer.Option(3, "--origins", min=1, help="Origins per series and history length."),
+    half: str = typer.Option("all", "--half", help="all, or a / b: one fixed half of the series (choose on one, check on the other)."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Score the forecast engine and three baselines on real series (rolling origins); write calibration.csv."""
+    from helpers.model.calibrate import calibrate_files, format_table, goal_report
+    from helpers.model.forecast import ForecastSettings
+
+    try:
+        fs = ForecastSettings.from_mapping(_settings(settings).block("forecast"))
+        table, path = calibrate_files(files, fs, history=history, freq=freq, out=out, max_series=max_series,
+                                      origins=origins, half=half)
+    except IpevalError as exc:
+        _fail(exc)
+    typer.echo(format_table(table))
+    for line in goal_report(table):
+        typer.echo(line)
+    typer.echo(f"calibration table: {path}")
+
+
+@app.command()
 def backtest(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the three files (default: outputs/backtest)."),
     geos: Optional[str] = typer.Option(None, "--geos", help="Comma-separated geography codes, or 'all' (default: 330100,330106,330127)."),

@@ -63,10 +63,25 @@ class ForecastBlock(_Block):
 
     n_paths: int = Field(2000, ge=10, le=1_000_000)
     seed: int = Field(20231023, ge=0)
-    min_points: int = Field(8, ge=2, le=1000)
+    min_points: int = Field(6, ge=3, le=1000)            # quarterly series
+    min_points_yearly: int = Field(3, ge=3, le=1000)     # yearly series
     seasonal_min_points: int = Field(12, ge=4, le=1000)
     members: Optional[tuple[str, ...]] = None
     weights: Optional[str] = None
+    engine: Literal["drift_t", "ensemble", "rw_drift"] = "drift_t"
+    drift_damping: float = Field(0.85, ge=0, le=1)
+    drift_inflation: float = Field(1.0, ge=0, le=100)
+    drift_wander: float = Field(1.0, ge=0, le=100)          # quarterly series
+    drift_wander_yearly: float = Field(0.3, ge=0, le=100)   # yearly series
+    prior_sigma: float = Field(0.08, ge=0, le=10)
+    prior_df: float = Field(2.0, ge=0, le=1000)
+    widen: float = Field(1.0, ge=0.1, le=10)
+
+    @field_validator("drift_damping", "drift_inflation", "drift_wander", "drift_wander_yearly", "prior_sigma",
+                     "prior_df", "widen", mode="before")
+    @classmethod
+    def _int_is_float(cls, v):
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
     @field_validator("members", mode="before")
     @classmethod

@@ -43,8 +43,6 @@ JUDGED = SETTLED + OPEN  # statuses of a target this geography is held to
 STATUSES = JUDGED + ("reference", "no_target")
 SDG_CATEGORIES = official.CATEGORIES + ("not_met", "not_applicable")
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
-# the shortest histories a probability is computed from (docs/methodology.md)
-SHORT_MIN_POINTS = {"annual": 3, "quarterly": 6}
 STAGES = ("midterm", "final")
 
 
@@ -128,22 +126,6 @@ def _seed(base: int, ind_id: str, geo_code: str, as_of: Quarter) -> int:
     return (int(base) + zlib.crc32(f"{ind_id}|{geo_code}|{as_of}".encode())) % (2**32)
 
 
-def short_series_settings(settings, frequency: str):
-    """``settings`` with ``min_points`` lowered to :data:`SHORT_MIN_POINTS` of the frequency.
-
-    A forecast from 3 yearly or 6 quarterly points is far better scored than a rule (issue 10), so
-    no series that long is left without a probability. ``ForecastSettings`` checks
-    ``min_points >= 4``; until the short-series engine relaxes that check, the lower value is set
-    on the (frozen) copy directly.
-    """
-    low = SHORT_MIN_POINTS[frequency]
-    if settings.min_points <= low:
-        return settings
-    s = dataclasses.replace(settings, min_points=max(low, 4))
-    object.__setattr__(s, "min_points", low)
-    return s
-
-
 def assessment_stage(plan: Plan, as_of: Quarter) -> str:
     """``final`` (终期评估) for a run at or after the last due date of the plan's targets, else ``midterm``."""
     dues = [i.target.due for i in plan.targets]
@@ -204,14 +186,17 @@ def _simulate(a: Assessment, ind: Indicator, geo: Geography, as_of: Quarter, s: 
 
     if fut.steps <= 0:
         return None, ""
-    fset = short_series_settings(settings, ind.frequency)
     transform, bounds = _transform_for(ind)
+    season_length = 1 if fut.annual else 4
     try:
+        # counts are simulated as whole numbers (small ones in units): P(12 -> 13 of 13) is a count's question
         pf = forecast.simulate_paths(s["value"].to_numpy(float), fut.steps, transform=transform, bounds=bounds,
-                                     season_length=1 if fut.annual else 4, settings=fset,
-                                     seed=_seed(fset.seed, ind.id, geo.code, as_of))
+                                     season_length=season_length, settings=settings,
+                                     seed=_seed(settings.seed, ind.id, geo.code, as_of),
+                                     integer=ind.measure == "count")
     except forecast.TooShortError:
-        return None, f"{len(s)} observations (< {fset.min_points}): too short for a probability"
+        need = settings.min_points_for(season_length)
+        return None, f"{len(s)} observations (< {need}): too short for a probability"
     a.models_used = ",".join(pf.members_used)
     a.models_dropped = ";".join(f"{k}: {v}" for k, v in pf.members_dropped.items())
     qs = np.quantile(pf.paths, QUANTILES, axis=0)
@@ -283,7 +268,7 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
     as_of : Quarter
         Only data of periods ended by this quarter are used.
     settings : helpers.model.forecast.ForecastSettings
-        Simulation count and seed (``min_points`` above :data:`SHORT_MIN_POINTS` is lowered to it).
+        Simulation count, seed and the fewest points a forecast needs (``min_points_for``).
     thresholds : StatusThresholds
     fit : bool
         ``False``: no forecast, only what the data settle (the backtest's cheap probe).

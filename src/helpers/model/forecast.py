@@ -1,28 +1,27 @@
-"""Simulate future paths of a short series with a small statsmodels ensemble.
+"""Simulate future paths of a short series: the engine behind "the probability that a target is met".
 
-This is the engine behind "the probability that each 2025 target is met": it only produces
-paths; :mod:`helpers.model.assess` turns them into target quantities (a value in a quarter, an annual
-sum, a cumulative total) and counts the share of paths that meet the target. Sums of future
-flows need whole paths, not summed intervals (FPP3 section 13.5), which is why this module
-returns an array of paths rather than intervals.
+This module only produces paths; :mod:`helpers.model.assess` turns them into target quantities (a
+value in a quarter, an annual sum, a cumulative total) and counts the share of paths that meet the
+target. Sums of future flows need whole paths, not summed intervals (FPP3 section 13.5), which is
+why this module returns an array of paths rather than intervals.
 
-How a forecast is made
-----------------------
-1. The history is put on a modelling scale (``transform``): unchanged, ``log1p`` for
-   non-negative counts and amounts, or a scaled logit for ratios with known bounds (FPP3 13.3).
-2. Every ensemble member is fitted once on that scale. A member that raises, reports
-   non-convergence, produces non-finite paths or "explodes" (see :func:`simulate_paths`) is
-   dropped, and the reason recorded: on short series, non-converged ETS fits give wild
-   forecasts (statsmodels #6883, sktime #9291).
-3. The surviving members simulate an equal share of the paths each (a mixture with equal
-   weights, as M4 found combinations of simple methods the most accurate), the paths are
-   concatenated in a fixed order, taken back to the original scale and clipped into bounds.
-4. If nothing survives, a random walk with drift takes over and the note says so.
+Engines (``ForecastSettings.engine``)
+-------------------------------------
+``drift_t`` (default)
+    A damped drift model of the changes over a year (first differences for yearly data, a quarter
+    against the same quarter a year before for quarters), with parameter uncertainty: a conjugate
+    prior on the volatility, the drift's sampling error and a drift that wanders from year to
+    year, so each step's predictive is a Student-t (:func:`_drift_t_paths`). It works from 3
+    yearly or 6 quarterly points, costs about 1 ms a series, and was calibrated on real series
+    (the M3 competition; ``ipeval calibrate``, ``docs/methodology.md`` sections 4 and 12).
+``ensemble``
+    The equal-weight statsmodels ensemble (ETS, Theta, unobserved components) used before; kept
+    for comparison. Members are fitted once, dropped when they do not converge or explode, and
+    simulate an equal share of the paths each. Parameter uncertainty is not included.
+``rw_drift``
+    A random walk with drift and plug-in parameters: a baseline.
 
-Simulations condition on the fitted parameters: parameter uncertainty is not included, so the
-paths are too narrow on short series. This is deliberate (one fit per member, about 50 ms of CPU
-per series in all; bootstrapping parameters would multiply that) and is stated in every
-:attr:`PathForecast.note`. ``benchmarks/bench_forecast.py`` measures the cost per member.
+With ``integer=True`` paths are whole numbers, and small counts are modelled in units.
 
 statsmodels is imported lazily, so importing this module (for :func:`point_quantiles` or the
 settings) does not cost the ~2 s that ``statsmodels`` takes to import.
@@ -46,6 +45,7 @@ __all__ = [
     "ForecastSettings",
     "PathForecast",
     "TooShortError",
+    "ENGINES",
     "MEMBER_NAMES",
     "point_quantiles",
     "simulate_paths",
@@ -55,6 +55,11 @@ __all__ = [
 #: the seasonal ETS variant; it is only ever tried on a long enough, seasonal series.
 MEMBER_NAMES: tuple[str, ...] = ("ets_ann", "ets_aadn", "ets_ana", "theta", "uc_llt")
 _FALLBACK = "rw_drift"
+#: With ``integer=True``, a history whose values are all at most this is a "small count",
+#: modelled in units (``transform="none"``) and rounded, not on the log or logit scale.
+SMALL_COUNT = 50
+#: Forecasting engines (``ForecastSettings.engine``).
+ENGINES: tuple[str, ...] = ("drift_t", "ensemble", "rw_drift")
 _TRANSFORMS = ("none", "log", "logit")
 _WEIGHTS = ("equal",)
 
@@ -93,8 +98,11 @@ class ForecastSettings:
     seed : int
         Default seed; :func:`simulate_paths` uses it unless a ``seed`` is passed.
     min_points : int
-        Fewer observations than this and no model is fitted (:class:`TooShortError`); the
-        caller falls back to rules. At least 4.
+        Fewer observations than this in a sub-annual (quarterly) series and no model is fitted
+        (:class:`TooShortError`). At least 3; 6 = a year and a half of quarters.
+    min_points_yearly : int
+        The same for yearly series (``season_length == 1`` or ``freq="yearly"``); 3 = three
+        annual returns.
     seasonal_min_points : int
         Seasonal variants (the ``ets_ana`` member, theta's deseasonalising) are only tried
         with at least this many points (12 = three years of quarters) and at least two full
@@ -108,6 +116,30 @@ class ForecastSettings:
         finite, not exploded). The only scheme offered, because on series this short there is
         too little data to estimate better weights.
 
+    engine : {"drift_t", "ensemble", "rw_drift"}
+        ``"drift_t"`` (default): the damped local-drift model with parameter uncertainty and
+        a Student-t predictive (:func:`_drift_t_paths`, ``docs/methodology.md``). ``"ensemble"``:
+        the equal-weight statsmodels ensemble of ``members``. ``"rw_drift"``: a random walk
+        with drift and plug-in parameters (a baseline for calibration).
+    drift_damping : float
+        Damping of the drift per YEAR (0-1; 1 = undamped). Drift ``phi**j`` at step ``j`` with
+        ``phi = drift_damping ** (1 / season_length)``, so the damping does not depend on the
+        frequency.
+    drift_inflation : float
+        Multiplier of the sampling variance of the drift (1 = the posterior's own).
+    drift_wander, drift_wander_yearly : float
+        Variance per year of the random walk the drift follows, in units of ``sigma^2``, for
+        sub-annual and for yearly series: growth rates wander, so a drift estimated from the
+        past is less and less certain further ahead (a local linear trend). Estimated on half
+        of the M3 development series (docs/methodology.md).
+    prior_sigma : float
+        Prior guess of the volatility per year on the modelling scale (a relative change
+        under ``log``); per step it is ``prior_sigma / sqrt(season_length)``.
+    prior_df : float
+        Weight of that prior, in pseudo-differences (scaled-inverse-chi-squared prior).
+    widen : float
+        Factor on every simulated deviation from the point forecast (1 = none).
+
     Raises
     ------
     ConfigError
@@ -116,20 +148,41 @@ class ForecastSettings:
 
     n_paths: int = 2000
     seed: int = 20231023
-    min_points: int = 8
+    min_points: int = 6
+    min_points_yearly: int = 3
     seasonal_min_points: int = 12
     members: tuple[str, ...] = ("ets_ann", "ets_aadn", "theta", "uc_llt")
     weights: str = "equal"
+    engine: str = "drift_t"
+    drift_damping: float = 0.85
+    drift_inflation: float = 1.0
+    prior_sigma: float = 0.08
+    prior_df: float = 2.0
+    drift_wander: float = 1.0
+    drift_wander_yearly: float = 0.3
+    widen: float = 1.0
 
     def __post_init__(self):
-        for name, low in (("n_paths", 10), ("seed", 0), ("min_points", 4),
-                          ("seasonal_min_points", 4)):
+        for name, low in (("n_paths", 10), ("seed", 0), ("min_points", 3),
+                          ("min_points_yearly", 3), ("seasonal_min_points", 4)):
             value = getattr(self, name)
             # bool is an int subclass; "n_paths: true" in YAML is a mistake, not 1 path
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
                 raise ConfigError(f"forecast.{name} must be a whole number, got {value!r}")
             if value < low:
                 raise ConfigError(f"forecast.{name} must be at least {low}, got {value}")
+        for name, low, high in (("drift_damping", 0.0, 1.0), ("drift_inflation", 0.0, 100.0),
+                                ("prior_sigma", 0.0, 10.0), ("prior_df", 0.0, 1000.0),
+                                ("drift_wander", 0.0, 100.0), ("drift_wander_yearly", 0.0, 100.0),
+                                ("widen", 0.1, 10.0)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+                raise ConfigError(f"forecast.{name} must be a number, got {value!r}")
+            if not low <= float(value) <= high:
+                raise ConfigError(f"forecast.{name} must be between {low:g} and {high:g}, got {value}")
+            object.__setattr__(self, name, float(value))
+        if self.engine not in ENGINES:
+            raise ConfigError(f"forecast.engine must be one of {list(ENGINES)}, got {self.engine!r}")
         members = self.members
         if isinstance(members, str) or not isinstance(members, (tuple, list)):
             raise ConfigError(f"forecast.members must be a list of names, got {members!r}")
@@ -149,6 +202,11 @@ class ForecastSettings:
             raise ConfigError(
                 f"forecast.weights must be one of {list(_WEIGHTS)}, got {self.weights!r}"
             )
+
+    def min_points_for(self, season_length: int) -> int:
+        """Fewest observations a forecast needs: ``min_points_yearly`` for yearly series
+        (``season_length == 1``), else ``min_points``."""
+        return self.min_points_yearly if season_length == 1 else self.min_points
 
     @classmethod
     def from_mapping(cls, d: Mapping | None) -> "ForecastSettings":
@@ -516,6 +574,68 @@ def _random_walk_drift(z: np.ndarray, horizon: int, reps: int, rng) -> np.ndarra
     return z[-1] + np.cumsum(steps, axis=1)
 
 
+def _drift_t_paths(z: np.ndarray, horizon: int, settings: ForecastSettings, periods: int,
+                   rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+    """Paths of the damped drift model on annual changes, with parameter uncertainty (``engine="drift_t"``).
+
+    With ``m = periods`` steps a year, the model works on the ``k = n - m`` changes over a year
+    ``d_t = z_t - z_{t-m}`` (first differences for yearly data; for quarters, a quarter against
+    the same quarter a year before, so a seasonal pattern needs no estimating and adds no
+    noise). With their mean ``dbar`` and sum of squares ``S``:
+
+    * volatility: ``sigma^2 ~ nu_n s_n^2 / chi^2(nu_n)``, ``nu_n = nu_0 + k - 1``,
+      ``s_n^2 = (nu_0 sigma_0^2 + S) / nu_n``: the conjugate posterior under a flat prior on the
+      drift and a scaled-inverse-chi-squared prior of ``nu_0 = prior_df`` pseudo-changes at
+      ``sigma_0 = scale * prior_sigma`` (``scale`` 1 on the log and logit scales, where changes
+      are relative; the series' mean absolute value on the original scale);
+    * drift: ``mu ~ N(dbar, c m sigma^2 / k)``, ``c = drift_inflation`` (``k / m``: the
+      overlapping changes hold about ``k / m`` independent years);
+    * the drift wanders: in year ``a`` ahead it is ``mu_a = mu + eta_1 + ... + eta_a``,
+      ``eta ~ N(0, q sigma^2)``, ``q = drift_wander`` (``drift_wander_yearly`` for yearly data);
+    * path: ``z_{T+j} = z_{T+j-m} + phi^a mu_a + e_j``, ``e_j ~ N(0, sigma^2)``, ``a = ceil(j/m)``
+      the year of step ``j`` and ``phi = drift_damping`` (per year);
+
+    every deviation from the point forecast multiplied by ``widen``. Drawing ``sigma`` and
+    ``mu`` per path makes the predictive a Student-t with ``nu_n`` degrees of freedom: heavy-
+    tailed when the history is short, close to normal when it is long. For yearly data this is
+    the random walk with (damped) drift with parameter uncertainty; for quarters, the seasonal
+    random walk with drift (FPP3 section 5.2) with the same uncertainty.
+    """
+    n_paths, m = settings.n_paths, periods
+    d = z[m:] - z[:-m]
+    k = d.size
+    dbar = float(d.mean())
+    ss = float(((d - dbar) ** 2).sum())
+    nu = settings.prior_df + k - 1
+    if nu <= 0:  # one change and no prior: nothing to estimate a volatility from
+        nu, s2 = 1.0, 0.0
+    else:
+        s2 = (settings.prior_df * (scale * settings.prior_sigma) ** 2 + ss) / nu
+    sigma = np.sqrt(s2 * nu / rng.chisquare(nu, size=n_paths))[:, None]
+    # the k changes over a year overlap when m > 1 (consecutive ones share m - 1 periods), so
+    # they hold about k / m independent years of growth: the drift's sampling variance is
+    # sigma^2 / (k / m), as for a mean of m-dependent terms
+    mu_dev = sigma[:, 0] * math.sqrt(settings.drift_inflation * m / k) * rng.standard_normal(n_paths)
+    shocks = sigma * rng.standard_normal((n_paths, horizon))
+    steps = np.arange(1, horizon + 1)
+    year = -(-steps // m)  # ceil(j / m)
+    drift_weight = settings.drift_damping ** year
+    # point forecast and deviations are built along the same recursion, so widen scales only
+    # the uncertainty
+    point = np.concatenate([z[-m:], np.empty(horizon)])
+    dev = np.zeros((n_paths, m + horizon))
+    # the drift wanders from year to year (a local linear trend): a random walk with variance
+    # drift_wander * sigma^2 per year, on top of the uncertainty of its current value
+    n_years = int(year[-1])
+    q = settings.drift_wander_yearly if m == 1 else settings.drift_wander
+    wander = np.cumsum(sigma * math.sqrt(q) * rng.standard_normal((n_paths, n_years)), axis=1)
+    for j in range(horizon):
+        point[m + j] = point[j] + drift_weight[j] * dbar
+        a = int(year[j]) - 1
+        dev[:, m + j] = dev[:, j] + drift_weight[j] * (mu_dev + wander[:, a]) + shocks[:, j]
+    return point[None, m:] + settings.widen * dev[:, m:]
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -560,8 +680,8 @@ def _member_seeds(seed: int) -> dict[str, int]:
     # fixed order over every known member, so a member's draws do not depend on which other
     # members are configured or survive
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, 2**32, size=len(MEMBER_NAMES) + 1)
-    return dict(zip((*MEMBER_NAMES, _FALLBACK), (int(x) for x in draws)))
+    draws = rng.integers(0, 2**32, size=len(MEMBER_NAMES) + 2)
+    return dict(zip((*MEMBER_NAMES, _FALLBACK, "drift_t"), (int(x) for x in draws)))
 
 
 def _note(
@@ -570,6 +690,13 @@ def _note(
     scale = {"none": "original", "log": "log(1+y)", "logit": "scaled-logit"}[transform]
     if constant:
         return "The history is constant, so every simulated path stays at its last value."
+    if used == ["drift_t"]:
+        return (
+            f"Damped drift model of changes over a year on the {scale} scale, with parameter "
+            "uncertainty (Student-t predictive; docs/methodology.md)."
+        )
+    if used == [_FALLBACK] and not n_dropped:
+        return f"Random walk with drift on the {scale} scale; parameter uncertainty not included."
     if used == [_FALLBACK]:
         return (
             f"No model converged, so paths come from a random walk with drift on the {scale} "
@@ -597,6 +724,8 @@ def simulate_paths(
     season_length: int = 4,
     settings: ForecastSettings = ForecastSettings(),
     seed: int | None = None,
+    integer: bool = False,
+    freq: str | None = None,
 ) -> PathForecast:
     """Simulate ``settings.n_paths`` future paths of a short series.
 
@@ -624,6 +753,13 @@ def simulate_paths(
     seed : int, optional
         Overrides ``settings.seed``. Every random draw derives from
         ``numpy.random.default_rng(seed)``: same inputs and seed give bit-identical paths.
+    integer : bool
+        Whole-number counts: paths are rounded (after the bounds, which are rounded inwards),
+        and a history of values all at most :data:`SMALL_COUNT` is modelled in units
+        (``transform`` becomes ``"none"``) instead of on the log or logit scale.
+    freq : {"yearly", "quarterly"}, optional
+        The series' frequency; by default yearly when ``season_length == 1``. Decides the
+        minimum number of points and, for ``drift_t``, the periods per year.
 
     Returns
     -------
@@ -639,6 +775,9 @@ def simulate_paths(
 
     Notes
     -----
+    ``drift_t``: see :func:`_drift_t_paths` and ``docs/methodology.md`` section 4. The rest of
+    these notes is about ``engine="ensemble"``.
+
     Members (all statsmodels, fitted once each):
 
     ``ets_ann``
@@ -693,14 +832,54 @@ def simulate_paths(
     if isinstance(season_length, bool) or not isinstance(season_length, (int, np.integer)) \
             or season_length < 1:
         raise ValueError(f"season_length must be a whole number >= 1, got {season_length!r}")
-    if y.size < settings.min_points:
+    if freq not in (None, "yearly", "quarterly"):
+        raise ValueError(f"freq must be 'yearly' or 'quarterly', got {freq!r}")
+    yearly = freq == "yearly" if freq is not None else season_length == 1
+    need = settings.min_points_yearly if yearly else settings.min_points
+    if y.size < need:
         raise TooShortError(
-            f"{y.size} observations, fewer than the {settings.min_points} needed to fit a model"
+            f"{y.size} observations, fewer than the {need} needed to fit a model"
         )
     horizon = int(horizon)
     lo, hi = _transform_bounds(transform, bounds)
+    small_count = integer and float(np.max(np.abs(y))) <= SMALL_COUNT
+    if small_count:
+        # a few whole units (0/1 deals, 12 of 13 stations): log1p and logit scales blow single
+        # steps up (0 -> 1 is +0.69 on log1p; 12 -> 13 of 13 is clipped to 0.5% of the bound and
+        # jumps by ~3 logits), so small counts are modelled in units and rounded
+        transform = "none"
     z = _forward(y, transform, lo, hi)
     seeds = _member_seeds(settings.seed if seed is None else int(seed))
+    if settings.engine == "ensemble":
+        pf = _simulate_ensemble(z, horizon, transform, lo, hi, season_length, settings, seeds)
+    else:
+        periods = 1 if yearly else season_length
+        if settings.engine == "drift_t":
+            scale = 1.0 if transform != "none" else float(np.mean(np.abs(z)))
+            if small_count and settings.prior_sigma > 0:
+                # a count moves in whole units: the prior volatility is at least half a unit
+                scale = max(scale, 0.5 / settings.prior_sigma)
+            # changes over a year need two of them at least; a shorter sub-annual history (only
+            # if min_points is set below season_length + 2) falls back to changes per period
+            zpaths = _drift_t_paths(z, horizon, settings, periods if y.size >= periods + 2 else 1,
+                                    np.random.default_rng(seeds["drift_t"]), scale)
+        else:
+            zpaths = _random_walk_drift(z, horizon, settings.n_paths, np.random.default_rng(seeds[_FALLBACK]))
+        pf = PathForecast(paths=_backward(zpaths, transform, lo, hi), members_used=[settings.engine],
+                          transform=transform, note=_note([settings.engine], 0, transform, False))
+    if integer:
+        # whole-number counts: a path of 12.6 deals is 13 deals; rounding after the bounds
+        # keeps the paths whole and lets them reach a bound (13 of 13) without any snapping
+        paths = np.rint(pf.paths)
+        if lo is not None or hi is not None:
+            paths = np.clip(paths, -np.inf if lo is None else math.ceil(lo - 1e-9),
+                            np.inf if hi is None else math.floor(hi + 1e-9))
+        pf.paths = paths
+    return pf
+
+
+def _simulate_ensemble(z, horizon, transform, lo, hi, season_length, settings, seeds) -> PathForecast:
+    """The equal-weight statsmodels ensemble (``engine="ensemble"``) on the modelling scale."""
     dropped: dict[str, str] = {}
 
     def drop(name: str, reason: str) -> None:

@@ -40,7 +40,6 @@ from helpers.model.assess import (
     applicable,
     assess_one,
     judged_on_city,
-    short_series_settings,
 )
 from helpers.model.backtest.metrics import N_BINS, summarise
 from helpers.model.kinds import kind_of
@@ -148,7 +147,7 @@ def _case(job) -> list[dict]:
         settled = "achieved" if probe.probability == 1.0 else "missed"
         return [dict(base, method="", probability=probe.probability, decided_by="observed", scored=False,
                      excluded=f"settled by the data at the origin ({settled})")]
-    low = short_series_settings(settings, ind.frequency).min_points
+    low = settings.min_points_for(1 if ind.frequency == "annual" else 4)
     if probe.n_obs < low:
         return [dict(base, method="", decided_by="none", scored=False,
                      excluded=f"{probe.n_obs} observations (< {low}): no probability")]
@@ -158,7 +157,7 @@ def _case(job) -> list[dict]:
             rows.append(dict(base, method=RULES, probability=1.0 if probe.sdg_category in RULES_MET else 0.0,
                              decided_by="rules", scored=True, excluded=""))
             continue
-        fs = settings if method == ENSEMBLE else dataclasses.replace(settings, members=(method,))
+        fs = settings if method == ENSEMBLE else dataclasses.replace(settings, members=(method,), engine="ensemble")
         a = assess_one(frame, ind, geo, geos, origin, fs, th)
         rows.append(dict(base, method=method, probability=a.probability, forecast_median=a.forecast_median,
                          forecast_lo80=a.forecast_lo80, forecast_hi80=a.forecast_hi80,
@@ -202,7 +201,7 @@ def run_backtest(frame: pd.DataFrame, plan, geos, settings, origins=None, member
         The ensemble settings; ``n_paths`` overrides its path count.
     origins : str or list of Quarter, optional
         See :func:`parse_origins`. Default: every quarter from the first with enough observations
-        for a probability (:data:`helpers.model.assess.SHORT_MIN_POINTS`) to the quarter before the
+        for a probability (``ForecastSettings.min_points_for``) to the quarter before the
         due date, per series. Origins on or after a target's due date, or with fewer observations,
         are skipped.
     members : sequence of str, optional
@@ -242,7 +241,7 @@ def run_backtest(frame: pd.DataFrame, plan, geos, settings, origins=None, member
             end = assess_one(frame, ind, geo, geos, due, settings, thresholds, fit=False)
             outcome = (1.0 if end.probability == 1.0 else 0.0) if end.decided_by == "observed" else np.nan
             outcomes[(ind.id, geo.code)] = (outcome, _realised(full, ind))
-            low = short_series_settings(settings, ind.frequency).min_points
+            low = settings.min_points_for(1 if ind.frequency == "annual" else 4)
             if fixed is None:
                 qs = _default_origins(full, due, low)
             else:

@@ -1,0 +1,384 @@
+"""Calibration of the forecast engine on real series: a rolling-origin experiment.
+
+The demo-data backtest (:mod:`helpers.model.backtest`) scores the engine on data this project
+generated; this module scores it on real, public series that nobody here made (the M3
+competition, Makridakis & Hibon 2000), the way a district's short series will be used:
+
+1. every series is cut at several origins ``T``; each method sees only the last ``n`` points
+   up to ``T`` (no leakage: nothing after ``T`` is read before scoring);
+2. for horizons of 1, 2 and 3 years (``h = years x periods per year`` steps) and growth rates
+   ``g`` in -5%, 0, 5%, 10%, 20% a year, the target is ``x_T (1 + g)^years`` and the outcome is
+   whether the value ``h`` steps later reaches it (``x_{T+h} >= target``);
+3. each method gives a probability per target, and (if it simulates) 80% and 95% intervals of
+   ``x_{T+h}``; they are scored by the Brier score, the calibration slope and coverage
+   (:mod:`helpers.model.scoring`).
+
+Methods: ``engine`` (:func:`helpers.model.forecast.simulate_paths` with the project's settings),
+``rw_drift`` (random walk with drift, plug-in parameters, same code path with
+``engine="rw_drift"``), and two rules that give 0 or 1: ``trend_rule`` (the growth rate since
+the first visible point extrapolated to the due date; "on track" if it covers 95% of the
+required change: the rule layer the project used for short series) and ``unsd_rule`` (the UN SDG
+Progress Chart test: actual compound growth since the baseline against the growth required to
+reach the target from the baseline, on track at a ratio of 0.95).
+
+``docs/methodology.md`` (section "Calibration on real series") explains the experiment and shows
+its result; ``benchmarks/bench_calibrate.py`` times it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.exceptions import ConfigError, DataValidationError
+from helpers.model.forecast import ForecastSettings, simulate_paths
+from helpers.model.scoring import calibration_slope, interval_coverage
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_HISTORY",
+    "GOALS",
+    "GROWTH_RATES",
+    "METHODS",
+    "YEARS",
+    "format_table",
+    "calibrate_files",
+    "goal_report",
+    "in_half",
+    "infer_freq",
+    "parse_history",
+    "read_series",
+    "run_calibration",
+    "summarise",
+]
+
+#: Columns of ``calibration.csv``.
+COLUMNS = ["freq", "n", "method", "n_forecasts", "brier", "slope", "cov80", "cov95"]
+METHODS: tuple[str, ...] = ("engine", "trend_rule", "unsd_rule", "rw_drift")
+GROWTH_RATES: tuple[float, ...] = (-0.05, 0.0, 0.05, 0.10, 0.20)
+YEARS: tuple[int, ...] = (1, 2, 3)
+PERIODS = {"yearly": 1, "quarterly": 4}
+#: History lengths scored when ``--history`` is not given: a district's 4-8 annual returns, or
+#: two to four years of quarters.
+DEFAULT_HISTORY = {"yearly": (4, 6, 8), "quarterly": (8, 12, 16)}
+#: The goals of issue 10, printed next to the table (never asserted: they are targets, not facts).
+GOALS = dict(slope=(0.9, 1.15), cov80=(0.77, 0.83), cov95=(0.93, 0.97), brier_vs_unsd=0.65)
+_REQUIRED = ("series", "category", "start_year", "start_period", "t", "value")
+#: "on track" when the projection covers this share of the required change (UNSD cut-off).
+_ON_TRACK = 0.95
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def infer_freq(frame: pd.DataFrame, path: str | Path = "") -> str:
+    """Yearly or quarterly, from the periods of a calibration file.
+
+    ``start_period`` is the period of the year a series starts in: quarterly files use 1-4,
+    yearly files mostly 1. Three or more distinct start periods (all within 1-4) mean quarterly,
+    a single one yearly; anything else (two distinct values, as M3's yearly sheet has) is decided
+    by the file name when it says ``year``/``annual`` or ``quarter``.
+
+    Raises
+    ------
+    ConfigError
+        When the periods do not decide and the name does not say: pass ``--freq``.
+    """
+    periods = set(pd.to_numeric(frame["start_period"], errors="coerce").dropna().astype(int))
+    name = Path(path).name.lower()
+    if periods and max(periods) <= 4 and len(periods) >= 3:
+        return "quarterly"
+    if periods and max(periods) > 4:
+        raise ConfigError(f"{path}: start_period goes up to {max(periods)}; only yearly or quarterly "
+                          "series are supported (use --freq to say which)")
+    if "quarter" in name:
+        return "quarterly"
+    if len(periods) == 1 or "year" in name or "annual" in name:
+        return "yearly"
+    raise ConfigError(f"{path}: cannot tell yearly from quarterly from the start periods {sorted(periods)}; "
+                      "pass --freq yearly or --freq quarterly")
+
+
+def read_series(path: str | Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Read one calibration file in the long format ``series, category, start_year, start_period, t, value``.
+
+    Returns
+    -------
+    (frame, series) : pandas.DataFrame and dict of str to numpy.ndarray
+        The file as read, and each series' values in ``t`` order.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the file, row (1 = first data row) and column of the first problems: a missing
+        column, a value that is not a positive number, ``t`` not 1..N without gaps in a series.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"calibration file not found: {path}")
+    frame = pd.read_csv(path)
+    missing = [c for c in _REQUIRED if c not in frame.columns]
+    if missing:
+        raise DataValidationError(f"{path}: missing column(s) {missing}; expected {list(_REQUIRED)}")
+    problems = []
+    value = pd.to_numeric(frame["value"], errors="coerce")
+    for i in np.flatnonzero(~(value > 0).to_numpy()):
+        problems.append(dict(file=str(path), row=int(i) + 1, column="value", rule="a positive number",
+                             value=frame["value"].iloc[i], message="values must be positive numbers"))
+    t = pd.to_numeric(frame["t"], errors="coerce")
+    frame = frame.assign(value=value, t=t)
+    series: dict[str, np.ndarray] = {}
+    for name, g in frame.groupby("series", sort=True):
+        g = g.sort_values("t")
+        if not np.array_equal(g["t"].to_numpy(), np.arange(1, len(g) + 1)):
+            problems.append(dict(file=str(path), row=int(g.index[0]) + 1, column="t", rule="1..N without gaps",
+                                 value=name, message=f"series {name}: t must run 1..N without gaps"))
+            continue
+        series[str(name)] = g["value"].to_numpy(float)
+    if problems:
+        failures = pd.DataFrame(problems)
+        raise DataValidationError(f"{path}: {len(failures)} problem(s) in the calibration file", failures)
+    return frame, series
+
+
+# --------------------------------------------------------------------------- the experiment
+
+
+def _origins(size: int, n: int, steps: int, k: int) -> list[int]:
+    """Up to ``k`` origins (0-based index of the last visible point), spread evenly over the
+    series, each with ``n`` points before it (included) and ``steps`` after it."""
+    first, last = n - 1, size - 1 - steps
+    if last < first:
+        return []
+    return sorted({int(round(x)) for x in np.linspace(first, last, min(k, last - first + 1))})
+
+
+def _rule_probabilities(window: np.ndarray, m: int, years: int, targets: np.ndarray) -> dict[str, np.ndarray]:
+    """0/1 forecasts of the two rules for targets ``years`` ahead of the last visible point.
+
+    Baseline ``x0`` = the first visible point, ``t`` years before the last one ``xT``.
+    ``trend_rule``: ``xT (1 + r)^years`` with ``r`` the compound growth since ``x0`` covers 95% of
+    the change ``target - x0``. ``unsd_rule`` (UNSD SDG Progress Chart technical note): the actual
+    growth rate ``r`` is at least 0.95 of the rate required to go from ``x0`` to the target by
+    the due date. A target already reached counts as met (1) in both.
+    """
+    x0, xt = float(window[0]), float(window[-1])
+    t = (window.size - 1) / m
+    r = (xt / x0) ** (1.0 / t) - 1.0
+    projected = xt * (1.0 + r) ** years
+    met = xt >= targets
+    trend = met | (projected >= x0 + _ON_TRACK * (targets - x0))
+    required = (targets / x0) ** (1.0 / (t + years)) - 1.0
+    unsd = met | ((required > 0) & (r >= _ON_TRACK * required))
+    return {"trend_rule": trend.astype(float), "unsd_rule": unsd.astype(float)}
+
+
+def _seed(base: int, name: str, n: int, origin: int) -> int:
+    return (int(base) + zlib.crc32(f"{name}|{n}|{origin}".encode())) % (2**32)
+
+
+def in_half(name: str, half: str) -> bool:
+    """Whether a series belongs to ``half``: ``"a"`` (CRC-32 of its name even), ``"b"`` (odd), ``"all"``.
+
+    The split is fixed by the names, so anything chosen on half ``a`` can be checked on ``b``.
+    """
+    if half == "all":
+        return True
+    return (zlib.crc32(name.encode()) % 2 == 0) == (half == "a")
+
+
+def run_calibration(series: dict[str, np.ndarray], freq: str, histories: Sequence[int],
+                    settings: ForecastSettings = ForecastSettings(), *, origins: int = 3,
+                    max_series: int | None = None, half: str = "all", seed: int = 20000101,
+                    methods: Sequence[str] = METHODS) -> pd.DataFrame:
+    """Run the rolling-origin experiment on one frequency's series.
+
+    Parameters
+    ----------
+    series : dict of str to numpy.ndarray
+        Positive values in time order (see :func:`read_series`).
+    freq : {"yearly", "quarterly"}
+    histories : sequence of int
+        History lengths ``n`` (points the methods see).
+    settings : ForecastSettings
+        The engine's settings (``engine`` method); ``rw_drift`` uses the same with
+        ``engine="rw_drift"``.
+    origins : int
+        Origins per series and history length, spread evenly over the series.
+    max_series : int, optional
+        Score a sample of this many series (drawn with ``seed``, reproducible).
+    half : {"all", "a", "b"}
+        Only the series of one half (see :func:`in_half`), to choose on one and check on the other.
+    seed : int
+        Seed of the series sample.
+    methods : sequence of str
+        Subset of :data:`METHODS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per forecast: ``freq, series, n, origin, years, g, method, probability, outcome,
+        lo80, hi80, lo95, hi95, realised`` (intervals NaN for the rules).
+    """
+    if freq not in PERIODS:
+        raise ConfigError(f"freq must be one of {list(PERIODS)}, got {freq!r}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ConfigError(f"unknown calibration method(s) {unknown}; choose from {list(METHODS)}")
+    if half not in ("all", "a", "b"):
+        raise ConfigError(f"half must be 'all', 'a' or 'b', got {half!r}")
+    m = PERIODS[freq]
+    need = settings.min_points_for(m)
+    if min(histories) < need:
+        raise ConfigError(f"history length {min(histories)} is fewer than the engine's minimum of {need} "
+                          f"{freq} points (forecast.min_points{'_yearly' if m == 1 else ''})")
+    steps = max(YEARS) * m
+    names = sorted(k for k in series if in_half(k, half))
+    if max_series is not None and max_series < len(names):
+        names = sorted(np.random.default_rng(seed).choice(names, size=max_series, replace=False).tolist())
+    engines = {"engine": settings, "rw_drift": dataclasses.replace(settings, engine="rw_drift")}
+    g = np.asarray(GROWTH_RATES)
+    rows: list[dict] = []
+    for name in names:
+        y = series[name]
+        for n in histories:
+            for origin in _origins(y.size, int(n), steps, origins):
+                window = y[origin - n + 1: origin + 1]  # the only data a method sees
+                sims = {}
+                for method in methods:
+                    if method in engines:
+                        sims[method] = simulate_paths(
+                            window, steps, transform="log", season_length=m, freq=freq,
+                            settings=engines[method], seed=_seed(settings.seed, name, n, origin)).paths
+                for years in YEARS:
+                    h = years * m
+                    realised = float(y[origin + h])
+                    targets = window[-1] * (1.0 + g) ** years
+                    outcome = (realised >= targets).astype(float)
+                    probs = _rule_probabilities(window, m, years, targets)
+                    for method in methods:
+                        band = (np.nan,) * 4
+                        if method in sims:
+                            at = sims[method][:, h - 1]
+                            probs[method] = (at[:, None] >= targets[None, :]).mean(axis=0)
+                            band = tuple(np.quantile(at, (0.1, 0.9, 0.025, 0.975)))
+                        for gi, p in enumerate(probs[method]):
+                            rows.append(dict(freq=freq, series=name, n=int(n), origin=int(origin) + 1,
+                                             years=years, g=float(g[gi]), method=method, probability=float(p),
+                                             outcome=outcome[gi], lo80=band[0], hi80=band[1], lo95=band[2],
+                                             hi95=band[3], realised=realised))
+    return pd.DataFrame(rows, columns=["freq", "series", "n", "origin", "years", "g", "method", "probability",
+                                       "outcome", "lo80", "hi80", "lo95", "hi95", "realised"])
+
+
+def summarise(per_forecast: pd.DataFrame) -> pd.DataFrame:
+    """One row per (freq, n, method): ``n_forecasts, brier, slope, cov80, cov95``.
+
+    Coverage is counted once per (series, origin, horizon), not once per growth rate: the five
+    targets share one interval. Rules have no intervals (NaN).
+    """
+    out = []
+    order = {m: i for i, m in enumerate(METHODS)}
+    for (freq, n, method), d in per_forecast.groupby(["freq", "n", "method"], sort=False):
+        p, o = d["probability"].to_numpy(float), d["outcome"].to_numpy(float)
+        one = d.drop_duplicates(["series", "origin", "years"])
+        _, cov80 = interval_coverage(one["lo80"], one["hi80"], one["realised"])
+        _, cov95 = interval_coverage(one["lo95"], one["hi95"], one["realised"])
+        out.append(dict(freq=freq, n=int(n), method=method, n_forecasts=int(len(d)),
+                        brier=float(np.mean((p - o) ** 2)), slope=calibration_slope(p, o)[1],
+                        cov80=cov80, cov95=cov95))
+    table = pd.DataFrame(out, columns=COLUMNS)
+    table["_o"] = table["method"].map(order)
+    return table.sort_values(["freq", "n", "_o"]).drop(columns="_o").reset_index(drop=True)
+
+
+def goal_report(table: pd.DataFrame) -> list[str]:
+    """One line per (freq, n): which of the goals the engine meets (slope, coverage, Brier)."""
+    lines = []
+    for (freq, n), d in table.groupby(["freq", "n"], sort=False):
+        by = d.set_index("method")
+        if "engine" not in by.index:
+            continue
+        e = by.loc["engine"]
+        checks = []
+        lo, hi = GOALS["slope"]
+        checks.append(("slope", lo <= e["slope"] <= hi))
+        for key in ("cov80", "cov95"):
+            lo, hi = GOALS[key]
+            checks.append((key, lo <= e[key] <= hi))
+        if "unsd_rule" in by.index:
+            checks.append(("brier<=0.65*unsd", e["brier"] <= GOALS["brier_vs_unsd"] * by.loc["unsd_rule", "brier"]))
+        if "rw_drift" in by.index:
+            checks.append(("brier<rw_drift", e["brier"] < by.loc["rw_drift", "brier"]))
+        text = ", ".join(f"{k} {'ok' if ok else 'MISSED'}" for k, ok in checks)
+        lines.append(f"{freq} n={n}: {text}")
+    return lines
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The table as fixed-width text (what the command prints)."""
+    t = table.copy()
+    for c in ("brier", "slope", "cov80", "cov95"):
+        t[c] = t[c].map(lambda v: "" if not np.isfinite(v) else f"{v:.3f}")
+    return t.to_string(index=False)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def parse_history(text: str | None) -> list[int] | None:
+    """``"4,6,8"`` -> ``[4, 6, 8]``; None stays None (the frequency's default)."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        values = [int(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--history must be whole numbers separated by commas, got {text!r}") from None
+    if not values or min(values) < 2:
+        raise ConfigError(f"--history lengths must be at least 2, got {text!r}")
+    return values
+
+
+def calibrate_files(files: Iterable[str | Path], settings: ForecastSettings, *, history: str | None = None,
+                    freq: str | None = None, out: str | Path = ".", max_series: int | None = None,
+                    origins: int = 3, half: str = "all") -> tuple[pd.DataFrame, Path]:
+    """What ``ipeval calibrate`` does: read, run, summarise, write ``calibration.csv`` (and the
+    per-forecast ``calibration_forecasts.csv``) into ``out``.
+
+    The files are written to temporary names and renamed, so an interrupted run leaves the
+    previous results whole.
+
+    Returns
+    -------
+    (table, path) : pandas.DataFrame and Path of ``calibration.csv``
+    """
+    if freq is not None and freq not in PERIODS:
+        raise ConfigError(f"--freq must be yearly or quarterly, got {freq!r}")
+    wanted = parse_history(history)
+    parts = []
+    for f in files:
+        frame, series = read_series(f)
+        fq = freq or infer_freq(frame, f)
+        parts.append(run_calibration(series, fq, wanted or DEFAULT_HISTORY[fq], settings, origins=origins,
+                                     max_series=max_series, half=half))
+    if not parts:
+        raise ConfigError("no calibration file given")
+    per = pd.concat(parts, ignore_index=True)
+    if per.empty:
+        raise ConfigError("no forecast could be made: the series are too short for the history lengths "
+                          "and the 3-year horizon")
+    table = summarise(per)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "calibration.csv"
+    for frame, dest in ((per, folder / "calibration_forecasts.csv"), (table, target)):
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+        os.replace(tmp, dest)
+    return table, target
