@@ -20,7 +20,6 @@ Formulas and their justification: ``docs/methodology.md``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import zlib
 from dataclasses import asdict, dataclass, field
