@@ -54,16 +54,21 @@ def run(
     executor: str = typer.Option("local", "--executor", help="local (default) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address for --executor dask."),
     validation_report: Optional[Path] = typer.Option(None, "--validation-report-dir", help="Where to write the validation CSV on invalid data (default: temp folder)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Use the data as known at this date/time (2025-07-25 or an ISO time, UTC); default: the latest vintage."),
     settings: Optional[Path] = SettingsOpt,
 ):
-    """Run every section notebook for every geography for one quarter, and publish the reports."""
+    """Run every section notebook for every geography for one quarter, and publish the reports.
+
+    The data are the observation store's (``ipeval ingest``) as known at --as-of; --data FILE
+    reads files directly instead.
+    """
     from helpers.run.quarter import RunInterrupted, run_quarter
 
     try:
         s = _settings(settings)
         result = run_quarter(s, quarter, sections=sections.split(",") if sections else None,
                              geographies=geos.split(",") if geos else None, lang=lang, workers=workers, force=force,
-                             quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data)
+                             quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of)
     except IpevalError as exc:
         _fail(exc, validation_report)
     except RunInterrupted as exc:
@@ -119,17 +124,95 @@ def template(
     quarter: str = typer.Option("2025Q3", "--quarter", help="The quarter to report."),
     settings: Optional[Path] = SettingsOpt,
 ):
-    """Write an Excel template a district fills in: one sheet per section, names in Chinese, units shown."""
+    """Write an Excel template a district fills in: one sheet per section, Chinese headers, the values
+    already stored beside the cells to fill, checks on every cell, a 说明 sheet."""
+    from helpers.data.store import ObservationStore
     from helpers.data.template import write_template
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
 
     try:
         s = _settings(settings)
-        out = write_template(output, load_plan(s.plan_path), load_geographies(s.geographies_path), geo, quarter)
+        plan, g = load_plan(s.plan_path), load_geographies(s.geographies_path)
+        store = ObservationStore.of(s)
+        if s.data_path.is_file():
+            store.ensure_seed(s.data_path, plan, g)
+        out = write_template(output, plan, g, geo, quarter, stored=store.view())
     except IpevalError as exc:
         _fail(exc)
     typer.echo(f"template: {out}")
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(None, help="District returns: the template's .xlsx, or CSV (UTF-8, UTF-8-BOM, GBK/GB18030)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en, for the messages (default: settings)."),
+    report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="Where a refused file's error report goes (default: beside the file)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Recreate the store from data/received/ alone."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Store district returns as new vintages, each file all or nothing; a bad file changes nothing.
+
+    Every problem of a refused file is listed with its cell as Excel shows it (行政保护!E7) and
+    written to <file>.errors.csv and .errors.xlsx. Exit 2 if any file was refused.
+    """
+    from helpers.data.ingest import format_report
+    from helpers.data.store import ObservationStore, ingest_files
+    from helpers.i18n import t
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
+
+    try:
+        s = _settings(settings)
+        lang = lang or s.language
+        plan, g = load_plan(s.plan_path), load_geographies(s.geographies_path)
+        store = ObservationStore.of(s)
+        if rebuild:
+            done = store.rebuild(plan, g)
+            typer.echo(t(lang, "store_rebuilt", n=len(done), path=store.path))
+            if not paths:
+                return
+        if not paths:
+            raise typer.BadParameter("give at least one FILE (or --rebuild)")
+        outcomes = ingest_files(store, paths, plan, g, lang, report_dir, seed=s.data_path)
+    except IpevalError as exc:
+        _fail(exc)
+    bad = 0
+    for o in outcomes:
+        r = o.result
+        if o.ok and r.vintage_id is None:
+            typer.echo(t(lang, "ingest_duplicate", file=o.path.name, vintage=r.duplicate_of))
+        elif o.ok:
+            typer.echo(t(lang, "ingest_ok", file=o.path.name, vintage=r.vintage_id, new=r.new, revised=r.revised,
+                         unchanged=r.unchanged))
+        else:
+            bad += 1
+            typer.echo(t(lang, "ingest_refused", file=o.path.name, n=len(o.report)), err=True)
+            typer.echo(format_report(o.report, lang), err=True)
+            typer.echo(t(lang, "ingest_report", files=", ".join(map(str, o.report_files))), err=True)
+    raise typer.Exit(2 if bad else 0)
+
+
+@app.command()
+def export(
+    output: Path = typer.Option(Path("observations.csv"), "--output", "-o", help="The CSV to write."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="The values as known at this date/time (default: now)."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Write the observation store's current view (or as known at --as-of) as a data-contract CSV."""
+    from helpers.data.store import ObservationStore, parse_as_of
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
+
+    try:
+        s = _settings(settings)
+        store = ObservationStore.of(s)
+        if s.data_path.is_file():
+            store.ensure_seed(s.data_path, load_plan(s.plan_path), load_geographies(s.geographies_path))
+        out = store.export(output, parse_as_of(as_of))
+    except IpevalError as exc:
+        _fail(exc)
+    typer.echo(f"export: {out}")
 
 
 @app.command("demo-data")
@@ -177,11 +260,16 @@ def backfill(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     settings: Optional[Path] = SettingsOpt,
 ):
-    """Run a range of quarters, each with only the data up to it, and write outputs/timeline.html."""
+    """Run a range of quarters, each as known at its scheduled run date, and write outputs/timeline.html.
+
+    Each quarter reads the observation store as it stood at that quarter's scheduled run (the
+    settings' cron), so revisions that came later are not used: a past quarter is what was known then.
+    """
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
     from helpers.run.backfill import parse_range, render_timeline
     from helpers.run.quarter import run_quarter
+    from helpers.run.schedule import scheduled_run_time
 
     worst = 0
     try:
@@ -190,7 +278,7 @@ def backfill(
         for q in qs:
             result = run_quarter(s, str(q), sections=sections.split(",") if sections else None,
                                  geographies=geos.split(",") if geos else None, lang=lang, workers=workers,
-                                 force=force, quiet=quiet)
+                                 force=force, quiet=quiet, as_of=scheduled_run_time(s, q))
             typer.echo(f"{q}: {len(result.jobs) - len(result.failed)}/{len(result.jobs)} reports ok")
             worst = max(worst, result.exit_code)
         out = render_timeline(s.outputs_path, qs, load_plan(s.plan_path), load_geographies(s.geographies_path),

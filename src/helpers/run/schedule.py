@@ -41,6 +41,16 @@ def quarter_for(fire_time: datetime) -> Quarter:
     return Quarter.containing(fire_time.date()) - 1
 
 
+def scheduled_run_time(settings: Settings, q: Quarter) -> datetime:
+    """When the schedule runs quarter ``q``: its first firing after the quarter ended (the
+    ``--as-of`` of a backfill, so a past quarter is evaluated with what was known then)."""
+    from datetime import time
+
+    tz = ZoneInfo(schedule_config(settings)["timezone"])
+    after = datetime.combine(q.end_date + timedelta(days=1), time(0, 0), tzinfo=tz)
+    return trigger(settings).get_next_fire_time(None, after)
+
+
 def last_fire_before(settings: Settings, now: datetime) -> datetime | None:
     """The most recent scheduled time at or before ``now`` (within the last 13 months)."""
     trig = trigger(settings)
