@@ -54,6 +54,7 @@ def run(
     executor: str = typer.Option("local", "--executor", help="local (default) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address for --executor dask."),
     validation_report: Optional[Path] = typer.Option(None, "--validation-report-dir", help="Where to write the validation CSV on invalid data (default: temp folder)."),
+    inbox: bool = typer.Option(False, "--inbox", help="First ingest the files waiting in data/inbox/ (bad ones go to data/inbox/rejected/); scheduled runs do."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Use the data as known at this date/time (2025-07-25 or an ISO time, UTC); default: the latest vintage."),
     settings: Optional[Path] = SettingsOpt,
 ):
@@ -66,9 +67,17 @@ def run(
 
     try:
         s = _settings(settings)
+        events = []
+        if inbox:
+            from helpers.run.inbox import take_inbox
+
+            events = take_inbox(s, lang)
+            for ev in events:
+                typer.echo(ev["message"], err=ev["event"] == "inbox_rejected")
         result = run_quarter(s, quarter, sections=sections.split(",") if sections else None,
                              geographies=geos.split(",") if geos else None, lang=lang, workers=workers, force=force,
-                             quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of)
+                             quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of,
+                             log_events=events)
     except IpevalError as exc:
         _fail(exc, validation_report)
     except RunInterrupted as exc:
