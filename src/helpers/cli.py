@@ -27,14 +27,25 @@ def _settings(settings: Optional[Path]):
     return load_settings(settings)
 
 
-def _fail(exc: IpevalError, report_dir: Optional[Path] = None) -> None:
-    typer.echo(f"error: {exc}", err=True)
+def _problems(exc: DataValidationError, lang: str | None) -> str:
+    """Every problem of invalid data, in the user's language, wrapped to the terminal, never cut."""
+    from helpers.data.ingest import failure_report, format_report
+
+    lang = lang if lang in ("zh", "en") else "zh"
+    return format_report(failure_report(exc.failures, getattr(exc, "letters", None), lang), lang)
+
+
+def _fail(exc: IpevalError, report_dir: Optional[Path] = None, lang: str | None = None) -> None:
     if isinstance(exc, DataValidationError) and exc.failures is not None and len(exc.failures):
+        typer.echo(f"error: {exc.args[0]}", err=True)
+        typer.echo(_problems(exc, lang), err=True)
         folder = report_dir or Path(tempfile.gettempdir())
         folder.mkdir(parents=True, exist_ok=True)
         out = folder / "ipeval-validation-report.csv"
         exc.failures.to_csv(out, index=False, encoding="utf-8-sig")
         typer.echo(f"validation report: {out}", err=True)
+    else:
+        typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -79,7 +90,7 @@ def run(
                              quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of,
                              log_events=events)
     except IpevalError as exc:
-        _fail(exc, validation_report)
+        _fail(exc, validation_report, lang)
     except RunInterrupted as exc:
         typer.echo(f"ipeval: {exc}", err=True)
         sys.stderr.flush()
@@ -98,10 +109,11 @@ def run(
 def validate(
     paths: list[Path] = typer.Argument(..., help="CSV or .xlsx files following the data contract."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write every problem to this CSV."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en, for the messages (default: settings)."),
     settings: Optional[Path] = SettingsOpt,
 ):
     """Check data files against the data contract; list every problem with file, row, column and rule."""
-    from helpers.data.contract import format_failures, load_data
+    from helpers.data.contract import load_data
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
 
@@ -112,7 +124,7 @@ def validate(
     except DataValidationError as exc:
         typer.echo(f"INVALID: {exc.args[0]}", err=True)
         if exc.failures is not None and len(exc.failures):
-            typer.echo(format_failures(exc.failures), err=True)
+            typer.echo(_problems(exc, lang or s.language), err=True)
             if report:
                 exc.failures.to_csv(report, index=False, encoding="utf-8-sig")
                 typer.echo(f"report: {report}", err=True)

@@ -185,8 +185,9 @@ def format_report(report: pd.DataFrame, lang: str = "zh", width: int | None = No
     h = REPORT_HEADERS[lang]
     out = []
     for rec in report.fillna("").to_dict("records"):
-        where = rec["cell"] or rec["file"]
-        head = f"{rec['file']} {where}" if rec["cell"] else where
+        row = f"{rec['sheet']}!{rec['row']}" if rec["sheet"] else rec["row"]
+        where = rec["cell"] or (f"{h['row']} {row}" if row else "")
+        head = f"{rec['file']} {where}".strip()
         if rec["column"]:
             head += f" ({h['column']}: {rec['column']})"
         if rec["value"] != "":

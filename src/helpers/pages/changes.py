@@ -62,8 +62,10 @@ def change_rows(changes: pd.DataFrame | None, plan, geos, lang: str = "zh", limi
         cause = r.get("cause") or ""
         detail = {"new_periods": r.get("new_periods", ""), "revisions": r.get("revisions", ""),
                   "method": r.get("method_changes", "")}.get(cause, "")
-        parts = " · ".join(f"{CHANGE_CAUSES[lang][c]} {_signed(r.get(f'from_{c}'))}" for c in
-                           ("new_periods", "revisions", "method") if _signed(r.get(f"from_{c}")) not in ("", "+0", "-0"))
+        # the main cause with its part, then any other part that moved (the parts add up to the change)
+        others = [f"{CHANGE_CAUSES[lang][c]} {_signed(r.get(f'from_{c}'))}" for c in ("new_periods", "revisions", "method")
+                  if c != cause and _signed(r.get(f"from_{c}")) not in ("", "+0", "-0")]
+        parts = (_signed(r.get(f"from_{cause}")) if cause else "") + (f" ({'; '.join(others)})" if others else "")
         out.append(dict(indicator=ind.name(lang) if ind else r["indicator_id"],
                         geography=geos.get(str(r["geography_code"])).name(lang),
                         before=_pct(r["previous_probability"]), now=_pct(r["probability"]),

@@ -104,10 +104,11 @@ class RunInputs:
 
 # --------------------------------------------------------------------------- parameters
 
-def resolve_quarter(text: str, frame: pd.DataFrame | None = None) -> Quarter:
-    """``2025Q2`` or ``latest``: the last quarter with quarterly data, not after the last ended quarter."""
+def resolve_quarter(text: str, frame: pd.DataFrame | None = None, today=None) -> Quarter:
+    """``2025Q2`` or ``latest``: the last quarter with quarterly data, not after the last quarter
+    ended by ``today`` (default: now; a run ``--as-of`` a date: that date)."""
     if str(text).strip().lower() == "latest":
-        last = latest_complete_quarter()
+        last = latest_complete_quarter(today)
         if frame is not None and len(frame):
             quarterly = frame[frame["period"].str.contains("Q")]
             if len(quarterly):
@@ -166,7 +167,8 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
 
         data_files, state, view, received = read_view(settings, plan, geos, as_of)
     ds = load_data(data_files, plan, geos)  # DataValidationError: nothing written
-    return RunInputs(settings, plan, geos, ds, resolve_quarter(quarter, ds.frame), lang, data_files,
+    as_of_day = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")).date() if state and state["as_of"] else None
+    return RunInputs(settings, plan, geos, ds, resolve_quarter(quarter, ds.frame, as_of_day), lang, data_files,
                      ForecastSettings.from_mapping(settings.block("forecast")),
                      StatusThresholds(**settings.block("status")), pairs,
                      int(workers or settings.executor.workers or default_workers()), executor, scheduler,
