@@ -142,8 +142,8 @@ def cell_of(row: str, column: str, letters: dict) -> str:
     row = str(row)
     sheet, _, n = row.rpartition("!")
     letter = letters.get(sheet, {}).get(column, "")
-    if not n:
-        return ""
+    if not n or not letter:
+        return ""  # not known (a whole-file problem, or no letters recorded): the row alone is reported
     return f"{sheet}!{letter}{n}" if sheet else f"{letter}{n}"
 
 
