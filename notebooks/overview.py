@@ -48,6 +48,14 @@ report.header(ctx)
 report.headline_table(ctx)
 
 # %% [markdown] tags=["audit-only"]
+# ## What changed / 自上次发布以来的变化
+# The move in probability and status since the last published run, split into new periods, revised values
+# and method/registry/settings changes (the run's `changes.csv`; `src/helpers/run/changes.py`).
+
+# %%
+report.changes_since_last_run(ctx)
+
+# %% [markdown] tags=["audit-only"]
 # ## Sections / 各板块
 # How many of each section's targets are achieved, on track, at risk or off track here, with links to the
 # section reports, which chart every indicator (history, forecast bands, target and due date).

@@ -68,7 +68,9 @@ def test_run_publishes_reports_index_and_tables(published, plan):
     open_rows = table[table["status"].isin(OPEN) & (table["status"] != "insufficient_data")]
     assert len(open_rows) and open_rows["probability"].between(0, 1).all()
     assert "rules" not in set(table["decided_by"])
-    assert (out / "data" / "demo_data.csv").is_file()
+    # the store's view the run read, and the received file it was made of
+    assert manifest["data_copy"] == ["data/observations.csv"] and (out / "data" / "observations.csv").is_file()
+    assert [p.name.endswith("-demo_data.csv") for p in (out / "data" / "received").iterdir()] == [True]
     # a quiet run for cron: nothing on stdout, and the kernels' own log holds no error
     assert r.stdout.strip() == "" or "reports ok" in r.stdout
     kernel_log = (out / "kernels.log").read_text(encoding="utf-8")
@@ -129,28 +131,32 @@ def test_a_second_run_of_the_same_quarter_is_locked_out(project):
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "template", "demo-data", "reproduce", "backfill", "schedule",
-                                     "backtest"])
+                                     "backtest", "ingest", "export"])
 def test_every_command_has_help(project, command):
     r = ipeval(command, "--help", cwd=project)
     assert r.returncode == 0 and "Usage" in r.stdout
 
 
 def test_template_then_validate_roundtrip(project, tmp_path):
+    from openpyxl import load_workbook
+
     out = tmp_path / "t.xlsx"
     assert ipeval("template", "-o", str(out), "--geo", "330106", "--quarter", "2025Q3", cwd=project).returncode == 0
-    sheets = pd.read_excel(out, sheet_name=None, dtype=str)
-    assert "说明" in sheets and "行政保护" in "".join(sheets)
-    # an unfilled template is refused with the rows named; filled in, it validates
+    wb = load_workbook(out)
+    assert "说明" in wb.sheetnames and "行政保护" in wb.sheetnames
+    # an unfilled template holds no figure; filled in, it validates (and runs with --data)
     r = ipeval("validate", str(out), cwd=project)
-    assert r.returncode == 2 and "value_required" in r.stderr
-    with pd.ExcelWriter(out, engine="openpyxl") as xw:
-        for name, df in sheets.items():
-            if "indicator_id" in df.columns:
-                ratio = df["indicator_id"].isin(["mediation_success_rate", "ruling_cycle_days", "police_liaison_coverage",
-                                                  "trademarks_per_100_enterprises", "gi_mark_usage_rate"])
-                df.loc[~ratio, "value"] = "1"
-                df.loc[ratio, "numerator"], df.loc[ratio, "denominator"] = "1", "2"
-            df.to_excel(xw, sheet_name=name, index=False)
+    assert r.returncode == 2 and "no data rows" in r.stderr
+    ratio = {"mediation_success_rate", "ruling_cycle_days", "police_liaison_coverage",
+             "trademarks_per_100_enterprises", "gi_mark_usage_rate"}
+    for ws in wb.worksheets[1:]:
+        for r in range(3, ws.max_row + 1):
+            if ws.cell(r, 3).value in ("2025Q3", "2025"):
+                if ws.cell(r, 10).value in ratio:
+                    ws.cell(r, 6).value, ws.cell(r, 7).value = 1, 2
+                else:
+                    ws.cell(r, 5).value = 1
+    wb.save(out)
     r = ipeval("validate", str(out), cwd=project)
     assert r.returncode == 0, r.stderr
 

@@ -27,14 +27,25 @@ def _settings(settings: Optional[Path]):
     return load_settings(settings)
 
 
-def _fail(exc: IpevalError, report_dir: Optional[Path] = None) -> None:
-    typer.echo(f"error: {exc}", err=True)
+def _problems(exc: DataValidationError, lang: str | None) -> str:
+    """Every problem of invalid data, in the user's language, wrapped to the terminal, never cut."""
+    from helpers.data.ingest import failure_report, format_report
+
+    lang = lang if lang in ("zh", "en") else "zh"
+    return format_report(failure_report(exc.failures, getattr(exc, "letters", None), lang), lang)
+
+
+def _fail(exc: IpevalError, report_dir: Optional[Path] = None, lang: str | None = None) -> None:
     if isinstance(exc, DataValidationError) and exc.failures is not None and len(exc.failures):
+        typer.echo(f"error: {exc.args[0]}", err=True)
+        typer.echo(_problems(exc, lang), err=True)
         folder = report_dir or Path(tempfile.gettempdir())
         folder.mkdir(parents=True, exist_ok=True)
         out = folder / "ipeval-validation-report.csv"
         exc.failures.to_csv(out, index=False, encoding="utf-8-sig")
         typer.echo(f"validation report: {out}", err=True)
+    else:
+        typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -54,18 +65,32 @@ def run(
     executor: str = typer.Option("local", "--executor", help="local (default) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address for --executor dask."),
     validation_report: Optional[Path] = typer.Option(None, "--validation-report-dir", help="Where to write the validation CSV on invalid data (default: temp folder)."),
+    inbox: bool = typer.Option(False, "--inbox", help="First ingest the files waiting in data/inbox/ (bad ones go to data/inbox/rejected/); scheduled runs do."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Use the data as known at this date/time (2025-07-25 or an ISO time, UTC); default: the latest vintage."),
     settings: Optional[Path] = SettingsOpt,
 ):
-    """Run every section notebook for every geography for one quarter, and publish the reports."""
+    """Run every section notebook for every geography for one quarter, and publish the reports.
+
+    The data are the observation store's (``ipeval ingest``) as known at --as-of; --data FILE
+    reads files directly instead.
+    """
     from helpers.run.quarter import RunInterrupted, run_quarter
 
     try:
         s = _settings(settings)
+        events = []
+        if inbox:
+            from helpers.run.inbox import take_inbox
+
+            events = take_inbox(s, lang)
+            for ev in events:
+                typer.echo(ev["message"], err=ev["event"] == "inbox_rejected")
         result = run_quarter(s, quarter, sections=sections.split(",") if sections else None,
                              geographies=geos.split(",") if geos else None, lang=lang, workers=workers, force=force,
-                             quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data)
+                             quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of,
+                             log_events=events)
     except IpevalError as exc:
-        _fail(exc, validation_report)
+        _fail(exc, validation_report, lang)
     except RunInterrupted as exc:
         typer.echo(f"ipeval: {exc}", err=True)
         sys.stderr.flush()
@@ -84,10 +109,11 @@ def run(
 def validate(
     paths: list[Path] = typer.Argument(..., help="CSV or .xlsx files following the data contract."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write every problem to this CSV."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en, for the messages (default: settings)."),
     settings: Optional[Path] = SettingsOpt,
 ):
     """Check data files against the data contract; list every problem with file, row, column and rule."""
-    from helpers.data.contract import format_failures, load_data
+    from helpers.data.contract import load_data
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
 
@@ -98,7 +124,7 @@ def validate(
     except DataValidationError as exc:
         typer.echo(f"INVALID: {exc.args[0]}", err=True)
         if exc.failures is not None and len(exc.failures):
-            typer.echo(format_failures(exc.failures), err=True)
+            typer.echo(_problems(exc, lang or s.language), err=True)
             if report:
                 exc.failures.to_csv(report, index=False, encoding="utf-8-sig")
                 typer.echo(f"report: {report}", err=True)
@@ -119,17 +145,95 @@ def template(
     quarter: str = typer.Option("2025Q3", "--quarter", help="The quarter to report."),
     settings: Optional[Path] = SettingsOpt,
 ):
-    """Write an Excel template a district fills in: one sheet per section, names in Chinese, units shown."""
+    """Write an Excel template a district fills in: one sheet per section, Chinese headers, the values
+    already stored beside the cells to fill, checks on every cell, a 说明 sheet."""
+    from helpers.data.store import ObservationStore
     from helpers.data.template import write_template
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
 
     try:
         s = _settings(settings)
-        out = write_template(output, load_plan(s.plan_path), load_geographies(s.geographies_path), geo, quarter)
+        plan, g = load_plan(s.plan_path), load_geographies(s.geographies_path)
+        store = ObservationStore.of(s)
+        if s.data_path.is_file():
+            store.ensure_seed(s.data_path, plan, g)
+        out = write_template(output, plan, g, geo, quarter, stored=store.view())
     except IpevalError as exc:
         _fail(exc)
     typer.echo(f"template: {out}")
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(None, help="District returns: the template's .xlsx, or CSV (UTF-8, UTF-8-BOM, GBK/GB18030)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en, for the messages (default: settings)."),
+    report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="Where a refused file's error report goes (default: beside the file)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Recreate the store from data/received/ alone."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Store district returns as new vintages, each file all or nothing; a bad file changes nothing.
+
+    Every problem of a refused file is listed with its cell as Excel shows it (行政保护!E7) and
+    written to <file>.errors.csv and .errors.xlsx. Exit 2 if any file was refused.
+    """
+    from helpers.data.ingest import format_report
+    from helpers.data.store import ObservationStore, ingest_files
+    from helpers.i18n import t
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
+
+    try:
+        s = _settings(settings)
+        lang = lang or s.language
+        plan, g = load_plan(s.plan_path), load_geographies(s.geographies_path)
+        store = ObservationStore.of(s)
+        if rebuild:
+            done = store.rebuild(plan, g)
+            typer.echo(t(lang, "store_rebuilt", n=len(done), path=store.path))
+            if not paths:
+                return
+        if not paths:
+            raise typer.BadParameter("give at least one FILE (or --rebuild)")
+        outcomes = ingest_files(store, paths, plan, g, lang, report_dir, seed=s.data_path)
+    except IpevalError as exc:
+        _fail(exc)
+    bad = 0
+    for o in outcomes:
+        r = o.result
+        if o.ok and r.vintage_id is None:
+            typer.echo(t(lang, "ingest_duplicate", file=o.path.name, vintage=r.duplicate_of))
+        elif o.ok:
+            typer.echo(t(lang, "ingest_ok", file=o.path.name, vintage=r.vintage_id, new=r.new, revised=r.revised,
+                         unchanged=r.unchanged))
+        else:
+            bad += 1
+            typer.echo(t(lang, "ingest_refused", file=o.path.name, n=len(o.report)), err=True)
+            typer.echo(format_report(o.report, lang), err=True)
+            typer.echo(t(lang, "ingest_report", files=", ".join(map(str, o.report_files))), err=True)
+    raise typer.Exit(2 if bad else 0)
+
+
+@app.command()
+def export(
+    output: Path = typer.Option(Path("observations.csv"), "--output", "-o", help="The CSV to write."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="The values as known at this date/time (default: now)."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Write the observation store's current view (or as known at --as-of) as a data-contract CSV."""
+    from helpers.data.store import ObservationStore, parse_as_of
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
+
+    try:
+        s = _settings(settings)
+        store = ObservationStore.of(s)
+        if s.data_path.is_file():
+            store.ensure_seed(s.data_path, load_plan(s.plan_path), load_geographies(s.geographies_path))
+        out = store.export(output, parse_as_of(as_of))
+    except IpevalError as exc:
+        _fail(exc)
+    typer.echo(f"export: {out}")
 
 
 @app.command("demo-data")
@@ -177,11 +281,16 @@ def backfill(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     settings: Optional[Path] = SettingsOpt,
 ):
-    """Run a range of quarters, each with only the data up to it, and write outputs/timeline.html."""
+    """Run a range of quarters, each as known at its scheduled run date, and write outputs/timeline.html.
+
+    Each quarter reads the observation store as it stood at that quarter's scheduled run (the
+    settings' cron), so revisions that came later are not used: a past quarter is what was known then.
+    """
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
     from helpers.run.backfill import parse_range, render_timeline
     from helpers.run.quarter import run_quarter
+    from helpers.run.schedule import scheduled_run_time
 
     worst = 0
     try:
@@ -190,7 +299,7 @@ def backfill(
         for q in qs:
             result = run_quarter(s, str(q), sections=sections.split(",") if sections else None,
                                  geographies=geos.split(",") if geos else None, lang=lang, workers=workers,
-                                 force=force, quiet=quiet)
+                                 force=force, quiet=quiet, as_of=scheduled_run_time(s, q))
             typer.echo(f"{q}: {len(result.jobs) - len(result.failed)}/{len(result.jobs)} reports ok")
             worst = max(worst, result.exit_code)
         out = render_timeline(s.outputs_path, qs, load_plan(s.plan_path), load_geographies(s.geographies_path),

@@ -39,6 +39,14 @@ TEXTS = {
         "stage_banner": "{stage}：评估季度 {quarter}（目标期限 {due}）。{where}：已达标 {achieved} 项，未达标 {missed} 项，尚未确定 {open} 项。",
         "settled_on": "确定于", "early": "提前达标",
         "reference_note": "全市目标：本区县数值仅供参考，不作达标判定。",
+        "changes_title": "自上次发布以来的变化", "change_cause": "主要原因（概率变动，百分点）",
+        "changes_note": "与上次发布的评估（{quarter}）相比；变动按原因拆分：新增期数据、修订值、方法/登记表/设置变化（三者相加等于总变动）。",
+        "changes_none": "与上次发布相比，达标概率和状态均无变化（或尚无上次发布的评估）。",
+        "ingest_ok": "已入库：{file}（版本 {vintage}）：新增 {new} 条，修订 {revised} 条，未变 {unchanged} 条",
+        "ingest_duplicate": "未重复入库：{file} 与版本 {vintage} 内容相同",
+        "ingest_refused": "未入库：{file} 有 {n} 处问题，数据库未作任何改动：",
+        "ingest_report": "错误报告：{files}",
+        "store_rebuilt": "已由 data/received/ 中的 {n} 个文件重建数据库 {path}",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -78,6 +86,14 @@ TEXTS = {
         "stage_banner": "{stage}: as of {quarter} (targets due {due}). {where}: achieved {achieved}, missed {missed}, not yet settled {open}.",
         "settled_on": "settled", "early": "achieved early",
         "reference_note": "City target: this district's figure is shown for reference, without a verdict.",
+        "changes_title": "What changed since the last published run", "change_cause": "main cause (points of probability)",
+        "changes_note": "Against the last published assessment ({quarter}); each move is split into new periods, revised values and method/registry/settings changes (the three add up to the move).",
+        "changes_none": "No probability or status moved since the last published run (or there is none yet).",
+        "ingest_ok": "stored: {file} (vintage {vintage}): {new} new, {revised} revised, {unchanged} unchanged",
+        "ingest_duplicate": "not stored again: {file} has the same bytes as vintage {vintage}",
+        "ingest_refused": "refused: {file} has {n} problem(s); the store is unchanged:",
+        "ingest_report": "error report: {files}",
+        "store_rebuilt": "rebuilt the store {path} from {n} file(s) in data/received/",
     },
 }
 
@@ -120,10 +136,58 @@ def t(lang: str, key: str, **kw) -> str:
     text = TEXTS.get(lang, TEXTS["zh"])[key]
     return text.format(**kw) if kw else text
 
+CHANGE_CAUSES = {
+    "zh": {"new_periods": "新增期数据", "revisions": "修订值", "method": "方法/登记表/设置变化", "": "—"},
+    "en": {"new_periods": "new periods", "revisions": "revised values", "method": "method, registry or settings",
+           "": "—"},
+}
+
 # Status colours, shared by charts, the Excel table and the index (kept here so the table and the
 # index need not import Matplotlib).
 STATUS_COLOURS = {
     "achieved": "#1a7f37", "missed": "#8b0000", "on_track_reached": "#2e7d32", "on_track": "#4caf50",
     "at_risk": "#f0a020", "off_track": "#d1242f", "insufficient_data": "#9e9e9e", "reference": "#90a4ae",
     "no_target": "#607d8b",
+}
+
+# Column names of the data contract as the template's headers show them.
+COLUMN_NAMES = {
+    "zh": {"indicator_id": "指标代码", "geography_code": "地区代码", "period": "期别", "value": "本期数值",
+           "numerator": "分子", "denominator": "分母", "source": "数据来源", "note": "备注",
+           "indicator_name": "指标名称", "unit": "单位", "stored_value": "库中现值（已报送）"},
+    "en": {},
+}
+
+# Headers of a validation report (terminal, CSV, XLSX).
+REPORT_HEADERS = {
+    "zh": {"file": "文件", "cell": "单元格", "sheet": "工作表", "row": "行", "column": "列", "rule": "规则",
+           "value": "填写内容", "message": "说明"},
+    "en": {"file": "file", "cell": "cell", "sheet": "sheet", "row": "row", "column": "column", "rule": "rule",
+           "value": "value", "message": "message"},
+}
+
+# What each rule of the data contract means, in Chinese (English: helpers.data.contract.RULES).
+RULE_MESSAGES = {
+    "zh": {
+        "column_in_dataframe": "缺少数据规范要求的列（indicator_id、geography_code、period、value、numerator、denominator、source、note）",
+        "known_indicator": "不是方案登记表中的指标代码",
+        "known_geography": "不是杭州市或其13个区、县（市）的代码",
+        "period_format": "期别应写作季度（如 2024Q3）或年份（如 2024）",
+        "numeric": "不是数字",
+        "value_required": "该指标需要填写数值",
+        "numerator_and_denominator_required": "比率类指标需要填写分子和分母（或直接填写数值）",
+        "value_not_negative": "数量和金额不能为负数",
+        "numerator_not_negative": "分子不能为负数",
+        "denominator_positive": "分母必须大于0（仅登记表标为“不适用”的指标可填 0/0）",
+        "numerator_not_above_denominator": "分子大于分母：占比不可能超过100%",
+        "districts_not_above_city": "该指标本期各区县合计超过全市数值（可能重复计算了某区县，或全市数值偏低）",
+        "value_within_unit_range": "超出该单位允许的范围（如百分比大于100）",
+        "city_only_indicator": "该指标只由全市（330100）报送",
+        "period_matches_frequency": "年度指标填年份（2024），季度指标填季度（2024Q3）",
+        "field_uniqueness": "重复行：同一指标、地区和期别出现了不止一次",
+        "multiple_fields_uniqueness": "重复行：同一指标、地区和期别出现了不止一次",
+        "unknown_column": "数据规范中没有这一列",
+        "file_type": "文件无法读取：请提交 CSV（UTF-8 或 GBK 编码）或 Excel（.xlsx）文件",
+        "not_empty": "文件为空或没有数据行",
+    },
 }

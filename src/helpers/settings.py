@@ -155,6 +155,14 @@ class ScheduleBlock(_Block):
         return self
 
 
+class StoreBlock(_Block):
+    """``store``: the observation store with vintages (docs/data_store.md)."""
+
+    path: str = "data/store.sqlite"          # the SQLite database (rebuildable from ``received``)
+    received: str = "data/received"          # every ingested file, named by sequence, time and SHA-256
+    inbox: str = "data/inbox"                # files dropped here are ingested at a scheduled run
+
+
 class SettingsFile(_Block):
     """The whole file."""
 
@@ -168,8 +176,9 @@ class SettingsFile(_Block):
     status: StatusBlock = StatusBlock()
     executor: ExecutorBlock = ExecutorBlock()
     schedule: ScheduleBlock = ScheduleBlock()
+    store: StoreBlock = StoreBlock()
 
-    @field_validator("forecast", "status", "executor", "schedule", mode="before")
+    @field_validator("forecast", "status", "executor", "schedule", "store", mode="before")
     @classmethod
     def _empty_block(cls, v, info):
         # an empty YAML block (`status:` with nothing under it) means the defaults
@@ -262,6 +271,10 @@ class Settings:
     @property
     def schedule(self) -> ScheduleBlock:
         return self.file.schedule
+
+    @property
+    def store(self) -> StoreBlock:
+        return self.file.store
 
     def block(self, name: str) -> dict:
         """A block as a plain dict of the keys the file sets (defaults left to the consumer)."""

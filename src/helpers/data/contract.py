@@ -57,41 +57,16 @@ class Dataset:
 # --------------------------------------------------------------------------- reading
 
 def _read_one(path: Path) -> pd.DataFrame:
-    """Read a CSV or Excel file as strings, adding ``_file`` and ``_row`` (the row a spreadsheet shows)."""
-    if not path.exists():
-        raise DataValidationError(f"data file {path} does not exist")
+    """Read a CSV or Excel file as strings, adding ``_file`` and ``_row`` (the row a spreadsheet shows).
+
+    One reader for every entry point (run, validate, ingest): :func:`helpers.data.ingest.read_return`
+    (CSV in UTF-8, UTF-8-BOM, GBK or GB18030; contract sheets or the district template).
+    """
+    from helpers.data.ingest import read_return  # imported here: ingest validates with this module
+
     if path.is_dir():
         raise DataValidationError(f"{path} is a folder; give a CSV or .xlsx file")
-    if path.stat().st_size == 0:
-        raise DataValidationError(_one_failure(path, None, None, "not_empty", "", "the file is empty"))
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frames = [("", pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig"))]
-        elif suffix in EXCEL_SUFFIXES:
-            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
-            # The template has a read-me sheet; data sheets are those with an indicator_id column.
-            frames = [(f"{name}!", df) for name, df in sheets.items() if "indicator_id" in df.columns]
-            if not frames:
-                frames = [(f"{name}!", df) for name, df in list(sheets.items())[:1]]
-        else:
-            raise DataValidationError(_one_failure(
-                path, None, None, "file_type", suffix,
-                f"{path.name} is not a CSV or Excel (.xlsx) file"))
-    except DataValidationError:
-        raise
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as exc:
-        kind = "CSV" if suffix == ".csv" else "Excel"
-        raise DataValidationError(_one_failure(
-            path, None, None, "file_type", suffix, f"{path.name} cannot be read as {kind}: {exc}")) from None
-    out = []
-    for prefix, df in frames:
-        df = df.copy()
-        df.columns = [str(c).strip() for c in df.columns]
-        df["_file"] = path.name
-        df["_row"] = [f"{prefix}{i + 2}" for i in range(len(df))]  # +2: header is row 1
-        out.append(df)
-    frame = pd.concat(out, ignore_index=True)
+    frame = read_return(path)
     if frame.empty:
         raise DataValidationError(_one_failure(path, None, None, "not_empty", "", "the file has no data rows"))
     return frame
@@ -130,6 +105,8 @@ def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
     annual = {i.id for i in plan.indicators if i.frequency == "annual"}
     ratio = {i.id for i in plan.indicators if i.uses_ratio}
     share = {i.id for i in plan.indicators if i.numerator_le_denominator}
+    # "not applicable" ratios (registry: zero_denominator) may be 0/0: nothing to count there
+    zero_ok = {i.id for i in plan.indicators if i.allows_zero_over_zero}
     lower = {i.id: i.bounds[0] for i in plan.indicators}
     upper = {i.id: i.bounds[1] for i in plan.indicators}
     scale = {i.id: i.scale for i in plan.indicators}
@@ -152,8 +129,9 @@ def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
         return lambda df: ~(_num(df[col]) < 0)
 
     def denominator_positive(df):
-        d = _num(df["denominator"])
-        return ~(df["indicator_id"].isin(ratio) & d.notna() & (d <= 0))
+        n, d = _num(df["numerator"]), _num(df["denominator"])
+        not_applicable = df["indicator_id"].isin(zero_ok) & (d == 0) & (n == 0)
+        return ~(df["indicator_id"].isin(ratio) & d.notna() & (d <= 0) & ~not_applicable)
 
     def numerator_le_denominator(df):
         n, d = _num(df["numerator"]), _num(df["denominator"])
@@ -234,7 +212,8 @@ RULES = {
     "numerator_and_denominator_required": ("numerator", "a ratio indicator needs a numerator and a denominator (or a value)"),
     "value_not_negative": ("value", "counts and amounts cannot be negative"),
     "numerator_not_negative": ("numerator", "a numerator cannot be negative"),
-    "denominator_positive": ("denominator", "a denominator must be above zero"),
+    "denominator_positive": ("denominator", "a denominator must be above zero (0/0 only where the registry "
+                                            "marks the indicator not applicable)"),
     "numerator_not_above_denominator": ("numerator", "the numerator is larger than the denominator of a share"),
     "districts_not_above_city": ("value", "the districts of this indicator and period add up to more than this city "
                                           "figure (a district counted twice, or the city figure too low)"),

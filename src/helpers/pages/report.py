@@ -131,7 +131,7 @@ def write_xlsx(assessments: pd.DataFrame, path: str | Path, geo_names: dict, dem
 
 def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: list, jobs: list,
                  assessments: pd.DataFrame, demo: bool, lang: str = "zh", downloads: list | None = None,
-                 manifest: dict | None = None) -> Path:
+                 manifest: dict | None = None, changes: pd.DataFrame | None = None) -> Path:
     """The dashboard: geographies x sections coloured by the share of targets achieved or on track.
 
     Rendered by Jinja2 with autoescape on, so text from data files (notes, names) shows as text.
@@ -141,7 +141,11 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     jobs : list of dict
         One per report: ``section, geography_code, status ('ok'|'failed'|'skipped'), report, audit,
         notebook, error`` (paths relative to the index).
+    changes : DataFrame, optional
+        The run's ``changes.csv``: the largest moves since the last published run are listed.
     """
+    from helpers.pages.changes import change_rows
+
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from helpers.i18n import STATUS_NAMES, t
@@ -176,6 +180,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         downloads=downloads or [], manifest=manifest or {},
         failed=[j for j in jobs if j["status"] == "failed"],
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
+        changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
     )
     out = Path(out_path)
     out.write_text(text, encoding="utf-8")

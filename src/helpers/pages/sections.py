@@ -430,3 +430,21 @@ def methods(ctx: ReportContext) -> None:
     th = ctx.settings.status
     _display_html(f"<h2>{_e(t(ctx.lang, 'methods'))}</h2><p>" + _e(t(
         ctx.lang, "methodology_link", on=int(th.on_track * 100), risk=int(th.at_risk * 100))) + "</p>")
+
+
+def changes_since_last_run(ctx: ReportContext, limit: int = 12) -> None:
+    """What moved here since the last published run, split by cause (the run's ``changes.csv``).
+
+    The overview lists every target of the geography; a section report those of its section.
+    Nothing is shown outside a run (no run folder) or before there is a run to compare with.
+    """
+    from helpers.pages.changes import change_rows, changes_html
+
+    f = Path(ctx.run_dir) / "changes.csv" if ctx.run_dir else None
+    if f is None or not f.is_file():
+        return
+    changes = pd.read_csv(f, dtype={"geography_code": str}, keep_default_na=False)
+    ids = None if ctx.section == OVERVIEW else [i.id for i in ctx.indicators]
+    rows = change_rows(changes, ctx.plan, ctx.geos, ctx.lang, limit=limit, geography=ctx.geography.code,
+                       indicators=ids)
+    _display_html(changes_html(rows, ctx.lang))

@@ -29,8 +29,9 @@ OVERVIEW = "overview"  # the report page over every section; not a section of th
 _INDICATOR_FIELDS = {
     "id", "section", "name_zh", "name_en", "unit_zh", "unit_en", "measure", "flow", "frequency",
     "applies_to", "aggregation", "scale", "bounds", "numerator_zh", "numerator_en",
-    "denominator_zh", "denominator_en", "target", "clause", "interpretation", "notes",
+    "denominator_zh", "denominator_en", "target", "clause", "interpretation", "notes", "zero_denominator",
 }
+ZERO_DENOMINATOR = ("invalid", "not_applicable")
 _TARGET_FIELDS = {"kind", "direction", "value", "period", "due", "every_year", "binds"}
 
 
@@ -103,6 +104,7 @@ class Indicator:
     numerator_en: str = ""
     denominator_zh: str = ""
     denominator_en: str = ""
+    zero_denominator: str = "invalid"
 
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -114,6 +116,11 @@ class Indicator:
     def uses_ratio(self) -> bool:
         """Rows carry a numerator and a denominator (value = numerator / denominator x scale)."""
         return self.measure == "ratio"
+
+    @property
+    def allows_zero_over_zero(self) -> bool:
+        """A ratio whose rows may be ``0/0``: "not applicable" (no value), e.g. no GI products."""
+        return self.uses_ratio and self.zero_denominator == "not_applicable"
 
     @property
     def city_only(self) -> bool:
@@ -309,6 +316,7 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
         numerator_en=raw.get("numerator_en", ""),
         denominator_zh=raw.get("denominator_zh", ""),
         denominator_en=raw.get("denominator_en", ""),
+        zero_denominator=_choice(raw, "zero_denominator", ZERO_DENOMINATOR, where, default="invalid"),
     )
 
 

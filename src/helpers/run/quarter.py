@@ -44,6 +44,7 @@ from helpers.run.incremental import (
     reuse_job_files,
     row_hashes,
 )
+from helpers.run.changes import method_fingerprint, write_changes
 from helpers.run.provenance import git_commit, json_log_handler, package_versions
 from helpers.run.publish import publish, published_dir
 from helpers.settings import Settings
@@ -96,14 +97,18 @@ class RunInputs:
     workers: int
     executor: str
     scheduler: str | None
+    store_state: dict | None = None   # the store's vintages and view hash (None: --data files read directly)
+    store_view: pd.DataFrame | None = None
+    received_files: list = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- parameters
 
-def resolve_quarter(text: str, frame: pd.DataFrame | None = None) -> Quarter:
-    """``2025Q2`` or ``latest``: the last quarter with quarterly data, not after the last ended quarter."""
+def resolve_quarter(text: str, frame: pd.DataFrame | None = None, today=None) -> Quarter:
+    """``2025Q2`` or ``latest``: the last quarter with quarterly data, not after the last quarter
+    ended by ``today`` (default: now; a run ``--as-of`` a date: that date)."""
     if str(text).strip().lower() == "latest":
-        last = latest_complete_quarter()
+        last = latest_complete_quarter(today)
         if frame is not None and len(frame):
             quarterly = frame[frame["period"].str.contains("Q")]
             if len(quarterly):
@@ -129,8 +134,12 @@ def plan_jobs(plan, geos, sections: list[str] | None, geographies: list[str] | N
 
 
 def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geographies=None, lang=None,
-                    workers=None, executor="local", scheduler=None, data_paths=None) -> RunInputs:
-    """Load and check every input of a run; raises an :class:`IpevalError` before anything is written."""
+                    workers=None, executor="local", scheduler=None, data_paths=None, as_of=None) -> RunInputs:
+    """Load and check every input of a run; raises an :class:`IpevalError` before anything is written.
+
+    Without ``data_paths`` the data are the observation store's view as known at ``as_of``
+    (default: the latest vintage); files given directly bypass the store.
+    """
     from helpers.data.contract import load_data
     from helpers.model.assess import StatusThresholds
     from helpers.model.forecast import ForecastSettings
@@ -146,20 +155,31 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
         raise ConfigError(f"executor must be 'local' or 'dask', not {executor!r}")
     if executor == "dask" and not scheduler:
         raise ConfigError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-    data_files = [Path(p).resolve() for p in (data_paths or [settings.data_path])]
     pairs = plan_jobs(plan, geos, sections, geographies)  # refuses unknown sections/codes
+    state = view = None
+    received = []
+    if data_paths:
+        if as_of:
+            raise ConfigError("--as-of reads the observation store; it cannot be combined with --data")
+        data_files = [Path(p).resolve() for p in data_paths]
+    else:
+        from helpers.data.store import read_view
+
+        data_files, state, view, received = read_view(settings, plan, geos, as_of)
     ds = load_data(data_files, plan, geos)  # DataValidationError: nothing written
-    return RunInputs(settings, plan, geos, ds, resolve_quarter(quarter, ds.frame), lang, data_files,
+    as_of_day = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")).date() if state and state["as_of"] else None
+    return RunInputs(settings, plan, geos, ds, resolve_quarter(quarter, ds.frame, as_of_day), lang, data_files,
                      ForecastSettings.from_mapping(settings.block("forecast")),
                      StatusThresholds(**settings.block("status")), pairs,
-                     int(workers or settings.executor.workers or default_workers()), executor, scheduler)
+                     int(workers or settings.executor.workers or default_workers()), executor, scheduler,
+                     state, view, received)
 
 
 # --------------------------------------------------------------------------- the run
 
 def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, geographies=None, lang=None,
                 workers=None, force=False, quiet=False, executor="local", scheduler=None, data_paths=None,
-                stop_after_jobs=None) -> RunResult:
+                stop_after_jobs=None, as_of=None, log_events=()) -> RunResult:
     """Run one quarter end to end and publish it.
 
     Parameters
@@ -176,6 +196,10 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         Re-run jobs whose inputs are unchanged.
     executor : {'local', 'dask'}
         ``dask`` submits the same jobs to the Dask distributed scheduler at ``scheduler``.
+    as_of : str, optional
+        Read the observation store as known at this date or time (default: the latest vintage).
+    log_events : sequence of dict
+        Written to the run's log first (e.g. the inbox files a scheduled run ingested).
 
     Returns
     -------
@@ -192,7 +216,8 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
 
     started = datetime.now(timezone.utc)
     inp = load_run_inputs(settings, quarter, sections=sections, geographies=geographies, lang=lang,
-                          workers=workers, executor=executor, scheduler=scheduler, data_paths=data_paths)
+                          workers=workers, executor=executor, scheduler=scheduler, data_paths=data_paths,
+                          as_of=as_of)
     q = inp.quarter
     out_root = settings.outputs_path
     out_root.mkdir(parents=True, exist_ok=True)
@@ -217,8 +242,12 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         handler = json_log_handler(staging / "run.log.jsonl")
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-        log.info("run started", extra={"event": "start", "quarter": str(q), "run_id": run_id})
+        log.info("run started", extra={"event": "start", "quarter": str(q), "run_id": run_id,
+                                       "as_of": (inp.store_state or {}).get("as_of")})
+        for ev in log_events:
+            log.info(ev.get("message", ev.get("event", "")), extra={k: v for k, v in ev.items() if k != "message"})
         table, demo = _assess(inp, staging, out_root)
+        _changes(inp, table, staging, out_root)
         _copy_inputs(inp, staging)
         prov = _provenance(inp, run_id, started)
         jobs, skipped = _plan_job_dicts(inp, staging, out_root, prov, force)
@@ -269,11 +298,35 @@ def _assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame
     return table, demo
 
 
+def _changes(inp: RunInputs, table: pd.DataFrame, staging: Path, out_root: Path) -> None:
+    """``changes.csv``: what moved since the previous published run, and why (:mod:`helpers.run.changes`)."""
+    t0 = time.monotonic()
+    files = {}
+    if inp.store_view is not None:
+        v = inp.store_view
+        files = dict(zip(zip(v["indicator_id"], v["geography_code"], v["period"]), v["file"]))
+    else:
+        files = {}  # --data files: the value came from one of them
+    out = write_changes(inp, table, staging, out_root, files, workers=min(inp.workers, 2) if inp.workers > 1 else 1)
+    if out is not None:
+        log.info("changes", extra={"event": "changes", "seconds": round(time.monotonic() - t0, 2)})
+
+
+def _read_changes(staging: Path) -> pd.DataFrame | None:
+    f = staging / "changes.csv"
+    return pd.read_csv(f, dtype={"geography_code": str}, keep_default_na=False) if f.is_file() else None
+
+
 def _copy_inputs(inp: RunInputs, staging: Path) -> None:
     """A copy of the inputs, so the run can be reproduced from its own folder."""
     (staging / "data").mkdir()
     for p in inp.data_files:
         shutil.copy2(p, staging / "data" / p.name)
+    if inp.received_files:
+        # the ingested files the store's view was made of, as received (the audit trail)
+        (staging / "data" / "received").mkdir()
+        for p in inp.received_files:
+            shutil.copy2(p, staging / "data" / "received" / p.name)
     (staging / "params").mkdir()
     s = inp.settings
     for p in (s.path, s.plan_path, s.geographies_path):
@@ -284,7 +337,8 @@ def _provenance(inp: RunInputs, run_id: str, started: datetime) -> dict:
     """What every report and the manifest record of the run's origin."""
     s = inp.settings
     return {"run_id": run_id, "started": started, "git_commit": git_commit(s.root), "packages": package_versions(),
-            "inputs": {str(p): sha256_file(p) for p in (s.path, s.plan_path, s.geographies_path, *inp.data_files)}}
+            "inputs": {str(p): sha256_file(p) for p in (s.path, s.plan_path, s.geographies_path, *inp.data_files,
+                                                        *inp.received_files)}}
 
 
 def _plan_job_dicts(inp: RunInputs, staging: Path, out_root: Path, prov: dict, force: bool) -> tuple[list, list]:
@@ -343,12 +397,16 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
         "jobs": [dict(r) for r in results],
         "demo_data": demo,
         **_stage_fields(inp, table),
+        "store": inp.store_state,
+        "method": method_fingerprint(inp.plan, inp.geos, s),
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str),
                                            encoding="utf-8")
-    downloads = [(n, n) for n in ("assessments.csv", "assessments.xlsx", "bands.csv", "manifest.json", "run.log.jsonl")]
+    downloads = [(n, n) for n in ("assessments.csv", "assessments.xlsx", "bands.csv", "changes.csv", "revisions.csv",
+                                  "manifest.json", "run.log.jsonl") if (staging / n).is_file() or n == "manifest.json"]
     render_index(staging / "index.html", plan=inp.plan, geos=inp.geos, quarter=str(q), sections=inp.plan.pages,
                  jobs=results, assessments=table, demo=demo, lang=inp.lang, downloads=downloads,
+                 changes=_read_changes(staging),
                  manifest={"run": run_id, "git": prov["git_commit"] or "—",
                            "data sha256": ", ".join(prov["inputs"][str(p)][:16] for p in inp.data_files)})
 

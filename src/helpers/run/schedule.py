@@ -41,6 +41,16 @@ def quarter_for(fire_time: datetime) -> Quarter:
     return Quarter.containing(fire_time.date()) - 1
 
 
+def scheduled_run_time(settings: Settings, q: Quarter) -> datetime:
+    """When the schedule runs quarter ``q``: its first firing after the quarter ended (the
+    ``--as-of`` of a backfill, so a past quarter is evaluated with what was known then)."""
+    from datetime import time
+
+    tz = ZoneInfo(schedule_config(settings)["timezone"])
+    after = datetime.combine(q.end_date + timedelta(days=1), time(0, 0), tzinfo=tz)
+    return trigger(settings).get_next_fire_time(None, after)
+
+
 def last_fire_before(settings: Settings, now: datetime) -> datetime | None:
     """The most recent scheduled time at or before ``now`` (within the last 13 months)."""
     trig = trigger(settings)
@@ -63,8 +73,9 @@ def missed_quarter(settings: Settings, now: datetime) -> Quarter | None:
 
 
 def run_scheduled(settings_path: str | None = None, now: datetime | None = None) -> int:
-    """One scheduled firing: run the latest complete quarter, quietly; return the exit code."""
+    """One scheduled firing: ingest the inbox, run the latest complete quarter quietly; return the exit code."""
     from helpers.exceptions import IpevalError
+    from helpers.run.inbox import take_inbox
     from helpers.run.quarter import run_quarter
     from helpers.settings import load_settings
 
@@ -73,7 +84,9 @@ def run_scheduled(settings_path: str | None = None, now: datetime | None = None)
     q = quarter_for(now or datetime.now(tz))
     log.info("scheduled run of %s", q)
     try:
-        result = run_quarter(settings, str(q), quiet=True)
+        # district returns dropped in data/inbox/ first; a bad file is set aside and the run goes on
+        events = take_inbox(settings)
+        result = run_quarter(settings, str(q), quiet=True, log_events=events)
     except IpevalError as exc:
         log.error("scheduled run of %s refused: %s", q, exc)
         return exc.exit_code
@@ -113,7 +126,7 @@ def print_cron(settings: Settings) -> str:
     """A crontab entry equivalent to the built-in schedule."""
     cfg = schedule_config(settings)
     exe = Path(sys.executable).with_name("ipeval")
-    cmd = f"cd {shlex.quote(str(settings.root))} && {shlex.quote(str(exe))} run --quarter latest --quiet"
+    cmd = f"cd {shlex.quote(str(settings.root))} && {shlex.quote(str(exe))} run --quarter latest --inbox --quiet"
     return (f"# ipeval quarterly run ({cfg['timezone']}); cron does not catch up missed runs: prefer the systemd timer\n"
             f"CRON_TZ={cfg['timezone']}\n{cfg['cron']} {cmd} >> {shlex.quote(str(settings.outputs_path))}/cron.log 2>&1\n")
 
@@ -131,7 +144,7 @@ Description=ipeval quarterly evaluation run
 [Service]
 Type=oneshot
 WorkingDirectory={settings.root}
-ExecStart={exe} run --quarter latest --quiet
+ExecStart={exe} run --quarter latest --inbox --quiet
 
 # /etc/systemd/system/ipeval.timer
 [Unit]

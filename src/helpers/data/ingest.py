@@ -1,0 +1,242 @@
+"""District returns as they arrive: read one file, check it, and say what is wrong cell by cell.
+
+A return is a CSV (UTF-8, UTF-8 with BOM, GBK or GB18030) or an Excel workbook: either the
+contract's long table on a sheet, or the template of :mod:`helpers.data.template` (Chinese headers
+on row 1, the contract's codes on row 2, rows from 3). Rows of a template with no figure at all
+are skipped: a blank cell for an earlier period means "no change".
+
+Problems are reported in the user's language with the cell as Excel shows it (``行政保护!E7``),
+and written beside the file as CSV and XLSX for the district (:func:`write_report`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.data.contract import FAILURE_COLUMNS, REQUIRED_COLUMNS, validate_frame
+from helpers.exceptions import DataValidationError
+from helpers.i18n import COLUMN_NAMES, REPORT_HEADERS, RULE_MESSAGES
+
+#: the text encodings a CSV may come in, tried in this order (GB18030 is a superset of GBK)
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+TEMPLATE_CODE_ROW = 2  # the template's second row holds the contract's column codes
+REPORT_COLUMNS = ["file", "cell", "sheet", "row", "column", "rule", "value", "message"]
+
+
+def _letter(n: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(n)
+
+
+def _text(v) -> str:
+    """A cell as text; whole floats without ``.0`` (Excel stores every number as a float)."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(v).strip()
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    last = None
+    for enc in CSV_ENCODINGS:
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc)
+            break
+        except UnicodeDecodeError as exc:
+            last = exc
+    else:
+        raise DataValidationError(f"{path.name}: not UTF-8, GBK or GB18030 text ({last}) [rule: file_type]")
+    df.columns = [str(c).strip() for c in df.columns]
+    letters = {c: _letter(j + 1) for j, c in enumerate(df.columns)}
+    df = df.assign(_sheet="", _line=range(2, len(df) + 2))
+    df.attrs["letters"] = {"": letters}
+    return df
+
+
+def _xlsx(path: Path) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
+        raise DataValidationError(f"{path.name} cannot be read as Excel: {exc} [rule: file_type]") from None
+    frames, letters = [], {}
+    for ws in wb.worksheets:
+        rows = [[_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+        header_at = next((i for i, r in enumerate(rows[:TEMPLATE_CODE_ROW]) if "indicator_id" in r), None)
+        if header_at is None:
+            continue  # the 说明 sheet, or anything else without the contract's codes
+        header = rows[header_at]
+        body = [r + [""] * (len(header) - len(r)) for r in rows[header_at + 1:]]
+        cols = {c: j for j, c in enumerate(header) if c}
+        df = pd.DataFrame({c: [r[j] for r in body] for c, j in cols.items()}, dtype=str)
+        df["_sheet"] = ws.title
+        df["_line"] = range(header_at + 2, header_at + 2 + len(df))
+        if header_at == TEMPLATE_CODE_ROW - 1:
+            # a template: a row without any figure is a period left as it was
+            figures = [c for c in ("value", "numerator", "denominator") if c in df.columns]
+            df = df[df[figures].apply(lambda s: s.str.strip() != "").any(axis=1)] if figures else df.iloc[:0]
+        # skip rows left entirely empty at the bottom of a sheet
+        df = df[df.drop(columns=["_sheet", "_line"]).apply(lambda s: s.str.strip() != "").any(axis=1)]
+        letters[ws.title] = {c: _letter(j + 1) for c, j in cols.items()}
+        frames.append(df)
+    wb.close()
+    if not frames:
+        raise DataValidationError(f"{path.name}: no sheet has the contract's column indicator_id [rule: column_in_dataframe]")
+    df = pd.concat(frames, ignore_index=True)
+    df.attrs["letters"] = letters
+    return df
+
+
+def read_return(path: str | Path) -> pd.DataFrame:
+    """Read one district return as text, keeping where each row sits in the file.
+
+    The one reading function of the store (a shared reader can replace it): CSV in UTF-8,
+    UTF-8-BOM, GBK or GB18030, or an Excel workbook (contract sheets or the template).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The contract's columns as strings plus ``_file``, ``_row`` (``sheet!7`` or ``7``),
+        ``_sheet`` and ``_line``; ``attrs["letters"]`` maps each sheet's columns to Excel letters.
+
+    Raises
+    ------
+    DataValidationError
+        The file is missing, empty, of another type or in another encoding.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(f"data file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"{path.name}: the file is empty [rule: not_empty]")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        df = _csv(path)
+    elif suffix in (".xlsx", ".xlsm"):
+        df = _xlsx(path)
+    else:
+        raise DataValidationError(f"{path.name} is not a CSV or Excel (.xlsx) file [rule: file_type]")
+    letters = df.attrs["letters"]
+    keep = [c for c in df.columns if c in REQUIRED_COLUMNS or c.startswith("_")]
+    extra = [c for c in df.columns if c not in keep and c not in _TEMPLATE_ONLY]
+    df = df[keep + extra].copy()
+    df.attrs["letters"] = letters
+    df["_file"] = path.name
+    df["_row"] = [f"{s}!{n}" if s else str(n) for s, n in zip(df["_sheet"], df["_line"])]
+    return df.reset_index(drop=True)
+
+
+# columns the template shows for people (names, units, the stored value); not part of the contract
+_TEMPLATE_ONLY = {"indicator_name", "unit", "stored_value"}
+
+
+def cell_of(row: str, column: str, letters: dict) -> str:
+    """The cell as Excel shows it: ``行政保护!E7`` (a workbook) or ``E7`` (a CSV)."""
+    row = str(row)
+    sheet, _, n = row.rpartition("!")
+    letter = letters.get(sheet, {}).get(column, "")
+    if not n or not letter:
+        return ""  # not known (a whole-file problem, or no letters recorded): the row alone is reported
+    return f"{sheet}!{letter}{n}" if sheet else f"{letter}{n}"
+
+
+def failure_report(failures: pd.DataFrame, letters: dict | None, lang: str = "zh") -> pd.DataFrame:
+    """The contract's failures with the cell named and the rule explained in ``lang``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``file, cell, sheet, row, column, rule, value, message`` (codes as headers; see
+        :func:`write_report` for the translated headers).
+    """
+    letters = letters or {}
+    rows = []
+    for rec in failures.fillna("").to_dict("records"):
+        sheet, _, n = str(rec["row"]).rpartition("!")
+        col = rec["column"]
+        # the contract's own messages are English; other languages come from helpers.i18n
+        msg = rec["message"] if lang == "en" else RULE_MESSAGES.get(lang, {}).get(rec["rule"], rec["message"])
+        rows.append({"file": rec["file"], "cell": cell_of(rec["row"], col, letters), "sheet": sheet, "row": n,
+                     "column": COLUMN_NAMES.get(lang, {}).get(col, col) if col else "", "rule": rec["rule"],
+                     "value": rec["value"], "message": msg})
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def error_report(exc: DataValidationError, path: Path, letters: dict | None, lang: str) -> pd.DataFrame:
+    """Every problem of a refused file as a report table (one row even for a whole-file problem)."""
+    if exc.failures is not None and len(exc.failures):
+        return failure_report(exc.failures, letters, lang)
+    rule = str(exc.args[0]).rsplit("[rule: ", 1)[-1].rstrip("]") if "[rule: " in str(exc.args[0]) else "file"
+    msg = RULE_MESSAGES.get(lang, {}).get(rule) if lang != "en" else None
+    return pd.DataFrame([{"file": path.name, "cell": "", "sheet": "", "row": "", "column": "", "rule": rule,
+                          "value": "", "message": msg or str(exc.args[0])}], columns=REPORT_COLUMNS)
+
+
+def format_report(report: pd.DataFrame, lang: str = "zh", width: int | None = None) -> str:
+    """The report as wrapped text for a terminal: every message whole, never cut."""
+    width = width or max(60, min(shutil.get_terminal_size((100, 20)).columns, 120))
+    h = REPORT_HEADERS[lang]
+    out = []
+    for rec in report.fillna("").to_dict("records"):
+        row = f"{rec['sheet']}!{rec['row']}" if rec["sheet"] else rec["row"]
+        where = rec["cell"] or (f"{h['row']} {row}" if row else "")
+        head = f"{rec['file']} {where}".strip()
+        if rec["column"]:
+            head += f" ({h['column']}: {rec['column']})"
+        if rec["value"] != "":
+            head += f" {h['value']}: {rec['value']!s}"
+        out.append(textwrap.fill(head, width, subsequent_indent="    "))
+        out.append(textwrap.fill(f"{rec['message']} [{h['rule']}: {rec['rule']}]", width,
+                                 initial_indent="    ", subsequent_indent="    "))
+    return "\n".join(out)
+
+
+def write_report(report: pd.DataFrame, folder: Path, stem: str, lang: str = "zh") -> list[Path]:
+    """Write the report as ``<stem>.errors.csv`` (UTF-8 with BOM, for Excel) and ``.errors.xlsx``.
+
+    The headers are in ``lang``; the rows are those of :func:`format_report`, so the district
+    gets the same table the terminal showed.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shown = report.rename(columns=REPORT_HEADERS[lang])
+    csv, xlsx = folder / f"{stem}.errors.csv", folder / f"{stem}.errors.xlsx"
+    shown.to_csv(csv, index=False, encoding="utf-8-sig")
+    with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
+        shown.to_excel(xw, index=False, sheet_name="errors" if lang == "en" else "错误")
+        ws = next(iter(xw.sheets.values()))
+        from openpyxl.styles import Alignment
+
+        for j, w in enumerate([22, 18, 12, 6, 14, 30, 14, 70], start=1):
+            ws.column_dimensions[_letter(j)].width = w
+        for row in ws.iter_rows(min_row=2):
+            row[-1].alignment = Alignment(wrap_text=True, vertical="top")
+        ws.freeze_panes = "A2"
+    return [csv, xlsx]
+
+
+def check_return(path: str | Path, plan, geos) -> pd.DataFrame:
+    """Read and validate one return on its own; return the raw frame.
+
+    Raises
+    ------
+    DataValidationError
+        With ``.failures`` (contract columns) and ``.letters`` (the cell lookup) when invalid.
+    """
+    raw = read_return(path)
+    if raw.empty:
+        return raw
+    failures = validate_frame(raw, plan, geos)
+    if len(failures):
+        exc = DataValidationError(f"{len(failures)} problem(s) in {Path(path).name}; nothing was stored",
+                                  failures[FAILURE_COLUMNS].reset_index(drop=True))
+        exc.letters = raw.attrs.get("letters", {})
+        raise exc
+    return raw

@@ -1,0 +1,97 @@
+"""What moved since the previous published run, as the index and the reports show it.
+
+Reads the rows of ``changes.csv`` (:mod:`helpers.run.changes`) and turns them into display rows:
+the probability before and now, the status before and now, the main cause and what lies behind
+it (new periods, revised values with old and new figure and file, or what in the method changed).
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from helpers.i18n import CHANGE_CAUSES, STATUS_NAMES, t
+
+
+def _pct(x) -> str:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if x != x else f"{x * 100:.0f}%"
+
+
+def _signed(x) -> str:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return ""
+    return "" if x != x else f"{x * 100:+.0f}"
+
+
+def change_rows(changes: pd.DataFrame | None, plan, geos, lang: str = "zh", limit: int | None = 12,
+                geography: str | None = None, indicators=None, moved_only: bool = True) -> list[dict]:
+    """The largest moves first, as dicts of display strings.
+
+    Parameters
+    ----------
+    geography, indicators : optional
+        Keep one geography's rows, or those of these indicator ids.
+    moved_only : bool
+        Only rows whose probability or status changed.
+    """
+    if changes is None or changes.empty:
+        return []
+    d = changes.copy()
+    if geography is not None:
+        d = d[d["geography_code"].astype(str) == str(geography)]
+    if indicators is not None:
+        d = d[d["indicator_id"].isin(list(indicators))]
+    change = pd.to_numeric(d["change"], errors="coerce")
+    if moved_only:
+        d = d[(change.abs() > 0.005) | (d["previous_status"] != d["status"])]
+    d = d.loc[pd.to_numeric(d["change"], errors="coerce").abs().fillna(0).sort_values(ascending=False,
+                                                                                     kind="stable").index]
+    if limit:
+        d = d.head(limit)
+    names = STATUS_NAMES[lang]
+    out = []
+    for r in d.to_dict("records"):
+        ind = plan.by_id.get(r["indicator_id"])
+        cause = r.get("cause") or ""
+        detail = {"new_periods": r.get("new_periods", ""), "revisions": r.get("revisions", ""),
+                  "method": r.get("method_changes", "")}.get(cause, "")
+        # the main cause with its part, then any other part that moved (the parts add up to the change)
+        others = [f"{CHANGE_CAUSES[lang][c]} {_signed(r.get(f'from_{c}'))}" for c in ("new_periods", "revisions", "method")
+                  if c != cause and _signed(r.get(f"from_{c}")) not in ("", "+0", "-0")]
+        parts = (_signed(r.get(f"from_{cause}")) if cause else "") + (f" ({'; '.join(others)})" if others else "")
+        out.append(dict(indicator=ind.name(lang) if ind else r["indicator_id"],
+                        geography=geos.get(str(r["geography_code"])).name(lang),
+                        before=_pct(r["previous_probability"]), now=_pct(r["probability"]),
+                        change=_signed(r["change"]),
+                        status_before=names.get(r["previous_status"], r["previous_status"]),
+                        status_now=names.get(r["status"], r["status"]),
+                        cause=CHANGE_CAUSES[lang].get(cause, "—"), parts=parts, detail=detail,
+                        previous_quarter=r["previous_quarter"]))
+    return out
+
+
+def changes_html(rows: list[dict], lang: str = "zh", title: bool = True) -> str:
+    """An escaped HTML table of :func:`change_rows` (used by the reports; the index has its template)."""
+    e = html.escape
+    head = [t(lang, k) for k in ("indicator", "geography", "probability", "status", "change_cause")]
+    out = [f"<h2>{e(t(lang, 'changes_title'))}</h2>"] if title else []
+    if not rows:
+        out.append(f"<p>{e(t(lang, 'changes_none'))}</p>")
+        return "\n".join(out)
+    out.append(f"<p><small>{e(t(lang, 'changes_note', quarter=rows[0]['previous_quarter']))}</small></p>")
+    out.append('<table class="ipeval-changes"><thead><tr>' + "".join(f"<th>{e(h)}</th>" for h in head)
+               + "</tr></thead><tbody>")
+    for r in rows:
+        out.append("<tr>" + "".join(f"<td>{x}</td>" for x in (
+            e(r["indicator"]), e(r["geography"]), f"{e(r['before'])} → {e(r['now'])} ({e(r['change'])})",
+            f"{e(r['status_before'])} → {e(r['status_now'])}",
+            f"<b>{e(r['cause'])}</b> {e(r['parts'])}<br><small>{e(r['detail'])}</small>")) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
