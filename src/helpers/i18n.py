@@ -36,6 +36,12 @@ TEXTS = {
         "comparison_note": "颜色表示状态；数字为达标概率。方案只对全市设定的数量目标（各区县相加），数字为该区县占全市的比重；无目标指标同样显示占全市比重。“—”：观测少于8个，无概率，状态由规则法判定。",
         "rank_note": "排名：在13个区县中按当前进度排序（“以内”类目标数值越小越好；计入全市目标的指标按贡献量排序）。",
         "city_target_prefix": "全市 ",
+        "demo_banner_published": "标注“◆ 公开发布数据”的数值为公开发布的真实数据（来源：{sources}），其余数值均为生成的演示数据。",
+        "plan_reference": "评估依据：{issuer}《杭州市国家知识产权保护示范区建设方案（2023—2025年）》（{number}），{issued}印发，{since}起施行，有效期至{until}。",
+        "published_marker": "公开发布数据", "published_title": "公开发布的数据",
+        "published_note": "下列数值来自公开发布的资料（非生成数据），在图中以黑色菱形“◆”标注。",
+        "published_value": "公开数值", "source": "来源", "published_says": "原文表述", "period": "期间",
+        "interpretation": "口径说明：",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -72,6 +78,12 @@ TEXTS = {
         "comparison_note": "Colour: status; number: probability of meeting the target. For counts whose target the plan sets for the city as a whole (districts add up to it), and for trend indicators, the number is the district's share of the city's figure. A dash: fewer than 8 observations, so no probability; the status comes from the rule layer.",
         "rank_note": "Rank among the 13 districts/counties by progress so far (lower is better for at-most targets; contributions to city targets by size).",
         "city_target_prefix": "city ",
+        "demo_banner_published": " Values marked “◆ published” are real published figures (source: {sources}); every other number is generated demonstration data.",
+        "plan_reference": "Assessed against: {issuer}, Hangzhou National IP Protection Demonstration Zone Plan (2023-2025) ({number}), issued {issued}, in force from {since} until {until}.",
+        "published_marker": "published", "published_title": "Published figures",
+        "published_note": "These values come from publications (not generated data); the charts mark them with a black diamond “◆”.",
+        "published_value": "published value", "source": "source", "published_says": "the publication's wording",
+        "period": "period", "interpretation": "Reading: ",
     },
 }
 

@@ -186,3 +186,29 @@ def _share_colour(share) -> str:
     if share >= 0.3:
         return "#ffe082"
     return "#ef9a9a"
+
+
+# --------------------------------------------------------------------------- the methodology
+
+def write_methodology_page(source: str | Path, out_path: str | Path, lang: str = "zh") -> Path:
+    """``docs/methodology.md`` as a self-contained HTML page, for the reports' methods link.
+
+    Converted with mistune (nbconvert's own Markdown renderer, so no new dependency); the page
+    embeds its styles and loads nothing from another host.
+    """
+    import html
+
+    import mistune
+
+    text = Path(source).read_text(encoding="utf-8")
+    body = mistune.html(text)
+    title = next((ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("#")), "Methodology")
+    page = (f'<!DOCTYPE html><html lang="{"zh" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>body{{max-width:60em;margin:2em auto;padding:0 1em;"
+            'font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;line-height:1.5}'
+            "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px}"
+            "pre,code{background:#f5f5f5}</style></head><body>" + body + "</body></html>")
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out

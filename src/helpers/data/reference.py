@@ -1,0 +1,41 @@
+"""Figures taken from publications (``data/reference/``), kept apart from generated and reported data.
+
+The report marks these values as published, with their source, so a reader never mistakes a
+real figure for a generated one or the other way round.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+REFERENCE_FILE = Path("data") / "reference" / "hangzhou_public_figures.csv"
+COLUMNS = ["indicator_id", "geography_code", "period", "value", "source", "note"]
+
+
+def published_figures(root: str | Path) -> pd.DataFrame:
+    """The published figures under the project folder ``root``, or an empty table.
+
+    Only rows whose source names a publication are kept: a row citing a working note (a path
+    under ``shared/``) is a researcher's compilation, not a publication a reader can look up.
+
+    Parameters
+    ----------
+    root : path
+        The project folder (the one holding ``params/`` and ``data/``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator_id, geography_code, period, value, source, note``; ``source`` without the
+        repository path of the transcript that may follow it in brackets.
+    """
+    path = Path(root) / REFERENCE_FILE
+    if not path.is_file():
+        return pd.DataFrame(columns=COLUMNS)
+    df = pd.read_csv(path, dtype={"geography_code": str, "period": str, "source": str, "note": str},
+                     keep_default_na=False, na_values={"value": [""]})
+    df = df[~df["source"].str.strip().str.startswith("shared/")]
+    df["source"] = df["source"].str.replace(r"\s*\([^)]*\)\s*$", "", regex=True).str.strip()
+    return df[COLUMNS].reset_index(drop=True)
