@@ -12,6 +12,7 @@ import pandas as pd
 
 REFERENCE_FILE = Path("data") / "reference" / "hangzhou_public_figures.csv"
 COLUMNS = ["indicator_id", "geography_code", "period", "value", "source", "note"]
+EMPTY = COLUMNS + ["says", "remark"]
 
 
 def published_figures(root: str | Path) -> pd.DataFrame:
@@ -28,14 +29,20 @@ def published_figures(root: str | Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``indicator_id, geography_code, period, value, source, note``; ``source`` without the
-        repository path of the transcript that may follow it in brackets.
+        ``indicator_id, geography_code, period, value, source, note, says, remark``: ``source``
+        without the repository path of the transcript that may follow it in brackets; ``says``
+        the publication's own words (the note before a bracket) and ``remark`` ours (in it).
     """
     path = Path(root) / REFERENCE_FILE
     if not path.is_file():
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=EMPTY)
+    # a note holding an unquoted comma (the file is edited by hand) stays one note
     df = pd.read_csv(path, dtype={"geography_code": str, "period": str, "source": str, "note": str},
-                     keep_default_na=False, na_values={"value": [""]})
+                     keep_default_na=False, na_values={"value": [""]}, engine="python",
+                     on_bad_lines=lambda fields: fields[:7] + [",".join(fields[7:])])
     df = df[~df["source"].str.strip().str.startswith("shared/")]
     df["source"] = df["source"].str.replace(r"\s*\([^)]*\)\s*$", "", regex=True).str.strip()
-    return df[COLUMNS].reset_index(drop=True)
+    # the note is the publication's wording, then our remark in brackets (in English)
+    split = df["note"].str.extract(r"^(?P<says>.*?)\s*(?:\((?P<remark>[^)]*)\))?\s*$")
+    df["says"], df["remark"] = split["says"].fillna(""), split["remark"].fillna("")
+    return df[COLUMNS + ["says", "remark"]].reset_index(drop=True)

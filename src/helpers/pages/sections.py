@@ -154,7 +154,7 @@ def _published_here(ctx: ReportContext) -> pd.DataFrame:
 
     ids = {i.id for i in ctx.indicators}
     p = p[p["indicator_id"].isin(ids) & (p["geography_code"] == ctx.geography.code)]
-    return p[p["period"].map(lambda x: _period_index(x) <= ctx.quarter.index)]
+    return p.loc[np.array([_period_index(x) <= ctx.quarter.index for x in p["period"]], dtype=bool)]
 
 
 def header(ctx: ReportContext) -> None:
@@ -191,7 +191,7 @@ def published_figures(ctx: ReportContext) -> None:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
             _e(ind.name(L)), _e(r["period"]),
             f'<span class="ipeval-published">◆ {_e(_fmt(r["value"], 1))} {_e(ind.unit(L))}</span>',
-            _e(r["source"]), _e(r["note"])]) + "</tr>")
+            _e(r["source"]), _e(r["says"] if L == "zh" else r["note"])]) + "</tr>")
     out.append("</tbody></table>")
     _display_html("".join(out))
 
