@@ -36,10 +36,15 @@ def published_figures(root: str | Path) -> pd.DataFrame:
     path = Path(root) / REFERENCE_FILE
     if not path.is_file():
         return pd.DataFrame(columns=EMPTY)
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], [r for r in rows[1:] if r]
     # a note holding an unquoted comma (the file is edited by hand) stays one note
-    df = pd.read_csv(path, dtype={"geography_code": str, "period": str, "source": str, "note": str},
-                     keep_default_na=False, na_values={"value": [""]}, engine="python",
-                     on_bad_lines=lambda fields: fields[:7] + [",".join(fields[7:])])
+    width = len(header)
+    df = pd.DataFrame([r[:width - 1] + [",".join(r[width - 1:])] for r in body], columns=header)
+    df["value"] = pd.to_numeric(df["value"], errors="coerce")
     df = df[~df["source"].str.strip().str.startswith("shared/")]
     df["source"] = df["source"].str.replace(r"\s*\([^)]*\)\s*$", "", regex=True).str.strip()
     # the note is the publication's wording, then our remark in brackets (in English)

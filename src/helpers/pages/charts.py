@@ -25,7 +25,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.pages.plots import FIGSIZE
+
 CHART_DPI = 200
+FIGSIZE_PX = tuple(round(x * CHART_DPI) for x in FIGSIZE)  # (1440, 760)
 DISPLAY_WIDTH = 720  # CSS px on the HTML pages: the 1440 px PNG stays sharp on high-density screens
 CHARTS_DIR = "charts"
 INDEX_FILE = "charts.json"

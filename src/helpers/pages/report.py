@@ -14,6 +14,7 @@ versions, the git commit, the parameters and the run.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +63,7 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}")
     nb = nbformat.read(str(notebook), as_version=4) if not hasattr(notebook, "cells") else notebook
+    nb = _run_dir_relative(nb)
     if title:
         nb.metadata["title"] = title
     key = (variant, lang)
@@ -73,6 +75,23 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+RUN_DIR_LINE = re.compile(r'^run_dir = "(?P<path>[^"\n]+)"\s*$', re.M)
+
+
+def _run_dir_relative(nb):
+    """``nb`` with its injected ``run_dir`` as the run folder relative to the executed notebook.
+
+    The runner passes the absolute staging folder (``outputs/.staging/<run-id>``), which is gone
+    once the run is published; the audit page shows ``run_dir = "../.."`` instead, which is where
+    the run folder is from ``notebooks/<section>/<code>.ipynb``, so the shown cell can be re-run
+    from the published notebook as it is.
+    """
+    for c in nb.cells:  # in place: the executed notebook is saved already, only its pages are still to come
+        if "injected-parameters" in c.get("metadata", {}).get("tags", []):
+            c.source = RUN_DIR_LINE.sub('run_dir = "../.."  # the run folder, from this notebook\'s folder', c.source)
+    return nb
 
 
 # --------------------------------------------------------------------------- tables
