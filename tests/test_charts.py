@@ -16,7 +16,7 @@ Q = Quarter(2025, 2)
 
 @pytest.fixture(scope="module")
 def assessed(settings, plan, geos, demo_frame):
-    """Assessments for the city and Shangcheng (330106), 200 paths."""
+    """Assessments for the city and Xihu (330106), 200 paths."""
     from helpers.model.assess import StatusThresholds, assess_all
     from helpers.model.forecast import ForecastSettings
 

@@ -162,6 +162,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
 
     from helpers.i18n import STATUS_NAMES, t
     from helpers.model.assess import JUDGED
+    from helpers.pages.sections import plan_reference
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     tmpl = env.get_template("index.html.j2")
@@ -188,7 +189,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         section_names=[plan.page_name(s, lang) for s in sections],
         summary=summary, worst=worst.to_dict("records"), status_names=STATUS_NAMES[lang],
         downloads=downloads or [], manifest=manifest or {},
-        failed=[j for j in jobs if j["status"] == "failed"],
+        failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
     )
     out = Path(out_path)
     out.write_text(text, encoding="utf-8")
