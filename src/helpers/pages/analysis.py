@@ -189,6 +189,12 @@ def pace_needed(ctx: ReportContext, inds) -> str:
     return f"<h3>{_e(t(L, 'an_pace_title'))}</h3>" + table(head, rows) + "".join(finding(n) for n in notes)
 
 
+def here_yearly(ctx: ReportContext, indicator_id: str):
+    """The indicator and its yearly table for this page's geography."""
+    ind = ctx.plan.indicator(indicator_id)
+    return ind, yearly(indicator_series(ctx.frame, ind, ctx.geography, ctx.geos, ctx.quarter), ind)
+
+
 def _city_or_here(ctx: ReportContext, ind):
     """The geography whose figures a city-only indicator shows on a district's page: the city."""
     return ctx.geos.city if ind.city_only else ctx.geography
@@ -278,9 +284,7 @@ def judicial(ctx: ReportContext) -> None:
     """The mediation funnel (cases handled, concluded, settled) by year and the success rate by district."""
     L = ctx.lang
     out = [_heading(ctx, "an_jud_funnel")]
-    rate, handled = ctx.plan.indicator("mediation_success_rate"), ctx.plan.indicator("mediation_cases")
-    r = yearly(indicator_series(ctx.frame, rate, ctx.geography, ctx.geos, ctx.quarter), rate)
-    h = yearly(indicator_series(ctx.frame, handled, ctx.geography, ctx.geos, ctx.quarter), handled)
+    (rate, r), (handled, h) = here_yearly(ctx, "mediation_success_rate"), here_yearly(ctx, "mediation_cases")
     rows = []
     for y in zone_years(ctx):
         n_h, n_c, n_s = _value_in(h, y), _value_in(r, y, "denominator"), _value_in(r, y, "numerator")
@@ -308,19 +312,18 @@ def financing(ctx: ReportContext) -> None:
     """Pledge financing: amount, enterprises, amount per enterprise and growth; totals against the pace needed."""
     L = ctx.lang
     out = [_heading(ctx, "an_fin_pledge")]
-    amount, firms = ctx.plan.indicator("pledge_financing_amount"), ctx.plan.indicator("pledge_financing_enterprises")
-    a = yearly(indicator_series(ctx.frame, amount, ctx.geography, ctx.geos, ctx.quarter), amount)
-    f = yearly(indicator_series(ctx.frame, firms, ctx.geography, ctx.geos, ctx.quarter), firms)
+    (amount, a), (firms, f) = here_yearly(ctx, "pledge_financing_amount"), here_yearly(ctx, "pledge_financing_enterprises")
     years = [zone_years(ctx)[0] - 1, *zone_years(ctx)]
     rows, per = [], {}
     for y in years:
         va, vf = _value_in(a, y), _value_in(f, y)
         per[y] = va * 1e4 / vf if vf else np.nan  # 亿元 per firm, shown in 万元
         prev = _value_in(a, y - 1)
-        growth = va / prev - 1 if prev and np.isfinite(prev) else np.nan
+        complete = _value_in(a, y, "periods") >= 4 and _value_in(a, y - 1, "periods") >= 4
+        growth = va / prev - 1 if complete and prev else np.nan  # a part of a year against a whole one: no
         rows.append([_e(year_label(ctx, amount, y)), _e(_fmt(va, 1)), _e(_fmt(vf)), _e(_fmt(per[y], 1)), _e(_pct(growth, 1))])
     out.append(table([t(L, "an_year"), f"{amount.name(L)} ({amount.unit(L)})", f"{firms.name(L)} ({firms.unit(L)})",
-                      t(L, "an_per_firm"), t(L, "an_growth")], rows))
+                      t(L, "an_per_firm"), t(L, "an_yoy")], rows))
     full = [y for y in years if _value_in(a, y, "periods") >= 4]
     if len(full) >= 2:
         y1, y0 = full[-1], full[-2]

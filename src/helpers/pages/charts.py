@@ -180,10 +180,27 @@ def _period_index(text: str) -> int:
     return Quarter.parse(text).index if "Q" in text else Quarter(int(text), 4).index
 
 
+OVERVIEW_CHART = "overview"  # the folder of the overview's chart (targets by section and status), beside the indicators'
+
+
+def sections_spec(plan, assessments: pd.DataFrame, geo, lang: str) -> ChartSpec:
+    """The overview's chart of ``geo``: per section, its targets by status."""
+    from helpers.i18n import STATUS_NAMES, t
+    from helpers.pages.sections import section_status_counts
+
+    rows = section_status_counts(plan, assessments, geo)
+    counts = pd.DataFrame([{"section": sec.name(lang), **c} for sec, _, c, _ in rows])
+    return ChartSpec(indicator_id=OVERVIEW_CHART, geography_code=geo.code, kind="sections", history=counts,
+                     bands=pd.DataFrame(), assessment={},
+                     labels={"title": t(lang, "sections_chart"), "status": STATUS_NAMES[lang]})
+
+
 def draw(spec: ChartSpec):
     """The Matplotlib figure of ``spec``."""
-    from helpers.pages.plots import annual_total_chart, indicator_chart
+    from helpers.pages.plots import annual_total_chart, indicator_chart, sections_chart
 
+    if spec.kind == "sections":
+        return sections_chart(spec.history, spec.labels)
     if spec.kind == "annual":
         return annual_total_chart(spec.history, spec.bands, spec.assessment, spec.labels,
                                   zone_start_year=spec.zone_start_year, show_target=spec.show_target,
@@ -194,15 +211,19 @@ def draw(spec: ChartSpec):
 
 def run_specs(frame: pd.DataFrame, plan, geos, quarter, assessments: pd.DataFrame, bands: pd.DataFrame, lang: str,
               pairs, published: pd.DataFrame | None = None) -> list[ChartSpec]:
-    """The charts of a run's reports: every indicator of each (section, geography) pair that has an assessment."""
+    """The charts of a run's reports: every indicator of each (section, geography) pair that has an
+    assessment, and each overview's chart of targets by section and status."""
     from helpers.plan.registry import OVERVIEW
 
     rows = assessments.set_index(["indicator_id", "geography_code"])
     seen, specs = set(), []
     for section, code in pairs:
-        if section == OVERVIEW:
-            continue
         geo = geos.get(code)
+        if section == OVERVIEW:
+            spec = sections_spec(plan, assessments, geo, lang)
+            if len(spec.history):
+                specs.append(spec)
+            continue
         for ind in plan.indicators_in(section):
             key = (ind.id, code)
             if key in seen or key not in rows.index or (ind.city_only and not geo.is_city):

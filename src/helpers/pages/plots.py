@@ -232,3 +232,35 @@ def annual_total_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: d
         ax.set_xlim(min(years) - 0.6, max(years) + 0.6)
     _finish(fig, ax, labels)
     return fig
+
+
+def sections_chart(counts: pd.DataFrame, labels: dict):
+    """The overview's chart: per section, its targets stacked by status.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``section`` (names, top to bottom) and one column of counts per status code.
+    labels : dict
+        ``title`` and ``status`` (status code -> name in the report's language).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from helpers.i18n import STATUS_COLOURS
+
+    use_cjk_font()
+    fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(2.2, 0.42 * len(counts) + 1.4)), dpi=100)
+    names = list(counts["section"])[::-1]
+    left = np.zeros(len(counts))
+    for s in [c for c in counts.columns if c != "section"]:
+        v = counts[s].to_numpy(dtype=float)[::-1]
+        if v.any():
+            ax.barh(names, v, left=left, color=STATUS_COLOURS[s], label=labels["status"][s])
+        left += v
+    ax.set_title(labels["title"], fontsize=11)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()  # section names differ in length: measured once per geography, not per indicator
+    return fig

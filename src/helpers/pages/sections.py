@@ -183,7 +183,7 @@ def published_figures(ctx: ReportContext) -> None:
         return
     L = ctx.lang
     out = [f"<h2>{_e(t(L, 'published_title'))}</h2><p>{_e(t(L, 'published_note'))}</p>",
-           '<table class="ipeval-analysis"><thead><tr>']
+           '<table class="ipeval-analysis ipeval-text"><thead><tr>']
     out += [f"<th>{_e(t(L, k))}</th>" for k in ("indicator", "period", "published_value", "source", "published_says")]
     out.append("</tr></thead><tbody>")
     for _, r in p.iterrows():
@@ -261,25 +261,31 @@ def headline_table(ctx: ReportContext) -> None:
     _display_html("\n".join(out))
 
 
-def section_summary(ctx: ReportContext) -> None:
-    """The overview's middle part: per section, how many targets are in each status, with a link
-    to the section's report for this geography (the per-indicator charts live there)."""
-    from helpers.i18n import STATUS_COLOURS
+def section_status_counts(plan, assessments: pd.DataFrame, geo) -> list:
+    """Per section with targets ``geo`` is held to: ``(section, n, {status: count}, mean probability)``."""
     from helpers.model.assess import JUDGED
-    from helpers.pages.plots import use_cjk_font
 
-    L = ctx.lang
-    a = ctx.assessments
-    a = a[(a["geography_code"] == ctx.geography.code) & a["status"].isin(JUDGED)]
+    a = assessments
+    a = a[(a["geography_code"] == geo.code) & a["status"].isin(JUDGED)]
     rows = []
-    for sec in ctx.plan.sections:
-        ids = {i.id for i in ctx.plan.indicators_in(sec.id) if ctx.geography.is_city or not i.city_only}
+    for sec in plan.sections:
+        ids = {i.id for i in plan.indicators_in(sec.id) if geo.is_city or not i.city_only}
         part = a[a["indicator_id"].isin(ids)]
         if part.empty:
             continue
         counts = part["status"].value_counts()
-        rows.append((sec, len(part), {s: int(counts.get(s, 0)) for s in JUDGED},
-                     part["probability"].mean()))
+        rows.append((sec, len(part), {s: int(counts.get(s, 0)) for s in JUDGED}, part["probability"].mean()))
+    return rows
+
+
+def section_summary(ctx: ReportContext) -> None:
+    """The overview's middle part: per section, how many targets are in each status, with a link
+    to the section's report for this geography (the per-indicator charts live there), and the
+    same counts as a chart (drawn by the run's chart step, or here when run on its own)."""
+    from helpers.pages import charts
+
+    L = ctx.lang
+    rows = section_status_counts(ctx.plan, ctx.assessments, ctx.geography)
     _display_html(f"<h2>{_e(t(L, 'sections_title'))}</h2>")
     if not rows:
         _display_html(f"<p>{_e(t(L, 'no_rows'))}</p>")
@@ -298,23 +304,11 @@ def section_summary(ctx: ReportContext) -> None:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append(f"</tbody></table><p>{_e(t(L, 'overview_charts_note'))}</p>")
     _display_html("".join(out))
-
-    use_cjk_font()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.2, max(2.2, 0.42 * len(rows) + 1.2)), dpi=90)
-    names = [sec.name(L) for sec, *_ in rows][::-1]
-    left = np.zeros(len(rows))
-    for s in statuses:
-        v = np.array([counts[s] for _, _, counts, _ in rows][::-1], dtype=float)
-        if v.any():
-            ax.barh(names, v, left=left, color=STATUS_COLOURS[s], label=STATUS_NAMES[L][s])
-        left += v
-    ax.set_title(t(L, "sections_chart"), fontsize=11)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    fig.tight_layout()
-    _show(fig)
+    png = charts.chart_path(ctx.run_dir, charts.OVERVIEW_CHART, ctx.geography.code) if ctx.run_dir else None
+    if png is not None and png.is_file():
+        _show_png(png.read_bytes(), t(L, "sections_chart"))
+    else:
+        _show(charts.draw(charts.sections_spec(ctx.plan, ctx.assessments, ctx.geography, L)))
 
 
 def indicator_charts(ctx: ReportContext) -> None:
