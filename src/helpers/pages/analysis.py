@@ -21,28 +21,44 @@ from helpers.pages.sections import ReportContext, _display_html, _e, _fmt
 # --------------------------------------------------------------------------- shared building blocks
 
 
-def yearly(series: pd.DataFrame, ind) -> pd.DataFrame:
-    """An indicator's series by calendar year: ``year, value, numerator, denominator, periods``.
+def series(ctx: ReportContext, ind, geo) -> pd.DataFrame:
+    """:func:`indicator_series` of ``ind`` for ``geo``, memoised on the context.
+
+    An analysis reads the same indicator for all 14 geographies, often twice; filtering the whole
+    frame for the indicator once instead of every time makes a section's analysis about 3x faster.
+    """
+    memo = ctx.__dict__.setdefault("_series", {})
+    key = (ind.id, geo.code)
+    if key not in memo:
+        rows = memo.get(ind.id)
+        if rows is None:
+            rows = memo[ind.id] = ctx.frame[ctx.frame["indicator_id"] == ind.id]
+        memo[key] = indicator_series(rows, ind, geo, ctx.geos, ctx.quarter)
+    return memo[key]
+
+
+def yearly(series: pd.DataFrame, ind) -> dict:
+    """An indicator's series by calendar year: ``{year: {value, numerator, denominator, periods}}``.
 
     Flows add up over the year (a rate as the sum of numerators over the sum of denominators);
     stocks and levels take the year's last value. ``periods`` is how many periods the year has
-    so far (4 quarters, or 1 for an annual series, when the year is complete).
+    so far (4 quarters, or 1 for an annual series, when the year is complete). A dict, not a
+    frame: the tables look up one cell at a time, and pandas indexing per cell was most of the time.
     """
-    s = series[series["value"].notna()]
-    if s.empty:
-        return pd.DataFrame(columns=["year", "value", "numerator", "denominator", "periods"])
-    rows = []
-    for year, g in s.groupby("year"):
-        g = g.sort_values("qindex")
-        num, den = g["numerator"].sum(min_count=1), g["denominator"].sum(min_count=1)
-        if ind.uses_ratio and ind.flow:
-            value = num / den * ind.scale if den and np.isfinite(den) else np.nan
-        elif ind.flow:
-            value = g["value"].sum()
+    s = series[series["value"].notna()].sort_values("qindex")
+    years = s["year"].to_numpy(int)
+    val, num, den = (s[c].to_numpy(float) for c in ("value", "numerator", "denominator"))
+    out = {}
+    for year in np.unique(years):
+        m = years == year
+        if ind.flow:
+            n = np.nansum(num[m]) if np.isfinite(num[m]).any() else np.nan
+            d = np.nansum(den[m]) if np.isfinite(den[m]).any() else np.nan
+            value = (n / d * ind.scale if d else np.nan) if ind.uses_ratio else val[m].sum()
         else:
-            value, num, den = g["value"].iloc[-1], g["numerator"].iloc[-1], g["denominator"].iloc[-1]
-        rows.append(dict(year=int(year), value=float(value), numerator=num, denominator=den, periods=len(g)))
-    return pd.DataFrame(rows)
+            value, n, d = val[m][-1], num[m][-1], den[m][-1]
+        out[int(year)] = dict(value=float(value), numerator=float(n), denominator=float(d), periods=int(m.sum()))
+    return out
 
 
 def year_label(ctx: ReportContext, ind, year: int) -> str:
@@ -61,14 +77,14 @@ def by_district(ctx: ReportContext, ind) -> dict:
     """Per district (and the city) the yearly table of ``ind``: ``{code: DataFrame}``."""
     out = {}
     for g in ctx.geos.all:
-        s = indicator_series(ctx.frame, ind, g, ctx.geos, ctx.quarter)
+        s = series(ctx, ind, g)
         out[g.code] = yearly(s, ind)
     return out
 
 
-def _value_in(table: pd.DataFrame, year: int, col: str = "value") -> float:
-    row = table[table["year"] == year]
-    return float(row[col].iloc[0]) if len(row) and pd.notna(row[col].iloc[0]) else np.nan
+def _value_in(table: dict, year: int, col: str = "value") -> float:
+    v = table.get(year, {}).get(col, np.nan)
+    return float(v) if v is not None and np.isfinite(v) else np.nan
 
 
 def _bar(value: float, top: float, colour: str = "#4292c6") -> str:
@@ -159,7 +175,7 @@ def pace_needed(ctx: ReportContext, inds) -> str:
             continue
         if a.loc[ind.id, "status"] == "city_target":
             continue  # a district's count toward a city target: no target of its own to pace
-        s = indicator_series(ctx.frame, ind, ctx.geography, ctx.geos, ctx.quarter)
+        s = series(ctx, ind, ctx.geography)
         s = s[s["value"].notna()]
         due = tg.due
         if tg.kind == "cumulative":
@@ -192,7 +208,7 @@ def pace_needed(ctx: ReportContext, inds) -> str:
 def here_yearly(ctx: ReportContext, indicator_id: str):
     """The indicator and its yearly table for this page's geography."""
     ind = ctx.plan.indicator(indicator_id)
-    return ind, yearly(indicator_series(ctx.frame, ind, ctx.geography, ctx.geos, ctx.quarter), ind)
+    return ind, yearly(series(ctx, ind, ctx.geography), ind)
 
 
 def _city_or_here(ctx: ReportContext, ind):
@@ -208,7 +224,7 @@ def year_by_year(ctx: ReportContext, inds, with_growth: bool = True) -> str:
     head = [t(L, "indicator")] + [str(y) for y in first] + ([t(L, "an_growth")] if with_growth else [])
     rows = []
     for ind in inds:
-        y = yearly(indicator_series(ctx.frame, ind, _city_or_here(ctx, ind), ctx.geos, ctx.quarter), ind)
+        y = yearly(series(ctx, ind, _city_or_here(ctx, ind)), ind)
         vals = [_value_in(y, yr) for yr in first]
         full = [yr for yr in first if _value_in(y, yr, "periods") >= (4 if ind.frequency == "quarterly" else 1)]
         growth = np.nan
@@ -230,13 +246,13 @@ def enforcement(ctx: ReportContext) -> None:
     cases = ctx.plan.indicator("admin_cases")
     out.append(district_years(ctx, cases))
     # the last eight quarters of this geography, to see the seasonal rhythm of closures
-    s = indicator_series(ctx.frame, cases, ctx.geography, ctx.geos, ctx.quarter)
+    s = series(ctx, cases, ctx.geography)
     s = s[s["value"].notna()].tail(8)
     if len(s):
         top = s["value"].max()
         out.append(table([t(L, "period"), cases.name(L), ""],
                          [[_e(p), _e(_fmt(v)), _bar(v, top)] for p, v in zip(s["period"], s["value"])]))
-        zone = indicator_series(ctx.frame, cases, ctx.geography, ctx.geos, ctx.quarter)
+        zone = series(ctx, cases, ctx.geography)
         total = zone.loc[zone["qindex"] >= ctx.plan.zone_start.index, "value"].sum()
         out.append(finding(t(L, "an_enf_total", who=ctx.geography.name(L), q=str(ctx.quarter), total=_fmt(total),
                              target=_fmt(cases.target.value), share=_pct(total / cases.target.value))))
@@ -346,14 +362,14 @@ def geographical_indications(ctx: ReportContext) -> None:
     year = years[-1]
     rows, rates, none = [], {}, []
     for n, g in enumerate([ctx.geos.city, *ctx.geos.districts]):
-        r = yearly(indicator_series(ctx.frame, rate, g, ctx.geos, ctx.quarter), rate)
+        r = yearly(series(ctx, rate, g), rate)
         den, num = _value_in(r, year, "denominator"), _value_in(r, year, "numerator")
         if not g.is_city and not (den > 0):
             none.append(g.name(L))
             continue
         rates[g.code] = num / den * 100 if den else np.nan
-        o = yearly(indicator_series(ctx.frame, output, g, ctx.geos, ctx.quarter), output)
-        hh = yearly(indicator_series(ctx.frame, households, g, ctx.geos, ctx.quarter), households)
+        o = yearly(series(ctx, output, g), output)
+        hh = yearly(series(ctx, households, g), households)
         rows.append((g, [_e(g.name(L)), _e(_fmt(den)), _e(_fmt(num)), _e(_fmt(rates[g.code], 1)),
                          _bar(rates[g.code], 100, "#1a7f37" if rates[g.code] >= rate.target.value else "#f0a020"),
                          _e(_fmt(_value_in(o, year), 1)), _e(_fmt(_value_in(hh, year)))]))
@@ -406,7 +422,7 @@ def governance(ctx: ReportContext) -> None:
     years = zone_years(ctx)
     rows, short = [], []
     for g in ctx.geos.all:
-        y = yearly(indicator_series(ctx.frame, meetings, g, ctx.geos, ctx.quarter), meetings)
+        y = yearly(series(ctx, meetings, g), meetings)
         vals = [_value_in(y, yr) for yr in years]
         done = [v >= meetings.target.value for v in vals[:-1] if np.isfinite(v)] if ctx.quarter.q < 4 else \
             [v >= meetings.target.value for v in vals if np.isfinite(v)]
