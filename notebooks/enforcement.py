@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -12,12 +14,15 @@
 # ---
 
 # %% [markdown] tags=["audit-only"]
-# # Section report: `enforcement`
+# # Administrative protection / 行政保护
 #
-# One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one
-# geography and one quarter. Run it from JupyterLab as it is (defaults: Hangzhou, 2025Q2, the demo data),
-# with `papermill notebooks/enforcement.ipynb out.ipynb -p geography 330106`, or through `ipeval run`.
-# All computation lives in `src/helpers`; see `docs/methodology.md` for the method.
+# How fast rulings are made and how many cases are handled: the ruling cycle against the plan's 50 days, administrative cases against 1,000 over the zone period, e-commerce patent cases against 2,000 a year and fast pre-examination against 3,000 in 2025.
+#
+# One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one geography
+# and one quarter. Run it from JupyterLab as it is (defaults: Hangzhou, 2025Q2, the demo data), with
+# `papermill notebooks/enforcement.ipynb out.ipynb -p geography 330106`, or through `ipeval run`. All computation lives
+# in `src/helpers` (this section's analysis: `helpers.pages.analysis.enforcement`); the method is in
+# `docs/methodology.md`.
 
 # %% tags=["parameters"]
 section = "enforcement"
@@ -27,9 +32,10 @@ lang = "zh"  # zh | en
 settings_path = ""  # default: params/settings.yaml
 data_path = ""  # default: the data file named in the settings (comma-separated for several)
 registry_path = ""  # default: the plan registry named in the settings
-run_dir = ""  # set by ipeval run: where the run's precomputed assessments are
+run_dir = ""  # set by ipeval run: where the run's precomputed assessments and charts are
 
 # %%
+from helpers.pages import analysis
 from helpers.pages import sections as report
 
 ctx = report.open_context(section=section, geography=geography, quarter=quarter, lang=lang,
@@ -46,12 +52,34 @@ report.header(ctx)
 report.headline_table(ctx)
 
 # %% [markdown] tags=["audit-only"]
+# ## What changed / 自上次发布以来的变化
+# The move in probability and status since the last published run, split into new periods, revised values
+# and method/registry/settings changes (the run's `changes.csv`).
+
+# %%
+report.changes_since_last_run(ctx)
+
+# %% [markdown] tags=["audit-only"]
+# ## Cases by district and quarter / 案件的区县与季度分布; ruling cycle distribution / 裁决周期分布
+# Administrative cases (`admin_cases`) by district and year with each district's share of the city, the last eight quarters of this geography, and the zone-period total against the target. Then every district-quarter's average ruling cycle (days of rulings closed / rulings closed) in the zone period, binned around the 50-day line, counted by district-quarter and weighted by rulings: the city average can meet 50 days while some districts do not. Last, the pace each total target still needs per quarter against the pace of the last four quarters.
+
+# %%
+analysis.enforcement(ctx)
+
+# %% [markdown] tags=["audit-only"]
 # ## Indicators / 分指标
-# History, forecast median with 80% and 95% bands, target and due date; flow and cumulative targets
-# as running totals.
+# History, forecast median with 80% and 95% bands, target and due date; flow and cumulative targets as running
+# totals. In a run the charts were drawn once by the chart step (`<run>/charts/`) and are embedded here.
 
 # %%
 report.indicator_charts(ctx)
+
+# %% [markdown] tags=["audit-only"]
+# ## Published figures / 公开发布的数据
+# Values of this section taken from publications (not generated), with their source; shown only where there are some.
+
+# %%
+report.published_figures(ctx)
 
 # %% [markdown] tags=["audit-only"]
 # ## Districts compared / 区县比较

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -12,12 +14,15 @@
 # ---
 
 # %% [markdown] tags=["audit-only"]
-# # Section report: `governance`
+# # Coordination and capacity / 统筹部署与能力建设
 #
-# One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one
-# geography and one quarter. Run it from JupyterLab as it is (defaults: Hangzhou, 2025Q2, the demo data),
-# with `papermill notebooks/governance.ipynb out.ipynb -p geography 330106`, or through `ipeval run`.
-# All computation lives in `src/helpers`; see `docs/methodology.md` for the method.
+# The yearly deployment meetings of every government, IP talent, publicity and the police liaison coverage of the districts.
+#
+# One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one geography
+# and one quarter. Run it from JupyterLab as it is (defaults: Hangzhou, 2025Q2, the demo data), with
+# `papermill notebooks/governance.ipynb out.ipynb -p geography 330106`, or through `ipeval run`. All computation lives
+# in `src/helpers` (this section's analysis: `helpers.pages.analysis.governance`); the method is in
+# `docs/methodology.md`.
 
 # %% tags=["parameters"]
 section = "governance"
@@ -27,9 +32,10 @@ lang = "zh"  # zh | en
 settings_path = ""  # default: params/settings.yaml
 data_path = ""  # default: the data file named in the settings (comma-separated for several)
 registry_path = ""  # default: the plan registry named in the settings
-run_dir = ""  # set by ipeval run: where the run's precomputed assessments are
+run_dir = ""  # set by ipeval run: where the run's precomputed assessments and charts are
 
 # %%
+from helpers.pages import analysis
 from helpers.pages import sections as report
 
 ctx = report.open_context(section=section, geography=geography, quarter=quarter, lang=lang,
@@ -46,12 +52,34 @@ report.header(ctx)
 report.headline_table(ctx)
 
 # %% [markdown] tags=["audit-only"]
+# ## What changed / 自上次发布以来的变化
+# The move in probability and status since the last published run, split into new periods, revised values
+# and method/registry/settings changes (the run's `changes.csv`).
+
+# %%
+report.changes_since_last_run(ctx)
+
+# %% [markdown] tags=["audit-only"]
+# ## Governments, police liaison and publicity / 各级政府部署、警务联络与宣传
+# The meetings each of the 14 governments held per year against 2 (the target binds each government on its own); which districts have an IP police liaison officer at the last quarter; publicity events by district; the pace the totals still need.
+
+# %%
+analysis.governance(ctx)
+
+# %% [markdown] tags=["audit-only"]
 # ## Indicators / 分指标
-# History, forecast median with 80% and 95% bands, target and due date; flow and cumulative targets
-# as running totals.
+# History, forecast median with 80% and 95% bands, target and due date; flow and cumulative targets as running
+# totals. In a run the charts were drawn once by the chart step (`<run>/charts/`) and are embedded here.
 
 # %%
 report.indicator_charts(ctx)
+
+# %% [markdown] tags=["audit-only"]
+# ## Published figures / 公开发布的数据
+# Values of this section taken from publications (not generated), with their source; shown only where there are some.
+
+# %%
+report.published_figures(ctx)
 
 # %% [markdown] tags=["audit-only"]
 # ## Districts compared / 区县比较

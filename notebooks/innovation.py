@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -12,12 +14,15 @@
 # ---
 
 # %% [markdown] tags=["audit-only"]
-# # Section report: `innovation`
+# # Innovation output and industry / 创新成果与产业
 #
-# One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one
-# geography and one quarter. Run it from JupyterLab as it is (defaults: Hangzhou, 2025Q2, the demo data),
-# with `papermill notebooks/innovation.ipynb out.ipynb -p geography 330106`, or through `ipeval run`.
-# All computation lives in `src/helpers`; see `docs/methodology.md` for the method.
+# High-value invention patents per 10,000 people, digital-economy patents, trademarks per 100 enterprises, IP-intensive industries' share of GDP and data IP standards; invention patents in force as the base (trend only).
+#
+# One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one geography
+# and one quarter. Run it from JupyterLab as it is (defaults: Hangzhou, 2025Q2, the demo data), with
+# `papermill notebooks/innovation.ipynb out.ipynb -p geography 330106`, or through `ipeval run`. All computation lives
+# in `src/helpers` (this section's analysis: `helpers.pages.analysis.innovation`); the method is in
+# `docs/methodology.md`.
 
 # %% tags=["parameters"]
 section = "innovation"
@@ -27,9 +32,10 @@ lang = "zh"  # zh | en
 settings_path = ""  # default: params/settings.yaml
 data_path = ""  # default: the data file named in the settings (comma-separated for several)
 registry_path = ""  # default: the plan registry named in the settings
-run_dir = ""  # set by ipeval run: where the run's precomputed assessments are
+run_dir = ""  # set by ipeval run: where the run's precomputed assessments and charts are
 
 # %%
+from helpers.pages import analysis
 from helpers.pages import sections as report
 
 ctx = report.open_context(section=section, geography=geography, quarter=quarter, lang=lang,
@@ -46,12 +52,34 @@ report.header(ctx)
 report.headline_table(ctx)
 
 # %% [markdown] tags=["audit-only"]
+# ## What changed / 自上次发布以来的变化
+# The move in probability and status since the last published run, split into new periods, revised values
+# and method/registry/settings changes (the run's `changes.csv`).
+
+# %%
+report.changes_since_last_run(ctx)
+
+# %% [markdown] tags=["audit-only"]
+# ## Patents by district / 专利的区县分布
+# High-value invention patents per 10,000 people and invention patents in force by district and year; then every innovation indicator year by year with the growth of the last full year.
+
+# %%
+analysis.innovation(ctx)
+
+# %% [markdown] tags=["audit-only"]
 # ## Indicators / 分指标
-# History, forecast median with 80% and 95% bands, target and due date; flow and cumulative targets
-# as running totals.
+# History, forecast median with 80% and 95% bands, target and due date; flow and cumulative targets as running
+# totals. In a run the charts were drawn once by the chart step (`<run>/charts/`) and are embedded here.
 
 # %%
 report.indicator_charts(ctx)
+
+# %% [markdown] tags=["audit-only"]
+# ## Published figures / 公开发布的数据
+# Values of this section taken from publications (not generated), with their source; shown only where there are some.
+
+# %%
+report.published_figures(ctx)
 
 # %% [markdown] tags=["audit-only"]
 # ## Districts compared / 区县比较

@@ -64,6 +64,13 @@ report.changes_since_last_run(ctx)
 report.section_summary(ctx)
 
 # %% [markdown] tags=["audit-only"]
+# ## Published figures / 公开发布的数据
+# Every value of the plan's indicators taken from a publication (not generated), with its source.
+
+# %%
+report.published_figures(ctx)
+
+# %% [markdown] tags=["audit-only"]
 # ## Districts compared / 区县比较
 
 # %%

@@ -59,6 +59,9 @@ def make_project(dst: Path) -> Path:
         shutil.copytree(ROOT / sub, dst / sub)
     (dst / "data" / "demo").mkdir(parents=True)
     shutil.copy2(ROOT / "data" / "demo" / "demo_data.csv", dst / "data" / "demo" / "demo_data.csv")
+    shutil.copytree(ROOT / "data" / "reference", dst / "data" / "reference")  # published figures, marked on pages
+    (dst / "docs").mkdir()
+    shutil.copy2(ROOT / "docs" / "methodology.md", dst / "docs" / "methodology.md")  # the methods note links it
     s = yaml.safe_load((dst / "params" / "settings.yaml").read_text(encoding="utf-8"))
     s["forecast"]["n_paths"] = 400  # fewer paths keep the suite fast; the method is the same
     (dst / "params" / "settings.yaml").write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")

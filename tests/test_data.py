@@ -130,3 +130,23 @@ def test_excel_is_accepted_with_sheet_and_row(tmp_path, plan, geos):
 
 def test_demo_data_is_valid(demo_frame):
     assert len(demo_frame) > 3000
+
+
+@pytest.mark.parametrize("as_of, years", [("2025Q2", [2021, 2022, 2023, 2024]), ("2025Q4", [2021, 2022, 2023, 2024, 2025])])
+def test_a_year_is_expected_only_once_it_has_ended(plan, as_of, years):
+    """At 2025Q2 an annual indicator's 2025 figure is not missing yet: the year has not ended."""
+    from helpers.data.series import periods_between
+    from helpers.plan.periods import Quarter
+
+    annual = next(i for i in plan.indicators if i.frequency == "annual")
+    got = periods_between(annual, Quarter(2021, 1), Quarter.parse(as_of))
+    assert [q.year for q in got] == years and all(q.q == 4 for q in got)
+
+
+def test_quality_table_does_not_flag_the_running_year(demo_frame, plan, geos):
+    from helpers.data.quality import quality_table
+    from helpers.plan.periods import Quarter
+
+    annual = [i for i in plan.indicators if i.frequency == "annual"]
+    q = quality_table(demo_frame, annual, geos.city, geos, Quarter(2025, 2))
+    assert not any("2025" in q[i.id]["missing"] for i in annual)

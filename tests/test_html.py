@@ -170,7 +170,7 @@ def test_every_page_is_offline_clean(out):
                 parts = urlsplit(src)
                 assert src and not parts.scheme and not parts.netloc and not src.startswith("/"), (page.name, src)
                 assert (page.parent / unquote(parts.path)).is_file(), f"{page.name}: <img src={src!r}> is missing"
-        if page.name != "index.html":
+        if page.name.endswith((".report.html", ".audit.html")):
             assert len(imgs) >= 3, f"{page.name}: the charts are missing"  # charts are embedded, not linked
     # links are navigation, not fetches; the index links only to files of the run
     index = parse(out / "index.html")
@@ -382,3 +382,53 @@ def test_pages_render_offline_in_chromium(out):
     assert not blocked, blocked
     assert not failed, failed
     assert not [u for u in seen if not u.startswith(("file:", "data:"))], seen
+
+
+# --------------------------------------------------------------------------- charts drawn once, plan, methods link
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("code", GEOS)
+def test_report_embeds_the_runs_chart_files(out, plan, code):
+    """The page's images are the chart step's PNGs, byte for byte, shown at the display width."""
+    import base64
+
+    from helpers.pages.charts import DISPLAY_WIDTH, chart_path
+
+    page = parse(_report(out, code, "report"))
+    imgs = [i for i in page.find_all("img") if i.attrs.get("src", "").startswith("data:image/png;base64,")]
+    inds = [i for i in plan.indicators_in(SECTION) if code == "330100" or not i.city_only]
+    assert len(imgs) == len(inds)
+    for img, ind in zip(imgs, inds):
+        data = base64.b64decode(img.attrs["src"].split(",", 1)[1])
+        assert data == chart_path(out, ind.id, code).read_bytes()
+        assert img.attrs.get("width") == str(DISPLAY_WIDTH)
+        assert chart_path(out, ind.id, code, "svg").is_file()
+    assert (out / "charts.zip").is_file()
+
+
+@pytest.mark.e2e
+def test_plan_number_and_validity_on_every_page(out):
+    for p in [out / "index.html", *(_report(out, c, v) for c in GEOS for v in ("report", "audit"))]:
+        text = p.read_text(encoding="utf-8")
+        assert "杭政办函〔2023〕71号" in text and "2025-04-30" in text, p.name
+
+
+@pytest.mark.e2e
+def test_published_figures_marked_with_their_source(out):
+    city = _report(out, "330100", "report").read_text(encoding="utf-8")
+    assert 'class="ipeval-published"' in city and "杭州市政府新闻办 新闻发布会 2025-04-23" in city
+    assert "2024年办理各类行政案件2859件" in city  # the publication's own words, in the Chinese page
+    assert "公开发布的真实数据" in city  # the banner says which numbers are real and which generated
+    district = _report(out, "330106", "report").read_text(encoding="utf-8")
+    assert 'class="ipeval-published"' not in district  # the press release gives city figures only
+
+
+@pytest.mark.e2e
+def test_methods_note_links_the_methodology_and_audit_shows_run_dir_relative(out):
+    page = parse(_report(out, "330106", "report"))
+    links = [a.attrs["href"] for a in page.find_all("a") if "methodology" in a.attrs.get("href", "")]
+    assert links and (_report(out, "330106", "report").parent / links[0]).resolve().is_file()
+    audit = _report(out, "330106", "audit").read_text(encoding="utf-8")
+    assert ".staging" not in audit
+    injected = _code_cell_text(parse(audit), "celltag_injected-parameters")
+    assert 'run_dir = "../.."' in injected

@@ -20,16 +20,16 @@ def test_a_notebook_per_section(plan):
     assert {s.id for s in plan.sections} <= names
 
 
-def test_section_notebooks_differ_only_in_their_section(plan):
-    """One notebook per plan section, each runnable on its own with its section as the default;
-    apart from that default they are the same notebook, so a fix made to one is made to all."""
-    def cells(section):
-        nb = nbformat.read(str(ROOT / "notebooks" / f"{section}.ipynb"), as_version=4)
-        return [(c.cell_type, c.source.replace(section, "<section>")) for c in nb.cells]
+def test_each_section_notebook_has_its_own_analysis(plan):
+    """The section notebooks are no longer copies: each calls its own section's analysis."""
+    import jupytext
 
-    first, *others = [s.id for s in plan.sections]
-    for section in others:
-        assert cells(section) == cells(first), f"notebooks/{section}.ipynb has drifted from notebooks/{first}.ipynb"
+    for sec in plan.sections:
+        code = "\n".join(c.source for c in jupytext.read(str(ROOT / "notebooks" / f"{sec.id}.py")).cells
+                         if c.cell_type == "code")
+        assert f"analysis.{sec.id}(ctx)" in code
+        others = [s.id for s in plan.sections if s.id != sec.id]
+        assert not any(f"analysis.{o}(ctx)" in code for o in others)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -81,28 +81,48 @@ def test_cjk_font_resolves():
     assert all(font.get_char_index(ord(ch)) != 0 for ch in "杭州知识产权保护示范区")
 
 
+@pytest.fixture(scope="module")
+def nb_project(tmp_path_factory):
+    """One scratch project for the papermill runs, so the forecast cache fills once."""
+    from conftest import make_project
+
+    return make_project(tmp_path_factory.mktemp("nb") / "proj")
+
+
+# a district per section notebook (the overview too), so each analysis meets a district page
+GEOGRAPHY = {"enforcement": "330106", "judicial": "330106", "financing": "330108", "geographical_indications": "330127",
+             "innovation": "330110", "international": "330109", "governance": "330105", "overview": "330106"}
+
+
 @pytest.mark.e2e
-def test_notebook_runs_through_papermill(tmp_path, project):
-    """The plain papermill route (as a user would, defaults plus a district) and nbconvert HTML."""
+@pytest.mark.parametrize("section", sorted(GEOGRAPHY))
+def test_notebook_runs_through_papermill(tmp_path, nb_project, plan, section):
+    """The plain papermill route (as a user would: defaults plus ``-p geography CODE``), then nbconvert HTML."""
     import papermill as pm
 
+    from helpers.i18n import t
     from helpers.pages.report import export_html
 
-    out = tmp_path / "judicial-330106.ipynb"
-    pm.execute_notebook(str(project / "notebooks" / "judicial.ipynb"), str(out), kernel_name="python3",
-                        parameters={"geography": "330106", "settings_path": str(project / "params" / "settings.yaml")},
+    project, code = nb_project, GEOGRAPHY[section]
+    out = tmp_path / f"{section}-{code}.ipynb"
+    pm.execute_notebook(str(project / "notebooks" / f"{section}.ipynb"), str(out), kernel_name="python3",
+                        parameters={"geography": code, "settings_path": str(project / "params" / "settings.yaml")},
                         progress_bar=False)
     nb = nbformat.read(str(out), as_version=4)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    from helpers.plan.registry import load_plan
-
-    plan = load_plan(project / "params" / "plans" / "hangzhou_ipz_2023_2025.yaml")
-    district_indicators = [i for i in plan.indicators_in("judicial") if not i.city_only]
-    assert len(pngs) == len(district_indicators)  # a chart per indicator that the district reports
-    html = export_html(out, tmp_path / "judicial.report.html", "report").read_text(encoding="utf-8")
-    assert 'class="ipeval-compare"' in html and 'class="ipeval-legend"' in html  # districts compared, with a legend
-    assert "知识产权纠纷调解成功率" in html and "西湖区" in html
+    html = export_html(out, tmp_path / f"{section}.report.html", "report").read_text(encoding="utf-8")
     assert "def " not in html and "open_context" not in html  # no code in the report variant
-    assert "演示数据" in html  # the demo-data banner
+    assert "演示数据" in html and "杭政办函〔2023〕71号" in html  # the demo banner; the plan's number on every page
+    assert "西湖区" in html
+    if section == "overview":
+        assert len(pngs) == 1  # the sections chart
+        return
+    name = plan.section(section).name("zh")
+    assert t("zh", "an_title", section=name) in html  # this section's own analysis
+    assert 'class="ipeval-finding"' in html  # with findings written from templates
+    district_indicators = [i for i in plan.indicators_in(section) if not i.city_only]
+    assert len(pngs) == len(district_indicators)  # a chart per indicator that the district reports, drawn here
+    assert 'class="ipeval-compare"' in html and 'class="ipeval-legend"' in html  # districts compared, with a legend
+    assert plan.indicators_in(section)[0].name("zh") in html or district_indicators[0].name("zh") in html

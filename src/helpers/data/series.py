@@ -82,7 +82,11 @@ def indicator_series(frame: pd.DataFrame, indicator: Indicator, geo: Geography, 
 
 
 def periods_between(indicator: Indicator, first: Quarter, last: Quarter) -> list[Quarter]:
-    """The periods of ``indicator``'s frequency from ``first`` to ``last`` (a year is its Q4)."""
+    """The periods of ``indicator``'s frequency that have ended from ``first`` to ``last`` (a year is its Q4).
+
+    A year is expected only once its fourth quarter is within ``last``: at 2025Q2 the year 2025
+    has not ended, so its annual figure is not yet missing.
+    """
     if indicator.frequency == "annual":
-        return [Quarter(y, 4) for y in range(first.year, last.year + 1) if Quarter(y, 4) >= first]
+        return [Quarter(y, 4) for y in range(first.year, last.year + 1) if first <= Quarter(y, 4) <= last]
     return [Quarter.from_index(i) for i in range(first.index, last.index + 1)]

@@ -55,8 +55,12 @@ def _x(periods: pd.Series) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
+FIGSIZE = (7.2, 3.8)  # inches: 1440 x 760 px at the 200 dpi the chart step saves, print and slide quality
+
+
 def indicator_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict, labels: dict,
-                    running_total: bool = False, start_period: str | None = None):
+                    running_total: bool = False, start_period: str | None = None, show_target: bool = True,
+                    published: pd.DataFrame | None = None):
     """History, forecast median, 80% and 95% bands, the target line and due date.
 
     Parameters
@@ -72,13 +76,19 @@ def indicator_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict
         ``band95``, ``target``, ``due``, ``achieved``.
     running_total : bool
         Flow and cumulative targets: plot the running total from ``start_period`` against the target.
+    show_target : bool
+        False for a district's count toward a target the plan sets for the city only: the city's
+        line against a district's own figure would mislead.
+    published : DataFrame, optional
+        ``period`` and ``value`` of figures from a publication (not generated), drawn as markers;
+        ignored for running totals, whose points are sums the publication does not state.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     use_cjk_font()
-    fig, ax = plt.subplots(figsize=(7.2, 3.4), dpi=90)
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=100)
     h = history[["period", "value"]].copy()
     b = bands.copy()
     if running_total and len(h):
@@ -103,9 +113,11 @@ def indicator_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict
         else:
             med = b["q500"].to_numpy()
         ax.plot(xb, med, ls="--", color="#08519c", label=labels["median"])
+    if published is not None and len(published) and not running_total:
+        _published_markers(ax, published, labels)
     tv = assessment.get("target_value")
-    if tv is not None and np.isfinite(tv) and (running_total or assessment.get("target_kind") not in ("flow_per_year",)):
-        ax.axhline(tv, color="#d1242f", lw=1.2, label=f"{labels['target']} {assessment.get('direction_symbol', '')}{tv:g}")
+    if show_target and tv is not None and np.isfinite(tv) and (running_total or assessment.get("target_kind") not in ("flow_per_year",)):
+        _target_line(ax, tv, labels, assessment)
     due = assessment.get("due")
     if isinstance(due, str) and due:
         ax.axvline(_x(pd.Series([due]))[0] + 0.125, color="#555", lw=0.8, ls=":", label=f"{labels['due']} {due}")
@@ -116,27 +128,51 @@ def indicator_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict
     return fig
 
 
+def _target_line(ax, value: float, labels: dict, assessment: dict) -> None:
+    """The target as a horizontal line, with the y range widened so it never sits on the frame.
+
+    ``axhline`` does not enter Matplotlib's data limits: a target just above the data (the
+    mediation rate's 37%) would otherwise run along the top edge, one far away would be off the chart.
+    """
+    ax.axhline(value, color="#d1242f", lw=1.2, label=f"{labels['target']} {assessment.get('direction_symbol', '')}{value:g}")
+    lo, hi = ax.get_ylim()
+    lo, hi = min(lo, value), max(hi, value)
+    pad = 0.08 * (hi - lo or abs(value) or 1.0)
+    ax.set_ylim(max(lo - pad, 0.0) if lo >= 0 else lo - pad, hi + pad)
+
+
+def _published_markers(ax, published: pd.DataFrame, labels: dict) -> None:
+    """Figures from a publication: black diamonds, so a reader tells them from generated data."""
+    ax.scatter(_x(published["period"]), published["value"].to_numpy(float), marker="D", s=42, color="#000000",
+               zorder=6, label=labels.get("published", "published"))
+
+
 def _finish(fig, ax, labels: dict) -> None:
     """Title, unit, legend and margins of an indicator chart.
 
-    Fixed margins instead of ``tight_layout``: every chart has the same size and one-line title,
-    and tick labels of at most six characters (the registry's units keep values below a million),
-    so measuring every text's extent again, a third of a chart's drawing time, buys nothing.
+    The legend goes under the axes, never over the data or the target line. Fixed margins instead
+    of ``tight_layout``: every chart has the same size and one-line title, and tick labels of at
+    most six characters (the registry's units keep values below a million), so measuring every
+    text's extent again, a third of a chart's drawing time, buys nothing.
     """
     ax.set_title(labels["title"], fontsize=11)
     ax.set_ylabel(labels["unit"])
-    ax.legend(fontsize=7, loc="best", frameon=False)
+    handles, names = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, names, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+                  ncol=min(4, len(handles)), frameon=False)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # years, never "2023.5"
-    fig.subplots_adjust(left=0.11, right=0.96, top=0.9, bottom=0.1)
+    fig.subplots_adjust(left=0.11, right=0.97, top=0.91, bottom=0.27)
 
 
 def annual_total_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict, labels: dict,
-                       start_year: int):
+                       zone_start_year: int, show_target: bool = True, published: pd.DataFrame | None = None):
     """A flow target set per year ("每年…不少于2000件"): each year's total against the target.
 
     Complete years are solid bars; the open years are the part observed so far plus the median of
     the simulated rest (hatched), and the due year carries the 80% interval of its total from the
-    assessment. Years before the target period are grey: they show the trend but do not count.
+    assessment. Years before the zone period are grey: they show the trend but do not count (a
+    target dated 2025 still has 2023 and 2024 inside the zone period, in its colour).
 
     Parameters
     ----------
@@ -148,15 +184,17 @@ def annual_total_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: d
         The indicator's row of ``assessments.csv`` (target, due, interval of the due year's total).
     labels : dict
         As :func:`indicator_chart`, plus ``observed``, ``projected`` and ``before_period``.
-    start_year : int
-        The first year the target counts.
+    zone_start_year : int
+        The first year of the plan's zone period (2023); earlier years are "before the plan".
+    show_target, published
+        As :func:`indicator_chart`; ``published`` holds yearly totals (``period`` a year).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     use_cjk_font()
-    fig, ax = plt.subplots(figsize=(7.2, 3.4), dpi=90)
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=100)
     due = str(assessment.get("due") or "")
     due_year = int(due[:4]) if due else None
     obs = history.groupby("year")["value"].sum()
@@ -169,7 +207,7 @@ def annual_total_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: d
         years = [y for y in years if y <= due_year]
     observed = np.array([float(obs.get(y, 0.0)) for y in years])
     projected = np.array([float(proj.get(y, 0.0)) for y in years])
-    before = np.array([y < start_year for y in years])
+    before = np.array([y < zone_start_year for y in years])
     if before.any():
         ax.bar(np.array(years)[before], observed[before], color="#b0b7bf", width=0.6, label=labels["before_period"])
     ax.bar(np.array(years)[~before], observed[~before], color="#1f4e79", width=0.6, label=labels["observed"])
@@ -180,11 +218,49 @@ def annual_total_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: d
     if due_year in years and lo is not None and np.isfinite(lo) and np.isfinite(hi):
         ax.errorbar([due_year], [(lo + hi) / 2], yerr=[[(hi - lo) / 2]], fmt="none", ecolor="#08519c", capsize=6,
                     lw=1.5, label=labels["band80"])
+    if published is not None and len(published):
+        p = published[published["period"].astype(str).str.fullmatch(r"\d{4}")]
+        p = p[p["period"].astype(int).isin(years)]
+        if len(p):  # bars sit on whole years, not at the year's middle
+            ax.scatter(p["period"].astype(int), p["value"].to_numpy(float), marker="D", s=42, color="#000000",
+                       zorder=6, label=labels.get("published", "published"))
     tv = assessment.get("target_value")
-    if tv is not None and np.isfinite(tv):
-        ax.axhline(tv, color="#d1242f", lw=1.2, label=f"{labels['target']} {assessment.get('direction_symbol', '')}{tv:g}")
+    if show_target and tv is not None and np.isfinite(tv):
+        _target_line(ax, tv, labels, assessment)
     if years:
         ax.set_xticks(years, [str(y) for y in years])
         ax.set_xlim(min(years) - 0.6, max(years) + 0.6)
     _finish(fig, ax, labels)
+    return fig
+
+
+def sections_chart(counts: pd.DataFrame, labels: dict):
+    """The overview's chart: per section, its targets stacked by status.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``section`` (names, top to bottom) and one column of counts per status code.
+    labels : dict
+        ``title`` and ``status`` (status code -> name in the report's language).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from helpers.i18n import STATUS_COLOURS
+
+    use_cjk_font()
+    fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(2.2, 0.42 * len(counts) + 1.4)), dpi=100)
+    names = list(counts["section"])[::-1]
+    left = np.zeros(len(counts))
+    for s in [c for c in counts.columns if c != "section"]:
+        v = counts[s].to_numpy(dtype=float)[::-1]
+        if v.any():
+            ax.barh(names, v, left=left, color=STATUS_COLOURS[s], label=labels["status"][s])
+        left += v
+    ax.set_title(labels["title"], fontsize=11)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()  # section names differ in length: measured once per geography, not per indicator
     return fig

@@ -14,6 +14,7 @@ versions, the git commit, the parameters and the run.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +63,7 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}")
     nb = nbformat.read(str(notebook), as_version=4) if not hasattr(notebook, "cells") else notebook
+    nb = _run_dir_relative(nb)
     if title:
         nb.metadata["title"] = title
     key = (variant, lang)
@@ -73,6 +75,23 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+RUN_DIR_LINE = re.compile(r'^run_dir = "(?P<path>[^"\n]+)"\s*$', re.M)
+
+
+def _run_dir_relative(nb):
+    """``nb`` with its injected ``run_dir`` as the run folder relative to the executed notebook.
+
+    The runner passes the absolute staging folder (``outputs/.staging/<run-id>``), which is gone
+    once the run is published; the audit page shows ``run_dir = "../.."`` instead, which is where
+    the run folder is from ``notebooks/<section>/<code>.ipynb``, so the shown cell can be re-run
+    from the published notebook as it is.
+    """
+    for c in nb.cells:  # in place: the executed notebook is saved already, only its pages are still to come
+        if "injected-parameters" in c.get("metadata", {}).get("tags", []):
+            c.source = RUN_DIR_LINE.sub('run_dir = "../.."  # the run folder, from this notebook\'s folder', c.source)
+    return nb
 
 
 # --------------------------------------------------------------------------- tables
@@ -152,6 +171,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     from helpers.model.assess import JUDGED
     from helpers.pages.sections import stage_banner
     from helpers.plan.periods import Quarter
+    from helpers.pages.sections import plan_reference
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     tmpl = env.get_template("index.html.j2")
@@ -178,7 +198,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         section_names=[plan.page_name(s, lang) for s in sections],
         summary=summary, worst=worst.to_dict("records"), status_names=STATUS_NAMES[lang],
         downloads=downloads or [], manifest=manifest or {},
-        failed=[j for j in jobs if j["status"] == "failed"],
+        failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
     )
@@ -197,3 +217,29 @@ def _share_colour(share) -> str:
     if share >= 0.3:
         return "#ffe082"
     return "#ef9a9a"
+
+
+# --------------------------------------------------------------------------- the methodology
+
+def write_methodology_page(source: str | Path, out_path: str | Path, lang: str = "zh") -> Path:
+    """``docs/methodology.md`` as a self-contained HTML page, for the reports' methods link.
+
+    Converted with mistune (nbconvert's own Markdown renderer, so no new dependency); the page
+    embeds its styles and loads nothing from another host.
+    """
+    import html
+
+    import mistune
+
+    text = Path(source).read_text(encoding="utf-8")
+    body = mistune.create_markdown(plugins=["table", "strikethrough", "url"])(text)
+    title = next((ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("#")), "Methodology")
+    page = (f'<!DOCTYPE html><html lang="{"zh" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>body{{max-width:60em;margin:2em auto;padding:0 1em;"
+            'font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;line-height:1.5}'
+            "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px}"
+            "pre,code{background:#f5f5f5}</style></head><body>" + body + "</body></html>")
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out

@@ -40,6 +40,7 @@ class ReportContext:
     bands: pd.DataFrame
     demo: bool
     run_dir: str = ""
+    published: pd.DataFrame = None  # figures from publications (helpers.data.reference)
 
     @property
     def indicators(self):
@@ -55,15 +56,24 @@ def _show(fig) -> None:
     import io
 
     import matplotlib.pyplot as plt
-    from IPython.display import Image, display
+
+    from helpers.pages.charts import CHART_DPI
 
     titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
     titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=CHART_DPI)
     plt.close(fig)
-    # the chart's title as its alternative text, in the report's language
-    display(Image(data=buf.getvalue(), format="png", metadata={"alt": " / ".join(titles) or "chart"}))
+    _show_png(buf.getvalue(), " / ".join(titles))
+
+
+def _show_png(data: bytes, alt: str) -> None:
+    """Embed PNG bytes at the pages' display width, the chart's title as its alternative text."""
+    from IPython.display import Image, display
+
+    from helpers.pages.charts import DISPLAY_WIDTH
+
+    display(Image(data=data, format="png", width=DISPLAY_WIDTH, metadata={"alt": alt or "chart"}))
 
 
 def _display_html(text: str) -> None:
@@ -120,23 +130,51 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
                                                     "binds", "settled_on", "assessment_stage")]
     table[text_cols] = table[text_cols].astype(object).where(table[text_cols].notna(), "")
     demo = frame["source"].astype(str).str.startswith("DEMO").any()
+    from helpers.data.reference import published_figures
+
     return ReportContext(plan, geos, settings, frame, tuple(map(str, paths)), section, geo, q, lang,
-                         table, bands, bool(demo), run_dir)
+                         table, bands, bool(demo), run_dir, published_figures(settings.root))
 
 
 # --------------------------------------------------------------------------- parts of the page
 
+def plan_reference(plan, lang: str) -> str:
+    """The plan's document number, issuer and validity, as one line (shown on every page)."""
+    m = plan.meta
+    return t(lang, "plan_reference", number=m.get("document_number", ""),
+             issuer=m.get(f"issuer_{lang}", m.get("issuer_zh", "")), issued=m.get("issued", ""),
+             since=m.get("in_force_from", ""), until=m.get("in_force_until", ""))
+
+
+def _published_here(ctx: ReportContext) -> pd.DataFrame:
+    """The published figures of this page's indicators for this geography, known at the quarter."""
+    p = ctx.published
+    if p is None or not len(p):
+        return pd.DataFrame(columns=["indicator_id", "period", "value", "source", "note"])
+    from helpers.pages.charts import _period_index
+
+    ids = {i.id for i in ctx.indicators}
+    p = p[p["indicator_id"].isin(ids) & (p["geography_code"] == ctx.geography.code)]
+    return p.loc[np.array([_period_index(x) <= ctx.quarter.index for x in p["period"]], dtype=bool)]
+
+
 def header(ctx: ReportContext) -> None:
-    """Title, geography, quarter and (for demo data) the banner."""
+    """Title, geography, quarter, the plan's document number and validity, and (for demo data) the banner."""
+    L = ctx.lang
     parts = []
     if ctx.demo:
+        sources = sorted(set(ctx.published["source"])) if ctx.published is not None and len(ctx.published) else []
+        text = t(L, "demo_banner")
+        if sources:
+            text += t(L, "demo_banner_published", sources="；".join(sources) if L == "zh" else "; ".join(sources))
         parts.append(f'<div class="ipeval-demo-banner" style="background:#fff3cd;border:2px solid #d39e00;'
-                     f'padding:8px 12px;font-weight:bold;color:#7a5200">{_e(t(ctx.lang, "demo_banner"))}</div>')
-    title = t(ctx.lang, "report_title", plan=ctx.plan.title(ctx.lang), section=ctx.section_name())
+                     f'padding:8px 12px;font-weight:bold;color:#7a5200">{_e(text)}</div>')
+    title = t(L, "report_title", plan=ctx.plan.title(L), section=ctx.section_name())
     parts.append(f"<h1>{_e(title)}</h1>")
-    parts.append(f"<p><b>{_e(t(ctx.lang, 'geography'))}</b>: {_e(ctx.geography.name(ctx.lang))} ({_e(ctx.geography.code)}) · "
-                 f"<b>{_e(t(ctx.lang, 'quarter'))}</b>: {_e(ctx.quarter)}</p>")
-    parts.append(stage_banner(ctx.plan, ctx.quarter, ctx.assessments, ctx.geography, ctx.lang))
+    parts.append(f"<p><b>{_e(t(L, 'geography'))}</b>: {_e(ctx.geography.name(L))} ({_e(ctx.geography.code)}) · "
+                 f"<b>{_e(t(L, 'quarter'))}</b>: {_e(ctx.quarter)}</p>")
+    parts.append(f'<p class="ipeval-plan-ref">{_e(plan_reference(ctx.plan, L))}</p>')
+    parts.append(stage_banner(ctx.plan, ctx.quarter, ctx.assessments, ctx.geography, L))
     _display_html("\n".join(parts))
 
 
@@ -161,6 +199,26 @@ def stage_banner(plan, quarter: Quarter, assessments: pd.DataFrame, geography, l
     colour = "#e8f0fe" if stage == "final" else "#f5f5f5"
     return (f'<p class="ipeval-stage ipeval-stage-{stage}" style="background:{colour};padding:6px 10px;'
             f'border-left:4px solid #1a73e8"><b>{_e(text)}</b></p>')
+
+
+def published_figures(ctx: ReportContext) -> None:
+    """The page's figures that come from a publication, with their source (real, not generated)."""
+    p = _published_here(ctx)
+    if p.empty:
+        return
+    L = ctx.lang
+    out = [f"<h2>{_e(t(L, 'published_title'))}</h2><p>{_e(t(L, 'published_note'))}</p>",
+           '<table class="ipeval-analysis ipeval-text"><thead><tr>']
+    out += [f"<th>{_e(t(L, k))}</th>" for k in ("indicator", "period", "published_value", "source", "published_says")]
+    out.append("</tr></thead><tbody>")
+    for _, r in p.iterrows():
+        ind = ctx.plan.indicator(r["indicator_id"])
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
+            _e(ind.name(L)), _e(r["period"]),
+            f'<span class="ipeval-published">◆ {_e(_fmt(r["value"], 1))} {_e(ind.unit(L))}</span>',
+            _e(r["source"]), _e(r["says"] if L == "zh" else r["note"])]) + "</tr>")
+    out.append("</tbody></table>")
+    _display_html("".join(out))
 
 
 def _rows(ctx: ReportContext, geography_code: str | None = None) -> pd.DataFrame:
@@ -237,25 +295,31 @@ def headline_table(ctx: ReportContext) -> None:
     _display_html("\n".join(out))
 
 
-def section_summary(ctx: ReportContext) -> None:
-    """The overview's middle part: per section, how many targets are in each status, with a link
-    to the section's report for this geography (the per-indicator charts live there)."""
-    from helpers.i18n import STATUS_COLOURS
+def section_status_counts(plan, assessments: pd.DataFrame, geo) -> list:
+    """Per section with targets ``geo`` is held to: ``(section, n, {status: count}, mean probability)``."""
     from helpers.model.assess import JUDGED
-    from helpers.pages.plots import use_cjk_font
 
-    L = ctx.lang
-    a = ctx.assessments
-    a = a[(a["geography_code"] == ctx.geography.code) & a["status"].isin(JUDGED)]
+    a = assessments
+    a = a[(a["geography_code"] == geo.code) & a["status"].isin(JUDGED)]
     rows = []
-    for sec in ctx.plan.sections:
-        ids = {i.id for i in ctx.plan.indicators_in(sec.id) if ctx.geography.is_city or not i.city_only}
+    for sec in plan.sections:
+        ids = {i.id for i in plan.indicators_in(sec.id) if geo.is_city or not i.city_only}
         part = a[a["indicator_id"].isin(ids)]
         if part.empty:
             continue
         counts = part["status"].value_counts()
-        rows.append((sec, len(part), {s: int(counts.get(s, 0)) for s in JUDGED},
-                     part["probability"].mean()))
+        rows.append((sec, len(part), {s: int(counts.get(s, 0)) for s in JUDGED}, part["probability"].mean()))
+    return rows
+
+
+def section_summary(ctx: ReportContext) -> None:
+    """The overview's middle part: per section, how many targets are in each status, with a link
+    to the section's report for this geography (the per-indicator charts live there), and the
+    same counts as a chart (drawn by the run's chart step, or here when run on its own)."""
+    from helpers.pages import charts
+
+    L = ctx.lang
+    rows = section_status_counts(ctx.plan, ctx.assessments, ctx.geography)
     _display_html(f"<h2>{_e(t(L, 'sections_title'))}</h2>")
     if not rows:
         _display_html(f"<p>{_e(t(L, 'no_rows'))}</p>")
@@ -274,62 +338,48 @@ def section_summary(ctx: ReportContext) -> None:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append(f"</tbody></table><p>{_e(t(L, 'overview_charts_note'))}</p>")
     _display_html("".join(out))
-
-    use_cjk_font()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.2, max(2.2, 0.42 * len(rows) + 1.2)), dpi=90)
-    names = [sec.name(L) for sec, *_ in rows][::-1]
-    left = np.zeros(len(rows))
-    for s in statuses:
-        v = np.array([counts[s] for _, _, counts, _ in rows][::-1], dtype=float)
-        if v.any():
-            ax.barh(names, v, left=left, color=STATUS_COLOURS[s], label=STATUS_NAMES[L][s])
-        left += v
-    ax.set_title(t(L, "sections_chart"), fontsize=11)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    fig.tight_layout()
-    _show(fig)
+    png = charts.chart_path(ctx.run_dir, charts.OVERVIEW_CHART, ctx.geography.code) if ctx.run_dir else None
+    if png is not None and png.is_file():
+        _show_png(png.read_bytes(), t(L, "sections_chart"))
+    else:
+        _show(charts.draw(charts.sections_spec(ctx.plan, ctx.assessments, ctx.geography, L)))
 
 
 def indicator_charts(ctx: ReportContext) -> None:
-    """One chart per indicator, with its methods note underneath."""
-    from helpers.pages.plots import annual_total_chart, indicator_chart
+    """One chart per indicator, with its methods note, clause and interpretation underneath.
+
+    In a run the chart step has drawn every chart already (``<run>/charts``): the page embeds
+    that PNG and the kernel draws nothing. On its own (no run folder) the report draws the same
+    chart from the same specification (:mod:`helpers.pages.charts`).
+    """
+    from helpers.pages import charts
 
     L = ctx.lang
     _display_html(f"<h2>{_e(t(L, 'charts'))}</h2>")
     rows = _rows(ctx)
+    published = _published_here(ctx)
     for ind in ctx.indicators:
         if ind.id not in rows.index:
             continue
         r = rows.loc[ind.id].to_dict()
-        hist = indicator_series(ctx.frame, ind, ctx.geography, ctx.geos, ctx.quarter)
-        hist = hist[hist["value"].notna()]
-        b = ctx.bands
-        if len(b):
-            b = b[(b["indicator_id"] == ind.id) & (b["geography_code"] == ctx.geography.code)]
-        kind = ind.target.kind if ind.target else ""
-        running = kind == "cumulative"
-        suffix = t(L, "running_total") if running else t(L, "annual_total") if kind == "flow_per_year" else ""
-        labels = dict(title=ind.name(L) + suffix, unit=ind.unit(L),
-                      history=t(L, "history"), median=t(L, "median"), band80=t(L, "band80"),
-                      band95=t(L, "band95"), target=t(L, "target"), due=t(L, "due"), achieved=t(L, "achieved_marker"),
-                      observed=t(L, "observed_total"), projected=t(L, "projected_rest"),
-                      before_period=t(L, "before_period"))
-        r["direction_symbol"] = ind.target.symbol if ind.target else ""
-        if kind == "flow_per_year":  # a target per year: each year's total against it
-            fig = annual_total_chart(hist, b, r, labels, start_year=ind.target.start.year)
+        png = charts.chart_path(ctx.run_dir, ind.id, ctx.geography.code) if ctx.run_dir else None
+        if png is not None and png.is_file():
+            _show_png(png.read_bytes(), charts.chart_title(ctx.run_dir, ind.id, ctx.geography.code)
+                      or charts.chart_labels(ind, L)["title"])
         else:
-            fig = indicator_chart(hist, b, r, labels, running_total=running,
-                                  start_period=str(ind.target.start) if running else None)
-        _show(fig)
+            _show(charts.draw(charts.chart_spec(ctx.frame, ctx.plan, ind, ctx.geography, ctx.geos, ctx.quarter, r,
+                                                ctx.bands, L, ctx.published)))
         note = t(L, "methods_note", models=r.get("models_used") or "—",
                  decided=DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
                  note=r.get("note") if isinstance(r.get("note"), str) else "")
         clause = f"{ind.clause_ref}：“{ind.clause_text}”" if L == "zh" else f"Plan {ind.clause_ref}: “{ind.clause_text}”"
-        interp = f"<br><i>{_e(ind.interpretation)}</i>" if ind.interpretation else ""
-        _display_html(f'<p class="ipeval-methods"><small>{_e(note)}<br>{_e(clause)}{interp}</small></p>')
+        interpretation = ind.interpretation_text(L)
+        interp = f"<br><i>{_e(t(L, 'interpretation'))}{_e(interpretation)}</i>" if interpretation else ""
+        mine = published[published["indicator_id"] == ind.id]
+        pub = "".join(f'<br><span class="ipeval-published">◆ {_e(t(L, "published_marker"))}</span> '
+                      f'{_e(p["period"])}: {_e(_fmt(p["value"], 1))} {_e(ind.unit(L))} ({_e(p["source"])})'
+                      for _, p in mine.iterrows())
+        _display_html(f'<p class="ipeval-methods"><small>{_e(note)}<br>{_e(clause)}{interp}{pub}</small></p>')
 
 
 def district_comparison(ctx: ReportContext) -> None:
@@ -425,11 +475,30 @@ def data_quality(ctx: ReportContext) -> None:
     _display_html("\n".join(out))
 
 
+METHODOLOGY_DOC = "docs/methodology.md"
+METHODOLOGY_PAGE = "docs/methodology.html"  # in a run folder (helpers.pages.report.write_methodology_page)
+
+
+def methodology_href(ctx: ReportContext) -> str:
+    """A link to the methodology that works where the page is opened.
+
+    In a run the methodology is copied into the run folder (``<run>/docs/methodology.html``), so
+    the link is relative and works from ``outputs/<quarter>``, from ``outputs/runs/...`` and from
+    a copy of the run folder alike; a report run on its own links the project's file.
+    """
+    if ctx.run_dir and (Path(ctx.run_dir) / METHODOLOGY_PAGE).is_file():
+        return "../../" + METHODOLOGY_PAGE  # pages sit at <run>/reports/<section>/<code>.report.html
+    doc = Path(ctx.settings.root) / METHODOLOGY_DOC
+    return doc.resolve().as_uri() if doc.is_file() else ""
+
+
 def methods(ctx: ReportContext) -> None:
-    """Where the method is written down, and the thresholds in force."""
+    """Where the method is written down (a link), and the thresholds in force."""
     th = ctx.settings.status
-    _display_html(f"<h2>{_e(t(ctx.lang, 'methods'))}</h2><p>" + _e(t(
-        ctx.lang, "methodology_link", on=int(th.on_track * 100), risk=int(th.at_risk * 100))) + "</p>")
+    href = methodology_href(ctx)
+    link = f'<a href="{_e(href)}">{_e(METHODOLOGY_DOC)}</a>' if href else _e(METHODOLOGY_DOC)
+    text = _e(t(ctx.lang, "methodology_link", on=int(th.on_track * 100), risk=int(th.at_risk * 100)))
+    _display_html(f"<h2>{_e(t(ctx.lang, 'methods'))}</h2><p>" + text.replace(_e(METHODOLOGY_DOC), link, 1) + "</p>")
 
 
 def changes_since_last_run(ctx: ReportContext, limit: int = 12) -> None:

@@ -29,7 +29,8 @@ OVERVIEW = "overview"  # the report page over every section; not a section of th
 _INDICATOR_FIELDS = {
     "id", "section", "name_zh", "name_en", "unit_zh", "unit_en", "measure", "flow", "frequency",
     "applies_to", "aggregation", "scale", "bounds", "numerator_zh", "numerator_en",
-    "denominator_zh", "denominator_en", "target", "clause", "interpretation", "notes", "zero_denominator",
+    "denominator_zh", "denominator_en", "target", "clause", "interpretation_zh", "interpretation_en", "notes",
+    "zero_denominator",
 }
 ZERO_DENOMINATOR = ("invalid", "not_applicable")
 _TARGET_FIELDS = {"kind", "direction", "value", "period", "due", "every_year", "binds"}
@@ -99,7 +100,8 @@ class Indicator:
     target: Target | None
     clause_ref: str
     clause_text: str
-    interpretation: str = ""
+    interpretation: str = ""  # the English text (interpretation_en), kept under its old name
+    interpretation_zh: str = ""
     numerator_zh: str = ""
     numerator_en: str = ""
     denominator_zh: str = ""
@@ -111,6 +113,10 @@ class Indicator:
 
     def unit(self, lang: str = "zh") -> str:
         return self.unit_zh if lang == "zh" else self.unit_en
+
+    def interpretation_text(self, lang: str = "zh") -> str:
+        """How we read the plan's wording, in ``lang``."""
+        return self.interpretation_zh if lang == "zh" else self.interpretation
 
     @property
     def uses_ratio(self) -> bool:
@@ -280,6 +286,11 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
     if len(bounds) != 2:
         raise RegistryError(f"{where}: bounds is [lower, upper] (null for none)")
     clause = _req(raw, "clause", where)
+    interp = {lang: str(raw.get(f"interpretation_{lang}", "") or "").strip() for lang in ("zh", "en")}
+    if bool(interp["zh"]) != bool(interp["en"]):
+        # a reading the Chinese report would show in English only (or the other way round)
+        missing = "interpretation_zh" if not interp["zh"] else "interpretation_en"
+        raise RegistryError(f"{where}: {missing} is missing: an interpretation is given in both Chinese and English")
     target = raw.get("target")
     binds = default_binds(applies_to, aggregation, str(clause.get("text", "")))
     target = _parse_target(target, plan_start, plan_end, where, binds) if target else None
@@ -311,7 +322,8 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
         target=target,
         clause_ref=str(_req(clause, "ref", where + ".clause")),
         clause_text=_req(clause, "text", where + ".clause"),
-        interpretation=str(raw.get("interpretation", "") or "").strip(),
+        interpretation=interp["en"],
+        interpretation_zh=interp["zh"],
         numerator_zh=raw.get("numerator_zh", ""),
         numerator_en=raw.get("numerator_en", ""),
         denominator_zh=raw.get("denominator_zh", ""),

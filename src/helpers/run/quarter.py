@@ -6,7 +6,7 @@
 2. the data are validated (invalid data: :class:`DataValidationError`, exit 2, ``outputs/`` untouched);
 3. a lock per quarter stops a second run of the same quarter;
 4. the run is built in ``outputs/.staging/<run-id>``: assessments (computed once, cached by input
-   hash), the job list (sections x geographies), the notebooks in parallel, the HTML, the index,
+   hash), the charts (drawn once, cached by content: :mod:`helpers.pages.charts`), the job list (sections x geographies), the notebooks in parallel, the HTML, the index,
    the tables, a copy of the input data and ``manifest.json``;
 5. only when all of that is done is it moved to ``outputs/runs/<quarter>/<run-id>`` and the
    pointer ``outputs/<quarter>`` (a symbolic link) replaced atomically (:mod:`helpers.run.publish`).
@@ -247,6 +247,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         for ev in log_events:
             log.info(ev.get("message", ev.get("event", "")), extra={k: v for k, v in ev.items() if k != "message"})
         table, demo = _assess(inp, staging, out_root)
+        _draw_charts(inp, staging, out_root)
         _changes(inp, table, staging, out_root)
         _copy_inputs(inp, staging)
         prov = _provenance(inp, run_id, started)
@@ -317,6 +318,20 @@ def _read_changes(staging: Path) -> pd.DataFrame | None:
     return pd.read_csv(f, dtype={"geography_code": str}, keep_default_na=False) if f.is_file() else None
 
 
+def _draw_charts(inp: RunInputs, staging: Path, out_root: Path) -> None:
+    """Every chart of the run's reports, drawn once (cached by content) before any report runs,
+    so report kernels embed files instead of drawing (:mod:`helpers.pages.charts`)."""
+    from helpers.data.reference import published_figures
+    from helpers.pages.charts import render_charts, run_specs
+
+    table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str})
+    bands = pd.read_csv(staging / "bands.csv", dtype={"geography_code": str}) if (staging / "bands.csv").stat().st_size > 1 else pd.DataFrame()
+    specs = run_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, inp.pairs,
+                      published_figures(inp.settings.root))
+    stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2))
+    log.info("charts", extra={"event": "charts", **stats})
+
+
 def _copy_inputs(inp: RunInputs, staging: Path) -> None:
     """A copy of the inputs, so the run can be reproduced from its own folder."""
     (staging / "data").mkdir()
@@ -331,6 +346,11 @@ def _copy_inputs(inp: RunInputs, staging: Path) -> None:
     s = inp.settings
     for p in (s.path, s.plan_path, s.geographies_path):
         shutil.copy2(p, staging / "params" / p.name)
+    from helpers.pages.report import write_methodology_page
+
+    # the reports' methods note links this copy, so the link works wherever the run folder goes
+    if (s.root / "docs" / "methodology.md").is_file():
+        write_methodology_page(s.root / "docs" / "methodology.md", staging / "docs" / "methodology.html", inp.lang)
 
 
 def _provenance(inp: RunInputs, run_id: str, started: datetime) -> dict:

@@ -1,0 +1,353 @@
+"""The run's chart step: every (indicator, geography) chart of a quarter drawn once, used everywhere.
+
+After the assessments, :func:`render_charts` draws each chart the run's reports show, in a pool
+of processes forked after Matplotlib and the CJK font are loaded, and saves it as PNG (200 dpi)
+and SVG under ``<run>/charts/<indicator_id>/<geography_code>.png|.svg``. A chart is named in a
+cache by the hash of what it shows (its data, bands, assessment fields, labels and the drawing
+code), so an unchanged chart is linked from the cache instead of drawn again. The HTML pages
+embed the PNG (:func:`helpers.pages.sections.indicator_charts`), the documents read the same
+files, and ``<run>/charts.zip`` holds them all for slides.
+
+Run on its own (JupyterLab, plain papermill, no run folder), a report draws its charts with the
+same :func:`chart_spec` and :func:`draw`, so both routes give the same picture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.pages.plots import FIGSIZE
+
+CHART_DPI = 200
+FIGSIZE_PX = tuple(round(x * CHART_DPI) for x in FIGSIZE)  # (1440, 760)
+DISPLAY_WIDTH = 720  # CSS px on the HTML pages: the 1440 px PNG stays sharp on high-density screens
+CHARTS_DIR = "charts"
+INDEX_FILE = "charts.json"
+
+
+@dataclass
+class ChartSpec:
+    """Everything one chart shows; :meth:`digest` is its cache key."""
+
+    indicator_id: str
+    geography_code: str
+    kind: str  # "series" (history, bands, target line) or "annual" (a target per year: yearly bars)
+    history: pd.DataFrame
+    bands: pd.DataFrame
+    assessment: dict
+    labels: dict
+    running_total: bool = False
+    start_period: str | None = None
+    zone_start_year: int = 2023
+    show_target: bool = True
+    published: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def digest(self) -> str:
+        """SHA-256 of what the chart shows and of the code that draws it."""
+        payload = {
+            "kind": self.kind, "running_total": self.running_total, "start_period": self.start_period,
+            "zone_start_year": self.zone_start_year, "show_target": self.show_target, "labels": self.labels,
+            "assessment": {k: _plain(v) for k, v in sorted(self.assessment.items())},
+            "history": self.history.to_json(orient="split", index=False, double_precision=10),
+            "bands": self.bands.to_json(orient="split", index=False, double_precision=10),
+            "published": self.published.to_json(orient="split", index=False, double_precision=10),
+            "code": _code_hash(), "dpi": CHART_DPI,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _plain(v):
+    """A JSON-safe, stable form of an assessment value (NaN and numpy scalars included)."""
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and v != v:
+        return None
+    return v
+
+
+_CODE = None
+
+
+def _code_hash() -> str:
+    """The drawing code and Matplotlib's version: a change to either draws every chart again."""
+    global _CODE
+    if _CODE is None:
+        import matplotlib
+
+        h = hashlib.sha256(matplotlib.__version__.encode())
+        for name in ("plots.py", "charts.py"):
+            h.update((Path(__file__).parent / name).read_bytes())
+        _CODE = h.hexdigest()
+    return _CODE
+
+
+# --------------------------------------------------------------------------- what a chart shows
+
+# the assessment fields the drawing reads; the others (model names, notes) do not change the picture
+ASSESSMENT_FIELDS = ("target_value", "target_kind", "due", "status", "forecast_lo80", "forecast_hi80")
+
+
+def chart_labels(ind, lang: str) -> dict:
+    """The texts of an indicator's chart in ``lang``."""
+    from helpers.i18n import t
+
+    kind = ind.target.kind if ind.target else ""
+    suffix = t(lang, "running_total") if kind == "cumulative" else t(lang, "annual_total") if kind == "flow_per_year" else ""
+    keys = dict(history="history", median="median", band80="band80", band95="band95", target="target", due="due",
+                achieved="achieved_marker", observed="observed_total", projected="projected_rest",
+                before_period="before_period", published="published_marker")
+    return dict(title=ind.name(lang) + suffix, unit=ind.unit(lang), **{k: t(lang, v) for k, v in keys.items()})
+
+
+def chart_spec(frame: pd.DataFrame, plan, ind, geo, geos, quarter, row: dict, bands: pd.DataFrame, lang: str,
+               published: pd.DataFrame | None = None) -> ChartSpec:
+    """The chart of ``ind`` for ``geo`` at ``quarter``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The validated data.
+    plan, ind, geo, geos
+        The registry, the indicator, the geography and the geography list.
+    quarter : Quarter
+        The as-of quarter.
+    row : dict
+        The indicator's row of ``assessments.csv`` for ``geo``.
+    bands : DataFrame
+        ``bands.csv`` (any rows; those of ``ind`` and ``geo`` are taken).
+    lang : {'zh', 'en'}
+    published : DataFrame, optional
+        :func:`helpers.data.reference.published_figures`; marked on the city's charts.
+    """
+    from helpers.data.series import indicator_series
+
+    hist = indicator_series(frame, ind, geo, geos, quarter)
+    hist = hist.loc[hist["value"].notna(), ["period", "year", "value"]].reset_index(drop=True)
+    b = bands
+    if len(b):
+        b = b[(b["indicator_id"] == ind.id) & (b["geography_code"] == geo.code)]
+        b = b[[c for c in ("period", "q025", "q100", "q500", "q900", "q975") if c in b.columns]].reset_index(drop=True)
+    else:
+        b = pd.DataFrame(columns=["period", "q500"])
+    kind = ind.target.kind if ind.target else ""
+    a = {k: row.get(k) for k in ASSESSMENT_FIELDS}
+    a["direction_symbol"] = ind.target.symbol if ind.target else ""
+    pub = pd.DataFrame(columns=["period", "value"])
+    if published is not None and len(published) and geo.is_city:
+        p = published[(published["indicator_id"] == ind.id) & (published["geography_code"] == geo.code)]
+        keep = [_period_index(x) <= quarter.index and _comparable(ind, x) for x in p["period"]]
+        pub = p.loc[keep, ["period", "value"]].reset_index(drop=True)
+    running = kind == "cumulative"
+    return ChartSpec(
+        indicator_id=ind.id, geography_code=geo.code, kind="annual" if kind == "flow_per_year" else "series",
+        history=hist, bands=b, assessment=a, labels=chart_labels(ind, lang), running_total=running,
+        start_period=str(ind.target.start) if running else None, zone_start_year=plan.zone_start.year,
+        # a district's count toward a target set for the city: the city's line would mislead
+        show_target=row.get("status") != "city_target", published=pub)
+
+
+def _comparable(ind, period: str) -> bool:
+    """Whether a published figure can sit on the indicator's chart as a point of the same series.
+
+    A yearly total next to quarterly flows (453.4亿元 for 2024 against about a hundred a quarter)
+    or a cumulative count next to flows would mislead; such figures are listed in the page's table
+    of published figures only. Comparable: the chart's own period (a year on a yearly-totals chart
+    or an annual series) or a quarter-end stock or level on a quarterly chart.
+    """
+    annual_period = "Q" not in str(period)
+    kind = ind.target.kind if ind.target else ""
+    if kind == "cumulative":
+        return False  # the chart shows running totals the publication does not state
+    if kind == "flow_per_year" or ind.frequency == "annual":
+        return annual_period
+    return not annual_period and not ind.flow
+
+
+def _period_index(text: str) -> int:
+    """A period label ('2024Q3' or '2024', a year ending with its Q4) as a quarter index."""
+    from helpers.plan.periods import Quarter
+
+    text = str(text)
+    return Quarter.parse(text).index if "Q" in text else Quarter(int(text), 4).index
+
+
+OVERVIEW_CHART = "overview"  # the folder of the overview's chart (targets by section and status), beside the indicators'
+
+
+def sections_spec(plan, assessments: pd.DataFrame, geo, lang: str) -> ChartSpec:
+    """The overview's chart of ``geo``: per section, its targets by status."""
+    from helpers.i18n import STATUS_NAMES, t
+    from helpers.pages.sections import section_status_counts
+
+    rows = section_status_counts(plan, assessments, geo)
+    counts = pd.DataFrame([{"section": sec.name(lang), **c} for sec, _, c, _ in rows])
+    return ChartSpec(indicator_id=OVERVIEW_CHART, geography_code=geo.code, kind="sections", history=counts,
+                     bands=pd.DataFrame(), assessment={},
+                     labels={"title": t(lang, "sections_chart"), "status": STATUS_NAMES[lang]})
+
+
+def draw(spec: ChartSpec):
+    """The Matplotlib figure of ``spec``."""
+    from helpers.pages.plots import annual_total_chart, indicator_chart, sections_chart
+
+    if spec.kind == "sections":
+        return sections_chart(spec.history, spec.labels)
+    if spec.kind == "annual":
+        return annual_total_chart(spec.history, spec.bands, spec.assessment, spec.labels,
+                                  zone_start_year=spec.zone_start_year, show_target=spec.show_target,
+                                  published=spec.published)
+    return indicator_chart(spec.history, spec.bands, spec.assessment, spec.labels, running_total=spec.running_total,
+                           start_period=spec.start_period, show_target=spec.show_target, published=spec.published)
+
+
+def run_specs(frame: pd.DataFrame, plan, geos, quarter, assessments: pd.DataFrame, bands: pd.DataFrame, lang: str,
+              pairs, published: pd.DataFrame | None = None) -> list[ChartSpec]:
+    """The charts of a run's reports: every indicator of each (section, geography) pair that has an
+    assessment, and each overview's chart of targets by section and status."""
+    from helpers.plan.registry import OVERVIEW
+
+    rows = assessments.set_index(["indicator_id", "geography_code"])
+    seen, specs = set(), []
+    for section, code in pairs:
+        geo = geos.get(code)
+        if section == OVERVIEW:
+            spec = sections_spec(plan, assessments, geo, lang)
+            if len(spec.history):
+                specs.append(spec)
+            continue
+        for ind in plan.indicators_in(section):
+            key = (ind.id, code)
+            if key in seen or key not in rows.index or (ind.city_only and not geo.is_city):
+                continue
+            seen.add(key)
+            specs.append(chart_spec(frame, plan, ind, geo, geos, quarter, rows.loc[key].to_dict(), bands, lang,
+                                    published))
+    return specs
+
+
+# --------------------------------------------------------------------------- drawing them all
+
+def chart_path(run_dir: str | Path, indicator_id: str, geography_code: str, ext: str = "png") -> Path:
+    """Where a run keeps a chart: ``<run>/charts/<indicator_id>/<geography_code>.<ext>``."""
+    return Path(run_dir) / CHARTS_DIR / indicator_id / f"{geography_code}.{ext}"
+
+
+def _render_one(job: tuple) -> str:
+    """Draw one chart into the cache (PNG and SVG, written under temporary names then renamed)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    spec, png, svg = job
+    fig = draw(spec)
+    alt = fig.axes[0].get_title() if fig.axes else ""
+    tmp = f"{png}.{os.getpid()}.tmp"
+    # zlib level 1: a third faster than the default 6 for files about 15% larger
+    fig.savefig(tmp, format="png", dpi=CHART_DPI, metadata={"Title": alt}, pil_kwargs={"compress_level": 1})
+    os.replace(tmp, png)
+    tmp = f"{svg}.{os.getpid()}.tmp"
+    # SVG text stays text (editable on a slide, a fifth of the size of glyph outlines); a viewer
+    # without Noto Sans CJK SC shows it in its own CJK font
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(tmp, format="svg", metadata={"Title": alt})
+    os.replace(tmp, svg)
+    plt.close(fig)
+    return alt
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | Path, workers: int = 2) -> dict:
+    """Draw (or take from the cache) every chart of ``specs`` into ``run_dir``; zip them.
+
+    Parameters
+    ----------
+    run_dir : path
+        The run folder: charts go to ``charts/<indicator_id>/<geography_code>.png|.svg``, their
+        index (hash and title per chart) to ``charts/charts.json``, all of them to ``charts.zip``.
+    specs : list of ChartSpec
+        From :func:`run_specs`.
+    cache_dir : path
+        Charts by hash, shared by runs (``outputs/.cache/charts``).
+    workers : int
+        Processes drawing at once. They are forked after Matplotlib and the font are loaded, so
+        a worker starts drawing at once.
+
+    Returns
+    -------
+    dict
+        ``charts`` (how many), ``drawn``, ``reused`` and ``seconds``.
+    """
+    from helpers.pages.plots import use_cjk_font
+
+    t0 = time.monotonic()
+    run_dir, cache = Path(run_dir), Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    keyed = [(s, s.digest()) for s in specs]
+    todo, seen = [], set()
+    for s, h in keyed:
+        if h not in seen and not ((cache / f"{h}.png").is_file() and (cache / f"{h}.svg").is_file()):
+            seen.add(h)
+            todo.append((s, str(cache / f"{h}.png"), str(cache / f"{h}.svg")))
+    if todo:
+        use_cjk_font()  # loaded before the fork: every worker inherits the font and Matplotlib
+        if workers > 1 and len(todo) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                list(pool.map(_render_one, todo, chunksize=max(1, len(todo) // (workers * 8))))
+        else:
+            for job in todo:
+                _render_one(job)
+    index = {}
+    for s, h in keyed:
+        for ext in ("png", "svg"):
+            _link_or_copy(cache / f"{h}.{ext}", chart_path(run_dir, s.indicator_id, s.geography_code, ext))
+        index.setdefault(s.indicator_id, {})[s.geography_code] = {"sha256": h, "title": s.labels["title"]}
+    (run_dir / CHARTS_DIR).mkdir(parents=True, exist_ok=True)
+    (run_dir / CHARTS_DIR / INDEX_FILE).write_text(json.dumps(index, ensure_ascii=False, indent=1, sort_keys=True),
+                                                   encoding="utf-8")
+    zip_charts(run_dir)
+    return {"charts": len(specs), "drawn": len(todo), "reused": len(specs) - len(todo),
+            "seconds": round(time.monotonic() - t0, 2)}
+
+
+def zip_charts(run_dir: str | Path) -> Path:
+    """``<run>/charts.zip``: every chart's PNG and SVG under ``<indicator_id>/<geography_code>``.
+
+    Stored, not deflated: PNGs are compressed already, and the zip is rebuilt every run.
+    """
+    run_dir = Path(run_dir)
+    out = run_dir / "charts.zip"
+    tmp = out.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+        for p in sorted((run_dir / CHARTS_DIR).rglob("*")):
+            if p.suffix in (".png", ".svg"):
+                zf.write(p, p.relative_to(run_dir / CHARTS_DIR).as_posix())
+    os.replace(tmp, out)
+    return out
+
+
+def chart_title(run_dir: str | Path, indicator_id: str, geography_code: str) -> str:
+    """The title recorded for a chart of the run (its alternative text), or ''."""
+    path = Path(run_dir) / CHARTS_DIR / INDEX_FILE
+    if not path.is_file():
+        return ""
+    index = json.loads(path.read_text(encoding="utf-8"))
+    return index.get(indicator_id, {}).get(geography_code, {}).get("title", "")
