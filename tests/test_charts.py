@@ -6,7 +6,6 @@ import struct
 import zipfile
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from helpers.plan.periods import Quarter

@@ -300,7 +300,7 @@ def judicial(ctx: ReportContext) -> None:
     """The mediation funnel (cases handled, concluded, settled) by year and the success rate by district."""
     L = ctx.lang
     out = [_heading(ctx, "an_jud_funnel")]
-    (rate, r), (handled, h) = here_yearly(ctx, "mediation_success_rate"), here_yearly(ctx, "mediation_cases")
+    (rate, r), (_handled, h) = here_yearly(ctx, "mediation_success_rate"), here_yearly(ctx, "mediation_cases")
     rows = []
     for y in zone_years(ctx):
         n_h, n_c, n_s = _value_in(h, y), _value_in(r, y, "denominator"), _value_in(r, y, "numerator")

@@ -248,7 +248,6 @@ def sections_chart(counts: pd.DataFrame, labels: dict):
     -------
     matplotlib.figure.Figure
     """
-    from helpers.i18n import STATUS_COLOURS
 
     use_cjk_font()
     fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(2.2, 0.42 * len(counts) + 1.4)), dpi=100)

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.data.series import indicator_series
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STAGE_NAMES, STATUS_NAMES, t
 from helpers.plan.geography import load_geographies
 from helpers.plan.periods import Quarter
