@@ -135,8 +135,12 @@ def test_indicator_is_consistent(plan, indicator_id):
     assert lo is not None and (hi is None or hi > lo)
     if ind.target is not None:
         assert lo <= ind.target.value and (hi is None or ind.target.value <= hi), indicator_id
-        if ind.target.every_year:
-            assert ind.target.kind == "flow_per_year"
+        if ind.target.every_year:  # 每年 (a yearly flow) or 达到并保持 (a level kept every year)
+            assert ind.target.kind in ("flow_per_year", "level")
+        if ind.city_only:  # only the city reports it, so only the city can be bound by it
+            assert ind.target.binds == "city"
+        if ind.target.binds == "sum_of_districts":
+            assert ind.aggregation == "sum"
 
 
 @pytest.mark.parametrize("indicator_id", INDICATOR_IDS)
