@@ -81,7 +81,7 @@ def test_district_chart_has_no_city_target_line(plan, geos, demo_frame, assessed
     specs = {(s.indicator_id, s.geography_code): s
              for s in _specs(plan, geos, demo_frame, assessed, [("enforcement", "330100"), ("enforcement", "330106")])}
     district = specs[("admin_cases", "330106")]
-    assert district.assessment["status"] == "city_target" and not district.show_target
+    assert district.assessment["status"] == "reference" and not district.show_target
     assert not _target_lines(draw(district))
     assert len(_target_lines(draw(specs[("admin_cases", "330100")]))) == 1
 

@@ -173,7 +173,7 @@ def pace_needed(ctx: ReportContext, inds) -> str:
         tg = ind.target
         if tg is None or tg.kind not in ("cumulative", "flow_per_year") or ind.id not in a.index:
             continue
-        if a.loc[ind.id, "status"] == "city_target":
+        if a.loc[ind.id, "status"] == "reference":
             continue  # a district's count toward a city target: no target of its own to pace
         s = series(ctx, ind, ctx.geography)
         s = s[s["value"].notna()]

@@ -152,7 +152,7 @@ def chart_spec(frame: pd.DataFrame, plan, ind, geo, geos, quarter, row: dict, ba
         history=hist, bands=b, assessment=a, labels=chart_labels(ind, lang), running_total=running,
         start_period=str(ind.target.start) if running else None, zone_start_year=plan.zone_start.year,
         # a district's count toward a target set for the city: the city's line would mislead
-        show_target=row.get("status") != "city_target", published=pub)
+        show_target=row.get("status") != "reference", published=pub)
 
 
 def _comparable(ind, period: str) -> bool:
