@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.exceptions import ConfigError, RunLockedError
+from helpers.exceptions import ConfigError, RunInterrupted, RunLockedError  # noqa: F401 - RunInterrupted re-exported
 from helpers.files import sha256_file
 from helpers.plan.periods import Quarter, latest_complete_quarter
 from helpers.plan.registry import OVERVIEW
@@ -50,14 +50,6 @@ from helpers.settings import Settings
 
 log = logging.getLogger("ipeval.run")
 log.propagate = False  # the run's log goes to its JSON-lines file; the console gets the progress bar and a summary
-
-
-class RunInterrupted(Exception):
-    """SIGTERM or Ctrl-C during a run."""
-
-    def __init__(self, signum: int):
-        super().__init__(f"interrupted by signal {signum}; nothing was published, the previous outputs are unchanged")
-        self.signum = signum
 
 
 @dataclass
