@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import signal
 import time
@@ -32,11 +31,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.exceptions import ConfigError, RunInterrupted, RunLockedError  # noqa: F401 - RunInterrupted re-exported
-from helpers.files import sha256_file
+from helpers.exceptions import ConfigError, InvalidPeriodError, RunInterrupted
+from helpers.files import atomic_write_bytes, safe_frame, sha256_file
 from helpers.plan.periods import Quarter, latest_complete_quarter
 from helpers.plan.registry import OVERVIEW
-from helpers.run.execute import default_workers, execute_jobs, kill_children, threading_main
+from helpers.run.execute import check_scheduler, execute_jobs, kill_children, threading_main, worker_count
+from helpers.run.lock import QuarterLock
 from helpers.run.incremental import (
     job_data_hash,
     job_input_hash,
@@ -92,16 +92,29 @@ class RunInputs:
 
 # --------------------------------------------------------------------------- parameters
 
-def resolve_quarter(text: str, frame: pd.DataFrame | None = None) -> Quarter:
-    """``2025Q2`` or ``latest``: the last quarter with quarterly data, not after the last ended quarter."""
+def resolve_quarter(text: str, frame: pd.DataFrame | None = None, first: Quarter | None = None) -> Quarter:
+    """``2025Q2`` or ``latest``: the last quarter with quarterly data, not after the last ended quarter.
+
+    A quarter given by name must lie between the first quarter with data (else ``first``, the
+    registry's ``plan.data_from``) and the last ended quarter: a run of 2000Q1 or of a quarter
+    not yet over would publish reports about nothing.
+    """
+    last = latest_complete_quarter()
     if str(text).strip().lower() == "latest":
-        last = latest_complete_quarter()
         if frame is not None and len(frame):
             quarterly = frame[frame["period"].str.contains("Q")]
             if len(quarterly):
                 last = min(last, Quarter.from_index(int(quarterly["qindex"].max())))
         return last
-    return Quarter.parse(text)
+    q = Quarter.parse(text)
+    if frame is not None and len(frame):
+        first = Quarter.from_index(int(frame["qindex"].min()))
+    if q > last:
+        raise InvalidPeriodError(f"{q} has not ended yet: the last quarter that can be evaluated is {last}")
+    if first is not None and q < first:
+        raise InvalidPeriodError(f"{q} is before the first period with data ({first}): choose a quarter from "
+                                 f"{first} to {last}")
+    return q
 
 
 def plan_jobs(plan, geos, sections: list[str] | None, geographies: list[str] | None) -> list[tuple[str, str]]:
@@ -111,7 +124,9 @@ def plan_jobs(plan, geos, sections: list[str] | None, geographies: list[str] | N
     for s in chosen:
         if s != OVERVIEW:
             plan.section(s)  # raises UnknownSectionError listing the valid ones
-    geo_objs = [geos.get(c) for c in geographies] if geographies else list(geos.all)
+    chosen = list(dict.fromkeys(s.strip() for s in chosen))  # --sections a,a: one report, not two into the same files
+    codes = list(dict.fromkeys(c.strip() for c in geographies)) if geographies else None
+    geo_objs = [geos.get(c) for c in codes] if codes else list(geos.all)
     pairs = []
     for s in chosen:
         for g in geo_objs:
@@ -138,13 +153,19 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
         raise ConfigError(f"executor must be 'local' or 'dask', not {executor!r}")
     if executor == "dask" and not scheduler:
         raise ConfigError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    n_workers = worker_count(workers, settings.executor.workers)
+    out_root = settings.outputs_path
+    if out_root.exists() and not out_root.is_dir():
+        raise ConfigError(f"outputs: {out_root} (in {settings.path}) is a file, not a folder: point outputs: at a folder")
     data_files = [Path(p).resolve() for p in (data_paths or [settings.data_path])]
     pairs = plan_jobs(plan, geos, sections, geographies)  # refuses unknown sections/codes
     ds = load_data(data_files, plan, geos)  # DataValidationError: nothing written
-    return RunInputs(settings, plan, geos, ds, resolve_quarter(quarter, ds.frame), lang, data_files,
+    q = resolve_quarter(quarter, ds.frame, plan.data_from)
+    if executor == "dask":
+        check_scheduler(scheduler)  # in seconds, before anything is written
+    return RunInputs(settings, plan, geos, ds, q, lang, data_files,
                      ForecastSettings.from_mapping(settings.block("forecast")),
-                     StatusThresholds(**settings.block("status")), pairs,
-                     int(workers or settings.executor.workers or default_workers()), executor, scheduler)
+                     StatusThresholds(**settings.block("status")), pairs, n_workers, executor, scheduler)
 
 
 # --------------------------------------------------------------------------- the run
@@ -180,22 +201,21 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
     RunLockedError
         Another run of this quarter is in progress.
     """
-    from filelock import FileLock, Timeout
-
     started = datetime.now(timezone.utc)
     inp = load_run_inputs(settings, quarter, sections=sections, geographies=geographies, lang=lang,
                           workers=workers, executor=executor, scheduler=scheduler, data_paths=data_paths)
     q = inp.quarter
     out_root = settings.outputs_path
     out_root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out_root / f".{q}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise RunLockedError(f"another run of {q} is in progress (lock {lock.lock_file}); "
-                             "wait for it to finish, or remove the lock file if no ipeval process is running") from None
+    lock = QuarterLock(out_root / f".{q}.lock", str(q)).acquire()  # RunLockedError: nothing written
     run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
-    staging = out_root / ".staging" / run_id
+    # staging per quarter: holding the quarter's lock, anything else in it is what a killed run
+    # (SIGKILL, power cut) of this quarter left, and goes
+    staging_root = out_root / ".staging" / str(q)
+    if staging_root.is_dir():
+        for old in staging_root.iterdir():
+            shutil.rmtree(old, ignore_errors=True)
+    staging = staging_root / run_id
     previous_handlers = {}
 
     def _on_signal(signum, frame):
@@ -251,9 +271,11 @@ def _assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame
     table, bands = assess_all(frame, inp.plan, inp.geos, inp.quarter, inp.forecast, inp.thresholds,
                               cache_dir=out_root / ".cache" / "assess",
                               workers=min(inp.workers, 2) if inp.workers > 1 else 1)
-    table.to_csv(staging / "assessments.csv", index=False, float_format="%.6g")
+    # tables people open in Excel: text cells that would run as formulas get a leading quote
+    # (OWASP); the notebooks read them back through helpers.files.restore_frame
+    safe_frame(table).to_csv(staging / "assessments.csv", index=False, float_format="%.6g")
     # the validated, typed data for the notebooks, so no kernel re-reads and re-validates the inputs
-    frame.to_csv(staging / "validated_data.csv", index=False)
+    safe_frame(frame).to_csv(staging / "validated_data.csv", index=False)
     bands.to_csv(staging / "bands.csv", index=False, float_format="%.6g")
     demo = bool(frame["source"].astype(str).str.startswith("DEMO").any())
     _write_xlsx_once(table, staging, published_dir(out_root, inp.quarter), inp.geos, demo)
@@ -261,11 +283,18 @@ def _assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame
     return table, demo
 
 
+def data_copy_names(data_files: list) -> list[str]:
+    """Where each data file is copied in the run folder: ``data/<name>``, or ``data/<n>-<name>`` when
+    two files share a name (``a/data.csv`` and ``b/data.csv`` must not overwrite each other)."""
+    names = [p.name for p in data_files]
+    return [f"data/{n}" if names.count(n) == 1 else f"data/{k + 1}-{n}" for k, n in enumerate(names)]
+
+
 def _copy_inputs(inp: RunInputs, staging: Path) -> None:
     """A copy of the inputs, so the run can be reproduced from its own folder."""
     (staging / "data").mkdir()
-    for p in inp.data_files:
-        shutil.copy2(p, staging / "data" / p.name)
+    for p, name in zip(inp.data_files, data_copy_names(inp.data_files)):
+        shutil.copy2(p, staging / name)
     (staging / "params").mkdir()
     s = inp.settings
     for p in (s.path, s.plan_path, s.geographies_path):
@@ -328,15 +357,19 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
         "run_id": run_id, "quarter": str(q), "plan": inp.plan.id, "language": inp.lang,
         "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
         "git_commit": prov["git_commit"], "packages": prov["packages"], "inputs_sha256": prov["inputs"],
-        "data_copy": [f"data/{p.name}" for p in inp.data_files], "settings": s.raw,
+        "data_copy": data_copy_names(inp.data_files),
+        # what reproduce checks the copies against before recomputing anything
+        "copies_sha256": {str(p.relative_to(staging)): sha256_file(p)
+                          for p in sorted([*(staging / "data").iterdir(), *(staging / "params").iterdir()])},
+        "settings": s.raw,
         "forecast_settings": fs.__dict__ if hasattr(fs, "__dict__") else str(fs),
         "executor": {"kind": inp.executor, "workers": inp.workers, "scheduler": inp.scheduler,
                      "fork_kernels": s.executor.fork_kernels},
         "jobs": [dict(r) for r in results],
         "demo_data": demo,
     }
-    (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str),
-                                           encoding="utf-8")
+    atomic_write_bytes(staging / "manifest.json",
+                       json.dumps(manifest, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
     downloads = [(n, n) for n in ("assessments.csv", "assessments.xlsx", "bands.csv", "manifest.json", "run.log.jsonl")]
     render_index(staging / "index.html", plan=inp.plan, geos=inp.geos, quarter=str(q), sections=inp.plan.pages,
                  jobs=results, assessments=table, demo=demo, lang=inp.lang, downloads=downloads,
@@ -357,10 +390,8 @@ def _write_xlsx_once(table, staging: Path, prev_dir: Path | None, geos, demo: bo
     if prev_dir is not None:
         old_stamp = prev_dir / ".assessments.xlsx.sha256"
         if old_stamp.is_file() and old_stamp.read_text().strip() == stamp and (prev_dir / "assessments.xlsx").is_file():
-            try:
-                os.link(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
-            except OSError:
-                shutil.copy2(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
+            # a copy, never a hard link: editing one run's workbook must not change another run's
+            shutil.copy2(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
             (staging / ".assessments.xlsx.sha256").write_text(stamp)
             return
     write_xlsx(table, staging / "assessments.xlsx", names, demo)
