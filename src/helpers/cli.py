@@ -60,9 +60,9 @@ def _fail(exc: IpevalError, report_dir: Optional[Path] = None) -> None:
 
 def _write_report(failures, out: Path) -> None:
     """The validation report, for Excel: UTF-8 with BOM, cells that could run as formulas quoted."""
-    from helpers.files import atomic_write_bytes, safe_frame
+    from helpers.files import atomic_write_bytes, people_csv
 
-    atomic_write_bytes(out, safe_frame(failures).to_csv(index=False).encode("utf-8-sig"))
+    atomic_write_bytes(out, people_csv(failures, encoding="utf-8-sig"))
 
 
 def _internal_failure(exc: BaseException) -> int:

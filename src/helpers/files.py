@@ -95,3 +95,10 @@ def restore_frame(frame):
         if frame[col].dtype == object:
             frame[col] = frame[col].map(restore_cell)
     return frame
+
+
+def people_csv(frame, encoding: str = "utf-8", **to_csv) -> bytes:
+    """A table as CSV for people (and Excel): formula cells neutralised (:func:`safe_frame`), and
+    RFC 4180 line ends (CRLF), so that a cell holding a carriage return is quoted: with bare LF
+    line ends the CSV writer leaves a lone CR unquoted, and Excel and pandas then split the row."""
+    return safe_frame(frame).to_csv(index=False, lineterminator="\r\n", **to_csv).encode(encoding)

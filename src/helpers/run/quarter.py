@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.exceptions import ConfigError, InvalidPeriodError, RunInterrupted
-from helpers.files import atomic_write_bytes, safe_frame, sha256_file
+from helpers.files import atomic_write_bytes, people_csv, sha256_file
 from helpers.plan.periods import Quarter, latest_complete_quarter
 from helpers.plan.registry import OVERVIEW
 from helpers.run.execute import check_scheduler, execute_jobs, kill_children, threading_main, worker_count
@@ -273,9 +273,9 @@ def _assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame
                               workers=min(inp.workers, 2) if inp.workers > 1 else 1)
     # tables people open in Excel: text cells that would run as formulas get a leading quote
     # (OWASP); the notebooks read them back through helpers.files.restore_frame
-    safe_frame(table).to_csv(staging / "assessments.csv", index=False, float_format="%.6g")
+    (staging / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
     # the validated, typed data for the notebooks, so no kernel re-reads and re-validates the inputs
-    safe_frame(frame).to_csv(staging / "validated_data.csv", index=False)
+    (staging / "validated_data.csv").write_bytes(people_csv(frame))
     bands.to_csv(staging / "bands.csv", index=False, float_format="%.6g")
     demo = bool(frame["source"].astype(str).str.startswith("DEMO").any())
     _write_xlsx_once(table, staging, published_dir(out_root, inp.quarter), inp.geos, demo)

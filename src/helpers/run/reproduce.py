@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from helpers.exceptions import ConfigError
-from helpers.files import safe_frame, sha256_file
+from helpers.files import people_csv, sha256_file
 
 
 def _manifest(run: Path) -> dict:
@@ -93,9 +93,10 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     same_tables = True
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        safe_frame(table).to_csv(tmp / "assessments.csv", index=False, float_format="%.6g")
+        # written exactly as the run writes them (helpers.run.quarter._assess)
+        (tmp / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
         bands.to_csv(tmp / "bands.csv", index=False, float_format="%.6g")
-        safe_frame(ds.frame).to_csv(tmp / "validated_data.csv", index=False)
+        (tmp / "validated_data.csv").write_bytes(people_csv(ds.frame))
         for name in ("assessments.csv", "bands.csv", "validated_data.csv"):
             if not (run / name).is_file():  # runs before bands/validated_data were kept
                 continue
