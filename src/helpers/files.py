@@ -80,10 +80,10 @@ def restore_cell(value):
 
 
 def safe_frame(frame):
-    """A copy of ``frame`` whose text cells (object columns) are passed through :func:`safe_cell`."""
+    """A copy of ``frame`` whose text cells (object or string columns) are passed through :func:`safe_cell`."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        if _is_text(out[col]):
             out[col] = out[col].map(safe_cell)
     out.columns = [safe_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
@@ -92,9 +92,16 @@ def safe_frame(frame):
 def restore_frame(frame):
     """Undo :func:`safe_frame` on the text columns of a table read back."""
     for col in frame.columns:
-        if frame[col].dtype == object:
+        if _is_text(frame[col]):
             frame[col] = frame[col].map(restore_cell)
     return frame
+
+
+def _is_text(series) -> bool:
+    """Object or string columns (pandas 3 reads text as its ``str`` dtype, not ``object``)."""
+    import pandas as pd
+
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
 
 
 def people_csv(frame, encoding: str = "utf-8", **to_csv) -> bytes:

@@ -5,7 +5,7 @@
 1. every parameter is checked (quarter, sections, geographies) before it reaches a path or a notebook;
 2. the data are validated (invalid data: :class:`DataValidationError`, exit 2, ``outputs/`` untouched);
 3. a lock per quarter stops a second run of the same quarter;
-4. the run is built in ``outputs/.staging/<run-id>``: assessments (computed once, cached by input
+4. the run is built in ``outputs/.staging/<quarter>/<run-id>``: assessments (computed once, cached by input
    hash), the job list (sections x geographies), the notebooks in parallel, the HTML, the index,
    the tables, a copy of the input data and ``manifest.json``;
 5. only when all of that is done is it moved to ``outputs/runs/<quarter>/<run-id>`` and the
