@@ -132,7 +132,14 @@ def run(
         typer.echo(f"ipeval: {exc}", err=True)
         sys.stderr.flush()
         # the run cleaned up (staging removed, lock released); a notebook thread still waiting on a
-        # killed kernel must not keep the process alive, so leave without joining it
+        # killed kernel must not keep the process alive, so leave without joining it; but first
+        # what atexit would have done for multiprocessing (its pymp-* folder in TMPDIR)
+        try:
+            import multiprocessing.util
+
+            multiprocessing.util._run_finalizers()
+        except Exception:  # noqa: BLE001 - leaving anyway
+            pass
         os._exit(128 + exc.signum)
     n, bad = len(result.jobs), len(result.failed)
     skipped = sum(1 for j in result.jobs if j.get("skipped"))

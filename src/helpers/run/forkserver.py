@@ -127,6 +127,8 @@ class ForkKernelManager(AsyncKernelManager):
         sock = os.environ.get(SOCKET_ENV)
         folder = os.path.dirname(sock) if sock else tempfile.gettempdir()
         self.ip = os.path.join(folder, f"ipeval-k-{uuid.uuid4().hex[:12]}")
+        if sock:  # the connection file too (jupyter_client would otherwise make a tmp*.json in TMPDIR)
+            self.connection_file = self.ip + ".json"
 
     async def _async_interrupt_kernel(self) -> None:
         # jupyter_client interrupts every kernel before asking it to shut down. Ours are idle by
