@@ -243,11 +243,11 @@ def test_a_denominator_of_inf_never_becomes_zero_days(published, tmp_path, plan,
     assert f["row"].iloc[0] != ""
 
 
-def test_a_large_bad_file_lists_1000_problems_and_counts_the_rest(tmp_path, plan, geos):
-    from helpers.data.contract import MAX_LISTED, load_data
+@pytest.mark.parametrize("n", [5_000, 30_000])
+def test_a_large_bad_file_lists_1000_problems_and_counts_the_rest(n, tmp_path, plan, geos):
+    from helpers.data.contract import CHUNK_ROWS, MAX_LISTED, load_data
     from helpers.exceptions import DataValidationError
 
-    n = 30_000
     pd.DataFrame({"indicator_id": ["nope"] * n, "geography_code": ["1"] * n, "period": ["x"] * n, "value": ["a"] * n,
                   "numerator": [""] * n, "denominator": [""] * n, "source": [""] * n,
                   "note": [""] * n}).to_csv(tmp_path / "big.csv", index=False)
@@ -255,8 +255,10 @@ def test_a_large_bad_file_lists_1000_problems_and_counts_the_rest(tmp_path, plan
         load_data(tmp_path / "big.csv", plan, geos)
     assert len(e.value.failures) == MAX_LISTED
     msg = e.value.args[0]
+    checked = min(n, CHUNK_ROWS)  # a file larger than a block: checking stops after the first
     for rule in ("known_indicator", "known_geography", "period_format", "numeric"):
-        assert f"{rule}: {n}" in msg, msg
+        assert f"{rule}: {checked}" in msg, msg
+    assert ("checking stopped after 1000 at big.csv row 20001" in msg) == (n > CHUNK_ROWS)
 
 
 # --------------------------------------------------------------------------- bad parameters and settings (21)

@@ -307,6 +307,39 @@ def _failures_from_pandera(err: SchemaErrors, frame: pd.DataFrame, limit: int = 
     return out
 
 
+#: A large file is checked this many rows at a time, and checking stops once more than
+#: :data:`MAX_LISTED` problems were found: describing millions of problems took minutes and
+#: gigabytes, and nobody reads past the first thousand.
+CHUNK_ROWS = 20_000
+
+
+def _validate_in_chunks(schema, frame: pd.DataFrame, header_failures: list) -> pd.DataFrame | None:
+    """Check ``frame`` block by block; the failures with counts by rule if more than
+    :data:`MAX_LISTED` were found (checking stopped), else None (the whole frame is then checked
+    at once, for the rules that compare rows, such as duplicates and districts against the city)."""
+    listed = [pd.DataFrame(header_failures, columns=FAILURE_COLUMNS)]
+    counts: dict = {}
+    for f in header_failures:
+        counts[f["rule"]] = counts.get(f["rule"], 0) + 1
+    n = 0
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start:start + CHUNK_ROWS]
+        try:
+            schema.validate(part[list(REQUIRED_COLUMNS)].copy(), lazy=True)
+        except SchemaErrors as err:
+            f = _failures_from_pandera(err, part)
+            for k, v in (f.attrs.get("counts") or f["rule"].value_counts().to_dict()).items():
+                counts[k] = counts.get(k, 0) + v
+            listed.append(f)
+            n += len(f)
+        if sum(counts.values()) > MAX_LISTED:
+            out = pd.concat(listed, ignore_index=True).head(MAX_LISTED)
+            out.attrs["counts"] = counts
+            out.attrs["stopped_at"] = str(part["_row"].iloc[-1])
+            return out
+    return None
+
+
 def validate_frame(frame: pd.DataFrame, plan: Plan, geos: Geographies) -> pd.DataFrame:
     """Validate a raw (string) frame; return the failures (empty when the data are valid).
 
@@ -334,6 +367,10 @@ def validate_frame(frame: pd.DataFrame, plan: Plan, geos: Geographies) -> pd.Dat
         failures.append({"file": frame["_file"].iloc[0], "row": row, "column": col, "rule": "percent_format",
                          "value": "" if idx is None else str(frame.at[idx, col]),
                          "message": RULES["percent_format"][1]})
+    if len(frame) > CHUNK_ROWS:
+        stopped = _validate_in_chunks(schema, frame, failures)
+        if stopped is not None:
+            return stopped
     try:
         schema.validate(frame[list(REQUIRED_COLUMNS)].copy(), lazy=True)
     except SchemaErrors as err:
@@ -393,12 +430,14 @@ def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
     if isinstance(paths, (str, Path)):
         paths = [paths]
     paths = tuple(Path(p) for p in paths)
-    frames, failures, counts = [], [], []
+    frames, failures, counts, stopped = [], [], [], []
     for p in paths:
         raw = _read_one(p)
         f = validate_frame(raw, plan, geos)
         failures.append(f)
         counts.append(f.attrs.get("counts") or f["rule"].value_counts().to_dict())
+        if "stopped_at" in f.attrs:
+            stopped.append(f"{p.name} row {f.attrs['stopped_at']}")
         frames.append(raw)
     failures = pd.concat(failures, ignore_index=True)
     raw_all = pd.concat(frames, ignore_index=True)
@@ -421,9 +460,10 @@ def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
             total = max(total, len(failures))
             listed = failures.head(MAX_LISTED).reset_index(drop=True)
             summary = ", ".join(f"{k}: {v}" for k, v in sorted(by_rule.items(), key=lambda kv: -kv[1]))
+            where = f"checking stopped after {MAX_LISTED} at {', '.join(stopped)}; " if stopped else ""
             raise DataValidationError(
-                f"{total} problem(s) in {n_files} file(s); nothing was run; the first {len(listed)} are listed; "
-                f"by rule: {summary}", listed)
+                f"{'more than ' if stopped else ''}{total} problem(s) in {n_files} file(s); nothing was run; "
+                f"{where}the first {len(listed)} are listed; by rule: {summary}", listed)
         raise DataValidationError(
             f"{len(failures)} problem(s) in {n_files} file(s); nothing was run", failures.reset_index(drop=True))
     digest = hashlib.sha256("".join(sha256_file(p) for p in paths).encode()).hexdigest()
