@@ -80,7 +80,7 @@ def test_sigterm_publishes_nothing_releases_the_lock_and_the_next_run_completes(
     deadline = time.time() + 300
     staging = project / "outputs" / ".staging"
     while time.time() < deadline:  # wait until notebooks are executing
-        logs = list(staging.glob("*/run.log.jsonl"))
+        logs = list(staging.glob("*/*/run.log.jsonl"))  # .staging/<quarter>/<run-id>/
         if logs and "assessed" in logs[0].read_text(encoding="utf-8"):
             break
         time.sleep(0.2)
@@ -89,7 +89,7 @@ def test_sigterm_publishes_nothing_releases_the_lock_and_the_next_run_completes(
     proc.wait(60)
     assert proc.returncode != 0
     assert not (project / "outputs" / "2025Q2").exists()
-    assert not any(staging.iterdir())
+    assert not any(staging.glob("*/*"))
     from filelock import FileLock
 
     FileLock(str(project / "outputs" / ".2025Q2.lock")).acquire(timeout=0)  # released

@@ -100,7 +100,9 @@ def test_invalid_data_exits_2_and_leaves_outputs_untouched(published, tmp_path):
                cwd=proj)
     assert r.returncode == 2
     assert "bad.csv" in r.stderr and "value_not_negative" in r.stderr and "known_geography" in r.stderr
-    report = pd.read_csv(tmp_path / "ipeval-validation-report.csv", dtype=str)
+    (report_path,) = tmp_path.glob("ipeval-validation-report-*.csv")  # a new uniquely named file
+    assert str(report_path) in r.stderr
+    report = pd.read_csv(report_path, dtype=str)
     assert set(report["row"]) == {"7", "11"}
     assert _tree_digest(proj / "outputs") == before
 

@@ -1,7 +1,16 @@
 """The ``ipeval`` command.
 
-Exit codes: 0 all done; 1 some notebooks failed (the run was published, failures marked);
-2 invalid input or configuration (nothing executed, ``outputs/`` untouched).
+Exit codes, one rule for every command (README, ``docs/reliability.md``):
+
+* 0 done;
+* 1 some reports failed (the run was published, the failures marked);
+* 2 invalid input or configuration (nothing executed, ``outputs/`` untouched);
+* 3 an environment or internal failure (disk full, cluster unreachable, a bug): one line saying
+  what and what to do; the traceback goes to a log file named in that line, or to the console
+  with ``ipeval --debug``;
+* 128 + N killed by signal N (SIGTERM: 143, Ctrl-C: 130), nothing published.
+
+No command shows a user a traceback.
 """
 
 from __future__ import annotations
@@ -15,10 +24,19 @@ from typing import Optional
 
 import typer
 
-from helpers.exceptions import DataValidationError, IpevalError
+from helpers.exceptions import DataValidationError, EnvironmentFailure, IpevalError, RunInterrupted
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Evaluate Hangzhou's IP Protection Demonstration Zone plan (2023-2025), quarter by quarter.")
+
+EXIT_OK, EXIT_REPORTS_FAILED, EXIT_INVALID, EXIT_ENVIRONMENT = 0, 1, 2, 3
+_state = {"debug": bool(os.environ.get("IPEVAL_DEBUG"))}
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show the traceback of an internal failure.")):
+    """Evaluate Hangzhou's IP Protection Demonstration Zone plan (2023-2025), quarter by quarter."""
+    _state["debug"] = _state["debug"] or debug
 
 
 def _settings(settings: Optional[Path]):
@@ -39,14 +57,54 @@ def _fail(exc: IpevalError, report_dir: Optional[Path] = None, lang: str | None 
     if isinstance(exc, DataValidationError) and exc.failures is not None and len(exc.failures):
         typer.echo(f"error: {exc.args[0]}", err=True)
         typer.echo(_problems(exc, lang), err=True)
-        folder = report_dir or Path(tempfile.gettempdir())
-        folder.mkdir(parents=True, exist_ok=True)
-        out = folder / "ipeval-validation-report.csv"
-        exc.failures.to_csv(out, index=False, encoding="utf-8-sig")
+        from helpers.files import unique_path
+
+        # a new file with a unique name (mkstemp, O_EXCL): never a fixed /tmp name another user
+        # could plant a symbolic link at
+        out = unique_path(report_dir or Path(tempfile.gettempdir()), "ipeval-validation-report-", ".csv")
+        _write_report(exc.failures, out)
         typer.echo(f"validation report: {out}", err=True)
     else:
         typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(exc.exit_code)
+
+
+def _write_report(failures, out: Path) -> None:
+    """The validation report, for Excel: UTF-8 with BOM, cells that could run as formulas quoted."""
+    from helpers.files import atomic_write_bytes, people_csv
+
+    atomic_write_bytes(out, people_csv(failures, encoding="utf-8-sig"))
+
+
+def _internal_failure(exc: BaseException) -> int:
+    """One line for an environment failure or a bug; the traceback in a log file (or with --debug)."""
+    import errno
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if _state["debug"]:
+        typer.echo(text, err=True)
+        where = ""
+    else:
+        try:
+            fd, name = tempfile.mkstemp(prefix="ipeval-error-", suffix=".log")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            where = f"; details: {name}"
+        except OSError:  # the disk is full: the line alone
+            where = ""
+    if isinstance(exc, EnvironmentFailure):
+        msg = f"{exc}{where}"
+    elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        msg = (f"the disk is full ({exc.filename or 'writing'}): free some space and run again; "
+               f"nothing was published, the previous outputs are unchanged{where}")
+    elif isinstance(exc, OSError):
+        msg = f"{exc.strerror or exc} ({exc.filename or type(exc).__name__}): check the path and its permissions{where}"
+    else:
+        msg = (f"internal error ({type(exc).__name__}: {str(exc)[:200]}); nothing was published. This is a bug: "
+               f"please report it with the details file{where}")
+    typer.echo(f"ipeval: {msg}", err=True)
+    return EXIT_ENVIRONMENT
 
 
 SettingsOpt = typer.Option(None, "--settings", help="Settings file (default: params/settings.yaml).")
@@ -74,8 +132,12 @@ def run(
     The data are the observation store's (``ipeval ingest``) as known at --as-of; --data FILE
     reads files directly instead.
     """
-    from helpers.run.quarter import RunInterrupted, run_quarter
+    from helpers.run.execute import max_workers
+    from helpers.run.quarter import run_quarter
 
+    if workers is not None and workers > max_workers():
+        typer.echo(f"note: -j {workers} is more than {max_workers()} (4 x {os.cpu_count()} CPUs); using {max_workers()}",
+                   err=True)
     try:
         s = _settings(settings)
         events = []
@@ -95,7 +157,14 @@ def run(
         typer.echo(f"ipeval: {exc}", err=True)
         sys.stderr.flush()
         # the run cleaned up (staging removed, lock released); a notebook thread still waiting on a
-        # killed kernel must not keep the process alive, so leave without joining it
+        # killed kernel must not keep the process alive, so leave without joining it; but first
+        # what atexit would have done for multiprocessing (its pymp-* folder in TMPDIR)
+        try:
+            import multiprocessing.util
+
+            multiprocessing.util._run_finalizers()
+        except Exception:  # noqa: BLE001 - leaving anyway
+            pass
         os._exit(128 + exc.signum)
     n, bad = len(result.jobs), len(result.failed)
     skipped = sum(1 for j in result.jobs if j.get("skipped"))
@@ -126,7 +195,7 @@ def validate(
         if exc.failures is not None and len(exc.failures):
             typer.echo(_problems(exc, lang or s.language), err=True)
             if report:
-                exc.failures.to_csv(report, index=False, encoding="utf-8-sig")
+                _write_report(exc.failures, report)
                 typer.echo(f"report: {report}", err=True)
         raise typer.Exit(2)
     except IpevalError as exc:
@@ -259,7 +328,7 @@ def demo_data(
 def reproduce(
     run_dir: Path = typer.Argument(..., help="A published run, e.g. outputs/2025Q2 or outputs/runs/2025Q2/<run-id>."),
 ):
-    """Recompute a run's assessments from the copy of its inputs; report whether assessments.csv is byte-identical."""
+    """Check a run's copied inputs against its manifest, recompute its assessments, compare every table."""
     from helpers.run.reproduce import reproduce_run
 
     try:
@@ -397,9 +466,21 @@ def backtest(
 
 
 def main() -> None:
-    """Entry point of the ``ipeval`` console script."""
+    """Entry point of the ``ipeval`` console script: the exit-code rule of the module docstring."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    try:
+        app(standalone_mode=True)
+    except RunInterrupted as exc:
+        typer.echo(f"ipeval: {exc}", err=True)
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt:
+        typer.echo("ipeval: interrupted; nothing was published, the previous outputs are unchanged", err=True)
+        sys.exit(130)
+    except IpevalError as exc:  # a command that did not catch its own
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the exit-code rule: 3, one line, the traceback in a file
+        sys.exit(_internal_failure(exc))
 
 
 if __name__ == "__main__":

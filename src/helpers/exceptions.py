@@ -1,7 +1,14 @@
 """Errors a user can cause, with messages written for them.
 
 Every error the command line reports to a user derives from :class:`IpevalError`; the CLI maps
-them to exit code 2 ("invalid input or configuration, nothing executed"). Anything else is a bug.
+them to exit code 2 ("invalid input or configuration, nothing executed"). :class:`EnvironmentFailure`
+(exit 3) is the machine's fault, not the input's: disk full, a cluster that does not answer.
+:class:`RunInterrupted` is not an ``Exception`` at all, so that no ``except Exception`` around a
+model fit or a notebook can mistake SIGTERM or Ctrl-C for a failure of that step.
+
+The exit codes (README, ``docs/reliability.md``): 0 done; 1 some reports failed (published, marked);
+2 invalid input or configuration (nothing executed, outputs untouched); 3 an environment or internal
+failure (one line on the console, the traceback in the run log or with ``--debug``).
 """
 
 from __future__ import annotations
@@ -66,6 +73,25 @@ class DataValidationError(IpevalError):
 
 class RunLockedError(IpevalError):
     """Another run of the same quarter holds the lock."""
+
+
+class EnvironmentFailure(Exception):
+    """The machine, not the input, stopped the command (disk full, Dask cluster unreachable): exit 3."""
+
+    exit_code = 3
+
+
+class RunInterrupted(BaseException):
+    """SIGTERM or Ctrl-C during a run.
+
+    A ``BaseException`` like ``KeyboardInterrupt``: the ``except Exception`` that keeps one failing
+    ensemble member or notebook from sinking a run must let it through, so an interrupted run
+    publishes nothing and caches nothing.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by signal {signum}; nothing was published, the previous outputs are unchanged")
+        self.signum = signum
 
 
 class RunFailedError(IpevalError):

@@ -13,3 +13,99 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` all or nothing.
+
+    The bytes go to a uniquely named temporary file in the same folder (``tempfile.mkstemp``:
+    created with ``O_EXCL``, so a planted file or symbolic link is never followed), are flushed to
+    disk, then renamed over ``path``: a reader, or a process killed half-way, sees the old file or
+    the new one, never a truncated one.
+    """
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def unique_path(folder: str | Path, prefix: str, suffix: str) -> Path:
+    """A new, empty file with a unique name in ``folder`` (never a fixed name another user could plant)."""
+    import os
+    import tempfile
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    os.close(fd)
+    return Path(name)
+
+
+# --------------------------------------------------------------------------- cells for spreadsheets
+
+#: First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP,
+#: "CSV Injection"): = + - @, and tab and carriage return, which some of them skip before looking.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A text cell a spreadsheet will show as text: a leading single quote before a formula start.
+
+    Numbers are returned as they are (``-5`` is a number, not a formula); only strings are
+    changed, as the OWASP CSV-injection guidance recommends.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def restore_cell(value):
+    """Undo :func:`safe_cell` when a program reads back a table written for people."""
+    if isinstance(value, str) and value.startswith("'") and value[1:2] and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def safe_frame(frame):
+    """A copy of ``frame`` whose text cells (object or string columns) are passed through :func:`safe_cell`."""
+    out = frame.copy()
+    for col in out.columns:
+        if _is_text(out[col]):
+            out[col] = out[col].map(safe_cell)
+    out.columns = [safe_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def restore_frame(frame):
+    """Undo :func:`safe_frame` on the text columns of a table read back."""
+    for col in frame.columns:
+        if _is_text(frame[col]):
+            frame[col] = frame[col].map(restore_cell)
+    return frame
+
+
+def _is_text(series) -> bool:
+    """Object or string columns (pandas 3 reads text as its ``str`` dtype, not ``object``)."""
+    import pandas as pd
+
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+
+
+def people_csv(frame, encoding: str = "utf-8", **to_csv) -> bytes:
+    """A table as CSV for people (and Excel): formula cells neutralised (:func:`safe_frame`), and
+    RFC 4180 line ends (CRLF), so that a cell holding a carriage return is quoted: with bare LF
+    line ends the CSV writer leaves a lone CR unquoted, and Excel and pandas then split the row."""
+    return safe_frame(frame).to_csv(index=False, lineterminator="\r\n", **to_csv).encode(encoding)

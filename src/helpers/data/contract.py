@@ -34,15 +34,18 @@ from pandera.errors import SchemaErrors
 from helpers.exceptions import DataValidationError, format_failures  # noqa: F401 - re-exported
 from helpers.files import sha256_file
 from helpers.plan.geography import Geographies
-from helpers.plan.periods import QUARTER_RE, YEAR_RE
+from helpers.data.readers import EXCEL_SUFFIXES, read_table  # noqa: F401 - EXCEL_SUFFIXES re-exported
+from helpers.plan.periods import QUARTER_RE, YEAR_RE, latest_complete_quarter
 from helpers.plan.registry import Plan
 
 REQUIRED_COLUMNS = ("indicator_id", "geography_code", "period", "value", "numerator", "denominator", "source", "note")
 NUMERIC_COLUMNS = ("value", "numerator", "denominator")
 # Columns the Excel template adds for people; accepted and ignored on load.
 DISPLAY_COLUMNS = ("indicator_name", "geography_name", "unit", "指标名称", "地区", "单位")
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 FAILURE_COLUMNS = ["file", "row", "column", "rule", "value", "message"]
+#: Problems listed one by one; beyond, only their counts by rule (a file of millions of bad rows
+#: must not take minutes and gigabytes to describe).
+MAX_LISTED = 1000
 
 
 @dataclass(frozen=True)
@@ -57,19 +60,9 @@ class Dataset:
 # --------------------------------------------------------------------------- reading
 
 def _read_one(path: Path) -> pd.DataFrame:
-    """Read a CSV or Excel file as strings, adding ``_file`` and ``_row`` (the row a spreadsheet shows).
-
-    One reader for every entry point (run, validate, ingest): :func:`helpers.data.ingest.read_return`
-    (CSV in UTF-8, UTF-8-BOM, GBK or GB18030; contract sheets or the district template).
-    """
-    from helpers.data.ingest import read_return  # imported here: ingest validates with this module
-
-    if path.is_dir():
-        raise DataValidationError(f"{path} is a folder; give a CSV or .xlsx file")
-    frame = read_return(path)
-    if frame.empty:
-        raise DataValidationError(_one_failure(path, None, None, "not_empty", "", "the file has no data rows"))
-    return frame
+    """Read a CSV or Excel file as strings: contract sheets or the district template, CSV in UTF-8,
+    UTF-8-BOM, GBK or GB18030 (:func:`helpers.data.readers.read_table`, the one reader of data files)."""
+    return read_table(path, REQUIRED_COLUMNS)
 
 
 def _one_failure(path, row, column, rule, value, message) -> str:
@@ -116,6 +109,22 @@ def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
 
     def numeric_or_blank(s: pd.Series) -> pd.Series:
         return _blank(s) | _num(s).notna()
+
+    def finite(s: pd.Series) -> pd.Series:
+        # "inf", "-inf" and 1e309 parse as numbers; an infinite denominator would become a value of 0
+        v = _num(s)
+        return v.isna() | np.isfinite(v)
+
+    first, last = plan.data_from, latest_complete_quarter()
+
+    def period_in_range(s: pd.Series) -> pd.Series:
+        p = s.astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+        m = p.str.extract(r"^(\d{4})(?:Q([1-4]))?$")
+        ok = m[0].notna()
+        year = pd.to_numeric(m[0], errors="coerce")
+        q = pd.to_numeric(m[1], errors="coerce").fillna(4)
+        idx = year * 4 + q - 1
+        return ~ok | ((idx >= first.index) & (idx <= last.index))
 
     def value_present(df):
         needs_value = ~df["indicator_id"].isin(ratio)
@@ -175,10 +184,14 @@ def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
         columns={
             "indicator_id": pa.Column(str, pa.Check.isin(sorted(ind), name="known_indicator"), coerce=True),
             "geography_code": pa.Column(str, pa.Check.isin(geos.codes, name="known_geography"), coerce=True),
-            "period": pa.Column(str, pa.Check.str_matches(r"^\d{4}(Q[1-4])?$", name="period_format"), coerce=True),
-            "value": pa.Column(checks=pa.Check(numeric_or_blank, name="numeric"), **str_col),
-            "numerator": pa.Column(checks=pa.Check(numeric_or_blank, name="numeric"), **str_col),
-            "denominator": pa.Column(checks=pa.Check(numeric_or_blank, name="numeric"), **str_col),
+            "period": pa.Column(str, [pa.Check.str_matches(r"^\d{4}(Q[1-4])?$", name="period_format"),
+                                      pa.Check(period_in_range, name="period_in_range")], coerce=True),
+            "value": pa.Column(checks=[pa.Check(numeric_or_blank, name="numeric"),
+                                       pa.Check(finite, name="finite_number")], **str_col),
+            "numerator": pa.Column(checks=[pa.Check(numeric_or_blank, name="numeric"),
+                                           pa.Check(finite, name="finite_number")], **str_col),
+            "denominator": pa.Column(checks=[pa.Check(numeric_or_blank, name="numeric"),
+                                             pa.Check(finite, name="finite_number")], **str_col),
             "source": pa.Column(**str_col),
             "note": pa.Column(**str_col),
         },
@@ -208,6 +221,11 @@ RULES = {
     "known_geography": ("geography_code", "not a code of Hangzhou or one of its 13 districts/counties"),
     "period_format": ("period", "a period is a quarter such as 2024Q3 or a year such as 2024"),
     "numeric": (None, "not a number"),
+    "finite_number": (None, "an infinite number (inf, 1e309): write the figure itself"),
+    "period_in_range": ("period", "outside the periods data may describe: from the plan's first data year "
+                                  "(registry plan.data_from) to the last ended quarter"),
+    "percent_format": (None, "the cell is formatted as a percentage (shows 45%, holds 0.45): type 45 "
+                             "in a cell formatted as a number"),
     "value_required": ("value", "this indicator needs a value"),
     "numerator_and_denominator_required": ("numerator", "a ratio indicator needs a numerator and a denominator (or a value)"),
     "value_not_negative": ("value", "counts and amounts cannot be negative"),
@@ -238,10 +256,25 @@ BUILTIN_RULES = {
 }
 
 
-def _failures_from_pandera(err: SchemaErrors, frame: pd.DataFrame) -> pd.DataFrame:
+def _rule_counts(fc: pd.DataFrame) -> dict:
+    """Problems by rule over every failure case pandera found (vectorised: there may be millions)."""
+    check = fc["check"].astype(str)
+    rule = check.str.split("(").str[0]
+    rule = rule.where(~check.str.contains("column_in_dataframe"), "column_in_dataframe")
+    column = fc["column"].astype(str)
+    for (fn, col), name in BUILTIN_RULES.items():
+        rule = rule.mask((rule == fn) & (column == col), name)
+    home = rule.map(lambda r: RULES[r][0] if r in DATAFRAME_RULES else None)
+    keep = home.isna() | (home == column)
+    seen = pd.DataFrame({"rule": rule[keep], "column": column[keep], "index": fc["index"][keep].astype(str)})
+    return seen.drop_duplicates()["rule"].value_counts().to_dict()
+
+
+def _failures_from_pandera(err: SchemaErrors, frame: pd.DataFrame, limit: int = MAX_LISTED) -> pd.DataFrame:
     rows = []
     fc = err.failure_cases
-    for rec in fc.to_dict("records"):
+    counts = _rule_counts(fc) if len(fc) > limit else None
+    for rec in fc.to_dict("records") if counts is None else fc.head(limit * 4).to_dict("records"):
         check = str(rec.get("check") or "")
         # pandera names built-in checks like "isin(...)"/"str_matches(...)" unless named; ours are named.
         rule = check.split("(")[0]
@@ -272,8 +305,44 @@ def _failures_from_pandera(err: SchemaErrors, frame: pd.DataFrame) -> pd.DataFra
             "value": "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value),
             "message": meaning,
         })
-    out = pd.DataFrame(rows, columns=FAILURE_COLUMNS).drop_duplicates()
-    return out.reset_index(drop=True)
+    out = pd.DataFrame(rows, columns=FAILURE_COLUMNS).drop_duplicates().reset_index(drop=True)
+    if counts is not None:
+        out = out.head(limit)
+        out.attrs["counts"] = counts
+    return out
+
+
+#: A large file is checked this many rows at a time, and checking stops once more than
+#: :data:`MAX_LISTED` problems were found: describing millions of problems took minutes and
+#: gigabytes, and nobody reads past the first thousand.
+CHUNK_ROWS = 20_000
+
+
+def _validate_in_chunks(schema, frame: pd.DataFrame, header_failures: list) -> pd.DataFrame | None:
+    """Check ``frame`` block by block; the failures with counts by rule if more than
+    :data:`MAX_LISTED` were found (checking stopped), else None (the whole frame is then checked
+    at once, for the rules that compare rows, such as duplicates and districts against the city)."""
+    listed = [pd.DataFrame(header_failures, columns=FAILURE_COLUMNS)]
+    counts: dict = {}
+    for f in header_failures:
+        counts[f["rule"]] = counts.get(f["rule"], 0) + 1
+    n = 0
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start:start + CHUNK_ROWS]
+        try:
+            schema.validate(part[list(REQUIRED_COLUMNS)].copy(), lazy=True)
+        except SchemaErrors as err:
+            f = _failures_from_pandera(err, part)
+            for k, v in (f.attrs.get("counts") or f["rule"].value_counts().to_dict()).items():
+                counts[k] = counts.get(k, 0) + v
+            listed.append(f)
+            n += len(f)
+        if sum(counts.values()) > MAX_LISTED:
+            out = pd.concat(listed, ignore_index=True).head(MAX_LISTED)
+            out.attrs["counts"] = counts
+            out.attrs["stopped_at"] = str(part["_row"].iloc[-1])
+            return out
+    return None
 
 
 def validate_frame(frame: pd.DataFrame, plan: Plan, geos: Geographies) -> pd.DataFrame:
@@ -297,12 +366,27 @@ def validate_frame(frame: pd.DataFrame, plan: Plan, geos: Geographies) -> pd.Dat
     if missing:
         # Row checks need every column; report the header problems alone rather than noise.
         return pd.DataFrame(failures, columns=FAILURE_COLUMNS)
+    rows = dict(zip(frame["_row"], frame.index))
+    for row, col in frame.attrs.get("percent_cells", []):
+        idx = rows.get(row)
+        failures.append({"file": frame["_file"].iloc[0], "row": row, "column": col, "rule": "percent_format",
+                         "value": "" if idx is None else str(frame.at[idx, col]),
+                         "message": RULES["percent_format"][1]})
+    if len(frame) > CHUNK_ROWS:
+        stopped = _validate_in_chunks(schema, frame, failures)
+        if stopped is not None:
+            return stopped
     try:
         schema.validate(frame[list(REQUIRED_COLUMNS)].copy(), lazy=True)
     except SchemaErrors as err:
         pandera_failures = _failures_from_pandera(err, frame)
-        # A numeric failure is attached to its column by pandera; say which column in the message too.
-        return pd.concat([pd.DataFrame(failures, columns=FAILURE_COLUMNS), pandera_failures], ignore_index=True)
+        out = pd.concat([pd.DataFrame(failures, columns=FAILURE_COLUMNS), pandera_failures], ignore_index=True)
+        if "counts" in pandera_failures.attrs:
+            counts = dict(pandera_failures.attrs["counts"])
+            for f in failures:
+                counts[f["rule"]] = counts.get(f["rule"], 0) + 1
+            out.attrs["counts"] = counts
+        return out
     return pd.DataFrame(failures, columns=FAILURE_COLUMNS)
 
 
@@ -351,11 +435,14 @@ def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
     if isinstance(paths, (str, Path)):
         paths = [paths]
     paths = tuple(Path(p) for p in paths)
-    frames, failures = [], []
+    frames, failures, counts, stopped = [], [], [], []
     for p in paths:
         raw = _read_one(p)
         f = validate_frame(raw, plan, geos)
         failures.append(f)
+        counts.append(f.attrs.get("counts") or f["rule"].value_counts().to_dict())
+        if "stopped_at" in f.attrs:
+            stopped.append(f"{p.name} row {f.attrs['stopped_at']}")
         frames.append(raw)
     failures = pd.concat(failures, ignore_index=True)
     raw_all = pd.concat(frames, ignore_index=True)
@@ -369,6 +456,19 @@ def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
             failures = failures[FAILURE_COLUMNS]
     if not failures.empty:
         n_files = failures["file"].nunique()
+        total = sum(sum(c.values()) for c in counts)
+        if total > len(failures) or len(failures) > MAX_LISTED:
+            by_rule: dict = {}
+            for c in counts:
+                for k, v in c.items():
+                    by_rule[k] = by_rule.get(k, 0) + v
+            total = max(total, len(failures))
+            listed = failures.head(MAX_LISTED).reset_index(drop=True)
+            summary = ", ".join(f"{k}: {v}" for k, v in sorted(by_rule.items(), key=lambda kv: -kv[1]))
+            where = f"checking stopped after {MAX_LISTED} at {', '.join(stopped)}; " if stopped else ""
+            raise DataValidationError(
+                f"{'more than ' if stopped else ''}{total} problem(s) in {n_files} file(s); nothing was run; "
+                f"{where}the first {len(listed)} are listed; by rule: {summary}", listed)
         raise DataValidationError(
             f"{len(failures)} problem(s) in {n_files} file(s); nothing was run", failures.reset_index(drop=True))
     digest = hashlib.sha256("".join(sha256_file(p) for p in paths).encode()).hexdigest()

@@ -18,123 +18,17 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.contract import FAILURE_COLUMNS, REQUIRED_COLUMNS, validate_frame
+from helpers.data.readers import _letter, read_table
 from helpers.exceptions import DataValidationError
 from helpers.i18n import COLUMN_NAMES, REPORT_HEADERS, RULE_MESSAGES
 
 #: the text encodings a CSV may come in, tried in this order (GB18030 is a superset of GBK)
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
-TEMPLATE_CODE_ROW = 2  # the template's second row holds the contract's column codes
 REPORT_COLUMNS = ["file", "cell", "sheet", "row", "column", "rule", "value", "message"]
 
 
-def _letter(n: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(n)
-
-
-def _text(v) -> str:
-    """A cell as text; whole floats without ``.0`` (Excel stores every number as a float)."""
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    return str(v).strip()
-
-
-def _csv(path: Path) -> pd.DataFrame:
-    last = None
-    for enc in CSV_ENCODINGS:
-        try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc)
-            break
-        except UnicodeDecodeError as exc:
-            last = exc
-    else:
-        raise DataValidationError(f"{path.name}: not UTF-8, GBK or GB18030 text ({last}) [rule: file_type]")
-    df.columns = [str(c).strip() for c in df.columns]
-    letters = {c: _letter(j + 1) for j, c in enumerate(df.columns)}
-    df = df.assign(_sheet="", _line=range(2, len(df) + 2))
-    df.attrs["letters"] = {"": letters}
-    return df
-
-
-def _xlsx(path: Path) -> pd.DataFrame:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
-        raise DataValidationError(f"{path.name} cannot be read as Excel: {exc} [rule: file_type]") from None
-    frames, letters = [], {}
-    for ws in wb.worksheets:
-        rows = [[_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
-        header_at = next((i for i, r in enumerate(rows[:TEMPLATE_CODE_ROW]) if "indicator_id" in r), None)
-        if header_at is None:
-            continue  # the 说明 sheet, or anything else without the contract's codes
-        header = rows[header_at]
-        body = [r + [""] * (len(header) - len(r)) for r in rows[header_at + 1:]]
-        cols = {c: j for j, c in enumerate(header) if c}
-        df = pd.DataFrame({c: [r[j] for r in body] for c, j in cols.items()}, dtype=str)
-        df["_sheet"] = ws.title
-        df["_line"] = range(header_at + 2, header_at + 2 + len(df))
-        if header_at == TEMPLATE_CODE_ROW - 1:
-            # a template: a row without any figure is a period left as it was
-            figures = [c for c in ("value", "numerator", "denominator") if c in df.columns]
-            df = df[df[figures].apply(lambda s: s.str.strip() != "").any(axis=1)] if figures else df.iloc[:0]
-        # skip rows left entirely empty at the bottom of a sheet
-        df = df[df.drop(columns=["_sheet", "_line"]).apply(lambda s: s.str.strip() != "").any(axis=1)]
-        letters[ws.title] = {c: _letter(j + 1) for c, j in cols.items()}
-        frames.append(df)
-    wb.close()
-    if not frames:
-        raise DataValidationError(f"{path.name}: no sheet has the contract's column indicator_id [rule: column_in_dataframe]")
-    df = pd.concat(frames, ignore_index=True)
-    df.attrs["letters"] = letters
-    return df
-
-
 def read_return(path: str | Path) -> pd.DataFrame:
-    """Read one district return as text, keeping where each row sits in the file.
-
-    The one reading function of the store (a shared reader can replace it): CSV in UTF-8,
-    UTF-8-BOM, GBK or GB18030, or an Excel workbook (contract sheets or the template).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The contract's columns as strings plus ``_file``, ``_row`` (``sheet!7`` or ``7``),
-        ``_sheet`` and ``_line``; ``attrs["letters"]`` maps each sheet's columns to Excel letters.
-
-    Raises
-    ------
-    DataValidationError
-        The file is missing, empty, of another type or in another encoding.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(f"data file {path} does not exist")
-    if path.stat().st_size == 0:
-        raise DataValidationError(f"{path.name}: the file is empty [rule: not_empty]")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        df = _csv(path)
-    elif suffix in (".xlsx", ".xlsm"):
-        df = _xlsx(path)
-    else:
-        raise DataValidationError(f"{path.name} is not a CSV or Excel (.xlsx) file [rule: file_type]")
-    letters = df.attrs["letters"]
-    keep = [c for c in df.columns if c in REQUIRED_COLUMNS or c.startswith("_")]
-    extra = [c for c in df.columns if c not in keep and c not in _TEMPLATE_ONLY]
-    df = df[keep + extra].copy()
-    df.attrs["letters"] = letters
-    df["_file"] = path.name
-    df["_row"] = [f"{s}!{n}" if s else str(n) for s, n in zip(df["_sheet"], df["_line"])]
-    return df.reset_index(drop=True)
-
-
-# columns the template shows for people (names, units, the stored value); not part of the contract
-_TEMPLATE_ONLY = {"indicator_name", "unit", "stored_value"}
+    """Read one district return as text (:func:`helpers.data.readers.read_table` with the contract's columns)."""
+    return read_table(path, REQUIRED_COLUMNS)
 
 
 def cell_of(row: str, column: str, letters: dict) -> str:

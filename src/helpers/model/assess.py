@@ -20,7 +20,9 @@ Formulas and their justification: ``docs/methodology.md``.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +45,9 @@ STATUSES = JUDGED + ("reference", "no_target")
 SDG_CATEGORIES = official.CATEGORIES + ("not_met", "not_applicable")
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 STAGES = ("midterm", "final")
+
+
+log = logging.getLogger("ipeval.run")
 
 
 @dataclass(frozen=True)
@@ -352,12 +357,9 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
         if cache is not None:
             rows = by_ind.get(ind.id, empty)
             keys[n] = cache_key(rows, ind, geo, geos, as_of, settings, thresholds)
-            hit = cache / f"{keys[n]}.json"
-            if hit.is_file():
-                d = json.loads(hit.read_text(encoding="utf-8"))
-                bands = d.pop("bands")
-                results[n] = Assessment(**d)
-                results[n].bands = bands
+            hit = read_cache_entry(cache / f"{keys[n]}.json", keys[n])
+            if hit is not None:
+                results[n] = hit
                 continue
         todo.append(n)
     if todo:
@@ -371,22 +373,65 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
             os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
             os.environ.setdefault("OMP_NUM_THREADS", "1")
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver")) as pool:
-                done = list(pool.map(_assess_args, args, chunksize=max(1, len(args) // (workers * 4))))
+                try:
+                    done = list(pool.map(_assess_args, args, chunksize=max(1, len(args) // (workers * 4))))
+                except BaseException:
+                    # interrupted (RunInterrupted, Ctrl-C): do not wait for the queued fits
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
         else:
             done = [_assess_args(x) for x in args]
         for n, res in zip(todo, done):
             results[n] = res
             if cache is not None:
-                cache.mkdir(parents=True, exist_ok=True)
-                payload = asdict(res)
-                tmp = cache / f"{keys[n]}.json.tmp"
-                tmp.write_text(json.dumps(payload, default=json_default), encoding="utf-8")
-                tmp.replace(cache / f"{keys[n]}.json")
+                write_cache_entry(cache / f"{keys[n]}.json", keys[n], res)
     table = pd.DataFrame([r.row() for r in results])
     table["assessment_stage"] = assessment_stage(plan, as_of)  # every row says whether this is the final assessment
     bands = pd.DataFrame([dict(indicator_id=r.indicator_id, geography_code=r.geography_code, **b)
                           for r in results for b in r.bands])
     return table, bands
+
+
+def _cache_checksum(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=json_default).encode()).hexdigest()
+
+
+def write_cache_entry(path: Path, key: str, result: "Assessment") -> None:
+    """Cache one assessment: its key and a SHA-256 of its content inside, written all or nothing."""
+    from helpers.files import atomic_write_bytes
+
+    data = asdict(result)
+    entry = {"key": key, "sha256": _cache_checksum(data), "data": data}
+    atomic_write_bytes(path, json.dumps(entry, default=json_default).encode("utf-8"))
+
+
+def read_cache_entry(path: Path, key: str) -> "Assessment | None":
+    """A cached assessment, or None when there is none or it cannot be trusted.
+
+    An entry that is truncated, not JSON, filed under another key, or whose content does not
+    match its checksum is logged, removed and recomputed: a bad cache never stops a run or puts
+    another series' result in a report.
+    """
+    if not path.is_file():
+        return None
+    problem = None
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(entry, dict) or entry.get("key") != key:
+            problem = "filed under another key"
+        elif entry.get("sha256") != _cache_checksum(entry.get("data")):
+            problem = "content does not match its checksum"
+        else:
+            d = dict(entry["data"])
+            bands = d.pop("bands")
+            result = Assessment(**d)
+            result.bands = bands
+            return result
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        problem = f"unreadable ({type(exc).__name__}: {exc})"
+    log.warning("cache entry ignored", extra={"event": "cache_bad", "path": str(path), "problem": problem})
+    path.unlink(missing_ok=True)
+    return None
 
 
 def _assess_args(args):

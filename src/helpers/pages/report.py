@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.files import safe_frame
+
 TEMPLATES = Path(__file__).parent / "templates"
 VARIANTS = ("report", "audit")
 
@@ -122,7 +124,8 @@ def write_xlsx(assessments: pd.DataFrame, path: str | Path, geo_names: dict, dem
     if "assessment_stage" in df:
         df["assessment_stage_zh"] = df["assessment_stage"].map(STAGE_NAMES["zh"])
     cols = [c for c in XLSX_HEADERS_ZH if c in df.columns]
-    out = df[cols].rename(columns=XLSX_HEADERS_ZH)
+    # a text cell such as "=HYPERLINK(...)" would be written as a live formula by openpyxl
+    out = safe_frame(df[cols].rename(columns=XLSX_HEADERS_ZH))
     path = Path(path)
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         out.to_excel(xw, sheet_name="评估结果", index=False, startrow=1 if demo else 0)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.files import restore_frame
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STAGE_NAMES, STATUS_NAMES, t
 from helpers.plan.geography import load_geographies
 from helpers.plan.periods import Quarter
@@ -105,9 +106,10 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
     run = Path(run_dir) if run_dir else None
     if run and (run / "validated_data.csv").is_file():
         # validated by the runner before any notebook started
-        frame = pd.read_csv(run / "validated_data.csv", dtype={"geography_code": str, "period": str, "source": str,
-                                                               "note": str}, keep_default_na=False,
-                            na_values={c: [""] for c in ("value", "numerator", "denominator")})
+        frame = restore_frame(pd.read_csv(run / "validated_data.csv", dtype={"geography_code": str, "period": str,
+                                                                             "source": str, "note": str},
+                                          keep_default_na=False,
+                                          na_values={c: [""] for c in ("value", "numerator", "denominator")}))
     else:
         from helpers.data.contract import (
             load_data,  # pandera is imported only where data are validated
@@ -115,7 +117,7 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
 
         frame = load_data(paths, plan, geos).frame
     if run and (run / "assessments.csv").is_file():
-        table = pd.read_csv(run / "assessments.csv", dtype={"geography_code": str})
+        table = restore_frame(pd.read_csv(run / "assessments.csv", dtype={"geography_code": str}))
         bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
     else:
         from helpers.model.assess import StatusThresholds, assess_all

@@ -188,6 +188,18 @@ class Plan:
     def targets(self) -> list[Indicator]:
         return [i for i in self.indicators if i.target is not None]
 
+    @property
+    def data_from(self) -> Quarter:
+        """The first period data may describe: ``plan.data_from`` (a year) in the registry, by
+        default five years before the zone period, which covers every baseline a target compares with."""
+        year = self.meta.get("data_from")
+        if year is None:
+            return Quarter(self.zone_start.year - 5, 1)
+        try:
+            return Quarter(int(year), 1)
+        except (TypeError, ValueError, InvalidPeriodError):
+            raise RegistryError(f"{self.path}: plan.data_from must be a year such as 2018, not {year!r}") from None
+
     def title(self, lang: str = "zh") -> str:
         return self.title_zh if lang == "zh" else self.title_en
 

@@ -23,6 +23,54 @@ def default_workers() -> int:
     return (os.cpu_count() or 1) + 1
 
 
+#: Upper bound of ``-j``, per CPU: each report holds a kernel (~60 MB) and more of them than this
+#: only queue for the CPUs (42 kernels on 2 cores used 2.4 GB for nothing).
+MAX_WORKERS_PER_CPU = 4
+
+
+def max_workers() -> int:
+    """The most reports run at once: :data:`MAX_WORKERS_PER_CPU` times the CPUs."""
+    return MAX_WORKERS_PER_CPU * (os.cpu_count() or 1)
+
+
+def worker_count(requested: int | None, configured: int | None) -> int:
+    """The number of parallel reports: ``-j``, else the settings, else :func:`default_workers`,
+    capped at :func:`max_workers` (the cap is logged). ``-j 0`` or less is refused."""
+    from helpers.exceptions import ConfigError
+
+    if requested is not None and requested < 1:
+        raise ConfigError(f"-j/--workers must be at least 1, not {requested} (leave it out for the default, "
+                          f"{default_workers()} on this machine)")
+    n = int(requested or configured or default_workers())
+    if n > max_workers():
+        log.warning("workers capped", extra={"event": "workers_capped", "requested": n, "used": max_workers()})
+        n = max_workers()
+    return n
+
+
+def check_scheduler(address: str, timeout: float = 3.0) -> None:
+    """Fail fast on a Dask scheduler address that is malformed (exit 2) or does not answer (exit 3)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from helpers.exceptions import ConfigError, EnvironmentFailure
+
+    text = address if "://" in address else f"tcp://{address}"
+    try:
+        u = urlsplit(text)
+        host, port = u.hostname, u.port
+    except ValueError:
+        host = port = None
+    if u.scheme not in ("tcp", "tls") or not host or not port:
+        raise ConfigError(f"--scheduler {address!r} is not a Dask scheduler address: write tcp://HOST:PORT, "
+                          "e.g. tcp://127.0.0.1:8786")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise EnvironmentFailure(f"the Dask scheduler at {address} does not answer ({exc.strerror or exc}); "
+                                 "start it (dask scheduler) or give the right --scheduler, or run with --executor local") from None
+
+
 def threading_main() -> bool:
     import threading
 
@@ -85,7 +133,7 @@ def execute_jobs(jobs: list, workers: int, executor: str, scheduler, quiet: bool
             from distributed import Client
             from distributed import as_completed as dask_completed
 
-            with Client(scheduler, timeout="30s") as client:
+            with Client(scheduler, timeout="10s") as client:  # reachable: checked before the run
                 futures = [client.submit(run_job, j, pure=False, key=f"ipeval-{j['section']}-{j['geography_code']}-{uuid.uuid4().hex[:6]}") for j in jobs]
                 for fut in dask_completed(futures):
                     collect(fut.result())

@@ -122,7 +122,13 @@ class ForkKernelManager(AsyncKernelManager):
         import uuid
 
         self.transport = "ipc"
-        self.ip = os.path.join(tempfile.gettempdir(), f"ipeval-k-{uuid.uuid4().hex[:12]}")
+        # beside the fork server's socket, in the run's private folder that ForkServer removes
+        # however the run ends (the files of a SIGTERMed run are not left in /tmp)
+        sock = os.environ.get(SOCKET_ENV)
+        folder = os.path.dirname(sock) if sock else tempfile.gettempdir()
+        self.ip = os.path.join(folder, f"ipeval-k-{uuid.uuid4().hex[:12]}")
+        if sock:  # the connection file too (jupyter_client would otherwise make a tmp*.json in TMPDIR)
+            self.connection_file = self.ip + ".json"
 
     async def _async_interrupt_kernel(self) -> None:
         # jupyter_client interrupts every kernel before asking it to shut down. Ours are idle by
@@ -263,14 +269,22 @@ def serve(path: str) -> None:
         except OSError:
             pass
     listener.close()
-    os.unlink(path)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:  # the run already removed its private folder
+        pass
 
 
 class ForkServer:
     """Start and stop a fork server for the duration of a run (a context manager)."""
 
     def __init__(self, folder: str | Path, kernel_log: str | Path | None = None):
-        self.path = str(Path(folder) / f"ipeval-fork-{os.getpid()}.sock")
+        import tempfile
+
+        # a private folder (mkdtemp: unique, mode 0700) for the socket and the kernels' IPC files,
+        # removed in __exit__ even when the run is interrupted and the server was killed
+        self.folder = tempfile.mkdtemp(prefix="ipeval-run-", dir=folder)
+        self.path = str(Path(self.folder) / f"ipeval-fork-{os.getpid()}.sock")
         self.kernel_log = str(kernel_log) if kernel_log else None
         self.proc = None
         self._previous = None
@@ -283,6 +297,9 @@ class ForkServer:
         line = self.proc.stdout.readline().strip()
         if line != "ready":
             self.proc.kill()
+            import shutil
+
+            shutil.rmtree(self.folder, ignore_errors=True)
             raise RuntimeError("the kernel fork server did not start")
         self._previous = os.environ.get(SOCKET_ENV)
         os.environ[SOCKET_ENV] = self.path
@@ -303,6 +320,9 @@ class ForkServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
         return False
 
 

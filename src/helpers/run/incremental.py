@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -53,17 +52,18 @@ def previous_jobs(prev_dir: Path | None) -> dict:
 
 
 def reuse_job_files(prev_dir: Path, staging: Path, old: dict) -> bool:
-    """Take an unchanged job's files from the previous run (hard links: no copy, no change)."""
+    """Take an unchanged job's files from the previous run, as copies.
+
+    Never hard links: a hard link is one file in two runs, so editing (or a tool rewriting) the
+    report of one run would change the published report of another.
+    """
     try:
         for key in ("notebook", "report", "audit"):
             src, dst = prev_dir / old[key], staging / old[key]
             if not src.is_file():
                 return False
             dst.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(src, dst)
-            except OSError:
-                shutil.copy2(src, dst)
+            shutil.copy2(src, dst)
         return True
     except (KeyError, OSError):
         return False

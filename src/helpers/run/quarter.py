@@ -5,8 +5,9 @@
 1. every parameter is checked (quarter, sections, geographies) before it reaches a path or a notebook;
 2. the data are validated (invalid data: :class:`DataValidationError`, exit 2, ``outputs/`` untouched);
 3. a lock per quarter stops a second run of the same quarter;
-4. the run is built in ``outputs/.staging/<run-id>``: assessments (computed once, cached by input
-   hash), the charts (drawn once, cached by content: :mod:`helpers.pages.charts`), the job list (sections x geographies), the notebooks in parallel, the HTML, the index,
+4. the run is built in ``outputs/.staging/<quarter>/<run-id>``: assessments (computed once, cached by input
+   hash), the charts (drawn once, cached by content: :mod:`helpers.pages.charts`), the job list (sections x
+   geographies), the notebooks in parallel, the HTML, the index,
    the tables, a copy of the input data and ``manifest.json``;
 5. only when all of that is done is it moved to ``outputs/runs/<quarter>/<run-id>`` and the
    pointer ``outputs/<quarter>`` (a symbolic link) replaced atomically (:mod:`helpers.run.publish`).
@@ -21,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import signal
 import time
@@ -32,11 +32,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.exceptions import ConfigError, RunLockedError
-from helpers.files import sha256_file
+from helpers.exceptions import ConfigError, InvalidPeriodError, RunInterrupted
+from helpers.files import atomic_write_bytes, people_csv, sha256_file
 from helpers.plan.periods import Quarter, latest_complete_quarter
 from helpers.plan.registry import OVERVIEW
-from helpers.run.execute import default_workers, execute_jobs, kill_children, threading_main
+from helpers.run.execute import check_scheduler, execute_jobs, kill_children, threading_main, worker_count
+from helpers.run.lock import QuarterLock
 from helpers.run.incremental import (
     job_data_hash,
     job_input_hash,
@@ -51,14 +52,6 @@ from helpers.settings import Settings
 
 log = logging.getLogger("ipeval.run")
 log.propagate = False  # the run's log goes to its JSON-lines file; the console gets the progress bar and a summary
-
-
-class RunInterrupted(Exception):
-    """SIGTERM or Ctrl-C during a run."""
-
-    def __init__(self, signum: int):
-        super().__init__(f"interrupted by signal {signum}; nothing was published, the previous outputs are unchanged")
-        self.signum = signum
 
 
 @dataclass
@@ -104,17 +97,31 @@ class RunInputs:
 
 # --------------------------------------------------------------------------- parameters
 
-def resolve_quarter(text: str, frame: pd.DataFrame | None = None, today=None) -> Quarter:
+def resolve_quarter(text: str, frame: pd.DataFrame | None = None, first: Quarter | None = None,
+                    today=None) -> Quarter:
     """``2025Q2`` or ``latest``: the last quarter with quarterly data, not after the last quarter
-    ended by ``today`` (default: now; a run ``--as-of`` a date: that date)."""
+    ended by ``today`` (default: now; a run ``--as-of`` a date: that date).
+
+    A quarter given by name must lie between the first quarter with data (else ``first``, the
+    registry's ``plan.data_from``) and the last ended quarter: a run of 2000Q1 or of a quarter
+    not yet over would publish reports about nothing.
+    """
+    last = latest_complete_quarter(today)
     if str(text).strip().lower() == "latest":
-        last = latest_complete_quarter(today)
         if frame is not None and len(frame):
             quarterly = frame[frame["period"].str.contains("Q")]
             if len(quarterly):
                 last = min(last, Quarter.from_index(int(quarterly["qindex"].max())))
         return last
-    return Quarter.parse(text)
+    q = Quarter.parse(text)
+    if frame is not None and len(frame):
+        first = Quarter.from_index(int(frame["qindex"].min()))
+    if q > last:
+        raise InvalidPeriodError(f"{q} has not ended yet: the last quarter that can be evaluated is {last}")
+    if first is not None and q < first:
+        raise InvalidPeriodError(f"{q} is before the first period with data ({first}): choose a quarter from "
+                                 f"{first} to {last}")
+    return q
 
 
 def plan_jobs(plan, geos, sections: list[str] | None, geographies: list[str] | None) -> list[tuple[str, str]]:
@@ -124,7 +131,9 @@ def plan_jobs(plan, geos, sections: list[str] | None, geographies: list[str] | N
     for s in chosen:
         if s != OVERVIEW:
             plan.section(s)  # raises UnknownSectionError listing the valid ones
-    geo_objs = [geos.get(c) for c in geographies] if geographies else list(geos.all)
+    chosen = list(dict.fromkeys(s.strip() for s in chosen))  # --sections a,a: one report, not two into the same files
+    codes = list(dict.fromkeys(c.strip() for c in geographies)) if geographies else None
+    geo_objs = [geos.get(c) for c in codes] if codes else list(geos.all)
     pairs = []
     for s in chosen:
         for g in geo_objs:
@@ -155,6 +164,10 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
         raise ConfigError(f"executor must be 'local' or 'dask', not {executor!r}")
     if executor == "dask" and not scheduler:
         raise ConfigError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    n_workers = worker_count(workers, settings.executor.workers)
+    out_root = settings.outputs_path
+    if out_root.exists() and not out_root.is_dir():
+        raise ConfigError(f"outputs: {out_root} (in {settings.path}) is a file, not a folder: point outputs: at a folder")
     pairs = plan_jobs(plan, geos, sections, geographies)  # refuses unknown sections/codes
     state = view = None
     received = []
@@ -168,10 +181,12 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
         data_files, state, view, received = read_view(settings, plan, geos, as_of)
     ds = load_data(data_files, plan, geos)  # DataValidationError: nothing written
     as_of_day = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")).date() if state and state["as_of"] else None
-    return RunInputs(settings, plan, geos, ds, resolve_quarter(quarter, ds.frame, as_of_day), lang, data_files,
+    q = resolve_quarter(quarter, ds.frame, plan.data_from, as_of_day)
+    if executor == "dask":
+        check_scheduler(scheduler)  # in seconds, before anything is written
+    return RunInputs(settings, plan, geos, ds, q, lang, data_files,
                      ForecastSettings.from_mapping(settings.block("forecast")),
-                     StatusThresholds(**settings.block("status")), pairs,
-                     int(workers or settings.executor.workers or default_workers()), executor, scheduler,
+                     StatusThresholds(**settings.block("status")), pairs, n_workers, executor, scheduler,
                      state, view, received)
 
 
@@ -212,8 +227,6 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
     RunLockedError
         Another run of this quarter is in progress.
     """
-    from filelock import FileLock, Timeout
-
     started = datetime.now(timezone.utc)
     inp = load_run_inputs(settings, quarter, sections=sections, geographies=geographies, lang=lang,
                           workers=workers, executor=executor, scheduler=scheduler, data_paths=data_paths,
@@ -221,14 +234,15 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
     q = inp.quarter
     out_root = settings.outputs_path
     out_root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out_root / f".{q}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise RunLockedError(f"another run of {q} is in progress (lock {lock.lock_file}); "
-                             "wait for it to finish, or remove the lock file if no ipeval process is running") from None
+    lock = QuarterLock(out_root / f".{q}.lock", str(q)).acquire()  # RunLockedError: nothing written
     run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
-    staging = out_root / ".staging" / run_id
+    # staging per quarter: holding the quarter's lock, anything else in it is what a killed run
+    # (SIGKILL, power cut) of this quarter left, and goes
+    staging_root = out_root / ".staging" / str(q)
+    if staging_root.is_dir():
+        for old in staging_root.iterdir():
+            shutil.rmtree(old, ignore_errors=True)
+    staging = staging_root / run_id
     previous_handlers = {}
 
     def _on_signal(signum, frame):
@@ -289,9 +303,11 @@ def _assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame
     table, bands = assess_all(frame, inp.plan, inp.geos, inp.quarter, inp.forecast, inp.thresholds,
                               cache_dir=out_root / ".cache" / "assess",
                               workers=min(inp.workers, 2) if inp.workers > 1 else 1)
-    table.to_csv(staging / "assessments.csv", index=False, float_format="%.6g")
+    # tables people open in Excel: text cells that would run as formulas get a leading quote
+    # (OWASP); the notebooks read them back through helpers.files.restore_frame
+    (staging / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
     # the validated, typed data for the notebooks, so no kernel re-reads and re-validates the inputs
-    frame.to_csv(staging / "validated_data.csv", index=False)
+    (staging / "validated_data.csv").write_bytes(people_csv(frame))
     bands.to_csv(staging / "bands.csv", index=False, float_format="%.6g")
     demo = bool(frame["source"].astype(str).str.startswith("DEMO").any())
     _write_xlsx_once(table, staging, published_dir(out_root, inp.quarter), inp.geos, demo)
@@ -332,11 +348,18 @@ def _draw_charts(inp: RunInputs, staging: Path, out_root: Path) -> None:
     log.info("charts", extra={"event": "charts", **stats})
 
 
+def data_copy_names(data_files: list) -> list[str]:
+    """Where each data file is copied in the run folder: ``data/<name>``, or ``data/<n>-<name>`` when
+    two files share a name (``a/data.csv`` and ``b/data.csv`` must not overwrite each other)."""
+    names = [p.name for p in data_files]
+    return [f"data/{n}" if names.count(n) == 1 else f"data/{k + 1}-{n}" for k, n in enumerate(names)]
+
+
 def _copy_inputs(inp: RunInputs, staging: Path) -> None:
     """A copy of the inputs, so the run can be reproduced from its own folder."""
     (staging / "data").mkdir()
-    for p in inp.data_files:
-        shutil.copy2(p, staging / "data" / p.name)
+    for p, name in zip(inp.data_files, data_copy_names(inp.data_files)):
+        shutil.copy2(p, staging / name)
     if inp.received_files:
         # the ingested files the store's view was made of, as received (the audit trail)
         (staging / "data" / "received").mkdir()
@@ -410,7 +433,11 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
         "run_id": run_id, "quarter": str(q), "plan": inp.plan.id, "language": inp.lang,
         "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
         "git_commit": prov["git_commit"], "packages": prov["packages"], "inputs_sha256": prov["inputs"],
-        "data_copy": [f"data/{p.name}" for p in inp.data_files], "settings": s.raw,
+        "data_copy": data_copy_names(inp.data_files),
+        # what reproduce checks the copies against before recomputing anything
+        "copies_sha256": {str(p.relative_to(staging)): sha256_file(p)
+                          for p in sorted([*(staging / "data").iterdir(), *(staging / "params").iterdir()])},
+        "settings": s.raw,
         "forecast_settings": fs.__dict__ if hasattr(fs, "__dict__") else str(fs),
         "executor": {"kind": inp.executor, "workers": inp.workers, "scheduler": inp.scheduler,
                      "fork_kernels": s.executor.fork_kernels},
@@ -420,8 +447,8 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
         "store": inp.store_state,
         "method": method_fingerprint(inp.plan, inp.geos, s),
     }
-    (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str),
-                                           encoding="utf-8")
+    atomic_write_bytes(staging / "manifest.json",
+                       json.dumps(manifest, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
     downloads = [(n, n) for n in ("assessments.csv", "assessments.xlsx", "bands.csv", "changes.csv", "revisions.csv",
                                   "manifest.json", "run.log.jsonl") if (staging / n).is_file() or n == "manifest.json"]
     render_index(staging / "index.html", plan=inp.plan, geos=inp.geos, quarter=str(q), sections=inp.plan.pages,
@@ -453,10 +480,8 @@ def _write_xlsx_once(table, staging: Path, prev_dir: Path | None, geos, demo: bo
     if prev_dir is not None:
         old_stamp = prev_dir / ".assessments.xlsx.sha256"
         if old_stamp.is_file() and old_stamp.read_text().strip() == stamp and (prev_dir / "assessments.xlsx").is_file():
-            try:
-                os.link(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
-            except OSError:
-                shutil.copy2(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
+            # a copy, never a hard link: editing one run's workbook must not change another run's
+            shutil.copy2(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
             (staging / ".assessments.xlsx.sha256").write_text(stamp)
             return
     write_xlsx(table, staging / "assessments.xlsx", names, demo)

@@ -1,4 +1,12 @@
-"""Re-run a published quarter from the copy of the inputs kept in its folder (``ipeval reproduce``)."""
+"""Re-run a published quarter from the copy of the inputs kept in its folder (``ipeval reproduce``).
+
+In order: the manifest is read (a missing or corrupt one is refused by name); every copied input
+(``data/``, ``params/``) is checked against the SHA-256 the manifest recorded, and any that
+differs is named before anything is recomputed; then the assessments are recomputed (no cache)
+and every table the reports are made from is compared with the published one: ``assessments.csv``
+and ``bands.csv`` byte for byte, ``validated_data.csv`` (the data every report reads) and the
+numbers of ``assessments.xlsx`` cell by cell.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +16,72 @@ import tempfile
 from pathlib import Path
 
 from helpers.exceptions import ConfigError
+from helpers.files import people_csv, sha256_file
+
+
+def _manifest(run: Path) -> dict:
+    path = run / "manifest.json"
+    if not path.is_file():
+        raise ConfigError(f"{run} has no manifest.json: not a published ipeval run")
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is damaged ({exc}); the run cannot be reproduced from it") from None
+    missing = [k for k in ("quarter", "data_copy") if not isinstance(m, dict) or k not in m]
+    if missing:
+        raise ConfigError(f"{path} lacks {', '.join(missing)}: not a manifest of ipeval run")
+    for name in ("assessments.csv", "params/settings.yaml"):
+        if not (run / name).is_file():
+            raise ConfigError(f"{run / name} is missing: the published run is incomplete and cannot be compared")
+    return m
+
+
+def changed_inputs(run: Path, m: dict) -> list[str]:
+    """The copied inputs whose SHA-256 differs from the manifest's (or that are missing)."""
+    expected = m.get("copies_sha256")
+    if expected is None:  # manifests before copies_sha256: match the copies to the inputs by name
+        by_name = {Path(k).name: v for k, v in (m.get("inputs_sha256") or {}).items()}
+        expected = {c: by_name[Path(c).name] for c in m["data_copy"] if Path(c).name in by_name}
+    out = []
+    for rel, digest in sorted(expected.items()):
+        p = run / rel
+        if not p.is_file():
+            out.append(f"{rel}: missing")
+        elif sha256_file(p) != digest:
+            out.append(f"{rel}: sha256 {sha256_file(p)[:16]}..., the manifest recorded {digest[:16]}...")
+    return out
+
+
+def _xlsx_numbers_differ(old: Path, new: Path) -> bool:
+    """Whether two workbooks differ in any cell's value (the bytes differ anyway: zip timestamps)."""
+    import pandas as pd
+
+    a, b = (pd.read_excel(p, header=None, sheet_name=None) for p in (old, new))
+    return a.keys() != b.keys() or any(not a[k].astype(str).equals(b[k].astype(str)) for k in a)
 
 
 def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
-    """Recompute ``assessments.csv`` from ``<run>/data`` and ``<run>/params`` and compare bytes.
+    """Check a run's copied inputs, recompute its assessments and compare every table.
 
     Returns
     -------
     (identical, message)
+        ``identical`` only when every input matches the manifest and every table is reproduced;
+        the message names each input that changed and each table that differs.
     """
     from helpers.data.contract import load_data
     from helpers.model.assess import StatusThresholds, assess_all
     from helpers.model.forecast import ForecastSettings
+    from helpers.pages.report import write_xlsx
     from helpers.plan.geography import load_geographies
     from helpers.plan.periods import Quarter
     from helpers.plan.registry import load_plan
     from helpers.settings import load_settings
 
     run = Path(run_dir).resolve()
-    manifest_path = run / "manifest.json"
-    if not manifest_path.is_file():
-        raise ConfigError(f"{run} has no manifest.json: not a published ipeval run")
-    m = json.loads(manifest_path.read_text(encoding="utf-8"))
+    m = _manifest(run)
+    changed = changed_inputs(run, m)
+    lines = [f"INPUT CHANGED since the run: {c}" for c in changed]
     params = run / "params"
     settings = load_settings(params / "settings.yaml")
     plan = load_plan(params / Path(settings.raw["plan"]).name)
@@ -37,12 +89,31 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     ds = load_data([run / p for p in m["data_copy"]], plan, geos)
     fs = ForecastSettings.from_mapping(settings.block("forecast"))
     th = StatusThresholds(**settings.block("status"))
-    table, _ = assess_all(ds.frame, plan, geos, Quarter.parse(m["quarter"]), fs, th)  # no cache: recompute
+    # no cache: recompute; two processes, as a run does (the results do not depend on it)
+    table, bands = assess_all(ds.frame, plan, geos, Quarter.parse(m["quarter"]), fs, th, workers=2)
+    same_tables = True
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "assessments.csv"
-        table.to_csv(out, index=False, float_format="%.6g")
-        new, old = out.read_bytes(), (run / "assessments.csv").read_bytes()
-    h_new, h_old = hashlib.sha256(new).hexdigest(), hashlib.sha256(old).hexdigest()
-    if new == old:
-        return True, f"identical: assessments.csv reproduced byte for byte (sha256 {h_new})"
-    return False, f"DIFFERENT: published sha256 {h_old}, reproduced sha256 {h_new}"
+        tmp = Path(tmp)
+        # written exactly as the run writes them (helpers.run.quarter._assess)
+        (tmp / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
+        bands.to_csv(tmp / "bands.csv", index=False, float_format="%.6g")
+        (tmp / "validated_data.csv").write_bytes(people_csv(ds.frame))
+        for name in ("assessments.csv", "bands.csv", "validated_data.csv"):
+            if not (run / name).is_file():  # runs before bands/validated_data were kept
+                continue
+            new, old = (tmp / name).read_bytes(), (run / name).read_bytes()
+            if new == old:
+                lines.append(f"identical: {name} reproduced byte for byte (sha256 {hashlib.sha256(new).hexdigest()})")
+            else:
+                same_tables = False
+                lines.append(f"DIFFERENT: {name}: published sha256 {hashlib.sha256(old).hexdigest()}, "
+                             f"reproduced sha256 {hashlib.sha256(new).hexdigest()}")
+        if (run / "assessments.xlsx").is_file():
+            write_xlsx(table, tmp / "assessments.xlsx", {g.code: g.name_zh for g in geos.all},
+                       bool(m.get("demo_data")))
+            if _xlsx_numbers_differ(run / "assessments.xlsx", tmp / "assessments.xlsx"):
+                same_tables = False
+                lines.append("DIFFERENT: assessments.xlsx: its cells differ from the recomputed assessments")
+            else:
+                lines.append("identical: assessments.xlsx, every cell")
+    return (not changed and same_tables), "\n".join(lines)

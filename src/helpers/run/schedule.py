@@ -3,9 +3,12 @@
 The trigger is the cron expression in ``params/settings.yaml`` (default ``0 6 25 1,4,7,10 *``:
 06:00 Asia/Shanghai on the 25th of the month after each quarter ends; district statistical
 returns are due by the 15th, and a week is left for corrections). Each firing runs the latest
-complete quarter. Runs never overlap (``max_instances=1``, plus the per-quarter lock of the
-runner); firings missed while the process was down are coalesced into one, and at start-up a
-run missed entirely (its quarter has no published output) is caught up at once.
+complete quarter that has data (the quarter ``ipeval run --quarter latest``, the crontab entry
+of ``--print-cron``, would run). Runs never overlap (``max_instances=1``, plus the per-quarter lock
+of the runner); firings missed while the process was down are coalesced into one, and at start-up
+a run missed entirely (its quarter has no published output) is caught up at once. Every run,
+the catch-up included, executes in the main thread, so SIGTERM or Ctrl-C reaches the runner,
+which removes its staging folder and publishes nothing.
 """
 
 from __future__ import annotations
@@ -63,12 +66,26 @@ def last_fire_before(settings: Settings, now: datetime) -> datetime | None:
         last, prev, t = nxt, nxt, nxt + timedelta(seconds=1)
 
 
+def scheduled_quarter(settings: Settings, when: datetime) -> Quarter:
+    """The quarter a run at ``when`` evaluates: the last ended by then, but not after the last
+    quarter with data (what ``--quarter latest`` resolves to); raises an IpevalError on bad data."""
+    from helpers.run.quarter import load_run_inputs
+
+    return min(quarter_for(when), load_run_inputs(settings, "latest").quarter)
+
+
 def missed_quarter(settings: Settings, now: datetime) -> Quarter | None:
     """The quarter whose scheduled run was missed (no published output), if any."""
+    from helpers.exceptions import IpevalError
+
     fired = last_fire_before(settings, now)
     if fired is None:
         return None
-    q = quarter_for(fired)
+    try:
+        q = scheduled_quarter(settings, fired)
+    except IpevalError as exc:  # the scheduled run itself will report it
+        log.error("no catch-up: %s", exc)
+        return None
     return None if (settings.outputs_path / str(q)).exists() else q
 
 
@@ -81,11 +98,13 @@ def run_scheduled(settings_path: str | None = None, now: datetime | None = None)
 
     settings = load_settings(settings_path)
     tz = ZoneInfo(schedule_config(settings)["timezone"])
-    q = quarter_for(now or datetime.now(tz))
-    log.info("scheduled run of %s", q)
+    q = "latest"
     try:
-        # district returns dropped in data/inbox/ first; a bad file is set aside and the run goes on
+        # district returns dropped in data/inbox/ first (they may bring the new quarter); a bad file
+        # is set aside and the run goes on
         events = take_inbox(settings)
+        q = scheduled_quarter(settings, now or datetime.now(tz))
+        log.info("scheduled run of %s", q)
         result = run_quarter(settings, str(q), quiet=True, log_events=events)
     except IpevalError as exc:
         log.error("scheduled run of %s refused: %s", q, exc)
@@ -101,7 +120,14 @@ def build_scheduler(settings: Settings, job=None, blocking: bool = True, trig=No
 
     cfg = schedule_config(settings)
     cls = BlockingScheduler if blocking else BackgroundScheduler
-    sched = cls(timezone=ZoneInfo(cfg["timezone"]))
+    kw = {}
+    if blocking:
+        # the job runs in the main thread (not a pool thread), where the runner's SIGTERM/SIGINT
+        # handlers work: a stopped service leaves no staging folder and no kernels behind
+        from apscheduler.executors.debug import DebugExecutor
+
+        kw["executors"] = {"default": DebugExecutor()}
+    sched = cls(timezone=ZoneInfo(cfg["timezone"]), **kw)
     sched.add_job(job or run_scheduled, trigger=trig or trigger(settings), id="ipeval-quarterly",
                   kwargs={} if job else {"settings_path": str(settings.path)},
                   max_instances=1, coalesce=True, misfire_grace_time=int(cfg["misfire_grace_days"]) * 86400)
@@ -114,29 +140,69 @@ def serve(settings: Settings) -> None:
     missed = missed_quarter(settings, datetime.now(tz))
     sched = build_scheduler(settings)
     if missed is not None:
+        # now, in this (main) thread, before the scheduler starts: the same quarter --print-cron runs
         log.warning("catching up the missed run of %s", missed)
-        sched.add_job(run_scheduled, kwargs={"settings_path": str(settings.path)}, id="ipeval-catch-up",
-                      max_instances=1)
+        run_scheduled(str(settings.path))
     nxt = trigger(settings).get_next_fire_time(None, datetime.now(tz))
     log.warning("next scheduled run: %s", nxt.isoformat() if nxt else "never")
     sched.start()
 
 
+def _run_command(settings: Settings) -> str:
+    """``ipeval run --quarter latest --inbox --quiet``, with ``--settings`` when not the project's default file."""
+    exe = Path(sys.executable).with_name("ipeval")
+    cmd = f"{shlex.quote(str(exe))} run --quarter latest --inbox --quiet"
+    default = settings.root / "params" / "settings.yaml"
+    if Path(settings.path).resolve() != default.resolve():
+        cmd += f" --settings {shlex.quote(str(Path(settings.path).resolve()))}"
+    return cmd
+
+
+_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12))
+
+
+def _expand(field: str, name: str, lo: int, hi: int) -> str:
+    """A cron field as systemd writes it: ``*``, or the explicit list of values (``1-12/3`` -> 01,04,07,10)."""
+    from helpers.exceptions import ConfigError
+
+    if field == "*":
+        return "*"
+    values: set[int] = set()
+    for part in field.split(","):
+        rng, _, step = part.partition("/")
+        try:
+            if rng == "*":
+                a, b = lo, hi
+            elif "-" in rng:
+                a, b = (int(x) for x in rng.split("-", 1))
+            else:
+                a = int(rng)
+                b = hi if step else a
+            values.update(range(a, b + 1, int(step) if step else 1))
+        except ValueError:
+            raise ConfigError(f"schedule.cron: the {name} field {field!r} has no systemd equivalent; "
+                              "use numbers, ranges (1-12), steps (1-12/3) or lists") from None
+    return ",".join(f"{v:02d}" for v in sorted(values))
+
+
 def print_cron(settings: Settings) -> str:
     """A crontab entry equivalent to the built-in schedule."""
     cfg = schedule_config(settings)
-    exe = Path(sys.executable).with_name("ipeval")
-    cmd = f"cd {shlex.quote(str(settings.root))} && {shlex.quote(str(exe))} run --quarter latest --inbox --quiet"
+    cmd = f"cd {shlex.quote(str(settings.root))} && {_run_command(settings)}"
     return (f"# ipeval quarterly run ({cfg['timezone']}); cron does not catch up missed runs: prefer the systemd timer\n"
             f"CRON_TZ={cfg['timezone']}\n{cfg['cron']} {cmd} >> {shlex.quote(str(settings.outputs_path))}/cron.log 2>&1\n")
 
 
 def print_systemd(settings: Settings) -> str:
     """A systemd service and timer equivalent to the built-in schedule (Persistent= catches up)."""
+    from helpers.exceptions import ConfigError
+
     cfg = schedule_config(settings)
-    minute, hour, dom, month, _dow = cfg["cron"].split()
-    months = ",".join(f"{int(m):02d}" for m in month.split(",")) if month != "*" else "*"
-    exe = Path(sys.executable).with_name("ipeval")
+    fields = cfg["cron"].split()
+    minute, hour, dom, month = (_expand(f, *spec) for f, spec in zip(fields[:4], _FIELDS))
+    if fields[4] != "*":
+        raise ConfigError(f"schedule.cron {cfg['cron']!r}: a day-of-week field is not converted to systemd; "
+                          "use * there, or write the timer by hand")
     return f"""# /etc/systemd/system/ipeval.service
 [Unit]
 Description=ipeval quarterly evaluation run
@@ -144,14 +210,14 @@ Description=ipeval quarterly evaluation run
 [Service]
 Type=oneshot
 WorkingDirectory={settings.root}
-ExecStart={exe} run --quarter latest --inbox --quiet
+ExecStart={_run_command(settings)}
 
 # /etc/systemd/system/ipeval.timer
 [Unit]
 Description=ipeval quarterly evaluation schedule
 
 [Timer]
-OnCalendar=*-{months}-{int(dom):02d} {int(hour):02d}:{int(minute):02d}:00 {cfg['timezone']}
+OnCalendar=*-{month}-{dom} {hour}:{minute}:00 {cfg['timezone']}
 Persistent=true
 
 [Install]

@@ -1,0 +1,212 @@
+"""Reading the tables districts send: CSV in any encoding Chinese Excel writes, and .xlsx workbooks.
+
+:func:`read_table` is the one reader of a data file; the data contract (:mod:`helpers.data.contract`)
+and the intake of district returns both call it, so a file reads the same everywhere:
+
+* CSV is decoded as UTF-8 (with or without the byte-order mark Excel adds), else as GB18030, the
+  superset of GBK that Chinese Excel and WPS write by default ("CSV (逗号分隔)");
+* a workbook must be an .xlsx/.xlsm (a zip holding ``xl/workbook.xml``): a legacy .xls, a
+  password-protected workbook (an OLE file with an ``EncryptedPackage``) or a zip of something
+  else is refused with what to do, never a library's exception;
+* a number cell formatted as a percentage (shows 45%, holds 0.45) is recorded in
+  ``frame.attrs["percent_cells"]`` so the contract can refuse it by name (``percent_format``):
+  the contract wants 45 for 45%, and 0.45 would pass every range check unnoticed.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.exceptions import DataValidationError
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+LEGACY_EXCEL_SUFFIXES = (".xls",)
+#: Tried in order; GB18030 decodes every GBK and GB2312 file.
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: Columns whose cells are checked for a percentage number format.
+NUMBER_COLUMNS = ("value", "numerator", "denominator")
+
+
+def refusal(path: Path, rule: str, message: str) -> DataValidationError:
+    """The error for a file that cannot be read at all, naming the file and the rule."""
+    return DataValidationError(f"{path}: {message} [rule: {rule}]")
+
+
+def read_csv_text(path: Path, **kwargs) -> pd.DataFrame:
+    """A CSV read as strings, decoded with the first of :data:`CSV_ENCODINGS` that fits."""
+    last = None
+    for enc in CSV_ENCODINGS:
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, **kwargs)
+        except UnicodeDecodeError as exc:
+            last = exc
+    raise refusal(path, "encoding", f"{path.name} is neither UTF-8 nor GBK/GB18030 text "
+                                    f"(byte {last.start}): save it again as CSV UTF-8 or as .xlsx")
+
+
+def check_workbook(path: Path) -> None:
+    """Refuse, with what to do, a file named like a workbook that openpyxl cannot open."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if head == OLE_MAGIC:
+            rest = fh.read(1 << 20)
+    if head == OLE_MAGIC:
+        if "EncryptedPackage".encode("utf-16-le") in rest:
+            raise refusal(path, "encrypted_workbook", f"{path.name} is protected by a password: "
+                                                      "remove the password in Excel (File > Info) and save again")
+        raise refusal(path, "legacy_xls", f"{path.name} is a legacy Excel 97-2003 workbook (.xls): "
+                                          "open it in Excel or WPS and save as .xlsx")
+    if path.suffix.lower() in LEGACY_EXCEL_SUFFIXES:
+        raise refusal(path, "legacy_xls", f"{path.name}: .xls files are not read; save it as .xlsx")
+    if not zipfile.is_zipfile(path):
+        raise refusal(path, "not_a_workbook", f"{path.name} is not an Excel workbook (an .xlsx is a zip file; "
+                                              "this one is not): save it from Excel as .xlsx")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise refusal(path, "not_a_workbook", f"{path.name} is a damaged zip file ({exc})") from None
+    if "xl/workbook.xml" not in names:
+        raise refusal(path, "not_a_workbook", f"{path.name} is a zip archive but not an Excel workbook "
+                                              "(no xl/workbook.xml)")
+
+
+TEMPLATE_CODE_ROW = 2  # the district template's second row holds the contract's column codes
+#: Columns the template shows for people (names, units, the stored value); not part of the contract.
+TEMPLATE_ONLY = {"indicator_name", "unit", "stored_value"}
+
+
+def _letter(n: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(n)
+
+
+def _text(v) -> str:
+    """A cell as text; whole floats without ``.0`` (Excel stores every number as a float)."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(v).strip()
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    df = read_csv_text(path)
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.assign(_sheet="", _line=range(2, len(df) + 2))  # +2: the header is row 1
+    df.attrs["letters"] = {"": {c: _letter(j + 1) for j, c in enumerate(df.columns) if not c.startswith("_")}}
+    df.attrs["percent_cells"] = []
+    return df
+
+
+def _is_percent(cell) -> bool:
+    return isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool) \
+        and "%" in str(getattr(cell, "number_format", "") or "")
+
+
+def _xlsx(path: Path) -> pd.DataFrame:
+    """Every sheet with the contract's codes in row 1 (a plain table) or row 2 (the district template)."""
+    from openpyxl import load_workbook
+
+    check_workbook(path)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
+        raise refusal(path, "not_a_workbook", f"{path.name} cannot be read as Excel: {exc}") from None
+    frames, letters, percent = [], {}, []
+    try:
+        for ws in wb.worksheets:
+            cells = [list(r) for r in ws.iter_rows()]
+            rows = [[_text(c.value) for c in r] for r in cells]
+            header_at = next((i for i, r in enumerate(rows[:TEMPLATE_CODE_ROW]) if "indicator_id" in r), None)
+            if header_at is None:
+                continue  # the 说明 sheet, or anything else without the contract's codes
+            header = rows[header_at]
+            cols = {c: j for j, c in enumerate(header) if c}
+            body = [r + [""] * (len(header) - len(r)) for r in rows[header_at + 1:]]
+            df = pd.DataFrame({c: [r[j] for r in body] for c, j in cols.items()}, dtype=str)
+            first_line = header_at + 2
+            df["_sheet"] = ws.title
+            df["_line"] = range(first_line, first_line + len(df))
+            for k, r in enumerate(cells[header_at + 1:]):
+                percent += [(f"{ws.title}!{first_line + k}", c) for c in NUMBER_COLUMNS
+                            if c in cols and cols[c] < len(r) and _is_percent(r[cols[c]])]
+            if header_at == TEMPLATE_CODE_ROW - 1:
+                # a template: a row without any figure is a period left as it was
+                figures = [c for c in NUMBER_COLUMNS if c in df.columns]
+                df = df[df[figures].apply(lambda s: s.str.strip() != "").any(axis=1)] if figures else df.iloc[:0]
+            # rows left entirely empty at the bottom of a sheet
+            df = df[df.drop(columns=["_sheet", "_line"]).apply(lambda s: s.str.strip() != "").any(axis=1)]
+            letters[ws.title] = {c: _letter(j + 1) for c, j in cols.items()}
+            frames.append(df)
+    finally:
+        wb.close()
+    if not frames:
+        raise refusal(path, "column_in_dataframe", f"{path.name}: no sheet has the contract's column indicator_id")
+    df = pd.concat(frames, ignore_index=True)
+    df.attrs["letters"] = letters
+    df.attrs["percent_cells"] = percent
+    return df
+
+
+def read_table(path: str | Path, required_columns=None) -> pd.DataFrame:
+    """Read a CSV or Excel data file as strings, keeping where each row sits in the file.
+
+    Parameters
+    ----------
+    path : path
+        A ``.csv`` (UTF-8, UTF-8-BOM or GBK/GB18030) or ``.xlsx``/``.xlsm`` file: the contract's
+        columns in row 1, or the district template (names in row 1, codes in row 2).
+    required_columns : sequence of str, optional
+        The contract's columns, put first; the template's columns for people are dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every cell as a string, plus ``_file``, ``_row`` (``"<sheet>!<n>"`` for workbooks, ``"<n>"``
+        for CSV: the row a spreadsheet shows), ``_sheet`` and ``_line``. ``attrs["letters"]`` maps
+        each sheet's columns to Excel's letters; ``attrs["percent_cells"]`` lists ``(_row, column)``
+        of number cells formatted as a percentage.
+
+    Raises
+    ------
+    DataValidationError
+        The file is missing, empty, a folder, of another type, or cannot be decoded or opened;
+        the message names the file and the rule.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataValidationError(f"data file {path} does not exist")
+    if path.is_dir():
+        raise DataValidationError(f"{path} is a folder; give a CSV or .xlsx file")
+    if path.stat().st_size == 0:
+        raise refusal(path, "not_empty", "the file is empty")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            df = _csv(path)
+        elif suffix in EXCEL_SUFFIXES + LEGACY_EXCEL_SUFFIXES:
+            df = _xlsx(path)
+        else:
+            raise refusal(path, "file_type", f"{path.name} is not a CSV or Excel (.xlsx) file")
+    except DataValidationError:
+        raise
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+        kind = "CSV" if suffix == ".csv" else "Excel"
+        raise refusal(path, "file_type", f"{path.name} cannot be read as {kind}: {exc}") from None
+    attrs = dict(df.attrs)
+    if required_columns is not None:
+        keep = [c for c in df.columns if c in required_columns or c.startswith("_")]
+        df = df[keep + [c for c in df.columns if c not in keep and c not in TEMPLATE_ONLY]]
+    df = df.copy().reset_index(drop=True)
+    df["_file"] = path.name
+    df["_row"] = [f"{s}!{n}" if s else str(n) for s, n in zip(df["_sheet"], df["_line"])]
+    if df.empty:
+        raise refusal(path, "not_empty", "the file has no data rows")
+    df.attrs.update(attrs)
+    return df
