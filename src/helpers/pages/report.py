@@ -146,7 +146,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
 
     from helpers.i18n import STATUS_NAMES, t
     from helpers.model.assess import JUDGED
-    from helpers.pages.sections import stage_banner
+    from helpers.pages.stage import stage_banner
     from helpers.plan.periods import Quarter
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))

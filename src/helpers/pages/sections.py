@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.series import indicator_series
-from helpers.i18n import DECIDED_BY, SDG_NAMES, STAGE_NAMES, STATUS_NAMES, t
+from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_NAMES, t
+from helpers.pages.stage import stage_banner
 from helpers.plan.geography import load_geographies
 from helpers.plan.periods import Quarter
 from helpers.plan.registry import OVERVIEW, load_plan
@@ -138,29 +139,6 @@ def header(ctx: ReportContext) -> None:
                  f"<b>{_e(t(ctx.lang, 'quarter'))}</b>: {_e(ctx.quarter)}</p>")
     parts.append(stage_banner(ctx.plan, ctx.quarter, ctx.assessments, ctx.geography, ctx.lang))
     _display_html("\n".join(parts))
-
-
-def stage_counts(assessments: pd.DataFrame, geography_code: str) -> dict:
-    """How many targets of a geography are achieved, missed and still open."""
-    from helpers.model.assess import OPEN
-
-    a = assessments[assessments["geography_code"] == geography_code]["status"]
-    return {"achieved": int((a == "achieved").sum()), "missed": int((a == "missed").sum()),
-            "open": int(a.isin(OPEN).sum())}
-
-
-def stage_banner(plan, quarter: Quarter, assessments: pd.DataFrame, geography, lang: str) -> str:
-    """One line saying whether this is the final (终期评估) or a mid-term assessment, with the
-    geography's counts of targets achieved, missed and still open."""
-    from helpers.model.assess import assessment_stage
-
-    stage = assessment_stage(plan, quarter)
-    due = max((i.target.due for i in plan.targets), default=quarter)
-    text = t(lang, "stage_banner", stage=STAGE_NAMES[lang][stage], quarter=quarter, due=due,
-             where=geography.name(lang), **stage_counts(assessments, geography.code))
-    colour = "#e8f0fe" if stage == "final" else "#f5f5f5"
-    return (f'<p class="ipeval-stage ipeval-stage-{stage}" style="background:{colour};padding:6px 10px;'
-            f'border-left:4px solid #1a73e8"><b>{_e(text)}</b></p>')
 
 
 def _rows(ctx: ReportContext, geography_code: str | None = None) -> pd.DataFrame:
