@@ -324,7 +324,7 @@ def test_target_dataclass_default_binds_city():
 
 
 def test_the_final_assessment_is_labelled_with_the_geographys_counts(final, plan, geos):
-    from helpers.pages.sections import stage_banner
+    from helpers.pages.stage import stage_banner
 
     district = geos.get("330106")
     for geo in (geos.city, district):

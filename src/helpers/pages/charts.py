@@ -186,7 +186,7 @@ OVERVIEW_CHART = "overview"  # the folder of the overview's chart (targets by se
 def sections_spec(plan, assessments: pd.DataFrame, geo, lang: str) -> ChartSpec:
     """The overview's chart of ``geo``: per section, its targets by status."""
     from helpers.i18n import STATUS_NAMES, t
-    from helpers.pages.sections import section_status_counts
+    from helpers.pages.stage import section_status_counts
 
     rows = section_status_counts(plan, assessments, geo)
     counts = pd.DataFrame([{"section": sec.name(lang), **c} for sec, _, c, _ in rows])

@@ -172,7 +172,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
 
     from helpers.i18n import STATUS_NAMES, t
     from helpers.model.assess import JUDGED
-    from helpers.pages.sections import stage_banner
+    from helpers.pages.stage import stage_banner
     from helpers.plan.periods import Quarter
     from helpers.pages.sections import plan_reference
 

@@ -461,7 +461,7 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
 def _stage_fields(inp: RunInputs, table: pd.DataFrame) -> dict:
     """The manifest's record of the assessment stage: final (终期评估) or mid-term, with the city's counts."""
     from helpers.model.assess import assessment_stage
-    from helpers.pages.sections import stage_counts
+    from helpers.pages.stage import stage_counts
 
     return {"assessment_stage": assessment_stage(inp.plan, inp.quarter),
             "city_counts": stage_counts(table, inp.geos.city.code)}

@@ -1,0 +1,52 @@
+"""Where the assessment stands on the page: the stage, mid-term (中期评估) or final (终期评估), with
+the counts of targets achieved, missed and still open (:func:`helpers.model.assess.assessment_stage`),
+and the counts of statuses per section."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from helpers.i18n import STAGE_NAMES, t
+from helpers.plan.periods import Quarter
+
+
+def stage_counts(assessments: pd.DataFrame, geography_code: str) -> dict:
+    """How many targets of a geography are achieved, missed and still open."""
+    from helpers.model.assess import OPEN
+
+    a = assessments[assessments["geography_code"] == geography_code]["status"]
+    return {"achieved": int((a == "achieved").sum()), "missed": int((a == "missed").sum()),
+            "open": int(a.isin(OPEN).sum())}
+
+
+def stage_banner(plan, quarter: Quarter, assessments: pd.DataFrame, geography, lang: str) -> str:
+    """One line saying whether this is the final (终期评估) or a mid-term assessment, with the
+    geography's counts of targets achieved, missed and still open."""
+    from helpers.model.assess import assessment_stage
+
+    stage = assessment_stage(plan, quarter)
+    due = max((i.target.due for i in plan.targets), default=quarter)
+    text = t(lang, "stage_banner", stage=STAGE_NAMES[lang][stage], quarter=quarter, due=due,
+             where=geography.name(lang), **stage_counts(assessments, geography.code))
+    colour = "#e8f0fe" if stage == "final" else "#f5f5f5"
+    return (f'<p class="ipeval-stage ipeval-stage-{stage}" style="background:{colour};padding:6px 10px;'
+            f'border-left:4px solid #1a73e8"><b>{html.escape(text)}</b></p>')
+
+
+def section_status_counts(plan, assessments: pd.DataFrame, geo) -> list:
+    """Per section with targets ``geo`` is held to: ``(section, n, {status: count}, mean probability)``."""
+    from helpers.model.assess import JUDGED
+
+    a = assessments
+    a = a[(a["geography_code"] == geo.code) & a["status"].isin(JUDGED)]
+    rows = []
+    for sec in plan.sections:
+        ids = {i.id for i in plan.indicators_in(sec.id) if geo.is_city or not i.city_only}
+        part = a[a["indicator_id"].isin(ids)]
+        if part.empty:
+            continue
+        counts = part["status"].value_counts()
+        rows.append((sec, len(part), {s: int(counts.get(s, 0)) for s in JUDGED}, part["probability"].mean()))
+    return rows
