@@ -336,3 +336,45 @@ def test_the_final_assessment_is_labelled_with_the_geographys_counts(final, plan
         en = stage_banner(plan, Quarter(2025, 4), final, geo, "en")
         assert "final assessment" in en and f"achieved {achieved}, missed {missed}" in en
     assert "中期评估" in stage_banner(plan, Quarter(2025, 2), final, geos.city, "zh")
+
+
+# --------------------------------------------------------------------------- targets at their bound
+
+def test_a_rate_whose_target_is_its_bound_is_a_beta_binomial_question(plan):
+    """100% of key foreign cases guided: continuous paths stay strictly below 100%, so the
+    probability is that every remaining case of 2025 is guided, theta ~ Beta(S + 1/2, F + 1/2)."""
+    from scipy.special import betaln
+
+    kind = YearRate(plan.indicator("foreign_case_guidance_rate"))
+    den = [10, 12, 14, 16] * 2 + [10, 12]  # 2023Q1 .. 2025Q2
+    s = _series([100.0] * len(den), START, numerators=den, denominators=den)
+    fut = Future(Quarter(2025, 2), False, 2)
+    p = kind.exact_probability(s, fut)
+    m = 14 + 16  # 2025Q3 and Q4 cases, as many as a year before
+    assert p == pytest.approx(np.exp(betaln(sum(den) + 0.5 + m, 0.5) - betaln(sum(den) + 0.5, 0.5)))
+    assert 0.8 < p < 1.0  # likely, never certain
+    # one case of 2025 not guided: the year's ratio cannot reach 100%
+    nums = den[:-1] + [11]
+    assert kind.exact_probability(_series([100.0] * 9 + [11 / 12 * 100], START, numerators=nums,
+                                          denominators=den), fut) == 0.0
+    # a failure earlier in the zone period lowers it
+    nums = [9] + den[1:]
+    assert kind.exact_probability(_series([90.0] + [100.0] * 9, START, numerators=nums, denominators=den), fut) < p
+    # a target below the bound is left to the simulated paths
+    assert YearRate(_ind(plan, "foreign_case_guidance_rate", value=90.0)).exact_probability(s, fut) is None
+
+
+def test_units_covered_are_simulated_as_a_count_of_units(plan, geos, demo_frame):
+    """12 of 13 districts with a police liaison officer -> 13 of 13 is a count question: paths are
+    whole districts, the probability is strictly between 0 and 1, and the bands end at 100%."""
+    from helpers.data.series import indicator_series
+
+    ind = plan.indicator("police_liaison_coverage")
+    s = indicator_series(demo_frame, ind, geos.city, geos, Quarter(2025, 2))
+    assert kind_of(ind).units(s) is not None and kind_of(ind).units(s)[1] == 13
+    fs = dataclasses.replace(ForecastSettings(), n_paths=400)
+    a = assess_one(demo_frame, ind, geos.city, geos, Quarter(2025, 2), fs, StatusThresholds())
+    assert a.latest_value < 100 and 0.0 < a.probability < 1.0
+    assert a.forecast_hi95 <= 100.0
+    counts = np.array([b["q500"] for b in a.bands]) / 100 * 13
+    assert np.allclose(counts, np.round(counts))  # whole districts

@@ -184,7 +184,7 @@ def _future(ind: Indicator, s: pd.DataFrame) -> Future:
 
 
 def _simulate(a: Assessment, ind: Indicator, geo: Geography, as_of: Quarter, s: pd.DataFrame, fut: Future,
-              settings) -> tuple[np.ndarray | None, str]:
+              settings, kind: TargetKind | None = None) -> tuple[np.ndarray | None, str]:
     """Simulated paths of the series (``None`` if too short or nothing to simulate), and the engine's note."""
     from helpers.model import forecast  # statsmodels is imported only where a forecast is made
 
@@ -192,24 +192,31 @@ def _simulate(a: Assessment, ind: Indicator, geo: Geography, as_of: Quarter, s: 
         return None, ""
     transform, bounds = _transform_for(ind)
     season_length = 1 if fut.annual else 4
+    history, integer, to_value = s["value"].to_numpy(float), ind.measure == "count", None
+    units = kind.units(s) if hasattr(kind, "units") else None
+    if units is not None:
+        # a share of units covered: the count of units, whole numbers between 0 and all of them
+        history, n_units = units
+        transform, bounds, integer = "log", (0.0, n_units), True
+        to_value = lambda p: p / n_units * ind.scale  # noqa: E731 - back to the indicator's unit
     try:
         # counts are simulated as whole numbers (small ones in units): P(12 -> 13 of 13) is a count's question
-        pf = forecast.simulate_paths(s["value"].to_numpy(float), fut.steps, transform=transform, bounds=bounds,
+        pf = forecast.simulate_paths(history, fut.steps, transform=transform, bounds=bounds,
                                      season_length=season_length, settings=settings,
-                                     seed=_seed(settings.seed, ind.id, geo.code, as_of),
-                                     integer=ind.measure == "count")
+                                     seed=_seed(settings.seed, ind.id, geo.code, as_of), integer=integer)
     except forecast.TooShortError:
         need = settings.min_points_for(season_length)
         return None, f"{len(s)} observations (< {need}): too short for a probability"
     a.models_used = ",".join(pf.members_used)
     a.models_dropped = ";".join(f"{k}: {v}" for k, v in pf.members_dropped.items())
-    qs = np.quantile(pf.paths, QUANTILES, axis=0)
+    paths = pf.paths if to_value is None else to_value(pf.paths)
+    qs = np.quantile(paths, QUANTILES, axis=0)
     step = 4 if fut.annual else 1
     for k in range(fut.steps):
         f = fut.last + (k + 1) * step
         a.bands.append(dict(period=(str(f.year) if fut.annual else str(f)), qindex=f.index,
                             **{f"q{int(q * 1000):03d}": float(v) for q, v in zip(QUANTILES, qs[:, k])}))
-    return pf.paths, pf.note
+    return paths, pf.note
 
 
 def _official(a: Assessment, kind: TargetKind, s: pd.DataFrame) -> None:
@@ -238,7 +245,8 @@ def _settle(a: Assessment, st: Settlement, due: Quarter) -> None:
 def _from_paths(a: Assessment, kind: TargetKind, s: pd.DataFrame, paths: np.ndarray, fut: Future,
                 thresholds: StatusThresholds) -> None:
     quantity, ok = kind.outcome(s, paths, fut)
-    a.probability = float(np.mean(ok))
+    exact = kind.exact_probability(s, fut)
+    a.probability = float(np.mean(ok)) if exact is None else exact
     lo95, lo80, med, hi80, hi95 = np.quantile(quantity, QUANTILES)
     a.forecast_lo95, a.forecast_lo80, a.forecast_median, a.forecast_hi80, a.forecast_hi95 = (
         float(lo95), float(lo80), float(med), float(hi80), float(hi95))
@@ -290,8 +298,8 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
             _as_reference(a)
         return a
     fut = _future(ind, s)
-    paths, fc_note = _simulate(a, ind, geo, as_of, s, fut, settings) if fit else (None, "")
     kind = kind_of(ind)
+    paths, fc_note = _simulate(a, ind, geo, as_of, s, fut, settings, kind) if fit else (None, "")
     if kind is None:
         a.note = fc_note
         return a

@@ -107,6 +107,10 @@ class TargetKind:
         """(quantity per path, whether each path meets the target)."""
         raise NotImplementedError
 
+    def exact_probability(self, s: pd.DataFrame, fut: Future) -> float | None:
+        """A probability computed in closed form where simulated paths cannot answer (None: use the paths)."""
+        return None
+
     def realised(self, s: pd.DataFrame) -> float:
         """The target quantity at the due date from the full series (NaN while unknown)."""
         raise NotImplementedError
@@ -220,6 +224,15 @@ class CoverageShare(Milestone):
 
     name = "coverage_share"
     label_en = "share of units covered"
+
+    def units(self, s: pd.DataFrame) -> tuple[np.ndarray, float] | None:
+        """The covered units as a count series and the number of units (the latest denominator), so
+        that 12 of 13 districts -> 13 of 13 is simulated as a count of districts, not a rate that
+        continuous paths can never bring to 100%. None without numerators and denominators."""
+        if not (s["numerator"].notna().all() and s["denominator"].notna().all()) or not len(s):
+            return None
+        n = float(s["denominator"].iloc[-1])
+        return (s["numerator"].to_numpy(float), n) if n > 0 else None
 
 
 class Cumulative(TargetKind):
@@ -389,6 +402,36 @@ class YearRate(TargetKind):
             return np.nan
         rows = self.year_rows(s, y)
         return float(rows["value"].iloc[-1]) if self.per_year == 1 else self._ratio(rows)
+
+    def exact_probability(self, s, fut):
+        """A rate whose target is its upper bound (100% of key cases guided): a yes/no question per
+        case, which continuous paths on the logit scale can never answer yes (they stay strictly
+        inside the bound). Each remaining case of the due year succeeds with probability theta;
+        theta ~ Beta(S + 1/2, F + 1/2) (Jeffreys prior) from the S successes and F failures of the
+        zone period so far; the year reaches 100% if it has no failure yet and all ``m`` remaining
+        cases succeed: P = E[theta^m] = B(a + m, b) / B(a, b). ``m`` is the same quarters'
+        denominators a year before."""
+        from scipy.special import betaln
+
+        hi = self.ind.bounds[1]
+        if (self.per_year == 1 or hi is None or self.t.direction != "at_least" or self.t.value < hi
+                or not s["denominator"].notna().all() or not s["numerator"].notna().all()):
+            return None
+        y = self.t.due.year
+        rows = self.year_rows(s, y)
+        if (rows["numerator"] < rows["denominator"]).any():
+            return 0.0  # a case of the due year already failed: the year's ratio cannot reach 100%
+        zone = self.in_period(s)
+        succ = float(zone["numerator"].sum())
+        fail = float((zone["denominator"] - zone["numerator"]).clip(lower=0).sum())
+        m = 0.0
+        for q in range(1, 5):
+            if fut.column(Quarter(y, q)) < 0:
+                continue  # observed already
+            prev = s[s["qindex"] == Quarter(y - 1, q).index]["denominator"]
+            m += float(prev.iloc[0]) if len(prev) else float(s["denominator"].tail(4).mean())
+        a, b = succ + 0.5, fail + 0.5
+        return float(np.exp(betaln(a + m, b) - betaln(a, b)))
 
 
 def kind_of(ind: Indicator) -> TargetKind | None:

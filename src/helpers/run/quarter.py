@@ -435,8 +435,9 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
         "git_commit": prov["git_commit"], "packages": prov["packages"], "inputs_sha256": prov["inputs"],
         "data_copy": data_copy_names(inp.data_files),
         # what reproduce checks the copies against before recomputing anything
-        "copies_sha256": {str(p.relative_to(staging)): sha256_file(p)
-                          for p in sorted([*(staging / "data").iterdir(), *(staging / "params").iterdir()])},
+        "copies_sha256": {p.relative_to(staging).as_posix(): sha256_file(p)
+                          for p in sorted([*(staging / "data").rglob("*"), *(staging / "params").iterdir()])
+                          if p.is_file()},
         "settings": s.raw,
         "forecast_settings": fs.__dict__ if hasattr(fs, "__dict__") else str(fs),
         "executor": {"kind": inp.executor, "workers": inp.workers, "scheduler": inp.scheduler,
