@@ -54,6 +54,7 @@ def run(
     executor: str = typer.Option("local", "--executor", help="local (default) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address for --executor dask."),
     validation_report: Optional[Path] = typer.Option(None, "--validation-report-dir", help="Where to write the validation CSV on invalid data (default: temp folder)."),
+    documents: bool = typer.Option(True, "--documents/--no-documents", help="Also write each geography's assessment report as Word and PDF (documents/)."),
     settings: Optional[Path] = SettingsOpt,
 ):
     """Run every section notebook for every geography for one quarter, and publish the reports."""
@@ -63,7 +64,8 @@ def run(
         s = _settings(settings)
         result = run_quarter(s, quarter, sections=sections.split(",") if sections else None,
                              geographies=geos.split(",") if geos else None, lang=lang, workers=workers, force=force,
-                             quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data)
+                             quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data,
+                             documents=documents)
     except IpevalError as exc:
         _fail(exc, validation_report)
     except RunInterrupted as exc:
@@ -78,6 +80,45 @@ def run(
     for j in result.failed:
         typer.echo(f"  failed: {j['section']} {j['geography_code']}: {j['error'].splitlines()[0] if j['error'] else ''}", err=True)
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def report(
+    quarter: str = typer.Option(..., "--quarter", "-q", help="A published quarter, e.g. 2025Q4."),
+    geo: Optional[str] = typer.Option(None, "--geo", help="Comma-separated geography codes (default: every geography of the run)."),
+    formats: Optional[str] = typer.Option("docx,pdf", "--format", help="docx, pdf or both (comma-separated)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en (default: settings)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the files (default: outputs/<quarter>/documents)."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Write the assessment report (mid-term or final by the quarter) as Word and PDF from a published run."""
+    from helpers.exceptions import ConfigError
+    from helpers.pages.document import parse_formats, write_documents
+    from helpers.plan.periods import Quarter
+    from helpers.run.publish import published_dir
+
+    try:
+        s = _settings(settings)
+        chosen = parse_formats(formats)
+        language = lang or s.language
+        if language not in ("zh", "en"):
+            raise ConfigError(f"--lang must be zh or en, not {language!r}")
+        q = Quarter.parse(quarter)
+        run_dir = published_dir(s.outputs_path, q)
+        if run_dir is None:
+            raise ConfigError(f"no published run of {q} under {s.outputs_path}: run `ipeval run --quarter {q}` first")
+        codes = None
+        if geo:
+            from helpers.plan.geography import load_geographies
+
+            g = load_geographies(s.geographies_path)
+            codes = [g.get(c).code for c in geo.split(",")]  # unknown codes: an error listing the valid ones
+        files = write_documents(s, run_dir, geographies=codes, formats=chosen, lang=language, out_dir=output,
+                                workers=min(2, os.cpu_count() or 1))
+    except IpevalError as exc:
+        _fail(exc)
+    for f in files:
+        typer.echo(str(f))
 
 
 @app.command()
