@@ -361,13 +361,16 @@ def _documents(inp: RunInputs, staging: Path, out_root: Path) -> list:
     from helpers.pages.document import write_documents
 
     codes = sorted({c for _, c in inp.pairs}, key=inp.geos.codes.index)
+    t0 = time.monotonic()
     try:
-        write_documents(inp.settings, staging, geographies=codes, lang=inp.lang, workers=min(inp.workers, 2),
-                        reuse_from=published_dir(out_root, inp.quarter))
+        files = write_documents(inp.settings, staging, geographies=codes, lang=inp.lang,
+                                workers=min(inp.workers, 2), reuse_from=published_dir(out_root, inp.quarter))
     except Exception as exc:  # noqa: BLE001 - the HTML reports and tables are still worth publishing
         log.exception("documents failed", extra={"event": "documents_failed"})
         return [dict(section="documents", geography_code=",".join(codes), status="failed",
                      error=f"{type(exc).__name__}: {exc}")]
+    log.info("documents", extra={"event": "documents", "files": len(files),
+                                 "seconds": round(time.monotonic() - t0, 2)})
     return []
 
 

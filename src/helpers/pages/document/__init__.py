@@ -94,8 +94,7 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
         chars = base_charset(tables.plan, tables.geos)
         for d in docs.values():
             chars |= document_chars(d)
-        fonts = truetype_fonts(cjk_font_files(), chars, Path(font_cache) if font_cache else
-                               settings.outputs_path / ".cache" / "fonts")
+        fonts = truetype_fonts(cjk_font_files(), chars, Path(font_cache) if font_cache else default_font_cache(settings))
     tasks = [(d, fmt, out / document_name(tables.geos.get(code), lang, fmt, tables.final), fonts)
              for code, d in docs.items() for fmt in formats]
     written = _write_all(tasks, workers)
@@ -104,6 +103,22 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
                                          "seconds_build": round(t_build - t0, 2),
                                          "seconds": round(time.monotonic() - t0, 2)})
     return written
+
+
+def default_font_cache(settings) -> Path:
+    """``$XDG_CACHE_HOME/ipeval/fonts`` (else ``~/.cache/ipeval/fonts``): the cut fonts depend only
+    on the font files and the characters, so every project and test run on a machine shares them;
+    ``outputs/.cache/fonts`` where the user cache cannot be written."""
+    import os
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ipeval" / "fonts"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        if os.access(base, os.W_OK):
+            return base
+    except OSError:
+        pass
+    return settings.outputs_path / ".cache" / "fonts"
 
 
 def _stamp(run_dir: Path, codes, formats, lang: str) -> str:

@@ -108,7 +108,9 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
             pdf.set_y(70)
             pdf.set_font("sans", size=20)
             pdf.set_text_color(160, 30, 30)
-            pdf.multi_cell(0, 12, b.title, align="C", wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
+            # a long title breaks before its bracketed years, not inside them
+            title = b.title.replace("（", "\n（", 1) if pdf.get_string_width(b.title) > pdf.epw else b.title
+            pdf.multi_cell(0, 12, title, align="C", wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
             pdf.set_text_color(0, 0, 0)
             pdf.ln(6)
             pdf.set_font("sans", size=18)
@@ -201,6 +203,7 @@ def _image(pdf, b: Image) -> None:
 
 def _toc_renderer(title: str):
     def render(pdf, outline):
+        pdf.set_x(pdf.l_margin)
         pdf.set_font("sans", size=16)
         pdf.cell(0, 12, title, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(4)
