@@ -6,6 +6,7 @@ the module; the documents are written from its published folder as ``ipeval repo
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 
@@ -179,8 +180,7 @@ def test_published_figures_are_marked_real_in_the_sources_annex(tables):
 
     real = tables.frame.iloc[[0]].copy()
     real["source"] = "杭州市政府新闻办 新闻发布会 2025-04-23"
-    tables2 = type(tables)(**{**tables.__dict__, "frame": pd.concat([tables.frame, real], ignore_index=True)})
-    tables2.__dict__.pop("source_counts", None)
+    tables2 = dataclasses.replace(tables, frame=pd.concat([tables.frame, real], ignore_index=True))
     d = build_document(tables2, "330100", "zh")
     src = [b for b in d.blocks if isinstance(b, Table) and "来源" in b.header][0]
     assert src.rows[0][1] == "杭州市政府新闻办 新闻发布会 2025-04-23" and src.rows[0][2] == "公开发布"
