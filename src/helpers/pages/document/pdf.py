@@ -95,10 +95,12 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
     pdf.set_creator("ipeval")
     pdf.set_lang("zh-CN" if doc.lang == "zh" else "en")
     indent = "\u3000\u3000" if doc.lang == "zh" else ""
+    # Chinese breaks between any two characters; English only between words
+    wrap = WrapMode.CHAR if doc.lang == "zh" else WrapMode.WORD
 
     def para(text, size=BODY_PT, font="serif", align="J", first=indent):
         pdf.set_font(font, size=size)
-        pdf.multi_cell(0, size * PT_MM * LINE, first + text, align=align, wrapmode=WrapMode.CHAR,
+        pdf.multi_cell(0, size * PT_MM * LINE, first + text, align=align, wrapmode=wrap,
                        new_x="LMARGIN", new_y="NEXT")
         pdf.ln(size * PT_MM * 0.3)
 
@@ -110,11 +112,11 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
             pdf.set_text_color(160, 30, 30)
             # a long title breaks before its bracketed years, not inside them
             title = b.title.replace("（", "\n（", 1) if pdf.get_string_width(b.title) > pdf.epw else b.title
-            pdf.multi_cell(0, 12, title, align="C", wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 12, title, align="C", wrapmode=wrap, new_x="LMARGIN", new_y="NEXT")
             pdf.set_text_color(0, 0, 0)
             pdf.ln(6)
             pdf.set_font("sans", size=18)
-            pdf.multi_cell(0, 11, b.subtitle, align="C", wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 11, b.subtitle, align="C", wrapmode=wrap, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(18)
             for line in b.lines:
                 para(line, size=11.5, align="L", first="")
@@ -123,7 +125,7 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
                 pdf.set_fill_color(255, 243, 205)
                 pdf.set_draw_color(211, 158, 0)
                 pdf.set_font("sans", size=11)
-                pdf.multi_cell(0, 7, b.warning, border=1, fill=True, align="L", wrapmode=WrapMode.CHAR,
+                pdf.multi_cell(0, 7, b.warning, border=1, fill=True, align="L", wrapmode=wrap,
                                new_x="LMARGIN", new_y="NEXT", padding=2)
                 pdf.set_fill_color(255, 255, 255)  # tables fill their cells with the current colour
                 pdf.set_draw_color(0, 0, 0)
@@ -148,7 +150,7 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
             else:
                 para(b.text)
         elif isinstance(b, Table):
-            _table(pdf, b, FontFace, WrapMode)
+            _table(pdf, b, FontFace, wrap)
         elif isinstance(b, Image):
             _image(pdf, b)
     out = Path(path)
@@ -157,7 +159,7 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
     return out
 
 
-def _table(pdf, b: Table, FontFace, WrapMode) -> None:
+def _table(pdf, b: Table, FontFace, wrap) -> None:
     size = b.font_size
     if b.caption:
         if pdf.will_page_break(size * PT_MM * 8):
@@ -169,7 +171,7 @@ def _table(pdf, b: Table, FontFace, WrapMode) -> None:
     head_style = FontFace(family="sans", size_pt=size, fill_color=(230, 234, 240))
     with pdf.table(col_widths=tuple(b.widths_mm), width=sum(b.widths_mm), text_align=tuple(align),
                    line_height=size * PT_MM * 1.45, headings_style=head_style, repeat_headings=1,
-                   wrapmode=WrapMode.CHAR, padding=(0.8, 1.0), borders_layout="SINGLE_TOP_LINE",
+                   wrapmode=wrap, padding=(0.8, 1.0), borders_layout="SINGLE_TOP_LINE",
                    first_row_as_headings=True) as t:
         row = t.row()
         for h in b.header:
