@@ -119,7 +119,7 @@ def test_district_report_ranks_the_district_with_an_interval(written, tables):
     text = "".join(p.extract_text() for p in PdfReader(written["pdf:330106"]).pages).replace("\n", "")
     r = tables.ranking.set_index("geography_code").loc["330106"]
     assert f"西湖区在13个区县中排第{int(r['rank'])}位" in text.replace(" ", "")
-    assert r["rank_lo"] <= r["rank"] <= r["rank_hi"] or r["rank_lo"] <= r["rank_hi"]
+    assert r["rank_lo"] <= r["rank_hi"] and 1 <= r["rank"] <= 13
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed (soffice not on PATH)")
@@ -140,6 +140,7 @@ def test_ranking_interval_widens_with_uncertain_targets(geos):
     r = district_ranking(sure, geos, draws=500)
     assert (r["rank_lo"] == r["rank_hi"]).all()  # certain outcomes: one rank each
     assert r.iloc[0]["geography_code"] == geos.districts[-1].code
+    assert list(r["rank"]) == list(range(1, 14)) and (r["rank"] == r["rank_lo"]).all()
     vague = {g.code: recs([0.5] * 6) for g in geos.districts}
     v = district_ranking(vague, geos, draws=500)
     assert (v["rank_hi"] - v["rank_lo"]).mean() > 3

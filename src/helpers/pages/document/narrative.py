@@ -250,5 +250,6 @@ def district_ranking(records: dict, geos, draws: int = 2000, seed: int = 2023102
     out["rank_lo"] = np.percentile(ranks, 10, axis=0).astype(int)
     out["rank_hi"] = np.percentile(ranks, 90, axis=0).astype(int)
     out = out.sort_values(["share", "expected"], ascending=False, kind="stable").reset_index(drop=True)
-    out["rank"] = np.arange(1, len(out) + 1)
+    share = out["share"].fillna(-1).to_numpy()
+    out["rank"] = (share[None, :] > share[:, None]).sum(axis=1) + 1  # equal shares share the better rank
     return out
