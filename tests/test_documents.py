@@ -147,6 +147,19 @@ def test_ranking_interval_widens_with_uncertain_targets(geos):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
+def test_document_texts_have_the_same_keys_in_both_languages_and_no_duplicate():
+    import ast
+    import inspect
+
+    from helpers import i18n
+
+    assert set(i18n.DOCUMENT_TEXTS["zh"]) == set(i18n.DOCUMENT_TEXTS["en"])
+    for node in ast.walk(ast.parse(inspect.getsource(i18n))):  # a key written twice silently loses one text
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            assert len(keys) == len(set(keys)), sorted(k for k in set(keys) if keys.count(k) > 1)
+
+
 def test_every_sentence_comes_from_a_template_in_both_languages(tables, lang):
     from helpers.pages.document.blocks import Para
     from helpers.pages.document.content import build_document

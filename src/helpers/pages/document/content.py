@@ -301,7 +301,7 @@ def _districts(tables: RunTables, geo, lang: str, counter) -> list:
         here = [k for k, r in enumerate(rank.itertuples()) if r.geography_code == geo.code]
         out.append(Table([dt(lang, k) for k in ("t_rank", "t_district", "t_targets", "t_share_good", "t_expected",
                                                 "t_rank80")], body, [14, 32, 24, 30, 26, 30],
-                         caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_rank")),
+                         caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_ranking")),
                          align=["C", "L", "R", "R", "R", "C"], highlight_rows=here))
         first, last = rank.iloc[0], rank.iloc[-1]
         out.append(Para(dt(lang, "d_top", first=names[first.geography_code], share=nv.pct(first.share),
