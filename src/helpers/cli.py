@@ -125,6 +125,7 @@ def run(
     validation_report: Optional[Path] = typer.Option(None, "--validation-report-dir", help="Where to write the validation CSV on invalid data (default: temp folder)."),
     inbox: bool = typer.Option(False, "--inbox", help="First ingest the files waiting in data/inbox/ (bad ones go to data/inbox/rejected/); scheduled runs do."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Use the data as known at this date/time (2025-07-25 or an ISO time, UTC); default: the latest vintage."),
+    documents: bool = typer.Option(True, "--documents/--no-documents", help="Also write each geography's assessment report as Word and PDF (documents/)."),
     settings: Optional[Path] = SettingsOpt,
 ):
     """Run every section notebook for every geography for one quarter, and publish the reports.
@@ -150,7 +151,7 @@ def run(
         result = run_quarter(s, quarter, sections=sections.split(",") if sections else None,
                              geographies=geos.split(",") if geos else None, lang=lang, workers=workers, force=force,
                              quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of,
-                             log_events=events)
+                             log_events=events, documents=documents)
     except IpevalError as exc:
         _fail(exc, validation_report, lang)
     except RunInterrupted as exc:
@@ -172,6 +173,45 @@ def run(
     for j in result.failed:
         typer.echo(f"  failed: {j['section']} {j['geography_code']}: {j['error'].splitlines()[0] if j['error'] else ''}", err=True)
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def report(
+    quarter: str = typer.Option(..., "--quarter", "-q", help="A published quarter, e.g. 2025Q4."),
+    geo: Optional[str] = typer.Option(None, "--geo", help="Comma-separated geography codes (default: every geography of the run)."),
+    formats: Optional[str] = typer.Option("docx,pdf", "--format", help="docx, pdf or both (comma-separated)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en (default: settings)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the files (default: outputs/<quarter>/documents)."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Write the assessment report (mid-term or final by the quarter) as Word and PDF from a published run."""
+    from helpers.exceptions import ConfigError
+    from helpers.pages.document import parse_formats, write_documents
+    from helpers.plan.periods import Quarter
+    from helpers.run.publish import published_dir
+
+    try:
+        s = _settings(settings)
+        chosen = parse_formats(formats)
+        language = lang or s.language
+        if language not in ("zh", "en"):
+            raise ConfigError(f"--lang must be zh or en, not {language!r}")
+        q = Quarter.parse(quarter)
+        run_dir = published_dir(s.outputs_path, q)
+        if run_dir is None:
+            raise ConfigError(f"no published run of {q} under {s.outputs_path}: run `ipeval run --quarter {q}` first")
+        codes = None
+        if geo:
+            from helpers.plan.geography import load_geographies
+
+            g = load_geographies(s.geographies_path)
+            codes = [g.get(c).code for c in geo.split(",")]  # unknown codes: an error listing the valid ones
+        files = write_documents(s, run_dir, geographies=codes, formats=chosen, lang=language, out_dir=output,
+                                workers=min(2, os.cpu_count() or 1))
+    except IpevalError as exc:
+        _fail(exc)
+    for f in files:
+        typer.echo(str(f))
 
 
 @app.command()

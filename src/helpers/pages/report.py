@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.files import safe_frame
 
 TEMPLATES = Path(__file__).parent / "templates"
 VARIANTS = ("report", "audit")
@@ -94,59 +93,6 @@ def _run_dir_relative(nb):
         if "injected-parameters" in c.get("metadata", {}).get("tags", []):
             c.source = RUN_DIR_LINE.sub('run_dir = "../.."  # the run folder, from this notebook\'s folder', c.source)
     return nb
-
-
-# --------------------------------------------------------------------------- tables
-
-XLSX_HEADERS_ZH = {
-    "section": "板块", "geography_code": "地区代码", "geography_name": "地区", "indicator_id": "指标代码",
-    "name_zh": "指标", "unit_zh": "单位", "latest_period": "最新期", "latest_value": "最新值",
-    "progress_value": "当前进度", "target_kind": "目标类型", "direction": "方向", "target_value": "目标值",
-    "due": "期限", "gap": "差距", "probability": "达标概率", "forecast_median": "预测中位数",
-    "forecast_lo80": "80%下限", "forecast_hi80": "80%上限", "forecast_lo95": "95%下限", "forecast_hi95": "95%上限",
-    "status_zh": "状态", "settled_on": "确定于", "early": "提前达标", "binds": "目标约束对象",
-    "assessment_stage_zh": "评估阶段", "sdg_category_zh": "官方口径类别", "decided_by": "判定依据", "models_used": "模型",
-    "n_obs": "观测数", "note": "说明",
-}
-
-
-def write_xlsx(assessments: pd.DataFrame, path: str | Path, geo_names: dict, demo: bool) -> Path:
-    """``assessments.xlsx``: Chinese headers, frozen header row, widths, percentages, status colours."""
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    from helpers.i18n import SDG_NAMES, STAGE_NAMES, STATUS_COLOURS, STATUS_NAMES
-
-    df = assessments.copy()
-    df["geography_name"] = df["geography_code"].map(geo_names)
-    df["status_zh"] = df["status"].map(STATUS_NAMES["zh"])
-    df["sdg_category_zh"] = df["sdg_category"].map(SDG_NAMES["zh"])
-    if "assessment_stage" in df:
-        df["assessment_stage_zh"] = df["assessment_stage"].map(STAGE_NAMES["zh"])
-    cols = [c for c in XLSX_HEADERS_ZH if c in df.columns]
-    # a text cell such as "=HYPERLINK(...)" would be written as a live formula by openpyxl
-    out = safe_frame(df[cols].rename(columns=XLSX_HEADERS_ZH))
-    path = Path(path)
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        out.to_excel(xw, sheet_name="评估结果", index=False, startrow=1 if demo else 0)
-        ws = xw.sheets["评估结果"]
-        header_row = 2 if demo else 1
-        if demo:
-            ws.cell(1, 1, "演示数据（生成，非真实统计） DEMONSTRATION DATA").font = Font(bold=True, color="9C5700")
-        for j, name in enumerate(out.columns, start=1):
-            ws.cell(header_row, j).font = Font(bold=True)
-            ws.column_dimensions[get_column_letter(j)].width = max(10, min(40, len(str(name)) * 2 + 4))
-        ws.freeze_panes = ws.cell(header_row + 1, 1)
-        p_col = list(out.columns).index("达标概率") + 1
-        s_col = list(out.columns).index("状态") + 1
-        inv = {v: k for k, v in STATUS_NAMES["zh"].items()}
-        for i in range(header_row + 1, header_row + 1 + len(out)):
-            ws.cell(i, p_col).number_format = "0%"
-            code = inv.get(ws.cell(i, s_col).value)
-            if code:
-                ws.cell(i, s_col).fill = PatternFill("solid", fgColor=STATUS_COLOURS[code].lstrip("#"))
-                ws.cell(i, s_col).font = Font(color="FFFFFF", bold=True)
-    return path
 
 
 # --------------------------------------------------------------------------- the index

@@ -194,7 +194,7 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
 
 def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, geographies=None, lang=None,
                 workers=None, force=False, quiet=False, executor="local", scheduler=None, data_paths=None,
-                stop_after_jobs=None, as_of=None, log_events=()) -> RunResult:
+                stop_after_jobs=None, as_of=None, log_events=(), documents=True) -> RunResult:
     """Run one quarter end to end and publish it.
 
     Parameters
@@ -215,6 +215,8 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         Read the observation store as known at this date or time (default: the latest vintage).
     log_events : sequence of dict
         Written to the run's log first (e.g. the inbox files a scheduled run ingested).
+    documents : bool
+        Also write the assessment report of each geography as .docx and .pdf (``documents/``).
 
     Returns
     -------
@@ -271,6 +273,8 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
                                                fork_kernels=settings.executor.fork_kernels)
         _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo)
+        if documents:
+            results += _documents(inp, staging, out_root)
         log.info("run finished", extra={"event": "finish", "failed": sum(r["status"] == "failed" for r in results),
                                         "jobs": len(results), "skipped": len(skipped)})
         log.removeHandler(handler)
@@ -310,7 +314,7 @@ def _assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame
     (staging / "validated_data.csv").write_bytes(people_csv(frame))
     bands.to_csv(staging / "bands.csv", index=False, float_format="%.6g")
     demo = bool(frame["source"].astype(str).str.startswith("DEMO").any())
-    _write_xlsx_once(table, staging, published_dir(out_root, inp.quarter), inp.geos, demo)
+    _write_xlsx_once(inp, table, staging, published_dir(out_root, inp.quarter), demo)
     log.info("assessed", extra={"event": "assessed", "seconds": round(time.monotonic() - t0, 2), "rows": len(table)})
     return table, demo
 
@@ -468,16 +472,34 @@ def _stage_fields(inp: RunInputs, table: pd.DataFrame) -> dict:
             "city_counts": stage_counts(table, inp.geos.city.code)}
 
 
-def _write_xlsx_once(table, staging: Path, prev_dir: Path | None, geos, demo: bool) -> None:
-    """``assessments.xlsx``, reused from the previous run when ``assessments.csv`` is byte-identical
-    (and the code that formats it unchanged): formatting the workbook is the slowest step of a
-    run in which nothing changed."""
-    from helpers.model.assess import code_hash
-    from helpers.pages.report import write_xlsx
+def _documents(inp: RunInputs, staging: Path, out_root: Path) -> list:
+    """The Word and PDF reports; a failure here is reported as a failed job, not a lost run."""
+    from helpers.pages.document import write_documents
 
-    names = {g.code: g.name_zh for g in geos.all}
-    stamp = hashlib.sha256((staging / "assessments.csv").read_bytes() + code_hash().encode() + bytes([demo])
-                           + repr(sorted(names.items())).encode()).hexdigest()
+    codes = sorted({c for _, c in inp.pairs}, key=inp.geos.codes.index)
+    t0 = time.monotonic()
+    try:
+        files = write_documents(inp.settings, staging, geographies=codes, lang=inp.lang,
+                                workers=min(inp.workers, 2), reuse_from=published_dir(out_root, inp.quarter))
+    except Exception as exc:  # noqa: BLE001 - the HTML reports and tables are still worth publishing
+        log.exception("documents failed", extra={"event": "documents_failed"})
+        return [dict(section="documents", geography_code=",".join(codes), status="failed",
+                     error=f"{type(exc).__name__}: {exc}")]
+    log.info("documents", extra={"event": "documents", "files": len(files),
+                                 "seconds": round(time.monotonic() - t0, 2)})
+    return []
+
+
+def _write_xlsx_once(inp: RunInputs, table, staging: Path, prev_dir: Path | None, demo: bool) -> None:
+    """``assessments.xlsx``, reused from the previous run when ``assessments.csv`` and
+    ``validated_data.csv`` are byte-identical (and the code that formats it unchanged): formatting
+    the workbook is the slowest step of a run in which nothing changed."""
+    from helpers.model.assess import code_hash
+    from helpers.pages.workbook import write_workbook
+
+    stamp = hashlib.sha256((staging / "assessments.csv").read_bytes() + (staging / "validated_data.csv").read_bytes()
+                           + code_hash().encode() + bytes([demo]) + inp.lang.encode() + inp.plan.sha256.encode()
+                           + inp.geos.sha256.encode()).hexdigest()
     if prev_dir is not None:
         old_stamp = prev_dir / ".assessments.xlsx.sha256"
         if old_stamp.is_file() and old_stamp.read_text().strip() == stamp and (prev_dir / "assessments.xlsx").is_file():
@@ -485,5 +507,6 @@ def _write_xlsx_once(table, staging: Path, prev_dir: Path | None, geos, demo: bo
             shutil.copy2(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
             (staging / ".assessments.xlsx.sha256").write_text(stamp)
             return
-    write_xlsx(table, staging / "assessments.xlsx", names, demo)
+    write_workbook(staging / "assessments.xlsx", table=table, frame=inp.dataset.frame, plan=inp.plan, geos=inp.geos,
+                   quarter=inp.quarter, demo=demo, lang=inp.lang, thresholds=inp.thresholds)
     (staging / ".assessments.xlsx.sha256").write_text(stamp)

@@ -1,0 +1,112 @@
+"""The charts a document shows: one picture per (indicator, geography).
+
+:func:`chart_images` is the one place the documents get their pictures from. A run whose charts
+stage has drawn ``<run>/charts/<indicator>/<geography>.png`` is used; otherwise the chart is drawn
+here with :mod:`helpers.pages.plots` at 200 dpi into ``<run>/documents/charts/`` (once: a later
+document of the same run reuses it).
+
+The documents embed JPEG (quality 92) rather than PNG: a PDF can carry a JPEG as it is, while a
+PNG with transparency must be decoded and re-compressed, which costs about 75 ms a chart and made
+picture embedding the slowest part of writing a PDF. At 200 dpi the difference is not visible in
+print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.data.series import indicator_series
+from helpers.i18n import t
+
+DPI = 200
+JPEG_QUALITY = 92
+
+
+def run_charts(run_dir: Path) -> dict:
+    """``{(indicator_id, geography_code): png}`` of the charts the run's charts stage drew."""
+    root = Path(run_dir) / "charts"
+    if not root.is_dir():
+        return {}
+    return {(p.parent.name, p.stem): p for p in root.glob("*/*.png")}
+
+
+def chart_images(tables, geo, indicators, lang: str, out_dir: Path, existing: dict | None = None) -> dict:
+    """The PNG of every indicator in ``indicators`` for ``geo``.
+
+    Parameters
+    ----------
+    tables : RunTables
+        The run's data, assessments and bands.
+    geo : Geography
+    indicators : list of Indicator
+    lang : {'zh', 'en'}
+        The language of the titles and legends (charts drawn here only).
+    out_dir : Path
+        Where charts drawn or converted here go (``<out_dir>/<lang>/<indicator>/<geo>.jpg``).
+    existing : dict, optional
+        ``{(indicator_id, geography_code): png}`` already drawn (:func:`run_charts`).
+
+    Returns
+    -------
+    dict
+        ``{(indicator_id, geography_code): Path}`` of JPEG files; indicators without a row for
+        ``geo`` are left out.
+    """
+    existing = existing or {}
+    rows = tables.table[tables.table["geography_code"] == geo.code].set_index("indicator_id")
+    out = {}
+    for ind in indicators:
+        key = (ind.id, geo.code)
+        if ind.id not in rows.index:
+            continue
+        path = Path(out_dir) / lang / ind.id / f"{geo.code}.jpg"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if key in existing:
+                _to_jpeg(Path(existing[key]), path)
+            else:
+                _draw(tables, ind, geo, rows.loc[ind.id].to_dict(), lang, path)
+        out[key] = path
+    return out
+
+
+def _to_jpeg(png: Path, dest: Path) -> None:
+    from PIL import Image
+
+    with Image.open(png) as im:
+        rgb = Image.new("RGB", im.size, "white")
+        rgb.paste(im, mask=im.getchannel("A") if im.mode == "RGBA" else None)
+        rgb.save(dest, "JPEG", quality=JPEG_QUALITY)
+
+
+def _draw(tables, ind, geo, row: dict, lang: str, path: Path) -> None:
+    """One chart as the section reports draw it, saved at :data:`DPI`."""
+    import matplotlib.pyplot as plt
+
+    from helpers.pages.plots import annual_total_chart, indicator_chart
+
+    hist = indicator_series(tables.frame, ind, geo, tables.geos, tables.quarter)
+    hist = hist[hist["value"].notna()]
+    b = tables.bands
+    if len(b):
+        b = b[(b["indicator_id"] == ind.id) & (b["geography_code"] == geo.code)]
+    kind = ind.target.kind if ind.target else ""
+    running = kind == "cumulative"
+    suffix = t(lang, "running_total") if running else t(lang, "annual_total") if kind == "flow_per_year" else ""
+    labels = dict(title=ind.name(lang) + suffix, unit=ind.unit(lang), history=t(lang, "history"),
+                  median=t(lang, "median"), band80=t(lang, "band80"), band95=t(lang, "band95"),
+                  target=t(lang, "target"), due=t(lang, "due"), achieved=t(lang, "achieved_marker"),
+                  observed=t(lang, "observed_total"), projected=t(lang, "projected_rest"),
+                  before_period=t(lang, "before_period"))
+    row = {k: ("" if isinstance(v, float) and pd.isna(v) and k in ("due", "status", "latest_period") else v)
+           for k, v in row.items()}
+    row["direction_symbol"] = ind.target.symbol if ind.target else ""
+    if kind == "flow_per_year":
+        fig = annual_total_chart(hist, b, row, labels, start_year=ind.target.start.year)
+    else:
+        fig = indicator_chart(hist, b, row, labels, running_total=running,
+                              start_period=str(ind.target.start) if running else None)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", facecolor="white", pil_kwargs={"quality": JPEG_QUALITY})
+    plt.close(fig)

@@ -1,0 +1,364 @@
+"""The assessment report of one geography as blocks (:mod:`.blocks`), from a run's tables.
+
+Structure, as Chinese evaluation reports are written: cover; 一、总体情况; 二、分领域评估 (one
+chapter per section: table, sentences, charts); 三、区县比较; 四、存在问题与建议; 附件 (targets with
+the plan's text verbatim, data sources, method and calibration).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.data.series import indicator_series
+from helpers.i18n import SDG_NAMES, dt
+from helpers.pages.document import narrative as nv
+from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
+from helpers.plan.periods import Quarter
+
+TEXT_WIDTH_MM = 156  # A4 210 mm less the GB/T 9704 margins (left 28, right 26)
+RANK_DRAWS = 2000
+
+
+@dataclass
+class RunTables:
+    """What a run wrote that the documents read: data, assessments, bands and provenance."""
+
+    plan: object
+    geos: object
+    settings: object
+    frame: pd.DataFrame
+    table: pd.DataFrame
+    bands: pd.DataFrame
+    quarter: Quarter
+    demo: bool
+    run_id: str
+    git: str
+    data_sha: str
+    produced: str
+    run_dir: Path
+    backtest: pd.DataFrame | None = None
+
+    @property
+    def final(self) -> bool:
+        return nv.is_final(self.plan, self.quarter)
+
+    @cached_property
+    def records(self) -> dict:
+        """``{geography_code: [assessment row as dict, ...]}`` (pandas row access is slow; this is read often)."""
+        out: dict = {}
+        for r in self.table.to_dict("records"):
+            out.setdefault(r["geography_code"], []).append(r)
+        return out
+
+    @cached_property
+    def ranking(self) -> pd.DataFrame:
+        return nv.district_ranking(self.records, self.geos, draws=RANK_DRAWS)
+
+    @cached_property
+    def source_counts(self) -> pd.DataFrame:
+        """Rows per (geography, indicator, source) up to the quarter."""
+        f = self.frame[self.frame["qindex"] <= self.quarter.index] if "qindex" in self.frame.columns else self.frame
+        return f.groupby(["geography_code", "indicator_id", "source"], sort=False).size().rename("n").reset_index()
+
+
+def load_run_tables(settings, run_dir: str | Path) -> RunTables:
+    """Read a run folder (``assessments.csv``, ``validated_data.csv``, ``bands.csv``, ``manifest.json``).
+
+    The plan and geographies are the run's own copies under ``params/`` when present, so a report
+    written later still says what the run assessed.
+    """
+    from helpers.exceptions import ConfigError
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
+
+    run = Path(run_dir)
+    needed = [run / n for n in ("assessments.csv", "validated_data.csv")]
+    missing = [p.name for p in needed if not p.is_file()]
+    if missing:
+        raise ConfigError(f"{run} is not a finished run: {', '.join(missing)} missing (run `ipeval run` first)")
+    params = run / "params"
+    plan = load_plan(params / settings.plan_path.name if (params / settings.plan_path.name).is_file() else settings.plan_path)
+    geo_path = params / settings.geographies_path.name
+    geos = load_geographies(geo_path if geo_path.is_file() else settings.geographies_path)
+    table = pd.read_csv(run / "assessments.csv", dtype={"geography_code": str})
+    for c in ("status", "decided_by", "latest_period", "due", "note", "sdg_category", "target_kind", "direction"):
+        if c in table.columns:
+            table[c] = table[c].astype(object).where(table[c].notna(), "")
+    frame = pd.read_csv(run / "validated_data.csv", dtype={"geography_code": str, "period": str, "source": str,
+                                                           "note": str}, keep_default_na=False,
+                        na_values={c: [""] for c in ("value", "numerator", "denominator")})
+    bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8")) if (run / "manifest.json").is_file() else {}
+    quarter = Quarter.parse(manifest.get("quarter") or str(table["as_of"].iloc[0]))
+    shas = [v for k, v in (manifest.get("inputs_sha256") or {}).items() if not k.endswith((".yaml", ".yml"))]
+    bt = settings.outputs_path / "backtest" / "backtest_summary.csv"
+    return RunTables(plan, geos, settings, frame, table, bands, quarter,
+                     bool(frame["source"].astype(str).str.startswith("DEMO").any()),
+                     manifest.get("run_id", run.name), (manifest.get("git_commit") or "—")[:12],
+                     ", ".join(s[:16] for s in shas) or "—",
+                     (manifest.get("finished") or datetime.now(timezone.utc).isoformat(timespec="seconds"))[:10],
+                     run, pd.read_csv(bt) if bt.is_file() else None)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def source_kind(source: str, demo: bool) -> str:
+    """``demo``, ``real`` (a publication, in a demo dataset) or ``reported``."""
+    if str(source).startswith("DEMO"):
+        return "demo"
+    return "real" if demo else "reported"
+
+
+def _status_cell(v, lang):
+    return nv.verdict_label(v, lang) if v else "—"
+
+
+def _target_text(ind, lang, city_prefix=False) -> str:
+    if ind.target is None:
+        return "—"
+    text = f"{ind.target.symbol}{nv.num(ind.target.value)} {ind.unit(lang)}"
+    return ("全市 " if lang == "zh" else "city ") + text if city_prefix else text
+
+
+class _Counter:
+    """Numbers tables and figures as the document goes."""
+
+    def __init__(self):
+        self.table = 0
+        self.figure = 0
+
+    def next_table(self) -> int:
+        self.table += 1
+        return self.table
+
+    def next_figure(self) -> int:
+        self.figure += 1
+        return self.figure
+
+
+# --------------------------------------------------------------------------- the document
+
+def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: dict | None = None) -> Document:
+    """The report of one geography as a :class:`Document`.
+
+    Parameters
+    ----------
+    tables : RunTables
+    geo_code : str
+        The city (330100) or a district.
+    lang : {'zh', 'en'}
+    charts : dict, optional
+        ``{(indicator_id, geography_code): png}``; indicators without one get no picture.
+    """
+    plan, geo, q = tables.plan, tables.geos.get(geo_code), tables.quarter
+    charts = charts or {}
+    records = tables.records.get(geo.code, [])
+    sources = tables.source_counts
+    if not geo.is_city:  # the city's figures are built from every district's rows
+        sources = sources[sources["geography_code"] == geo.code]
+    n_real = int(sources.loc[[source_kind(s, tables.demo) == "real" for s in sources["source"]], "n"].sum())
+    kind = dt(lang, "kind_final" if tables.final else "kind_mid")
+    title = plan.title(lang)
+    meta = plan.meta
+    number = meta.get("document_number", "")
+    counter = _Counter()
+    blocks: list = [_cover(tables, geo, lang, kind, n_real), Toc(dt(lang, "toc")), PageBreak()]
+
+    # 一、总体情况
+    blocks.append(Heading(dt(lang, "h_overall"), 1))
+    judged = [r for r in records if nv.verdict(r) is not None]
+    counts = nv.count_verdicts(judged)
+    n = sum(counts.values())
+    blocks.append(Table([dt(lang, "status_col"), dt(lang, "count_col"), dt(lang, "share_col")],
+                        [[nv.verdict_label(v, lang), str(c), f"{nv.pct(c / n)}%" if n else "—"] for v, c in counts.items()],
+                        [60, 40, 40], caption=dt(lang, "table_caption", n=counter.next_table(),
+                                                 name=dt(lang, "c_counts")),
+                        align=["L", "R", "R"]))
+    blocks.append(Para(dt(lang, "findings_intro")))
+    blocks += [Para(s, "bullet") for s in nv.findings(plan, geo, records, q, lang, n_real, tables.demo)]
+
+    # 二、分领域评估
+    blocks.append(Heading(dt(lang, "h_sections"), 1))
+    city_progress = {r["indicator_id"]: r["progress_value"] for r in tables.records.get(tables.geos.city.code, [])}
+    by_id = {r["indicator_id"]: r for r in records}
+    for n_sec, sec in enumerate(plan.sections, start=1):
+        inds = [i for i in plan.indicators_in(sec.id) if i.id in by_id]
+        if not inds:
+            continue
+        blocks.append(Heading(dt(lang, "section_heading", n=_chinese_number(n_sec) if lang == "zh" else n_sec,
+                                 name=sec.name(lang)), 2))
+        part_judged = [by_id[i.id] for i in inds if nv.verdict(by_id[i.id]) is not None]
+        if part_judged:
+            blocks.append(Para(nv.counts_sentence("sec_summary", lang, nv.count_verdicts(part_judged),
+                                                  n=len(part_judged), geo=geo.name(lang))))
+        else:
+            blocks.append(Para(dt(lang, "sec_none", geo=geo.name(lang))))
+        blocks.append(_section_table(inds, by_id, lang, sec.name(lang), counter))
+        for ind in inds:
+            blocks.append(Para(nv.indicator_sentence(ind, by_id[ind.id], lang, city_progress.get(ind.id, np.nan)),
+                               "bullet"))
+        for ind in inds:
+            png = charts.get((ind.id, geo.code))
+            if png:
+                blocks.append(Image(str(png), dt(lang, "chart_caption", n=counter.next_figure(), name=ind.name(lang),
+                                                 geo=geo.name(lang), quarter=q), width_mm=130))
+
+    # 三、区县比较
+    blocks.append(Heading(dt(lang, "h_districts"), 1))
+    blocks += _districts(tables, geo, lang, counter)
+
+    # 四、存在问题与建议
+    blocks.append(Heading(dt(lang, "h_problems"), 1))
+    problems = [r for r in judged if nv.verdict(r) in nv.PROBLEMS]
+    problems.sort(key=lambda r: (r["probability"] if np.isfinite(r["probability"]) else 0.0, r["indicator_id"]))
+    if not problems:
+        blocks.append(Para(dt(lang, "p_none")))
+    else:
+        blocks.append(Para(dt(lang, "p_intro")))
+        for k, r in enumerate(problems, start=1):
+            ind = plan.indicator(r["indicator_id"])
+            series = indicator_series(tables.frame, ind, geo, tables.geos, q)
+            problem, rec = nv.problem_sentence(ind, r, series, lang)
+            blocks.append(Para(f"{k}. {problem}"))
+            blocks.append(Para(rec, "note"))
+
+    # 附件
+    blocks.append(PageBreak())
+    blocks.append(Heading(dt(lang, "h_annex"), 1))
+    blocks.append(Heading(dt(lang, "h_annex_targets"), 2))
+    blocks.append(Para(dt(lang, "a_targets_intro", title=title, number=number), "note"))
+    shown = [i for i in plan.indicators if i.id in by_id]
+    blocks.append(Table([dt(lang, "t_indicator"), dt(lang, "t_ref"), dt(lang, "t_target"), dt(lang, "t_clause")],
+                        [[i.name(lang), i.clause_ref, _target_text(i, lang) + (f" ({i.target.due})" if i.target else ""),
+                          i.clause_text] for i in shown],
+                        [34, 18, 26, 78], caption=dt(lang, "table_caption", n=counter.next_table(),
+                                                     name=dt(lang, "c_targets")),
+                        font_size=8))
+    blocks.append(Heading(dt(lang, "h_annex_sources"), 2))
+    blocks.append(Para(dt(lang, "a_sources_intro"), "note"))
+    blocks.append(_sources_table(tables, shown, sources, lang, counter))
+    blocks.append(Heading(dt(lang, "h_annex_method"), 2))
+    blocks += _method(tables, lang)
+    return Document(blocks, header=dt(lang, "page_header", title=title, number=number,
+                                      end=meta.get("in_force_until", "")), lang=lang,
+                    title=f"{title} {dt(lang, 'doc_title', geo=geo.name(lang), kind=kind)}")
+
+
+def _chinese_number(n: int) -> str:
+    return "一二三四五六七八九十"[n - 1] if 1 <= n <= 10 else str(n)
+
+
+def _cover(tables: RunTables, geo, lang: str, kind: str, n_real: int) -> Cover:
+    from helpers import __version__
+
+    meta, q = tables.plan.meta, tables.quarter
+    lines = [dt(lang, "cover_doc_number", number=meta.get("document_number", "—")),
+             dt(lang, "cover_issuer", issuer=meta.get(f"issuer_{lang}", meta.get("issuer_zh", "—"))),
+             dt(lang, "cover_validity", start=meta.get("in_force_from", "—"), end=meta.get("in_force_until", "—")),
+             dt(lang, "cover_quarter", quarter=q, end=q.end_date.isoformat()),
+             dt(lang, "cover_method"),
+             dt(lang, "cover_produced", version=__version__, run_id=tables.run_id, date=tables.produced)]
+    warning = ""
+    if tables.demo:
+        warning = dt(lang, "cover_data_demo", n_real=n_real) if n_real else dt(lang, "cover_data_demo_only")
+    else:
+        lines.insert(4, dt(lang, "cover_data_real"))
+    return Cover(tables.plan.title(lang), dt(lang, "doc_title", geo=geo.name(lang), kind=kind), lines, warning)
+
+
+def _section_table(inds, by_id, lang, name, counter) -> Table:
+    head = [dt(lang, k) for k in ("t_indicator", "t_latest", "t_target", "t_due", "t_probability", "t_status", "t_sdg")]
+    body = []
+    for ind in inds:
+        r = by_id[ind.id]
+        p = r.get("probability", np.nan)
+        v = nv.verdict(r)
+        status = _status_cell(v, lang) if v else nv.STATUS_NAMES[lang].get(r["status"], r["status"])
+        body.append([ind.name(lang), f"{nv.num(r.get('latest_value'))} ({r.get('latest_period') or '—'})",
+                     _target_text(ind, lang, r.get("status") == "city_target"),
+                     str(ind.target.due) if ind.target else "—",
+                     f"{nv.pct(p)}%" if np.isfinite(p) and v not in (None, "achieved", "missed") else "—",
+                     status, SDG_NAMES[lang].get(r.get("sdg_category"), "—") if ind.target else "—"])
+    return Table(head, body, [40, 25, 24, 14, 15, 19, 19],
+                 caption=dt(lang, "table_caption", n=counter.next_table(), name=name),
+                 font_size=8.5, align=["L", "R", "L", "C", "R", "C", "C"])
+
+
+def _districts(tables: RunTables, geo, lang: str, counter) -> list:
+    out = [Para(dt(lang, "d_intro", draws=RANK_DRAWS))]
+    rank = tables.ranking
+    names = {g.code: g.name(lang) for g in tables.geos.all}
+    if len(rank):
+        body = [[str(r.rank), names[r.geography_code], str(r.n), f"{nv.pct(r.good / r.n) if r.n else '—'}%",
+                 nv.num(r.expected), f"{r.rank_lo}—{r.rank_hi}"] for r in rank.itertuples()]
+        here = [k for k, r in enumerate(rank.itertuples()) if r.geography_code == geo.code]
+        out.append(Table([dt(lang, k) for k in ("t_rank", "t_district", "t_targets", "t_share_good", "t_expected",
+                                                "t_rank80")], body, [14, 32, 24, 30, 26, 30],
+                         caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_ranking")),
+                         align=["C", "L", "R", "R", "R", "C"], highlight_rows=here))
+        first, last = rank.iloc[0], rank.iloc[-1]
+        out.append(Para(dt(lang, "d_top", first=names[first.geography_code], share=nv.pct(first.share),
+                           last=names[last.geography_code], lshare=nv.pct(last.share))))
+        if here:
+            r = rank.iloc[here[0]]
+            out.append(Para(dt(lang, "d_here", geo=geo.name(lang), rank=int(r["rank"]), lo=int(r.rank_lo), hi=int(r.rank_hi))))
+    # the targets that bind districts: district rows judged on their own
+    by_ind: dict = {}
+    for g in tables.geos.districts:
+        for r in tables.records.get(g.code, []):
+            by_ind.setdefault(r["indicator_id"], []).append(nv.verdict(r))
+    body = []
+    for ind in tables.plan.targets:
+        vs = by_ind.get(ind.id, [])
+        if any(vs):
+            body.append([ind.name(lang)] + [str(vs.count(v)) for v in nv.VERDICTS])
+    if body:
+        out.append(Para(dt(lang, "d_bind_intro")))
+        out.append(Table([dt(lang, "t_indicator")] + [nv.verdict_label(v, lang) for v in nv.VERDICTS], body,
+                         [46] + [110 / len(nv.VERDICTS)] * len(nv.VERDICTS), font_size=8,
+                         caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_bind")),
+                         align=["L"] + ["R"] * len(nv.VERDICTS)))
+    else:
+        out.append(Para(dt(lang, "d_bind_none")))
+    return out
+
+
+def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table:
+    body = []
+    kinds = {"demo": dt(lang, "demo_source"), "real": dt(lang, "real_source"), "reported": dt(lang, "reported_source")}
+    per = sources.groupby(["indicator_id", "source"], sort=False)["n"].sum()
+    names = {i.id: i.name(lang) for i in shown}
+    for (ind_id, source), n in per.items():
+        if ind_id in names:
+            body.append([names[ind_id], source, kinds[source_kind(source, tables.demo)], str(int(n))])
+    order = {i.id: k for k, i in enumerate(shown)}
+    inv = {v: k for k, v in names.items()}
+    body.sort(key=lambda r: order[inv[r[0]]])
+    # real figures first, so a reader finds them
+    body.sort(key=lambda r: r[2] != kinds["real"])
+    return Table([dt(lang, k) for k in ("t_indicator", "t_source", "t_real", "t_periods")], body, [38, 80, 22, 16],
+                 caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_sources")),
+                 font_size=8, align=["L", "L", "C", "R"])
+
+
+def _method(tables: RunTables, lang: str) -> list:
+    s = tables.settings
+    out = [Para(dt(lang, "a_method", n_paths=s.forecast.n_paths, on=int(s.status.on_track * 100),
+                   risk=int(s.status.at_risk * 100), min_points=s.forecast.min_points))]
+    bt = tables.backtest
+    row = bt[bt["method"] == "ensemble"] if bt is not None and "method" in bt.columns else None
+    if row is not None and len(row):
+        r = row.iloc[0]
+        out.append(Para(dt(lang, "a_calibration", n=int(r["n"]), brier=f"{r['brier']:.3f}", bss=f"{r['brier_skill']:.2f}",
+                           c80=nv.pct(r.get("coverage80", np.nan)), c95=nv.pct(r.get("coverage95", np.nan)))))
+    else:
+        out.append(Para(dt(lang, "a_calibration_missing")))
+    out.append(Para(dt(lang, "a_provenance", run_id=tables.run_id, git=tables.git, sha=tables.data_sha), "note"))
+    return out

@@ -1,0 +1,221 @@
+"""The Word writer: :class:`~.blocks.Document` to .docx with python-docx.
+
+Page set-up after GB/T 9704-2012: A4, margins top 37 mm, bottom 35, left 28, right 26. Body text
+in 仿宋 (FangSong), headings in 黑体 (SimHei), Latin text in Times New Roman: the faces a
+government Word installation has; where they are missing Word and LibreOffice substitute the
+nearest CJK serif and sans (on Linux, Noto Serif/Sans CJK SC). Page numbers "— n —" centred in
+the footer, the running header (plan, 文号, validity) on every page but the cover, and a table of
+contents field that Word fills in when the file is opened (``updateFields``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers.pages.document.blocks import Cover, Heading, Image, PageBreak, Para, Table, Toc
+
+BODY_FONT, HEADING_FONT, LATIN_FONT = "仿宋", "黑体", "Times New Roman"
+BODY_PT, NOTE_PT = 12, 10.5
+HEADING_PT = {1: 16, 2: 14, 3: 12}
+
+
+def _fonts(style_or_run, east_asia: str, latin: str = LATIN_FONT) -> None:
+    from docx.oxml.ns import qn
+
+    font = style_or_run.font
+    font.name = latin
+    rpr = style_or_run.element.get_or_add_rPr()
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.append(rfonts)
+    rfonts.set(qn("w:eastAsia"), east_asia)
+    rfonts.set(qn("w:ascii"), latin)
+    rfonts.set(qn("w:hAnsi"), latin)
+
+
+def _field(paragraph, instruction: str, placeholder: str = "") -> None:
+    """A Word field (PAGE, TOC) in ``paragraph``; Word computes its value."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    def fld(kind):
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+        return el
+
+    run = paragraph.add_run()
+    run._r.append(fld("begin"))
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = instruction
+    run._r.append(instr)
+    run._r.append(fld("separate"))
+    paragraph.add_run(placeholder)
+    run = paragraph.add_run()
+    run._r.append(fld("end"))
+
+
+def _shade(cell_or_par_pr, fill: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    cell_or_par_pr.append(shd)
+
+
+def write_docx(doc, path: str | Path) -> Path:
+    """Write ``doc`` as a Word document at ``path``; returns the path."""
+    from docx import Document as DocxDocument
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt, RGBColor
+
+    from helpers.i18n import dt
+
+    d = DocxDocument()
+    d.core_properties.title = doc.title
+    d.core_properties.author = "ipeval"
+    d.core_properties.language = "zh-CN" if doc.lang == "zh" else "en"
+    sec = d.sections[0]
+    sec.page_width, sec.page_height = Mm(210), Mm(297)
+    sec.top_margin, sec.bottom_margin, sec.left_margin, sec.right_margin = Mm(37), Mm(35), Mm(28), Mm(26)
+    sec.header_distance, sec.footer_distance = Mm(15), Mm(20)
+    sec.different_first_page_header_footer = True  # no header or page number on the cover
+    normal = d.styles["Normal"]
+    _fonts(normal, BODY_FONT)
+    normal.font.size = Pt(BODY_PT)
+    normal.paragraph_format.line_spacing = 1.5
+    normal.paragraph_format.space_after = Pt(3)
+    for level, size in HEADING_PT.items():
+        st = d.styles[f"Heading {level}"]
+        _fonts(st, HEADING_FONT)
+        st.font.size = Pt(size)
+        st.font.bold = level == 1
+        st.font.color.rgb = RGBColor(0, 0, 0)
+        st.paragraph_format.space_before = Pt(12 if level == 1 else 8)
+        st.paragraph_format.space_after = Pt(6)
+        st.paragraph_format.keep_with_next = True
+    header = sec.header.paragraphs[0]
+    header.text = doc.header
+    header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for r in header.runs:
+        r.font.size = Pt(8)
+    footer = sec.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    left, right = dt(doc.lang, "page_number", n="\x00").split("\x00")
+    footer.add_run(left)
+    _field(footer, "PAGE", "1")
+    footer.add_run(right)
+    indent = Pt(BODY_PT * 2) if doc.lang == "zh" else None
+
+    for b in doc.blocks:
+        if isinstance(b, Cover):
+            for _ in range(4):
+                d.add_paragraph()
+            for text, size in ((b.title, 20), (b.subtitle, 18)):
+                p = d.add_paragraph()
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                run = p.add_run(text)
+                _fonts(run, HEADING_FONT)
+                run.font.size = Pt(size)
+                run.font.bold = True
+                if size == 20:
+                    run.font.color.rgb = RGBColor(0xA0, 0x1E, 0x1E)
+            d.add_paragraph()
+            for line in b.lines:
+                d.add_paragraph(line)
+            if b.warning:
+                p = d.add_paragraph()
+                run = p.add_run(b.warning)
+                _fonts(run, HEADING_FONT)
+                _shade(p._p.get_or_add_pPr(), "FFF3CD")
+        elif isinstance(b, Toc):
+            d.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+            p = d.add_paragraph()
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            run = p.add_run(b.title)
+            _fonts(run, HEADING_FONT)
+            run.font.size = Pt(16)
+            _field(d.add_paragraph(), 'TOC \\o "1-2" \\h \\z \\u',
+                   "（打开文件时更新目录）" if doc.lang == "zh" else "(the contents are filled in when the file is opened)")
+        elif isinstance(b, PageBreak):
+            d.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        elif isinstance(b, Heading):
+            d.add_heading(b.text, level=min(b.level, 3))
+        elif isinstance(b, Para):
+            p = d.add_paragraph(b.text)
+            if indent is not None:
+                p.paragraph_format.first_line_indent = indent
+            if b.style == "note":
+                for r in p.runs:
+                    r.font.size = Pt(NOTE_PT)
+        elif isinstance(b, Table):
+            _table(d, b, Mm, Pt, WD_TABLE_ALIGNMENT, WD_ALIGN_PARAGRAPH, OxmlElement, qn)
+        elif isinstance(b, Image):
+            d.add_picture(str(b.path), width=Mm(b.width_mm))
+            d.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            d.paragraphs[-1].paragraph_format.keep_with_next = True
+            cap = d.add_paragraph(b.caption)
+            cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            for r in cap.runs:
+                r.font.size = Pt(9)
+    # ask Word to fill in the table of contents and page fields on opening
+    upd = OxmlElement("w:updateFields")
+    upd.set(qn("w:val"), "true")
+    d.settings.element.append(upd)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    d.save(str(out))
+    return out
+
+
+def _table(d, b: Table, Mm, Pt, WD_TABLE_ALIGNMENT, WD_ALIGN_PARAGRAPH, OxmlElement, qn) -> None:
+    aligns = {"L": WD_ALIGN_PARAGRAPH.LEFT, "C": WD_ALIGN_PARAGRAPH.CENTER, "R": WD_ALIGN_PARAGRAPH.RIGHT}
+    if b.caption:
+        cap = d.add_paragraph(b.caption)
+        cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        cap.paragraph_format.keep_with_next = True
+        for r in cap.runs:
+            _fonts(r, HEADING_FONT)
+            r.font.size = Pt(b.font_size + 1)
+    t = d.add_table(rows=1 + len(b.rows), cols=len(b.header))
+    t.style = "Table Grid"
+    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    t.autofit = False  # fixed widths: a column is never squeezed to one character per line
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    t._tbl.tblPr.append(layout)
+    align = b.align or ["L"] * len(b.header)
+    shade = set(b.highlight_rows)
+    for i, values in enumerate([b.header, *b.rows]):
+        row = t.rows[i]
+        if i == 0:  # the header row repeats on every page the table runs over
+            trpr = row._tr.get_or_add_trPr()
+            el = OxmlElement("w:tblHeader")
+            el.set(qn("w:val"), "true")
+            trpr.append(el)
+        cells = row.cells  # python-docx rebuilds this list on every access
+        for j, value in enumerate(values):
+            cell = cells[j]
+            cell.width = Mm(b.widths_mm[j])
+            p = cell.paragraphs[0]
+            p.paragraph_format.first_line_indent = Pt(0)
+            p.paragraph_format.line_spacing = 1.15
+            p.paragraph_format.space_after = Pt(0)
+            p.alignment = aligns["C" if i == 0 else align[j]]
+            run = p.add_run(str(value))
+            run.font.size = Pt(b.font_size)
+            if i == 0:
+                _fonts(run, HEADING_FONT)
+                _shade(cell._tc.get_or_add_tcPr(), "E6EAF0")
+            elif i - 1 in shade:
+                _shade(cell._tc.get_or_add_tcPr(), "FFF4D6")
+    for j, w in enumerate(b.widths_mm):
+        t.columns[j].width = Mm(w)
+    d.add_paragraph()
