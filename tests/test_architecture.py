@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ RANK = {"exceptions": 0, "files": 0, "i18n": 0, "settings": 1, "plan": 2, "data"
         "run": 6, "cli": 7}
 
 
+@functools.lru_cache(maxsize=1)
 def _modules() -> dict[str, set[str]]:
     mods = {}
     for path in PACKAGE.rglob("*.py"):
@@ -20,11 +22,20 @@ def _modules() -> dict[str, set[str]]:
         deps = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("helpers."):
-                deps.add(node.module)
+                # `from helpers.x import y` where y is a module depends on helpers.x.y, not on what
+                # helpers.x defines
+                subs = {f"{node.module}.{a.name}" for a in node.names}
+                real = {m for m in subs if _is_module(m)}
+                deps |= real if real == subs else real | {node.module}
             elif isinstance(node, ast.Import):
                 deps |= {a.name for a in node.names if a.name.startswith("helpers.")}
         mods[name] = deps
     return mods
+
+
+def _is_module(name: str) -> bool:
+    rel = Path(*name.split(".")[1:])
+    return (PACKAGE / rel).with_suffix(".py").is_file() or (PACKAGE / rel / "__init__.py").is_file()
 
 
 def _stage(module: str) -> str:

@@ -276,4 +276,5 @@ def test_unchanged_run_reuses_its_documents(run_dir, tmp_path):
     again = write_documents(s, out, geographies=["330106"], formats=("docx",), out_dir=tmp_path / "b",
                             reuse_from=tmp_path / "a")
     assert [p.name for p in again] == [p.name for p in first]
-    assert again[0].stat().st_ino == first[0].stat().st_ino  # linked, not rewritten
+    assert again[0].read_bytes() == first[0].read_bytes()  # taken over, not rewritten
+    assert again[0].stat().st_ino != first[0].stat().st_ino  # a copy: editing one run's file leaves the other

@@ -263,7 +263,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         for ev in log_events:
             log.info(ev.get("message", ev.get("event", "")), extra={k: v for k, v in ev.items() if k != "message"})
         table, demo = _assess(inp, staging, out_root)
-        _draw_charts(inp, staging, out_root)
+        _draw_charts(inp, staging, out_root, documents)
         _changes(inp, table, staging, out_root)
         _copy_inputs(inp, staging)
         prov = _provenance(inp, run_id, started)
@@ -338,7 +338,7 @@ def _read_changes(staging: Path) -> pd.DataFrame | None:
     return pd.read_csv(f, dtype={"geography_code": str}, keep_default_na=False) if f.is_file() else None
 
 
-def _draw_charts(inp: RunInputs, staging: Path, out_root: Path) -> None:
+def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool = False) -> None:
     """Every chart of the run's reports, drawn once (cached by content) before any report runs,
     so report kernels embed files instead of drawing (:mod:`helpers.pages.charts`)."""
     from helpers.data.reference import published_figures
@@ -346,7 +346,11 @@ def _draw_charts(inp: RunInputs, staging: Path, out_root: Path) -> None:
 
     table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str})
     bands = pd.read_csv(staging / "bands.csv", dtype={"geography_code": str}) if (staging / "bands.csv").stat().st_size > 1 else pd.DataFrame()
-    specs = run_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, inp.pairs,
+    pairs = list(inp.pairs)
+    if documents:  # a geography's Word/PDF report shows every section's charts: draw them here, in the pool
+        codes = dict.fromkeys(c for _, c in inp.pairs)
+        pairs += [(sec.id, c) for c in codes for sec in inp.plan.sections if (sec.id, c) not in inp.pairs]
+    specs = run_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, pairs,
                       published_figures(inp.settings.root))
     stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2))
     log.info("charts", extra={"event": "charts", **stats})

@@ -58,7 +58,7 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
         Processes writing the files (the content is built once, here); 1 writes them in this process.
     reuse_from : path, optional
         A previous run folder: if its documents were made from byte-identical tables with the
-        same code, language, formats and geographies, they are linked instead of rewritten (a
+        same code, language, formats and geographies, they are copied instead of rewritten (a
         re-run in which nothing changed stays fast).
 
     Returns
@@ -139,8 +139,7 @@ def _stamp(run_dir: Path, codes, formats, lang: str) -> str:
 
 
 def _reuse(prev: Path, out: Path, stamp: str) -> list[Path]:
-    """Link the previous run's documents into ``out`` if their stamp matches; [] otherwise."""
-    import os
+    """Copy the previous run's documents into ``out`` if their stamp matches; [] otherwise."""
     import shutil
 
     f = prev / ".stamp"
@@ -152,10 +151,8 @@ def _reuse(prev: Path, out: Path, stamp: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     done = []
     for n in lines[1:]:
-        try:
-            os.link(prev / n, out / n)
-        except OSError:
-            shutil.copy2(prev / n, out / n)
+        # a copy, never a hard link: editing one run's document must not change another run's
+        shutil.copy2(prev / n, out / n)
         done.append(out / n)
     (out / ".stamp").write_text("\n".join(lines), encoding="utf-8")
     return done

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 
-from helpers.data.series import indicator_series
-from helpers.i18n import t
 
 DPI = 200
 JPEG_QUALITY = 92
@@ -82,31 +79,15 @@ def _to_jpeg(png: Path, dest: Path) -> None:
 
 
 def _draw(tables, ind, geo, row: dict, lang: str, path: Path) -> None:
-    """One chart as the section reports draw it, saved at :data:`DPI`."""
+    """One chart as the section reports draw it (:mod:`helpers.pages.charts`, the same spec and
+    drawing code), saved at :data:`DPI`; for a run whose chart step did not draw it."""
     import matplotlib.pyplot as plt
 
-    from helpers.pages.plots import annual_total_chart, indicator_chart
+    from helpers.data.reference import published_figures
+    from helpers.pages.charts import chart_spec, draw
 
-    hist = indicator_series(tables.frame, ind, geo, tables.geos, tables.quarter)
-    hist = hist[hist["value"].notna()]
-    b = tables.bands
-    if len(b):
-        b = b[(b["indicator_id"] == ind.id) & (b["geography_code"] == geo.code)]
-    kind = ind.target.kind if ind.target else ""
-    running = kind == "cumulative"
-    suffix = t(lang, "running_total") if running else t(lang, "annual_total") if kind == "flow_per_year" else ""
-    labels = dict(title=ind.name(lang) + suffix, unit=ind.unit(lang), history=t(lang, "history"),
-                  median=t(lang, "median"), band80=t(lang, "band80"), band95=t(lang, "band95"),
-                  target=t(lang, "target"), due=t(lang, "due"), achieved=t(lang, "achieved_marker"),
-                  observed=t(lang, "observed_total"), projected=t(lang, "projected_rest"),
-                  before_period=t(lang, "before_period"))
-    row = {k: ("" if isinstance(v, float) and pd.isna(v) and k in ("due", "status", "latest_period") else v)
-           for k, v in row.items()}
-    row["direction_symbol"] = ind.target.symbol if ind.target else ""
-    if kind == "flow_per_year":
-        fig = annual_total_chart(hist, b, row, labels, start_year=ind.target.start.year)
-    else:
-        fig = indicator_chart(hist, b, row, labels, running_total=running,
-                              start_period=str(ind.target.start) if running else None)
+    spec = chart_spec(tables.frame, tables.plan, ind, geo, tables.geos, tables.quarter, row, tables.bands, lang,
+                      published_figures(tables.settings.root))
+    fig = draw(spec)
     fig.savefig(path, dpi=DPI, bbox_inches="tight", facecolor="white", pil_kwargs={"quality": JPEG_QUALITY})
     plt.close(fig)
