@@ -67,6 +67,7 @@ def main() -> None:
     n_ok = sum(j["status"] == "ok" for j in jobs)
     log = [json.loads(x) for x in (run_dir / "run.log.jsonl").read_text(encoding="utf-8").splitlines()]
     assess_s = next((x["seconds"] for x in log if x.get("event") == "assessed"), float("nan"))
+    stages = _stages(log)
 
     wall_rerun, r2 = timed([*ipeval, "run", "--quarter", args.quarter, "--quiet"], proj, env)
 
@@ -93,6 +94,7 @@ def main() -> None:
 
     print(f"jobs in the quarter:                 {len(jobs)} ({n_ok} ok), exit code {r.returncode}")
     print(f"full quarter (ipeval run --force):   {wall_full:7.1f} s wall  (assessments {assess_s:.1f} s)")
+    print("  stages (s from the run's start): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
     print(f"re-run, nothing changed:             {wall_rerun:7.1f} s wall  (exit code {r2.returncode})")
     print(f"peak memory (largest process):       {peak_mb:7.0f} MiB")
     print(f"baseline per job (papermill + 2 nbconvert CLI): {per_job:5.2f} s over {len(sample)} jobs")
@@ -103,6 +105,25 @@ def main() -> None:
         print(f"same {n_nf} reports, fork server / ordinary kernels: {wall_f:6.1f} s / {wall_nf:6.1f} s "
               f"(ordinary kernels {wall_nf / wall_f:.2f}x slower; quarter extrapolated {wall_nf / n_nf * len(jobs):.0f} s)")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stages(log: list) -> dict:
+    """When each stage of the run ended, in seconds from its start (from ``run.log.jsonl``):
+    assessments, charts, what changed, the last report (the HTML part), documents, finish."""
+    from datetime import datetime
+
+    def t(x):
+        return datetime.fromisoformat(x["time"]).timestamp()
+
+    start = t(log[0])
+    out = {}
+    for x in log:
+        ev = x.get("event")
+        if ev in ("assessed", "charts", "changes", "documents", "finish"):
+            out[ev] = t(x) - start
+        elif ev == "job":
+            out["reports done"] = t(x) - start
+    return dict(sorted(out.items(), key=lambda kv: kv[1]))
 
 
 def _ordinary_kernels(tmp: Path, quarter: str, sections: list[str], n_sections: int) -> tuple[int, float, float]:

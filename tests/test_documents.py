@@ -76,11 +76,11 @@ def test_docx_reads_back_with_its_structure_and_headline_counts(written, tables)
     text = "\n".join(p.text for p in d.paragraphs)
     assert "终期评估报告" in text and "杭政办函〔2023〕71号" in text and "演示数据" in text
     c = _city_counts(tables)
-    assert f"已实现{c['achieved']}项、未实现{c['missed']}项" in text
+    assert f"已达标{c['achieved']}项、未达标{c['missed']}项" in text
     # the counts table of 一、总体情况 says the same
     first = d.tables[0]
     got = {row.cells[0].text: int(row.cells[1].text) for row in first.rows[1:]}
-    assert got["已达标"] == c["achieved"] and got["未实现"] == c["missed"]
+    assert got["已达标"] == c["achieved"] and got["未达标"] == c["missed"]
     # A4 and the GB/T 9704 margins
     sec = d.sections[0]
     assert round(sec.page_width.mm) == 210 and round(sec.page_height.mm) == 297
@@ -98,7 +98,7 @@ def test_pdf_text_has_the_headline_numbers_and_embedded_cjk_fonts(written, table
     reader = PdfReader(written["pdf:330100"])
     text = "".join(p.extract_text() for p in reader.pages).replace("\n", "").replace(" ", "")
     c = _city_counts(tables)
-    assert f"已实现{c['achieved']}项、未实现{c['missed']}项" in text
+    assert f"已达标{c['achieved']}项、未达标{c['missed']}项" in text
     assert "杭政办函〔2023〕71号" in text and "一、总体情况" in text
     assert reader.outline, "bookmarks for the table of contents"
     fonts = {}

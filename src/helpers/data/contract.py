@@ -451,7 +451,7 @@ def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
         if dup.any():
             failures = raw_all.loc[dup, ["_file", "_row", "indicator_id"]].rename(
                 columns={"_file": "file", "_row": "row", "indicator_id": "value"})
-            failures = failures.assign(column="indicator_id", rule="multiple_fields_uniqueness",
+            failures = failures.assign(column="indicator_id", rule="duplicate_across_files",
                                        message="this indicator, geography and period is also in another file")
             failures = failures[FAILURE_COLUMNS]
     if not failures.empty:

@@ -72,7 +72,7 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     from helpers.data.contract import load_data
     from helpers.model.assess import StatusThresholds, assess_all
     from helpers.model.forecast import ForecastSettings
-    from helpers.pages.report import write_xlsx
+    from helpers.pages.workbook import write_workbook
     from helpers.plan.geography import load_geographies
     from helpers.plan.periods import Quarter
     from helpers.plan.registry import load_plan
@@ -109,8 +109,9 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
                 lines.append(f"DIFFERENT: {name}: published sha256 {hashlib.sha256(old).hexdigest()}, "
                              f"reproduced sha256 {hashlib.sha256(new).hexdigest()}")
         if (run / "assessments.xlsx").is_file():
-            write_xlsx(table, tmp / "assessments.xlsx", {g.code: g.name_zh for g in geos.all},
-                       bool(m.get("demo_data")))
+            write_workbook(tmp / "assessments.xlsx", table=table, frame=ds.frame, plan=plan, geos=geos,
+                           quarter=Quarter.parse(m["quarter"]), demo=bool(m.get("demo_data")),
+                           lang=m.get("language", "zh"), thresholds=th)
             if _xlsx_numbers_differ(run / "assessments.xlsx", tmp / "assessments.xlsx"):
                 same_tables = False
                 lines.append("DIFFERENT: assessments.xlsx: its cells differ from the recomputed assessments")
