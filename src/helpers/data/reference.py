@@ -18,8 +18,7 @@ EMPTY = COLUMNS + ["says", "remark"]
 def published_figures(root: str | Path) -> pd.DataFrame:
     """The published figures under the project folder ``root``, or an empty table.
 
-    Only rows whose source names a publication are kept: a row citing a working note (a path
-    under ``shared/``) is a researcher's compilation, not a publication a reader can look up.
+    Every row's source names the publication (docs/sources/README.md lists them).
 
     Parameters
     ----------
@@ -45,8 +44,8 @@ def published_figures(root: str | Path) -> pd.DataFrame:
     width = len(header)
     df = pd.DataFrame([r[:width - 1] + [",".join(r[width - 1:])] for r in body], columns=header)
     df["value"] = pd.to_numeric(df["value"], errors="coerce")
-    df = df[~df["source"].str.strip().str.startswith("shared/")]
-    df["source"] = df["source"].str.replace(r"\s*\([^)]*\)\s*$", "", regex=True).str.strip()
+    # a trailing bracket (half- or full-width) points at the transcript in the repository, not the publication
+    df["source"] = df["source"].str.replace(r"\s*[(（][^)）]*[)）]\s*$", "", regex=True).str.strip()
     # the note is the publication's wording, then our remark in brackets (in English)
     split = df["note"].str.extract(r"^(?P<says>.*?)\s*(?:\((?P<remark>[^)]*)\))?\s*$")
     df["says"], df["remark"] = split["says"].fillna(""), split["remark"].fillna("")
