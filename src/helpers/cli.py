@@ -505,6 +505,53 @@ def backtest(
     typer.echo(f"backtest: {out}")
 
 
+@app.command()
+def status(
+    quarter: Optional[str] = typer.Option(None, "--quarter", "-q", help="The quarter to show with the four before it (default: the one whose returns are due next)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en (default: settings)."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """District returns (in, late, missing) by quarter, district and section; the last runs; the next
+    scheduled run; the store's health; failed sends of reminders and results."""
+    import json
+
+    from helpers.run.status import collect, render_text
+
+    try:
+        s = _settings(settings)
+        st = collect(s, quarter)
+    except IpevalError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(st, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(render_text(st, s, lang if lang in ("zh", "en") else s.language))
+
+
+@app.command()
+def remind(
+    quarter: Optional[str] = typer.Option(None, "--quarter", "-q", help="The quarter to chase (default: the one whose returns are due next)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Write the messages to outputs/ instead of sending them."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Remind (催报) each district whose return is missing: an e-mail to its contact listing what is
+    missing, with its pre-filled template, and a summary to the office's channels (params/settings.yaml notify)."""
+    from helpers.run.notify.jobs import remind as send_reminders
+
+    try:
+        s = _settings(settings)
+        sent = send_reminders(s, quarter, dry_run=True if dry_run else None)
+    except IpevalError as exc:
+        _fail(exc)
+    for e in sent:
+        typer.echo(f"{'ok' if e['ok'] else 'FAILED'} {e['channel']}: {e['subject']} -> {', '.join(e['to']) or '-'}"
+                   f" ({e['detail']})", err=not e["ok"])
+    if not sent:
+        typer.echo("nothing to send: every return is in, or no channel carries reminders (notify.channels)")
+    raise typer.Exit(0 if all(e["ok"] for e in sent) else 3)
+
+
 def main() -> None:
     """Entry point of the ``ipeval`` console script: the exit-code rule of the module docstring."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
