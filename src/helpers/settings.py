@@ -255,7 +255,12 @@ def _describe(exc: ValidationError, path: Path) -> str:
         if err["type"] == "extra_forbidden":
             parent = SettingsFile
             for part in err["loc"][:-1]:
-                parent = getattr(parent.model_fields.get(str(part)), "annotation", None) or parent
+                if isinstance(part, int):  # an item of a list of blocks (notify.channels.0)
+                    continue
+                ann = getattr(parent.model_fields.get(str(part)), "annotation", None)
+                if ann is not None and not hasattr(ann, "model_fields"):  # tuple[ChannelBlock, ...]
+                    ann = next((a for a in getattr(ann, "__args__", ()) if hasattr(a, "model_fields")), None)
+                parent = ann or parent
             allowed = ", ".join(getattr(parent, "model_fields", {})) or "?"
             lines.append(f"{path}: {key}: not a setting (allowed here: {allowed})")
         elif err["type"] == "missing":
