@@ -384,3 +384,19 @@ def test_a_missing_secret_is_a_logged_failure_not_an_exception(tmp_path, monkeyp
     s = load_settings(_configure(proj, [{"name": "w", "kind": "webhook", "preset": "wecom", "url_env": "NOPE_URL"}]))
     out = deliver(s, [Message("result", "2025Q3", "s", "t")], sleep=lambda x: None)
     assert out[0]["ok"] is False and "NOPE_URL" in out[0]["detail"]
+
+
+def test_index_returns_table(q3_project):
+    from helpers.pages.returns_table import returns_html
+    from helpers.run.returns import index_returns
+    from helpers.settings import load_settings
+
+    proj, plan, geos = q3_project
+    s = load_settings(proj / "params" / "settings.yaml")
+    assert index_returns(s, plan, geos, "2025Q3", None) is None  # a run on --data files: no table
+    cells = index_returns(s, plan, geos, "2025Q3", {"vintages": []})
+    page = returns_html(cells, plan, geos, "zh")
+    assert "区县报表报送情况（2025Q3，截止 2025-10-15）" in page
+    note = page.split("本次评估时尚未报齐的区县：")[1].split("。")[0].split("、")
+    assert note == [g.name_zh for g in geos.districts if g.code != DISTRICT]
+    assert page.count(">逾期已报<") == len([c for c in cells if c["geography_code"] == DISTRICT])

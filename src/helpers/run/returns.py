@@ -154,3 +154,20 @@ def quarter_returns(settings, quarter, today: date | None = None) -> list[Return
 
     plan, geos = load_plan(settings.plan_path), load_geographies(settings.geographies_path)
     return returns_status(settings, plan, geos, ObservationStore.of(settings), [Quarter.parse(str(quarter))], today)
+
+
+def index_returns(settings, plan, geos, quarter, store_state) -> list[dict] | None:
+    """The quarter's returns for the index, or None when the run read ``--data`` files (no store)
+    or the store cannot say; the table is a help, never a reason for a run to fail."""
+    import logging
+
+    from helpers.data.store import ObservationStore
+
+    if not store_state:
+        return None
+    try:
+        cells = returns_status(settings, plan, geos, ObservationStore.of(settings), [Quarter.parse(str(quarter))])
+    except Exception:  # noqa: BLE001 - logged; the index goes without the table
+        logging.getLogger("ipeval.run").exception("returns table left out")
+        return None
+    return [c.__dict__ for c in cells]
