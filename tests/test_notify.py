@@ -400,3 +400,30 @@ def test_index_returns_table(q3_project):
     note = page.split("本次评估时尚未报齐的区县：")[1].split("。")[0].split("、")
     assert note == [g.name_zh for g in geos.districts if g.code != DISTRICT]
     assert page.count(">逾期已报<") == len([c for c in cells if c["geography_code"] == DISTRICT])
+
+
+def test_scheduled_reminders_reach_each_district_by_smtp(q3_project, smtp_server, webhook_server, monkeypatch):
+    from datetime import datetime
+
+    from helpers.run.notify.jobs import scheduled_reminders
+    from helpers.run.schedule import build_scheduler
+    from helpers.settings import load_settings
+
+    proj, _plan, geos = q3_project
+    (port, sink), (hport, got) = smtp_server, webhook_server
+    monkeypatch.setenv("TEST_ROBOT_URL", f"http://127.0.0.1:{hport}/robot/send?access_token=abc")
+    monkeypatch.setenv("TEST_ROBOT_SECRET", SECRET)
+    path = _configure(proj, _channels(port))
+    jobs = {j.id for j in build_scheduler(load_settings(path), blocking=False).get_jobs()}
+    assert jobs == {"ipeval-quarterly", "ipeval-reminders"}
+    assert scheduled_reminders(str(path), now=datetime(2025, 10, 9, 9)) == []  # not a reminder day
+    sent = scheduled_reminders(str(path), now=datetime(2025, 10, 15, 9))      # the deadline itself
+    assert sent and all(e["ok"] for e in sent)
+    by_to = {tuple(to): msg for to, msg in sink.messages}
+    others = [g for g in geos.districts if g.code != DISTRICT]
+    assert set(by_to) == {(f"stats-{g.code}@example.gov.cn",) for g in others} | {("pinggu@example.gov.cn",)}
+    msg = by_to[("stats-330182@example.gov.cn",)]
+    assert "建德市" in msg["Subject"] and "今天截止" in msg.get_body(("plain",)).get_content()
+    assert next(msg.iter_attachments()).get_filename() == "330182-2025Q3.xlsx"
+    (_where, payload), = got  # the robot: one summary naming the twelve
+    assert all(g.name_zh in payload["markdown"]["text"] for g in others)
