@@ -400,6 +400,9 @@ def test_index_returns_table(q3_project):
     note = page.split("本次评估时尚未报齐的区县：")[1].split("。")[0].split("、")
     assert note == [g.name_zh for g in geos.districts if g.code != DISTRICT]
     assert page.count(">逾期已报<") == len([c for c in cells if c["geography_code"] == DISTRICT])
+    # a run --as-of before the district's file came: its return was not in yet
+    before = index_returns(s, plan, geos, "2025Q3", {"as_of": "2025-10-25T00:00:00Z"})
+    assert {c["status"] for c in before} == {"missing"}
 
 
 def test_scheduled_reminders_reach_each_district_by_smtp(q3_project, smtp_server, webhook_server, monkeypatch):

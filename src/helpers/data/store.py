@@ -400,7 +400,7 @@ def ingest_files(store: ObservationStore, paths, plan, geos, lang: str = "zh", r
     return out
 
 
-def first_received(store: ObservationStore, geography_codes, periods) -> pd.DataFrame:
+def first_received(store: ObservationStore, geography_codes, periods, as_of: str | None = None) -> pd.DataFrame:
     """When each value of these geographies and periods first arrived, and in which file.
 
     The returns status (``ipeval status``) asks this: a district's return for a quarter is in
@@ -423,10 +423,10 @@ def first_received(store: ObservationStore, geography_codes, periods) -> pd.Data
             PARTITION BY o.indicator_id, o.geography_code, o.period ORDER BY v.received_at, o.vintage_id) AS rn
         FROM observations o JOIN vintages v USING (vintage_id)
         WHERE o.geography_code IN ({",".join("?" * len(codes))}) AND o.period IN ({",".join("?" * len(pers))})
-          AND TRIM(o.value || o.numerator || o.denominator) != '')
+          AND TRIM(o.value || o.numerator || o.denominator) != ''{" AND v.received_at <= ?" if as_of else ""})
     WHERE rn = 1"""
     with closing(store._connect()) as con:
-        return pd.read_sql_query(sql, con, params=(*codes, *pers))[cols]
+        return pd.read_sql_query(sql, con, params=(*codes, *pers, *((as_of,) if as_of else ())))[cols]
 
 
 def store_health(store: ObservationStore) -> dict:

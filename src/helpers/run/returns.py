@@ -78,7 +78,8 @@ class ReturnCell:
     last_received: str | None = None
 
 
-def returns_status(settings, plan, geos, store, quarters, today: date | None = None) -> list[ReturnCell]:
+def returns_status(settings, plan, geos, store, quarters, today: date | None = None,
+                   as_of: str | None = None) -> list[ReturnCell]:
     """The returns of every district for ``quarters``, one :class:`ReturnCell` per district x section.
 
     Parameters
@@ -86,14 +87,16 @@ def returns_status(settings, plan, geos, store, quarters, today: date | None = N
     store : helpers.data.store.ObservationStore
     quarters : iterable of Quarter
     today : date, optional
-        Decides ``missing`` against ``pending`` (default: today, UTC).
+        Decides ``missing`` against ``pending`` (default: today, UTC; the day of ``as_of`` if given).
+    as_of : str, optional
+        The returns as they stood at this time (the store's format), as a run ``--as-of`` saw them.
     """
     from helpers.data.store import first_received
 
-    today = today or datetime.now(timezone.utc).date()
+    today = today or (date.fromisoformat(as_of[:10]) if as_of else datetime.now(timezone.utc).date())
     quarters = list(quarters)
     periods = {str(q) for q in quarters} | {str(q.year) for q in quarters if q.q == 4}
-    got = first_received(store, [g.code for g in geos.districts], sorted(periods))
+    got = first_received(store, [g.code for g in geos.districts], sorted(periods), as_of)
     arrived = {(r["indicator_id"], r["geography_code"], r["period"]): (r["received_at"], r["file"])
                for r in got.to_dict("records")}
     cells = []
@@ -157,8 +160,9 @@ def quarter_returns(settings, quarter, today: date | None = None) -> list[Return
 
 
 def index_returns(settings, plan, geos, quarter, store_state) -> list[dict] | None:
-    """The quarter's returns for the index, or None when the run read ``--data`` files (no store)
-    or the store cannot say; the table is a help, never a reason for a run to fail."""
+    """The quarter's returns for the index, as the run's store state saw them (its ``as_of``), or
+    None when the run read ``--data`` files (no store) or the store cannot say; the table is a
+    help, never a reason for a run to fail."""
     import logging
 
     from helpers.data.store import ObservationStore
@@ -166,7 +170,8 @@ def index_returns(settings, plan, geos, quarter, store_state) -> list[dict] | No
     if not store_state:
         return None
     try:
-        cells = returns_status(settings, plan, geos, ObservationStore.of(settings), [Quarter.parse(str(quarter))])
+        cells = returns_status(settings, plan, geos, ObservationStore.of(settings), [Quarter.parse(str(quarter))],
+                               as_of=store_state.get("as_of"))
     except Exception:  # noqa: BLE001 - logged; the index goes without the table
         logging.getLogger("ipeval.run").exception("returns table left out")
         return None
