@@ -430,3 +430,26 @@ def test_scheduled_reminders_reach_each_district_by_smtp(q3_project, smtp_server
     assert next(msg.iter_attachments()).get_filename() == "330182-2025Q3.xlsx"
     (_where, payload), = got  # the robot: one summary naming the twelve
     assert all(g.name_zh in payload["markdown"]["text"] for g in others)
+
+
+@pytest.mark.e2e
+def test_a_real_run_with_notify_mails_the_city_pdf(q3_project, smtp_server):
+    """One real (small) run, as cron runs it with --notify: the message carries the PDF the run wrote."""
+    from pypdf import PdfReader
+
+    from conftest import ipeval
+
+    proj, _plan, _ = q3_project
+    port, sink = smtp_server
+    _configure(proj, _channels(port)[:1])
+    r = ipeval("run", "--quarter", "2025Q3", "--sections", "overview", "--geos", "330100", "--quiet", "--documents",
+               "--notify", cwd=proj)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (to, msg), = sink.messages
+    assert to == ["pinggu@example.gov.cn"] and msg["Subject"].startswith("【ipeval】2025Q3 评估已完成：已达标 ")
+    pdf = next(msg.iter_attachments())
+    published = (proj / "outputs" / "2025Q3").resolve()
+    assert (published / "documents" / pdf.get_filename()).read_bytes() == pdf.get_content()
+    assert len(PdfReader(BytesIO(pdf.get_content())).pages) >= 2
+    body = msg.get_body(("plain",)).get_content()
+    assert str(published / "index.html") in body and "上城区：" in body  # missing returns named

@@ -127,6 +127,7 @@ def run(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Use the data as known at this date/time (2025-07-25 or an ISO time, UTC); default: the latest vintage."),
     documents: bool = typer.Option(True, "--documents/--no-documents", help="Also write each geography's assessment report as Word and PDF (documents/)."),
     settings: Optional[Path] = SettingsOpt,
+    notify: bool = typer.Option(False, "--notify", help="Send the result message (notify in params/settings.yaml), as scheduled runs do; for cron/systemd."),
 ):
     """Run every section notebook for every geography for one quarter, and publish the reports.
 
@@ -153,6 +154,7 @@ def run(
                              quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of,
                              log_events=events, documents=documents)
     except IpevalError as exc:
+        _notify_run(notify, settings, quarter, error=exc)
         _fail(exc, validation_report, lang)
     except RunInterrupted as exc:
         typer.echo(f"ipeval: {exc}", err=True)
@@ -172,7 +174,20 @@ def run(
     typer.echo(f"{result.quarter}: {n - bad}/{n} reports ok ({skipped} unchanged), {bad} failed -> {result.published / 'index.html'}")
     for j in result.failed:
         typer.echo(f"  failed: {j['section']} {j['geography_code']}: {j['error'].splitlines()[0] if j['error'] else ''}", err=True)
+    _notify_run(notify, settings, result.quarter, result=result)
     raise typer.Exit(result.exit_code)
+
+
+def _notify_run(notify: bool, settings: Optional[Path], quarter: str, **outcome) -> None:
+    """``run --notify``: the result message of the run (never raises, never changes the exit code)."""
+    if not notify:
+        return
+    from helpers.run.notify.jobs import after_run
+
+    try:
+        after_run(_settings(settings), quarter, **outcome)
+    except IpevalError:  # the settings themselves are what failed: nothing to send with
+        pass
 
 
 @app.command()
