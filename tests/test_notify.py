@@ -453,3 +453,59 @@ def test_a_real_run_with_notify_mails_the_city_pdf(q3_project, smtp_server):
     assert len(PdfReader(BytesIO(pdf.get_content())).pages) >= 2
     body = msg.get_body(("plain",)).get_content()
     assert str(published / "index.html") in body and "上城区：" in body  # missing returns named
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (openssl), the CA file a channel is given."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed: the TLS test needs it to make a certificate")
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d / "key.pem", "-out",
+                    d / "cert.pem", "-days", "1", "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+    return d / "cert.pem", d / "key.pem"
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_channels_verify_the_server(certificate, tmp_path, security, monkeypatch):
+    import ssl
+
+    from aiosmtpd.smtp import SMTP
+
+    from helpers.run.notify.dispatch import deliver
+    from helpers.run.notify.messages import Message
+    from helpers.settings import load_settings
+
+    cert, key = certificate
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    sink = _Sink()
+    loop = asyncio.new_event_loop()
+    if security == "starttls":
+        factory, kw = (lambda: SMTP(sink, hostname="localhost", tls_context=ctx, require_starttls=True)), {}
+    else:
+        factory, kw = (lambda: SMTP(sink, hostname="localhost")), {"ssl": ctx}
+    srv = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", 0, **kw))
+    th = threading.Thread(target=loop.run_forever, daemon=True)
+    th.start()
+    try:
+        port = srv.sockets[0].getsockname()[1]
+        proj = make_project(tmp_path / "p")
+        chan = {"name": "mail", "kind": "smtp", "host": "127.0.0.1", "port": port, "security": security,
+                "sender": "ipeval@example.gov.cn", "to": ["pinggu@example.gov.cn"]}
+        untrusted = load_settings(_configure(proj, [chan]))
+        out = deliver(untrusted, [Message("result", "2025Q3", "主题", "正文")], sleep=lambda x: None)
+        assert not out[0]["ok"] and "CERTIFICATE_VERIFY_FAILED" in out[0]["detail"] and not sink.messages
+        trusted = load_settings(_configure(proj, [{**chan, "ca_file": str(cert)}]))
+        out = deliver(trusted, [Message("result", "2025Q3", "主题", "正文")], sleep=lambda x: None)
+        assert out[0]["ok"], out
+        (to, msg), = sink.messages
+        assert to == ["pinggu@example.gov.cn"] and msg["Subject"] == "主题"
+    finally:
+        loop.call_soon_threadsafe(srv.close)
+        loop.call_soon_threadsafe(loop.stop)
+        th.join(5)

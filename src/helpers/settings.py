@@ -185,6 +185,7 @@ class ChannelBlock(_Block):
     url_env: Optional[str] = None
     secret_env: Optional[str] = None            # dingtalk: the robot's signing secret (加签)
     mention: tuple[str, ...] = ()               # dingtalk / wecom: mobile numbers to @
+    ca_file: Optional[str] = None               # smtp: CA certificates (PEM) of an internal mail server, absolute path
 
     @field_validator("events", "to", "mention", mode="before")
     @classmethod

@@ -80,7 +80,8 @@ def send_smtp(channel, msg, timeout: float) -> str:
     password = _env(channel.password_env, "SMTP password")
     em = build_email(channel, msg)
     port = channel.port or {"ssl": 465, "starttls": 587}.get(channel.security, 25)
-    context = ssl.create_default_context()
+    # the certificate is always verified: against the system's CAs, or an office's own (ca_file)
+    context = ssl.create_default_context(cafile=channel.ca_file)
     if channel.security == "ssl":
         server = smtplib.SMTP_SSL(channel.host, port, timeout=timeout, context=context)
     else:
