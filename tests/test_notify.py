@@ -509,3 +509,26 @@ def test_tls_channels_verify_the_server(certificate, tmp_path, security, monkeyp
         loop.call_soon_threadsafe(srv.close)
         loop.call_soon_threadsafe(loop.stop)
         th.join(5)
+
+
+@pytest.mark.parametrize("preset", ["wecom", "generic"])
+def test_webhook_presets_post_their_format(preset, webhook_server, tmp_path, monkeypatch):
+    from helpers.run.notify.dispatch import deliver
+    from helpers.run.notify.messages import Message
+    from helpers.settings import load_settings
+
+    hport, got = webhook_server
+    monkeypatch.setenv("TEST_HOOK_URL", f"http://127.0.0.1:{hport}/cgi-bin/webhook/send?key=k1")
+    proj = make_project(tmp_path / "p")
+    s = load_settings(_configure(proj, [{"name": "h", "kind": "webhook", "preset": preset, "url_env": "TEST_HOOK_URL",
+                                         "mention": ["13800000000"]}]))
+    msg = Message("result", "2025Q3", "【ipeval】主题", "第一行\n第二行", [tmp_path / "a.pdf"])
+    assert deliver(s, [msg])[0]["ok"]
+    (path, body), = got
+    assert path == "/cgi-bin/webhook/send?key=k1"  # no signature added outside DingTalk
+    if preset == "wecom":
+        assert body == {"msgtype": "markdown",
+                        "markdown": {"content": "**【ipeval】主题**\n第一行\n第二行\n<@13800000000>"}}
+    else:
+        assert body["subject"] == "【ipeval】主题" and body["attachments"] == [str(tmp_path / "a.pdf")]
+        assert body["event"] == "result" and body["quarter"] == "2025Q3"
