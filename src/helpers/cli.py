@@ -127,6 +127,7 @@ def run(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Use the data as known at this date/time (2025-07-25 or an ISO time, UTC); default: the latest vintage."),
     documents: bool = typer.Option(True, "--documents/--no-documents", help="Also write each geography's assessment report as Word and PDF (documents/)."),
     settings: Optional[Path] = SettingsOpt,
+    notify: bool = typer.Option(False, "--notify", help="Send the result message (notify in params/settings.yaml), as scheduled runs do; for cron/systemd."),
 ):
     """Run every section notebook for every geography for one quarter, and publish the reports.
 
@@ -153,6 +154,7 @@ def run(
                              quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of,
                              log_events=events, documents=documents)
     except IpevalError as exc:
+        _notify_run(notify, settings, quarter, error=exc)
         _fail(exc, validation_report, lang)
     except RunInterrupted as exc:
         typer.echo(f"ipeval: {exc}", err=True)
@@ -172,7 +174,20 @@ def run(
     typer.echo(f"{result.quarter}: {n - bad}/{n} reports ok ({skipped} unchanged), {bad} failed -> {result.published / 'index.html'}")
     for j in result.failed:
         typer.echo(f"  failed: {j['section']} {j['geography_code']}: {j['error'].splitlines()[0] if j['error'] else ''}", err=True)
+    _notify_run(notify, settings, result.quarter, result=result)
     raise typer.Exit(result.exit_code)
+
+
+def _notify_run(notify: bool, settings: Optional[Path], quarter: str, **outcome) -> None:
+    """``run --notify``: the result message of the run (never raises, never changes the exit code)."""
+    if not notify:
+        return
+    from helpers.run.notify.jobs import after_run
+
+    try:
+        after_run(_settings(settings), quarter, **outcome)
+    except IpevalError:  # the settings themselves are what failed: nothing to send with
+        pass
 
 
 @app.command()
@@ -503,6 +518,53 @@ def backtest(
     cols = [c for c in ("method", "n", "brier", "brier_skill", "reliability", "resolution", "coverage80", "coverage95") if c in summary.columns]
     typer.echo(summary[cols].to_string(index=False))
     typer.echo(f"backtest: {out}")
+
+
+@app.command()
+def status(
+    quarter: Optional[str] = typer.Option(None, "--quarter", "-q", help="The quarter to show with the four before it (default: the one whose returns are due next)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en (default: settings)."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """District returns (in, late, missing) by quarter, district and section; the last runs; the next
+    scheduled run; the store's health; failed sends of reminders and results."""
+    import json
+
+    from helpers.run.status import collect, render_text
+
+    try:
+        s = _settings(settings)
+        st = collect(s, quarter)
+    except IpevalError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(st, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(render_text(st, s, lang if lang in ("zh", "en") else s.language))
+
+
+@app.command()
+def remind(
+    quarter: Optional[str] = typer.Option(None, "--quarter", "-q", help="The quarter to chase (default: the one whose returns are due next)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Write the messages to outputs/ instead of sending them."),
+    settings: Optional[Path] = SettingsOpt,
+):
+    """Remind (催报) each district whose return is missing: an e-mail to its contact listing what is
+    missing, with its pre-filled template, and a summary to the office's channels (params/settings.yaml notify)."""
+    from helpers.run.notify.jobs import remind as send_reminders
+
+    try:
+        s = _settings(settings)
+        sent = send_reminders(s, quarter, dry_run=True if dry_run else None)
+    except IpevalError as exc:
+        _fail(exc)
+    for e in sent:
+        typer.echo(f"{'ok' if e['ok'] else 'FAILED'} {e['channel']}: {e['subject']} -> {', '.join(e['to']) or '-'}"
+                   f" ({e['detail']})", err=not e["ok"])
+    if not sent:
+        typer.echo("nothing to send: every return is in, or no channel carries reminders (notify.channels)")
+    raise typer.Exit(0 if all(e["ok"] for e in sent) else 3)
 
 
 def main() -> None:

@@ -130,6 +130,7 @@ class ScheduleBlock(_Block):
     cron: str = "0 6 25 1,4,7,10 *"
     timezone: str = "Asia/Shanghai"
     misfire_grace_days: int = Field(30, ge=0, le=366)
+    returns_due_day: int = Field(15, ge=1, le=28)  # district returns due this day of the month after the quarter
 
     @field_validator("timezone")
     @classmethod
@@ -163,6 +164,67 @@ class StoreBlock(_Block):
     inbox: str = "data/inbox"                # files dropped here are ingested at a scheduled run
 
 
+class ChannelBlock(_Block):
+    """One channel of ``notify.channels``: e-mail over SMTP or a webhook (``docs/notify.md``).
+
+    Secrets never sit in the file: ``user_env``, ``password_env``, ``url_env`` and ``secret_env``
+    name environment variables that hold them.
+    """
+
+    name: str = Field(min_length=1)
+    kind: Literal["smtp", "webhook"]
+    events: tuple[Literal["result", "reminder"], ...] = ("result", "reminder")
+    to: tuple[str, ...] = ()                    # smtp: the office's recipients of results (reminders go to districts)
+    host: Optional[str] = None                  # smtp
+    port: Optional[int] = Field(None, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    sender: Optional[str] = None
+    user_env: Optional[str] = None
+    password_env: Optional[str] = None
+    preset: Literal["dingtalk", "wecom", "generic"] = "generic"  # webhook
+    url_env: Optional[str] = None
+    secret_env: Optional[str] = None            # dingtalk: the robot's signing secret (加签)
+    mention: tuple[str, ...] = ()               # dingtalk / wecom: mobile numbers to @
+    ca_file: Optional[str] = None               # smtp: CA certificates (PEM) of an internal mail server, absolute path
+
+    @field_validator("events", "to", "mention", mode="before")
+    @classmethod
+    def _list_to_tuple(cls, v):
+        return tuple(v) if isinstance(v, list) else v
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.kind == "smtp" and not (self.host and self.sender):
+            raise ValueError(f"channel {self.name!r}: an smtp channel needs host and sender")
+        if self.kind == "webhook" and not self.url_env:
+            raise ValueError(f"channel {self.name!r}: a webhook needs url_env (the environment variable holding its URL)")
+        return self
+
+
+class NotifyBlock(_Block):
+    """``notify``: reminders to districts and the result of each scheduled run (``docs/notify.md``)."""
+
+    enabled: bool = False
+    dry_run: bool = False                       # write messages to outputs/<quarter>/messages/ instead of sending
+    language: Optional[Literal["zh", "en"]] = None  # default: the settings' language
+    contacts: str = "params/contacts.yaml"
+    remind_days_before: tuple[int, ...] = (7, 0)    # 0: on the deadline itself
+    remind_hour: int = Field(9, ge=0, le=23)
+    timeout: float = Field(10, gt=0, le=120)        # seconds per attempt
+    retries: int = Field(2, ge=0, le=5)             # further attempts after a failed one
+    channels: tuple[ChannelBlock, ...] = ()
+
+    @field_validator("remind_days_before", "channels", mode="before")
+    @classmethod
+    def _list_to_tuple(cls, v):
+        return tuple(v) if isinstance(v, list) else v
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _int_is_float(cls, v):
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
 class SettingsFile(_Block):
     """The whole file."""
 
@@ -177,8 +239,9 @@ class SettingsFile(_Block):
     executor: ExecutorBlock = ExecutorBlock()
     schedule: ScheduleBlock = ScheduleBlock()
     store: StoreBlock = StoreBlock()
+    notify: NotifyBlock = NotifyBlock()
 
-    @field_validator("forecast", "status", "executor", "schedule", "store", mode="before")
+    @field_validator("forecast", "status", "executor", "schedule", "store", "notify", mode="before")
     @classmethod
     def _empty_block(cls, v, info):
         # an empty YAML block (`status:` with nothing under it) means the defaults
@@ -193,7 +256,12 @@ def _describe(exc: ValidationError, path: Path) -> str:
         if err["type"] == "extra_forbidden":
             parent = SettingsFile
             for part in err["loc"][:-1]:
-                parent = getattr(parent.model_fields.get(str(part)), "annotation", None) or parent
+                if isinstance(part, int):  # an item of a list of blocks (notify.channels.0)
+                    continue
+                ann = getattr(parent.model_fields.get(str(part)), "annotation", None)
+                if ann is not None and not hasattr(ann, "model_fields"):  # tuple[ChannelBlock, ...]
+                    ann = next((a for a in getattr(ann, "__args__", ()) if hasattr(a, "model_fields")), None)
+                parent = ann or parent
             allowed = ", ".join(getattr(parent, "model_fields", {})) or "?"
             lines.append(f"{path}: {key}: not a setting (allowed here: {allowed})")
         elif err["type"] == "missing":
@@ -275,6 +343,10 @@ class Settings:
     @property
     def store(self) -> StoreBlock:
         return self.file.store
+
+    @property
+    def notify(self) -> NotifyBlock:
+        return self.file.notify
 
     def block(self, name: str) -> dict:
         """A block as a plain dict of the keys the file sets (defaults left to the consumer)."""

@@ -99,7 +99,8 @@ def _run_dir_relative(nb):
 
 def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: list, jobs: list,
                  assessments: pd.DataFrame, demo: bool, lang: str = "zh", downloads: list | None = None,
-                 manifest: dict | None = None, changes: pd.DataFrame | None = None) -> Path:
+                 manifest: dict | None = None, changes: pd.DataFrame | None = None,
+                 returns: list | None = None) -> Path:
     """The dashboard: geographies x sections coloured by the share of targets achieved or on track.
 
     Rendered by Jinja2 with autoescape on, so text from data files (notes, names) shows as text.
@@ -111,6 +112,9 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         notebook, error`` (paths relative to the index).
     changes : DataFrame, optional
         The run's ``changes.csv``: the largest moves since the last published run are listed.
+    returns : list of dict, optional
+        The district returns of the quarter (:func:`helpers.run.returns.returns_status`): a table
+        of which are in, late or missing is appended.
     """
     from helpers.pages.changes import change_rows
 
@@ -151,6 +155,10 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
     )
+    if returns:
+        from helpers.pages.returns_table import returns_html
+
+        text = text.replace("</body>", returns_html(returns, plan, geos, lang) + "</body>", 1)
     out = Path(out_path)
     out.write_text(text, encoding="utf-8")
     return out

@@ -433,6 +433,7 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
                               results: list, table: pd.DataFrame, demo: bool) -> None:
     """``manifest.json`` (everything needed to trace and re-run the run) and ``index.html``."""
     from helpers.pages.report import render_index
+    from helpers.run.returns import index_returns
 
     s, q = inp.settings, inp.quarter
     finished = datetime.now(timezone.utc)
@@ -463,6 +464,7 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
     render_index(staging / "index.html", plan=inp.plan, geos=inp.geos, quarter=str(q), sections=inp.plan.pages,
                  jobs=results, assessments=table, demo=demo, lang=inp.lang, downloads=downloads,
                  changes=_read_changes(staging),
+                 returns=index_returns(inp.settings, inp.plan, inp.geos, q, inp.store_state),
                  manifest={"run": run_id, "git": prov["git_commit"] or "—",
                            "data sha256": ", ".join(prov["inputs"][str(p)][:16] for p in inp.data_files)})
 

@@ -108,9 +108,21 @@ def run_scheduled(settings_path: str | None = None, now: datetime | None = None)
         result = run_quarter(settings, str(q), quiet=True, log_events=events)
     except IpevalError as exc:
         log.error("scheduled run of %s refused: %s", q, exc)
+        _tell(settings, q, error=exc)
         return exc.exit_code
+    except Exception as exc:
+        _tell(settings, q, error=exc)  # then the scheduler logs it as before
+        raise
     log.info("scheduled run of %s finished: %d jobs, %d failed", q, len(result.jobs), len(result.failed))
+    _tell(settings, q, result=result)
     return result.exit_code
+
+
+def _tell(settings: Settings, q, **outcome) -> None:
+    """The result message of a scheduled run (``notify``); never raises, never changes the exit code."""
+    from helpers.run.notify.jobs import after_run
+
+    after_run(settings, q, **outcome)
 
 
 def build_scheduler(settings: Settings, job=None, blocking: bool = True, trig=None):
@@ -131,7 +143,22 @@ def build_scheduler(settings: Settings, job=None, blocking: bool = True, trig=No
     sched.add_job(job or run_scheduled, trigger=trig or trigger(settings), id="ipeval-quarterly",
                   kwargs={} if job else {"settings_path": str(settings.path)},
                   max_instances=1, coalesce=True, misfire_grace_time=int(cfg["misfire_grace_days"]) * 86400)
+    if job is None and settings.notify.enabled:
+        _add_reminders(sched, settings)
     return sched
+
+
+def _add_reminders(sched, settings: Settings) -> None:
+    """The daily reminder job (``notify``): on the days ``remind_days_before`` the returns'
+    deadline, each district whose return is missing is reminded (:mod:`helpers.run.notify.jobs`)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from helpers.run.notify.jobs import scheduled_reminders
+
+    tz = ZoneInfo(schedule_config(settings)["timezone"])
+    sched.add_job(scheduled_reminders, trigger=CronTrigger(hour=settings.notify.remind_hour, minute=0, timezone=tz),
+                  id="ipeval-reminders", kwargs={"settings_path": str(settings.path)}, max_instances=1,
+                  coalesce=True, misfire_grace_time=6 * 3600)
 
 
 def serve(settings: Settings) -> None:
