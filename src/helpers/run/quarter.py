@@ -153,9 +153,9 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     from helpers.model.assess import StatusThresholds
     from helpers.model.forecast import ForecastSettings
     from helpers.plan.geography import load_geographies
-    from helpers.plan.registry import load_plan
+    from helpers.plan.registry import load_plan, require_confirmed
 
-    plan = load_plan(settings.plan_path)
+    plan = require_confirmed(load_plan(settings.plan_path))  # a draft's unchecked entries never run
     geos = load_geographies(settings.geographies_path)
     lang = lang or settings.language
     if lang not in ("zh", "en"):
