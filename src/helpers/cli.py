@@ -39,9 +39,17 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show the traceback 
     _state["debug"] = _state["debug"] or debug
 
 
-def _settings(settings: Optional[Path]):
+def _settings(settings: Optional[Path], plan: Optional[str] = None):
     from helpers.settings import load_settings
 
+    if plan and not settings:
+        # --plan ID: that plan's own settings file (its registry, geographies, data, store, outputs)
+        from helpers.exceptions import ConfigError
+        from helpers.settings import find_project_root
+
+        settings = find_project_root() / "params" / f"settings_{plan}.yaml"
+        if not settings.is_file():
+            raise ConfigError(f"--plan {plan}：没有找到该方案的设置文件 {settings}（params/settings_<方案id>.yaml）")
     return load_settings(settings)
 
 
@@ -127,6 +135,7 @@ def run(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Use the data as known at this date/time (2025-07-25 or an ISO time, UTC); default: the latest vintage."),
     documents: bool = typer.Option(True, "--documents/--no-documents", help="Also write each geography's assessment report as Word and PDF (documents/)."),
     settings: Optional[Path] = SettingsOpt,
+    plan: Optional[str] = typer.Option(None, "--plan", help="A plan id, e.g. cn_ipr_14th_fyp_2021_2025: runs with params/settings_<id>.yaml."),
 ):
     """Run every section notebook for every geography for one quarter, and publish the reports.
 
@@ -140,7 +149,7 @@ def run(
         typer.echo(f"note: -j {workers} is more than {max_workers()} (4 x {os.cpu_count()} CPUs); using {max_workers()}",
                    err=True)
     try:
-        s = _settings(settings)
+        s = _settings(settings, plan)
         events = []
         if inbox:
             from helpers.run.inbox import take_inbox
