@@ -375,8 +375,10 @@ def _copy_inputs(inp: RunInputs, staging: Path) -> None:
             shutil.copy2(p, staging / "data" / "received" / p.name)
     (staging / "params").mkdir()
     s = inp.settings
-    for p in (s.path, s.plan_path, s.geographies_path):
-        shutil.copy2(p, staging / "params" / p.name)
+    # the settings as params/settings.yaml whatever their name (settings_<plan>.yaml for --plan):
+    # `ipeval reproduce` reads the run's own copy under that name
+    for p, name in ((s.path, "settings.yaml"), (s.plan_path, s.plan_path.name), (s.geographies_path, s.geographies_path.name)):
+        shutil.copy2(p, staging / "params" / name)
     from helpers.pages.report import write_methodology_page
 
     # the reports' methods note links this copy, so the link works wherever the run folder goes
