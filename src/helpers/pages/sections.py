@@ -118,7 +118,7 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
 
         frame = load_data(paths, plan, geos).frame
     if run and (run / "assessments.csv").is_file():
-        table = restore_frame(pd.read_csv(run / "assessments.csv", dtype={"geography_code": str}))
+        table = restore_frame(pd.read_csv(run / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str}))
         bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
     else:
         from helpers.model.assess import StatusThresholds, assess_all

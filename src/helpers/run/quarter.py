@@ -344,7 +344,7 @@ def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool 
     from helpers.data.reference import published_figures
     from helpers.pages.charts import render_charts, run_specs
 
-    table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str})
+    table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str})
     bands = pd.read_csv(staging / "bands.csv", dtype={"geography_code": str}) if (staging / "bands.csv").stat().st_size > 1 else pd.DataFrame()
     pairs = list(inp.pairs)
     if documents:  # a geography's Word/PDF report shows every section's charts: draw them here, in the pool
