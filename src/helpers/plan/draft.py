@@ -32,7 +32,9 @@ _NUM = r"(?<![\d.〔（(／/—-])(\d+(?:\.\d+)?)"
 _CANDIDATE = re.compile(_NUM + r"(" + _UNIT_RE + r")")
 _AT_LEAST = ("以上", "不少于", "不低于", "达到", "达", "超过", "提高到", "提升至", "突破", "全覆盖", "力争")
 _AT_MOST = ("以内", "以下", "不超过", "缩短至", "降至", "控制在", "低于")
-_CUES = _AT_LEAST + _AT_MOST + ("累计", "每年", "年均")
+_CUES = _AT_LEAST + _AT_MOST + ("累计", "每年", "年均", "目标")
+# a clause that reports where things stand (截至2025年底…达到16件; 同比增长) states a value, not a target
+_REPORTED = ("截至", "同比", "较上年", "比上年")
 _SENTENCE = re.compile(r"[。；;！!？?\n]")
 _CLAUSE = re.compile(r"[，,：:。；;]")
 _DUE = re.compile(r"到(20\d\d)年")
@@ -94,7 +96,7 @@ def _clause_bounds(text: str, pos: int) -> tuple[int, int]:
     if start > sentence_start and start - 1 >= 0 and text[start - 1] in "，,":
         prev_start = max((m.end() for m in _CLAUSE.finditer(text, 0, start - 1)), default=0)
         prev = text[max(prev_start, sentence_start):start - 1]
-        scene = _DUE.fullmatch(prev) or prev in _PERIOD_WORDS or prev.endswith("期间")
+        scene = (_DUE.search(prev) and len(prev) <= 10) or prev in _PERIOD_WORDS or prev.endswith("期间")
         subjectless = own.startswith(("每年", "累计", "年均"))
         if scene or subjectless:
             start = max(prev_start, sentence_start)
@@ -124,6 +126,14 @@ def _kind(clause: str, unit: str) -> tuple[str, bool]:
         return "flow_per_year", True
     if "累计" in clause or "期间" in clause:
         return "cumulative", False
+    if "全覆盖" in clause or clause.startswith("培育"):
+        return "milestone", False  # an achievement: once reached, it stays
+    if "平均" in clause and unit == "天":
+        return "rate", False  # an average over the cases of the year: a ratio of sums
+    if "年产值" in clause or re.search(r"(注册|审)量", clause):
+        return "flow_per_year", False  # a yearly quantity of the due year
+    if re.match(r"(引进|培养|制定)", clause) and "到20" not in clause:
+        return "cumulative", False  # people recruited or standards issued over the plan's period
     if unit in ("%", "％") and ("率" in clause) and "比重" not in clause:
         return "rate", False
     return "level", False
@@ -194,7 +204,8 @@ def find_targets(text: str, due_default: str = "2025Q4") -> list[DraftTarget]:
     for pos, end, value, unit, m in sorted(candidates, key=lambda c: c[0]):
         start, stop = _clause_bounds(flat, pos)
         clause = flat[start:stop]
-        if not any(w in clause for w in _CUES):
+        before = flat[max((m.end() for m in _CLAUSE.finditer(flat, 0, max(start - 1, 0))), default=0):start]
+        if not any(w in clause for w in _CUES) or any(w in clause or w in before for w in _REPORTED):
             continue
         if unit == "%" and m is not None and re.search(r"(提高|增长|下降|增加|较上年)$", flat[start:pos]):
             continue  # a change already achieved ("较上年提高0.35个百分点"), not a target
