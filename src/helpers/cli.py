@@ -192,6 +192,7 @@ def report(
     lang: Optional[str] = typer.Option(None, "--lang", help="zh or en (default: settings)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the files (default: outputs/<quarter>/documents)."),
     settings: Optional[Path] = SettingsOpt,
+    plan: Optional[str] = typer.Option(None, "--plan", help="A plan id: its published run (params/settings_<id>.yaml)."),
 ):
     """Write the assessment report (mid-term or final by the quarter) as Word and PDF from a published run."""
     from helpers.exceptions import ConfigError
@@ -200,7 +201,7 @@ def report(
     from helpers.run.publish import published_dir
 
     try:
-        s = _settings(settings)
+        s = _settings(settings, plan)
         chosen = parse_formats(formats)
         language = lang or s.language
         if language not in ("zh", "en"):
