@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from helpers.exceptions import RegistryError
-from helpers.plan.draft import draft_registry, find_targets, normalise, score_against, table_targets
+from helpers.plan.check import score_against
+from helpers.plan.draft import draft_registry, find_targets, normalise, table_targets
 from helpers.plan.registry import load_plan, require_confirmed
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -526,7 +526,8 @@ def plan_draft(
 ):
     """Propose a registry: every numeric target of the text, its clause verbatim, each `confirmed: false`."""
     from helpers.files import atomic_write_bytes
-    from helpers.plan.draft import draft_from_file, score_against, to_yaml
+    from helpers.plan.check import score_against
+    from helpers.plan.draft import draft_from_file, to_yaml
     from helpers.plan.registry import load_plan
 
     try:
@@ -546,7 +547,7 @@ def plan_draft(
 def validate_plan(plan_file: Path = typer.Argument(..., help="A plan registry (params/plans/*.yaml or a draft).")):
     """Check a registry: its schema, every clause verbatim in the plan's text, and no unconfirmed entry (exit 2)."""
     from helpers.exceptions import RegistryError
-    from helpers.plan.draft import clause_problems
+    from helpers.plan.check import clause_problems
     from helpers.plan.registry import load_plan, require_confirmed
     from helpers.settings import find_project_root
 
