@@ -85,7 +85,7 @@ def test_final_assessment_on_real_figures_has_no_demo_banner_and_reproduces(nati
     assert (hv["status"], hv["latest_period"], float(hv["latest_value"])) == ("achieved", "2025", 16.0)
     # an indicator with no published value is shown as missing, never filled in
     assert pd.isna(table.set_index("indicator_id").loc["overseas_invention_grants", "latest_value"])
-    for page in ("innovation", "overview"):
+    for page in ("creation_use", "protection", "overview"):  # sections of its own, rendered by reused notebooks
         html = (out / "reports" / page / "100000.report.html").read_text(encoding="utf-8")
         assert "演示数据" not in html and "杭州" not in html
         assert "“十四五”国家知识产权保护和运用规划" in html

@@ -147,6 +147,7 @@ class Section:
     order: int
     description_zh: str = ""
     description_en: str = ""
+    notebook: str = ""  # the notebook under notebooks/ that renders it (default: its id)
 
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -212,6 +213,11 @@ class Plan:
     def page_indicators(self, page: str) -> list[Indicator]:
         """The indicators a report page shows: a section's own, or all of them on the overview."""
         return list(self.indicators) if page == OVERVIEW else self.indicators_in(page)
+
+    def notebook_of(self, page: str) -> str:
+        """The notebook (a name under ``notebooks/``) that renders a page: the section's ``notebook``,
+        else its id; another plan's sections reuse the generic parts of an existing one."""
+        return page if page == OVERVIEW else (self.section(page).notebook or page)
 
     def page_name(self, page: str, lang: str = "zh") -> str:
         """A page's title: the section's name, or the overview's label from :mod:`helpers.i18n`."""
@@ -382,7 +388,7 @@ def _load_plan_cached(path: str) -> Plan:
         sections.append(Section(
             id=_req(s, "id", where), name_zh=_req(s, "name_zh", where), name_en=_req(s, "name_en", where),
             order=int(s.get("order", n)), description_zh=s.get("description_zh", ""),
-            description_en=s.get("description_en", ""),
+            description_en=s.get("description_en", ""), notebook=str(s.get("notebook") or ""),
         ))
     section_ids = {s.id for s in sections}
     if len(section_ids) != len(sections):

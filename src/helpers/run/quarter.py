@@ -408,7 +408,7 @@ def _plan_job_dicts(inp: RunInputs, staging: Path, out_root: Path, prov: dict, f
     hashes = row_hashes(inp.dataset.frame)
     jobs, skipped = [], []
     for section, code in inp.pairs:
-        nb = s.root / "notebooks" / f"{section}.ipynb"
+        nb = s.root / "notebooks" / f"{plan.notebook_of(section)}.ipynb"
         if not nb.is_file():
             raise ConfigError(f"notebook {nb} is missing")
         params = dict(section=section, geography=code, quarter=str(q), lang=inp.lang,
