@@ -245,7 +245,7 @@ RULE_MESSAGES = {
     "zh": {
         "column_in_dataframe": "缺少数据规范要求的列（indicator_id、geography_code、period、value、numerator、denominator、source、note）",
         "known_indicator": "不是方案登记表中的指标代码",
-        "known_geography": "不是杭州市或其13个区、县（市）的代码",
+        "known_geography": "不是本方案地区清单（settings 中 geographies 文件）里的地区代码",
         "period_format": "期别应写作季度（如 2024Q3）或年份（如 2024）",
         "numeric": "不是数字",
         "value_required": "该指标需要填写数值",
