@@ -39,9 +39,17 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show the traceback 
     _state["debug"] = _state["debug"] or debug
 
 
-def _settings(settings: Optional[Path]):
+def _settings(settings: Optional[Path], plan: Optional[str] = None):
     from helpers.settings import load_settings
 
+    if plan and not settings:
+        # --plan ID: that plan's own settings file (its registry, geographies, data, store, outputs)
+        from helpers.exceptions import ConfigError
+        from helpers.settings import find_project_root
+
+        settings = find_project_root() / "params" / f"settings_{plan}.yaml"
+        if not settings.is_file():
+            raise ConfigError(f"--plan {plan}：没有找到该方案的设置文件 {settings}（params/settings_<方案id>.yaml）")
     return load_settings(settings)
 
 
@@ -128,6 +136,7 @@ def run(
     documents: bool = typer.Option(True, "--documents/--no-documents", help="Also write each geography's assessment report as Word and PDF (documents/)."),
     settings: Optional[Path] = SettingsOpt,
     notify: bool = typer.Option(False, "--notify", help="Send the result message (notify in params/settings.yaml), as scheduled runs do; for cron/systemd."),
+    plan: Optional[str] = typer.Option(None, "--plan", help="A plan id, e.g. cn_ipr_14th_fyp_2021_2025: runs with params/settings_<id>.yaml."),
 ):
     """Run every section notebook for every geography for one quarter, and publish the reports.
 
@@ -141,7 +150,7 @@ def run(
         typer.echo(f"note: -j {workers} is more than {max_workers()} (4 x {os.cpu_count()} CPUs); using {max_workers()}",
                    err=True)
     try:
-        s = _settings(settings)
+        s = _settings(settings, plan)
         events = []
         if inbox:
             from helpers.run.inbox import take_inbox
@@ -154,7 +163,7 @@ def run(
                              quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of,
                              log_events=events, documents=documents)
     except IpevalError as exc:
-        _notify_run(notify, settings, quarter, error=exc)
+        _notify_run(notify, settings, quarter, plan=plan, error=exc)
         _fail(exc, validation_report, lang)
     except RunInterrupted as exc:
         typer.echo(f"ipeval: {exc}", err=True)
@@ -174,18 +183,18 @@ def run(
     typer.echo(f"{result.quarter}: {n - bad}/{n} reports ok ({skipped} unchanged), {bad} failed -> {result.published / 'index.html'}")
     for j in result.failed:
         typer.echo(f"  failed: {j['section']} {j['geography_code']}: {j['error'].splitlines()[0] if j['error'] else ''}", err=True)
-    _notify_run(notify, settings, result.quarter, result=result)
+    _notify_run(notify, settings, result.quarter, plan=plan, result=result)
     raise typer.Exit(result.exit_code)
 
 
-def _notify_run(notify: bool, settings: Optional[Path], quarter: str, **outcome) -> None:
+def _notify_run(notify: bool, settings: Optional[Path], quarter: str, plan: Optional[str] = None, **outcome) -> None:
     """``run --notify``: the result message of the run (never raises, never changes the exit code)."""
     if not notify:
         return
     from helpers.run.notify.jobs import after_run
 
     try:
-        after_run(_settings(settings), quarter, **outcome)
+        after_run(_settings(settings, plan), quarter, **outcome)
     except IpevalError:  # the settings themselves are what failed: nothing to send with
         pass
 
@@ -198,6 +207,7 @@ def report(
     lang: Optional[str] = typer.Option(None, "--lang", help="zh or en (default: settings)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the files (default: outputs/<quarter>/documents)."),
     settings: Optional[Path] = SettingsOpt,
+    plan: Optional[str] = typer.Option(None, "--plan", help="A plan id: its published run (params/settings_<id>.yaml)."),
 ):
     """Write the assessment report (mid-term or final by the quarter) as Word and PDF from a published run."""
     from helpers.exceptions import ConfigError
@@ -206,7 +216,7 @@ def report(
     from helpers.run.publish import published_dir
 
     try:
-        s = _settings(settings)
+        s = _settings(settings, plan)
         chosen = parse_formats(formats)
         language = lang or s.language
         if language not in ("zh", "en"):
@@ -518,6 +528,53 @@ def backtest(
     cols = [c for c in ("method", "n", "brier", "brier_skill", "reliability", "resolution", "coverage80", "coverage95") if c in summary.columns]
     typer.echo(summary[cols].to_string(index=False))
     typer.echo(f"backtest: {out}")
+
+plan_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Draft a plan registry from the plan's text.")
+app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("draft")
+def plan_draft(
+    text: Path = typer.Argument(..., help="The plan's text (UTF-8), e.g. docs/sources/hangzhou_ipz_plan_2023_2025.txt."),
+    output: Path = typer.Option(Path("draft.yaml"), "--output", "-o", help="The draft registry to write."),
+    against: Optional[Path] = typer.Option(None, "--against", help="A registry written by hand: print found/missed/spurious."),
+):
+    """Propose a registry: every numeric target of the text, its clause verbatim, each `confirmed: false`."""
+    from helpers.files import atomic_write_bytes
+    from helpers.plan.check import score_against
+    from helpers.plan.draft import draft_from_file, to_yaml
+    from helpers.plan.registry import load_plan
+
+    try:
+        doc, targets = draft_from_file(text)
+        atomic_write_bytes(output, to_yaml(doc).encode("utf-8"))
+        typer.echo(f"{len(targets)} 个数值目标（均为 confirmed: false，请逐条核对）-> {output}")
+        if against:
+            s = score_against(targets, load_plan(against), text.read_text(encoding="utf-8"))
+            typer.echo(f"found {len(s['found'])}/{len(s['found']) + len(s['missed'])} (recall {s['recall']:.0%}, "
+                       f"with clause {s['clause_recall']:.0%}), spurious {len(s['spurious'])} "
+                       f"(precision {s['precision']:.0%}); missed: {', '.join(s['missed']) or '-'}")
+    except IpevalError as exc:
+        _fail(exc)
+
+
+@app.command("validate-plan")
+def validate_plan(plan_file: Path = typer.Argument(..., help="A plan registry (params/plans/*.yaml or a draft).")):
+    """Check a registry: its schema, every clause verbatim in the plan's text, and no unconfirmed entry (exit 2)."""
+    from helpers.exceptions import RegistryError
+    from helpers.plan.check import clause_problems
+    from helpers.plan.registry import load_plan, require_confirmed
+    from helpers.settings import find_project_root
+
+    try:
+        plan = load_plan(plan_file)
+        problems = clause_problems(plan, find_project_root(plan_file.resolve().parent))
+        if problems:
+            raise RegistryError(f"{plan_file}：\n  " + "\n  ".join(problems))
+        require_confirmed(plan)
+    except IpevalError as exc:
+        _fail(exc)
+    typer.echo(f"{plan_file}: {len(plan.targets)} 个目标、{len(plan.indicators)} 个指标，均已确认，条款均为原文")
 
 
 @app.command()

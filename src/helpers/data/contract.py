@@ -218,7 +218,7 @@ def build_schema(plan: Plan, geos: Geographies) -> pa.DataFrameSchema:
 RULES = {
     "column_in_dataframe": (None, "the column is missing: the contract needs " + ", ".join(REQUIRED_COLUMNS)),
     "known_indicator": ("indicator_id", "not an indicator id of the plan registry"),
-    "known_geography": ("geography_code", "not a code of Hangzhou or one of its 13 districts/counties"),
+    "known_geography": ("geography_code", "not a geography code of the plan (the geographies file named in the settings)"),
     "period_format": ("period", "a period is a quarter such as 2024Q3 or a year such as 2024"),
     "numeric": (None, "not a number"),
     "finite_number": (None, "an infinite number (inf, 1e309): write the figure itself"),

@@ -239,6 +239,25 @@ def year_by_year(ctx: ReportContext, inds, with_growth: bool = True) -> str:
 # --------------------------------------------------------------------------- the sections
 
 
+def _needs(*indicator_ids):
+    """A section analysis written for the indicators it names (the Hangzhou plan's). Another plan
+    that reuses the section id without them (the national plan's ``innovation``) gets the generic
+    analysis instead: each of the section's indicators year by year, from the same series."""
+    from functools import wraps
+
+    def wrap(fn):
+        @wraps(fn)
+        def run(ctx: ReportContext) -> None:
+            if all(i in ctx.plan.by_id for i in indicator_ids):
+                return fn(ctx)
+            _display_html(f"<h3>{_e(t(ctx.lang, 'an_year_by_year'))}</h3>"
+                          + year_by_year(ctx, ctx.indicators) + pace_needed(ctx, ctx.indicators))
+        return run
+    return wrap
+
+
+
+@_needs("admin_cases", "ruling_cycle_days")
 def enforcement(ctx: ReportContext) -> None:
     """Administrative cases by quarter and district; the ruling cycle's distribution against 50 days."""
     L = ctx.lang
@@ -296,6 +315,7 @@ def ruling_cycle_distribution(ctx: ReportContext) -> str:
     return "".join(html)
 
 
+@_needs("mediation_success_rate", "mediation_cases")
 def judicial(ctx: ReportContext) -> None:
     """The mediation funnel (cases handled, concluded, settled) by year and the success rate by district."""
     L = ctx.lang
@@ -324,6 +344,7 @@ def judicial(ctx: ReportContext) -> None:
     _display_html("".join(out))
 
 
+@_needs("pledge_financing_amount", "pledge_financing_enterprises")
 def financing(ctx: ReportContext) -> None:
     """Pledge financing: amount, enterprises, amount per enterprise and growth; totals against the pace needed."""
     L = ctx.lang
@@ -352,6 +373,7 @@ def financing(ctx: ReportContext) -> None:
     _display_html("".join(out))
 
 
+@_needs("gi_mark_usage_rate", "gi_enterprise_output", "gi_households")
 def geographical_indications(ctx: ReportContext) -> None:
     """Use of the GI mark by district: eligible and approved producers, the rate, output and households."""
     L = ctx.lang
@@ -392,6 +414,7 @@ def geographical_indications(ctx: ReportContext) -> None:
     _display_html("".join(out))
 
 
+@_needs("high_value_patents_per_10k", "valid_invention_patents")
 def innovation(ctx: ReportContext) -> None:
     """High-value patents per 10,000 people by district, and the growth of the patent stock."""
     L = ctx.lang
@@ -403,6 +426,7 @@ def innovation(ctx: ReportContext) -> None:
     _display_html("".join(out))
 
 
+@_needs("madrid_registrations")
 def international(ctx: ReportContext) -> None:
     """Madrid registrations by district; the city's foreign-related guidance and warnings by year."""
     L = ctx.lang
@@ -414,6 +438,7 @@ def international(ctx: ReportContext) -> None:
     _display_html("".join(out))
 
 
+@_needs("deployment_meetings", "police_liaison_coverage", "publicity_events")
 def governance(ctx: ReportContext) -> None:
     """Meetings of every government against 2 a year; the police liaison coverage; publicity by district."""
     L = ctx.lang

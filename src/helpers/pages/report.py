@@ -154,6 +154,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
+        top_name=geos.city.name(lang),  # 杭州市概况, 全国概况: the plan's top geography, not "the city"
     )
     if returns:
         from helpers.pages.returns_table import returns_html

@@ -118,7 +118,7 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
 
         frame = load_data(paths, plan, geos).frame
     if run and (run / "assessments.csv").is_file():
-        table = restore_frame(pd.read_csv(run / "assessments.csv", dtype={"geography_code": str}))
+        table = restore_frame(pd.read_csv(run / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str}))
         bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
     else:
         from helpers.model.assess import StatusThresholds, assess_all
@@ -143,9 +143,10 @@ def open_context(section: str, geography: str, quarter: str, lang: str = "zh", s
 def plan_reference(plan, lang: str) -> str:
     """The plan's document number, issuer and validity, as one line (shown on every page)."""
     m = plan.meta
-    return t(lang, "plan_reference", number=m.get("document_number", ""),
-             issuer=m.get(f"issuer_{lang}", m.get("issuer_zh", "")), issued=m.get("issued", ""),
-             since=m.get("in_force_from", ""), until=m.get("in_force_until", ""))
+    since, until = m.get("in_force_from", ""), m.get("in_force_until", "")
+    validity = t(lang, "plan_validity", since=since, until=until) if since and until else ""
+    return t(lang, "plan_reference", number=m.get("document_number", ""), title=plan.title(lang),
+             issuer=m.get(f"issuer_{lang}", m.get("issuer_zh", "")), issued=m.get("issued", ""), validity=validity)
 
 
 def _published_here(ctx: ReportContext) -> pd.DataFrame:

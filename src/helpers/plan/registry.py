@@ -30,7 +30,7 @@ _INDICATOR_FIELDS = {
     "id", "section", "name_zh", "name_en", "unit_zh", "unit_en", "measure", "flow", "frequency",
     "applies_to", "aggregation", "scale", "bounds", "numerator_zh", "numerator_en",
     "denominator_zh", "denominator_en", "target", "clause", "interpretation_zh", "interpretation_en", "notes",
-    "zero_denominator",
+    "zero_denominator", "confirmed",
 }
 ZERO_DENOMINATOR = ("invalid", "not_applicable")
 _TARGET_FIELDS = {"kind", "direction", "value", "period", "due", "every_year", "binds"}
@@ -107,6 +107,7 @@ class Indicator:
     denominator_zh: str = ""
     denominator_en: str = ""
     zero_denominator: str = "invalid"
+    confirmed: bool = True  # false: proposed by `ipeval plan draft`, not yet checked by a person
 
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -146,6 +147,7 @@ class Section:
     order: int
     description_zh: str = ""
     description_en: str = ""
+    notebook: str = ""  # the notebook under notebooks/ that renders it (default: its id)
 
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -211,6 +213,11 @@ class Plan:
     def page_indicators(self, page: str) -> list[Indicator]:
         """The indicators a report page shows: a section's own, or all of them on the overview."""
         return list(self.indicators) if page == OVERVIEW else self.indicators_in(page)
+
+    def notebook_of(self, page: str) -> str:
+        """The notebook (a name under ``notebooks/``) that renders a page: the section's ``notebook``,
+        else its id; another plan's sections reuse the generic parts of an existing one."""
+        return page if page == OVERVIEW else (self.section(page).notebook or page)
 
     def page_name(self, page: str, lang: str = "zh") -> str:
         """A page's title: the section's name, or the overview's label from :mod:`helpers.i18n`."""
@@ -341,6 +348,7 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
         denominator_zh=raw.get("denominator_zh", ""),
         denominator_en=raw.get("denominator_en", ""),
         zero_denominator=_choice(raw, "zero_denominator", ZERO_DENOMINATOR, where, default="invalid"),
+        confirmed=_choice(raw, "confirmed", (True, False), where, default=True),
     )
 
 
@@ -380,7 +388,7 @@ def _load_plan_cached(path: str) -> Plan:
         sections.append(Section(
             id=_req(s, "id", where), name_zh=_req(s, "name_zh", where), name_en=_req(s, "name_en", where),
             order=int(s.get("order", n)), description_zh=s.get("description_zh", ""),
-            description_en=s.get("description_en", ""),
+            description_en=s.get("description_en", ""), notebook=str(s.get("notebook") or ""),
         ))
     section_ids = {s.id for s in sections}
     if len(section_ids) != len(sections):
@@ -407,3 +415,21 @@ def _load_plan_cached(path: str) -> Plan:
         zone_end=zone_end,
         by_id=by_id,
     )
+
+
+def require_confirmed(plan: Plan) -> Plan:
+    """Refuse a registry with entries nobody has confirmed (``confirmed: false``, as
+    ``ipeval plan draft`` writes them): a run must never assess a target a person has not checked.
+
+    Raises
+    ------
+    RegistryError
+        Naming the file and every unconfirmed entry, in Chinese (exit 2).
+    """
+    pending = [f"indicators[{n}] ({ind.id})" for n, ind in enumerate(plan.indicators) if not ind.confirmed]
+    if pending:
+        raise RegistryError(
+            f"{plan.path}：{len(pending)} 个条目尚未确认（confirmed: false），不能用于评估运行："
+            f"{'、'.join(pending)}。请逐条核对条款原文、数值、单位、方向、期限和约束对象，"
+            "确认后改为 confirmed: true（或删除该行）")
+    return plan

@@ -122,7 +122,7 @@ def compute_changes(inp, table: pd.DataFrame, prev_dir: Path, files: dict, cache
 
     m = json.loads((prev_dir / "manifest.json").read_text(encoding="utf-8"))
     q0 = Quarter.parse(m["quarter"])
-    p0 = pd.read_csv(prev_dir / "assessments.csv", dtype={"geography_code": str})
+    p0 = pd.read_csv(prev_dir / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str})
     prev = load_data([prev_dir / p for p in m["data_copy"]], inp.plan, inp.geos).frame
     fp = method_fingerprint(inp.plan, inp.geos, inp.settings)
     changed = sorted(k for k, v in fp.items() if (m.get("method") or {}).get(k) != v)

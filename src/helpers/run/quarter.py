@@ -153,9 +153,9 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     from helpers.model.assess import StatusThresholds
     from helpers.model.forecast import ForecastSettings
     from helpers.plan.geography import load_geographies
-    from helpers.plan.registry import load_plan
+    from helpers.plan.registry import load_plan, require_confirmed
 
-    plan = load_plan(settings.plan_path)
+    plan = require_confirmed(load_plan(settings.plan_path))  # a draft's unchecked entries never run
     geos = load_geographies(settings.geographies_path)
     lang = lang or settings.language
     if lang not in ("zh", "en"):
@@ -344,7 +344,7 @@ def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool 
     from helpers.data.reference import published_figures
     from helpers.pages.charts import render_charts, run_specs
 
-    table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str})
+    table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str})
     bands = pd.read_csv(staging / "bands.csv", dtype={"geography_code": str}) if (staging / "bands.csv").stat().st_size > 1 else pd.DataFrame()
     pairs = list(inp.pairs)
     if documents:  # a geography's Word/PDF report shows every section's charts: draw them here, in the pool
@@ -375,8 +375,10 @@ def _copy_inputs(inp: RunInputs, staging: Path) -> None:
             shutil.copy2(p, staging / "data" / "received" / p.name)
     (staging / "params").mkdir()
     s = inp.settings
-    for p in (s.path, s.plan_path, s.geographies_path):
-        shutil.copy2(p, staging / "params" / p.name)
+    # the settings as params/settings.yaml whatever their name (settings_<plan>.yaml for --plan):
+    # `ipeval reproduce` reads the run's own copy under that name
+    for p, name in ((s.path, "settings.yaml"), (s.plan_path, s.plan_path.name), (s.geographies_path, s.geographies_path.name)):
+        shutil.copy2(p, staging / "params" / name)
     from helpers.pages.report import write_methodology_page
 
     # the reports' methods note links this copy, so the link works wherever the run folder goes
@@ -406,7 +408,7 @@ def _plan_job_dicts(inp: RunInputs, staging: Path, out_root: Path, prov: dict, f
     hashes = row_hashes(inp.dataset.frame)
     jobs, skipped = [], []
     for section, code in inp.pairs:
-        nb = s.root / "notebooks" / f"{section}.ipynb"
+        nb = s.root / "notebooks" / f"{plan.notebook_of(section)}.ipynb"
         if not nb.is_file():
             raise ConfigError(f"notebook {nb} is missing")
         params = dict(section=section, geography=code, quarter=str(q), lang=inp.lang,

@@ -87,7 +87,7 @@ def load_run_tables(settings, run_dir: str | Path) -> RunTables:
     plan = load_plan(params / settings.plan_path.name if (params / settings.plan_path.name).is_file() else settings.plan_path)
     geo_path = params / settings.geographies_path.name
     geos = load_geographies(geo_path if geo_path.is_file() else settings.geographies_path)
-    table = pd.read_csv(run / "assessments.csv", dtype={"geography_code": str})
+    table = pd.read_csv(run / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str})
     for c in ("status", "decided_by", "latest_period", "due", "note", "sdg_category", "target_kind", "direction"):
         if c in table.columns:
             table[c] = table[c].astype(object).where(table[c].notna(), "")
@@ -246,8 +246,10 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     blocks.append(_sources_table(tables, shown, sources, lang, counter))
     blocks.append(Heading(dt(lang, "h_annex_method"), 2))
     blocks += _method(tables, lang)
-    return Document(blocks, header=dt(lang, "page_header", title=title, number=number,
-                                      end=meta.get("in_force_until", "")), lang=lang,
+    # a plan without a validity of its own (the national plan) has none in its header
+    header = (dt(lang, "page_header", title=title, number=number, end=meta["in_force_until"])
+              if meta.get("in_force_until") else f"{title} · {number}")
+    return Document(blocks, header=header, lang=lang,
                     title=f"{title} {dt(lang, 'doc_title', geo=geo.name(lang), kind=kind)}")
 
 
@@ -261,7 +263,8 @@ def _cover(tables: RunTables, geo, lang: str, kind: str, n_real: int) -> Cover:
     meta, q = tables.plan.meta, tables.quarter
     lines = [dt(lang, "cover_doc_number", number=meta.get("document_number", "—")),
              dt(lang, "cover_issuer", issuer=meta.get(f"issuer_{lang}", meta.get("issuer_zh", "—"))),
-             dt(lang, "cover_validity", start=meta.get("in_force_from", "—"), end=meta.get("in_force_until", "—")),
+             *([dt(lang, "cover_validity", start=meta.get("in_force_from", "—"), end=meta["in_force_until"])]
+               if meta.get("in_force_until") else []),
              dt(lang, "cover_quarter", quarter=q, end=q.end_date.isoformat()),
              dt(lang, "cover_method"),
              dt(lang, "cover_produced", version=__version__, run_id=tables.run_id, date=tables.produced)]
