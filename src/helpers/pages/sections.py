@@ -331,9 +331,11 @@ def indicator_charts(ctx: ReportContext) -> None:
         else:
             _show(charts.draw(charts.chart_spec(ctx.frame, ctx.plan, ind, ctx.geography, ctx.geos, ctx.quarter, r,
                                                 ctx.bands, L, ctx.published)))
-        note = t(L, "methods_note", models=r.get("models_used") or "—",
+        from helpers.pages.notes import models_label, note_label
+
+        note = t(L, "methods_note", models=models_label(r.get("models_used"), L),
                  decided=DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
-                 note=r.get("note") if isinstance(r.get("note"), str) else "")
+                 note=note_label(r.get("note"), L))
         clause = f"{ind.clause_ref}：“{ind.clause_text}”" if L == "zh" else f"Plan {ind.clause_ref}: “{ind.clause_text}”"
         interpretation = ind.interpretation_text(L)
         interp = f"<br><i>{_e(t(L, 'interpretation'))}{_e(interpretation)}</i>" if interpretation else ""

@@ -19,30 +19,7 @@ from helpers.files import (
     safe_cell as _safe,  # a text cell Excel will not run as a formula
 )
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_COLOURS, STATUS_NAMES, dt
-
-
-def note_label(note: str, lang: str) -> str:
-    """The assessment's note (written in English by :mod:`helpers.model.assess`) in ``lang``."""
-    if lang != "zh" or not note:
-        return note or ""
-    out = []
-    for part in str(note).split("; "):
-        m = re.fullmatch(r"target missed in ([0-9, ]+)", part)
-        m2 = re.fullmatch(r"target not met by (\S+)", part)
-        m3 = re.fullmatch(r"(\d+) observations \(< (\d+)\): rule-based layer only", part)
-        if m:
-            out.append(dt(lang, "n_missed_in", years=m.group(1)))
-        elif m2:
-            out.append(dt(lang, "n_not_met_by", q=m2.group(1)))
-        elif m3:
-            out.append(dt(lang, "n_rules_only", n=m3.group(1), m=m3.group(2)))
-        elif part == "no data":
-            out.append(dt(lang, "n_no_data"))
-        elif part.startswith("target set for the city as a whole"):
-            out.append(dt(lang, "n_city_whole"))
-        else:
-            out.append(part)
-    return "；".join(out)
+from helpers.pages.notes import note_label  # noqa: F401  (kept importable from here)
 
 
 def _num(x):

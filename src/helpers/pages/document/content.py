@@ -20,6 +20,7 @@ from helpers.data.series import indicator_series
 from helpers.i18n import SDG_NAMES, dt
 from helpers.pages.document import narrative as nv
 from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
+from helpers.pages.notes import date_label, method_text, models_label, quarter_label
 from helpers.plan.periods import Quarter
 
 TEXT_WIDTH_MM = 156  # A4 210 mm less the GB/T 9704 margins (left 28, right 26)
@@ -123,7 +124,7 @@ def _status_cell(v, lang):
 def _target_text(ind, lang, city_prefix=False) -> str:
     if ind.target is None:
         return "—"
-    text = f"{ind.target.symbol}{nv.num(ind.target.value)} {ind.unit(lang)}"
+    text = f"{ind.target.symbol}{nv.num(ind.target.value, unit=ind.unit(lang))}{ind.unit(lang) if lang == 'zh' else ' ' + ind.unit(lang)}"
     return ("全市 " if lang == "zh" else "city ") + text if city_prefix else text
 
 
@@ -181,6 +182,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
                         [60, 40, 40], caption=dt(lang, "table_caption", n=counter.next_table(),
                                                  name=dt(lang, "c_counts")),
                         align=["L", "R", "R"]))
+    blocks += _standard_table(tables, geo, records, lang, counter)
     blocks.append(Para(dt(lang, "findings_intro")))
     blocks += [Para(s, "bullet") for s in nv.findings(plan, geo, records, q, lang, n_real, tables.demo)]
 
@@ -200,7 +202,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
                                                   n=len(part_judged), geo=geo.name(lang))))
         else:
             blocks.append(Para(dt(lang, "sec_none", geo=geo.name(lang))))
-        blocks.append(_section_table(inds, by_id, lang, sec.name(lang), counter))
+        blocks.append(_section_table(inds, by_id, lang, sec.name(lang), counter, tables.final))
         for ind in inds:
             blocks.append(Para(nv.indicator_sentence(ind, by_id[ind.id], lang, city_progress.get(ind.id, np.nan)),
                                "bullet"))
@@ -208,7 +210,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
             png = charts.get((ind.id, geo.code))
             if png:
                 blocks.append(Image(str(png), dt(lang, "chart_caption", n=counter.next_figure(), name=ind.name(lang),
-                                                 geo=geo.name(lang), quarter=q), width_mm=130))
+                                                 geo=geo.name(lang), quarter=quarter_label(q, lang)), width_mm=130))
 
     # 三、区县比较
     blocks.append(Heading(dt(lang, "h_districts"), 1))
@@ -236,7 +238,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     blocks.append(Para(dt(lang, "a_targets_intro", title=title, number=number), "note"))
     shown = [i for i in plan.indicators if i.id in by_id]
     blocks.append(Table([dt(lang, "t_indicator"), dt(lang, "t_ref"), dt(lang, "t_target"), dt(lang, "t_clause")],
-                        [[i.name(lang), i.clause_ref, _target_text(i, lang) + (f" ({i.target.due})" if i.target else ""),
+                        [[i.name(lang), i.clause_ref, _target_text(i, lang) + (f"（{quarter_label(i.target.due, lang)}）" if i.target else ""),
                           i.clause_text] for i in shown],
                         [34, 18, 26, 78], caption=dt(lang, "table_caption", n=counter.next_table(),
                                                      name=dt(lang, "c_targets")),
@@ -262,9 +264,11 @@ def _cover(tables: RunTables, geo, lang: str, kind: str, n_real: int) -> Cover:
     lines = [dt(lang, "cover_doc_number", number=meta.get("document_number", "—")),
              dt(lang, "cover_issuer", issuer=meta.get(f"issuer_{lang}", meta.get("issuer_zh", "—"))),
              dt(lang, "cover_validity", start=meta.get("in_force_from", "—"), end=meta.get("in_force_until", "—")),
-             dt(lang, "cover_quarter", quarter=q, end=q.end_date.isoformat()),
-             dt(lang, "cover_method"),
-             dt(lang, "cover_produced", version=__version__, run_id=tables.run_id, date=tables.produced)]
+             dt(lang, "cover_quarter", quarter=quarter_label(q, lang), end=date_label(q.end_date.isoformat(), lang)),
+             dt(lang, "cover_method_final") if tables.final else
+             dt(lang, "cover_method_ran", names=models_label(",".join(
+                 c for c in _engines(tables) if c), lang)),
+             dt(lang, "cover_produced", version=__version__, run_id=tables.run_id, date=date_label(tables.produced, lang))]
     warning = ""
     if tables.demo:
         warning = dt(lang, "cover_data_demo", n_real=n_real) if n_real else dt(lang, "cover_data_demo_only")
@@ -273,42 +277,82 @@ def _cover(tables: RunTables, geo, lang: str, kind: str, n_real: int) -> Cover:
     return Cover(tables.plan.title(lang), dt(lang, "doc_title", geo=geo.name(lang), kind=kind), lines, warning)
 
 
-def _section_table(inds, by_id, lang, name, counter) -> Table:
-    head = [dt(lang, k) for k in ("t_indicator", "t_latest", "t_target", "t_due", "t_probability", "t_status", "t_sdg")]
+def _section_table(inds, by_id, lang, name, counter, final: bool = False) -> Table:
+    """One section's targets: the measure each is judged on (never a lone quarter), the target and
+    the verdict; the probability only mid-term, and never on a row shown for reference."""
+    keys = ["t_indicator", "t_current", "t_target", "t_due"] + ([] if final else ["t_probability"]) + ["t_status"]
+    head = [dt(lang, k) for k in keys]
     body = []
     for ind in inds:
         r = by_id[ind.id]
         p = r.get("probability", np.nan)
         v = nv.verdict(r)
+        unit = ind.unit(lang)
         status = _status_cell(v, lang) if v else nv.STATUS_NAMES[lang].get(r["status"], r["status"])
-        body.append([ind.name(lang), f"{nv.num(r.get('latest_value'))} ({r.get('latest_period') or '—'})",
-                     _target_text(ind, lang, r.get("status") == "city_target"),
-                     str(ind.target.due) if ind.target else "—",
-                     f"{nv.pct(p)}%" if np.isfinite(p) and v not in (None, "achieved", "missed") else "—",
-                     status, SDG_NAMES[lang].get(r.get("sdg_category"), "—") if ind.target else "—"])
-    return Table(head, body, [40, 25, 24, 14, 15, 19, 19],
-                 caption=dt(lang, "table_caption", n=counter.next_table(), name=name),
-                 font_size=8.5, align=["L", "R", "L", "C", "R", "C", "C"])
+        progress = r.get("progress_value", np.nan)
+        shown = progress if isinstance(progress, float) and np.isfinite(progress) else r.get("latest_value")
+        cells = [ind.name(lang), f"{nv.num(shown, unit=unit)}{unit if lang == 'zh' else ' ' + unit}",
+                 _target_text(ind, lang, r.get("status") in ("city_target", "reference")),
+                 quarter_label(ind.target.due, lang) if ind.target else "—"]
+        if not final:
+            cells.append(f"{nv.pct(p)}%" if np.isfinite(p) and v not in (None, "achieved", "missed") else "—")
+        body.append(cells + [status])
+    widths = [44, 30, 30, 22, 30] if final else [40, 26, 28, 20, 14, 28]
+    return Table(head, body, widths, caption=dt(lang, "table_caption", n=counter.next_table(), name=name),
+                 font_size=8.5, align=["L", "R", "L", "C"] + ([] if final else ["R"]) + ["C"])
+
+
+def _engines(tables) -> list:
+    from helpers.pages.notes import engines_used
+
+    return engines_used(tables.table)
+
+
+def _standard_table(tables: RunTables, geo, records: list, lang: str, counter) -> list:
+    """指标完成情况一览表 (:mod:`helpers.pages.standard`), with its introduction."""
+    from helpers.pages.standard import standard_cells, standard_header, standard_rows
+
+    kinds: dict = {}
+    src = tables.source_counts
+    if not geo.is_city:
+        src = src[src["geography_code"] == geo.code]
+    for ind_id, source in zip(src["indicator_id"], src["source"]):
+        kinds.setdefault(ind_id, set()).add(source_kind(source, tables.demo))
+    rows = standard_rows(tables.plan, geo, tables.geos, tables.frame, records, tables.quarter, tables.final, lang, kinds)
+    if not rows:
+        return []
+    final = tables.final
+    body = [standard_cells(r, final, lang) for r in rows]
+    widths = ([7, 27, 10, 14, 14, 14, 14, 14, 13, 15, 14] if final
+              else [7, 25, 9, 13, 13, 13, 13, 13, 13, 10, 14, 13])
+    align = ["C", "L", "C", "R", "R", "R", "R", "R", "C"] + ([] if final else ["R"]) + ["L", "L"]
+    return [Para(dt(lang, "std_intro"), "note"),
+            Table(standard_header(final, lang), body, widths, font_size=7.5, align=align,
+                  caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_standard")))]
 
 
 def _districts(tables: RunTables, geo, lang: str, counter) -> list:
-    out = [Para(dt(lang, "d_intro", draws=RANK_DRAWS))]
+    final = tables.final  # a final report speaks of completion: no rank intervals
+    out = [Para(dt(lang, "d_intro_final") if final else dt(lang, "d_intro", draws=RANK_DRAWS))]
     rank = tables.ranking
     names = {g.code: g.name(lang) for g in tables.geos.all}
     if len(rank):
         body = [[str(r.rank), names[r.geography_code], str(r.n), f"{nv.pct(r.good / r.n) if r.n else '—'}%",
-                 nv.num(r.expected), f"{r.rank_lo}—{r.rank_hi}"] for r in rank.itertuples()]
+                 nv.num(r.expected)] + ([] if final else [f"{r.rank_lo}—{r.rank_hi}"]) for r in rank.itertuples()]
         here = [k for k, r in enumerate(rank.itertuples()) if r.geography_code == geo.code]
-        out.append(Table([dt(lang, k) for k in ("t_rank", "t_district", "t_targets", "t_share_good", "t_expected",
-                                                "t_rank80")], body, [14, 32, 24, 30, 26, 30],
-                         caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_ranking")),
-                         align=["C", "L", "R", "R", "R", "C"], highlight_rows=here))
+        keys = ("t_rank", "t_district", "t_targets", "t_share_good", "t_expected") + (() if final else ("t_rank80",))
+        out.append(Table([dt(lang, k) for k in keys], body, [20, 40, 30, 36, 30] if final else [14, 32, 24, 30, 26, 30],
+                         caption=dt(lang, "table_caption", n=counter.next_table(),
+                                    name=dt(lang, "c_ranking_final" if final else "c_ranking")),
+                         align=["C", "L", "R", "R", "R", "C"][:len(keys)], highlight_rows=here))
         first, last = rank.iloc[0], rank.iloc[-1]
         out.append(Para(dt(lang, "d_top", first=names[first.geography_code], share=nv.pct(first.share),
                            last=names[last.geography_code], lshare=nv.pct(last.share))))
         if here:
             r = rank.iloc[here[0]]
-            out.append(Para(dt(lang, "d_here", geo=geo.name(lang), rank=int(r["rank"]), lo=int(r.rank_lo), hi=int(r.rank_hi))))
+            out.append(Para(dt(lang, "d_here_final", geo=geo.name(lang), rank=int(r["rank"])) if final else
+                            dt(lang, "d_here", geo=geo.name(lang), rank=int(r["rank"]), lo=int(r.rank_lo),
+                               hi=int(r.rank_hi))))
     # the targets that bind districts: district rows judged on their own
     by_ind: dict = {}
     for g in tables.geos.districts:
@@ -337,7 +381,9 @@ def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table
     names = {i.id: i.name(lang) for i in shown}
     for (ind_id, source), n in per.items():
         if ind_id in names:
-            body.append([names[ind_id], source, kinds[source_kind(source, tables.demo)], str(int(n))])
+            k = source_kind(source, tables.demo)
+            body.append([names[ind_id], dt(lang, "demo_source_label") if k == "demo" and lang == "zh" else source,
+                         kinds[k], str(int(n))])
     order = {i.id: k for k, i in enumerate(shown)}
     inv = {v: k for k, v in names.items()}
     body.sort(key=lambda r: order[inv[r[0]]])
@@ -349,16 +395,27 @@ def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table
 
 
 def _method(tables: RunTables, lang: str) -> list:
+    """附件3, from the method that ran: the engines in the rows' ``models_used``, the calibration
+    of the backtest's row for that engine when one was attached."""
     s = tables.settings
-    out = [Para(dt(lang, "a_method", n_paths=s.forecast.n_paths, on=int(s.status.on_track * 100),
-                   risk=int(s.status.at_risk * 100), min_points=s.forecast.min_points))]
+    out = [Para(dt(lang, "a_method_ran", n_paths=s.forecast.n_paths, on=int(s.status.on_track * 100),
+                   risk=int(s.status.at_risk * 100), min_points=s.forecast.min_points,
+                   engine=method_text(tables.table, lang)))]
     bt = tables.backtest
-    row = bt[bt["method"] == "ensemble"] if bt is not None and "method" in bt.columns else None
+    used = _engines(tables)
+    names = [getattr(s.forecast, "engine", ""), "ensemble"] + used
+    row = None
+    if bt is not None and "method" in bt.columns:
+        for n in names:
+            if n and (bt["method"] == n).any():
+                row = bt[bt["method"] == n]
+                break
     if row is not None and len(row):
         r = row.iloc[0]
-        out.append(Para(dt(lang, "a_calibration", n=int(r["n"]), brier=f"{r['brier']:.3f}", bss=f"{r['brier_skill']:.2f}",
-                           c80=nv.pct(r.get("coverage80", np.nan)), c95=nv.pct(r.get("coverage95", np.nan)))))
+        out.append(Para(dt(lang, "a_calibration_ran", n=int(r["n"]), brier=f"{r['brier']:.3f}",
+                           bss=f"{r['brier_skill']:.2f}", c80=nv.pct(r.get("coverage80", np.nan)),
+                           c95=nv.pct(r.get("coverage95", np.nan)))))
     else:
-        out.append(Para(dt(lang, "a_calibration_missing")))
+        out.append(Para(dt(lang, "a_calibration_none")))
     out.append(Para(dt(lang, "a_provenance", run_id=tables.run_id, git=tables.git, sha=tables.data_sha), "note"))
     return out
