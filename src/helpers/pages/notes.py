@@ -48,17 +48,27 @@ def _fill(key: str, groups: tuple, lang: str) -> str:
     return dt(lang, key)
 
 
-def note_label(note, lang: str) -> str:
-    """The assessment's note in ``lang``; in Chinese, a part not known is left out, never printed in English."""
+def note_label(note, lang: str, reference: bool = False) -> str:
+    """The assessment's note in ``lang``; in Chinese, a part not known is left out, never printed in English.
+
+    ``reference``: the row is shown for reference (a target set for the city as a whole), so a
+    verdict in the note ("not met by ...", "missed in ...") is left out: it is never judged.
+    """
     if not isinstance(note, str) or not note:
         return ""
+    verdicts = ("n_missed_in", "n_not_met_by")
     if lang != "zh":
-        return note
+        if not reference:
+            return note
+        return "; ".join(p for p in note.split("; ")
+                         if not any(re.fullmatch(pat, p.strip()) for pat, k in _PATTERNS if k in verdicts))
     out = []
     for part in note.split("; "):
         part = part.strip()
         for pattern, key in _PATTERNS:
             m = re.fullmatch(pattern, part)
+            if m and reference and key in verdicts:
+                break
             if m:
                 text = _fill(key, m.groups(), lang)
                 if text not in out:

@@ -69,6 +69,8 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
         nb.metadata["title"] = title
     key = (variant, lang)
     exporter = _EXPORTERS.get(key) or _EXPORTERS.setdefault(key, _exporter(variant, lang))
+    if variant == "report":  # the reader's page: the run's file paths belong to the audit page only
+        provenance = {k: v for k, v in (provenance or {}).items() if k != "parameters"}
     resources = {"provenance": provenance or {},
                  "provenance_title": "来源与可复现信息 / Provenance" if lang == "zh" else "Provenance"}
     body, _ = exporter.from_notebook_node(nb, resources=resources)

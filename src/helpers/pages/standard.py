@@ -154,3 +154,23 @@ def standard_cells(row: dict, final: bool, lang: str) -> list[str]:
         cells.append(nb.fmt_number(row["progress"], u) if open_row else row["completion"])
         cells.append(f"{nb.fmt_pct(row['probability'])}%" if open_row and math.isfinite(row["probability"]) else "—")
     return cells + [row["units"], row["source"]]
+
+
+def judged_gap(ind, row: dict, frame: pd.DataFrame, geo, geos, quarter) -> float:
+    """The gap to show for a row: NaN for a row shown for reference (never judged); for a missed
+    every-year target whose last year met the target, the largest shortfall of a year it missed
+    (never 0 for a miss); else the assessment's gap."""
+    from helpers.data.series import indicator_series
+
+    status = str(row.get("status") or "")
+    gap = row.get("gap", math.nan)
+    gap = float(gap) if isinstance(gap, (int, float)) else math.nan
+    if status == "reference" or ind.target is None:
+        return math.nan
+    if status != "missed" or (math.isfinite(gap) and gap > 0):
+        return gap
+    t = ind.target
+    ym = year_measures(ind, indicator_series(frame, ind, geo, geos, quarter))
+    years = {y: v for y, v in ym.items() if t.start.year <= y <= t.due.year}
+    g = nb.missed_gap(years, t.value, t.direction)
+    return g if math.isfinite(g) and g > 0 else gap

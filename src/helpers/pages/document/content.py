@@ -293,13 +293,18 @@ def _section_table(inds, by_id, lang, name, counter, final: bool = False) -> Tab
         shown = progress if isinstance(progress, float) and np.isfinite(progress) else r.get("latest_value")
         cells = [ind.name(lang), f"{nv.num(shown, unit=unit)}{unit if lang == 'zh' else ' ' + unit}",
                  _target_text(ind, lang, r.get("status") in ("city_target", "reference")),
-                 quarter_label(ind.target.due, lang) if ind.target else "—"]
+                 _due_label(ind.target.due, lang) if ind.target else "—"]
         if not final:
             cells.append(f"{nv.pct(p)}%" if np.isfinite(p) and v not in (None, "achieved", "missed") else "—")
         body.append(cells + [status])
-    widths = [44, 30, 30, 22, 30] if final else [40, 26, 28, 20, 14, 28]
+    widths = [50, 32, 32, 16, 26] if final else [42, 28, 30, 16, 14, 26]
     return Table(head, body, widths, caption=dt(lang, "table_caption", n=counter.next_table(), name=name),
                  font_size=8.5, align=["L", "R", "L", "C"] + ([] if final else ["R"]) + ["C"])
+
+
+def _due_label(due, lang: str) -> str:
+    """A due quarter as the plan dates it: 到2025年 is the year's end, written 2025年."""
+    return quarter_label(due.year if due.q == 4 else due, lang)
 
 
 def _engines(tables) -> list:
@@ -323,8 +328,8 @@ def _standard_table(tables: RunTables, geo, records: list, lang: str, counter) -
         return []
     final = tables.final
     body = [standard_cells(r, final, lang) for r in rows]
-    widths = ([7, 27, 10, 14, 14, 14, 14, 14, 13, 15, 14] if final
-              else [7, 25, 9, 13, 13, 13, 13, 13, 13, 10, 14, 13])
+    widths = ([7, 30, 12, 14, 14, 13, 13, 13, 13, 14, 13] if final
+              else [7, 27, 11, 13, 13, 12, 12, 12, 13, 10, 13, 13])
     align = ["C", "L", "C", "R", "R", "R", "R", "R", "C"] + ([] if final else ["R"]) + ["L", "L"]
     return [Para(dt(lang, "std_intro"), "note"),
             Table(standard_header(final, lang), body, widths, font_size=7.5, align=align,

@@ -72,7 +72,7 @@ def _target_args(ind, lang: str) -> dict:
     t = ind.target
     unit = ind.unit(lang)
     return dict(name=ind.name(lang), unit=unit, symbol=t.symbol, target=num(t.value, unit=unit),
-                due=quarter_label(t.due, lang))
+                due=quarter_label(t.due.year if t.due.q == 4 else t.due, lang))
 
 
 def _gap_text(row: dict, unit: str) -> str:
