@@ -81,6 +81,8 @@ TEXTS = {
         "an_gov": "各级政府部署、警务联络与宣传活动",
         "an_gov_meetings": "{n}级政府中{k}级在已结束的每个年度都召开了{target}次以上知识产权保护工作部署会议；未达到的：{who}。",
         "an_gov_police": "{q}末{n}个区县（市）中{k}个配备了知识产权警务联络员；尚未配备的：{who}。",
+        "documents_heading": "评估报告（Word、PDF）",
+        "an_enf_total_ref": "示范区建设期间（2023年第1季度至{q}）{who}累计办理知识产权行政案件{total}件（方案目标为全市设定，本区县数值仅供参考）。",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -168,6 +170,8 @@ TEXTS = {
         "an_gov": "Government deployment, police liaison and publicity",
         "an_gov_meetings": "{k} of {n} governments held at least {target} meetings deploying IP protection in every year ended so far; not: {who}.",
         "an_gov_police": "At the end of {q}, {k} of the {n} districts and counties had an IP police liaison officer; not yet: {who}.",
+        "documents_heading": "Assessment reports (Word, PDF)",
+        "an_enf_total_ref": "Over the zone period (2023Q1 to {q}) {who} closed {total} administrative IP cases (the plan sets the target for the city as a whole; shown for reference).",
     },
 }
 

@@ -101,7 +101,7 @@ def _run_dir_relative(nb):
 
 def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: list, jobs: list,
                  assessments: pd.DataFrame, demo: bool, lang: str = "zh", downloads: list | None = None,
-                 manifest: dict | None = None, changes: pd.DataFrame | None = None) -> Path:
+                 manifest: dict | None = None, changes: pd.DataFrame | None = None, documents: bool = False) -> Path:
     """The dashboard: geographies x sections coloured by the share of targets achieved or on track.
 
     Rendered by Jinja2 with autoescape on, so text from data files (notes, names) shows as text.
@@ -113,6 +113,9 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         notebook, error`` (paths relative to the index).
     changes : DataFrame, optional
         The run's ``changes.csv``: the largest moves since the last published run are listed.
+    documents : bool
+        The run writes each geography's Word and PDF report (``documents/``, after this page):
+        link them.
     """
     from helpers.pages.changes import change_rows
 
@@ -152,10 +155,23 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
+        documents=document_links(plan, geos, quarter, lang) if documents else [],
     )
     out = Path(out_path)
     out.write_text(text, encoding="utf-8")
     return out
+
+
+def document_links(plan, geos, quarter, lang: str) -> list:
+    """``[(geography name, [(format, href), ...]), ...]``: each geography's Word and PDF report."""
+    from helpers.model.assess import assessment_stage
+    from helpers.pages.document import FORMATS, document_name
+    from helpers.plan.periods import Quarter
+
+    final = assessment_stage(plan, Quarter.parse(str(quarter))) == "final"
+    label = {"docx": "Word", "pdf": "PDF"}
+    return [(g.name(lang), [(label[f], f"documents/{document_name(g, lang, f, final)}") for f in FORMATS])
+            for g in geos.all]
 
 
 def _share_colour(share) -> str:

@@ -174,3 +174,30 @@ def judged_gap(ind, row: dict, frame: pd.DataFrame, geo, geos, quarter) -> float
     years = {y: v for y, v in ym.items() if t.start.year <= y <= t.due.year}
     g = nb.missed_gap(years, t.value, t.direction)
     return g if math.isfinite(g) and g > 0 else gap
+
+
+def standard_html(ctx) -> str:
+    """The table as HTML for the overview page (a :class:`~helpers.pages.sections.ReportContext`)."""
+    from html import escape
+
+    from helpers.model.assess import assessment_stage
+
+    final = assessment_stage(ctx.plan, ctx.quarter) == "final"
+    L, geo = ctx.lang, ctx.geography
+    a = ctx.assessments
+    records = a[a["geography_code"] == geo.code].to_dict("records")
+    f = ctx.frame[ctx.frame["qindex"] <= ctx.quarter.index] if "qindex" in ctx.frame.columns else ctx.frame
+    if not geo.is_city:
+        f = f[f["geography_code"] == geo.code]
+    demo = f["source"].astype(str).str.startswith("DEMO").any()
+    kinds: dict = {}
+    for ind_id, source in zip(f["indicator_id"], f["source"].astype(str)):
+        kinds.setdefault(ind_id, set()).add("demo" if source.startswith("DEMO") else "real" if demo else "reported")
+    rows = standard_rows(ctx.plan, geo, ctx.geos, ctx.frame, records, ctx.quarter, final, L, kinds)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{escape(h)}</th>" for h in standard_header(final, L))
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in standard_cells(r, final, L)) + "</tr>"
+                   for r in rows)
+    return (f"<h2>{escape(dt(L, 'c_standard'))}</h2><p><small>{escape(dt(L, 'std_intro'))}</small></p>"
+            f'<table class="ipeval-standard"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')

@@ -57,20 +57,29 @@ def break_lines(text: str, width: float, measure, first: str = "") -> list[str]:
     Explicit newlines are kept. A piece wider than a line on its own is broken by characters.
     """
     lines: list[str] = []
-    for k, part in enumerate((first + text).split("\n")):
-        line = ""
+    widths: dict = {}
+
+    def w(tok: str) -> float:  # widths add up (no kerning in these fonts); one measure per piece
+        if tok not in widths:
+            widths[tok] = measure(tok)
+        return widths[tok]
+
+    for part in (first + text).split("\n"):
+        line, used = "", 0.0
         for tok in tokens(part):
-            if not line or measure(line + tok) <= width:
-                line += tok
+            tw = w(tok)
+            if not line or used + tw <= width:
+                line, used = line + tok, used + tw
                 continue
             if line.strip():
                 lines.append(line)
-            line = tok
-            while measure(line) > width and len(line) > 1:  # a piece longer than a line
+            line, used = tok, tw
+            while used > width and len(line) > 1:  # a piece longer than a line
                 cut = len(line) - 1
                 while cut > 1 and measure(line[:cut]) > width:
                     cut -= 1
                 lines.append(line[:cut])
                 line = line[cut:]
+                used = measure(line)
         lines.append(line)
     return lines
