@@ -409,6 +409,10 @@ DOCUMENT_TEXTS = {
         "d_intro_final": "按各区县被判定目标的实现比例排序（已实现计1、未实现计0），比例相同的区县并列。",
         "d_here_final": "{geo}在13个区县中排第{rank}位（比例相同者并列）。",
         "c_ranking_final": "区县目标实现情况排名",
+        "n_items": "{label}{n}项",
+        "p_intro_final": "以下目标在期限内未实现：",
+        "f_counts_final": "截至{quarter}，{geo}共有{n}项目标纳入评估：已达标{achieved}项、未达标{missed}项{tail}。",
+        "sec_summary_final": "本领域有{n}项目标适用于{geo}：已达标{achieved}项、未达标{missed}项{tail}。",
     },
     "en": {
         "kind_mid": "Mid-term assessment", "kind_final": "Final assessment",
@@ -537,6 +541,10 @@ DOCUMENT_TEXTS = {
         "d_intro_final": "Districts ranked by the share of their judged targets achieved (achieved 1, missed 0); equal shares share a rank.",
         "d_here_final": "{geo} ranks {rank} of the 13 districts and counties (equal shares share a rank).",
         "c_ranking_final": "Districts ranked by targets achieved",
+        "n_items": "{n} {label}",
+        "p_intro_final": "These targets were not achieved by their due date:",
+        "f_counts_final": "At the end of {quarter}, {n} targets of {geo} were assessed: {achieved} achieved, {missed} missed{tail}.",
+        "sec_summary_final": "{n} targets of this area apply to {geo}: {achieved} achieved, {missed} missed{tail}.",
     },
 }
 

@@ -71,6 +71,9 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     exporter = _EXPORTERS.get(key) or _EXPORTERS.setdefault(key, _exporter(variant, lang))
     if variant == "report":  # the reader's page: the run's file paths belong to the audit page only
         provenance = {k: v for k, v in (provenance or {}).items() if k != "parameters"}
+        if lang == "zh":
+            provenance = {_PROV_ZH.get(k, k.replace("sha256 ", "SHA-256 ")): ("—" if v == "not a git checkout" else v)
+                          for k, v in provenance.items()}
     resources = {"provenance": provenance or {},
                  "provenance_title": "来源与可复现信息 / Provenance" if lang == "zh" else "Provenance"}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
@@ -79,6 +82,10 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     out.write_text(body, encoding="utf-8")
     return out
 
+
+# the provenance footer's labels on a Chinese reader's page
+_PROV_ZH = {"run_id": "运行编号", "quarter": "评估季度", "git_commit": "代码版本", "time (UTC)": "时间（UTC）",
+            "packages": "软件包版本"}
 
 RUN_DIR_LINE = re.compile(r'^run_dir = "(?P<path>[^"\n]+)"\s*$', re.M)
 
@@ -155,15 +162,17 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
-        documents=document_links(plan, geos, quarter, lang) if documents else [],
+        documents=document_links(plan, geos, quarter, lang, set(assessments["geography_code"].astype(str)))
+        if documents else [],
     )
     out = Path(out_path)
     out.write_text(text, encoding="utf-8")
     return out
 
 
-def document_links(plan, geos, quarter, lang: str) -> list:
-    """``[(geography name, [(format, href), ...]), ...]``: each geography's Word and PDF report."""
+def document_links(plan, geos, quarter, lang: str, codes: set | None = None) -> list:
+    """``[(geography name, [(format, href), ...]), ...]``: the Word and PDF report of each geography
+    (of ``codes``, the run's, when given)."""
     from helpers.model.assess import assessment_stage
     from helpers.pages.document import FORMATS, document_name
     from helpers.plan.periods import Quarter
@@ -171,7 +180,7 @@ def document_links(plan, geos, quarter, lang: str) -> list:
     final = assessment_stage(plan, Quarter.parse(str(quarter))) == "final"
     label = {"docx": "Word", "pdf": "PDF"}
     return [(g.name(lang), [(label[f], f"documents/{document_name(g, lang, f, final)}") for f in FORMATS])
-            for g in geos.all]
+            for g in geos.all if codes is None or g.code in codes]
 
 
 def _share_colour(share) -> str:

@@ -178,7 +178,8 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     counts = nv.count_verdicts(judged)
     n = sum(counts.values())
     blocks.append(Table([dt(lang, "status_col"), dt(lang, "count_col"), dt(lang, "share_col")],
-                        [[nv.verdict_label(v, lang), str(c), f"{nv.pct(c / n)}%" if n else "—"] for v, c in counts.items()],
+                        [[nv.verdict_label(v, lang), str(c), f"{nv.pct(c / n)}%" if n else "—"] for v, c in counts.items()
+                         if not tables.final or c or v in ("achieved", "missed")],  # final: no "按计划推进 0"
                         [60, 40, 40], caption=dt(lang, "table_caption", n=counter.next_table(),
                                                  name=dt(lang, "c_counts")),
                         align=["L", "R", "R"]))
@@ -198,7 +199,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
                                  name=sec.name(lang)), 2))
         part_judged = [by_id[i.id] for i in inds if nv.verdict(by_id[i.id]) is not None]
         if part_judged:
-            blocks.append(Para(nv.counts_sentence("sec_summary", lang, nv.count_verdicts(part_judged),
+            blocks.append(Para(nv.counts_sentence("sec_summary", lang, nv.count_verdicts(part_judged), tables.final,
                                                   n=len(part_judged), geo=geo.name(lang))))
         else:
             blocks.append(Para(dt(lang, "sec_none", geo=geo.name(lang))))
@@ -210,7 +211,8 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
             png = charts.get((ind.id, geo.code))
             if png:
                 blocks.append(Image(str(png), dt(lang, "chart_caption", n=counter.next_figure(), name=ind.name(lang),
-                                                 geo=geo.name(lang), quarter=quarter_label(q, lang)), width_mm=130))
+                                                 geo=geo.name(lang), quarter=quarter_label(q, lang)),
+                                    width_mm=TEXT_WIDTH_MM))  # full width: legends >= 8 pt (plots.PRINT_PT)
 
     # 三、区县比较
     blocks.append(Heading(dt(lang, "h_districts"), 1))
@@ -223,7 +225,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     if not problems:
         blocks.append(Para(dt(lang, "p_none")))
     else:
-        blocks.append(Para(dt(lang, "p_intro")))
+        blocks.append(Para(dt(lang, "p_intro_final" if tables.final else "p_intro")))
         for k, r in enumerate(problems, start=1):
             ind = plan.indicator(r["indicator_id"])
             series = indicator_series(tables.frame, ind, geo, tables.geos, q)
@@ -238,7 +240,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     blocks.append(Para(dt(lang, "a_targets_intro", title=title, number=number), "note"))
     shown = [i for i in plan.indicators if i.id in by_id]
     blocks.append(Table([dt(lang, "t_indicator"), dt(lang, "t_ref"), dt(lang, "t_target"), dt(lang, "t_clause")],
-                        [[i.name(lang), i.clause_ref, _target_text(i, lang) + (f"（{quarter_label(i.target.due, lang)}）" if i.target else ""),
+                        [[i.name(lang), i.clause_ref, _target_text(i, lang) + (f"（{_due_label(i.target.due, lang)}）" if i.target else ""),
                           i.clause_text] for i in shown],
                         [34, 18, 26, 78], caption=dt(lang, "table_caption", n=counter.next_table(),
                                                      name=dt(lang, "c_targets")),
@@ -249,7 +251,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     blocks.append(Heading(dt(lang, "h_annex_method"), 2))
     blocks += _method(tables, lang)
     return Document(blocks, header=dt(lang, "page_header", title=title, number=number,
-                                      end=meta.get("in_force_until", "")), lang=lang,
+                                      end=date_label(meta.get("in_force_until", ""), lang)), lang=lang,
                     title=f"{title} {dt(lang, 'doc_title', geo=geo.name(lang), kind=kind)}")
 
 
@@ -263,7 +265,8 @@ def _cover(tables: RunTables, geo, lang: str, kind: str, n_real: int) -> Cover:
     meta, q = tables.plan.meta, tables.quarter
     lines = [dt(lang, "cover_doc_number", number=meta.get("document_number", "—")),
              dt(lang, "cover_issuer", issuer=meta.get(f"issuer_{lang}", meta.get("issuer_zh", "—"))),
-             dt(lang, "cover_validity", start=meta.get("in_force_from", "—"), end=meta.get("in_force_until", "—")),
+             dt(lang, "cover_validity", start=date_label(meta.get("in_force_from", "—"), lang),
+                end=date_label(meta.get("in_force_until", "—"), lang)),
              dt(lang, "cover_quarter", quarter=quarter_label(q, lang), end=date_label(q.end_date.isoformat(), lang)),
              dt(lang, "cover_method_final") if tables.final else
              dt(lang, "cover_method_ran", names=models_label(",".join(

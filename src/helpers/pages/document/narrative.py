@@ -136,8 +136,15 @@ def missed_years(row: dict) -> str:
     return "、".join(y.strip() for y in m.group(1).split(",") if y.strip()) if m else ""
 
 
-def counts_sentence(key: str, lang: str, counts: dict, **kw) -> str:
-    return dt(lang, key, **{**counts, **kw})
+def counts_sentence(key: str, lang: str, counts: dict, final: bool = False, **kw) -> str:
+    """A sentence of verdict counts. The final report names only the verdicts that occur beside
+    已达标 and 未达标 (no "按计划推进0项" once every target is due)."""
+    if not final:
+        return dt(lang, key, **{**counts, **kw})
+    sep = "、" if lang == "zh" else ", "
+    rest = [v for v in VERDICTS if v not in ("achieved", "missed") and counts.get(v)]
+    tail = "".join(sep + dt(lang, "n_items", label=verdict_label(v, lang), n=counts[v]) for v in rest)
+    return dt(lang, key + "_final", tail=tail, **{**counts, **kw})
 
 
 def findings(plan, geo, records: list, quarter: Quarter, lang: str, n_real: int, demo: bool) -> list[str]:
@@ -146,7 +153,8 @@ def findings(plan, geo, records: list, quarter: Quarter, lang: str, n_real: int,
     judged = [r for r in records if verdict(r) is not None]
     c = count_verdicts(judged)
     n = sum(c.values())
-    out = [counts_sentence("f_counts", lang, c, quarter=quarter_label(quarter, lang), geo=geo.name(lang), n=n)]
+    out = [counts_sentence("f_counts", lang, c, final=is_final(plan, quarter), quarter=quarter_label(quarter, lang),
+                           geo=geo.name(lang), n=n)]
     if n:
         if is_final(plan, quarter):
             out.append(dt(lang, "f_share_final", share=pct(c["achieved"] / n)))
