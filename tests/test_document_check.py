@@ -139,3 +139,21 @@ def test_leak_counter_finds_what_it_should():
     assert c == Counter(none_nan=1, english=1, path=1, command=1)
     assert not sum(text_leaks("专利密集型产业增加值占GDP比重 Brier分数 Theta模型 SHA-256").values())
     assert line_leaks(["当前为1,14", "7人次", "。下一行"]) == Counter(split_number=1, line_start_punct=1)
+
+
+def test_chart_text_is_at_least_8pt_on_paper_and_a_zero_series_sits_on_zero():
+    import pandas as pd
+
+    from helpers.pages import plots
+    from helpers.pages.document.content import TEXT_WIDTH_MM
+
+    labels = {k: k for k in ("title", "unit", "history", "median", "band80", "band95", "target", "due", "achieved")}
+    history = pd.DataFrame({"period": ["2023Q1", "2023Q2", "2023Q3", "2023Q4"], "value": [0.0] * 4})
+    fig = plots.indicator_chart(history, pd.DataFrame(), {"status": "no_target"}, labels, show_target=False)
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] == 0  # not -0.04..0.04
+    scale = TEXT_WIDTH_MM / 25.4 / fig.get_figwidth()  # the picture is printed at the text width
+    sizes = [t.get_fontsize() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    if ax.get_legend():
+        sizes += [t.get_fontsize() for t in ax.get_legend().get_texts()]
+    assert sizes and min(sizes) * scale >= 8
