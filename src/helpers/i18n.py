@@ -197,9 +197,9 @@ SDG_NAMES = {
 }
 
 DECIDED_BY = {
-    "zh": {"observed": "观测值已确定", "ensemble": "模型集成模拟", "reference": "仅供参考（目标为全市设定）",
+    "zh": {"observed": "观测值已确定", "ensemble": "模型模拟", "reference": "仅供参考（目标为全市设定）",
            "none": "—", "": "—"},
-    "en": {"observed": "settled by observed data", "ensemble": "model ensemble simulation",
+    "en": {"observed": "settled by observed data", "ensemble": "model simulation",
            "reference": "reference only (the target is set for the city)", "none": "—", "": "—"},
 }
 
