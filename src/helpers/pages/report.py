@@ -108,7 +108,7 @@ def _run_dir_relative(nb):
 
 def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: list, jobs: list,
                  assessments: pd.DataFrame, demo: bool, lang: str = "zh", downloads: list | None = None,
-                 manifest: dict | None = None, changes: pd.DataFrame | None = None, documents: bool = False) -> Path:
+                 manifest: dict | None = None, changes: pd.DataFrame | None = None, documents=None) -> Path:
     """The dashboard: geographies x sections coloured by the share of targets achieved or on track.
 
     Rendered by Jinja2 with autoescape on, so text from data files (notes, names) shows as text.
@@ -120,9 +120,9 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         notebook, error`` (paths relative to the index).
     changes : DataFrame, optional
         The run's ``changes.csv``: the largest moves since the last published run are listed.
-    documents : bool
-        The run writes each geography's Word and PDF report (``documents/``, after this page):
-        link them.
+    documents : set of str, optional
+        The geographies whose Word and PDF reports the run writes (``documents/``, after this
+        page): they are linked.
     """
     from helpers.pages.changes import change_rows
 
@@ -162,8 +162,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
-        documents=document_links(plan, geos, quarter, lang, set(assessments["geography_code"].astype(str)))
-        if documents else [],
+        documents=document_links(plan, geos, quarter, lang, set(documents)) if documents else [],
     )
     out = Path(out_path)
     out.write_text(text, encoding="utf-8")

@@ -463,7 +463,8 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
                  if (staging / n).is_file() or n == "manifest.json"]
     render_index(staging / "index.html", plan=inp.plan, geos=inp.geos, quarter=str(q), sections=inp.plan.pages,
                  jobs=results, assessments=table, demo=demo, lang=inp.lang, downloads=downloads,
-                 changes=_read_changes(staging), documents=documents,
+                 changes=_read_changes(staging),
+                 documents={c for _, c in inp.pairs} if documents else None,  # the geographies written
                  manifest={"run": run_id, "git": prov["git_commit"] or "—",
                            "data sha256": ", ".join(prov["inputs"][str(p)][:16] for p in inp.data_files)})
 
