@@ -121,9 +121,12 @@ def standard_rows(plan, geo, geos, frame: pd.DataFrame, records: list, quarter, 
         ym = year_measures(ind, series)
         prob = r.get("probability", np.nan)
         prob = float(prob) if isinstance(prob, (int, float)) and math.isfinite(prob) else math.nan
+        target = f"{ind.target.symbol}{nb.fmt_number(ind.target.value, ind.unit(lang))}"
+        if r.get("status") in ("reference", "city_target"):  # the plan's number is the city's
+            target = ("全市" if lang == "zh" else "city ") + target
         out.append(dict(
             no=len(out) + 1, indicator_id=ind.id, name=ind.name(lang), unit=ind.unit(lang),
-            base=ym.get(BASE_YEAR, math.nan), target=f"{ind.target.symbol}{nb.fmt_number(ind.target.value, ind.unit(lang))}",
+            base=ym.get(BASE_YEAR, math.nan), target=target,
             years={y: ym.get(y, math.nan) for y in YEARS if y <= quarter.year},
             completion=completion(r, final, lang), progress=r.get("progress_value", math.nan),
             probability=prob if r.get("status") not in ("achieved", "missed", "reference") else math.nan,
