@@ -348,13 +348,15 @@ def _districts(tables: RunTables, geo, lang: str, counter) -> list:
         body = [[str(r.rank), names[r.geography_code], str(r.n), f"{nv.pct(r.good / r.n) if r.n else '—'}%",
                  nv.num(r.expected)] + ([] if final else [f"{r.rank_lo}—{r.rank_hi}"]) for r in rank.itertuples()]
         here = [k for k, r in enumerate(rank.itertuples()) if r.geography_code == geo.code]
-        keys = ("t_rank", "t_district", "t_targets", "t_share_good", "t_expected") + (() if final else ("t_rank80",))
+        keys = (("t_rank", "t_district", "t_targets", "t_share_done", "t_done") if final else
+                ("t_rank", "t_district", "t_targets", "t_share_good", "t_expected", "t_rank80"))
         out.append(Table([dt(lang, k) for k in keys], body, [20, 40, 30, 36, 30] if final else [14, 32, 24, 30, 26, 30],
                          caption=dt(lang, "table_caption", n=counter.next_table(),
                                     name=dt(lang, "c_ranking_final" if final else "c_ranking")),
                          align=["C", "L", "R", "R", "R", "C"][:len(keys)], highlight_rows=here))
         first, last = rank.iloc[0], rank.iloc[-1]
-        out.append(Para(dt(lang, "d_top", first=names[first.geography_code], share=nv.pct(first.share),
+        out.append(Para(dt(lang, "d_top_final" if final else "d_top", first=names[first.geography_code],
+                           share=nv.pct(first.share),
                            last=names[last.geography_code], lshare=nv.pct(last.share))))
         if here:
             r = rank.iloc[here[0]]

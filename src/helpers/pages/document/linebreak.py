@@ -16,6 +16,7 @@ import re
 
 CLOSING = set("，。、；：？！）」』》〉】〕”’%‰…—·,.;:?!)]}")
 OPENING = set("（「『《〈【〔“‘([{")
+UNIT_CHARS = set("年月日季件户人项次名家份个万亿元天分单倍位")
 # an unbreakable run: letters, digits and what sits inside numbers and codes
 _RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,%‰/+\-_:·']*|[+\-−][0-9][A-Za-z0-9.,%‰/\-_]*")
 
@@ -32,9 +33,16 @@ def tokens(text: str) -> list[str]:
         else:
             raw.append(text[k])
             k += 1
+    # a number keeps its first unit character: "2025年", "1,147人", not "（2025" / "年）"
+    glued: list[str] = []
+    for piece in raw:
+        if glued and len(piece) == 1 and piece in UNIT_CHARS and glued[-1][-1:].isdigit():
+            glued[-1] += piece
+        else:
+            glued.append(piece)
     out: list[str] = []
     carry = ""
-    for piece in raw:
+    for piece in glued:
         if piece in OPENING or (carry and carry[-1] in OPENING and piece in OPENING):
             carry += piece  # an opening mark goes with what follows
             continue
