@@ -136,10 +136,16 @@ def standard_rows(plan, geo, geos, frame: pd.DataFrame, records: list, quarter, 
     return out
 
 
-def standard_header(final: bool, lang: str) -> list[str]:
-    """The column heads, in the order of :func:`standard_cells`."""
+def standard_header(final: bool, lang: str, quarter=None) -> list[str]:
+    """The column heads, in the order of :func:`standard_cells`; a year not ended at ``quarter``
+    says how far it goes (2025年（1—2季度）): its totals are a part of the year."""
+    def year(y):
+        if quarter is not None and y == quarter.year and quarter.q < 4:
+            return dt(lang, "t_year_part", year=y, q=quarter.q)
+        return dt(lang, "t_year", year=y)
+
     head = [dt(lang, "t_no"), dt(lang, "t_indicator"), dt(lang, "t_unit"), dt(lang, "t_base"),
-            dt(lang, "t_target_value")] + [dt(lang, "t_year", year=y) for y in YEARS]
+            dt(lang, "t_target_value")] + [year(y) for y in YEARS]
     head += [dt(lang, "t_completion")] if final else [f'{dt(lang, "t_completion")}／{dt(lang, "t_current")}',
                                                      dt(lang, "t_probability")]
     return head + [dt(lang, "t_units"), dt(lang, "t_data_source")]
@@ -199,7 +205,7 @@ def standard_html(ctx) -> str:
     rows = standard_rows(ctx.plan, geo, ctx.geos, ctx.frame, records, ctx.quarter, final, L, kinds)
     if not rows:
         return ""
-    head = "".join(f"<th>{escape(h)}</th>" for h in standard_header(final, L))
+    head = "".join(f"<th>{escape(h)}</th>" for h in standard_header(final, L, ctx.quarter))
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in standard_cells(r, final, L)) + "</tr>"
                    for r in rows)
     return (f"<h2>{escape(dt(L, 'c_standard'))}</h2><p><small>{escape(dt(L, 'std_intro'))}</small></p>"

@@ -231,7 +231,7 @@ def _standard_sheet(sheet, plan, geos, frame, by_geo: dict, quarter, final: bool
             extra = [done or None] if final else [done or r["progress"], r["probability"] if not done else None]
             rows.append([g.code, g.name(L), r["no"], r["name"], r["unit"], r["base"], r["target"],
                          *[r["years"].get(y) for y in YEARS], *extra, r["units"], r["source"]])
-    head = [dt(L, "c_geo_code"), dt(L, "c_geo")] + standard_header(final, L)
+    head = [dt(L, "c_geo_code"), dt(L, "c_geo")] + standard_header(final, L, quarter)
     n = len(head)
     ws = sheet(dt(L, "wb_standard"), head, rows, [9, 9, 5, 28, 8, 11, 10] + [11] * len(YEARS) + [10] * (n - 10),
                formats=None if final else {n - 2: "0%"})

@@ -335,7 +335,7 @@ def _standard_table(tables: RunTables, geo, records: list, lang: str, counter) -
               else [7, 27, 11, 13, 13, 12, 12, 12, 13, 10, 13, 13])
     align = ["C", "L", "C", "R", "R", "R", "R", "R", "C"] + ([] if final else ["R"]) + ["L", "L"]
     return [Para(dt(lang, "std_intro"), "note"),
-            Table(standard_header(final, lang), body, widths, font_size=7.5, align=align,
+            Table(standard_header(final, lang, tables.quarter), body, widths, font_size=7.5, align=align,
                   caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_standard")))]
 
 
