@@ -86,6 +86,8 @@ def break_lines(text: str, width: float, measure, first: str = "") -> list[str]:
                 cut = len(line) - 1
                 while cut > 1 and measure(line[:cut]) > width:
                     cut -= 1
+                while cut > 1 and (line[cut] in CLOSING or line[cut - 1] in OPENING):  # 避头尾 still
+                    cut -= 1
                 lines.append(line[:cut])
                 line = line[cut:]
                 used = measure(line)
