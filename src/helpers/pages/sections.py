@@ -472,9 +472,10 @@ def methods(ctx: ReportContext) -> None:
     """Where the method is written down (a link), and the thresholds in force."""
     th = ctx.settings.status
     href = methodology_href(ctx)
-    link = f'<a href="{_e(href)}">{_e(METHODOLOGY_DOC)}</a>' if href else _e(METHODOLOGY_DOC)
+    label = "方法说明文档" if ctx.lang == "zh" else METHODOLOGY_DOC  # a Chinese page names no path
+    link = f'<a href="{_e(href)}">{_e(label)}</a>' if href else _e(label)
     text = _e(t(ctx.lang, "methodology_link", on=int(th.on_track * 100), risk=int(th.at_risk * 100)))
-    _display_html(f"<h2>{_e(t(ctx.lang, 'methods'))}</h2><p>" + text.replace(_e(METHODOLOGY_DOC), link, 1) + "</p>")
+    _display_html(f"<h2>{_e(t(ctx.lang, 'methods'))}</h2><p>" + text.replace(_e(label), link, 1) + "</p>")
 
 
 def changes_since_last_run(ctx: ReportContext, limit: int = 12) -> None:
