@@ -9,7 +9,6 @@ column widths on every table sheet.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
