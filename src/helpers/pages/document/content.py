@@ -20,7 +20,8 @@ from helpers.data.series import indicator_series
 from helpers.i18n import SDG_NAMES, dt
 from helpers.pages.document import narrative as nv
 from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
-from helpers.pages.notes import date_label, method_text, models_label, quarter_label
+from helpers.pages.document.parts import method_annex, standard_table
+from helpers.pages.notes import date_label, models_label, quarter_label
 from helpers.plan.periods import Quarter
 
 TEXT_WIDTH_MM = 156  # A4 210 mm less the GB/T 9704 margins (left 28, right 26)
@@ -183,7 +184,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
                         [60, 40, 40], caption=dt(lang, "table_caption", n=counter.next_table(),
                                                  name=dt(lang, "c_counts")),
                         align=["L", "R", "R"]))
-    blocks += _standard_table(tables, geo, records, lang, counter)
+    blocks += standard_table(tables, geo, records, lang, counter)
     blocks.append(Para(dt(lang, "findings_intro")))
     blocks += [Para(s, "bullet") for s in nv.findings(plan, geo, records, q, lang, n_real, tables.demo)]
 
@@ -249,7 +250,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     blocks.append(Para(dt(lang, "a_sources_intro"), "note"))
     blocks.append(_sources_table(tables, shown, sources, lang, counter))
     blocks.append(Heading(dt(lang, "h_annex_method"), 2))
-    blocks += _method(tables, lang)
+    blocks += method_annex(tables, lang)
     return Document(blocks, header=dt(lang, "page_header", title=title, number=number,
                                       end=date_label(meta.get("in_force_until", ""), lang)), lang=lang,
                     title=f"{title} {dt(lang, 'doc_title', geo=geo.name(lang), kind=kind)}")
@@ -316,29 +317,6 @@ def _engines(tables) -> list:
     return engines_used(tables.table)
 
 
-def _standard_table(tables: RunTables, geo, records: list, lang: str, counter) -> list:
-    """指标完成情况一览表 (:mod:`helpers.pages.standard`), with its introduction."""
-    from helpers.pages.standard import standard_cells, standard_header, standard_rows
-
-    kinds: dict = {}
-    src = tables.source_counts
-    if not geo.is_city:
-        src = src[src["geography_code"] == geo.code]
-    for ind_id, source in zip(src["indicator_id"], src["source"]):
-        kinds.setdefault(ind_id, set()).add(source_kind(source, tables.demo))
-    rows = standard_rows(tables.plan, geo, tables.geos, tables.frame, records, tables.quarter, tables.final, lang, kinds)
-    if not rows:
-        return []
-    final = tables.final
-    body = [standard_cells(r, final, lang) for r in rows]
-    widths = ([7, 30, 12, 14, 14, 13, 13, 13, 13, 14, 13] if final
-              else [7, 27, 11, 13, 13, 12, 12, 12, 13, 10, 13, 13])
-    align = ["C", "L", "C", "R", "R", "R", "R", "R", "C"] + ([] if final else ["R"]) + ["L", "L"]
-    return [Para(dt(lang, "std_intro"), "note"),
-            Table(standard_header(final, lang, tables.quarter), body, widths, font_size=7.5, align=align,
-                  caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_standard")))]
-
-
 def _districts(tables: RunTables, geo, lang: str, counter) -> list:
     final = tables.final  # a final report speaks of completion: no rank intervals
     out = [Para(dt(lang, "d_intro_final") if final else dt(lang, "d_intro", draws=RANK_DRAWS))]
@@ -402,30 +380,3 @@ def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table
     return Table([dt(lang, k) for k in ("t_indicator", "t_source", "t_real", "t_periods")], body, [38, 80, 22, 16],
                  caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_sources")),
                  font_size=8, align=["L", "L", "C", "R"])
-
-
-def _method(tables: RunTables, lang: str) -> list:
-    """附件3, from the method that ran: the engines in the rows' ``models_used``, the calibration
-    of the backtest's row for that engine when one was attached."""
-    s = tables.settings
-    out = [Para(dt(lang, "a_method_ran", n_paths=s.forecast.n_paths, on=int(s.status.on_track * 100),
-                   risk=int(s.status.at_risk * 100), min_points=s.forecast.min_points,
-                   engine=method_text(tables.table, lang)))]
-    bt = tables.backtest
-    used = _engines(tables)
-    names = [getattr(s.forecast, "engine", ""), "ensemble"] + used
-    row = None
-    if bt is not None and "method" in bt.columns:
-        for n in names:
-            if n and (bt["method"] == n).any():
-                row = bt[bt["method"] == n]
-                break
-    if row is not None and len(row):
-        r = row.iloc[0]
-        out.append(Para(dt(lang, "a_calibration_ran", n=int(r["n"]), brier=f"{r['brier']:.3f}",
-                           bss=f"{r['brier_skill']:.2f}", c80=nv.pct(r.get("coverage80", np.nan)),
-                           c95=nv.pct(r.get("coverage95", np.nan)))))
-    else:
-        out.append(Para(dt(lang, "a_calibration_none")))
-    out.append(Para(dt(lang, "a_provenance", run_id=tables.run_id, git=tables.git, sha=tables.data_sha), "note"))
-    return out
