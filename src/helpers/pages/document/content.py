@@ -20,7 +20,7 @@ from helpers.data.series import indicator_series
 from helpers.i18n import SDG_NAMES, dt
 from helpers.pages.document import narrative as nv
 from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
-from helpers.pages.document.parts import method_annex, standard_table
+from helpers.pages.document.parts import method_annex, source_kind, standard_table
 from helpers.pages.notes import date_label, models_label, quarter_label
 from helpers.plan.periods import Quarter
 
@@ -110,13 +110,6 @@ def load_run_tables(settings, run_dir: str | Path) -> RunTables:
 
 
 # --------------------------------------------------------------------------- helpers
-
-def source_kind(source: str, demo: bool) -> str:
-    """``demo``, ``real`` (a publication, in a demo dataset) or ``reported``."""
-    if str(source).startswith("DEMO"):
-        return "demo"
-    return "real" if demo else "reported"
-
 
 def _status_cell(v, lang):
     return nv.verdict_label(v, lang) if v else "—"

@@ -14,9 +14,17 @@ from helpers.pages.document.blocks import Para, Table
 from helpers.pages.notes import engines_used, method_text
 
 
+def source_kind(source: str, demo: bool) -> str:
+    """``demo``, ``real`` (a publication, in a demo dataset) or ``reported``."""
+    if str(source).startswith("DEMO"):
+        return "demo"
+    return "real" if demo else "reported"
+
+
+
+
 def standard_table(tables, geo, records: list, lang: str, counter) -> list:
     """指标完成情况一览表 (:mod:`helpers.pages.standard`), with its introduction."""
-    from helpers.pages.document.content import source_kind
     from helpers.pages.standard import standard_cells, standard_header, standard_rows
 
     kinds: dict = {}
