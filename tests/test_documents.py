@@ -181,8 +181,9 @@ def test_problem_sentence_gives_the_pace_a_target_needed(plan):
     ind = plan.indicator("mediation_success_rate")  # a level target (>= 37%) due 2025Q4
     series = pd.DataFrame({"period": ["2022Q4", "2023Q4", "2024Q4", "2025Q4"], "value": [31.0, 32.0, 33.0, 34.0]})
     s = pace_sentence(ind, {"required_pace": np.nan, "observed_pace": np.nan}, series, "zh")
-    # from 31 (2022Q4) to 37 by the end of 2025: 6 over 3.125 years = 1.9 a year; observed 3 over 3 years = 1
-    assert "需每年变化1.9%" in s and "实际年均变化1%" in s
+    # from 31 (2022Q4) to 37 by 2025Q4: 6 over the same 3 years the observed pace counts = 2.0 points a
+    # year (not 6 over 3.125); observed 3 over 3 years = 1.0; a difference of rates is in 个百分点
+    assert "需每年提高2.0个百分点" in s and "实际年均变化1.0个百分点" in s
     flow = plan.indicator("ecommerce_patent_cases")
     s = pace_sentence(flow, {"required_pace": 2000.0, "observed_pace": 1912.0}, series, "en")
     assert "2,000" in s and "1,912" in s
@@ -206,7 +207,7 @@ def test_workbook_sheets_labels_and_formats(run_dir, tables):
 
     _, out = run_dir
     wb = load_workbook(out / "assessments.xlsx")
-    assert wb.sheetnames == ["摘要", "指标评估", "区县比较", "数据", "说明"]
+    assert wb.sheetnames == ["摘要", "指标评估", "指标完成情况一览表", "区县比较", "数据", "说明"]
     ws = wb["指标评估"]
     header_row = next(r for r in range(1, 6) if ws.cell(r, 1).value == "板块")
     header = [c.value for c in ws[header_row]]
@@ -225,6 +226,15 @@ def test_workbook_sheets_labels_and_formats(run_dir, tables):
     data = wb["数据"]
     assert data.max_row - 1 >= len(tables.frame[tables.frame["qindex"] <= tables.quarter.index]) - 1
     assert "演示（生成）" in {c.value for c in data["J"]}
+    # one number format by unit: integers never shown as "80." ("#,##0.##"), counts whole, % one decimal
+    formats = {c.number_format for sh in wb.worksheets for row in sh.iter_rows() for c in row
+               if isinstance(c.value, (int, float))}
+    assert "#,##0.##" not in formats and {"#,##0", "#,##0.0"} <= formats
+    std = wb["指标完成情况一览表"]
+    head = next(r for r in std.iter_rows(values_only=True) if r and r[0] == "地区代码")
+    assert {"基期值（2022年）", "目标值", "2023年", "2024年", "2025年", "完成情况", "责任单位", "数据来源"} <= set(head)
+    done = {r[head.index("完成情况")] for r in std.iter_rows(values_only=True) if r and r[0] in GEOS}
+    assert done <= {"已完成", "未完成", "提前完成", "数据缺失", "待公布", "仅供参考"} and done
     # the machine-read CSV keeps its codes
     csv = pd.read_csv(out / "assessments.csv")
     assert set(csv["section"]) <= {s.id for s in tables.plan.sections}
@@ -253,7 +263,8 @@ def test_english_workbook_and_documents(run_dir, tmp_path):
     t = load_run_tables(s, out)
     path = write_workbook(tmp_path / "a.xlsx", table=t.table, frame=t.frame, plan=t.plan, geos=t.geos,
                           quarter=t.quarter, demo=t.demo, lang="en")
-    assert load_workbook(path).sheetnames == ["Summary", "Assessments", "Districts", "Data", "Notes"]
+    assert load_workbook(path).sheetnames == ["Summary", "Assessments", "Indicator completion", "Districts", "Data",
+                                              "Notes"]
 
 
 def test_report_refuses_bad_input_with_a_message(run_dir):

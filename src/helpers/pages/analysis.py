@@ -11,11 +11,14 @@ Tables, not pictures: a report kernel draws nothing (the charts are drawn once p
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 from helpers.data.series import indicator_series
 from helpers.i18n import t
+from helpers.pages import numbers as nb
 from helpers.pages.sections import ReportContext, _display_html, _e, _fmt
 
 # --------------------------------------------------------------------------- shared building blocks
@@ -156,7 +159,8 @@ def district_years(ctx: ReportContext, ind, years: list[int] | None = None) -> s
             html.append(finding(t(L, "an_lead", **args)))
         here = ctx.geography.code
         if not ctx.geography.is_city and here in ranked:
-            html.append(finding(t(L, "an_here_rank", who=ctx.geography.name(L), rank=ranked.index(here) + 1,
+            shared = dict(zip(ranked, nb.shared_ranks([vals[c] for c in ranked])))  # ties share a rank
+            html.append(finding(t(L, "an_here_rank", who=ctx.geography.name(L), rank=shared[here],
                                   n=len(ranked), value=_fmt(vals[here], 1), unit=ind.unit(L),
                                   indicator=ind.name(L))))
     return "".join(html)
@@ -273,8 +277,12 @@ def enforcement(ctx: ReportContext) -> None:
                          [[_e(p), _e(_fmt(v)), _bar(v, top)] for p, v in zip(s["period"], s["value"])]))
         zone = series(ctx, cases, ctx.geography)
         total = zone.loc[zone["qindex"] >= ctx.plan.zone_start.index, "value"].sum()
-        out.append(finding(t(L, "an_enf_total", who=ctx.geography.name(L), q=str(ctx.quarter), total=_fmt(total),
-                             target=_fmt(cases.target.value), share=_pct(total / cases.target.value))))
+        if ctx.geography.is_city or cases.target.binds == "each_district":
+            out.append(finding(t(L, "an_enf_total", who=ctx.geography.name(L), q=str(ctx.quarter), total=_fmt(total),
+                                 target=_fmt(cases.target.value), share=_pct(total / cases.target.value))))
+        else:  # the target is the city's: a district's total is shown for reference, never against it
+            out.append(finding(t(L, "an_enf_total_ref", who=ctx.geography.name(L), q=str(ctx.quarter),
+                                 total=_fmt(total))))
     out.append(f"<h3>{_e(t(L, 'an_enf_cycle'))}</h3>")
     out.append(ruling_cycle_distribution(ctx))
     out.append(pace_needed(ctx, ctx.indicators))
@@ -344,6 +352,24 @@ def judicial(ctx: ReportContext) -> None:
     _display_html("".join(out))
 
 
+def _published_base(ctx: ReportContext, indicator_id: str, year: int):
+    """The base a publication computed its quoted growth on (value / (1 + growth)), or None.
+
+    The press release quotes 453.4亿元, 同比增长55.3% for 2024: its base is 453.4 / 1.553, not the
+    series' 2023 value, and the report must not print another growth beside the quoted one.
+    """
+    pub = getattr(ctx, "published", None)
+    if pub is None or not len(pub) or "note" not in pub.columns:
+        return None
+    rows = pub[(pub["indicator_id"] == indicator_id) & (pub["geography_code"] == ctx.geography.code)
+               & (pub["period"].astype(str) == str(year))]
+    for value, note in zip(rows["value"], rows["note"].astype(str)):
+        m = re.search(r"同比增长([0-9.]+)%", note)
+        if m:
+            return float(value) / (1 + float(m.group(1)) / 100)
+    return None
+
+
 @_needs("pledge_financing_amount", "pledge_financing_enterprises")
 def financing(ctx: ReportContext) -> None:
     """Pledge financing: amount, enterprises, amount per enterprise and growth; totals against the pace needed."""
@@ -358,6 +384,9 @@ def financing(ctx: ReportContext) -> None:
         prev = _value_in(a, y - 1)
         complete = _value_in(a, y, "periods") >= 4 and _value_in(a, y - 1, "periods") >= 4
         growth = va / prev - 1 if complete and prev else np.nan  # a part of a year against a whole one: no
+        base = _published_base(ctx, "pledge_financing_amount", y)
+        if complete and base is not None:  # the publication's own base: its quoted growth, not ours
+            growth = nb.growth(va, prev, published_base=base)
         rows.append([_e(year_label(ctx, amount, y)), _e(_fmt(va, 1)), _e(_fmt(vf)), _e(_fmt(per[y], 1)), _e(_pct(growth, 1))])
     out.append(table([t(L, "an_year"), f"{amount.name(L)} ({amount.unit(L)})", f"{firms.name(L)} ({firms.unit(L)})",
                       t(L, "an_per_firm"), t(L, "an_yoy")], rows))
@@ -365,7 +394,9 @@ def financing(ctx: ReportContext) -> None:
     if len(full) >= 2:
         y1, y0 = full[-1], full[-2]
         out.append(finding(t(L, "an_fin", who=ctx.geography.name(L), year=y1, amount=_fmt(_value_in(a, y1), 1),
-                             growth=_pct(_value_in(a, y1) / _value_in(a, y0) - 1, 1), firms=_fmt(_value_in(f, y1)),
+                             growth=_pct(nb.growth(_value_in(a, y1), _value_in(a, y0),
+                                                   _published_base(ctx, "pledge_financing_amount", y1)), 1),
+                             firms=_fmt(_value_in(f, y1)),
                              per=_fmt(per[y1], 1), per0=_fmt(per[y0], 1))))
     out.append(f"<p><small>{_e(t(L, 'an_fin_note'))}</small></p>")
     out.append(pace_needed(ctx, ctx.indicators))

@@ -69,6 +69,11 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
         nb.metadata["title"] = title
     key = (variant, lang)
     exporter = _EXPORTERS.get(key) or _EXPORTERS.setdefault(key, _exporter(variant, lang))
+    if variant == "report":  # the reader's page: the run's file paths belong to the audit page only
+        provenance = {k: v for k, v in (provenance or {}).items() if k != "parameters"}
+        if lang == "zh":
+            provenance = {_PROV_ZH.get(k, k.replace("sha256 ", "SHA-256 ")): ("—" if v == "not a git checkout" else v)
+                          for k, v in provenance.items()}
     resources = {"provenance": provenance or {},
                  "provenance_title": "来源与可复现信息 / Provenance" if lang == "zh" else "Provenance"}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
@@ -77,6 +82,10 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     out.write_text(body, encoding="utf-8")
     return out
 
+
+# the provenance footer's labels on a Chinese reader's page
+_PROV_ZH = {"run_id": "运行编号", "quarter": "评估季度", "git_commit": "代码版本", "time (UTC)": "时间（UTC）",
+            "packages": "软件包版本"}
 
 RUN_DIR_LINE = re.compile(r'^run_dir = "(?P<path>[^"\n]+)"\s*$', re.M)
 
@@ -100,7 +109,7 @@ def _run_dir_relative(nb):
 def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: list, jobs: list,
                  assessments: pd.DataFrame, demo: bool, lang: str = "zh", downloads: list | None = None,
                  manifest: dict | None = None, changes: pd.DataFrame | None = None,
-                 returns: list | None = None) -> Path:
+                 returns: list | None = None, documents=None) -> Path:
     """The dashboard: geographies x sections coloured by the share of targets achieved or on track.
 
     Rendered by Jinja2 with autoescape on, so text from data files (notes, names) shows as text.
@@ -115,6 +124,9 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     returns : list of dict, optional
         The district returns of the quarter (:func:`helpers.run.returns.returns_status`): a table
         of which are in, late or missing is appended.
+    documents : set of str, optional
+        The geographies whose Word and PDF reports the run writes (``documents/``, after this
+        page): they are linked.
     """
     from helpers.pages.changes import change_rows
 
@@ -155,6 +167,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
         top_name=geos.city.name(lang),  # 杭州市概况, 全国概况: the plan's top geography, not "the city"
+        documents=document_links(plan, geos, quarter, lang, set(documents)) if documents else [],
     )
     if returns:
         from helpers.pages.returns_table import returns_html
@@ -163,6 +176,19 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     out = Path(out_path)
     out.write_text(text, encoding="utf-8")
     return out
+
+
+def document_links(plan, geos, quarter, lang: str, codes: set | None = None) -> list:
+    """``[(geography name, [(format, href), ...]), ...]``: the Word and PDF report of each geography
+    (of ``codes``, the run's, when given)."""
+    from helpers.model.assess import assessment_stage
+    from helpers.pages.document import FORMATS, document_name
+    from helpers.plan.periods import Quarter
+
+    final = assessment_stage(plan, Quarter.parse(str(quarter))) == "final"
+    label = {"docx": "Word", "pdf": "PDF"}
+    return [(g.name(lang), [(label[f], f"documents/{document_name(g, lang, f, final)}") for f in FORMATS])
+            for g in geos.all if codes is None or g.code in codes]
 
 
 def _share_colour(share) -> str:

@@ -251,7 +251,11 @@ def headline_table(ctx: ReportContext) -> None:
     for ind_id, r in rows.iterrows():
         ind = ctx.plan.indicator(ind_id)
         tgt = ind.target
-        target_txt = f"{tgt.symbol}{_fmt(tgt.value)} {ind.unit(L)}" if tgt else "—"
+        from helpers.pages.numbers import fmt_number
+        from helpers.pages.standard import judged_gap
+
+        u = ind.unit(L)
+        target_txt = f"{tgt.symbol}{fmt_number(tgt.value, u)} {u}" if tgt else "—"
         if r["status"] == "reference":  # the plan's number is the city's, not this district's
             target_txt = t(L, "city_target_prefix") + target_txt
         prob = r["probability"]
@@ -261,17 +265,22 @@ def headline_table(ctx: ReportContext) -> None:
             fc = f"{_fmt(r['forecast_median'])} [{_fmt(r['forecast_lo80'])}, {_fmt(r['forecast_hi80'])}]"
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
             _e(ind.name(L)),
-            f"{_e(_fmt(r['latest_value']))} <small>({_e(r['latest_period'])})</small>",
-            _e(_fmt(r["progress_value"])),
+            f"{_e(fmt_number(r['latest_value'], u))} <small>({_e(r['latest_period'])})</small>",
+            _e(fmt_number(r["progress_value"], u)),
             _e(target_txt),
             _e(r["due"] if isinstance(r["due"], str) and r["due"] else "—"),
-            _e(_fmt(r["gap"])),
+            # a reference row has no gap; a miss never shows 0 (helpers.pages.standard.judged_gap)
+            _e(fmt_number(judged_gap(ind, r.to_dict(), ctx.frame, ctx.geography, ctx.geos, ctx.quarter), u)),
             _e(prob_txt),
             _e(fc),
             status_badge(r["status"], L) + _settled_text(r, L),
             _e(SDG_NAMES[L].get(r["sdg_category"], r["sdg_category"])),
         ]) + "</tr>")
     out.append("</tbody></table>")
+    if ctx.section == "overview":  # the standard 指标完成情况一览表 (helpers.pages.standard)
+        from helpers.pages.standard import standard_html
+
+        out.append(standard_html(ctx))
     _display_html("\n".join(out))
 
 
@@ -332,9 +341,11 @@ def indicator_charts(ctx: ReportContext) -> None:
         else:
             _show(charts.draw(charts.chart_spec(ctx.frame, ctx.plan, ind, ctx.geography, ctx.geos, ctx.quarter, r,
                                                 ctx.bands, L, ctx.published)))
-        note = t(L, "methods_note", models=r.get("models_used") or "—",
+        from helpers.pages.notes import models_label, note_label
+
+        note = t(L, "methods_note", models=models_label(r.get("models_used"), L),
                  decided=DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
-                 note=r.get("note") if isinstance(r.get("note"), str) else "")
+                 note=note_label(r.get("note"), L))
         clause = f"{ind.clause_ref}：“{ind.clause_text}”" if L == "zh" else f"Plan {ind.clause_ref}: “{ind.clause_text}”"
         interpretation = ind.interpretation_text(L)
         interp = f"<br><i>{_e(t(L, 'interpretation'))}{_e(interpretation)}</i>" if interpretation else ""
@@ -406,8 +417,11 @@ def district_comparison(ctx: ReportContext) -> None:
                          f'color:{fg}" title="{_e(STATUS_NAMES[L].get(status, status))}">{_e(text)}</td>')
         if here:
             lower_better = bool(ind.target and ind.target.direction == "at_most")
-            order = sorted(ranked, key=lambda c: ranked[c], reverse=not lower_better)
-            cells.append(f"<td>{order.index(here) + 1}/{len(order)}</td>" if here in ranked else "<td>—</td>")
+            from helpers.pages.numbers import shared_ranks
+
+            codes = list(ranked)  # equal values share the better rank (13 districts at 100% all rank 1)
+            rank = dict(zip(codes, shared_ranks([ranked[c] for c in codes], higher_is_better=not lower_better)))
+            cells.append(f"<td>{rank[here]}/{len(codes)}</td>" if here in ranked else "<td>—</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     legend = [f'<span style="background:{STATUS_COLOURS[s]};color:{"#263238" if s == "reference" else "#fff"};'
@@ -459,9 +473,10 @@ def methods(ctx: ReportContext) -> None:
     """Where the method is written down (a link), and the thresholds in force."""
     th = ctx.settings.status
     href = methodology_href(ctx)
-    link = f'<a href="{_e(href)}">{_e(METHODOLOGY_DOC)}</a>' if href else _e(METHODOLOGY_DOC)
+    label = "方法说明文档" if ctx.lang == "zh" else METHODOLOGY_DOC  # a Chinese page names no path
+    link = f'<a href="{_e(href)}">{_e(label)}</a>' if href else _e(label)
     text = _e(t(ctx.lang, "methodology_link", on=int(th.on_track * 100), risk=int(th.at_risk * 100)))
-    _display_html(f"<h2>{_e(t(ctx.lang, 'methods'))}</h2><p>" + text.replace(_e(METHODOLOGY_DOC), link, 1) + "</p>")
+    _display_html(f"<h2>{_e(t(ctx.lang, 'methods'))}</h2><p>" + text.replace(_e(label), link, 1) + "</p>")
 
 
 def changes_since_last_run(ctx: ReportContext, limit: int = 12) -> None:

@@ -9,7 +9,6 @@ column widths on every table sheet.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -19,30 +18,9 @@ from helpers.files import (
     safe_cell as _safe,  # a text cell Excel will not run as a formula
 )
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_COLOURS, STATUS_NAMES, dt
-
-
-def note_label(note: str, lang: str) -> str:
-    """The assessment's note (written in English by :mod:`helpers.model.assess`) in ``lang``."""
-    if lang != "zh" or not note:
-        return note or ""
-    out = []
-    for part in str(note).split("; "):
-        m = re.fullmatch(r"target missed in ([0-9, ]+)", part)
-        m2 = re.fullmatch(r"target not met by (\S+)", part)
-        m3 = re.fullmatch(r"(\d+) observations \(< (\d+)\): rule-based layer only", part)
-        if m:
-            out.append(dt(lang, "n_missed_in", years=m.group(1)))
-        elif m2:
-            out.append(dt(lang, "n_not_met_by", q=m2.group(1)))
-        elif m3:
-            out.append(dt(lang, "n_rules_only", n=m3.group(1), m=m3.group(2)))
-        elif part == "no data":
-            out.append(dt(lang, "n_no_data"))
-        elif part.startswith("target set for the city as a whole"):
-            out.append(dt(lang, "n_city_whole"))
-        else:
-            out.append(part)
-    return "；".join(out)
+from helpers.pages.notes import models_label, note_label, quarter_label
+from helpers.pages.numbers import excel_format
+from helpers.pages.standard import judged_gap
 
 
 def _num(x):
@@ -128,7 +106,7 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
 
     kind = dt(L, "kind_final" if is_final(plan, quarter) else "kind_mid")
     top = [dt(L, "wb_title", title=plan.title(L), number=plan.meta.get("document_number", ""), kind=kind),
-           dt(L, "wb_quarter", quarter=quarter)] + ([dt(L, "wb_demo")] if demo else [])
+           dt(L, "wb_quarter", quarter=quarter_label(quarter, L))] + ([dt(L, "wb_demo")] if demo else [])
 
     # 摘要
     rows = []
@@ -153,31 +131,38 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
                      dt(L, f"k_{ind.target.kind}") if ind.target else "—",
                      dt(L, f"d_{ind.target.direction}") if ind.target else "—",
                      _num(r.get("target_value")), r.get("due") or "—", r.get("latest_period") or "—",
-                     r.get("latest_value"), r.get("progress_value"), r.get("gap"), r.get("probability"),
+                     r.get("latest_value"), r.get("progress_value"),
+                     judged_gap(ind, r, frame, geos.get(r["geography_code"]), geos, quarter) if ind.target else None,
+                     r.get("probability"),
                      r.get("forecast_median"), r.get("forecast_lo80"), r.get("forecast_hi80"), status,
                      SDG_NAMES[L].get(r.get("sdg_category"), r.get("sdg_category")) if ind.target else "—",
                      DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
-                     r.get("models_used") or "", r.get("n_obs"), note_label(r.get("note") or "", L)])
+                     models_label(r.get("models_used"), L), r.get("n_obs"),
+                     note_label(r.get("note") or "", L, reference=r.get("status") == "reference")])
     header = [dt(L, k) for k in ("c_section", "c_geo_code", "c_geo", "c_ind_code", "c_indicator", "c_unit",
                                  "c_clause_ref", "c_clause", "c_kind", "c_direction", "c_target", "c_due",
                                  "c_latest_period", "c_latest", "c_progress", "c_gap", "c_probability", "c_median",
                                  "c_lo80", "c_hi80", "c_status", "c_sdg", "c_decided", "c_models", "c_nobs", "c_note")]
-    fmt = {j: "#,##0.##" for j in (11, 14, 15, 16, 18, 19, 20)}
-    fmt[17] = "0%"
     ws = sheet(dt(L, "wb_assessments"), header, rows,
                [14, 9, 9, 22, 26, 9, 8, 48, 10, 8, 10, 8, 9, 11, 11, 10, 9, 11, 10, 10, 12, 14, 16, 18, 7, 30],
-               formats=fmt, status_col=21)
+               formats={17: "0%"}, status_col=21)
+    _unit_formats(ws, 6, (11, 14, 15, 16, 18, 19, 20))
     for row in ws.iter_rows(min_row=2, min_col=8, max_col=8):
         for c in row:
             c.alignment = Alignment(wrap_text=True, vertical="top")
 
-    # 区县比较
+    # 指标完成情况一览表: every geography's standard table
+    _standard_sheet(sheet, plan, geos, frame, by_geo, quarter, is_final(plan, quarter), L, demo)
+
+    # 区县比较 (the final assessment speaks of completion: no rank intervals)
+    final = is_final(plan, quarter)
     rank = district_ranking(by_geo, geos)
     rows = [[int(r.rank), r.geography_code, names[r.geography_code], int(r.n), r.good / r.n if r.n else None,
-             float(r.expected), int(r.rank_lo), int(r.rank_hi)] for r in rank.itertuples()]
-    sheet(dt(L, "wb_districts"), [dt(L, k) for k in ("c_rank", "c_geo_code", "c_geo", "c_judged", "c_good",
-                                                    "c_expected", "c_rank_lo", "c_rank_hi")],
-          rows, [7, 10, 14, 12, 14, 12, 14, 14], formats={5: "0%", 6: "0.0"})
+             float(r.expected)] + ([] if final else [int(r.rank_lo), int(r.rank_hi)]) for r in rank.itertuples()]
+    keys = ("c_rank", "c_geo_code", "c_geo", "c_judged", "c_good", "c_expected") + (() if final else
+                                                                                  ("c_rank_lo", "c_rank_hi"))
+    sheet(dt(L, "wb_districts"), [dt(L, k) for k in keys],
+          rows, [7, 10, 14, 12, 14, 12, 14, 14][:len(keys)], formats={5: "0%", 6: "0.0"})
 
     # 数据
     inds = {i.id: i for i in plan.indicators}
@@ -185,12 +170,21 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
     f = frame[frame["qindex"] <= quarter.index] if "qindex" in frame.columns else frame
     rows = [[r.indicator_id, inds[r.indicator_id].name(L) if r.indicator_id in inds else "", r.geography_code,
              names.get(r.geography_code, ""), str(r.period), _num(r.value), _num(r.numerator), _num(r.denominator),
-             r.source, kinds[source_kind(r.source, demo)], r.note if isinstance(r.note, str) else ""]
+             dt(L, "demo_source_label") if L == "zh" and source_kind(r.source, demo) == "demo" else r.source,
+             kinds[source_kind(r.source, demo)], r.note if isinstance(r.note, str) else ""]
             for r in f.itertuples(index=False)]
-    sheet(dt(L, "wb_data"), [dt(L, k) for k in ("c_ind_code", "c_indicator", "c_geo_code", "c_geo", "c_period",
-                                               "c_value", "c_numerator", "c_denominator", "c_source",
-                                               "c_kind_source", "c_note")],
-          rows, [24, 26, 9, 9, 8, 12, 11, 11, 40, 12, 30], formats={6: "#,##0.##", 7: "#,##0.##", 8: "#,##0.##"})
+    ws = sheet(dt(L, "wb_data"), [dt(L, k) for k in ("c_ind_code", "c_indicator", "c_geo_code", "c_geo", "c_period",
+                                                    "c_value", "c_numerator", "c_denominator", "c_source",
+                                                    "c_kind_source", "c_note")],
+               rows, [24, 26, 9, 9, 8, 12, 11, 11, 40, 12, 30])
+    units = {i.name(L): i.unit(L) for i in plan.indicators}
+    for row in ws.iter_rows(min_row=2):
+        unit = units.get(row[1].value)
+        for c in row[5:8]:
+            if isinstance(c.value, (int, float)):
+                # counts and sums whole, a value in its unit's decimals: "#,##0.##" showed 80 as "80."
+                c.number_format = excel_format(unit) if c.column == 6 and unit else (
+                    "#,##0" if float(c.value).is_integer() else "#,##0.00")
 
     # 说明
     ws = wb.create_sheet(dt(L, "wb_notes"))
@@ -203,3 +197,41 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def _unit_formats(ws, unit_col: int, cols: tuple) -> None:
+    """Each numeric cell of ``cols`` formatted by the unit in ``unit_col`` of its row (one formatter
+    for text and workbook: :func:`helpers.pages.numbers.excel_format`)."""
+    for row in ws.iter_rows(min_row=2):
+        if len(row) < max(cols):
+            continue
+        unit = row[unit_col - 1].value
+        if not isinstance(unit, str):
+            continue
+        for j in cols:
+            if isinstance(row[j - 1].value, (int, float)):
+                row[j - 1].number_format = excel_format(unit)
+
+
+def _standard_sheet(sheet, plan, geos, frame, by_geo: dict, quarter, final: bool, L: str, demo: bool) -> None:
+    """指标完成情况一览表 for every geography, one row per target (:mod:`helpers.pages.standard`)."""
+    from helpers.pages.document.content import source_kind
+    from helpers.pages.standard import YEARS, standard_header, standard_rows
+
+    f = frame[frame["qindex"] <= quarter.index] if "qindex" in frame.columns else frame
+    rows = []
+    for g in geos.all:
+        sub = f[f["geography_code"] == g.code] if not g.is_city else f
+        kinds: dict = {}
+        for ind_id, source in zip(sub["indicator_id"], sub["source"]):
+            kinds.setdefault(ind_id, set()).add(source_kind(source, demo))
+        for r in standard_rows(plan, g, geos, frame, by_geo.get(g.code, []), quarter, final, L, kinds):
+            done = r["completion"]
+            extra = [done or None] if final else [done or r["progress"], r["probability"] if not done else None]
+            rows.append([g.code, g.name(L), r["no"], r["name"], r["unit"], r["base"], r["target"],
+                         *[r["years"].get(y) for y in YEARS], *extra, r["units"], r["source"]])
+    head = [dt(L, "c_geo_code"), dt(L, "c_geo")] + standard_header(final, L, quarter)
+    n = len(head)
+    ws = sheet(dt(L, "wb_standard"), head, rows, [9, 9, 5, 28, 8, 11, 10] + [11] * len(YEARS) + [10] * (n - 10),
+               formats=None if final else {n - 2: "0%"})
+    _unit_formats(ws, 5, (6, 8, 9, 10) + (() if final else (11,)))

@@ -272,7 +272,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
             jobs = jobs[:stop_after_jobs]
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
                                                fork_kernels=settings.executor.fork_kernels)
-        _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo)
+        _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo, documents)
         if documents:
             results += _documents(inp, staging, out_root)
         log.info("run finished", extra={"event": "finish", "failed": sum(r["status"] == "failed" for r in results),
@@ -432,7 +432,7 @@ def _plan_job_dicts(inp: RunInputs, staging: Path, out_root: Path, prov: dict, f
 
 
 def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, started: datetime, prov: dict,
-                              results: list, table: pd.DataFrame, demo: bool) -> None:
+                              results: list, table: pd.DataFrame, demo: bool, documents: bool = False) -> None:
     """``manifest.json`` (everything needed to trace and re-run the run) and ``index.html``."""
     from helpers.pages.report import render_index
     from helpers.run.returns import index_returns
@@ -462,11 +462,13 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
     atomic_write_bytes(staging / "manifest.json",
                        json.dumps(manifest, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
     downloads = [(n, n) for n in ("assessments.csv", "assessments.xlsx", "bands.csv", "changes.csv", "revisions.csv",
-                                  "manifest.json", "run.log.jsonl") if (staging / n).is_file() or n == "manifest.json"]
+                                  "manifest.json", "run.log.jsonl", "charts.zip")
+                 if (staging / n).is_file() or n == "manifest.json"]
     render_index(staging / "index.html", plan=inp.plan, geos=inp.geos, quarter=str(q), sections=inp.plan.pages,
                  jobs=results, assessments=table, demo=demo, lang=inp.lang, downloads=downloads,
                  changes=_read_changes(staging),
                  returns=index_returns(inp.settings, inp.plan, inp.geos, q, inp.store_state),
+                 documents={c for _, c in inp.pairs} if documents else None,  # the geographies written
                  manifest={"run": run_id, "git": prov["git_commit"] or "—",
                            "data sha256": ", ".join(prov["inputs"][str(p)][:16] for p in inp.data_files)})
 

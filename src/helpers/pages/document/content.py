@@ -20,6 +20,8 @@ from helpers.data.series import indicator_series
 from helpers.i18n import SDG_NAMES, dt
 from helpers.pages.document import narrative as nv
 from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
+from helpers.pages.document.parts import method_annex, source_kind, standard_table
+from helpers.pages.notes import date_label, models_label, quarter_label
 from helpers.plan.periods import Quarter
 
 TEXT_WIDTH_MM = 156  # A4 210 mm less the GB/T 9704 margins (left 28, right 26)
@@ -109,13 +111,6 @@ def load_run_tables(settings, run_dir: str | Path) -> RunTables:
 
 # --------------------------------------------------------------------------- helpers
 
-def source_kind(source: str, demo: bool) -> str:
-    """``demo``, ``real`` (a publication, in a demo dataset) or ``reported``."""
-    if str(source).startswith("DEMO"):
-        return "demo"
-    return "real" if demo else "reported"
-
-
 def _status_cell(v, lang):
     return nv.verdict_label(v, lang) if v else "—"
 
@@ -123,7 +118,7 @@ def _status_cell(v, lang):
 def _target_text(ind, lang, city_prefix=False) -> str:
     if ind.target is None:
         return "—"
-    text = f"{ind.target.symbol}{nv.num(ind.target.value)} {ind.unit(lang)}"
+    text = f"{ind.target.symbol}{nv.num(ind.target.value, unit=ind.unit(lang))}{ind.unit(lang) if lang == 'zh' else ' ' + ind.unit(lang)}"
     return ("全市 " if lang == "zh" else "city ") + text if city_prefix else text
 
 
@@ -177,10 +172,12 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     counts = nv.count_verdicts(judged)
     n = sum(counts.values())
     blocks.append(Table([dt(lang, "status_col"), dt(lang, "count_col"), dt(lang, "share_col")],
-                        [[nv.verdict_label(v, lang), str(c), f"{nv.pct(c / n)}%" if n else "—"] for v, c in counts.items()],
+                        [[nv.verdict_label(v, lang), str(c), f"{nv.pct(c / n)}%" if n else "—"] for v, c in counts.items()
+                         if not tables.final or c or v in ("achieved", "missed")],  # final: no "按计划推进 0"
                         [60, 40, 40], caption=dt(lang, "table_caption", n=counter.next_table(),
                                                  name=dt(lang, "c_counts")),
                         align=["L", "R", "R"]))
+    blocks += standard_table(tables, geo, records, lang, counter)
     blocks.append(Para(dt(lang, "findings_intro")))
     blocks += [Para(s, "bullet") for s in nv.findings(plan, geo, records, q, lang, n_real, tables.demo)]
 
@@ -196,11 +193,11 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
                                  name=sec.name(lang)), 2))
         part_judged = [by_id[i.id] for i in inds if nv.verdict(by_id[i.id]) is not None]
         if part_judged:
-            blocks.append(Para(nv.counts_sentence("sec_summary", lang, nv.count_verdicts(part_judged),
+            blocks.append(Para(nv.counts_sentence("sec_summary", lang, nv.count_verdicts(part_judged), tables.final,
                                                   n=len(part_judged), geo=geo.name(lang))))
         else:
             blocks.append(Para(dt(lang, "sec_none", geo=geo.name(lang))))
-        blocks.append(_section_table(inds, by_id, lang, sec.name(lang), counter))
+        blocks.append(_section_table(inds, by_id, lang, sec.name(lang), counter, tables.final))
         for ind in inds:
             blocks.append(Para(nv.indicator_sentence(ind, by_id[ind.id], lang, city_progress.get(ind.id, np.nan)),
                                "bullet"))
@@ -208,7 +205,8 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
             png = charts.get((ind.id, geo.code))
             if png:
                 blocks.append(Image(str(png), dt(lang, "chart_caption", n=counter.next_figure(), name=ind.name(lang),
-                                                 geo=geo.name(lang), quarter=q), width_mm=130))
+                                                 geo=geo.name(lang), quarter=quarter_label(q, lang)),
+                                    width_mm=TEXT_WIDTH_MM))  # full width: legends >= 8 pt (plots.PRINT_PT)
 
     # 三、区县比较
     blocks.append(Heading(dt(lang, "h_districts"), 1))
@@ -221,7 +219,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     if not problems:
         blocks.append(Para(dt(lang, "p_none")))
     else:
-        blocks.append(Para(dt(lang, "p_intro")))
+        blocks.append(Para(dt(lang, "p_intro_final" if tables.final else "p_intro")))
         for k, r in enumerate(problems, start=1):
             ind = plan.indicator(r["indicator_id"])
             series = indicator_series(tables.frame, ind, geo, tables.geos, q)
@@ -236,7 +234,7 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     blocks.append(Para(dt(lang, "a_targets_intro", title=title, number=number), "note"))
     shown = [i for i in plan.indicators if i.id in by_id]
     blocks.append(Table([dt(lang, "t_indicator"), dt(lang, "t_ref"), dt(lang, "t_target"), dt(lang, "t_clause")],
-                        [[i.name(lang), i.clause_ref, _target_text(i, lang) + (f" ({i.target.due})" if i.target else ""),
+                        [[i.name(lang), i.clause_ref, _target_text(i, lang) + (f"（{_due_label(i.target.due, lang)}）" if i.target else ""),
                           i.clause_text] for i in shown],
                         [34, 18, 26, 78], caption=dt(lang, "table_caption", n=counter.next_table(),
                                                      name=dt(lang, "c_targets")),
@@ -245,9 +243,10 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     blocks.append(Para(dt(lang, "a_sources_intro"), "note"))
     blocks.append(_sources_table(tables, shown, sources, lang, counter))
     blocks.append(Heading(dt(lang, "h_annex_method"), 2))
-    blocks += _method(tables, lang)
+    blocks += method_annex(tables, lang)
     # a plan without a validity of its own (the national plan) has none in its header
-    header = (dt(lang, "page_header", title=title, number=number, end=meta["in_force_until"])
+    header = (dt(lang, "page_header", title=title, number=number,
+                 end=date_label(meta["in_force_until"], lang))
               if meta.get("in_force_until") else f"{title} · {number}")
     return Document(blocks, header=header, lang=lang,
                     title=f"{title} {dt(lang, 'doc_title', geo=geo.name(lang), kind=kind)}")
@@ -263,11 +262,14 @@ def _cover(tables: RunTables, geo, lang: str, kind: str, n_real: int) -> Cover:
     meta, q = tables.plan.meta, tables.quarter
     lines = [dt(lang, "cover_doc_number", number=meta.get("document_number", "—")),
              dt(lang, "cover_issuer", issuer=meta.get(f"issuer_{lang}", meta.get("issuer_zh", "—"))),
-             *([dt(lang, "cover_validity", start=meta.get("in_force_from", "—"), end=meta["in_force_until"])]
+             *([dt(lang, "cover_validity", start=date_label(meta.get("in_force_from", "—"), lang),
+                   end=date_label(meta["in_force_until"], lang))]
                if meta.get("in_force_until") else []),
-             dt(lang, "cover_quarter", quarter=q, end=q.end_date.isoformat()),
-             dt(lang, "cover_method"),
-             dt(lang, "cover_produced", version=__version__, run_id=tables.run_id, date=tables.produced)]
+             dt(lang, "cover_quarter", quarter=quarter_label(q, lang), end=date_label(q.end_date.isoformat(), lang)),
+             dt(lang, "cover_method_final") if tables.final else
+             dt(lang, "cover_method_ran", names=models_label(",".join(
+                 c for c in _engines(tables) if c), lang)),
+             dt(lang, "cover_produced", version=__version__, run_id=tables.run_id, date=date_label(tables.produced, lang))]
     warning = ""
     if tables.demo:
         warning = dt(lang, "cover_data_demo", n_real=n_real) if n_real else dt(lang, "cover_data_demo_only")
@@ -276,42 +278,66 @@ def _cover(tables: RunTables, geo, lang: str, kind: str, n_real: int) -> Cover:
     return Cover(tables.plan.title(lang), dt(lang, "doc_title", geo=geo.name(lang), kind=kind), lines, warning)
 
 
-def _section_table(inds, by_id, lang, name, counter) -> Table:
-    head = [dt(lang, k) for k in ("t_indicator", "t_latest", "t_target", "t_due", "t_probability", "t_status", "t_sdg")]
+def _section_table(inds, by_id, lang, name, counter, final: bool = False) -> Table:
+    """One section's targets: the measure each is judged on (never a lone quarter), the target and
+    the verdict; the probability only mid-term, and never on a row shown for reference."""
+    keys = ["t_indicator", "t_current", "t_target", "t_due"] + ([] if final else ["t_probability"]) + ["t_status"]
+    head = [dt(lang, k) for k in keys]
     body = []
     for ind in inds:
         r = by_id[ind.id]
         p = r.get("probability", np.nan)
         v = nv.verdict(r)
+        unit = ind.unit(lang)
         status = _status_cell(v, lang) if v else nv.STATUS_NAMES[lang].get(r["status"], r["status"])
-        body.append([ind.name(lang), f"{nv.num(r.get('latest_value'))} ({r.get('latest_period') or '—'})",
-                     _target_text(ind, lang, r.get("status") == "city_target"),
-                     str(ind.target.due) if ind.target else "—",
-                     f"{nv.pct(p)}%" if np.isfinite(p) and v not in (None, "achieved", "missed") else "—",
-                     status, SDG_NAMES[lang].get(r.get("sdg_category"), "—") if ind.target else "—"])
-    return Table(head, body, [40, 25, 24, 14, 15, 19, 19],
-                 caption=dt(lang, "table_caption", n=counter.next_table(), name=name),
-                 font_size=8.5, align=["L", "R", "L", "C", "R", "C", "C"])
+        progress = r.get("progress_value", np.nan)
+        shown = progress if isinstance(progress, float) and np.isfinite(progress) else r.get("latest_value")
+        cells = [ind.name(lang), f"{nv.num(shown, unit=unit)}{unit if lang == 'zh' else ' ' + unit}",
+                 _target_text(ind, lang, r.get("status") in ("city_target", "reference")),
+                 _due_label(ind.target.due, lang) if ind.target else "—"]
+        if not final:
+            cells.append(f"{nv.pct(p)}%" if np.isfinite(p) and v not in (None, "achieved", "missed") else "—")
+        body.append(cells + [status])
+    widths = [50, 32, 32, 16, 26] if final else [42, 28, 30, 16, 14, 26]
+    return Table(head, body, widths, caption=dt(lang, "table_caption", n=counter.next_table(), name=name),
+                 font_size=8.5, align=["L", "R", "L", "C"] + ([] if final else ["R"]) + ["C"])
+
+
+def _due_label(due, lang: str) -> str:
+    """A due quarter as the plan dates it: 到2025年 is the year's end, written 2025年."""
+    return quarter_label(due.year if due.q == 4 else due, lang)
+
+
+def _engines(tables) -> list:
+    from helpers.pages.notes import engines_used
+
+    return engines_used(tables.table)
 
 
 def _districts(tables: RunTables, geo, lang: str, counter) -> list:
-    out = [Para(dt(lang, "d_intro", draws=RANK_DRAWS))]
+    final = tables.final  # a final report speaks of completion: no rank intervals
+    out = [Para(dt(lang, "d_intro_final") if final else dt(lang, "d_intro", draws=RANK_DRAWS))]
     rank = tables.ranking
     names = {g.code: g.name(lang) for g in tables.geos.all}
     if len(rank):
         body = [[str(r.rank), names[r.geography_code], str(r.n), f"{nv.pct(r.good / r.n) if r.n else '—'}%",
-                 nv.num(r.expected), f"{r.rank_lo}—{r.rank_hi}"] for r in rank.itertuples()]
+                 nv.num(r.expected)] + ([] if final else [f"{r.rank_lo}—{r.rank_hi}"]) for r in rank.itertuples()]
         here = [k for k, r in enumerate(rank.itertuples()) if r.geography_code == geo.code]
-        out.append(Table([dt(lang, k) for k in ("t_rank", "t_district", "t_targets", "t_share_good", "t_expected",
-                                                "t_rank80")], body, [14, 32, 24, 30, 26, 30],
-                         caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_ranking")),
-                         align=["C", "L", "R", "R", "R", "C"], highlight_rows=here))
+        keys = (("t_rank", "t_district", "t_targets", "t_share_done", "t_done") if final else
+                ("t_rank", "t_district", "t_targets", "t_share_good", "t_expected", "t_rank80"))
+        out.append(Table([dt(lang, k) for k in keys], body, [20, 40, 30, 36, 30] if final else [14, 32, 24, 30, 26, 30],
+                         caption=dt(lang, "table_caption", n=counter.next_table(),
+                                    name=dt(lang, "c_ranking_final" if final else "c_ranking")),
+                         align=["C", "L", "R", "R", "R", "C"][:len(keys)], highlight_rows=here))
         first, last = rank.iloc[0], rank.iloc[-1]
-        out.append(Para(dt(lang, "d_top", first=names[first.geography_code], share=nv.pct(first.share),
+        out.append(Para(dt(lang, "d_top_final" if final else "d_top", first=names[first.geography_code],
+                           share=nv.pct(first.share),
                            last=names[last.geography_code], lshare=nv.pct(last.share))))
         if here:
             r = rank.iloc[here[0]]
-            out.append(Para(dt(lang, "d_here", geo=geo.name(lang), rank=int(r["rank"]), lo=int(r.rank_lo), hi=int(r.rank_hi))))
+            out.append(Para(dt(lang, "d_here_final", geo=geo.name(lang), rank=int(r["rank"])) if final else
+                            dt(lang, "d_here", geo=geo.name(lang), rank=int(r["rank"]), lo=int(r.rank_lo),
+                               hi=int(r.rank_hi))))
     # the targets that bind districts: district rows judged on their own
     by_ind: dict = {}
     for g in tables.geos.districts:
@@ -340,7 +366,9 @@ def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table
     names = {i.id: i.name(lang) for i in shown}
     for (ind_id, source), n in per.items():
         if ind_id in names:
-            body.append([names[ind_id], source, kinds[source_kind(source, tables.demo)], str(int(n))])
+            k = source_kind(source, tables.demo)
+            body.append([names[ind_id], dt(lang, "demo_source_label") if k == "demo" and lang == "zh" else source,
+                         kinds[k], str(int(n))])
     order = {i.id: k for k, i in enumerate(shown)}
     inv = {v: k for k, v in names.items()}
     body.sort(key=lambda r: order[inv[r[0]]])
@@ -349,19 +377,3 @@ def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table
     return Table([dt(lang, k) for k in ("t_indicator", "t_source", "t_real", "t_periods")], body, [38, 80, 22, 16],
                  caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_sources")),
                  font_size=8, align=["L", "L", "C", "R"])
-
-
-def _method(tables: RunTables, lang: str) -> list:
-    s = tables.settings
-    out = [Para(dt(lang, "a_method", n_paths=s.forecast.n_paths, on=int(s.status.on_track * 100),
-                   risk=int(s.status.at_risk * 100), min_points=s.forecast.min_points))]
-    bt = tables.backtest
-    row = bt[bt["method"] == "ensemble"] if bt is not None and "method" in bt.columns else None
-    if row is not None and len(row):
-        r = row.iloc[0]
-        out.append(Para(dt(lang, "a_calibration", n=int(r["n"]), brier=f"{r['brier']:.3f}", bss=f"{r['brier_skill']:.2f}",
-                           c80=nv.pct(r.get("coverage80", np.nan)), c95=nv.pct(r.get("coverage95", np.nan)))))
-    else:
-        out.append(Para(dt(lang, "a_calibration_missing")))
-    out.append(Para(dt(lang, "a_provenance", run_id=tables.run_id, git=tables.git, sha=tables.data_sha), "note"))
-    return out

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.i18n import STATUS_NAMES, dt
-from helpers.pages.sections import _fmt
+from helpers.pages import numbers as nb
+from helpers.pages.notes import quarter_label
 from helpers.plan.periods import Quarter, parse_period
 
 # The verdicts a target of this geography can have, in the order the report counts them.
@@ -57,58 +58,93 @@ def is_final(plan, quarter: Quarter) -> bool:
     return assessment_stage(plan, quarter) == "final"
 
 
-def num(x, digits: int = 1) -> str:
-    """A number as the report prints it (thousands separated, at most ``digits`` decimals)."""
-    return _fmt(x, digits)
+def num(x, digits: int = 1, unit: str | None = None) -> str:
+    """A number as every report prints it (:func:`helpers.pages.numbers.fmt_number`): decimals by
+    ``unit`` when given, else ``digits``."""
+    return nb.fmt_number(x, unit) if unit is not None else nb.fmt_number(x, digits=digits)
 
 
 def pct(p) -> str:
-    return "—" if p is None or not np.isfinite(p) else f"{p * 100:.0f}"
+    return nb.fmt_pct(p)
 
 
 def _target_args(ind, lang: str) -> dict:
     t = ind.target
-    return dict(name=ind.name(lang), unit=ind.unit(lang), symbol=t.symbol, target=num(t.value), due=str(t.due))
+    unit = ind.unit(lang)
+    return dict(name=ind.name(lang), unit=unit, symbol=t.symbol, target=num(t.value, unit=unit),
+                due=quarter_label(t.due.year if t.due.q == 4 else t.due, lang))
+
+
+def _gap_text(row: dict, unit: str) -> str:
+    """The gap of a row for a sentence; '' when there is none to say (a miss never reads 差0)."""
+    g = row.get("gap", np.nan)
+    try:
+        g = float(g)
+    except (TypeError, ValueError):
+        return ""
+    return num(g, unit=unit) if np.isfinite(g) and g > 0 else ""
 
 
 def indicator_sentence(ind, row: dict, lang: str, city_value=np.nan) -> str:
-    """One sentence on one indicator: latest value, target and verdict."""
-    value, period = num(row.get("latest_value")), str(row.get("latest_period") or "—")
-    if ind.target is None or row.get("status") == "no_target":
-        return dt(lang, "ind_trend", name=ind.name(lang), period=period, value=value, unit=ind.unit(lang))
-    v = verdict(row)
+    """One sentence on one indicator: the judged measure, the target and the verdict.
+
+    A row shown for reference (a district's figure of a target set for the city as a whole) is
+    never judged: no verdict, no share of the target, no gap.
+    """
     unit = ind.unit(lang)
+    value, period = num(row.get("latest_value"), unit=unit), quarter_label(row.get("latest_period") or "—", lang)
+    if ind.target is None or row.get("status") == "no_target":
+        return dt(lang, "ind_trend", name=ind.name(lang), period=period, value=value, unit=unit)
+    progress = row.get("progress_value", np.nan)
+    progress = float(progress) if isinstance(progress, (int, float)) else np.nan
+    if row.get("status") == "reference":
+        if np.isfinite(progress):
+            return dt(lang, "ref_sentence", progress=num(progress, unit=unit), period=period, value=value,
+                      **_target_args(ind, lang))
+        return dt(lang, "ref_sentence_plain", name=ind.name(lang), period=period, value=value, unit=unit)
+    v = verdict(row)
     if row.get("status") == "city_target":
-        share = row.get("progress_value", np.nan) / city_value if city_value and np.isfinite(city_value) else np.nan
+        share = progress / city_value if city_value and np.isfinite(city_value) else np.nan
         text = dt(lang, "v_city", share=pct(share))
+    elif v is None:
+        text = STATUS_NAMES[lang].get(str(row.get("status")), "—")
     elif v == "achieved":
         text = dt(lang, "v_achieved")
     elif v == "missed":
         years = missed_years(row)
-        text = dt(lang, "v_missed_years", years=years) if years else dt(lang, "v_missed", gap=num(row.get("gap")), unit=unit)
+        gap = _gap_text(row, unit)
+        text = dt(lang, "v_missed_years", years=years) if years else (
+            dt(lang, "v_missed", gap=gap, unit="个百分点" if unit == "%" and lang == "zh" else unit)
+            if gap else dt(lang, "missed"))
     elif v == "insufficient_data":
         text = dt(lang, "v_insufficient")
     elif row.get("decided_by") == "rules" or not np.isfinite(row.get("probability", np.nan)):
-        text = dt(lang, "v_rules", status=verdict_label(v, lang))
+        text = dt(lang, "v_rules_only", status=verdict_label(v, lang))
     else:
         text = dt(lang, "v_open", p=pct(row["probability"]), status=verdict_label(v, lang))
-    progress = row.get("progress_value", np.nan)
     kind = ind.target.kind
     if kind in ("cumulative", "flow_per_year", "rate") and np.isfinite(progress):
-        quantity = dt(lang, f"q_{kind}", start=ind.target.start)
-        return dt(lang, "ind_sentence_progress", period=period, value=value, verdict=text, progress=num(progress),
-                  quantity=quantity, **_target_args(ind, lang))
+        quantity = dt(lang, f"q_{kind}", start=quarter_label(ind.target.start, lang))
+        return dt(lang, "ind_sentence_progress", period=period, value=value, verdict=text,
+                  progress=num(progress, unit=unit), quantity=quantity, **_target_args(ind, lang))
     return dt(lang, "ind_sentence", period=period, value=value, verdict=text, **_target_args(ind, lang))
 
 
 def missed_years(row: dict) -> str:
     """The years an every-year target was missed in, from the assessment's note ('' if none)."""
     m = re.search(r"missed in ([0-9, ]+)", str(row.get("note") or ""))
-    return m.group(1).strip().rstrip(",") if m else ""
+    return "、".join(y.strip() for y in m.group(1).split(",") if y.strip()) if m else ""
 
 
-def counts_sentence(key: str, lang: str, counts: dict, **kw) -> str:
-    return dt(lang, key, **{**counts, **kw})
+def counts_sentence(key: str, lang: str, counts: dict, final: bool = False, **kw) -> str:
+    """A sentence of verdict counts. The final report names only the verdicts that occur beside
+    已达标 and 未达标 (no "按计划推进0项" once every target is due)."""
+    if not final:
+        return dt(lang, key, **{**counts, **kw})
+    sep = "、" if lang == "zh" else ", "
+    rest = [v for v in VERDICTS if v not in ("achieved", "missed") and counts.get(v)]
+    tail = "".join(sep + dt(lang, "n_items", label=verdict_label(v, lang), n=counts[v]) for v in rest)
+    return dt(lang, key + "_final", tail=tail, **{**counts, **kw})
 
 
 def findings(plan, geo, records: list, quarter: Quarter, lang: str, n_real: int, demo: bool) -> list[str]:
@@ -117,13 +153,14 @@ def findings(plan, geo, records: list, quarter: Quarter, lang: str, n_real: int,
     judged = [r for r in records if verdict(r) is not None]
     c = count_verdicts(judged)
     n = sum(c.values())
-    out = [counts_sentence("f_counts", lang, c, quarter=quarter, geo=geo.name(lang), n=n)]
+    out = [counts_sentence("f_counts", lang, c, final=is_final(plan, quarter), quarter=quarter_label(quarter, lang),
+                           geo=geo.name(lang), n=n)]
     if n:
         if is_final(plan, quarter):
             out.append(dt(lang, "f_share_final", share=pct(c["achieved"] / n)))
         else:
             due = last_due(plan)
-            out.append(dt(lang, "f_share_mid", share=pct((c["achieved"] + c["on_track"]) / n), due=due,
+            out.append(dt(lang, "f_share_mid", share=pct((c["achieved"] + c["on_track"]) / n), due=quarter_label(due, lang),
                           left=due - quarter))
     by_section = []
     for sec in plan.sections:
@@ -143,7 +180,8 @@ def findings(plan, geo, records: list, quarter: Quarter, lang: str, n_real: int,
             gaps.append((r["progress_value"] / ind.target.value, ind, r))
     if gaps:
         ratio, ind, r = min(gaps, key=lambda g: g[0])
-        out.append(dt(lang, "f_largest_gap", value=num(r["progress_value"]), ratio=pct(ratio), **_target_args(ind, lang)))
+        out.append(dt(lang, "f_largest_gap", value=num(r["progress_value"], unit=ind.unit(lang)), ratio=pct(ratio),
+                      **_target_args(ind, lang)))
     n_city = sum(r["status"] == "city_target" for r in records)
     if n_city:
         out.append(dt(lang, "f_city_share", n=n_city))
@@ -157,29 +195,65 @@ def _decimal_year(period: str) -> float:
     return year + (q - 0.5) / 4 if kind == "quarter" else year + 0.5
 
 
+def judged_values(ind, series: pd.DataFrame) -> list:
+    """``[(period, time, value)]`` of the measure a level or rate target is judged on.
+
+    A rate target is judged on the year's rate: the yearly sums of numerator and denominator,
+    never one quarter's rate (淳安县's mediation rate rose from 27.3% to 32.6% over the years while
+    its last quarter alone fell). A level target: the series as observed.
+    """
+    s = series[series["value"].notna()] if len(series) else series
+    if not len(s):
+        return []
+    if ind.target.kind == "rate" and {"numerator", "denominator"} <= set(s.columns) \
+            and s["numerator"].notna().any():
+        rates = nb.yearly_rates(zip(s["period"].astype(str), s["numerator"], s["denominator"]), ind.scale)
+        return [(str(y), y + 0.5, v) for y, v in rates.items()]
+    return [(str(p), _decimal_year(str(p)), float(v)) for p, v in zip(s["period"].astype(str), s["value"])]
+
+
+def level_pace(ind, series: pd.DataFrame) -> dict | None:
+    """The yearly change a level or rate target needed, against the change observed, in the same years.
+
+    From the last value before the target period (the base) to the target, over the years from
+    the base to the due period placed as the series places its values (a yearly value at mid-year,
+    so base 2022 to due 2025 counts 3 years, as the observed pace from 2022 to 2025 does).
+    """
+    t = ind.target
+    vals = judged_values(ind, series)
+    if t.kind not in ("level", "rate", "milestone") or len(vals) < 2:
+        return None
+    annual = len(vals[0][0]) == 4
+    before = [k for k, (_, tm, _) in enumerate(vals) if tm < t.start.year]
+    i0 = before[-1] if before else 0
+    p0, t0, v0 = vals[i0]
+    _, tc, vc = vals[-1]
+    due = nb.due_time(t.due.year, t.due.q, annual)
+    need, obs = nb.required_pace(v0, t0, t.value, due), nb.observed_pace(v0, t0, vc, tc)
+    if not (np.isfinite(need) and np.isfinite(obs)):
+        return None
+    return dict(start=p0, v0=v0, need=need, obs=obs)
+
+
 def pace_sentence(ind, row: dict, series: pd.DataFrame, lang: str) -> str:
     """The pace a target would have needed, against the pace observed.
 
     Flow and cumulative targets: ``required_pace`` and ``observed_pace`` of the assessment (per
-    year). Level and rate targets: the yearly change from the last value before the target period
-    to the target by its due date, against the observed yearly change since then.
+    year). Level and rate targets: :func:`level_pace`; a rate's changes in percentage points.
     """
     t, unit = ind.target, ind.unit(lang)
     need, obs = row.get("required_pace", np.nan), row.get("observed_pace", np.nan)
     if t.kind in ("flow_per_year", "cumulative") and np.isfinite(need) and np.isfinite(obs):
-        return dt(lang, "p_pace_flow", need=num(need), obs=num(obs), unit=unit)
-    s = series[series["value"].notna()] if len(series) else series
-    if t.kind in ("level", "rate", "milestone") and len(s) >= 2:
-        times = np.array([_decimal_year(p) for p in s["period"].astype(str)])
-        before = times < t.start.year
-        i0 = int(np.flatnonzero(before)[-1]) if before.any() else 0
-        t0, v0 = times[i0], float(s["value"].iloc[i0])
-        tc, vc = times[-1], float(s["value"].iloc[-1])
-        due_t = t.due.year + 1.0  # the end of the due year
-        if due_t > t0 and tc > t0:
-            return dt(lang, "p_pace_level", start=str(s["period"].iloc[i0]), v0=num(v0), due=str(t.due),
-                      need=num((t.value - v0) / (due_t - t0)), obs=num((vc - v0) / (tc - t0)), unit=unit)
-    return ""
+        return dt(lang, "p_pace_flow", need=num(need, unit=unit), obs=num(obs, unit=unit), unit=unit)
+    p = level_pace(ind, series)
+    if p is None:
+        return ""
+    args = dict(start=quarter_label(p["start"], lang), due=quarter_label(t.due.year, lang), unit=unit)
+    if unit == "%":
+        return dt(lang, "p_pace_rate_points", v0=num(p["v0"], unit=unit), need=num(p["need"], digits=1),
+                  obs=num(p["obs"], digits=1), **args)
+    return dt(lang, "p_pace_level_years", v0=num(p["v0"], unit=unit), need=num(p["need"], unit=unit),
+              obs=num(p["obs"], unit=unit), **args)
 
 
 def problem_sentence(ind, row: dict, series: pd.DataFrame, lang: str) -> tuple[str, str]:
@@ -192,18 +266,18 @@ def problem_sentence(ind, row: dict, series: pd.DataFrame, lang: str) -> tuple[s
     args = _target_args(ind, lang)
     if v == "missed" and missed_years(row):
         label = dt(lang, "v_missed_years", years=missed_years(row))
-    problem = dt(lang, "p_item", verdict=label, value=num(row.get("progress_value")),
+    problem = dt(lang, "p_item", verdict=label, value=num(row.get("progress_value"), unit=args["unit"]),
                  pace=pace_sentence(ind, row, series, lang), **args).strip()
-    gap = num(row.get("gap"))
+    gap = _gap_text(row, args["unit"]) or "—"
     if v == "missed" and missed_years(row):
         rec = dt(lang, "r_missed_years", years=missed_years(row), name=args["name"], unit=args["unit"],
                  target=args["target"])
     elif v == "missed":
-        rec = dt(lang, "r_missed", gap=gap, name=args["name"], unit=args["unit"])
+        rec = dt(lang, "r_missed", gap=gap, name=args["name"], unit="个百分点" if args["unit"] == "%" and lang == "zh" else args["unit"])
     elif v == "off_track" and np.isfinite(row.get("required_pace", np.nan)):
-        rec = dt(lang, "r_off", need=num(row["required_pace"]), name=args["name"], unit=args["unit"])
+        rec = dt(lang, "r_off", need=num(row["required_pace"], unit=args["unit"]), name=args["name"], unit=args["unit"])
     else:
-        rec = dt(lang, "r_risk", gap=gap, name=args["name"], unit=args["unit"])
+        rec = dt(lang, "r_risk", gap=gap, name=args["name"], unit="个百分点" if args["unit"] == "%" and lang == "zh" else args["unit"])
     return problem, rec
 
 

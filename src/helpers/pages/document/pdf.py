@@ -100,6 +100,11 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
 
     def para(text, size=BODY_PT, font="serif", align="J", first=indent):
         pdf.set_font(font, size=size)
+        if doc.lang == "zh":  # our own Chinese line breaks (避头尾, numbers whole): helpers.pages.document.linebreak
+            from helpers.pages.document.linebreak import break_lines
+
+            text = "\n".join(break_lines(text, pdf.epw - 2 * pdf.c_margin - 0.2, pdf.get_string_width, first))
+            first, align = "", "L" if align == "J" else align
         pdf.multi_cell(0, size * PT_MM * LINE, first + text, align=align, wrapmode=wrap,
                        new_x="LMARGIN", new_y="NEXT")
         pdf.ln(size * PT_MM * 0.3)
@@ -173,16 +178,24 @@ def _table(pdf, b: Table, FontFace, wrap) -> None:
                    line_height=size * PT_MM * 1.45, headings_style=head_style, repeat_headings=1,
                    wrapmode=wrap, padding=(0.8, 1.0), borders_layout="SINGLE_TOP_LINE",
                    first_row_as_headings=True) as t:
+        cjk = any("\u4e00" <= ch <= "\u9fff" for ch in "".join(map(str, b.header)))
         row = t.row()
-        for h in b.header:
-            row.cell(str(h), align="C")
+        for j, h in enumerate(b.header):
+            row.cell(_cell_text(pdf, str(h), b.widths_mm[j] - 2.2) if cjk else str(h), align="C")
         shade = set(b.highlight_rows)
         for k, r in enumerate(b.rows):
             style = FontFace(fill_color=(255, 244, 214)) if k in shade else None
             row = t.row(style=style)
-            for c in r:
-                row.cell(str(c))
+            for j, c in enumerate(r):
+                row.cell(_cell_text(pdf, str(c), b.widths_mm[j] - 2.2) if cjk else str(c))
     pdf.ln(3)
+
+
+def _cell_text(pdf, text: str, width: float) -> str:
+    """A Chinese table cell broken by :func:`~helpers.pages.document.linebreak.break_lines` (numbers whole)."""
+    from helpers.pages.document.linebreak import break_lines
+
+    return "\n".join(break_lines(text, width, pdf.get_string_width)) if width > 3 else text
 
 
 def _image(pdf, b: Image) -> None:

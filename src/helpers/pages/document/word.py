@@ -56,6 +56,37 @@ def _field(paragraph, instruction: str, placeholder: str = "") -> None:
     run._r.append(fld("end"))
 
 
+def _toc_field(d, entries: list, Mm) -> None:
+    """The contents as a TOC field whose result is already the headings (written at build time),
+    so a reader that does not update fields (LibreOffice, a viewer) shows the entries rather than
+    a placeholder; Word refreshes them, with page numbers, on opening (``w:updateFields``)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    def fld(run, kind):
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+        run._r.append(el)
+
+    if not entries:
+        _field(d.add_paragraph(), 'TOC \\o "1-2" \\h \\z \\u')
+        return
+    for k, h in enumerate(entries):
+        p = d.add_paragraph()
+        p.paragraph_format.left_indent = Mm(8 * (h.level - 1))
+        if k == 0:
+            run = p.add_run()
+            fld(run, "begin")
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = 'TOC \\o "1-2" \\h \\z \\u'
+            run._r.append(instr)
+            fld(run, "separate")
+        p.add_run(h.text)
+        if k == len(entries) - 1:
+            fld(p.add_run(), "end")
+
+
 def _shade(cell_or_par_pr, fill: str) -> None:
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
@@ -142,8 +173,8 @@ def write_docx(doc, path: str | Path) -> Path:
             run = p.add_run(b.title)
             _fonts(run, HEADING_FONT)
             run.font.size = Pt(16)
-            _field(d.add_paragraph(), 'TOC \\o "1-2" \\h \\z \\u',
-                   "（打开文件时更新目录）" if doc.lang == "zh" else "(the contents are filled in when the file is opened)")
+            entries = [h for h in doc.blocks if isinstance(h, Heading) and h.level <= 2]
+            _toc_field(d, entries, Mm)
         elif isinstance(b, PageBreak):
             d.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         elif isinstance(b, Heading):

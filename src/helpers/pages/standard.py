@@ -1,0 +1,212 @@
+"""The standard 指标完成情况一览表: one row per target, the measure it is judged on, year by year.
+
+Columns: 序号, 指标, 单位, 基期值 (2022), 目标值, 2023, 2024, 2025, 完成情况 (final) or 当前进度 and
+达标概率 (mid-term, open rows), 责任单位, 数据来源. Each year's value is the quantity the target is
+judged on: the year's total (a yearly flow), the running total since the target period began
+(cumulative), the year's rate from the year's sums (rate), the level at the year's last observed
+period (level) -- never a lone quarter against a yearly target.
+
+Shared by the Word/PDF reports (:mod:`helpers.pages.document.content`) and the workbook.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from helpers.i18n import dt
+from helpers.pages import numbers as nb
+
+BASE_YEAR = 2022
+YEARS = (2023, 2024, 2025)
+
+
+def year_measures(ind, series: pd.DataFrame) -> dict:
+    """``{year: value}`` of the quantity the indicator's target is judged on, per calendar year."""
+    s = series[series["value"].notna()] if len(series) else series
+    if not len(s):
+        return {}
+    periods = s["period"].astype(str)
+    years = periods.str[:4].astype(int)
+    t = ind.target
+    kind = t.kind if t is not None else ("flow_per_year" if ind.flow else "level")
+    if kind == "rate" and {"numerator", "denominator"} <= set(s.columns) \
+            and s["numerator"].notna().any():
+        return nb.yearly_rates(zip(periods, s["numerator"], s["denominator"]), ind.scale)
+    if ind.flow and kind in ("flow_per_year", "cumulative"):
+        totals = s.groupby(years)["value"].sum().to_dict()
+        if kind == "cumulative":
+            start, running, out = t.start.year, 0.0, {}
+            for y in sorted(totals):
+                if y >= start:
+                    running += totals[y]
+                    out[y] = running
+                else:
+                    out[y] = totals[y]  # before the target period: the year's own figure (the base)
+            return out
+        return totals
+    # a level: the year's last period (a quarterly row after a yearly one of the same year)
+    s = s.assign(_y=years.to_numpy(), _t=[nb.period_time(p) + (0.5 if len(p) == 4 else 0) for p in periods])
+    last = s.sort_values("_t", kind="stable").groupby("_y")["value"].last()
+    return {int(y): float(v) for y, v in last.items()}
+
+
+def completion(row: dict, final: bool, lang: str) -> str:
+    """完成情况 of one assessment row: 已完成 / 提前完成 / 未完成 / 数据缺失 / 待公布 / 仅供参考
+    (and, mid-term, '' for an open row, whose progress and probability are shown instead)."""
+    status = str(row.get("status") or "")
+    if status == "reference":
+        return dt(lang, "done_reference")
+    if status in ("pending", "awaiting_publication", "to_be_published"):
+        return dt(lang, "done_pending")
+    if status == "achieved":
+        return dt(lang, "done_early" if str(row.get("early")).lower() == "true" else "done_achieved")
+    if status == "missed":
+        return dt(lang, "done_missed")
+    if status in ("insufficient_data", "") or (final and status not in ("city_target", "no_target")):
+        return dt(lang, "done_missing")
+    return ""
+
+
+def source_label(kinds: set, lang: str) -> str:
+    """数据来源 of a row from the kinds of its sources: published figures marked ◆."""
+    parts = []
+    if "real" in kinds:
+        parts.append("◆" + dt(lang, "src_published"))
+    if "reported" in kinds:
+        parts.append(dt(lang, "src_reported"))
+    if "demo" in kinds:
+        parts.append(dt(lang, "src_demo"))
+    return ("、" if lang == "zh" else ", ").join(parts) or "—"
+
+
+def standard_rows(plan, geo, geos, frame: pd.DataFrame, records: list, quarter, final: bool, lang: str,
+                  source_kinds: dict | None = None) -> list[dict]:
+    """The rows of the table for one geography, targets in plan order.
+
+    Parameters
+    ----------
+    plan, geo, geos
+        The registry, the geography and every geography (to build the city's series).
+    frame : DataFrame
+        The run's validated data.
+    records : list of dict
+        This geography's assessment rows.
+    quarter : Quarter
+        The assessed quarter (no data after it is used).
+    final : bool
+        The final assessment: 完成情况 for every row; mid-term: progress and probability for open rows.
+    source_kinds : dict, optional
+        ``{indicator_id: {'real', 'demo', 'reported'}}``.
+
+    Returns
+    -------
+    list of dict
+        ``no, indicator_id, name, unit, base, target, years {year: value}, completion, progress,
+        probability, units, source, reference``; numbers unformatted.
+    """
+    from helpers.data.series import indicator_series
+
+    by_id = {r["indicator_id"]: r for r in records}
+    out = []
+    for ind in plan.indicators:
+        if ind.target is None or ind.id not in by_id:
+            continue
+        r = by_id[ind.id]
+        if r.get("status") == "no_target":
+            continue
+        series = indicator_series(frame, ind, geo, geos, quarter)
+        ym = year_measures(ind, series)
+        prob = r.get("probability", np.nan)
+        prob = float(prob) if isinstance(prob, (int, float)) and math.isfinite(prob) else math.nan
+        target = f"{ind.target.symbol}{nb.fmt_number(ind.target.value, ind.unit(lang))}"
+        if r.get("status") in ("reference", "city_target"):  # the plan's number is the city's
+            target = ("全市" if lang == "zh" else "city ") + target
+        out.append(dict(
+            no=len(out) + 1, indicator_id=ind.id, name=ind.name(lang), unit=ind.unit(lang),
+            base=ym.get(BASE_YEAR, math.nan), target=target,
+            years={y: ym.get(y, math.nan) for y in YEARS if y <= quarter.year},
+            completion=completion(r, final, lang), progress=r.get("progress_value", math.nan),
+            probability=prob if r.get("status") not in ("achieved", "missed", "reference") else math.nan,
+            units="、".join(getattr(ind, "lead_units", ()) or ()) or "—",
+            source=source_label((source_kinds or {}).get(ind.id, set()), lang),
+            reference=r.get("status") == "reference"))
+    return out
+
+
+def standard_header(final: bool, lang: str, quarter=None) -> list[str]:
+    """The column heads, in the order of :func:`standard_cells`; a year not ended at ``quarter``
+    says how far it goes (2025年（1—2季度）): its totals are a part of the year."""
+    def year(y):
+        if quarter is not None and y == quarter.year and quarter.q < 4:
+            return dt(lang, "t_year_part", year=y, q=quarter.q)
+        return dt(lang, "t_year", year=y)
+
+    head = [dt(lang, "t_no"), dt(lang, "t_indicator"), dt(lang, "t_unit"), dt(lang, "t_base"),
+            dt(lang, "t_target_value")] + [year(y) for y in YEARS]
+    head += [dt(lang, "t_completion")] if final else [f'{dt(lang, "t_completion")}／{dt(lang, "t_current")}',
+                                                     dt(lang, "t_probability")]
+    return head + [dt(lang, "t_units"), dt(lang, "t_data_source")]
+
+
+def standard_cells(row: dict, final: bool, lang: str) -> list[str]:
+    """One row as text, every number through the one formatter."""
+    u = row["unit"]
+    cells = [str(row["no"]), row["name"], u, nb.fmt_number(row["base"], u), row["target"]]
+    cells += [nb.fmt_number(row["years"].get(y), u) if y in row["years"] else "—" for y in YEARS]
+    if final:
+        cells.append(row["completion"] or dt(lang, "done_missing"))
+    else:
+        open_row = not row["completion"]
+        cells.append(nb.fmt_number(row["progress"], u) if open_row else row["completion"])
+        cells.append(f"{nb.fmt_pct(row['probability'])}%" if open_row and math.isfinite(row["probability"]) else "—")
+    return cells + [row["units"], row["source"]]
+
+
+def judged_gap(ind, row: dict, frame: pd.DataFrame, geo, geos, quarter) -> float:
+    """The gap to show for a row: NaN for a row shown for reference (never judged); for a missed
+    every-year target whose last year met the target, the largest shortfall of a year it missed
+    (never 0 for a miss); else the assessment's gap."""
+    from helpers.data.series import indicator_series
+
+    status = str(row.get("status") or "")
+    gap = row.get("gap", math.nan)
+    gap = float(gap) if isinstance(gap, (int, float)) else math.nan
+    if status == "reference" or ind.target is None:
+        return math.nan
+    if status != "missed" or (math.isfinite(gap) and gap > 0):
+        return gap
+    t = ind.target
+    ym = year_measures(ind, indicator_series(frame, ind, geo, geos, quarter))
+    years = {y: v for y, v in ym.items() if t.start.year <= y <= t.due.year}
+    g = nb.missed_gap(years, t.value, t.direction)
+    return g if math.isfinite(g) and g > 0 else gap
+
+
+def standard_html(ctx) -> str:
+    """The table as HTML for the overview page (a :class:`~helpers.pages.sections.ReportContext`)."""
+    from html import escape
+
+    from helpers.model.assess import assessment_stage
+
+    final = assessment_stage(ctx.plan, ctx.quarter) == "final"
+    L, geo = ctx.lang, ctx.geography
+    a = ctx.assessments
+    records = a[a["geography_code"] == geo.code].to_dict("records")
+    f = ctx.frame[ctx.frame["qindex"] <= ctx.quarter.index] if "qindex" in ctx.frame.columns else ctx.frame
+    if not geo.is_city:
+        f = f[f["geography_code"] == geo.code]
+    demo = f["source"].astype(str).str.startswith("DEMO").any()
+    kinds: dict = {}
+    for ind_id, source in zip(f["indicator_id"], f["source"].astype(str)):
+        kinds.setdefault(ind_id, set()).add("demo" if source.startswith("DEMO") else "real" if demo else "reported")
+    rows = standard_rows(ctx.plan, geo, ctx.geos, ctx.frame, records, ctx.quarter, final, L, kinds)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{escape(h)}</th>" for h in standard_header(final, L, ctx.quarter))
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in standard_cells(r, final, L)) + "</tr>"
+                   for r in rows)
+    return (f"<h2>{escape(dt(L, 'c_standard'))}</h2><p><small>{escape(dt(L, 'std_intro'))}</small></p>"
+            f'<table class="ipeval-standard"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
