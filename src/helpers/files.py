@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 
@@ -64,12 +65,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def safe_cell(value):
     """A text cell a spreadsheet will show as text: a leading single quote before a formula start.
 
-    Numbers are returned as they are (``-5`` is a number, not a formula); only strings are
-    changed, as the OWASP CSV-injection guidance recommends.
+    Numbers are returned as they are (``-5`` is a number, not a formula), and so is text that
+    reads as a plain number (``"-5"``, ``"+1.5e3"``: a spreadsheet makes a number of it, never a
+    formula); only other strings are changed, as the OWASP CSV-injection guidance recommends.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _plain_number(value):
         return "'" + value
     return value
+
+
+def _plain_number(text: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text) is not None
 
 
 def restore_cell(value):
@@ -109,3 +117,54 @@ def people_csv(frame, encoding: str = "utf-8", **to_csv) -> bytes:
     RFC 4180 line ends (CRLF), so that a cell holding a carriage return is quoted: with bare LF
     line ends the CSV writer leaves a lone CR unquoted, and Excel and pandas then split the row."""
     return safe_frame(frame).to_csv(index=False, lineterminator="\r\n", **to_csv).encode(encoding)
+
+
+# --------------------------------------------------------------------------- folders the tool writes
+
+def refuse_links(path: str | Path, what: str) -> None:
+    """Refuse to write at ``path`` if it, or the folder it is in, is a symbolic link.
+
+    A link planted in a folder the tool writes (inbox, rejected, staging, export, received) would
+    make it overwrite or empty a file or folder anywhere the user can write; the tool never
+    follows one, it says which path and stops (exit 2).
+
+    Raises
+    ------
+    helpers.exceptions.UnsafePathError
+    """
+    from helpers.exceptions import UnsafePathError
+
+    path = Path(path)
+    for p in (path, path.parent):
+        if p.is_symlink():
+            raise UnsafePathError(f"{what}: {p} is a symbolic link (to {os.readlink(p)}); ipeval never writes "
+                                  f"through a link. Replace it with a real folder or file and run again")
+
+
+def xlsx_text_cell(cell, value) -> None:
+    """Put ``value`` in an openpyxl ``cell`` so Excel shows it exactly and never runs it.
+
+    A text starting like a formula is stored as text with the cell's quote-prefix style (what
+    Excel itself does when one types ``'=1+2``): shown without a visible apostrophe, never
+    evaluated. Everything else is stored as it is.
+    """
+    cell.value = value
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+        cell.quotePrefix = True
+
+
+def people_xlsx_sheet(ws, frame, start_row: int = 1) -> None:
+    """Write ``frame`` (header and rows) into worksheet ``ws`` through :func:`xlsx_text_cell`."""
+    for j, name in enumerate(frame.columns, start=1):
+        xlsx_text_cell(ws.cell(row=start_row, column=j), str(name))
+    for i, row in enumerate(frame.itertuples(index=False), start=start_row + 1):
+        for j, v in enumerate(row, start=1):
+            xlsx_text_cell(ws.cell(row=i, column=j), None if _is_missing(v) else v)
+
+
+def _is_missing(v) -> bool:
+    try:
+        return v is None or v != v
+    except (TypeError, ValueError):
+        return False

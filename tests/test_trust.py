@@ -1,0 +1,178 @@
+"""Trust what is stored and what is published (issue 20): the adversarial cases, each reproduced
+on a small fixture, in milliseconds to seconds (no notebook runs here)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers.data.store import ObservationStore, parse_as_of, read_view
+from helpers.exceptions import EnvironmentFailure, InvalidPeriodError, IpevalError, UnsafePathError
+
+DISTRICT = "330106"
+REV = "indicator_id,geography_code,period,value,numerator,denominator,source,note\nadmin_cases,330106,2024Q4,150,,,src,\n"
+
+
+@pytest.fixture
+def proj(project):
+    from helpers.settings import load_settings
+
+    return load_settings(project / "params" / "settings.yaml")
+
+
+@pytest.fixture
+def store(proj, plan, geos):
+    st = ObservationStore.of(proj)
+    st.ensure_seed(proj.data_path, plan, geos)
+    return st
+
+
+def _value(view, ind="admin_cases", geo=DISTRICT, period="2024Q4") -> str:
+    hit = view[(view["indicator_id"] == ind) & (view["geography_code"] == geo) & (view["period"] == period)]
+    return hit.iloc[0]["value"]
+
+
+def _rev(tmp_path, text=REV, name="rev.csv") -> Path:
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    return f
+
+
+# ------------------------------------------------------------------ 1. the store is the system of record
+
+@pytest.mark.parametrize("how", ["emptied", "deleted"])
+def test_a_lost_store_is_rebuilt_from_received_never_reseeded_from_demo(how, store, proj, plan, geos, tmp_path,
+                                                                        caplog):
+    store.ingest(_rev(tmp_path), plan, geos)
+    if how == "emptied":
+        store.path.write_bytes(b"")
+    else:
+        store.path.unlink()
+    _files, state, view, _rec = read_view(proj, plan, geos)
+    assert _value(view) == "150"
+    assert len(state["vintages"]) == 2 and "rebuilt" in state["notes"][0]
+    assert "rebuilt" in caplog.text
+
+
+def test_a_fresh_clone_is_seeded_and_says_so(proj, plan, geos, caplog):
+    st = ObservationStore.of(proj)
+    note = st.ensure_seed(proj.data_path, plan, geos)
+    assert "seeded" in note and "seeded" in caplog.text and len(st.vintages()) == 1
+
+
+def test_an_edited_cached_view_is_never_read(store, proj, plan, geos):
+    files, state, _v, _r = read_view(proj, plan, geos)
+    text = files[0].read_text(encoding="utf-8")
+    files[0].write_text(text.replace("\nadmin_cases,330106,2024Q4,", "\nadmin_cases,330106,2024Q4,999", 1),
+                        encoding="utf-8")
+    files2, state2, _v, _r = read_view(proj, plan, geos)
+    assert files2 == files and files[0].read_text(encoding="utf-8") == text
+    assert state2["view_sha256"] == state["view_sha256"]
+
+
+def test_hash_view_and_export_are_one_snapshot(store, plan, geos, tmp_path, monkeypatch):
+    # an ingest committing between the reads of the hash and of the view filed the new view under
+    # the old hash; now the vintages and the view are read in one transaction and hashed from the
+    # very bytes written: an ingest forced in between the two reads is wholly out of both
+    real = ObservationStore._read_view.__func__
+    other = ObservationStore(store.path, store.received_dir)
+    fired = []
+
+    def read_view_after_an_ingest(cls, con, as_of):
+        if not fired:
+            fired.append(1)
+            with pytest.raises(EnvironmentFailure, match="held by another program"):
+                other.ingest(_rev(tmp_path), plan, geos)  # blocked by the reader's snapshot
+        return real(cls, con, as_of)
+
+    monkeypatch.setattr("helpers.data.store.LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(ObservationStore, "_read_view", classmethod(read_view_after_an_ingest))
+    state, vint, view, data = store.snapshot()
+    import hashlib
+
+    assert hashlib.sha256(data).hexdigest() == state["view_sha256"]
+    assert len(vint) == len(state["vintages"]) == 1 and _value(view) != "150"
+    assert not list(store.received_dir.glob("*rev.csv*"))  # the refused ingest left no copy
+
+
+def test_as_of_is_exact_and_bounded(store, plan, geos, tmp_path):
+    store.ingest(_rev(tmp_path), plan, geos, received_at="2026-01-10T08:00:00Z")
+    assert _value(store.view(parse_as_of("2026-01-10T07:59:59Z"))) != "150"
+    assert _value(store.view(parse_as_of("2026-01-10T16:00:00+08:00"))) == "150"
+    for bad in ("0999-12-31", "1969-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00"):
+        with pytest.raises(InvalidPeriodError):
+            parse_as_of(bad)
+
+
+def test_as_of_outside_the_data_is_exit_2(store, proj, plan, geos):
+    with pytest.raises(InvalidPeriodError, match="future") as err:
+        read_view(proj, plan, geos, "2099-01-01")
+    assert err.value.exit_code == 2
+
+
+# ------------------------------------------------------------------ 2. ingest all or nothing, file included
+
+def test_a_locked_store_waits_then_says_so_and_keeps_no_copy(store, plan, geos, tmp_path, monkeypatch):
+    monkeypatch.setattr("helpers.data.store.LOCK_WAIT_SECONDS", 0.3)
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(EnvironmentFailure, match="held by another program") as err:
+            store.ingest(_rev(tmp_path), plan, geos)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert err.value.exit_code == 3 and "bug" not in str(err.value)
+    assert [p.name for p in store.received_dir.iterdir()] == [store.received_files()[0].name]
+    # and a rebuild never stores the value the user was told was refused
+    store.rebuild(plan, geos)
+    assert _value(store.view()) != "150"
+
+
+def test_a_failed_commit_leaves_no_received_copy(store, plan, geos, tmp_path, monkeypatch):
+    import errno
+
+    real_fsync = __import__("os").fsync
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("helpers.data.store.os.fsync", full)
+    with pytest.raises(OSError):
+        store.ingest(_rev(tmp_path), plan, geos)
+    monkeypatch.setattr("helpers.data.store.os.fsync", real_fsync)
+    assert len(store.received_files()) == 1 and not list(store.received_dir.glob(".*"))
+    assert len(store.vintages()) == 1
+
+
+def test_a_killed_ingest_pending_copy_is_finished_or_dropped(store, plan, geos, tmp_path):
+    res = store.ingest(_rev(tmp_path), plan, geos)
+    kept = store.received_files()[-1]
+    kept.rename(kept.with_name(f".{kept.name}.pending"))  # killed after the commit, before the rename
+    (store.received_dir / ".0009-20260101T000000Z-abcdefabcdef-x.csv.pending").write_text(REV)  # before it
+    store.recover()
+    assert kept.is_file() and not list(store.received_dir.glob(".*.pending")) and res.vintage_id == 2
+
+
+def test_a_garbage_store_is_an_environment_failure_not_a_bug(store):
+    store.path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(EnvironmentFailure, match="damaged"):
+        store.vintages()
+
+
+def test_a_stray_file_in_received_is_left_alone_and_vintages_keep_numbers(store, plan, geos, tmp_path):
+    store.ingest(_rev(tmp_path), plan, geos)
+    store.ingest(_rev(tmp_path, REV.replace("150", "151"), "rev2.csv"), plan, geos)
+    (store.received_dir / "notes.txt").write_text("mine")
+    store.received_files()[1].unlink()  # vintage 2's copy lost
+    store.rebuild(plan, geos)
+    assert list(store.vintages()["vintage_id"]) == [1, 3] and _value(store.view()) == "151"
+
+
+def test_a_note_change_is_counted(store, plan, geos, tmp_path):
+    store.ingest(_rev(tmp_path), plan, geos)
+    r = store.ingest(_rev(tmp_path, REV.replace("src,", "src,a note"), "rev2.csv"), plan, geos)
+    assert (r.new, r.revised, r.unchanged) == (0, 1, 0)
