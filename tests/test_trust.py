@@ -176,3 +176,25 @@ def test_a_note_change_is_counted(store, plan, geos, tmp_path):
     store.ingest(_rev(tmp_path), plan, geos)
     r = store.ingest(_rev(tmp_path, REV.replace("src,", "src,a note"), "rev2.csv"), plan, geos)
     assert (r.new, r.revised, r.unchanged) == (0, 1, 0)
+
+
+# ------------------------------------------------------------------ 3. only ended quarters, everywhere
+
+def test_backfill_refuses_a_range_past_the_last_ended_quarter_up_front():
+    from datetime import date
+
+    from helpers.run.backfill import parse_range
+
+    assert [str(q) for q in parse_range("2025Q3:2025Q4", today=date(2026, 1, 2))] == ["2025Q3", "2025Q4"]
+    with pytest.raises(InvalidPeriodError, match="2099Q1 has not ended") as err:
+        parse_range("2025Q1:2099Q1")
+    assert err.value.exit_code == 2
+
+
+def test_a_future_quarter_cannot_be_validated_with_a_future_as_of(store, proj):
+    from helpers.run.quarter import load_run_inputs
+
+    with pytest.raises(InvalidPeriodError):
+        load_run_inputs(proj, "2029Q2", sections=["enforcement"], geographies=[DISTRICT], as_of="2030-01-01")
+    with pytest.raises(InvalidPeriodError, match="not ended"):
+        load_run_inputs(proj, "2099Q2", sections=["enforcement"], geographies=[DISTRICT])

@@ -283,6 +283,7 @@ class ObservationStore:
 
         path = Path(path)
         refuse_links(path, "the export")
+        check_as_of(as_of, self.vintages())
         # a CSV for people (they open it in Excel): formula-looking text neutralised (OWASP)
         data = safe_frame(self.view(as_of)[list(REQUIRED_COLUMNS)]).to_csv(index=False, lineterminator="\n")
         atomic_write_bytes(path, data.encode("utf-8"))
