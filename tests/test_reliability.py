@@ -584,6 +584,16 @@ def test_reused_reports_are_copies_not_one_file_across_runs(published, monkeypat
         a, b = old / rel, new / rel
         assert a.read_bytes() == b.read_bytes()
         assert os.stat(a).st_ino != os.stat(b).st_ino and os.stat(b).st_nlink == 1
+    charts = list((new / "charts").rglob("*.png"))
+    assert charts and all(os.stat(c).st_nlink == 1 for c in charts)  # never hard links to the cache
+    # a published report emptied and an audit page edited are not republished: recomputed, exit 0
+    (new / "reports/enforcement/330106.report.html").write_bytes(b"")
+    (new / "reports/enforcement/330106.audit.html").write_text("TAMPERED", encoding="utf-8")
+    code, out, err = cli(["run", *ONE, "--quiet"], published, monkeypatch, capsys)
+    assert code == 0 and "1 unchanged" not in out, out + err
+    third = (published / "outputs" / "2025Q2").resolve()
+    assert (third / "reports/enforcement/330106.report.html").stat().st_size > 1000
+    assert "TAMPERED" not in (third / "reports/enforcement/330106.audit.html").read_text(encoding="utf-8")
 
 
 def test_duplicate_geographies_run_once(published, monkeypatch, capsys):

@@ -198,3 +198,105 @@ def test_a_future_quarter_cannot_be_validated_with_a_future_as_of(store, proj):
         load_run_inputs(proj, "2029Q2", sections=["enforcement"], geographies=[DISTRICT], as_of="2030-01-01")
     with pytest.raises(InvalidPeriodError, match="not ended"):
         load_run_inputs(proj, "2099Q2", sections=["enforcement"], geographies=[DISTRICT])
+
+
+# ------------------------------------------------------------------ 4./5. verified reuse; a subset never shrinks
+
+def _fake_run(folder: Path, jobs: dict, docs=()) -> Path:
+    """A published run with one report per (section, geography) and its sealed manifest."""
+    import json
+
+    from helpers.files import seal_manifest
+
+    rows = []
+    for (sec, geo), text in jobs.items():
+        files = {"notebook": f"notebooks/{sec}/{geo}.ipynb", "report": f"reports/{sec}/{geo}.report.html",
+                 "audit": f"reports/{sec}/{geo}.audit.html"}
+        for rel in files.values():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(f"{text} {rel}", encoding="utf-8")
+        rows.append({"section": sec, "geography_code": geo, "status": "ok", "input_hash": "h", **files})
+    for name in docs:
+        (folder / "documents").mkdir(parents=True, exist_ok=True)
+        (folder / "documents" / name).write_bytes(b"docx " + name.encode())
+    (folder / "manifest.json").write_text(json.dumps({"run_id": folder.name, "jobs": rows}), encoding="utf-8")
+    seal_manifest(folder)
+    return folder
+
+
+@pytest.mark.parametrize("damage", ["empty", "tampered", "unrecorded"])
+def test_a_reused_report_is_a_verified_copy_or_is_recomputed(damage, tmp_path):
+    import json
+
+    from helpers.run.incremental import previous_jobs, reuse_job_files
+
+    prev = _fake_run(tmp_path / "runA", {("enforcement", DISTRICT): "ok"})
+    old = previous_jobs(prev)[("enforcement", DISTRICT)]
+    staging = tmp_path / "staging"
+    assert reuse_job_files(prev, staging, old)
+    assert (staging / old["report"]).read_bytes() == (prev / old["report"]).read_bytes()
+    assert (staging / old["report"]).stat().st_ino != (prev / old["report"]).stat().st_ino
+    staging2 = tmp_path / "staging2"
+    if damage == "empty":
+        (prev / old["report"]).write_bytes(b"")
+    elif damage == "tampered":
+        (prev / old["audit"]).write_text("TAMPERED", encoding="utf-8")
+    else:  # a manifest from before checksums were recorded
+        m = json.loads((prev / "manifest.json").read_text())
+        m.pop("files_sha256")
+        (prev / "manifest.json").write_text(json.dumps(m))
+    assert not reuse_job_files(prev, staging2, old)
+    assert not (staging2 / old["report"]).exists()  # nothing half-copied either
+
+
+def test_a_subset_run_carries_the_rest_from_the_last_published_run(tmp_path):
+    from helpers.run.incremental import carry_documents, carry_forward
+
+    prev = _fake_run(tmp_path / "runA", {("enforcement", DISTRICT): "a", ("enforcement", "330102"): "b",
+                                        ("overview", "330100"): "c"},
+                     docs=["330102_上城区_中期评估报告.docx", "330106_西湖区_中期评估报告.docx"])
+    (prev / "reports/overview/330100.report.html").write_text("TAMPERED")
+    staging = tmp_path / "staging"
+    ran = [{"section": "enforcement", "geography_code": DISTRICT, "status": "ok", "report": "r"}]
+    carried = carry_forward(prev, staging, [("enforcement", DISTRICT)], ran)
+    assert [(c["section"], c["geography_code"], c["from_run"]) for c in carried] == [("enforcement", "330102", "runA")]
+    assert (staging / "reports/enforcement/330102.report.html").read_text().startswith("b ")
+    assert not (staging / "reports/overview/330100.report.html").exists()  # failed the check: not republished
+    assert carry_documents(prev, staging, {DISTRICT}) == ["documents/330102_上城区_中期评估报告.docx"]
+
+
+def test_a_cached_chart_is_verified_copied_and_redrawn_on_force(tmp_path, monkeypatch):
+    from helpers.pages import charts
+
+    drawn = []
+
+    def fake_render(job):
+        spec, png, svg = job
+        drawn.append(spec)
+        Path(png).write_bytes(b"png")
+        Path(svg).write_bytes(b"svg")
+        from helpers.files import sha256_file
+
+        Path(png[:-4] + ".sha256").write_text(f"{sha256_file(png)} {sha256_file(svg)}\n")
+        return ""
+
+    class Spec:
+        indicator_id, geography_code, labels = "admin_cases", DISTRICT, {"title": "t"}
+
+        def digest(self):
+            return "abc"
+
+    monkeypatch.setattr(charts, "_render_one", fake_render)
+    monkeypatch.setattr(charts, "zip_charts", lambda run_dir: None)
+    monkeypatch.setattr("helpers.pages.plots.use_cjk_font", lambda: None)
+    cache = tmp_path / "cache"
+    charts.render_charts(tmp_path / "run1", [Spec()], cache, workers=1)
+    out = charts.chart_path(tmp_path / "run1", "admin_cases", DISTRICT)
+    assert out.stat().st_nlink == 1 and len(drawn) == 1
+    charts.render_charts(tmp_path / "run2", [Spec()], cache, workers=1)
+    assert len(drawn) == 1  # reused, verified
+    (cache / "abc.png").write_bytes(b"")  # an emptied cache file is drawn again
+    charts.render_charts(tmp_path / "run3", [Spec()], cache, workers=1)
+    assert len(drawn) == 2 and out.read_bytes() == b"png"
+    charts.render_charts(tmp_path / "run4", [Spec()], cache, workers=1, force=True)
+    assert len(drawn) == 3

@@ -168,3 +168,67 @@ def _is_missing(v) -> bool:
         return v is None or v != v
     except (TypeError, ValueError):
         return False
+
+
+# --------------------------------------------------------------------------- verified reuse
+
+#: the manifest key holding the SHA-256 of every file of a run (relative POSIX path -> hex digest)
+FILES_KEY = "files_sha256"
+
+
+def recorded_checksums(run_dir: str | Path | None) -> dict:
+    """The checksums a published run recorded for its files (``manifest.json``, :data:`FILES_KEY`).
+
+    An unreadable or damaged manifest, or one written before checksums were recorded, gives ``{}``:
+    nothing of that run is reused unverified (its reports are computed again).
+    """
+    import json
+
+    if run_dir is None:
+        return {}
+    try:
+        m = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
+        files = m.get(FILES_KEY) if isinstance(m, dict) else None
+        return files if isinstance(files, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def copy_verified(src_root: str | Path, rel: str, dst_root: str | Path, recorded: dict) -> bool:
+    """Copy ``src_root/rel`` to ``dst_root/rel`` if its bytes match the checksum recorded for it.
+
+    Returns False (and copies nothing) when no checksum was recorded, the file is missing, is a
+    link, or differs: the caller then computes it again. Always a copy, never a hard link, so
+    editing one run's file can never change another run's.
+    """
+    import shutil
+
+    src, dst = Path(src_root) / rel, Path(dst_root) / rel
+    want = recorded.get(Path(rel).as_posix())
+    if not want or src.is_symlink() or not src.is_file():
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+    if sha256_file(dst) != want:  # hash the copy: what was checked is what is published
+        dst.unlink()
+        return False
+    return True
+
+
+def checksum_tree(run_dir: str | Path, skip=("manifest.json",)) -> dict:
+    """SHA-256 of every file under ``run_dir`` (relative POSIX paths), except ``skip``."""
+    run_dir = Path(run_dir)
+    return {p.relative_to(run_dir).as_posix(): sha256_file(p) for p in sorted(run_dir.rglob("*"))
+            if p.is_file() and not p.is_symlink() and p.relative_to(run_dir).as_posix() not in skip}
+
+
+def seal_manifest(run_dir: str | Path) -> dict:
+    """Record :func:`checksum_tree` in the run's ``manifest.json`` (the last write before publishing),
+    so the next run reuses a file of this one only if it is still what was published."""
+    import json
+
+    run_dir = Path(run_dir)
+    m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    m[FILES_KEY] = checksum_tree(run_dir)
+    atomic_write_bytes(run_dir / "manifest.json", json.dumps(m, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
+    return m[FILES_KEY]
