@@ -300,3 +300,78 @@ def test_a_cached_chart_is_verified_copied_and_redrawn_on_force(tmp_path, monkey
     assert len(drawn) == 2 and out.read_bytes() == b"png"
     charts.render_charts(tmp_path / "run4", [Spec()], cache, workers=1, force=True)
     assert len(drawn) == 3
+
+
+# ------------------------------------------------------------------ 7./8. one writer for people; no links followed
+
+def test_the_error_report_neutralises_formulas_in_csv_and_xlsx_without_an_apostrophe(tmp_path):
+    from openpyxl import load_workbook
+
+    from helpers.data.ingest import REPORT_COLUMNS, write_report
+
+    rep = pd.DataFrame([{"file": "=2+3 西湖区 revision.csv", "cell": "E7", "sheet": "", "row": "7", "column": "value",
+                         "rule": "numeric", "value": "=HYPERLINK(\"http://x\",\"y\")", "message": "m"}],
+                       columns=REPORT_COLUMNS)
+    csv, xlsx = write_report(rep, tmp_path, "x.csv", "zh")
+    text = csv.read_text(encoding="utf-8-sig")
+    assert "'=2+3 西湖区" in text and ",=" not in text and not text.startswith("=")
+    cells = [c for row in load_workbook(xlsx).active.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not any(c.data_type == "f" for c in cells)
+    shown = [c for c in cells if c.value.startswith("=")]
+    assert len(shown) == 2 and all(c.quotePrefix for c in shown)
+
+
+@pytest.mark.parametrize("planted", ["rejected_file", "rejected_dir"])
+def test_the_rejected_folder_never_follows_a_link(planted, tmp_path):
+    from helpers.data.ingest import REPORT_COLUMNS, write_report
+
+    victim = tmp_path / "outside"
+    victim.mkdir()
+    (victim / "x.csv.errors.csv").write_text("precious")
+    rejected = tmp_path / "inbox" / "rejected"
+    rejected.parent.mkdir()
+    if planted == "rejected_dir":
+        rejected.symlink_to(victim)
+    else:
+        rejected.mkdir()
+        (rejected / "x.csv.errors.csv").symlink_to(victim / "x.csv.errors.csv")
+    rep = pd.DataFrame([dict.fromkeys(REPORT_COLUMNS, "")])
+    with pytest.raises(UnsafePathError) as err:
+        write_report(rep, rejected, "x.csv")
+    assert err.value.exit_code == 2 and (victim / "x.csv.errors.csv").read_text() == "precious"
+
+
+def test_received_export_and_store_cache_never_follow_a_link(store, proj, plan, geos, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "link.csv").symlink_to(outside / "v")
+    with pytest.raises(UnsafePathError):
+        store.export(tmp_path / "link.csv")
+    assert not (outside / "v").exists()
+    # the temporary file is a fresh unique name (mkstemp, O_EXCL): a planted X.tmp is never written
+    (tmp_path / "x.csv.tmp").symlink_to(outside / "w")
+    store.export(tmp_path / "x.csv")
+    assert not (outside / "w").exists() and (tmp_path / "x.csv").is_file()
+    with pytest.raises(InvalidPeriodError):
+        store.export(tmp_path / "y.csv", "2099-01-01T00:00:00Z")
+    import shutil
+
+    shutil.rmtree(store.received_dir)
+    store.received_dir.symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        store.ingest(_rev(tmp_path), plan, geos)
+    assert not list(outside.iterdir())
+
+
+def test_the_staging_folder_is_never_emptied_through_a_link(store, proj, tmp_path):
+    from helpers.run.quarter import run_quarter
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    staging = proj.outputs_path / ".staging"
+    staging.mkdir(parents=True)
+    (staging / "2025Q1").symlink_to(victim)
+    with pytest.raises(UnsafePathError):
+        run_quarter(proj, "2025Q1", sections=["enforcement"], geographies=[DISTRICT], documents=False)
+    assert (victim / "keep.txt").read_text() == "precious"

@@ -141,17 +141,18 @@ def refuse_links(path: str | Path, what: str) -> None:
                                   f"through a link. Replace it with a real folder or file and run again")
 
 
-def xlsx_text_cell(cell, value) -> None:
+def xlsx_text_cell(cell, value):
     """Put ``value`` in an openpyxl ``cell`` so Excel shows it exactly and never runs it.
 
     A text starting like a formula is stored as text with the cell's quote-prefix style (what
     Excel itself does when one types ``'=1+2``): shown without a visible apostrophe, never
-    evaluated. Everything else is stored as it is.
+    evaluated. Everything else is stored as it is. Returns the cell.
     """
     cell.value = value
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
         cell.quotePrefix = True
+    return cell
 
 
 def people_xlsx_sheet(ws, frame, start_row: int = 1) -> None:

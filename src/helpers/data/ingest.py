@@ -98,21 +98,33 @@ def write_report(report: pd.DataFrame, folder: Path, stem: str, lang: str = "zh"
     The headers are in ``lang``; the rows are those of :func:`format_report`, so the district
     gets the same table the terminal showed.
     """
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
+
+    from helpers.files import atomic_write_bytes, people_csv, people_xlsx_sheet, refuse_links
+
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     shown = report.rename(columns=REPORT_HEADERS[lang])
     csv, xlsx = folder / f"{stem}.errors.csv", folder / f"{stem}.errors.xlsx"
-    shown.to_csv(csv, index=False, encoding="utf-8-sig")
-    with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
-        shown.to_excel(xw, index=False, sheet_name="errors" if lang == "en" else "错误")
-        ws = next(iter(xw.sheets.values()))
-        from openpyxl.styles import Alignment
-
-        for j, w in enumerate([22, 18, 12, 6, 14, 30, 14, 70], start=1):
-            ws.column_dimensions[_letter(j)].width = w
-        for row in ws.iter_rows(min_row=2):
-            row[-1].alignment = Alignment(wrap_text=True, vertical="top")
-        ws.freeze_panes = "A2"
+    for p in (csv, xlsx):  # a planted link would make the report overwrite a file anywhere
+        refuse_links(p, "the error report")
+    folder.mkdir(parents=True, exist_ok=True)
+    # the file's own cells (a formula in a note) are shown as text, never run (OWASP)
+    atomic_write_bytes(csv, people_csv(shown, encoding="utf-8-sig"))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "errors" if lang == "en" else "错误"
+    people_xlsx_sheet(ws, shown)
+    for j, w in enumerate([22, 18, 12, 6, 14, 30, 14, 70], start=1):
+        ws.column_dimensions[_letter(j)].width = w
+    for row in ws.iter_rows(min_row=2):
+        row[-1].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    atomic_write_bytes(xlsx, buf.getvalue())
     return [csv, xlsx]
 
 

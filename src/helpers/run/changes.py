@@ -179,6 +179,10 @@ def write_changes(inp, table: pd.DataFrame, staging: Path, out_root: Path, files
         return None
     changes, rev = compute_changes(inp, table, prev_dir, files, cache_dir=out_root / ".cache" / "assess",
                                    workers=workers)
-    changes.to_csv(staging / "changes.csv", index=False, float_format="%.6g")
-    rev.to_csv(staging / "revisions.csv", index=False, float_format="%.6g")
+    from helpers.files import atomic_write_bytes, people_csv
+
+    # tables for people (linked from the index): formula-looking text (a file named "=2+3 ...")
+    # neutralised; helpers.pages.changes reads them back through restore_frame
+    atomic_write_bytes(staging / "changes.csv", people_csv(changes, float_format="%.6g"))
+    atomic_write_bytes(staging / "revisions.csv", people_csv(rev, float_format="%.6g"))
     return staging / "changes.csv"

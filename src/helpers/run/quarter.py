@@ -33,7 +33,8 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.exceptions import ConfigError, InvalidPeriodError, RunInterrupted
-from helpers.files import atomic_write_bytes, copy_verified, people_csv, recorded_checksums, seal_manifest, sha256_file
+from helpers.files import (atomic_write_bytes, copy_verified, people_csv, recorded_checksums, refuse_links, seal_manifest,
+                           sha256_file)
 from helpers.plan.periods import Quarter, latest_complete_quarter
 from helpers.plan.registry import OVERVIEW
 from helpers.run.execute import check_scheduler, execute_jobs, kill_children, threading_main, worker_count
@@ -243,6 +244,11 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
     # staging per quarter: holding the quarter's lock, anything else in it is what a killed run
     # (SIGKILL, power cut) of this quarter left, and goes
     staging_root = out_root / ".staging" / str(q)
+    try:
+        refuse_links(staging_root, "the staging folder")  # emptied below: never through a link
+    except BaseException:
+        lock.release()
+        raise
     if staging_root.is_dir():
         for old in staging_root.iterdir():
             shutil.rmtree(old, ignore_errors=True)
