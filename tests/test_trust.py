@@ -375,3 +375,88 @@ def test_the_staging_folder_is_never_emptied_through_a_link(store, proj, tmp_pat
     with pytest.raises(UnsafePathError):
         run_quarter(proj, "2025Q1", sections=["enforcement"], geographies=[DISTRICT], documents=False)
     assert (victim / "keep.txt").read_text() == "precious"
+
+
+# ------------------------------------------------------------------ 6. exact intake
+
+def _refused(path, plan, geos) -> set:
+    from helpers.data.ingest import check_return
+    from helpers.exceptions import DataValidationError
+
+    with pytest.raises(DataValidationError) as err:
+        check_return(path, plan, geos)
+    f = err.value.failures
+    return set(f["rule"]) if f is not None and len(f) else {str(err.value).rsplit("[rule: ", 1)[-1].rstrip("]")}
+
+
+def test_a_utf8_csv_with_one_gbk_line_is_refused_at_that_line(tmp_path, plan, geos):
+    head = REV.splitlines()[0]
+    f = tmp_path / "mixed.csv"
+    f.write_bytes((head + "\nadmin_cases,330106,2024Q4,150,,,杭州市统计局,\n").encode("utf-8")
+                  + "admin_cases,330106,2024Q3,150,,,杭州市统计局,\n".encode("gbk"))
+    from helpers.data.ingest import check_return
+
+    with pytest.raises(IpevalError, match="line 2 is UTF-8 but line 3") as err:
+        check_return(f, plan, geos)
+    assert err.value.exit_code == 2 and "mixed_encoding" in str(err.value)
+    g = tmp_path / "gbk.csv"  # a file wholly GBK still reads
+    g.write_bytes((head + "\nadmin_cases,330106,2024Q4,150,,,杭州市统计局,\n").encode("gbk"))
+
+    assert check_return(g, plan, geos)["source"].iloc[0] == "杭州市统计局"
+
+
+def test_value_against_its_parts_and_implausible_figures_are_refused(tmp_path, plan, geos):
+    ratio = next(i for i in plan.indicators if i.uses_ratio and not i.city_only)
+    count = plan.by_id["deployment_meetings"]
+    geo = DISTRICT if not count.city_only else "330100"
+    f = _rev(tmp_path, REV.splitlines()[0] + f"\n{ratio.id},{DISTRICT},2024Q4,90,1,4,src,\n"
+             f"{count.id},{geo},2024Q4,1e308,,,src,\n")
+    assert {"value_matches_ratio", "implausible_value"} <= _refused(f, plan, geos)
+
+
+def _workbook(tmp_path, name, build) -> Path:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for j, c in enumerate(REV.splitlines()[0].split(","), start=1):
+        ws.cell(1, j, c)
+    build(wb, ws)
+    p = tmp_path / name
+    wb.save(p)
+    return p
+
+
+def test_a_hidden_sheet_with_contract_columns_is_refused(tmp_path, plan, geos):
+    def build(wb, ws):
+        for j, v in enumerate(REV.splitlines()[1].split(","), start=1):
+            ws.cell(2, j, v)
+        h = wb.create_sheet("hidden")
+        for j, c in enumerate(REV.splitlines()[0].split(","), start=1):
+            h.cell(1, j, c)
+        for j, v in enumerate(["admin_cases", DISTRICT, "2023Q1", 1, None, None, "src", None], start=1):
+            h.cell(2, j, v)
+        h.sheet_state = "hidden"
+
+    assert _refused(_workbook(tmp_path, "h.xlsx", build), plan, geos) == {"hidden_sheet"}
+
+
+def test_a_formula_cell_without_a_cached_value_is_refused_not_dropped(tmp_path, plan, geos):
+    def build(wb, ws):
+        for j, v in enumerate(["admin_cases", DISTRICT, "2024Q4", "=100+50", None, None, "src", None], start=1):
+            ws.cell(2, j, v)
+
+    assert _refused(_workbook(tmp_path, "f.xlsx", build), plan, geos) == {"formula_without_value"}
+
+
+def test_a_sheet_declaring_a_huge_size_is_refused_before_loading(tmp_path, plan, geos):
+    import resource
+
+    def build(wb, ws):
+        ws["XFD1048576"] = 1
+
+    p = _workbook(tmp_path, "bomb.xlsx", build)
+    assert p.stat().st_size < 30_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert _refused(p, plan, geos) == {"sheet_too_large"}
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: no gigabytes

@@ -140,9 +140,65 @@ def check_return(path: str | Path, plan, geos) -> pd.DataFrame:
     if raw.empty:
         return raw
     failures = validate_frame(raw, plan, geos)
+    extra = intake_failures(raw, plan)
+    if len(extra):
+        failures = pd.concat([failures, extra], ignore_index=True) if len(failures) else extra
     if len(failures):
         exc = DataValidationError(f"{len(failures)} problem(s) in {Path(path).name}; nothing was stored",
                                   failures[FAILURE_COLUMNS].reset_index(drop=True))
         exc.letters = raw.attrs.get("letters", {})
         raise exc
     return raw
+
+
+#: A figure above this many times the plan's target (or above :data:`ABSOLUTE_CEILING`) is not a
+#: figure a district can have: ``deployment_meetings=1e308`` was published as on track, p = 0.991.
+PLAUSIBLE_TARGET_MULTIPLE = 1000.0
+ABSOLUTE_CEILING = 1e12
+#: ``value`` given with its numerator and denominator must agree with them to this relative
+#: tolerance (0.5%: the rounding of a percentage to one decimal place at 10%)
+RATIO_TOLERANCE = 0.005
+
+
+def plausible_upper(ind) -> float:
+    """The largest figure intake accepts for an indicator: the registry's upper bound when it has
+    one, else :data:`PLAUSIBLE_TARGET_MULTIPLE` times its target (at least 1), never above
+    :data:`ABSOLUTE_CEILING`."""
+    hi = ind.bounds[1] if ind.bounds and ind.bounds[1] is not None else None
+    if hi is None:
+        target = getattr(getattr(ind, "target", None), "value", None)
+        try:
+            hi = PLAUSIBLE_TARGET_MULTIPLE * max(abs(float(target)), 1.0)
+        except (TypeError, ValueError):
+            hi = ABSOLUTE_CEILING
+    return min(float(hi), ABSOLUTE_CEILING)
+
+
+def intake_failures(raw: pd.DataFrame, plan) -> pd.DataFrame:
+    """What intake refuses beyond the data contract: a value beyond :func:`plausible_upper` (a
+    numerator or denominator beyond :data:`ABSOLUTE_CEILING`), and a
+    ``value`` that disagrees with its own numerator and denominator (``value=90, numerator=1,
+    denominator=4``: which one is the figure?). Rows as :data:`FAILURE_COLUMNS`."""
+    from helpers.data.contract import _num
+
+    rows = []
+    inds = raw["indicator_id"].astype(str).str.strip().map(plan.by_id.get)
+    v, n, d = (_num(raw[c]) for c in ("value", "numerator", "denominator"))
+    for i in range(len(raw)):
+        ind = inds.iloc[i]
+        if ind is None:
+            continue  # the contract reports an unknown indicator
+        for col, x, hi in (("value", v.iloc[i], plausible_upper(ind)), ("numerator", n.iloc[i], ABSOLUTE_CEILING),
+                           ("denominator", d.iloc[i], ABSOLUTE_CEILING)):
+            if pd.notna(x) and abs(x) > hi and abs(x) != float("inf"):
+                rows.append((raw["_file"].iloc[i], raw["_row"].iloc[i], col, "implausible_value", raw[col].iloc[i],
+                             f"{x:g} is beyond what {ind.id} can plausibly be (at most {hi:g}: the registry's bound, "
+                             f"else {PLAUSIBLE_TARGET_MULTIPLE:g} x its target)"))
+        if pd.notna(v.iloc[i]) and pd.notna(n.iloc[i]) and pd.notna(d.iloc[i]) and d.iloc[i] > 0:
+            want = n.iloc[i] / d.iloc[i] * float(getattr(ind, "scale", 1) or 1)
+            if abs(v.iloc[i] - want) > RATIO_TOLERANCE * max(abs(want), abs(v.iloc[i]), 1e-9) + 0.05:
+                rows.append((raw["_file"].iloc[i], raw["_row"].iloc[i], "value", "value_matches_ratio",
+                             raw["value"].iloc[i], f"value {v.iloc[i]:g} disagrees with numerator / denominator "
+                             f"({n.iloc[i]:g} / {d.iloc[i]:g} = {want:g}): give the value or the two parts, or "
+                             f"make them agree"))
+    return pd.DataFrame(rows, columns=FAILURE_COLUMNS)

@@ -36,16 +36,44 @@ def refusal(path: Path, rule: str, message: str) -> DataValidationError:
     return DataValidationError(f"{path}: {message} [rule: {rule}]")
 
 
-def read_csv_text(path: Path, **kwargs) -> pd.DataFrame:
-    """A CSV read as strings, decoded with the first of :data:`CSV_ENCODINGS` that fits."""
-    last = None
-    for enc in CSV_ENCODINGS:
+def decode_csv(path: Path) -> str:
+    """The text of a CSV in one encoding: UTF-8 (BOM or not) or GB18030, never a mix.
+
+    A file that is UTF-8 except for one line saved from another program as GBK is refused at
+    that line: decoded whole as GB18030 its UTF-8 lines become mojibake (杭州市统计局 -> 鏉...)
+    and would be stored as such.
+    """
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    utf8_line = bad_line = None
+    for n, line in enumerate(lines, start=1):
+        if line.isascii():
+            continue
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, **kwargs)
-        except UnicodeDecodeError as exc:
-            last = exc
-    raise refusal(path, "encoding", f"{path.name} is neither UTF-8 nor GBK/GB18030 text "
-                                    f"(byte {last.start}): save it again as CSV UTF-8 or as .xlsx")
+            line.decode("utf-8-sig" if n == 1 else "utf-8")
+            utf8_line = utf8_line or n
+        except UnicodeDecodeError:
+            bad_line = bad_line or n
+        if utf8_line and bad_line:
+            raise refusal(path, "mixed_encoding", f"{path.name} mixes encodings: line {utf8_line} is UTF-8 but line "
+                                            f"{bad_line} is not; save the whole file again as CSV UTF-8")
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        n = data[:exc.start].count(b"\n") + 1
+        raise refusal(path, "encoding", f"{path.name} is neither UTF-8 nor GBK/GB18030 text (line {n}, byte "
+                                        f"{exc.start}): save it again as CSV UTF-8 or as .xlsx") from None
+
+
+def read_csv_text(path: Path, **kwargs) -> pd.DataFrame:
+    """A CSV read as strings, decoded as one encoding (:func:`decode_csv`)."""
+    import io
+
+    return pd.read_csv(io.StringIO(decode_csv(path)), dtype=str, keep_default_na=False, **kwargs)
 
 
 def check_workbook(path: Path) -> None:
@@ -76,6 +104,11 @@ def check_workbook(path: Path) -> None:
 
 
 TEMPLATE_CODE_ROW = 2  # the district template's second row holds the contract's column codes
+#: The largest sheet read: a return has a few thousand rows and the contract's 8 columns (the
+#: template 11). Checked from the sheet's declared size before any cell is loaded: a 23 KB file
+#: declaring one cell at XFD1048576 made the reader build 17 billion empty cells.
+MAX_SHEET_ROWS = 200_000
+MAX_SHEET_COLUMNS = 64
 #: Columns the template shows for people (names, units, the stored value); not part of the contract.
 TEMPLATE_ONLY = {"indicator_name", "unit", "stored_value"}
 
@@ -119,13 +152,22 @@ def _xlsx(path: Path) -> pd.DataFrame:
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
         raise refusal(path, "not_a_workbook", f"{path.name} cannot be read as Excel: {exc}") from None
     frames, letters, percent = [], {}, []
+    formulas = _formulas_without_values(path)
     try:
         for ws in wb.worksheets:
-            cells = [list(r) for r in ws.iter_rows()]
+            cells = _bounded_rows(path, ws)
             rows = [[_text(c.value) for c in r] for r in cells]
             header_at = next((i for i, r in enumerate(rows[:TEMPLATE_CODE_ROW]) if "indicator_id" in r), None)
             if header_at is None:
                 continue  # the 说明 sheet, or anything else without the contract's codes
+            if getattr(ws, "sheet_state", "visible") != "visible":
+                raise refusal(path, "hidden_sheet", f"{path.name}: sheet {ws.title!r} holds the contract's columns "
+                                                    f"but is hidden: unhide it (and check it) or delete it")
+            if formulas.get(ws.title):
+                raise refusal(path, "formula_without_value",
+                              f"{path.name}: {ws.title}!{formulas[ws.title][0]} is a formula Excel never calculated "
+                              f"({len(formulas[ws.title])} such cell(s)): open the file in Excel or WPS, let it "
+                              f"calculate, save, and send it again")
             header = rows[header_at]
             cols = {c: j for j, c in enumerate(header) if c}
             body = [r + [""] * (len(header) - len(r)) for r in rows[header_at + 1:]]
@@ -152,6 +194,55 @@ def _xlsx(path: Path) -> pd.DataFrame:
     df.attrs["letters"] = letters
     df.attrs["percent_cells"] = percent
     return df
+
+
+def _bounded_rows(path: Path, ws) -> list:
+    """The sheet's rows, its size checked before loading (:data:`MAX_SHEET_ROWS`, columns)."""
+    too_big = refusal(path, "sheet_too_large",
+                      f"{path.name}: sheet {ws.title!r} is larger than a return can be (more than {MAX_SHEET_ROWS} "
+                      f"rows or {MAX_SHEET_COLUMNS} columns, declared {ws.max_row} x {ws.max_column}): delete the "
+                      f"unused rows and columns (Ctrl+End shows the last used cell) and save again")
+    if (ws.max_row or 0) > MAX_SHEET_ROWS or (ws.max_column or 0) > MAX_SHEET_COLUMNS:
+        raise too_big
+    out = []
+    for r in ws.iter_rows(max_col=min(ws.max_column or MAX_SHEET_COLUMNS, MAX_SHEET_COLUMNS)):
+        out.append(list(r))
+        if len(out) > MAX_SHEET_ROWS:  # a sheet without a declared size
+            raise too_big
+    return out
+
+
+def _formulas_without_values(path: Path) -> dict:
+    """``{sheet title: [cells]}`` of formula cells stored without a calculated value.
+
+    Read with ``data_only`` such a cell is empty, which a template reads as "no change": the
+    figure the district typed as ``=A1+B1`` was silently dropped. Only workbooks holding formulas
+    at all (an ``<f>`` element in a sheet) are read a second time.
+    """
+    import re
+    import zipfile as zf
+
+    with zf.ZipFile(path) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        if not any(re.search(rb"<(\w+:)?f[ >/]", z.read(n)) for n in sheets):
+            return {}
+    from openpyxl import load_workbook
+
+    out = {}
+    f_wb = load_workbook(path, read_only=True, data_only=False)
+    v_wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        for fws, vws in zip(f_wb.worksheets, v_wb.worksheets):
+            if (fws.max_row or 0) > MAX_SHEET_ROWS or (fws.max_column or 0) > MAX_SHEET_COLUMNS:
+                continue  # refused by its size when read
+            for frow, vrow in zip(fws.iter_rows(max_col=MAX_SHEET_COLUMNS), vws.iter_rows(max_col=MAX_SHEET_COLUMNS)):
+                for fc, vc in zip(frow, vrow):
+                    if isinstance(fc.value, str) and fc.value.startswith("=") and vc.value in (None, ""):
+                        out.setdefault(fws.title, []).append(fc.coordinate)
+    finally:
+        f_wb.close()
+        v_wb.close()
+    return out
 
 
 def read_table(path: str | Path, required_columns=None) -> pd.DataFrame:
