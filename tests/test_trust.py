@@ -460,3 +460,28 @@ def test_a_sheet_declaring_a_huge_size_is_refused_before_loading(tmp_path, plan,
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert _refused(p, plan, geos) == {"sheet_too_large"}
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: no gigabytes
+
+
+def test_a_changed_locked_cell_of_the_template_is_refused(tmp_path, plan, geos):
+    from openpyxl import load_workbook
+
+    from helpers.data.ingest import check_return
+    from helpers.data.template import write_template
+
+    t = write_template(tmp_path / "t.xlsx", plan, geos, DISTRICT, "2025Q2")
+    wb = load_workbook(t)
+    ws = wb.worksheets[1]
+    col = {ws.cell(2, j).value: j for j in range(1, ws.max_column + 1)}
+    last = max(r for r in range(3, ws.max_row + 1) if ws.cell(r, col["period"]).value == "2025Q2")
+    ws.cell(last, col["value"], 5)
+    good = tmp_path / "good.xlsx"
+    wb.save(good)
+    assert len(check_return(good, plan, geos)) == 1
+    for r in range(3, ws.max_row + 1):  # the district unprotects and retypes its code
+        if ws.cell(r, col["geography_code"]).value:
+            ws.cell(r, col["geography_code"], "330108")
+    bad = tmp_path / "bad.xlsx"
+    wb.save(bad)
+    assert _refused(bad, plan, geos) == {"template_key"}
+    with pytest.raises(IpevalError, match="330108"):
+        check_return(bad, plan, geos)

@@ -151,7 +151,7 @@ def _xlsx(path: Path) -> pd.DataFrame:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
         raise refusal(path, "not_a_workbook", f"{path.name} cannot be read as Excel: {exc}") from None
-    frames, letters, percent = [], {}, []
+    frames, letters, percent, locked = [], {}, [], []
     formulas = _formulas_without_values(path)
     try:
         for ws in wb.worksheets:
@@ -179,6 +179,9 @@ def _xlsx(path: Path) -> pd.DataFrame:
                 percent += [(f"{ws.title}!{first_line + k}", c) for c in NUMBER_COLUMNS
                             if c in cols and cols[c] < len(r) and _is_percent(r[cols[c]])]
             if header_at == TEMPLATE_CODE_ROW - 1:
+                keys = [cols.get(c) for c in ("indicator_id", "geography_code", "period")]
+                locked += [(ws.title, first_line + k, *(r[j] if j is not None else "" for j in keys))
+                           for k, r in enumerate(body) if any(r[j] for j in keys if j is not None)]
                 # a template: a row without any figure is a period left as it was
                 figures = [c for c in NUMBER_COLUMNS if c in df.columns]
                 df = df[df[figures].apply(lambda s: s.str.strip() != "").any(axis=1)] if figures else df.iloc[:0]
@@ -186,6 +189,7 @@ def _xlsx(path: Path) -> pd.DataFrame:
             df = df[df.drop(columns=["_sheet", "_line"]).apply(lambda s: s.str.strip() != "").any(axis=1)]
             letters[ws.title] = {c: _letter(j + 1) for c, j in cols.items()}
             frames.append(df)
+        _check_template_key(path, wb, locked)
     finally:
         wb.close()
     if not frames:
@@ -194,6 +198,34 @@ def _xlsx(path: Path) -> pd.DataFrame:
     df.attrs["letters"] = letters
     df.attrs["percent_cells"] = percent
     return df
+
+
+def _check_template_key(path: Path, wb, locked: list) -> None:
+    """Refuse a template whose locked cells (indicator, geography, period of each row) are not
+    those it was issued with (:data:`helpers.data.template.KEY_PROPERTY`). A workbook without the
+    key (a plain table, or a template from before keys) is read as it is."""
+    import json
+
+    from helpers.data.template import KEY_PROPERTY, TEMPLATE_VERSION, locked_digest
+
+    try:
+        raw = next((p.value for p in wb.custom_doc_props if p.name == KEY_PROPERTY), None)
+    except Exception:  # noqa: BLE001 - a damaged docProps/custom.xml: no key
+        raw = None
+    if raw is None:
+        return
+    try:
+        key = json.loads(raw)
+        want, geo, version = key["locked_sha256"], str(key["geography"]), int(key["version"])
+    except (ValueError, KeyError, TypeError):
+        raise refusal(path, "template_key", f"{path.name}: the template's key is damaged: download a new "
+                                            f"template (ipeval template)") from None
+    if version != TEMPLATE_VERSION or locked_digest(locked) != want:
+        moved = next((f"{s}!{n} (geography_code {g!r}, issued for {geo})" for s, n, _i, g, _p in locked if g != geo),
+                     None)
+        raise refusal(path, "template_key", f"{path.name}: a locked cell of the template was changed"
+                      + (f": {moved}" if moved else " (indicator, geography or period)")
+                      + f"; the template was issued for {geo}, {key.get('quarter')}: fill a new template")
 
 
 def _bounded_rows(path: Path, ws) -> list:
