@@ -485,3 +485,70 @@ def test_a_changed_locked_cell_of_the_template_is_refused(tmp_path, plan, geos):
     assert _refused(bad, plan, geos) == {"template_key"}
     with pytest.raises(IpevalError, match="330108"):
         check_return(bad, plan, geos)
+
+
+# ------------------------------------------------------------------ 11. truthful publishing
+
+def test_sigterm_during_the_link_swap_is_taken_after_it_and_said(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from helpers.exceptions import RunInterrupted
+    from helpers.run import publish as pub
+
+    out = tmp_path / "outputs"
+    staging = out / ".staging" / "2025Q1" / "r1"
+    staging.mkdir(parents=True)
+    (staging / "index.html").write_text("new")
+    (out / ".2025Q1.old.link").symlink_to("nowhere")  # a stray link from a killed run
+    real = os.replace
+    sent = []
+
+    def replace_then_signal(a, b):
+        if not sent:
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives between the two renames
+        return real(a, b)
+
+    def on_signal(signum, frame):
+        raise RunInterrupted(signum)
+
+    old = signal.signal(signal.SIGTERM, on_signal)
+    monkeypatch.setattr(pub.os, "replace", replace_then_signal)
+    try:
+        with pytest.raises(pub.InterruptedAfterPublish, match="after the run was published"):
+            pub.publish(out, "2025Q1", staging, "r1")
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert (out / "2025Q1" / "index.html").read_text() == "new"
+    assert not (out / ".2025Q1.old.link").is_symlink()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "no_table", "table_edited"])
+def test_a_damaged_previous_run_is_absent_with_a_warning_never_a_blocker(damage, tmp_path, caplog):
+    from helpers.run.changes import previous_run
+    from helpers.run.publish import published_dir
+
+    out = tmp_path / "outputs"
+    run = out / "runs" / "2025Q1" / "r0"
+    run.mkdir(parents=True)
+    (run / "assessments.csv").write_text("a,b\n1,2\n")
+    _fake_run(run, {})
+    (out / "2025Q1").symlink_to(Path("runs") / "2025Q1" / "r0")
+    assert published_dir(out, "2025Q1") == run.resolve()
+    if damage == "garbage":
+        (run / "manifest.json").write_text("{not json")
+    elif damage == "no_table":
+        (run / "assessments.csv").unlink()
+    else:
+        (run / "assessments.csv").write_text("a,b\n1,3\n")
+    import logging
+
+    logging.getLogger("ipeval.run").addHandler(caplog.handler)
+    try:
+        assert published_dir(out, "2025Q1") is None and "damaged" in caplog.text
+    finally:
+        logging.getLogger("ipeval.run").removeHandler(caplog.handler)
+    from helpers.plan.periods import Quarter
+
+    assert previous_run(out, Quarter(2025, 2)) is None

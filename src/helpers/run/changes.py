@@ -52,7 +52,10 @@ def previous_run(out_root: Path, q: Quarter, search_back: int = 8) -> Path | Non
     for k in range(search_back + 1):
         d = Path(out_root) / str(q - k)
         if (d / "manifest.json").is_file() and (d / "assessments.csv").is_file():
-            return d.resolve()
+            from helpers.run.publish import sound_run
+
+            if sound_run(d.resolve()):  # a damaged run is skipped (compared with an older one), never a stop
+                return d.resolve()
     return None
 
 
