@@ -552,3 +552,55 @@ def test_a_damaged_previous_run_is_absent_with_a_warning_never_a_blocker(damage,
     from helpers.plan.periods import Quarter
 
     assert previous_run(out, Quarter(2025, 2)) is None
+
+
+# ------------------------------------------------------------------ 12. reproduce hashes first, names every change
+
+def test_reproduce_names_an_edited_manifest_and_an_unreadable_copy_before_parsing(project, tmp_path):
+    import hashlib
+    import json
+    import shutil
+
+    from helpers.files import seal_manifest
+    from helpers.run.reproduce import reproduce_run
+
+    run = tmp_path / "run"
+    shutil.copytree(project / "params", run / "params")
+    (run / "data").mkdir()
+    (run / "data" / "1-data.csv").write_text(REV, encoding="utf-8")
+    (run / "assessments.csv").write_text("a\n1\n")
+    copies = {p.relative_to(run).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in [run / "data" / "1-data.csv", run / "params" / "settings.yaml"]}
+    (run / "manifest.json").write_text(json.dumps({"run_id": "r", "quarter": "2025Q1", "data_copy": ["data/1-data.csv"],
+                                                   "copies_sha256": copies, "jobs": []}))
+    seal_manifest(run)
+    (run / "data" / "1-data.csv").write_text("not,the,contract\n1,2,3\n", encoding="utf-8")
+    m = json.loads((run / "manifest.json").read_text())
+    m["quarter"] = "2025Q2"  # an edited manifest
+    (run / "manifest.json").write_text(json.dumps(m))
+    (run / "assessments.csv").write_text("a\n2\n")
+    same, text = reproduce_run(run)
+    assert not same
+    lines = text.splitlines()
+    assert lines[0].startswith("INPUT CHANGED since the run: manifest.json")
+    assert any(line.startswith("INPUT CHANGED since the run: data/1-data.csv") for line in lines)
+    assert any(line.startswith("PUBLISHED FILE CHANGED since the run: assessments.csv") for line in lines)
+    assert lines[-1].startswith("NOT RECOMPUTED")
+
+
+def test_a_damaged_workbook_deep_inside_is_exit_2_not_a_bug(tmp_path, plan, geos):
+    import zipfile
+
+    from helpers.data.ingest import check_return
+    from helpers.data.template import write_template
+
+    t = write_template(tmp_path / "t.xlsx", plan, geos, DISTRICT, "2025Q2")
+    with zipfile.ZipFile(t) as z:
+        infos = [(i, z.read(i.filename)) for i in z.infolist()]
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in infos:
+            z.writestr(info.filename, data[: len(data) // 2] if info.filename.startswith("xl/worksheets/sheet2") else data)
+    with pytest.raises(IpevalError) as err:
+        check_return(bad, plan, geos)
+    assert err.value.exit_code == 2

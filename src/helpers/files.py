@@ -175,6 +175,8 @@ def _is_missing(v) -> bool:
 
 #: the manifest key holding the SHA-256 of every file of a run (relative POSIX path -> hex digest)
 FILES_KEY = "files_sha256"
+#: the file beside ``manifest.json`` holding the manifest's own SHA-256
+MANIFEST_SUM = ".manifest.sha256"
 
 
 def recorded_checksums(run_dir: str | Path | None) -> dict:
@@ -216,7 +218,7 @@ def copy_verified(src_root: str | Path, rel: str, dst_root: str | Path, recorded
     return True
 
 
-def checksum_tree(run_dir: str | Path, skip=("manifest.json",)) -> dict:
+def checksum_tree(run_dir: str | Path, skip=("manifest.json", ".manifest.sha256")) -> dict:
     """SHA-256 of every file under ``run_dir`` (relative POSIX paths), except ``skip``."""
     run_dir = Path(run_dir)
     return {p.relative_to(run_dir).as_posix(): sha256_file(p) for p in sorted(run_dir.rglob("*"))
@@ -231,5 +233,8 @@ def seal_manifest(run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
     m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     m[FILES_KEY] = checksum_tree(run_dir)
-    atomic_write_bytes(run_dir / "manifest.json", json.dumps(m, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
+    data = json.dumps(m, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    atomic_write_bytes(run_dir / "manifest.json", data)
+    # the manifest's own checksum, beside it: `ipeval reproduce` names an edited manifest
+    atomic_write_bytes(run_dir / MANIFEST_SUM, (hashlib.sha256(data).hexdigest() + "\n").encode("ascii"))
     return m[FILES_KEY]

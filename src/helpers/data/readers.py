@@ -322,6 +322,10 @@ def read_table(path: str | Path, required_columns=None) -> pd.DataFrame:
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
         kind = "CSV" if suffix == ".csv" else "Excel"
         raise refusal(path, "file_type", f"{path.name} cannot be read as {kind}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged workbook fails deep in zlib/XML (zlib.error, EOFError):
+        # the file's fault, exit 2 naming it, never "this is a bug"
+        raise refusal(path, "file_type", f"{path.name} is damaged and cannot be read ({type(exc).__name__}: "
+                                         f"{str(exc)[:120]}): save it again from Excel") from None
     attrs = dict(df.attrs)
     if required_columns is not None:
         keep = [c for c in df.columns if c in required_columns or c.startswith("_")]
