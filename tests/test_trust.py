@@ -604,3 +604,14 @@ def test_a_damaged_workbook_deep_inside_is_exit_2_not_a_bug(tmp_path, plan, geos
     with pytest.raises(IpevalError) as err:
         check_return(bad, plan, geos)
     assert err.value.exit_code == 2
+
+
+def test_a_long_name_ingests_and_a_missing_file_writes_no_report(store, plan, geos, tmp_path):
+    from helpers.data.store import ingest_files
+
+    long = _rev(tmp_path, name="西" * 77 + ".csv")  # 235 bytes
+    assert len(long.name.encode()) == 235
+    res = store.ingest(long, plan, geos)
+    assert res.vintage_id == 2 and len(store.received_files()) == 2
+    out = ingest_files(store, [tmp_path / "nonexistent.csv"], plan, geos)
+    assert not out[0].ok and out[0].report_files == [] and not list(tmp_path.glob("nonexistent*"))

@@ -339,7 +339,7 @@ class ObservationStore:
                 result, rows = self._diff(raw, path, con)
                 self._check_merged(rows, plan, geos, path, con)
                 seq = _vintage_id or (con.execute("SELECT COALESCE(MAX(vintage_id), 0) FROM vintages").fetchone()[0] or 0) + 1
-                stored_as = _stored_as or f"{seq:04d}-{received_at.replace(':', '').replace('-', '')}-{sha[:12]}-{path.name}"
+                stored_as = _stored_as or f"{seq:04d}-{received_at.replace(':', '').replace('-', '')}-{sha[:12]}-{_short(path.name)}"
                 cur = con.execute("INSERT INTO vintages (vintage_id, name, sha256, received_at, stored_as, n_rows) "
                                   "VALUES (?,?,?,?,?,?)", (seq, path.name, sha, received_at, stored_as, len(rows)))
                 vid = cur.lastrowid
@@ -539,6 +539,19 @@ def read_view(settings, plan, geos, as_of=None) -> tuple[list[Path], dict, pd.Da
     return [out.resolve()], state, view, received
 
 
+def _short(name: str, limit: int = 200) -> str:
+    """A file name cut to ``limit`` UTF-8 bytes, keeping its suffix: with the copy's prefix and the
+    ``.pending`` of an ingest in progress it stays under the 255 bytes a file system allows (a
+    235-byte name failed the ingest with "File name too long")."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    suffix = Path(name).suffix[:16]
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    while len((stem + suffix).encode("utf-8")) > limit:
+        stem = stem[:-1]
+    return stem + suffix
+
+
 @dataclass
 class Outcome:
     """One file of :func:`ingest_files`: stored, or refused with its report."""
@@ -574,6 +587,7 @@ def ingest_files(store: ObservationStore, paths, plan, geos, lang: str = "zh", r
             out.append(Outcome(p, store.ingest(p, plan, geos)))
         except DataValidationError as exc:
             report = error_report(exc, p, getattr(exc, "letters", None), lang)
-            files = write_report(report, report_dir or p.parent, p.name, lang)
+            # no file, no report beside it: `ingest typo.csv` must not create typo.csv.errors.*
+            files = write_report(report, report_dir or p.parent, p.name, lang) if p.is_file() else []
             out.append(Outcome(p, report=report, report_files=files))
     return out
