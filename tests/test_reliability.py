@@ -597,6 +597,18 @@ def test_reused_reports_are_copies_not_one_file_across_runs(published, monkeypat
     assert "TAMPERED" not in (third / "reports/enforcement/330106.audit.html").read_text(encoding="utf-8")
 
 
+def test_a_published_quarter_names_no_machine_path(published):
+    # `grep -r <checkout path>` over a published subset quarter finds nothing: manifest, log,
+    # provenance lines, audit pages and executed notebooks are project-relative (issue 20)
+    run = (published / "outputs" / "2025Q2").resolve()
+    roots = {str(published).encode(), str(published.resolve()).encode()}
+    hits = [p.relative_to(run).as_posix() for p in run.rglob("*")
+            if p.is_file() and any(r in p.read_bytes() for r in roots)]
+    assert hits == []
+    m = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert "params/settings.yaml" in m["inputs_sha256"]
+
+
 def test_duplicate_geographies_run_once(published, monkeypatch, capsys):
     code, out, err = cli(["run", "--quarter", "2025Q2", "--sections", "enforcement,enforcement", "--geos",
                           "330106,330106", "--quiet"], published, monkeypatch, capsys)

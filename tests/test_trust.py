@@ -615,3 +615,23 @@ def test_a_long_name_ingests_and_a_missing_file_writes_no_report(store, plan, ge
     assert res.vintage_id == 2 and len(store.received_files()) == 2
     out = ingest_files(store, [tmp_path / "nonexistent.csv"], plan, geos)
     assert not out[0].ok and out[0].report_files == [] and not list(tmp_path.glob("nonexistent*"))
+
+
+# ------------------------------------------------------------------ 9. no machine paths
+
+def test_scrub_makes_a_run_project_relative(tmp_path):
+    import json
+
+    from helpers.run.provenance import scrub_machine_paths
+
+    root = tmp_path / "项目 root"
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"inputs": {str(root / "params/settings.yaml"): "x"},
+                                                   "root": str(root), "other": str(root) + "2/x"}))
+    (run / "m2.json").write_text(json.dumps({"p": str(root / "data/a.csv")}, ensure_ascii=True))
+    (run / "chart.png").write_bytes(str(root).encode())  # binary files are left alone
+    assert scrub_machine_paths(run, [root]) == 2
+    m = json.loads((run / "manifest.json").read_text())
+    assert m["inputs"] == {"params/settings.yaml": "x"} and m["root"] == "." and m["other"] == str(root) + "2/x"
+    assert json.loads((run / "m2.json").read_text()) == {"p": "data/a.csv"}

@@ -49,7 +49,7 @@ from helpers.run.incremental import (
     row_hashes,
 )
 from helpers.run.changes import method_fingerprint, write_changes
-from helpers.run.provenance import git_commit, json_log_handler, package_versions
+from helpers.run.provenance import git_commit, json_log_handler, package_versions, scrub_machine_paths
 from helpers.run.publish import publish, published_dir
 from helpers.settings import Settings
 
@@ -289,6 +289,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
                                         "jobs": len(results), "skipped": len(skipped)})
         log.removeHandler(handler)
         handler.close()
+        scrub_machine_paths(staging, (settings.root, out_root))  # project-relative paths only
         seal_manifest(staging)  # every file's checksum: what the next run may reuse
         published = publish(out_root, q, staging, run_id)
         return RunResult(str(q), run_id, published, out_root / str(q), results)
