@@ -635,3 +635,42 @@ def test_scrub_makes_a_run_project_relative(tmp_path):
     m = json.loads((run / "manifest.json").read_text())
     assert m["inputs"] == {"params/settings.yaml": "x"} and m["root"] == "." and m["other"] == str(root) + "2/x"
     assert json.loads((run / "m2.json").read_text()) == {"p": "data/a.csv"}
+
+
+# ------------------------------------------------------------------ 10. scheduler lines quoted
+
+def test_cron_and_systemd_lines_hold_a_percent_and_a_quote_and_refuse_a_newline(tmp_path, monkeypatch):
+    import re
+    import shlex
+
+    from conftest import make_project
+    from helpers.exceptions import ConfigError
+    from helpers.run.schedule import print_cron, print_systemd
+    from helpers.settings import load_settings
+
+    root = make_project(tmp_path / "评估 100% it's $HOME")
+    s = load_settings(root / "params" / "settings.yaml")
+    cron = print_cron(s).splitlines()
+    line = next(x for x in cron if x.startswith("0 6 25"))
+    assert len(cron) == 3 and not re.search(r"(?<!\\)%", line)  # cron makes a bare % a newline
+    argv = shlex.split(line[len("0 6 25 1,4,7,10 * "):].replace("\\%", "%"))
+    assert argv[:3] == ["cd", str(root), "&&"] and argv[-2] == str(root / "outputs" / "cron.log")
+    unit = print_systemd(s)
+    wd = next(x for x in unit.splitlines() if x.startswith("WorkingDirectory="))
+    assert wd == "WorkingDirectory=" + str(root).replace("%", "%%")
+    exec_start = next(x for x in unit.splitlines() if x.startswith("ExecStart="))
+    assert "$$HOME" in exec_start or "$" not in exec_start
+    bad = make_project(tmp_path / "line\nExecStartPre=rm -rf x")
+    with pytest.raises(ConfigError, match="newline"):
+        print_cron(load_settings(bad / "params" / "settings.yaml"))
+
+
+def test_a_cron_that_never_fires_is_refused(proj):
+    from helpers.exceptions import ConfigError
+    from helpers.run.schedule import check_fires
+
+    check_fires(proj)  # the default fires
+    never = type("Settings", (), {"schedule": proj.schedule.model_copy(update={"cron": "0 6 31 2 *"}),
+                                  "path": proj.path})()
+    with pytest.raises(ConfigError, match="never fires"):
+        check_fires(never)
