@@ -674,3 +674,15 @@ def test_a_cron_that_never_fires_is_refused(proj):
                                   "path": proj.path})()
     with pytest.raises(ConfigError, match="never fires"):
         check_fires(never)
+
+
+# ------------------------------------------------------------------ 13. smaller items
+
+def test_a_row_with_extra_fields_is_refused_at_its_line_and_invisible_characters_are_shown(tmp_path, plan, geos):
+    from helpers.data.ingest import check_return, format_report, REPORT_COLUMNS
+
+    f = _rev(tmp_path, REV + "admin_cases,330106,2024Q3,150,,,src,a note, with a comma\n")
+    with pytest.raises(IpevalError, match="line 3 has 9 fields"):
+        check_return(f, plan, geos)
+    rep = pd.DataFrame([dict(zip(REPORT_COLUMNS, ["f.csv", "D2", "", "2", "value", "numeric", "15\x000 ", "m"]))])
+    assert "'15\\x000 '" in format_report(rep, "en")

@@ -85,7 +85,10 @@ def format_report(report: pd.DataFrame, lang: str = "zh", width: int | None = No
         if rec["column"]:
             head += f" ({h['column']}: {rec['column']})"
         if rec["value"] != "":
-            head += f" {h['value']}: {rec['value']!s}"
+            v = str(rec["value"])
+            # a NUL, a tab or a space at either end is invisible as text: shown as Python writes it
+            shown = repr(v) if v != v.strip() or any(ord(c) < 32 for c in v) else v
+            head += f" {h['value']}: {shown}"
         out.append(textwrap.fill(head, width, subsequent_indent="    "))
         out.append(textwrap.fill(f"{rec['message']} [{h['rule']}: {rec['rule']}]", width,
                                  initial_indent="    ", subsequent_indent="    "))

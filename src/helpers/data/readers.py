@@ -71,9 +71,19 @@ def decode_csv(path: Path) -> str:
 
 def read_csv_text(path: Path, **kwargs) -> pd.DataFrame:
     """A CSV read as strings, decoded as one encoding (:func:`decode_csv`)."""
+    import csv
     import io
 
-    return pd.read_csv(io.StringIO(decode_csv(path)), dtype=str, keep_default_na=False, **kwargs)
+    text = decode_csv(path)
+    # a row with more fields than the header: pandas would make the first ones an index and blame
+    # every later column for its neighbour's value
+    rows = csv.reader(io.StringIO(text))
+    width = len(next(rows, []))
+    for n, row in enumerate(rows, start=2):
+        if len(row) > width and any(c.strip() for c in row[width:]):
+            raise refusal(path, "extra_fields", f"{path.name} line {n} has {len(row)} fields, the header has {width}: "
+                                                f"a comma inside a cell needs the cell in double quotes")
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False, **kwargs)
 
 
 def check_workbook(path: Path) -> None:
