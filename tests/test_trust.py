@@ -686,3 +686,13 @@ def test_a_row_with_extra_fields_is_refused_at_its_line_and_invisible_characters
         check_return(f, plan, geos)
     rep = pd.DataFrame([dict(zip(REPORT_COLUMNS, ["f.csv", "D2", "", "2", "value", "numeric", "15\x000 ", "m"]))])
     assert "'15\\x000 '" in format_report(rep, "en")
+
+
+def test_backfill_reads_a_just_ended_quarter_as_known_now(proj):
+    from datetime import datetime, timezone
+
+    from helpers.plan.periods import Quarter, latest_complete_quarter
+    from helpers.run.backfill import as_of_for
+
+    assert as_of_for(proj, latest_complete_quarter()) <= datetime.now(timezone.utc)
+    assert as_of_for(proj, Quarter(2025, 2)).strftime("%Y-%m-%d") == "2025-07-25"

@@ -121,8 +121,8 @@ def people_csv(frame, encoding: str = "utf-8", **to_csv) -> bytes:
 
 # --------------------------------------------------------------------------- folders the tool writes
 
-def refuse_links(path: str | Path, what: str) -> None:
-    """Refuse to write at ``path`` if it, or the folder it is in, is a symbolic link.
+def refuse_links(path: str | Path, what: str, parent: bool = True) -> None:
+    """Refuse to write at ``path`` if it, or (``parent``) the folder it is in, is a symbolic link.
 
     A link planted in a folder the tool writes (inbox, rejected, staging, export, received) would
     make it overwrite or empty a file or folder anywhere the user can write; the tool never
@@ -135,7 +135,7 @@ def refuse_links(path: str | Path, what: str) -> None:
     from helpers.exceptions import UnsafePathError
 
     path = Path(path)
-    for p in (path, path.parent):
+    for p in (path, path.parent) if parent else (path,):
         if p.is_symlink():
             raise UnsafePathError(f"{what}: {p} is a symbolic link (to {os.readlink(p)}); ipeval never writes "
                                   f"through a link. Replace it with a real folder or file and run again")

@@ -282,7 +282,7 @@ class ObservationStore:
         from helpers.files import atomic_write_bytes, safe_frame
 
         path = Path(path)
-        refuse_links(path, "the export")
+        refuse_links(path, "the export", parent=False)  # the folder is the user's choice
         check_as_of(as_of, self.vintages())
         # a CSV for people (they open it in Excel): formula-looking text neutralised (OWASP)
         data = safe_frame(self.view(as_of)[list(REQUIRED_COLUMNS)]).to_csv(index=False, lineterminator="\n")
@@ -326,7 +326,7 @@ class ObservationStore:
         sha = sha256_file(path)
         received_at = received_at or utc_now()
         if keep_copy:
-            refuse_links(self.received_dir, "the received files")
+            refuse_links(self.received_dir, "the received files", parent=False)
             self.recover()
         pending = None
         with self._db() as con:
@@ -464,7 +464,7 @@ class ObservationStore:
         renumber the later ones); a file in ``received/`` not named like a kept copy is left alone
         and said.
         """
-        refuse_links(self.received_dir, "the received files")
+        refuse_links(self.received_dir, "the received files", parent=False)
         files = self.received_files()
         stray = [p.name for p in self.received_dir.glob("*")
                  if not p.name.startswith(".") and p not in files] if self.received_dir.is_dir() else []

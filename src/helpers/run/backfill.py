@@ -94,3 +94,13 @@ def render_timeline(out_root: Path, quarters: list[Quarter], plan, geos, lang: s
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def as_of_for(settings, q: Quarter):
+    """The time a backfilled quarter is read as known at: its scheduled run, or now if that is
+    still ahead (a quarter just ended whose scheduled run has not come yet)."""
+    from datetime import datetime, timezone
+
+    from helpers.run.schedule import scheduled_run_time
+
+    return min(scheduled_run_time(settings, q), datetime.now(timezone.utc))

@@ -1,7 +1,7 @@
 """Publishing a run all or nothing: staging folder, atomic switch of ``outputs/<quarter>``.
 
 The switch is two renames (the run folder into ``runs/``, then a new link over ``outputs/<q>``);
-SIGTERM and Ctrl-C are blocked across them, so a run is never half published and never says
+SIGTERM and Ctrl-C are held across them, so a run is never half published and never says
 "nothing was published" when it was: a signal arriving then is taken after the switch and said as
 such (:class:`InterruptedAfterPublish`). A previous run whose manifest or tables are damaged is
 treated as absent (a warning, a full recompute), never as a reason to stop.
@@ -76,8 +76,12 @@ def publish(out_root: Path, q: Quarter, staging: Path, run_id: str) -> Path:
     for stray in out_root.glob(f".{q}.*.link"):  # what a run killed between its two renames left
         if stray.is_symlink():
             stray.unlink()
-    block = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS) if block else None
+    # a signal during the switch is held until it is over (a handler that notes it: masking the
+    # main thread alone is not enough, the kernel hands a process signal to any thread not masking it)
+    pending: list[int] = []
+    held = {}
+    if threading.current_thread() is threading.main_thread():
+        held = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in _SIGNALS}
     done = False
     try:
         os.replace(staging, final)
@@ -90,11 +94,13 @@ def publish(out_root: Path, q: Quarter, staging: Path, run_id: str) -> Path:
         os.replace(tmp, link)  # rename(2) over the old link: readers see the old run or the new, never half
         done = True
     finally:
-        if block:
-            try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came meanwhile is handled here
-            except RunInterrupted as exc:
-                if done:
-                    raise InterruptedAfterPublish(exc.signum, out_root / str(q)) from None
-                raise
+        for s, h in held.items():
+            signal.signal(s, h)
+        if pending:  # taken now, and said truthfully
+            if done:
+                raise InterruptedAfterPublish(pending[0], out_root / str(q))
+            h = held.get(pending[0])
+            if callable(h):
+                h(pending[0], None)  # the run's own handler (RunInterrupted: nothing was published)
+            raise RunInterrupted(pending[0])
     return final
