@@ -446,7 +446,14 @@ def test_a_formula_cell_without_a_cached_value_is_refused_not_dropped(tmp_path, 
         for j, v in enumerate(["admin_cases", DISTRICT, "2024Q4", "=100+50", None, None, "src", None], start=1):
             ws.cell(2, j, v)
 
-    assert _refused(_workbook(tmp_path, "f.xlsx", build), plan, geos) == {"formula_without_value"}
+    from helpers.data.ingest import check_return
+    from helpers.exceptions import DataValidationError
+
+    with pytest.raises(DataValidationError) as err:
+        check_return(_workbook(tmp_path, "f.xlsx", build), plan, geos)
+    f = err.value.failures
+    hit = f[f["rule"] == "formula_without_value"]
+    assert len(hit) == 1 and (hit["row"].iloc[0], hit["column"].iloc[0]) == ("Sheet!2", "value")
 
 
 def test_a_sheet_declaring_a_huge_size_is_refused_before_loading(tmp_path, plan, geos):
@@ -696,3 +703,17 @@ def test_backfill_reads_a_just_ended_quarter_as_known_now(proj):
 
     assert as_of_for(proj, latest_complete_quarter()) <= datetime.now(timezone.utc)
     assert as_of_for(proj, Quarter(2025, 2)).strftime("%Y-%m-%d") == "2025-07-25"
+
+
+def test_a_template_figure_left_as_an_uncalculated_formula_is_refused_not_no_change(tmp_path, plan, geos):
+    from openpyxl import load_workbook
+
+    from helpers.data.template import write_template
+
+    t = write_template(tmp_path / "t.xlsx", plan, geos, DISTRICT, "2025Q2")
+    wb = load_workbook(t)
+    ws = wb.worksheets[1]
+    col = {ws.cell(2, j).value: j for j in range(1, ws.max_column + 1)}
+    ws.cell(3, col["value"], "=100+50")  # typed as a formula; openpyxl saves no cached value
+    wb.save(tmp_path / "f.xlsx")
+    assert "formula_without_value" in _refused(tmp_path / "f.xlsx", plan, geos)

@@ -184,7 +184,10 @@ def intake_failures(raw: pd.DataFrame, plan) -> pd.DataFrame:
     denominator=4``: which one is the figure?). Rows as :data:`FAILURE_COLUMNS`."""
     from helpers.data.contract import _num
 
-    rows = []
+    rows = [(raw["_file"].iloc[0], r, c, "formula_without_value", "",
+             "a formula saved without its calculated value (read as empty, it would mean 'no change'): open the "
+             "file in Excel or WPS, let it calculate, save, and send it again")
+            for r, c in raw.attrs.get("formula_cells", [])]
     inds = raw["indicator_id"].astype(str).str.strip().map(plan.by_id.get)
     v, n, d = (_num(raw[c]) for c in ("value", "numerator", "denominator"))
     for i in range(len(raw)):

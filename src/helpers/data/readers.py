@@ -161,7 +161,7 @@ def _xlsx(path: Path) -> pd.DataFrame:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
         raise refusal(path, "not_a_workbook", f"{path.name} cannot be read as Excel: {exc}") from None
-    frames, letters, percent, locked = [], {}, [], []
+    frames, letters, percent, locked, formula_cells = [], {}, [], [], []
     formulas = _formulas_without_values(path)
     try:
         for ws in wb.worksheets:
@@ -173,13 +173,11 @@ def _xlsx(path: Path) -> pd.DataFrame:
             if getattr(ws, "sheet_state", "visible") != "visible":
                 raise refusal(path, "hidden_sheet", f"{path.name}: sheet {ws.title!r} holds the contract's columns "
                                                     f"but is hidden: unhide it (and check it) or delete it")
-            if formulas.get(ws.title):
-                raise refusal(path, "formula_without_value",
-                              f"{path.name}: {ws.title}!{formulas[ws.title][0]} is a formula Excel never calculated "
-                              f"({len(formulas[ws.title])} such cell(s)): open the file in Excel or WPS, let it "
-                              f"calculate, save, and send it again")
             header = rows[header_at]
             cols = {c: j for j, c in enumerate(header) if c}
+            uncalculated = [(f"{ws.title}!{r}", header[j - 1]) for r, j in formulas.get(ws.title, [])
+                            if r > header_at + 1 and j - 1 < len(header) and header[j - 1]]
+            formula_cells += uncalculated
             body = [r + [""] * (len(header) - len(r)) for r in rows[header_at + 1:]]
             df = pd.DataFrame({c: [r[j] for r in body] for c, j in cols.items()}, dtype=str)
             first_line = header_at + 2
@@ -194,9 +192,12 @@ def _xlsx(path: Path) -> pd.DataFrame:
                            for k, r in enumerate(body) if any(r[j] for j in keys if j is not None)]
                 # a template: a row without any figure is a period left as it was
                 figures = [c for c in NUMBER_COLUMNS if c in df.columns]
-                df = df[df[figures].apply(lambda s: s.str.strip() != "").any(axis=1)] if figures else df.iloc[:0]
+                # (a row whose figure is an uncalculated formula is kept: refused, not "no change")
+                keep = df["_line"].isin({int(r.rpartition("!")[2]) for r, _c in uncalculated})
+                df = df[keep | df[figures].apply(lambda s: s.str.strip() != "").any(axis=1)] if figures else df.iloc[:0]
             # rows left entirely empty at the bottom of a sheet
-            df = df[df.drop(columns=["_sheet", "_line"]).apply(lambda s: s.str.strip() != "").any(axis=1)]
+            keep = df["_line"].isin({int(r.rpartition("!")[2]) for r, _c in uncalculated})
+            df = df[keep | df.drop(columns=["_sheet", "_line"]).apply(lambda s: s.str.strip() != "").any(axis=1)]
             letters[ws.title] = {c: _letter(j + 1) for c, j in cols.items()}
             frames.append(df)
         _check_template_key(path, wb, locked)
@@ -207,6 +208,7 @@ def _xlsx(path: Path) -> pd.DataFrame:
     df = pd.concat(frames, ignore_index=True)
     df.attrs["letters"] = letters
     df.attrs["percent_cells"] = percent
+    df.attrs["formula_cells"] = formula_cells
     return df
 
 
@@ -255,7 +257,7 @@ def _bounded_rows(path: Path, ws) -> list:
 
 
 def _formulas_without_values(path: Path) -> dict:
-    """``{sheet title: [cells]}`` of formula cells stored without a calculated value.
+    """``{sheet title: [(row, column number)]}`` of formula cells stored without a calculated value.
 
     Read with ``data_only`` such a cell is empty, which a template reads as "no change": the
     figure the district typed as ``=A1+B1`` was silently dropped. Only workbooks holding formulas
@@ -280,7 +282,7 @@ def _formulas_without_values(path: Path) -> dict:
             for frow, vrow in zip(fws.iter_rows(max_col=MAX_SHEET_COLUMNS), vws.iter_rows(max_col=MAX_SHEET_COLUMNS)):
                 for fc, vc in zip(frow, vrow):
                     if isinstance(fc.value, str) and fc.value.startswith("=") and vc.value in (None, ""):
-                        out.setdefault(fws.title, []).append(fc.coordinate)
+                        out.setdefault(fws.title, []).append((fc.row, fc.column))
     finally:
         f_wb.close()
         v_wb.close()
@@ -304,7 +306,8 @@ def read_table(path: str | Path, required_columns=None) -> pd.DataFrame:
         Every cell as a string, plus ``_file``, ``_row`` (``"<sheet>!<n>"`` for workbooks, ``"<n>"``
         for CSV: the row a spreadsheet shows), ``_sheet`` and ``_line``. ``attrs["letters"]`` maps
         each sheet's columns to Excel's letters; ``attrs["percent_cells"]`` lists ``(_row, column)``
-        of number cells formatted as a percentage.
+        of number cells formatted as a percentage, ``attrs["formula_cells"]`` those holding a formula
+        saved without a calculated value (refused by :func:`helpers.data.ingest.intake_failures`).
 
     Raises
     ------
