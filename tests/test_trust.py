@@ -717,3 +717,13 @@ def test_a_template_figure_left_as_an_uncalculated_formula_is_refused_not_no_cha
     ws.cell(3, col["value"], "=100+50")  # typed as a formula; openpyxl saves no cached value
     wb.save(tmp_path / "f.xlsx")
     assert "formula_without_value" in _refused(tmp_path / "f.xlsx", plan, geos)
+
+
+def test_scrub_leaves_the_verbatim_input_copies_alone(tmp_path):
+    from helpers.run.provenance import scrub_machine_paths
+
+    root = tmp_path / "proj"
+    run = tmp_path / "run"
+    (run / "params").mkdir(parents=True)
+    (run / "params" / "settings.yaml").write_text(f"data: {root}/data/x.csv\n")
+    assert scrub_machine_paths(run, [root]) == 0

@@ -60,6 +60,9 @@ def json_log_handler(path: Path) -> logging.Handler:
 
 #: files of a run that are text and may name a path: rewritten by :func:`scrub_machine_paths`
 TEXT_SUFFIXES = (".json", ".jsonl", ".html", ".ipynb", ".csv", ".md", ".txt", ".svg", ".yaml", ".xml")
+#: folders of a run holding inputs copied byte for byte (``reproduce`` checks them against the
+#: manifest): never rewritten
+VERBATIM = ("data", "params")
 
 
 def machine_roots(*paths) -> list[bytes]:
@@ -96,6 +99,8 @@ def scrub_machine_paths(run_dir: Path, roots) -> int:
     n = 0
     for p in Path(run_dir).rglob("*"):
         if p.suffix.lower() not in TEXT_SUFFIXES or p.is_symlink() or not p.is_file():
+            continue
+        if p.relative_to(run_dir).parts[0] in VERBATIM:
             continue
         data = p.read_bytes()
         if not any(r in data for r in roots):
