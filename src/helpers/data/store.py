@@ -361,7 +361,11 @@ class ObservationStore:
                     pending.unlink(missing_ok=True)
                 raise
         if pending is not None:
-            os.replace(pending, self.received_dir / stored_as)
+            try:
+                os.replace(pending, self.received_dir / stored_as)
+            except FileNotFoundError:  # another command's recover() named it first (the vintage is committed)
+                if not (self.received_dir / stored_as).is_file():
+                    raise
         result.vintage_id = vid
         return result
 
@@ -370,16 +374,24 @@ class ObservationStore:
         name; one whose vintage was not is removed (its ingest never happened)."""
         if not self.received_dir.is_dir():
             return
-        pend = [p for p in self.received_dir.glob(".*.pending") if p.is_file() and not p.is_symlink()]
-        if not pend:
+        if not any(self.received_dir.glob(".*.pending")) or not self.path.is_file():
             return
-        known = set(self.vintages()["stored_as"]) if self.path.is_file() else set()
-        for p in pend:
-            name = p.name[1:-len(".pending")]
-            if name in known:
-                os.replace(p, self.received_dir / name)
-            else:
-                p.unlink(missing_ok=True)
+        with self._db() as con:
+            # under the write lock: an ingest in progress holds it from before its copy is written
+            # until its commit, so a pending copy seen here is either committed or abandoned
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                known = {r[0] for r in con.execute("SELECT stored_as FROM vintages")}
+                for p in self.received_dir.glob(".*.pending"):
+                    if not p.is_file() or p.is_symlink():
+                        continue
+                    name = p.name[1:-len(".pending")]
+                    if name in known:
+                        os.replace(p, self.received_dir / name)
+                    else:
+                        p.unlink(missing_ok=True)
+            finally:
+                con.execute("ROLLBACK")
 
     def _diff(self, raw: pd.DataFrame, path: Path, con=None) -> tuple[IngestResult, pd.DataFrame]:
         """The rows of ``raw`` that are new or differ from the current view, with what they revise."""
