@@ -284,6 +284,11 @@ def test_unchanged_run_reuses_its_documents(run_dir, tmp_path):
     proj, out = run_dir
     s = load_settings(proj / "params" / "settings.yaml")
     first = write_documents(s, out, geographies=["330106"], formats=("docx",), out_dir=tmp_path / "a" / "documents")
+    # reuse is verified against the checksums the earlier run's manifest recorded (issue 20)
+    from helpers.files import seal_manifest
+
+    (tmp_path / "a" / "manifest.json").write_text('{"run_id": "a", "jobs": []}', encoding="utf-8")
+    seal_manifest(tmp_path / "a")
     again = write_documents(s, out, geographies=["330106"], formats=("docx",), out_dir=tmp_path / "b",
                             reuse_from=tmp_path / "a")
     assert [p.name for p in again] == [p.name for p in first]

@@ -374,7 +374,7 @@ def test_print_systemd_converts_cron_ranges_and_steps(published, monkeypatch, ca
     code, out, err = cli(["schedule", "--print-systemd", "--settings", alt], published, monkeypatch, capsys)
     assert code == 0, err
     assert "OnCalendar=*-01,04,07,10-25 06:30:00 Asia/Shanghai" in out
-    assert f"--settings {alt}" in out
+    assert f'"--settings" "{alt}"' in out  # systemd's own quoting (test_trust: % and $ in paths)
 
 
 def test_print_cron_keeps_the_settings_file(published, monkeypatch, capsys):
@@ -442,9 +442,10 @@ def test_a_workbook_never_holds_a_formula_from_data(text, tmp_path, plan, geos, 
     cells = [c for ws in load_workbook(tmp_path / "a.xlsx").worksheets for row in ws.iter_rows() for c in row
              if c.value is not None]
     assert not any(c.data_type == "f" for c in cells)
+    # text with the quote-prefix style: Excel shows it as typed, no visible apostrophe, never run
     # (XML stores a carriage return as a line feed)
-    assert any(isinstance(c.value, str) and c.value.startswith("'") and c.value[1:].lstrip() == text.lstrip()
-               for c in cells)
+    assert any(isinstance(c.value, str) and c.quotePrefix and c.value.lstrip() == text.lstrip() for c in cells)
+    assert not any(isinstance(c.value, str) and c.value.startswith("'=") for c in cells)
 
 
 def test_numbers_and_plain_text_are_not_changed():
@@ -584,6 +585,28 @@ def test_reused_reports_are_copies_not_one_file_across_runs(published, monkeypat
         a, b = old / rel, new / rel
         assert a.read_bytes() == b.read_bytes()
         assert os.stat(a).st_ino != os.stat(b).st_ino and os.stat(b).st_nlink == 1
+    charts = list((new / "charts").rglob("*.png"))
+    assert charts and all(os.stat(c).st_nlink == 1 for c in charts)  # never hard links to the cache
+    # a published report emptied and an audit page edited are not republished: recomputed, exit 0
+    (new / "reports/enforcement/330106.report.html").write_bytes(b"")
+    (new / "reports/enforcement/330106.audit.html").write_text("TAMPERED", encoding="utf-8")
+    code, out, err = cli(["run", *ONE, "--quiet"], published, monkeypatch, capsys)
+    assert code == 0 and "1 unchanged" not in out, out + err
+    third = (published / "outputs" / "2025Q2").resolve()
+    assert (third / "reports/enforcement/330106.report.html").stat().st_size > 1000
+    assert "TAMPERED" not in (third / "reports/enforcement/330106.audit.html").read_text(encoding="utf-8")
+
+
+def test_a_published_quarter_names_no_machine_path(published):
+    # `grep -r <checkout path>` over a published subset quarter finds nothing: manifest, log,
+    # provenance lines, audit pages and executed notebooks are project-relative (issue 20)
+    run = (published / "outputs" / "2025Q2").resolve()
+    roots = {str(published).encode(), str(published.resolve()).encode()}
+    hits = [p.relative_to(run).as_posix() for p in run.rglob("*")
+            if p.is_file() and any(r in p.read_bytes() for r in roots)]
+    assert hits == []
+    m = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert "params/settings.yaml" in m["inputs_sha256"]
 
 
 def test_duplicate_geographies_run_once(published, monkeypatch, capsys):

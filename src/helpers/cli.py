@@ -422,9 +422,8 @@ def backfill(
     """
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
-    from helpers.run.backfill import parse_range, render_timeline
+    from helpers.run.backfill import as_of_for, parse_range, render_timeline
     from helpers.run.quarter import run_quarter
-    from helpers.run.schedule import scheduled_run_time
 
     worst = 0
     try:
@@ -433,7 +432,7 @@ def backfill(
         for q in qs:
             result = run_quarter(s, str(q), sections=sections.split(",") if sections else None,
                                  geographies=geos.split(",") if geos else None, lang=lang, workers=workers,
-                                 force=force, quiet=quiet, as_of=scheduled_run_time(s, q))
+                                 force=force, quiet=quiet, as_of=as_of_for(s, q))
             typer.echo(f"{q}: {len(result.jobs) - len(result.failed)}/{len(result.jobs)} reports ok")
             worst = max(worst, result.exit_code)
         out = render_timeline(s.outputs_path, qs, load_plan(s.plan_path), load_geographies(s.geographies_path),

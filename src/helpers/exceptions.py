@@ -98,3 +98,7 @@ class RunFailedError(IpevalError):
     """Some notebooks failed; the run finished and published what it could."""
 
     exit_code = 1
+
+
+class UnsafePathError(IpevalError):
+    """A folder or file the tool would write is a symbolic link (it could point anywhere): refused."""

@@ -275,6 +275,14 @@ RULE_MESSAGES = {
         "unknown_column": "数据规范中没有这一列",
         "file_type": "文件无法读取：请提交 CSV（UTF-8 或 GBK 编码）或 Excel（.xlsx）文件",
         "not_empty": "文件为空或没有数据行",
+        "mixed_encoding": "同一文件混用了两种编码（部分行为 UTF-8，部分行为 GBK）：请整体另存为“CSV UTF-8”",
+        "hidden_sheet": "含数据列的工作表被隐藏：请取消隐藏并核对，或删除该表后重新提交",
+        "formula_without_value": "公式单元格没有计算结果（文件未经 Excel 计算保存）：请在 Excel 或 WPS 中打开、计算并保存后重新提交",
+        "sheet_too_large": "工作表的行数或列数超出报送表的合理范围：请删除多余的行和列后重新保存",
+        "implausible_value": "数值远超该指标可能的范围（登记表上限，或目标值的1000倍）：请核对单位和数值",
+        "value_matches_ratio": "填写的数值与分子÷分母不一致：请只填数值或分子分母，或使二者一致",
+        "template_key": "模板的锁定单元格（区县、季度、模板版本）被改动：请重新下载模板填写",
+        "extra_fields": "某行的字段数多于表头（单元格内的逗号需用英文双引号括起）",
     },
 }
 

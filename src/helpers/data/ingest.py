@@ -85,7 +85,10 @@ def format_report(report: pd.DataFrame, lang: str = "zh", width: int | None = No
         if rec["column"]:
             head += f" ({h['column']}: {rec['column']})"
         if rec["value"] != "":
-            head += f" {h['value']}: {rec['value']!s}"
+            v = str(rec["value"])
+            # a NUL, a tab or a space at either end is invisible as text: shown as Python writes it
+            shown = repr(v) if v != v.strip() or any(ord(c) < 32 for c in v) else v
+            head += f" {h['value']}: {shown}"
         out.append(textwrap.fill(head, width, subsequent_indent="    "))
         out.append(textwrap.fill(f"{rec['message']} [{h['rule']}: {rec['rule']}]", width,
                                  initial_indent="    ", subsequent_indent="    "))
@@ -98,21 +101,33 @@ def write_report(report: pd.DataFrame, folder: Path, stem: str, lang: str = "zh"
     The headers are in ``lang``; the rows are those of :func:`format_report`, so the district
     gets the same table the terminal showed.
     """
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
+
+    from helpers.files import atomic_write_bytes, people_csv, people_xlsx_sheet, refuse_links
+
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     shown = report.rename(columns=REPORT_HEADERS[lang])
     csv, xlsx = folder / f"{stem}.errors.csv", folder / f"{stem}.errors.xlsx"
-    shown.to_csv(csv, index=False, encoding="utf-8-sig")
-    with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
-        shown.to_excel(xw, index=False, sheet_name="errors" if lang == "en" else "错误")
-        ws = next(iter(xw.sheets.values()))
-        from openpyxl.styles import Alignment
-
-        for j, w in enumerate([22, 18, 12, 6, 14, 30, 14, 70], start=1):
-            ws.column_dimensions[_letter(j)].width = w
-        for row in ws.iter_rows(min_row=2):
-            row[-1].alignment = Alignment(wrap_text=True, vertical="top")
-        ws.freeze_panes = "A2"
+    for p in (csv, xlsx):  # a planted link would make the report overwrite a file anywhere
+        refuse_links(p, "the error report")
+    folder.mkdir(parents=True, exist_ok=True)
+    # the file's own cells (a formula in a note) are shown as text, never run (OWASP)
+    atomic_write_bytes(csv, people_csv(shown, encoding="utf-8-sig"))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "errors" if lang == "en" else "错误"
+    people_xlsx_sheet(ws, shown)
+    for j, w in enumerate([22, 18, 12, 6, 14, 30, 14, 70], start=1):
+        ws.column_dimensions[_letter(j)].width = w
+    for row in ws.iter_rows(min_row=2):
+        row[-1].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    atomic_write_bytes(xlsx, buf.getvalue())
     return [csv, xlsx]
 
 
@@ -128,9 +143,68 @@ def check_return(path: str | Path, plan, geos) -> pd.DataFrame:
     if raw.empty:
         return raw
     failures = validate_frame(raw, plan, geos)
+    extra = intake_failures(raw, plan)
+    if len(extra):
+        failures = pd.concat([failures, extra], ignore_index=True) if len(failures) else extra
     if len(failures):
         exc = DataValidationError(f"{len(failures)} problem(s) in {Path(path).name}; nothing was stored",
                                   failures[FAILURE_COLUMNS].reset_index(drop=True))
         exc.letters = raw.attrs.get("letters", {})
         raise exc
     return raw
+
+
+#: A figure above this many times the plan's target (or above :data:`ABSOLUTE_CEILING`) is not a
+#: figure a district can have: ``deployment_meetings=1e308`` was published as on track, p = 0.991.
+PLAUSIBLE_TARGET_MULTIPLE = 1000.0
+ABSOLUTE_CEILING = 1e12
+#: ``value`` given with its numerator and denominator must agree with them to this relative
+#: tolerance (0.5%: the rounding of a percentage to one decimal place at 10%)
+RATIO_TOLERANCE = 0.005
+
+
+def plausible_upper(ind) -> float:
+    """The largest figure intake accepts for an indicator: the registry's upper bound when it has
+    one, else :data:`PLAUSIBLE_TARGET_MULTIPLE` times its target (at least 1), never above
+    :data:`ABSOLUTE_CEILING`."""
+    hi = ind.bounds[1] if ind.bounds and ind.bounds[1] is not None else None
+    if hi is None:
+        target = getattr(getattr(ind, "target", None), "value", None)
+        try:
+            hi = PLAUSIBLE_TARGET_MULTIPLE * max(abs(float(target)), 1.0)
+        except (TypeError, ValueError):
+            hi = ABSOLUTE_CEILING
+    return min(float(hi), ABSOLUTE_CEILING)
+
+
+def intake_failures(raw: pd.DataFrame, plan) -> pd.DataFrame:
+    """What intake refuses beyond the data contract: a value beyond :func:`plausible_upper` (a
+    numerator or denominator beyond :data:`ABSOLUTE_CEILING`), and a
+    ``value`` that disagrees with its own numerator and denominator (``value=90, numerator=1,
+    denominator=4``: which one is the figure?). Rows as :data:`FAILURE_COLUMNS`."""
+    from helpers.data.contract import _num
+
+    rows = [(raw["_file"].iloc[0], r, c, "formula_without_value", "",
+             "a formula saved without its calculated value (read as empty, it would mean 'no change'): open the "
+             "file in Excel or WPS, let it calculate, save, and send it again")
+            for r, c in raw.attrs.get("formula_cells", [])]
+    inds = raw["indicator_id"].astype(str).str.strip().map(plan.by_id.get)
+    v, n, d = (_num(raw[c]) for c in ("value", "numerator", "denominator"))
+    for i in range(len(raw)):
+        ind = inds.iloc[i]
+        if ind is None:
+            continue  # the contract reports an unknown indicator
+        for col, x, hi in (("value", v.iloc[i], plausible_upper(ind)), ("numerator", n.iloc[i], ABSOLUTE_CEILING),
+                           ("denominator", d.iloc[i], ABSOLUTE_CEILING)):
+            if pd.notna(x) and abs(x) > hi and abs(x) != float("inf"):
+                rows.append((raw["_file"].iloc[i], raw["_row"].iloc[i], col, "implausible_value", raw[col].iloc[i],
+                             f"{x:g} is beyond what {ind.id} can plausibly be (at most {hi:g}: the registry's bound, "
+                             f"else {PLAUSIBLE_TARGET_MULTIPLE:g} x its target)"))
+        if pd.notna(v.iloc[i]) and pd.notna(n.iloc[i]) and pd.notna(d.iloc[i]) and d.iloc[i] > 0:
+            want = n.iloc[i] / d.iloc[i] * float(getattr(ind, "scale", 1) or 1)
+            if abs(v.iloc[i] - want) > RATIO_TOLERANCE * max(abs(want), abs(v.iloc[i]), 1e-9) + 0.05:
+                rows.append((raw["_file"].iloc[i], raw["_row"].iloc[i], "value", "value_matches_ratio",
+                             raw["value"].iloc[i], f"value {v.iloc[i]:g} disagrees with numerator / denominator "
+                             f"({n.iloc[i]:g} / {d.iloc[i]:g} = {want:g}): give the value or the two parts, or "
+                             f"make them agree"))
+    return pd.DataFrame(rows, columns=FAILURE_COLUMNS)

@@ -21,9 +21,12 @@ The database is a cache of ``data/received/``: each ingested file is copied ther
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import re
 import shutil
 import sqlite3
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,8 +35,15 @@ import pandas as pd
 
 from helpers.data.contract import FAILURE_COLUMNS, REQUIRED_COLUMNS, _num, validate_frame
 from helpers.data.ingest import check_return
-from helpers.exceptions import ConfigError, DataValidationError
-from helpers.files import sha256_file
+from helpers.exceptions import ConfigError, DataValidationError, EnvironmentFailure, InvalidPeriodError
+from helpers.files import refuse_links, sha256_file
+
+log = logging.getLogger("ipeval.store")
+#: how long a command waits for another program holding the store (a long ingest, an open
+#: DB browser) before it says so; SQLite retries during the whole wait
+LOCK_WAIT_SECONDS = 30.0
+#: the name of a kept copy: sequence, received time, the first 12 hex digits of its SHA-256, name
+STORED_NAME = re.compile(r"^(\d{4,})-(\d{8}T\d{6}Z)-([0-9a-f]{12})-(.+)$")
 
 #: the received time of the seed file (the settings' data file) when the store is first built: it
 #: counts as known from the start, so a backfill on a fresh store sees what it saw before the store
@@ -89,7 +99,28 @@ def parse_as_of(text: str | datetime | None) -> str | None:
             t = t.replace(hour=23, minute=59, second=59)
     if t.tzinfo is None:
         t = t.replace(tzinfo=timezone.utc)
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        t = t.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC time
+        t = None
+    if t is None or t.year < 1970:
+        # before the store's first possible vintage (the seed counts from 1970); and strftime
+        # writes year 999 as '999', which sorts after every real time: it would return every row
+        raise InvalidPeriodError(f"--as-of {text!s}: before 1970, nothing can have been received then")
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
+
+
+def check_as_of(as_of: str | None, vintages: pd.DataFrame) -> None:
+    """Refuse an as-of time outside the data's range: in the future (a quarter not yet over would
+    look known), or before the first file was received (exit 2, before anything is read)."""
+    if as_of is None:
+        return
+    if as_of > utc_now():
+        raise InvalidPeriodError(f"--as-of {as_of} is in the future: nothing is known yet at that time "
+                                 f"(now is {utc_now()})")
+    if len(vintages) and as_of < str(vintages["received_at"].min()):
+        raise InvalidPeriodError(f"--as-of {as_of} is before the first file the store received "
+                                 f"({vintages['received_at'].min()}): nothing was known then")
 
 
 @dataclass
@@ -130,10 +161,40 @@ class ObservationStore:
         return cls(settings.resolve(settings.store.path), settings.resolve(settings.store.received))
 
     def _connect(self) -> sqlite3.Connection:
+        if self.path.is_symlink():
+            refuse_links(self.path, "the observation store")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        con.executescript(_SCHEMA)
+        con = sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
+        try:
+            con.executescript(_SCHEMA)
+        except BaseException:
+            con.close()
+            raise
         return con
+
+    @contextmanager
+    def _db(self):
+        """A connection, with SQLite's failures said as what they are (all exit 3, environment):
+        the store locked by another program past :data:`LOCK_WAIT_SECONDS`, the disk full, the
+        file not a database."""
+        try:
+            with closing(self._connect()) as con:
+                yield con
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" in text or "busy" in text:
+                raise EnvironmentFailure(
+                    f"the observation store {self.path} is held by another program (another ingest, a database "
+                    f"browser) and was not free within {LOCK_WAIT_SECONDS:.0f} s; nothing was stored or "
+                    f"published: run again when it is done") from exc
+            if "full" in text:
+                raise EnvironmentFailure(f"the disk is full (writing {self.path}): free some space and run again; "
+                                         f"nothing was stored") from exc
+            raise EnvironmentFailure(f"the observation store {self.path} cannot be used ({exc})") from exc
+        except sqlite3.DatabaseError as exc:
+            raise EnvironmentFailure(
+                f"the observation store {self.path} is damaged ({exc}): move it aside and rebuild it from "
+                f"{self.received_dir} with `ipeval ingest --rebuild`") from exc
 
     @property
     def exists(self) -> bool:
@@ -141,17 +202,37 @@ class ObservationStore:
 
     # ------------------------------------------------------------------ reading
 
+    _VINTAGES_SQL = "SELECT * FROM vintages{where} ORDER BY received_at, vintage_id"
+    _VIEW_SQL = """
+        SELECT * FROM (
+            SELECT o.*, v.name AS file, ROW_NUMBER() OVER (
+                PARTITION BY o.indicator_id, o.geography_code, o.period
+                ORDER BY v.received_at DESC, o.vintage_id DESC, o.obs_id DESC) AS rn
+            FROM observations o JOIN vintages v USING (vintage_id)
+            {where}) WHERE rn = 1
+        ORDER BY indicator_id, geography_code, period"""
+
+    @classmethod
+    def _read_vintages(cls, con, as_of):
+        return pd.read_sql_query(cls._VINTAGES_SQL.format(where=" WHERE received_at <= ?" if as_of else ""), con,
+                                 params=(as_of,) if as_of else ())
+
+    @classmethod
+    def _read_view(cls, con, as_of):
+        df = pd.read_sql_query(cls._VIEW_SQL.format(where="WHERE v.received_at <= ?" if as_of else ""), con,
+                               params=(as_of,) if as_of else ())
+        return df[[*REQUIRED_COLUMNS, "vintage_id", "obs_id", "file", "cell"]].reset_index(drop=True)
+
     def vintages(self, as_of: str | None = None) -> pd.DataFrame:
         """The ingested files (received by ``as_of`` if given), oldest first."""
         if not self.path.is_file():
             return pd.DataFrame(columns=["vintage_id", "name", "sha256", "received_at", "stored_as", "n_rows"])
-        with closing(self._connect()) as con:
-            q = "SELECT * FROM vintages" + (" WHERE received_at <= ?" if as_of else "") + " ORDER BY received_at, vintage_id"
-            return pd.read_sql_query(q, con, params=(as_of,) if as_of else ())
+        with self._db() as con:
+            return self._read_vintages(con, as_of)
 
     def observations(self) -> pd.DataFrame:
         """Every stored row with its vintage's file name and received time."""
-        with closing(self._connect()) as con:
+        with self._db() as con:
             return pd.read_sql_query(
                 "SELECT o.*, v.name AS file, v.received_at FROM observations o JOIN vintages v USING (vintage_id) "
                 "ORDER BY v.received_at, o.vintage_id, o.obs_id", con)
@@ -167,42 +248,61 @@ class ObservationStore:
         """
         if not self.path.is_file():
             return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "vintage_id", "obs_id", "file", "cell"])
-        sql = """
-        SELECT * FROM (
-            SELECT o.*, v.name AS file, ROW_NUMBER() OVER (
-                PARTITION BY o.indicator_id, o.geography_code, o.period
-                ORDER BY v.received_at DESC, o.vintage_id DESC, o.obs_id DESC) AS rn
-            FROM observations o JOIN vintages v USING (vintage_id)
-            {where}) WHERE rn = 1
-        ORDER BY indicator_id, geography_code, period"""
-        with closing(self._connect()) as con:
-            df = pd.read_sql_query(sql.format(where="WHERE v.received_at <= ?" if as_of else ""), con,
-                                   params=(as_of,) if as_of else ())
-        return df[[*REQUIRED_COLUMNS, "vintage_id", "obs_id", "file", "cell"]].reset_index(drop=True)
+        with self._db() as con:
+            return self._read_view(con, as_of)
+
+    def snapshot(self, as_of: str | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame, bytes]:
+        """The vintages, the view and its contract CSV as one consistent snapshot.
+
+        Both are read inside one read transaction, so an ingest committing meanwhile is either
+        wholly in or wholly out; the hash is computed from the very bytes the run will read, so a
+        view is never filed under another view's hash.
+
+        Returns
+        -------
+        (state, vintages, view, csv_bytes)
+            :meth:`state`'s dict, the vintages frame, the view, and the view as contract CSV bytes
+            (whose SHA-256 is ``state['view_sha256']``).
+        """
+        with self._db() as con:
+            con.execute("BEGIN")  # deferred: the first SELECT takes the snapshot both reads share
+            try:
+                vint = self._read_vintages(con, as_of)
+                view = self._read_view(con, as_of)
+            finally:
+                con.execute("COMMIT")
+        data = view[list(REQUIRED_COLUMNS)].to_csv(index=False, lineterminator="\n").encode("utf-8")
+        state = {"as_of": as_of, "view_sha256": hashlib.sha256(data).hexdigest(),
+                 "vintages": [{k: (int(v) if k in ("vintage_id", "n_rows") else v) for k, v in r.items()}
+                              for r in vint[["vintage_id", "name", "sha256", "received_at", "n_rows"]].to_dict("records")]}
+        return state, vint, view, data
 
     def export(self, path: str | Path, as_of: str | None = None) -> Path:
         """Write the view as a contract CSV (UTF-8, the contract's columns, sorted by the key)."""
+        from helpers.files import atomic_write_bytes, safe_frame
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        self.view(as_of)[list(REQUIRED_COLUMNS)].to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
-        tmp.replace(path)
+        refuse_links(path, "the export", parent=False)  # the folder is the user's choice
+        check_as_of(as_of, self.vintages())
+        # a CSV for people (they open it in Excel): formula-looking text neutralised (OWASP)
+        data = safe_frame(self.view(as_of)[list(REQUIRED_COLUMNS)]).to_csv(index=False, lineterminator="\n")
+        atomic_write_bytes(path, data.encode("utf-8"))
         return path
 
     def state(self, as_of: str | None = None) -> dict:
         """What a run read: the vintages received by ``as_of`` and the hash of the view."""
-        vint = self.vintages(as_of)
-        view = self.view(as_of)[list(REQUIRED_COLUMNS)]
-        digest = hashlib.sha256(view.to_csv(index=False, lineterminator="\n").encode("utf-8")).hexdigest()
-        return {"as_of": as_of, "view_sha256": digest,
-                "vintages": [{k: (int(v) if k in ("vintage_id", "n_rows") else v) for k, v in r.items()}
-                             for r in vint[["vintage_id", "name", "sha256", "received_at", "n_rows"]].to_dict("records")]}
+        return self.snapshot(as_of)[0]
 
     # ------------------------------------------------------------------ writing
 
     def ingest(self, path: str | Path, plan, geos, received_at: str | None = None, keep_copy: bool = True,
-               _stored_as: str | None = None) -> IngestResult:
+               _stored_as: str | None = None, _vintage_id: int | None = None) -> IngestResult:
         """Validate one file and store the rows it adds or changes, all or nothing.
+
+        The copy under ``received/`` is part of the store only with the commit: it is written
+        under a hidden ``.pending`` name and given its real name after the commit (a failed or
+        killed ingest leaves no copy a rebuild would replay; :meth:`recover` finishes or removes
+        a pending copy).
 
         Parameters
         ----------
@@ -218,24 +318,30 @@ class ObservationStore:
         DataValidationError
             The file alone, or the store's view with the file merged in, breaks the data contract;
             nothing was written.
+        EnvironmentFailure
+            The store locked past :data:`LOCK_WAIT_SECONDS`, the disk full: nothing was written.
         """
         path = Path(path)
         raw = check_return(path, plan, geos)  # the file on its own: full report with cells
         sha = sha256_file(path)
         received_at = received_at or utc_now()
-        with closing(self._connect()) as con:
+        if keep_copy:
+            refuse_links(self.received_dir, "the received files", parent=False)
+            self.recover()
+        pending = None
+        with self._db() as con:
             con.execute("BEGIN IMMEDIATE")  # one writer at a time; readers see before or after
             try:
                 dup = con.execute("SELECT vintage_id FROM vintages WHERE sha256 = ?", (sha,)).fetchone()
                 if dup:
                     con.execute("ROLLBACK")
                     return IngestResult(path, None, duplicate_of=int(dup[0]))
-                result, rows = self._diff(raw, path)
-                self._check_merged(rows, plan, geos, path)
-                seq = (con.execute("SELECT COALESCE(MAX(vintage_id), 0) FROM vintages").fetchone()[0] or 0) + 1
-                stored_as = _stored_as or f"{seq:04d}-{received_at.replace(':', '').replace('-', '')}-{sha[:12]}-{path.name}"
-                cur = con.execute("INSERT INTO vintages (name, sha256, received_at, stored_as, n_rows) VALUES (?,?,?,?,?)",
-                                  (path.name, sha, received_at, stored_as, len(rows)))
+                result, rows = self._diff(raw, path, con)
+                self._check_merged(rows, plan, geos, path, con)
+                seq = _vintage_id or (con.execute("SELECT COALESCE(MAX(vintage_id), 0) FROM vintages").fetchone()[0] or 0) + 1
+                stored_as = _stored_as or f"{seq:04d}-{received_at.replace(':', '').replace('-', '')}-{sha[:12]}-{_short(path.name)}"
+                cur = con.execute("INSERT INTO vintages (vintage_id, name, sha256, received_at, stored_as, n_rows) "
+                                  "VALUES (?,?,?,?,?,?)", (seq, path.name, sha, received_at, stored_as, len(rows)))
                 vid = cur.lastrowid
                 con.executemany(
                     "INSERT INTO observations (vintage_id, indicator_id, geography_code, period, value, numerator, "
@@ -243,20 +349,53 @@ class ObservationStore:
                     [(vid, *(r[c] for c in REQUIRED_COLUMNS), r["_row"], r["revises"]) for r in rows.to_dict("records")])
                 if keep_copy:
                     self.received_dir.mkdir(parents=True, exist_ok=True)
-                    tmp = self.received_dir / f".{stored_as}.tmp"
-                    shutil.copy2(path, tmp)
-                    tmp.replace(self.received_dir / stored_as)
+                    pending = self.received_dir / f".{stored_as}.pending"
+                    shutil.copy2(path, pending)
+                    with open(pending, "rb") as fh:
+                        os.fsync(fh.fileno())
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
+                if pending is not None:
+                    pending.unlink(missing_ok=True)
                 raise
+        if pending is not None:
+            try:
+                os.replace(pending, self.received_dir / stored_as)
+            except FileNotFoundError:  # another command's recover() named it first (the vintage is committed)
+                if not (self.received_dir / stored_as).is_file():
+                    raise
         result.vintage_id = vid
         return result
 
-    def _diff(self, raw: pd.DataFrame, path: Path) -> tuple[IngestResult, pd.DataFrame]:
+    def recover(self) -> None:
+        """Finish what a killed ingest left: a ``.pending`` copy whose vintage was committed gets its
+        name; one whose vintage was not is removed (its ingest never happened)."""
+        if not self.received_dir.is_dir():
+            return
+        if not any(self.received_dir.glob(".*.pending")) or not self.path.is_file():
+            return
+        with self._db() as con:
+            # under the write lock: an ingest in progress holds it from before its copy is written
+            # until its commit, so a pending copy seen here is either committed or abandoned
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                known = {r[0] for r in con.execute("SELECT stored_as FROM vintages")}
+                for p in self.received_dir.glob(".*.pending"):
+                    if not p.is_file() or p.is_symlink():
+                        continue
+                    name = p.name[1:-len(".pending")]
+                    if name in known:
+                        os.replace(p, self.received_dir / name)
+                    else:
+                        p.unlink(missing_ok=True)
+            finally:
+                con.execute("ROLLBACK")
+
+    def _diff(self, raw: pd.DataFrame, path: Path, con=None) -> tuple[IngestResult, pd.DataFrame]:
         """The rows of ``raw`` that are new or differ from the current view, with what they revise."""
-        cur = self.view()
+        cur = self._read_view(con, None) if con is not None else self.view()
         new = raw.copy()
         for c in REQUIRED_COLUMNS:
             new[c] = new[c].astype(str).str.strip()
@@ -270,15 +409,15 @@ class ObservationStore:
         changed = ~known | ~(same_fig & same_text)
         out = m.loc[changed, [*REQUIRED_COLUMNS, "_row", "obs_id"]].rename(columns={"obs_id": "revises"})
         out["revises"] = out["revises"].astype("Int64").astype(object).where(out["revises"].notna(), None)
-        res = IngestResult(path, None, new=int((~known).sum()), revised=int((known & ~same_fig).sum()),
+        res = IngestResult(path, None, new=int((~known).sum()), revised=int((known & ~(same_fig & same_text)).sum()),
                            unchanged=int((known & same_fig & same_text).sum()))
         return res, out.reset_index(drop=True)
 
-    def _check_merged(self, rows: pd.DataFrame, plan, geos, path: Path) -> None:
+    def _check_merged(self, rows: pd.DataFrame, plan, geos, path: Path, con=None) -> None:
         """The view with these rows in must still meet the contract (e.g. districts not above the city)."""
         if rows.empty:
             return
-        cur = self.view()
+        cur = self._read_view(con, None) if con is not None else self.view()
         cur = cur.assign(_file=cur["file"], _row=cur["cell"])
         keys = pd.MultiIndex.from_frame(rows[KEY])
         keep = ~pd.MultiIndex.from_frame(cur[KEY]).isin(keys)
@@ -290,74 +429,139 @@ class ObservationStore:
                 f"{path.name}: with the values already stored, {len(failures)} problem(s); nothing was stored",
                 failures[FAILURE_COLUMNS].reset_index(drop=True))
 
-    def ensure_seed(self, seed: Path, plan, geos) -> IngestResult | None:
-        """Build the store from the settings' data file if it is empty; later, a changed seed file
-        (its bytes not yet ingested) is ingested as a new vintage received now."""
-        seed = Path(seed)
+    def received_files(self) -> list[Path]:
+        """The kept copies under ``received/`` (named ``<seq>-<time>-<sha12>-<name>``), in order."""
+        if not self.received_dir.is_dir():
+            return []
+        return sorted(p for p in self.received_dir.iterdir()
+                      if STORED_NAME.match(p.name) and p.is_file() and not p.is_symlink())
+
+    def ensure_seed(self, seed: Path | None, plan, geos) -> str | None:
+        """Make sure the store holds what it should, never silently replacing it.
+
+        * the store holds vintages: a changed seed file (its bytes not yet ingested) is ingested
+          as a new vintage received now;
+        * the store is missing or empty but ``received/`` holds copies: it is rebuilt from them
+          (the store is a cache of ``received/``), never from the seed;
+        * both empty (a fresh clone): the seed (the demonstration data) becomes the first vintage.
+
+        Returns
+        -------
+        str or None
+            What was done, when anything was (also logged as a warning, so a person sees it).
+        """
+        self.recover()
+        note = None
         if not self.exists:
-            return self.ingest(seed, plan, geos, received_at=SEED_RECEIVED_AT)
-        if sha256_file(seed) not in set(self.vintages()["sha256"]):
-            return self.ingest(seed, plan, geos)
-        return None
+            kept = self.received_files()
+            if kept:
+                done = self.rebuild(plan, geos)
+                note = (f"the observation store {self.path.name} was missing or empty: rebuilt from the "
+                        f"{len(done)} file(s) in {self.received_dir.name}/ (not from the demonstration data)")
+            elif seed is not None and Path(seed).is_file():
+                self.ingest(seed, plan, geos, received_at=SEED_RECEIVED_AT)
+                note = (f"a new observation store: seeded from {Path(seed).name} (a fresh clone; "
+                        f"ingest the districts' returns with `ipeval ingest`)")
+        elif seed is not None and Path(seed).is_file() and sha256_file(seed) not in set(self.vintages()["sha256"]):
+            res = self.ingest(seed, plan, geos)
+            note = f"{Path(seed).name} changed: ingested as vintage {res.vintage_id}"
+        if note:
+            log.warning(note)
+        return note
 
     def rebuild(self, plan, geos) -> list[IngestResult]:
-        """Recreate the database from ``received/`` alone, replaying the files in their order."""
-        files = sorted(p for p in self.received_dir.glob("[0-9]*-*") if p.is_file())
+        """Recreate the database from ``received/`` alone, replaying the files in their order.
+
+        Each vintage keeps the number in its copy's name (a deleted copy leaves a gap, it does not
+        renumber the later ones); a file in ``received/`` not named like a kept copy is left alone
+        and said.
+        """
+        refuse_links(self.received_dir, "the received files", parent=False)
+        files = self.received_files()
+        stray = [p.name for p in self.received_dir.glob("*")
+                 if not p.name.startswith(".") and p not in files] if self.received_dir.is_dir() else []
+        if stray:
+            log.warning(f"{self.received_dir.name}/: not a kept copy, not replayed: {', '.join(sorted(stray)[:5])}")
         tmp = self.path.with_name(self.path.name + ".rebuild")
         tmp.unlink(missing_ok=True)
         fresh = ObservationStore(tmp, self.received_dir)
         out = []
-        for p in files:
-            _seq, stamp, _sha, _name = p.name.split("-", 3)
+        for p in sorted(files, key=lambda f: int(STORED_NAME.match(f.name).group(1))):
+            seq, stamp, _sha, name = STORED_NAME.match(p.name).groups()
             received = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").strftime("%Y-%m-%dT%H:%M:%SZ")
-            out.append(fresh._ingest_copy(p, _name, plan, geos, received))
+            out.append(fresh._ingest_copy(p, name, plan, geos, received, int(seq)))
         tmp.replace(self.path)
         return out
 
-    def _ingest_copy(self, copy: Path, name: str, plan, geos, received_at: str) -> IngestResult:
+    def _ingest_copy(self, copy: Path, name: str, plan, geos, received_at: str, seq: int | None = None) -> IngestResult:
         # the copy carries the original's bytes; ingest it under the original's name
         import tempfile
 
         with tempfile.TemporaryDirectory() as d:
             orig = Path(d) / name
             shutil.copy2(copy, orig)
-            return self.ingest(orig, plan, geos, received_at=received_at, keep_copy=False, _stored_as=copy.name)
+            return self.ingest(orig, plan, geos, received_at=received_at, keep_copy=False, _stored_as=copy.name,
+                               _vintage_id=seq)
 
 
 def read_view(settings, plan, geos, as_of=None) -> tuple[list[Path], dict, pd.DataFrame, list[Path]]:
     """The store's view for a run, as a contract CSV the rest of the run reads like any data file.
 
-    Builds the store from the settings' data file when it is empty (a fresh clone), ingests that
-    file again as a new vintage when its bytes changed, then exports the view as known at
-    ``as_of`` to ``outputs/.cache/store/<view-hash>/observations.csv``.
+    Makes sure the store is built (:meth:`ObservationStore.ensure_seed`: from ``received/`` when it
+    was lost, from the settings' data file only on a fresh clone, saying which), reads the vintages
+    and the view as known at ``as_of`` in one snapshot, and writes the view to
+    ``outputs/.cache/store/<view-hash>/observations.csv`` unless a file there already holds exactly
+    those bytes (its SHA-256 is checked: an edited cache file is rewritten, never read).
 
     Returns
     -------
     (data_files, state, view, received_files)
-        ``[observations.csv]``, :meth:`ObservationStore.state`, the view with each row's file, and
-        the copies under ``data/received/`` of the vintages it was made of.
+        ``[observations.csv]``, :meth:`ObservationStore.state` (with ``notes``: what was done to
+        the store), the view with each row's file, and the copies under ``data/received/`` of the
+        vintages it was made of.
 
     Raises
     ------
     ConfigError
         Nothing had been received by ``as_of``.
+    InvalidPeriodError
+        ``as_of`` in the future or before the first file received.
     """
+    from helpers.files import atomic_write_bytes
+
     store = ObservationStore.of(settings)
-    if settings.data_path.is_file():
-        store.ensure_seed(settings.data_path, plan, geos)
     t = parse_as_of(as_of)
-    state = store.state(t)
+    note = store.ensure_seed(settings.data_path, plan, geos)
+    check_as_of(t, store.vintages())
+    state, vint, view, data = store.snapshot(t)
     if not state["vintages"]:
         raise ConfigError(f"the observation store {store.path} holds nothing received by {t or 'now'}: "
                           f"ingest a file (ipeval ingest FILE) or give --data FILE")
-    view = store.view(t)
+    if note:
+        state["notes"] = [note]
     out = settings.outputs_path / ".cache" / "store" / state["view_sha256"][:20] / "observations.csv"
-    if not out.is_file():
-        store.export(out, t)
-    stored = dict(zip(store.vintages(t)["vintage_id"], store.vintages(t)["stored_as"]))
+    refuse_links(out, "the store's cache")
+    if not (out.is_file() and sha256_file(out) == state["view_sha256"]):
+        if out.is_file():
+            log.warning(f"{out.name} in the cache did not match its view's hash: written again")
+        atomic_write_bytes(out, data)
+    stored = dict(zip(vint["vintage_id"], vint["stored_as"]))
     received = [store.received_dir / stored[v["vintage_id"]] for v in state["vintages"]
                 if (store.received_dir / stored[v["vintage_id"]]).is_file()]
     return [out.resolve()], state, view, received
+
+
+def _short(name: str, limit: int = 200) -> str:
+    """A file name cut to ``limit`` UTF-8 bytes, keeping its suffix: with the copy's prefix and the
+    ``.pending`` of an ingest in progress it stays under the 255 bytes a file system allows (a
+    235-byte name failed the ingest with "File name too long")."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    suffix = Path(name).suffix[:16]
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    while len((stem + suffix).encode("utf-8")) > limit:
+        stem = stem[:-1]
+    return stem + suffix
 
 
 @dataclass
@@ -395,7 +599,8 @@ def ingest_files(store: ObservationStore, paths, plan, geos, lang: str = "zh", r
             out.append(Outcome(p, store.ingest(p, plan, geos)))
         except DataValidationError as exc:
             report = error_report(exc, p, getattr(exc, "letters", None), lang)
-            files = write_report(report, report_dir or p.parent, p.name, lang)
+            # no file, no report beside it: `ingest typo.csv` must not create typo.csv.errors.*
+            files = write_report(report, report_dir or p.parent, p.name, lang) if p.is_file() else []
             out.append(Outcome(p, report=report, report_files=files))
     return out
 

@@ -25,6 +25,20 @@ LAYOUT = [("indicator_name", 40), ("unit", 10), ("period", 9), ("stored_value", 
 FILL = ("value", "numerator", "denominator", "source", "note")
 N_PREVIOUS = {"quarterly": 4, "annual": 2}  # earlier periods shown for checking and revising
 YELLOW, GREY = "FFF2CC", "EDEDED"
+#: the template's key (a custom document property): geography, quarter, template version and a
+#: checksum of the locked cells (sheet, row, indicator_id, geography_code, period). The sheets are
+#: protected without a password, so a district can change a locked cell; the key makes intake
+#: refuse such a file instead of storing 330106's figures as 330108's.
+KEY_PROPERTY = "ipeval_template_key"
+TEMPLATE_VERSION = 1
+
+
+def locked_digest(cells) -> str:
+    """SHA-256 of the locked cells, ``[(sheet, row, indicator_id, geography_code, period), ...]``."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps([list(map(str, c)) for c in cells], ensure_ascii=False).encode()).hexdigest()
 
 
 def _periods(ind, q: Quarter) -> list[str]:
@@ -129,6 +143,7 @@ def write_template(path: str | Path, plan, geos, geography_code: str, quarter: s
     _readme(wb, geo, q, plan)
     names = COLUMN_NAMES["zh"]
     col = {code: j for j, (code, _w) in enumerate(LAYOUT, start=1)}
+    locked = []
     for section in plan.sections:
         inds = [i for i in plan.indicators_in(section.id) if geo.is_city or not i.city_only]
         if not inds:
@@ -155,6 +170,7 @@ def write_template(path: str | Path, plan, geos, geography_code: str, quarter: s
                           "indicator_id": ind.id, "geography_code": geo.code}
                 for code, v in values.items():
                     ws.cell(r, col[code], v)
+                locked.append((ws.title, r, ind.id, geo.code, period))
                 editable = ["value", "source", "note"] + (["numerator", "denominator"] if ind.uses_ratio else [])
                 for code in FILL:
                     c = ws.cell(r, col[code])
@@ -176,5 +192,11 @@ def write_template(path: str | Path, plan, geos, geography_code: str, quarter: s
         ws.freeze_panes = ws.cell(3, col["stored_value"])  # names, units, periods and headers stay in view
         ws.protection.sheet = True  # no password: a district may unprotect to reformat (说明 says how)
         ws.protection.formatColumns = False  # widths may still be changed
+    import json
+
+    from openpyxl.packaging.custom import StringProperty
+
+    key = {"geography": geo.code, "quarter": str(q), "version": TEMPLATE_VERSION, "locked_sha256": locked_digest(locked)}
+    wb.custom_doc_props.append(StringProperty(name=KEY_PROPERTY, value=json.dumps(key)))
     wb.save(path)
     return path

@@ -43,6 +43,9 @@ def change_rows(changes: pd.DataFrame | None, plan, geos, lang: str = "zh", limi
     """
     if changes is None or changes.empty:
         return []
+    from helpers.files import restore_frame
+
+    changes = restore_frame(changes.copy())  # written for people by helpers.files.people_csv
     d = changes.copy()
     if geography is not None:
         d = d[d["geography_code"].astype(str) == str(geography)]

@@ -260,18 +260,33 @@ def _render_one(job: tuple) -> str:
         fig.savefig(tmp, format="svg", metadata={"Title": alt})
     os.replace(tmp, svg)
     plt.close(fig)
+    from helpers.files import atomic_write_bytes, sha256_file
+
+    atomic_write_bytes(png[:-len(".png")] + ".sha256", f"{sha256_file(png)} {sha256_file(svg)}\n".encode("ascii"))
     return alt
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
+    # a copy, never a hard link: a link is one file in the cache and in every run, so emptying
+    # one published chart emptied it in the cache and in every other run (issue 20)
     dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+def _cached_ok(cache: Path, h: str) -> bool:
+    """A cached chart is reused only if both files still hold the bytes recorded when drawn."""
+    from helpers.files import sha256_file
+
+    side = cache / f"{h}.sha256"
     try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+        want = side.read_text(encoding="ascii").split()
+        return want == [sha256_file(cache / f"{h}.png"), sha256_file(cache / f"{h}.svg")]
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
-def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | Path, workers: int = 2) -> dict:
+def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | Path, workers: int = 2,
+                  force: bool = False) -> dict:
     """Draw (or take from the cache) every chart of ``specs`` into ``run_dir``; zip them.
 
     Parameters
@@ -286,6 +301,8 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
     workers : int
         Processes drawing at once. They are forked after Matplotlib and the font are loaded, so
         a worker starts drawing at once.
+    force : bool
+        Draw every chart again (``--force``), whatever the cache holds.
 
     Returns
     -------
@@ -300,7 +317,7 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
     keyed = [(s, s.digest()) for s in specs]
     todo, seen = [], set()
     for s, h in keyed:
-        if h not in seen and not ((cache / f"{h}.png").is_file() and (cache / f"{h}.svg").is_file()):
+        if h not in seen and (force or not _cached_ok(cache, h)):
             seen.add(h)
             todo.append((s, str(cache / f"{h}.png"), str(cache / f"{h}.svg")))
     if todo:

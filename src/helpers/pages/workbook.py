@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.files import (
-    safe_cell as _safe,  # a text cell Excel will not run as a formula
+    xlsx_text_cell as _text,  # a text cell Excel shows as typed (quote-prefix style) and never runs
 )
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_COLOURS, STATUS_NAMES, dt
 from helpers.pages.notes import models_label, note_label, quarter_label
@@ -75,7 +75,7 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
         ws.title = title
         r0 = 1
         for line in top or []:
-            ws.cell(r0, 1, _safe(line)).font = Font(bold=True, color="9C5700" if line is not top[0] else "000000")
+            _text(ws.cell(r0, 1), line).font = Font(bold=True, color="9C5700" if line is not top[0] else "000000")
             r0 += 1
         if top:
             r0 += 1
@@ -87,7 +87,7 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
         inv.update({v: k for k, v in STATUS_NAMES[L].items()})
         for i, row in enumerate(rows, start=r0 + 1):
             for j, v in enumerate(row, start=1):
-                c = ws.cell(i, j, _safe(_num(v)))
+                c = _text(ws.cell(i, j), _num(v))
                 if formats and formats.get(j):
                     c.number_format = formats[j]
             if status_col:
@@ -192,7 +192,7 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
     on, risk = (thresholds.on_track, thresholds.at_risk) if thresholds is not None else (0.80, 0.40)
     notes = dt(L, "wb_notes_lines", on=round(on * 100), risk=round(risk * 100)).split("|")
     for i, line in enumerate(top + [""] + notes, start=1):
-        ws.cell(i, 1, _safe(line)).alignment = Alignment(wrap_text=True)
+        _text(ws.cell(i, 1), line).alignment = Alignment(wrap_text=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

@@ -18,13 +18,24 @@ from helpers.exceptions import InvalidPeriodError
 from helpers.plan.periods import Quarter, quarter_range
 
 
-def parse_range(text: str) -> list[Quarter]:
-    """``2024Q1:2025Q4`` -> every quarter from the first to the last."""
+def parse_range(text: str, today=None) -> list[Quarter]:
+    """``2024Q1:2025Q4`` -> every quarter from the first to the last.
+
+    The whole range is checked before any quarter runs: a range reaching past the last quarter
+    that has ended (by ``today``, default now) is refused, so a backfill never publishes a quarter
+    that is not over (it published 2026Q4...2028Q1 as "final" before).
+    """
+    from helpers.plan.periods import latest_complete_quarter
+
     if ":" not in text:
         raise InvalidPeriodError(f"{text!r} is not a range: write FIRST:LAST, e.g. 2024Q1:2025Q4")
     a, b = (Quarter.parse(x) for x in text.split(":", 1))
     if b < a:
         raise InvalidPeriodError(f"{text!r}: the range ends before it starts")
+    last = latest_complete_quarter(today)
+    if b > last:
+        raise InvalidPeriodError(f"{text!r}: {b} has not ended yet; the last quarter that can be evaluated is "
+                                 f"{last} (nothing was run)")
     return quarter_range(a, b)
 
 
@@ -83,3 +94,13 @@ def render_timeline(out_root: Path, quarters: list[Quarter], plan, geos, lang: s
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def as_of_for(settings, q: Quarter):
+    """The time a backfilled quarter is read as known at: its scheduled run, or now if that is
+    still ahead (a quarter just ended whose scheduled run has not come yet)."""
+    from datetime import datetime, timezone
+
+    from helpers.run.schedule import scheduled_run_time
+
+    return min(scheduled_run_time(settings, q), datetime.now(timezone.utc))

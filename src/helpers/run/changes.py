@@ -52,7 +52,10 @@ def previous_run(out_root: Path, q: Quarter, search_back: int = 8) -> Path | Non
     for k in range(search_back + 1):
         d = Path(out_root) / str(q - k)
         if (d / "manifest.json").is_file() and (d / "assessments.csv").is_file():
-            return d.resolve()
+            from helpers.run.publish import sound_run
+
+            if sound_run(d.resolve()):  # a damaged run is skipped (compared with an older one), never a stop
+                return d.resolve()
     return None
 
 
@@ -179,6 +182,10 @@ def write_changes(inp, table: pd.DataFrame, staging: Path, out_root: Path, files
         return None
     changes, rev = compute_changes(inp, table, prev_dir, files, cache_dir=out_root / ".cache" / "assess",
                                    workers=workers)
-    changes.to_csv(staging / "changes.csv", index=False, float_format="%.6g")
-    rev.to_csv(staging / "revisions.csv", index=False, float_format="%.6g")
+    from helpers.files import atomic_write_bytes, people_csv
+
+    # tables for people (linked from the index): formula-looking text (a file named "=2+3 ...")
+    # neutralised; helpers.pages.changes reads them back through restore_frame
+    atomic_write_bytes(staging / "changes.csv", people_csv(changes, float_format="%.6g"))
+    atomic_write_bytes(staging / "revisions.csv", people_csv(rev, float_format="%.6g"))
     return staging / "changes.csv"

@@ -19,6 +19,9 @@ ACCEPTED = (".csv", ".xlsx", ".xlsm")
 
 
 def _move(src: Path, folder: Path) -> Path:
+    from helpers.files import refuse_links
+
+    refuse_links(folder, "the inbox")  # a link there would move districts' files anywhere
     folder.mkdir(parents=True, exist_ok=True)
     dst = folder / src.name
     if dst.exists():
@@ -39,7 +42,11 @@ def take_inbox(settings, lang: str | None = None) -> list[dict]:
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
 
+    from helpers.files import refuse_links
+
     inbox = settings.resolve(settings.store.inbox)
+    for sub in ("ingested", "rejected"):
+        refuse_links(inbox / sub, "the inbox")  # before anything is ingested or moved
     files = sorted((p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() in ACCEPTED
                     and not p.name.startswith((".", "~$"))), key=lambda p: (p.stat().st_mtime, p.name))
     if not files:

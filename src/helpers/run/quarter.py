@@ -33,20 +33,23 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.exceptions import ConfigError, InvalidPeriodError, RunInterrupted
-from helpers.files import atomic_write_bytes, people_csv, sha256_file
+from helpers.files import (atomic_write_bytes, copy_verified, people_csv, recorded_checksums, refuse_links, seal_manifest,
+                           sha256_file)
 from helpers.plan.periods import Quarter, latest_complete_quarter
 from helpers.plan.registry import OVERVIEW
 from helpers.run.execute import check_scheduler, execute_jobs, kill_children, threading_main, worker_count
 from helpers.run.lock import QuarterLock
 from helpers.run.incremental import (
     job_data_hash,
+    carry_documents,
+    carry_forward,
     job_input_hash,
     previous_jobs,
     reuse_job_files,
     row_hashes,
 )
 from helpers.run.changes import method_fingerprint, write_changes
-from helpers.run.provenance import git_commit, json_log_handler, package_versions
+from helpers.run.provenance import git_commit, json_log_handler, package_versions, scrub_machine_paths
 from helpers.run.publish import publish, published_dir
 from helpers.settings import Settings
 
@@ -241,6 +244,11 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
     # staging per quarter: holding the quarter's lock, anything else in it is what a killed run
     # (SIGKILL, power cut) of this quarter left, and goes
     staging_root = out_root / ".staging" / str(q)
+    try:
+        refuse_links(staging_root, "the staging folder")  # emptied below: never through a link
+    except BaseException:
+        lock.release()
+        raise
     if staging_root.is_dir():
         for old in staging_root.iterdir():
             shutil.rmtree(old, ignore_errors=True)
@@ -263,7 +271,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         for ev in log_events:
             log.info(ev.get("message", ev.get("event", "")), extra={k: v for k, v in ev.items() if k != "message"})
         table, demo = _assess(inp, staging, out_root)
-        _draw_charts(inp, staging, out_root, documents)
+        _draw_charts(inp, staging, out_root, documents, force)
         _changes(inp, table, staging, out_root)
         _copy_inputs(inp, staging)
         prov = _provenance(inp, run_id, started)
@@ -272,13 +280,17 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
             jobs = jobs[:stop_after_jobs]
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
                                                fork_kernels=settings.executor.fork_kernels)
+        results += carry_forward(published_dir(out_root, q), staging, inp.pairs, results)  # a subset never shrinks
         _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo, documents)
         if documents:
-            results += _documents(inp, staging, out_root)
+            results += _documents(inp, staging, out_root, force)
+        carry_documents(published_dir(out_root, q), staging, {c for _, c in inp.pairs})
         log.info("run finished", extra={"event": "finish", "failed": sum(r["status"] == "failed" for r in results),
                                         "jobs": len(results), "skipped": len(skipped)})
         log.removeHandler(handler)
         handler.close()
+        scrub_machine_paths(staging, (settings.root, out_root))  # project-relative paths only
+        seal_manifest(staging)  # every file's checksum: what the next run may reuse
         published = publish(out_root, q, staging, run_id)
         return RunResult(str(q), run_id, published, out_root / str(q), results)
     except BaseException:
@@ -338,7 +350,7 @@ def _read_changes(staging: Path) -> pd.DataFrame | None:
     return pd.read_csv(f, dtype={"geography_code": str}, keep_default_na=False) if f.is_file() else None
 
 
-def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool = False) -> None:
+def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool = False, force: bool = False) -> None:
     """Every chart of the run's reports, drawn once (cached by content) before any report runs,
     so report kernels embed files instead of drawing (:mod:`helpers.pages.charts`)."""
     from helpers.data.reference import published_figures
@@ -352,7 +364,7 @@ def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool 
         pairs += [(sec.id, c) for c in codes for sec in inp.plan.sections if (sec.id, c) not in inp.pairs]
     specs = run_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, pairs,
                       published_figures(inp.settings.root))
-    stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2))
+    stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2), force=force)
     log.info("charts", extra={"event": "charts", **stats})
 
 
@@ -482,7 +494,7 @@ def _stage_fields(inp: RunInputs, table: pd.DataFrame) -> dict:
             "city_counts": stage_counts(table, inp.geos.city.code)}
 
 
-def _documents(inp: RunInputs, staging: Path, out_root: Path) -> list:
+def _documents(inp: RunInputs, staging: Path, out_root: Path, force: bool = False) -> list:
     """The Word and PDF reports; a failure here is reported as a failed job, not a lost run."""
     from helpers.pages.document import write_documents
 
@@ -490,7 +502,8 @@ def _documents(inp: RunInputs, staging: Path, out_root: Path) -> list:
     t0 = time.monotonic()
     try:
         files = write_documents(inp.settings, staging, geographies=codes, lang=inp.lang,
-                                workers=min(inp.workers, 2), reuse_from=published_dir(out_root, inp.quarter))
+                                workers=min(inp.workers, 2),
+                                reuse_from=None if force else published_dir(out_root, inp.quarter))
     except Exception as exc:  # noqa: BLE001 - the HTML reports and tables are still worth publishing
         log.exception("documents failed", extra={"event": "documents_failed"})
         return [dict(section="documents", geography_code=",".join(codes), status="failed",
@@ -512,9 +525,9 @@ def _write_xlsx_once(inp: RunInputs, table, staging: Path, prev_dir: Path | None
                            + inp.geos.sha256.encode()).hexdigest()
     if prev_dir is not None:
         old_stamp = prev_dir / ".assessments.xlsx.sha256"
-        if old_stamp.is_file() and old_stamp.read_text().strip() == stamp and (prev_dir / "assessments.xlsx").is_file():
-            # a copy, never a hard link: editing one run's workbook must not change another run's
-            shutil.copy2(prev_dir / "assessments.xlsx", staging / "assessments.xlsx")
+        if (old_stamp.is_file() and old_stamp.read_text().strip() == stamp
+                and copy_verified(prev_dir, "assessments.xlsx", staging, recorded_checksums(prev_dir))):
+            # a verified copy, never a hard link: editing one run's workbook must not change another run's
             (staging / ".assessments.xlsx.sha256").write_text(stamp)
             return
     write_workbook(staging / "assessments.xlsx", table=table, frame=inp.dataset.frame, plan=inp.plan, geos=inp.geos,

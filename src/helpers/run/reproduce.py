@@ -52,6 +52,35 @@ def changed_inputs(run: Path, m: dict) -> list[str]:
     return out
 
 
+def manifest_edited(run: Path) -> list[str]:
+    """``["manifest.json: ..."]`` if the manifest differs from the checksum written beside it."""
+    from helpers.files import MANIFEST_SUM
+
+    side, path = run / MANIFEST_SUM, run / "manifest.json"
+    if not side.is_file() or not path.is_file():
+        return []
+    want = side.read_text(encoding="ascii", errors="replace").strip()
+    got = sha256_file(path)
+    return [] if got == want else [f"manifest.json: sha256 {got[:16]}..., recorded at publication {want[:16]}..."]
+
+
+def changed_outputs(run: Path, m: dict) -> list[str]:
+    """The published files (reports, tables, documents) whose SHA-256 differs from the manifest's
+    ``files_sha256``, or that are missing; the copied inputs are named by :func:`changed_inputs`."""
+    recorded = m.get("files_sha256") if isinstance(m.get("files_sha256"), dict) else {}
+    copies = set(m.get("copies_sha256") or {})
+    out = []
+    for rel, digest in sorted(recorded.items()):
+        if rel in copies or rel == "run.log.jsonl":
+            continue
+        p = run / rel
+        if not p.is_file():
+            out.append(f"{rel}: missing")
+        elif sha256_file(p) != digest:
+            out.append(f"{rel}: sha256 {sha256_file(p)[:16]}..., the manifest recorded {digest[:16]}...")
+    return out
+
+
 def _xlsx_numbers_differ(old: Path, new: Path) -> bool:
     """Whether two workbooks differ in any cell's value (the bytes differ anyway: zip timestamps)."""
     import pandas as pd
@@ -78,15 +107,23 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     from helpers.plan.registry import load_plan
     from helpers.settings import load_settings
 
+    from helpers.exceptions import IpevalError
+
     run = Path(run_dir).resolve()
+    edited = manifest_edited(run)  # hashed first: an edited manifest cannot vouch for the copies
     m = _manifest(run)
-    changed = changed_inputs(run, m)
+    changed = edited + changed_inputs(run, m)
     lines = [f"INPUT CHANGED since the run: {c}" for c in changed]
+    lines += [f"PUBLISHED FILE CHANGED since the run: {c}" for c in changed_outputs(run, m)]
     params = run / "params"
-    settings = load_settings(params / "settings.yaml")
-    plan = load_plan(params / Path(settings.raw["plan"]).name)
-    geos = load_geographies(params / Path(settings.raw["geographies"]).name)
-    ds = load_data([run / p for p in m["data_copy"]], plan, geos)
+    try:
+        settings = load_settings(params / "settings.yaml")
+        plan = load_plan(params / Path(settings.raw["plan"]).name)
+        geos = load_geographies(params / Path(settings.raw["geographies"]).name)
+        ds = load_data([run / p for p in m["data_copy"]], plan, geos)
+    except IpevalError as exc:  # a copy that no longer parses: named above, and why nothing was recomputed
+        lines.append(f"NOT RECOMPUTED: a copied input cannot be read: {str(exc).splitlines()[0]}")
+        return False, "\n".join(lines)
     fs = ForecastSettings.from_mapping(settings.block("forecast"))
     th = StatusThresholds(**settings.block("status"))
     # no cache: recompute; two processes, as a run does (the results do not depend on it)
@@ -117,4 +154,4 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
                 lines.append("DIFFERENT: assessments.xlsx: its cells differ from the recomputed assessments")
             else:
                 lines.append("identical: assessments.xlsx, every cell")
-    return (not changed and same_tables), "\n".join(lines)
+    return (not changed and same_tables and not changed_outputs(run, m)), "\n".join(lines)

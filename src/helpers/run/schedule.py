@@ -164,6 +164,7 @@ def _add_reminders(sched, settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     """Run the schedule until stopped; first catch up a run missed while the process was down."""
     tz = ZoneInfo(schedule_config(settings)["timezone"])
+    check_fires(settings)  # a schedule that never fires would wait forever, silently
     missed = missed_quarter(settings, datetime.now(tz))
     sched = build_scheduler(settings)
     if missed is not None:
@@ -175,14 +176,49 @@ def serve(settings: Settings) -> None:
     sched.start()
 
 
-def _run_command(settings: Settings) -> str:
+def _run_argv(settings: Settings) -> list[str]:
     """``ipeval run --quarter latest --inbox --quiet``, with ``--settings`` when not the project's default file."""
-    exe = Path(sys.executable).with_name("ipeval")
-    cmd = f"{shlex.quote(str(exe))} run --quarter latest --inbox --quiet"
+    argv = [str(Path(sys.executable).with_name("ipeval")), "run", "--quarter", "latest", "--inbox", "--quiet"]
     default = settings.root / "params" / "settings.yaml"
     if Path(settings.path).resolve() != default.resolve():
-        cmd += f" --settings {shlex.quote(str(Path(settings.path).resolve()))}"
-    return cmd
+        argv += ["--settings", str(Path(settings.path).resolve())]
+    return argv
+
+
+def _run_command(settings: Settings) -> str:
+    """The run command for a POSIX shell (each argument quoted)."""
+    return " ".join(shlex.quote(a) for a in _run_argv(settings))
+
+
+def _check_paths(settings: Settings, *paths) -> None:
+    """Refuse a path a scheduler line cannot hold: a newline (or other control character) would
+    end the crontab line or the unit's setting and start another, with whatever follows."""
+    from helpers.exceptions import ConfigError
+
+    for p in (settings.root, settings.path, settings.outputs_path, sys.executable, *paths):
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in str(p)):
+            raise ConfigError(f"the path {str(p)!r} holds a newline or control character: a crontab entry or a "
+                              f"systemd unit cannot name it; move the project to a plain path")
+
+
+def check_fires(settings: Settings) -> None:
+    """Refuse a cron expression that never fires (``0 6 31 2 *``: 31 February)."""
+    from helpers.exceptions import ConfigError
+
+    cfg = schedule_config(settings)
+    if trigger(settings).get_next_fire_time(None, datetime.now(ZoneInfo(cfg["timezone"]))) is None:
+        raise ConfigError(f"schedule.cron {cfg['cron']!r} never fires (no such date): fix it in {settings.path}")
+
+
+def _cron_escape(text: str) -> str:
+    """crontab(5) turns an unescaped ``%`` of the command into a newline (stdin of the command)."""
+    return text.replace("%", "\\%")
+
+
+def _systemd_arg(text: str) -> str:
+    """One argument of a systemd ``ExecStart=``: double-quoted with C escapes, ``%`` (a specifier)
+    doubled, ``$`` (a variable) doubled (systemd.service(5), "Command lines")."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$") + '"'
 
 
 _FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12))
@@ -215,9 +251,12 @@ def _expand(field: str, name: str, lo: int, hi: int) -> str:
 def print_cron(settings: Settings) -> str:
     """A crontab entry equivalent to the built-in schedule."""
     cfg = schedule_config(settings)
-    cmd = f"cd {shlex.quote(str(settings.root))} && {_run_command(settings)}"
+    _check_paths(settings)
+    check_fires(settings)
+    cmd = _cron_escape(f"cd {shlex.quote(str(settings.root))} && {_run_command(settings)} "
+                       f">> {shlex.quote(str(settings.outputs_path / 'cron.log'))} 2>&1")
     return (f"# ipeval quarterly run ({cfg['timezone']}); cron does not catch up missed runs: prefer the systemd timer\n"
-            f"CRON_TZ={cfg['timezone']}\n{cfg['cron']} {cmd} >> {shlex.quote(str(settings.outputs_path))}/cron.log 2>&1\n")
+            f"CRON_TZ={cfg['timezone']}\n{cfg['cron']} {cmd}\n")
 
 
 def print_systemd(settings: Settings) -> str:
@@ -225,6 +264,8 @@ def print_systemd(settings: Settings) -> str:
     from helpers.exceptions import ConfigError
 
     cfg = schedule_config(settings)
+    _check_paths(settings)
+    check_fires(settings)
     fields = cfg["cron"].split()
     minute, hour, dom, month = (_expand(f, *spec) for f, spec in zip(fields[:4], _FIELDS))
     if fields[4] != "*":
@@ -236,8 +277,8 @@ Description=ipeval quarterly evaluation run
 
 [Service]
 Type=oneshot
-WorkingDirectory={settings.root}
-ExecStart={_run_command(settings)}
+WorkingDirectory={str(settings.root).replace("%", "%%")}
+ExecStart={" ".join(_systemd_arg(a) for a in _run_argv(settings))}
 
 # /etc/systemd/system/ipeval.timer
 [Unit]

@@ -140,7 +140,7 @@ def _stamp(run_dir: Path, codes, formats, lang: str) -> str:
 
 def _reuse(prev: Path, out: Path, stamp: str) -> list[Path]:
     """Copy the previous run's documents into ``out`` if their stamp matches; [] otherwise."""
-    import shutil
+    from helpers.files import copy_verified, recorded_checksums
 
     f = prev / ".stamp"
     if not f.is_file():
@@ -150,9 +150,15 @@ def _reuse(prev: Path, out: Path, stamp: str) -> list[Path]:
         return []
     out.mkdir(parents=True, exist_ok=True)
     done = []
+    recorded = recorded_checksums(prev.parent)  # the checksums the previous run's manifest holds
     for n in lines[1:]:
-        # a copy, never a hard link: editing one run's document must not change another run's
-        shutil.copy2(prev / n, out / n)
+        # a verified copy, never a hard link: editing one run's document must not change another
+        # run's, and a damaged one is written again, not republished
+        if not copy_verified(prev, n, out, {k[len("documents/"):]: v for k, v in recorded.items()
+                                            if k.startswith("documents/")}):
+            for d in done:
+                d.unlink(missing_ok=True)
+            return []
         done.append(out / n)
     (out / ".stamp").write_text("\n".join(lines), encoding="utf-8")
     return done
