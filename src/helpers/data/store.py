@@ -34,6 +34,7 @@ from helpers.data.contract import FAILURE_COLUMNS, REQUIRED_COLUMNS, _num, valid
 from helpers.data.ingest import check_return
 from helpers.exceptions import ConfigError, DataValidationError
 from helpers.files import sha256_file
+from helpers.data.tasks import SCHEMA as TASK_SCHEMA, check_file as _check_file, store_rows as store_task_rows
 
 #: the received time of the seed file (the settings' data file) when the store is first built: it
 #: counts as known from the start, so a backfill on a fresh store sees what it saw before the store
@@ -102,6 +103,7 @@ class IngestResult:
     revised: int = 0        # rows that replaced a different figure
     unchanged: int = 0      # rows equal to what the store had (not stored again)
     duplicate_of: int | None = None
+    tasks: int = 0          # task-status rows stored (helpers.data.tasks)
 
 
 def _same(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -133,6 +135,7 @@ class ObservationStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         con.executescript(_SCHEMA)
+        con.executescript(TASK_SCHEMA)  # task returns (helpers.data.tasks): their own table
         return con
 
     @property
@@ -220,7 +223,7 @@ class ObservationStore:
             nothing was written.
         """
         path = Path(path)
-        raw = check_return(path, plan, geos)  # the file on its own: full report with cells
+        raw, task_rows = _check_file(path, plan, geos)  # the file on its own: full report with cells
         sha = sha256_file(path)
         received_at = received_at or utc_now()
         with closing(self._connect()) as con:
@@ -230,7 +233,7 @@ class ObservationStore:
                 if dup:
                     con.execute("ROLLBACK")
                     return IngestResult(path, None, duplicate_of=int(dup[0]))
-                result, rows = self._diff(raw, path)
+                result, rows = self._diff(raw, path) if len(raw) else (IngestResult(path, None), raw)
                 self._check_merged(rows, plan, geos, path)
                 seq = (con.execute("SELECT COALESCE(MAX(vintage_id), 0) FROM vintages").fetchone()[0] or 0) + 1
                 stored_as = _stored_as or f"{seq:04d}-{received_at.replace(':', '').replace('-', '')}-{sha[:12]}-{path.name}"
@@ -241,6 +244,8 @@ class ObservationStore:
                     "INSERT INTO observations (vintage_id, indicator_id, geography_code, period, value, numerator, "
                     "denominator, source, note, cell, revises) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     [(vid, *(r[c] for c in REQUIRED_COLUMNS), r["_row"], r["revises"]) for r in rows.to_dict("records")])
+                if task_rows is not None:
+                    result.tasks = store_task_rows(con, vid, task_rows)
                 if keep_copy:
                     self.received_dir.mkdir(parents=True, exist_ok=True)
                     tmp = self.received_dir / f".{stored_as}.tmp"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.data.tasks import add_task_sheet
 from helpers.i18n import COLUMN_NAMES
 from helpers.plan.periods import Quarter
 
@@ -100,7 +101,7 @@ def _readme(wb, geo, q: Quarter, plan) -> None:
 
 
 def write_template(path: str | Path, plan, geos, geography_code: str, quarter: str,
-                   stored: pd.DataFrame | None = None) -> Path:
+                   stored: pd.DataFrame | None = None, stored_tasks: pd.DataFrame | None = None) -> Path:
     """Write a template for one geography and quarter.
 
     Parameters
@@ -112,6 +113,8 @@ def write_template(path: str | Path, plan, geos, geography_code: str, quarter: s
     stored : DataFrame, optional
         The store's current view (:meth:`helpers.data.store.ObservationStore.view`): its values
         for this geography are shown beside the cells to fill.
+    stored_tasks : DataFrame, optional
+        The store's task view (:func:`helpers.data.tasks.task_view`), shown on the 任务进展 sheet.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -176,5 +179,6 @@ def write_template(path: str | Path, plan, geos, geography_code: str, quarter: s
         ws.freeze_panes = ws.cell(3, col["stored_value"])  # names, units, periods and headers stay in view
         ws.protection.sheet = True  # no password: a district may unprotect to reformat (说明 says how)
         ws.protection.formatColumns = False  # widths may still be changed
+    add_task_sheet(wb, plan, geo, q, stored_tasks)  # the plan's tasks: status and evidence (data/tasks.py)
     wb.save(path)
     return path
