@@ -367,6 +367,9 @@ def demo_data(
     try:
         s = _settings(settings)
         out = write_demo(output or s.data_path, load_plan(s.plan_path), load_geographies(s.geographies_path), seed)
+        from helpers.data.demo_tasks import write_demo_task_returns
+
+        write_demo_task_returns(Path(out).parent / "tasks", load_plan(s.plan_path), load_geographies(s.geographies_path))
     except IpevalError as exc:
         _fail(exc)
     typer.echo(f"demo data: {out}")

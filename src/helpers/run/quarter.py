@@ -48,6 +48,7 @@ from helpers.run.incremental import (
 from helpers.run.changes import method_fingerprint, write_changes
 from helpers.run.provenance import git_commit, json_log_handler, package_versions
 from helpers.run.publish import publish, published_dir
+from helpers.run.task_status import write_task_status
 from helpers.settings import Settings
 
 log = logging.getLogger("ipeval.run")
@@ -263,6 +264,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         for ev in log_events:
             log.info(ev.get("message", ev.get("event", "")), extra={k: v for k, v in ev.items() if k != "message"})
         table, demo = _assess(inp, staging, out_root)
+        write_task_status(inp, staging)  # the plan's tasks as reported (run/task_status.py)
         _draw_charts(inp, staging, out_root, documents)
         _changes(inp, table, staging, out_root)
         _copy_inputs(inp, staging)

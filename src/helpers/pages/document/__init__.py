@@ -68,6 +68,7 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
     """
     from helpers.pages.document.charts import chart_images, run_charts
     from helpers.pages.document.content import build_document, load_run_tables
+    from helpers.pages.document.tasks import add_task_chapters
 
     t0 = time.monotonic()
     tables = load_run_tables(settings, run_dir)
@@ -85,6 +86,7 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
         geo = tables.geos.get(code)
         charts = chart_images(tables, geo, charted_indicators(tables, geo), lang, out / "charts", existing)
         docs[code] = build_document(tables, code, lang, charts)
+        add_task_chapters(docs[code], tables, code, lang)  # 工作成效, 任务完成情况 (document/tasks.py)
     t_build = time.monotonic()
     fonts = None
     if "pdf" in formats:
@@ -128,7 +130,7 @@ def _stamp(run_dir: Path, codes, formats, lang: str) -> str:
     from helpers.model.assess import code_hash
 
     h = hashlib.sha256()
-    for name in ("assessments.csv", "validated_data.csv", "bands.csv"):
+    for name in ("assessments.csv", "validated_data.csv", "bands.csv", "task_status.csv"):
         p = run_dir / name
         h.update(p.read_bytes() if p.is_file() else b"-")
     for name in ("charts",):  # pictures from the charts stage, by name and size
