@@ -30,12 +30,12 @@ def test_city_report_gets_results_and_task_table_from_the_returns(plan, geos, tm
             ("d_qiantang_accelerator", "330114", "2025Q4", "推进中", "加速器建设中", "", "q.xlsx")]
     doc = add_task_chapters(_doc(), _tables(plan, geos, tmp_path, rows), "330100")
     heads = [b.text for b in doc.blocks if isinstance(b, Heading)]
-    assert heads == ["一、总体情况", "二、分领域评估", "三、区县比较", "四、工作成效", "五、任务完成情况",
-                     "六、存在问题与建议", "附件"]
+    assert heads == ["一、总体情况", "二、分领域评估", "三、区县比较", "四、工作成效", "（一）主要措施",
+                     "（二）区县（市）任务", "五、任务完成情况", "六、存在问题与建议", "附件"]
     text = "\n".join(b.text for b in doc.blocks if isinstance(b, Para))
-    assert "主要措施17项中，已完成1项、未启动1项、未报送15项" in text
-    assert "完善行政保护体系（已完成）：2024年办理各类行政案件2859件（佐证：发布会）" in text
-    assert "钱塘区　钱塘区科创企业上市知识产权加速器（推进中）：加速器建设中" in text
+    assert "截至2025年第四季度，主要措施17项中，已完成1项、未启动1项、未报送15项；区域性标志成果4项中，未报送4项；" in text
+    assert "完善行政保护体系（已完成）。2024年办理各类行政案件2859件（佐证：发布会）" in text
+    assert "钱塘区科创企业上市知识产权加速器（推进中）。加速器建设中\n" in text
     assert "尚未完成的主要措施" in text and "演示" not in text
     tables = [b for b in doc.blocks if isinstance(b, Table)]
     assert [t.caption for t in tables] == ["表1  总体", "表2  主要措施和区域性标志成果完成情况",

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from helpers.data.tasks import SHEET, write_task_template
 
-PRESS = "杭州市人民政府新闻办公室新闻发布会（2025-04-23）"
+PRESS = "杭州市人民政府新闻办公室新闻发布会（2025年4月23日）"
 MARK = "【演示】"
-_D = "【演示】示例佐证材料（非真实文件）"
+_D = "示例材料（演示）"
 
 #: {(geography, quarter): {task_id: (status, progress, evidence)}}
 DEMO_RETURNS = {

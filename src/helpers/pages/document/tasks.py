@@ -24,10 +24,10 @@ _NUMERALS = "一二三四五六七八九十"
 _ZH_HEAD = re.compile(r"^([一二三四五六七八九十]+)、")
 _EN_HEAD = re.compile(r"^(\d+)\. ")
 TEXTS = {
-    "zh": {"h_results": "工作成效", "h_tasks": "任务完成情况", "kinds": KIND_LABELS_ZH,
-           "summary": "截至{quarter}，{kind}{n}项中，{parts}。", "part": "{status}{n}项",
+    "zh": {"h_results": "工作成效", "h_tasks": "任务完成情况", "kinds": KIND_LABELS_ZH, "sub": "（{n}）{kind}",
+           "summary": "{kind}{n}项中，{parts}", "lead": "截至{quarter}，{body}。", "part": "{status}{n}项",
            "none_reported": "截至{quarter}，尚无任务进展填报。",
-           "evidence": "（佐证：{e}）", "district_intro": "各区、县（市）承担的任务：",
+           "evidence": "（佐证：{e}）",
            "demo": "注：本章任务进展为演示填报（进展说明以【演示】标注），并非真实填报。",
            "intro_tasks": "下表列出方案各项任务的状态、进展说明和佐证材料。责任单位按方案写法；方案未逐项明确责任单位的，"
                           "列牵头实施单位并注（牵头）。",
@@ -35,11 +35,10 @@ TEXTS = {
            "cols": ["序号", "任务（方案条款）", "责任单位", "状态", "进展说明", "佐证材料"],
            "dcols": ["任务", "地区", "状态", "进展说明"], "c_main": "主要措施和区域性标志成果完成情况",
            "c_district": "区县（市）任务完成情况", "sep": "；"},
-    "en": {"h_results": "Results of the work", "h_tasks": "Tasks", "kinds": {
+    "en": {"h_results": "Results of the work", "h_tasks": "Tasks", "sub": "{kind}", "kinds": {
                "measure": "key measures", "landmark": "landmark outcomes", "district": "district tasks"},
-           "summary": "By {quarter}, of {n} {kind}: {parts}.", "part": "{status} {n}",
+           "summary": "of {n} {kind}: {parts}", "lead": "By {quarter}, {body}.", "part": "{status} {n}",
            "none_reported": "By {quarter} no task status has been reported.", "evidence": " (evidence: {e})",
-           "district_intro": "Tasks of the districts:",
            "demo": "Note: the task statuses of this chapter are demonstration returns (files DEMO_tasks_*), not real ones.",
            "intro_tasks": "Status, progress and evidence of each task of the plan; responsible bodies as the plan names them.",
            "open": "Not completed ({kind}): {names}.", "caption": "Table {n} {name}",
@@ -64,12 +63,12 @@ def _rows_for(tasks, status: pd.DataFrame, codes) -> list[tuple]:
     return [(t, c, got.get((t.id, c))) for t in tasks for c in codes if t.reported_by(c)]
 
 
-def _counts_sentence(T, kind, rows, quarter) -> str | None:
+def _counts_sentence(T, kind, rows) -> str | None:
     if not rows:
         return None
     states = [r["status"] if r else NOT_REPORTED for _t, _c, r in rows]
     parts = "、".join(T["part"].format(status=s, n=states.count(s)) for s in ORDER if states.count(s))
-    return T["summary"].format(quarter=quarter, kind=T["kinds"][kind], n=len(rows), parts=parts)
+    return T["summary"].format(kind=T["kinds"][kind], n=len(rows), parts=parts)
 
 
 def task_blocks(tables, geo, lang: str, start_table: int) -> tuple[list, list, int]:
@@ -93,16 +92,23 @@ def task_blocks(tables, geo, lang: str, start_table: int) -> tuple[list, list, i
     by_kind = {k: [x for x in _rows_for([t for t in tasks if t.kind == k], status, codes)
                    if not geo.is_city or (x[1] == geo.code) == (k != "district")]
                for k in ("measure", "landmark", "district")}
-    results = [Para(s) for s in (_counts_sentence(T, k, by_kind[k], quarter) for k in by_kind) if s]
+    counts = [s for s in (_counts_sentence(T, k, by_kind[k]) for k in by_kind) if s]
+    results = [Para(T["lead"].format(quarter=quarter, body=T["sep"].join(counts)))] if counts else []
+    n_sub = 0
     for k in ("measure", "landmark", "district"):
         done = [(t, c, r) for t, c, r in by_kind[k] if r and r["status"] in ("已完成", "推进中") and r["progress"]]
-        done.sort(key=lambda x: ORDER.index(x[2]["status"]))
-        if done and k == "district" and geo.is_city:
-            results.append(Para(T["district_intro"]))
+        if not done:
+            continue
+        order = {g.code: j for j, g in enumerate(tables.geos.all)}
+        done.sort(key=lambda x: (ORDER.index(x[2]["status"]), order.get(x[1], 99)))
+        n_sub += 1
+        results.append(Heading(T["sub"].format(n=_NUMERALS[n_sub - 1], kind=T["kinds"][k]) if lang == "zh"
+                               else T["kinds"][k].capitalize(), 2))
         for t, c, r in done:
-            who = f"{names[c]}　" if k == "district" and geo.is_city else ""
-            ev = T["evidence"].format(e=r["evidence"]) if r["evidence"] else ""
-            results.append(Para(f"{who}{t.title_zh}（{r['status']}）：{r['progress']}{ev}", "bullet"))
+            who = names[c] if k == "district" and geo.is_city and not t.title_zh.startswith(names[c]) else ""
+            ev = T["evidence"].format(e=r["evidence"]) if r["evidence"] and r["status"] == "已完成" else ""
+            lead = f"{who}：{t.title_zh}" if who else t.title_zh
+            results.append(Para(f"{lead}（{r['status']}）。{r['progress']}{ev}", "bullet"))
     if mine["file"].astype(str).str.startswith("DEMO").any():
         results.append(Para(T["demo"], "note"))
     completion = [Para(T["intro_tasks"], "note")]
