@@ -53,3 +53,37 @@ def test_a_broken_row_is_refused_naming_row_and_field(tmp_path, plan):
     (tmp_path / "data" / "reference" / "press_release_2025-04-23_figures.csv").write_text(bad, encoding="utf-8")
     with pytest.raises(DataValidationError, match="第8行 comparator"):
         press_figures(tmp_path, plan)
+
+
+def test_pages_show_the_release_growth_the_ceiling_and_the_context(settings, plan, geos):
+    from types import SimpleNamespace
+
+    from openpyxl import Workbook
+
+    from helpers.pages.document.blocks import Document, Heading, Para, Table
+    from helpers.pages.published import (add_published_figures, add_published_sheet, context_sentence,
+                                         published_growth, value_cell)
+
+    assert published_growth(ROOT, "pledge_financing_amount", "330100", 2024) == pytest.approx(0.553)
+    assert published_growth(ROOT, "pledge_financing_amount", "330106", 2024) is None
+    assert published_growth(ROOT, "pledge_financing_amount", "330100", 2023) is None
+    assert value_cell(ROOT, "ruling_cycle_days", "2024", "50") == "≤50"
+    assert value_cell(ROOT, "admin_cases", "2024", "2,859") == "2,859"
+    text = context_sentence(ROOT, "international")
+    assert text.startswith("◆ 公开发布数据：") and "监测海外诉讼案件383条；涉及企业1358家次" in text
+    assert text.endswith("（杭州市人民政府新闻办公室新闻发布会（2025年4月23日））。")
+    sec = plan.section("enforcement")
+    doc = Document([Heading(f"（二）{sec.name_zh}", 2), Table(["a"], [["1"]], [10], caption="表1  x"), Para("p"),
+                    Heading("附件2 数据来源", 2), Table(["a"], [["1"]], [10], caption="表2  来源")], "", "zh", "")
+    tables = SimpleNamespace(settings=SimpleNamespace(root=ROOT), geos=geos, plan=plan)
+    add_published_figures(doc, tables, "330100")
+    kinds = [type(b).__name__ for b in doc.blocks]
+    assert kinds == ["Heading", "Table", "Para", "Para", "Heading", "Para", "Table", "Table"]
+    assert "2024年,杭州办理各类行政案件2859件".replace(",", "，") in doc.blocks[2].text
+    annex = doc.blocks[6]
+    assert annex.caption == "表2  公开发布数据一览" and doc.blocks[7].caption == "表3  来源"
+    assert len(annex.rows) == 19 and ["≤50日", "作为全市数值"] == [annex.rows[6][1][1:], annex.rows[6][3]]
+    wb = Workbook()
+    add_published_sheet(wb, ROOT)
+    ws = wb["公开发布数据"]
+    assert ws.max_row == 20 and ws["G2"].value == "杭州市人民政府新闻办公室新闻发布会（2025年4月23日）"

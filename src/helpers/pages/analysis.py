@@ -326,6 +326,8 @@ def judicial(ctx: ReportContext) -> None:
 
 def financing(ctx: ReportContext) -> None:
     """Pledge financing: amount, enterprises, amount per enterprise and growth; totals against the pace needed."""
+    from helpers.pages.published import published_growth
+
     L = ctx.lang
     out = [_heading(ctx, "an_fin_pledge")]
     (amount, a), (firms, f) = here_yearly(ctx, "pledge_financing_amount"), here_yearly(ctx, "pledge_financing_enterprises")
@@ -337,14 +339,17 @@ def financing(ctx: ReportContext) -> None:
         prev = _value_in(a, y - 1)
         complete = _value_in(a, y, "periods") >= 4 and _value_in(a, y - 1, "periods") >= 4
         growth = va / prev - 1 if complete and prev else np.nan  # a part of a year against a whole one: no
-        rows.append([_e(year_label(ctx, amount, y)), _e(_fmt(va, 1)), _e(_fmt(vf)), _e(_fmt(per[y], 1)), _e(_pct(growth, 1))])
+        pub = published_growth(ctx.settings.root, amount.id, ctx.geography.code, y)  # the release's 55.3%, not ours
+        shown = f"◆ {_pct(pub, 1)}" if pub is not None else _pct(growth, 1)
+        rows.append([_e(year_label(ctx, amount, y)), _e(_fmt(va, 1)), _e(_fmt(vf)), _e(_fmt(per[y], 1)), _e(shown)])
     out.append(table([t(L, "an_year"), f"{amount.name(L)} ({amount.unit(L)})", f"{firms.name(L)} ({firms.unit(L)})",
                       t(L, "an_per_firm"), t(L, "an_yoy")], rows))
     full = [y for y in years if _value_in(a, y, "periods") >= 4]
     if len(full) >= 2:
         y1, y0 = full[-1], full[-2]
         out.append(finding(t(L, "an_fin", who=ctx.geography.name(L), year=y1, amount=_fmt(_value_in(a, y1), 1),
-                             growth=_pct(_value_in(a, y1) / _value_in(a, y0) - 1, 1), firms=_fmt(_value_in(f, y1)),
+                             growth=_pct(published_growth(ctx.settings.root, amount.id, ctx.geography.code, y1)
+                                         or _value_in(a, y1) / _value_in(a, y0) - 1, 1), firms=_fmt(_value_in(f, y1)),
                              per=_fmt(per[y1], 1), per0=_fmt(per[y0], 1))))
     out.append(f"<p><small>{_e(t(L, 'an_fin_note'))}</small></p>")
     out.append(pace_needed(ctx, ctx.indicators))

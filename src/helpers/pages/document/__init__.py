@@ -69,6 +69,7 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
     from helpers.pages.document.charts import chart_images, run_charts
     from helpers.pages.document.content import build_document, load_run_tables
     from helpers.pages.document.tasks import add_task_chapters
+    from helpers.pages.published import add_published_figures
 
     t0 = time.monotonic()
     tables = load_run_tables(settings, run_dir)
@@ -87,6 +88,7 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
         charts = chart_images(tables, geo, charted_indicators(tables, geo), lang, out / "charts", existing)
         docs[code] = build_document(tables, code, lang, charts)
         add_task_chapters(docs[code], tables, code, lang)  # 工作成效, 任务完成情况 (document/tasks.py)
+        add_published_figures(docs[code], tables, code, lang)  # ◆ figures of the press release (pages/published.py)
     t_build = time.monotonic()
     fonts = None
     if "pdf" in formats:
