@@ -48,7 +48,7 @@ from helpers.run.incremental import (
 from helpers.run.changes import method_fingerprint, write_changes
 from helpers.run.provenance import git_commit, json_log_handler, package_versions
 from helpers.run.publish import publish, published_dir
-from helpers.run.task_status import write_task_status
+from helpers.run.task_status import copy_judgement, write_task_status
 from helpers.settings import Settings
 
 log = logging.getLogger("ipeval.run")
@@ -268,6 +268,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         _draw_charts(inp, staging, out_root, documents)
         _changes(inp, table, staging, out_root)
         _copy_inputs(inp, staging)
+        copy_judgement(inp, staging)  # the team's 问题与建议 file, recorded with the run (run/task_status.py)
         prov = _provenance(inp, run_id, started)
         jobs, skipped = _plan_job_dicts(inp, staging, out_root, prov, force)
         if stop_after_jobs is not None:

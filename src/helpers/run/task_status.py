@@ -28,3 +28,17 @@ def write_task_status(inp, staging: Path) -> Path:
     out = Path(staging) / FILE
     out.write_bytes(people_csv(view))
     return out
+
+
+def copy_judgement(inp, staging: Path) -> Path | None:
+    """Copy the team's judgement file (settings ``report.judgement``) into the run's ``params/``, so the
+    run records what the team wrote (its SHA-256 goes into the manifest with the other copies)."""
+    import shutil
+
+    src = inp.settings.resolve(inp.settings.file.report.judgement)
+    if not src.is_file():
+        return None
+    dst = Path(staging) / "params" / "judgement.yaml"
+    dst.parent.mkdir(exist_ok=True)
+    shutil.copy2(src, dst)
+    return dst
