@@ -478,3 +478,8 @@ TEXTS["zh"]["ingest_tasks"] = "    任务进展：{n} 条"
 TEXTS["en"]["ingest_tasks"] = "    task statuses: {n}"
 COLUMN_NAMES["zh"].update({"task_id": "任务代码", "status": "状态", "progress": "进展说明", "evidence": "佐证材料"})
 COLUMN_NAMES["en"].update({"task_id": "task id", "status": "status", "progress": "progress", "evidence": "evidence"})
+
+# --- publication lag (helpers.run.publication; issue 16): the status of a target whose figure is not yet out ----
+STATUS_NAMES["zh"]["pending_publication"] = "待公布"
+STATUS_NAMES["en"]["pending_publication"] = "pending publication"
+STATUS_COLOURS["pending_publication"] = "#7e57c2"

@@ -49,6 +49,7 @@ from helpers.run.changes import method_fingerprint, write_changes
 from helpers.run.provenance import git_commit, json_log_handler, package_versions
 from helpers.run.publish import publish, published_dir
 from helpers.run.task_status import copy_judgement, write_task_status
+from helpers.run.publication import known_at_run, mark_pending
 from helpers.settings import Settings
 
 log = logging.getLogger("ipeval.run")
@@ -94,6 +95,7 @@ class RunInputs:
     store_state: dict | None = None   # the store's vintages and view hash (None: --data files read directly)
     store_view: pd.DataFrame | None = None
     received_files: list = field(default_factory=list)
+    pending: pd.DataFrame | None = None  # rows not yet published at the run's date (run/publication.py)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -183,12 +185,15 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     ds = load_data(data_files, plan, geos)  # DataValidationError: nothing written
     as_of_day = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")).date() if state and state["as_of"] else None
     q = resolve_quarter(quarter, ds.frame, plan.data_from, as_of_day)
+    ds, pending = known_at_run(ds, plan, settings, q, as_of_day)  # nothing after q or unpublished (run/publication.py)
     if executor == "dask":
         check_scheduler(scheduler)  # in seconds, before anything is written
-    return RunInputs(settings, plan, geos, ds, q, lang, data_files,
-                     ForecastSettings.from_mapping(settings.block("forecast")),
-                     StatusThresholds(**settings.block("status")), pairs, n_workers, executor, scheduler,
-                     state, view, received)
+    inp = RunInputs(settings, plan, geos, ds, q, lang, data_files,
+                    ForecastSettings.from_mapping(settings.block("forecast")),
+                    StatusThresholds(**settings.block("status")), pairs, n_workers, executor, scheduler,
+                    state, view, received)
+    inp.pending = pending
+    return inp
 
 
 # --------------------------------------------------------------------------- the run
@@ -310,6 +315,7 @@ def _assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame
     table, bands = assess_all(frame, inp.plan, inp.geos, inp.quarter, inp.forecast, inp.thresholds,
                               cache_dir=out_root / ".cache" / "assess",
                               workers=min(inp.workers, 2) if inp.workers > 1 else 1)
+    table = mark_pending(table, inp.plan, getattr(inp, "pending", None), inp.quarter)  # 待公布 (run/publication.py)
     # tables people open in Excel: text cells that would run as formulas get a leading quote
     # (OWASP); the notebooks read them back through helpers.files.restore_frame
     (staging / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
