@@ -54,7 +54,7 @@ def test_a_final_verdict_resting_on_an_unpublished_figure_is_pending(plan):
         dict(indicator_id="public_satisfaction", geography_code="330100", status="missed", settled_on="2023",
              probability=0.0, note=""),
         dict(indicator_id="copyright_culture_gdp_share", geography_code="330100", status="missed", settled_on="2025",
-             probability=0.3, note=""),
+             probability=0.3, note="", sdg_category="met"),
         dict(indicator_id="admin_cases", geography_code="330100", status="achieved", settled_on="2024Q4",
              probability=1.0, note="")])
     pending = pd.DataFrame({"indicator_id": ["patent_intensive_gdp_share", "public_satisfaction",
@@ -66,5 +66,6 @@ def test_a_final_verdict_resting_on_an_unpublished_figure_is_pending(plan):
     assert out.loc["public_satisfaction", "status"] == "missed"
     assert out.loc["copyright_culture_gdp_share", "status"] == PENDING
     assert out.loc["copyright_culture_gdp_share", "probability"] == pytest.approx(0.3)
+    assert out.loc["copyright_culture_gdp_share", "sdg_category"] == "not_applicable"
     assert out.loc["admin_cases", "status"] == "achieved"
     assert mark_pending(table, plan, pending, Quarter(2025, 2)).equals(table)  # mid-term: the forecast is the answer

@@ -84,5 +84,7 @@ def mark_pending(table: pd.DataFrame, plan, pending: pd.DataFrame | None, quarte
         if r["status"] == "achieved" or (r["status"] == "missed" and settled and settled[:4] < due[:4]):
             continue
         out.at[k, "status"] = PENDING
+        if "sdg_category" in out.columns:
+            out.at[k, "sdg_category"] = "not_applicable"  # no category on a figure nobody has yet
         out.at[k, "note"] = f"{PENDING}:{due}"  # a code, like the other notes: the pages word it
     return out

@@ -78,7 +78,7 @@ def default_recommendation(ind, row: dict, missed_districts: list[str]) -> str:
     target = float(row.get("target_value") or (ind.target.value if ind.target else np.nan))
     gap = float(row.get("gap") or 0.0)
     share = abs(gap) / abs(target) if target and np.isfinite(target) and gap else np.nan
-    years = missed_years(row)
+    years = missed_years(row).replace(", ", "、")
     parts = []
     if v == "missed":
         if years and not gap:
