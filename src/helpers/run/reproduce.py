@@ -87,10 +87,18 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     plan = load_plan(params / Path(settings.raw["plan"]).name)
     geos = load_geographies(params / Path(settings.raw["geographies"]).name)
     ds = load_data([run / p for p in m["data_copy"]], plan, geos)
+    from datetime import datetime
+
+    from helpers.run.publication import known_at_run, mark_pending
+
+    q, as_of = Quarter.parse(m["quarter"]), (m.get("store") or {}).get("as_of")
+    as_of_day = datetime.fromisoformat(as_of.replace("Z", "+00:00")).date() if as_of else None
+    ds, pending = known_at_run(ds, plan, settings, q, as_of_day)  # as the run cut it (run/publication.py)
     fs = ForecastSettings.from_mapping(settings.block("forecast"))
     th = StatusThresholds(**settings.block("status"))
     # no cache: recompute; two processes, as a run does (the results do not depend on it)
     table, bands = assess_all(ds.frame, plan, geos, Quarter.parse(m["quarter"]), fs, th, workers=2)
+    table = mark_pending(table, plan, pending, q)
     same_tables = True
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
