@@ -70,11 +70,15 @@ def test_docx_reads_back_with_its_structure_and_headline_counts(written, tables)
 
     d = docx.Document(written["docx:330100"])
     headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
-    for h in ("一、总体情况", "二、分领域评估", "三、区县比较", "四、存在问题与建议", "附件"):
+    for h in ("一、总体情况", "二、分领域评估", "三、区县比较", "四、工作成效", "五、任务完成情况", "六、存在问题与建议", "附件"):
         assert h in headings
+    # 工作成效 from the demo task return (data/demo/tasks), the cover names the team's units
+    assert "（一）主要措施" in headings
     assert "（二）行政保护" in headings
     text = "\n".join(p.text for p in d.paragraphs)
     assert "终期评估报告" in text and "杭政办函〔2023〕71号" in text and "演示数据" in text
+    assert "完善行政保护体系（已完成）。【演示】组织开展“雷霆”“剑网”等专项行动，2024年办理各类行政案件2859件" in text
+    assert "委托单位：杭州市市场监督管理局（杭州市知识产权局）" in text and "本章任务进展为演示填报" in text
     c = _city_counts(tables)
     assert f"已达标{c['achieved']}项、未达标{c['missed']}项" in text
     # the counts table of 一、总体情况 says the same
@@ -206,7 +210,7 @@ def test_workbook_sheets_labels_and_formats(run_dir, tables):
 
     _, out = run_dir
     wb = load_workbook(out / "assessments.xlsx")
-    assert wb.sheetnames == ["摘要", "指标评估", "区县比较", "数据", "说明"]
+    assert wb.sheetnames == ["摘要", "指标评估", "区县比较", "数据", "说明", "公开发布数据"]
     ws = wb["指标评估"]
     header_row = next(r for r in range(1, 6) if ws.cell(r, 1).value == "板块")
     header = [c.value for c in ws[header_row]]

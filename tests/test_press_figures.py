@@ -78,10 +78,10 @@ def test_pages_show_the_release_growth_the_ceiling_and_the_context(settings, pla
     tables = SimpleNamespace(settings=SimpleNamespace(root=ROOT), geos=geos, plan=plan)
     add_published_figures(doc, tables, "330100")
     kinds = [type(b).__name__ for b in doc.blocks]
-    assert kinds == ["Heading", "Table", "Para", "Para", "Heading", "Para", "Table", "Table"]
+    assert kinds == ["Heading", "Table", "Para", "Para", "Heading", "Table", "Para", "Table"]
     assert "2024年,杭州办理各类行政案件2859件".replace(",", "，") in doc.blocks[2].text
-    annex = doc.blocks[6]
-    assert annex.caption == "表2  公开发布数据一览" and doc.blocks[7].caption == "表3  来源"
+    annex = doc.blocks[7]  # after 附件2's own table of sources
+    assert annex.caption == "表3  公开发布数据一览" and doc.blocks[5].caption == "表2  来源"
     assert len(annex.rows) == 19 and ["≤50日", "作为全市数值"] == [annex.rows[6][1][1:], annex.rows[6][3]]
     wb = Workbook()
     add_published_sheet(wb, ROOT)

@@ -119,14 +119,17 @@ def add_published_figures(doc, tables, geo_code: str, lang: str = "zh"):
                     "作为背景的，在相应领域列示，不参与判定。“≤”表示发布的是上限（如“50日内”）。", "note")
         from helpers.pages.document.tasks import _shift_caption
 
-        n = sum(1 for b in blocks[:annex] if isinstance(b, Table) and b.caption) + 1
-        for b in blocks[annex:]:
+        first = next((k for k in range(annex + 1, len(blocks)) if isinstance(blocks[k], Table)), annex)
+        n = sum(1 for b in blocks[:first + 1] if isinstance(b, Table) and b.caption) + 1
+        for b in blocks[first + 1:]:
             if isinstance(b, Table) and b.caption:
                 b.caption = _shift_caption(b.caption, 1)
         table = Table(["序号", "数值", "期别", "用途", "原文", "来源"], annex_rows(root), [8, 22, 14, 16, 62, 34],
                       caption=dt(lang, "table_caption", n=n, name="公开发布数据一览"), font_size=8,
                       align=["C", "R", "C", "C", "L", "L"])
-        blocks[annex + 1:annex + 1] = [note, table]
+        # after 附件2's own table of sources (the annex's first table), before whatever follows it
+        at = next((k + 1 for k in range(annex + 1, len(blocks)) if isinstance(blocks[k], Table)), annex + 1)
+        blocks[at:at] = [note, table]
     return doc
 
 
