@@ -257,7 +257,7 @@ def test_english_workbook_and_documents(run_dir, tmp_path):
     t = load_run_tables(s, out)
     path = write_workbook(tmp_path / "a.xlsx", table=t.table, frame=t.frame, plan=t.plan, geos=t.geos,
                           quarter=t.quarter, demo=t.demo, lang="en")
-    assert load_workbook(path).sheetnames == ["Summary", "Assessments", "Districts", "Data", "Notes"]
+    assert load_workbook(path).sheetnames == ["Summary", "Assessments", "Districts", "Data", "Notes", "Published"]
 
 
 def test_report_refuses_bad_input_with_a_message(run_dir):

@@ -133,8 +133,8 @@ def add_published_figures(doc, tables, geo_code: str, lang: str = "zh"):
     return doc
 
 
-def add_published_sheet(wb, root=None) -> None:
-    """Append the sheet 公开发布数据 to the workbook: every published figure with its 来源 (publication and date)."""
+def add_published_sheet(wb, root=None, lang: str = "zh") -> None:
+    """Append the sheet 公开发布数据 (en: Published) to the workbook: every published figure with its 来源."""
     from openpyxl.styles import Alignment, Font
 
     from helpers.settings import find_project_root
@@ -142,9 +142,11 @@ def add_published_sheet(wb, root=None) -> None:
     rows = figures(root or find_project_root())
     if not rows:
         return
-    ws = wb.create_sheet("公开发布数据")
-    use = {"city_value": "全市数值", "context": "背景"}
-    head = ["序号", "指标代码", "数值", "期别", "用途", "原文", "来源"]
+    zh = lang == "zh"
+    ws = wb.create_sheet("公开发布数据" if zh else "Published")
+    use = {"city_value": "全市数值" if zh else "city value", "context": "背景" if zh else "context"}
+    head = (["序号", "指标代码", "数值", "期别", "用途", "原文", "来源"] if zh
+            else ["No.", "Indicator code", "Figure", "Period", "Use", "Words (Chinese)", "Source"])
     for j, (h, w) in enumerate(zip(head, [6, 26, 14, 9, 9, 60, 40]), start=1):
         ws.cell(1, j, h).font = Font(bold=True)
         ws.column_dimensions[chr(64 + j)].width = w

@@ -201,7 +201,7 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
         ws.cell(i, 1, _safe(line)).alignment = Alignment(wrap_text=True)
     from helpers.pages.published import add_published_sheet
 
-    add_published_sheet(wb)  # every figure of the press release with its 来源 (pages/published.py)
+    add_published_sheet(wb, lang=L)  # every figure of the press release with its 来源 (pages/published.py)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
