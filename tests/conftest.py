@@ -60,7 +60,6 @@ def make_project(dst: Path) -> Path:
     (dst / "data" / "demo").mkdir(parents=True)
     shutil.copy2(ROOT / "data" / "demo" / "demo_data.csv", dst / "data" / "demo" / "demo_data.csv")
     shutil.copytree(ROOT / "data" / "reference", dst / "data" / "reference")  # published figures, marked on pages
-    shutil.copytree(ROOT / "data" / "demo" / "tasks", dst / "data" / "demo" / "tasks")  # demo task returns: 工作成效
     (dst / "docs").mkdir()
     shutil.copy2(ROOT / "docs" / "methodology.md", dst / "docs" / "methodology.md")  # the methods note links it
     s = yaml.safe_load((dst / "params" / "settings.yaml").read_text(encoding="utf-8"))

@@ -48,7 +48,7 @@ from helpers.run.incremental import (
 from helpers.run.changes import method_fingerprint, write_changes
 from helpers.run.provenance import git_commit, json_log_handler, package_versions
 from helpers.run.publish import publish, published_dir
-from helpers.run.task_status import copy_judgement, write_task_status
+from helpers.run.task_status import copy_judgement, ensure_demo_task_returns, write_task_status
 from helpers.run.publication import known_at_run, mark_pending
 from helpers.settings import Settings
 
@@ -181,6 +181,7 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     else:
         from helpers.data.store import read_view
 
+        ensure_demo_task_returns(settings, plan, geos)  # before the state is recorded (run/task_status.py)
         data_files, state, view, received = read_view(settings, plan, geos, as_of)
     ds = load_data(data_files, plan, geos)  # DataValidationError: nothing written
     as_of_day = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")).date() if state and state["as_of"] else None

@@ -22,12 +22,24 @@ def write_task_status(inp, staging: Path) -> Path:
 
     s = inp.settings
     store = ObservationStore.of(s)
-    ensure_demo_tasks(store, s.data_path.parent / "tasks", inp.plan, inp.geos)
+    ensure_demo_tasks(store, s.data_path.parent / "tasks", inp.plan, inp.geos)  # a --data run skipped the store
     as_of = (inp.store_state or {}).get("as_of")
     view = task_view(store, as_of=as_of, quarter=str(inp.quarter))
     out = Path(staging) / FILE
     out.write_bytes(people_csv(view))
     return out
+
+
+def ensure_demo_task_returns(settings, plan, geos) -> int:
+    """Store the demo task returns beside the settings' data file (``tasks/DEMO_tasks_*.xlsx``) if they
+    are not stored yet, received at the seed's time; real data have no such folder (returns 0)."""
+    from helpers.data.demo_tasks import ensure_demo_tasks
+    from helpers.data.store import ObservationStore
+
+    store = ObservationStore.of(settings)
+    if settings.data_path.is_file():
+        store.ensure_seed(settings.data_path, plan, geos)  # the seed stays the first vintage
+    return ensure_demo_tasks(store, settings.data_path.parent / "tasks", plan, geos)
 
 
 def copy_judgement(inp, staging: Path) -> Path | None:
