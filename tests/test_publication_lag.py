@@ -23,9 +23,12 @@ def test_lags_from_the_registry(plan):
     assert lags.available_on(plan.indicator("public_satisfaction"), "2024") == date(2025, 6, 15)
 
 
-def test_the_scheduled_date_is_the_run_date_unless_as_of(settings):
-    assert run_date(settings, Quarter(2025, 4)) == date(2026, 1, 25)
-    assert run_date(settings, Quarter(2025, 4), date(2027, 1, 1)) == date(2027, 1, 1)
+def test_the_run_date_is_its_as_of_else_the_day_it_runs_in_shanghai(settings):
+    from datetime import datetime, timezone
+
+    scheduled = datetime(2026, 1, 24, 22, 0, tzinfo=timezone.utc)  # 06:00 on 25 January in Shanghai
+    assert run_date(settings, Quarter(2025, 4), now=scheduled) == date(2026, 1, 25)
+    assert run_date(settings, Quarter(2025, 4), date(2027, 1, 1), now=scheduled) == date(2027, 1, 1)
 
 
 def _frame(rows):
@@ -38,12 +41,12 @@ def test_packages_hold_nothing_after_the_quarter_or_unpublished(plan, settings):
     ds = _frame([("admin_cases", "330106", "2025Q2", 1), ("admin_cases", "330106", "2025Q3", 2),
                  ("public_satisfaction", "330100", "2025", 80), ("public_satisfaction", "330100", "2024", 81),
                  ("patent_intensive_gdp_share", "330100", "2024", 15.1)])
-    kept, pending = known_at_run(ds, plan, settings, Quarter(2025, 2))  # run 2025-07-25
+    kept, pending = known_at_run(ds, plan, settings, Quarter(2025, 2), date(2025, 7, 25))  # the scheduled day
     assert list(kept.frame["period"]) == ["2025Q2", "2024"]  # the 2025Q3 and 2025 rows are gone
     assert list(pending["indicator_id"]) == ["patent_intensive_gdp_share"]  # 2024 GDP share: out 2025-12-15
     kept, pending = known_at_run(ds, plan, settings, Quarter(2025, 2), date(2025, 6, 1))
     assert list(pending["indicator_id"]) == ["admin_cases", "public_satisfaction", "patent_intensive_gdp_share"]
-    kept, pending = known_at_run(ds, plan, settings, Quarter(2025, 4))  # run 2026-01-25
+    kept, pending = known_at_run(ds, plan, settings, Quarter(2025, 4), date(2026, 1, 25))
     assert list(pending["period"]) == ["2025"] and len(kept.frame) == 4
 
 

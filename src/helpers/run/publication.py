@@ -1,7 +1,7 @@
 """A run sees only what could be known on its date: no period after its quarter, no figure not yet published.
 
-The run's date is its ``--as-of`` day, else the day the schedule runs its quarter (25 January for
-2025Q4), so a re-run or ``ipeval reproduce`` a year later gives the same answer. Rows of periods
+The run's date is its ``--as-of`` day, else the day it runs (the scheduled run of 2025Q4 is on 25
+January 2026); ``ipeval reproduce`` takes it from the manifest, so it cuts the data as the run did. Rows of periods
 after the quarter are dropped (the 2025Q2 package holds no 2025Q3, 2025Q4 or 2025 rows); rows
 published after the run's date (:mod:`helpers.plan.publication`) are set aside, and a target
 whose judged period is among them is shown 待公布 (``pending_publication``) with its forecast
@@ -18,23 +18,20 @@ import pandas as pd
 PENDING = "pending_publication"
 
 
-def run_date(settings, quarter, as_of_day: date | None = None) -> date:
-    """The date a run is taken to be made on: ``--as-of`` if given, else the quarter's scheduled run."""
+def run_date(settings, quarter, as_of_day: date | None = None, now=None) -> date:
+    """The date a run is taken to be made on: its ``--as-of`` day, else the day it runs (``now``, default
+    the clock), in the schedule's time zone (a 06:00 Shanghai run is on the 25th, not the UTC 24th).
+    ``ipeval reproduce`` passes the manifest's ``started`` so it cuts the data as the run did."""
     if as_of_day is not None:
         return as_of_day
-    # the same first firing after the quarter as helpers.run.schedule.scheduled_run_time (not imported:
-    # the scheduler imports the run, and stages import one way)
-    from datetime import datetime, time, timedelta
+    from datetime import datetime, timezone
     from zoneinfo import ZoneInfo
 
-    from apscheduler.triggers.cron import CronTrigger
-
     tz = ZoneInfo(settings.schedule.timezone)
-    after = datetime.combine(quarter.end_date + timedelta(days=1), time(0, 0), tzinfo=tz)
-    return CronTrigger.from_crontab(settings.schedule.cron, timezone=tz).get_next_fire_time(None, after).date()
+    return (now or datetime.now(timezone.utc)).astimezone(tz).date()
 
 
-def known_at_run(ds, plan, settings, quarter, as_of_day: date | None = None):
+def known_at_run(ds, plan, settings, quarter, as_of_day: date | None = None, now=None):
     """The dataset cut to what the run may know, and the rows set aside as not yet published.
 
     Returns
@@ -46,7 +43,7 @@ def known_at_run(ds, plan, settings, quarter, as_of_day: date | None = None):
     from helpers.plan.publication import load_lags
 
     frame = ds.frame
-    day = run_date(settings, quarter, as_of_day)
+    day = run_date(settings, quarter, as_of_day, now)
     lags = load_lags(plan)
     within = frame["qindex"] <= quarter.index if "qindex" in frame.columns else pd.Series(True, index=frame.index)
     frame = frame[within]

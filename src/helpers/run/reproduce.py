@@ -93,7 +93,8 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
 
     q, as_of = Quarter.parse(m["quarter"]), (m.get("store") or {}).get("as_of")
     as_of_day = datetime.fromisoformat(as_of.replace("Z", "+00:00")).date() if as_of else None
-    ds, pending = known_at_run(ds, plan, settings, q, as_of_day)  # as the run cut it (run/publication.py)
+    started = datetime.fromisoformat(m["started"]) if m.get("started") else None
+    ds, pending = known_at_run(ds, plan, settings, q, as_of_day, started)  # as the run cut it (run/publication.py)
     fs = ForecastSettings.from_mapping(settings.block("forecast"))
     th = StatusThresholds(**settings.block("status"))
     # no cache: recompute; two processes, as a run does (the results do not depend on it)

@@ -118,7 +118,7 @@ def task_blocks(tables, geo, lang: str, start_table: int) -> tuple[list, list, i
         body = [[str(j), f"{t.title_zh}（{t.ref}）", t.responsible_text, r["status"] if r else NOT_REPORTED,
                  (r["progress"] if r else "") or "—", (r["evidence"] if r else "") or "—"]
                 for j, (t, _c, r) in enumerate(main, start=1)]
-        completion.append(Table(T["cols"], body, [8, 36, 24, 14, 46, 28], font_size=8,
+        completion.append(Table(T["cols"], body, [10, 34, 24, 14, 46, 28], font_size=8,
                                 caption=dt(lang, "table_caption", n=start_table + n, name=T["c_main"]),
                                 align=["C", "L", "L", "C", "L", "L"]))
         n += 1
