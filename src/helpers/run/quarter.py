@@ -186,7 +186,8 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     ds = load_data(data_files, plan, geos)  # DataValidationError: nothing written
     as_of_day = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")).date() if state and state["as_of"] else None
     q = resolve_quarter(quarter, ds.frame, plan.data_from, as_of_day)
-    ds, pending = known_at_run(ds, plan, settings, q, as_of_day)  # nothing after q or unpublished (run/publication.py)
+    as_of_time = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")) if state and state["as_of"] else None
+    ds, pending = known_at_run(ds, plan, settings, q, now=as_of_time)  # nothing after q, or unpublished
     if executor == "dask":
         check_scheduler(scheduler)  # in seconds, before anything is written
     inp = RunInputs(settings, plan, geos, ds, q, lang, data_files,

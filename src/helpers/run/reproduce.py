@@ -92,9 +92,8 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     from helpers.run.publication import known_at_run, mark_pending
 
     q, as_of = Quarter.parse(m["quarter"]), (m.get("store") or {}).get("as_of")
-    as_of_day = datetime.fromisoformat(as_of.replace("Z", "+00:00")).date() if as_of else None
-    started = datetime.fromisoformat(m["started"]) if m.get("started") else None
-    ds, pending = known_at_run(ds, plan, settings, q, as_of_day, started)  # as the run cut it (run/publication.py)
+    when = as_of.replace("Z", "+00:00") if as_of else m.get("started")  # the run's date, as the run took it
+    ds, pending = known_at_run(ds, plan, settings, q, now=datetime.fromisoformat(when) if when else None)
     fs = ForecastSettings.from_mapping(settings.block("forecast"))
     th = StatusThresholds(**settings.block("status"))
     # no cache: recompute; two processes, as a run does (the results do not depend on it)
