@@ -31,7 +31,7 @@ def test_city_report_gets_results_and_task_table_from_the_returns(plan, geos, tm
     doc = add_task_chapters(_doc(), _tables(plan, geos, tmp_path, rows), "330100")
     heads = [b.text for b in doc.blocks if isinstance(b, Heading)]
     assert heads == ["一、总体情况", "二、分领域评估", "三、区县比较", "四、工作成效", "（一）主要措施",
-                     "（二）区县（市）任务", "五、任务完成情况", "六、存在问题与建议", "附件"]
+                     "（二）区县（市）任务", "五、任务完成情况", "六、存在问题与建议", "附件", "附件4 方案任务与原文"]
     text = "\n".join(b.text for b in doc.blocks if isinstance(b, Para))
     assert "截至2025年第四季度，主要措施17项中，已完成1项、未启动1项、未报送15项；区域性标志成果4项中，未报送4项；" in text
     assert "完善行政保护体系（已完成）。2024年办理各类行政案件2859件（佐证：发布会）" in text
@@ -39,7 +39,10 @@ def test_city_report_gets_results_and_task_table_from_the_returns(plan, geos, tm
     assert "尚未完成的主要措施" in text and "演示" not in text
     tables = [b for b in doc.blocks if isinstance(b, Table)]
     assert [t.caption for t in tables] == ["表1  总体", "表2  主要措施和区域性标志成果完成情况",
-                                           "表3  区县（市）任务完成情况", "表4  目标清单"]
+                                           "表3  区县（市）任务完成情况", "表4  目标清单", "表5  方案任务"]
+    annex = tables[-1]  # 附件4: every task with its clause verbatim
+    assert len(annex.rows) == 34 and ["钱塘区科创企业上市知识产权加速器", "三(二)", "钱塘区",
+                                      "在钱塘区建设科创企业上市知识产权加速器"] in annex.rows
     main = tables[1]
     assert len(main.rows) == 21 and main.rows[3][1] == "完善行政保护体系（二(二)4）"
     assert main.rows[3][2] == "市市场监管局（市知识产权局）（牵头）" and main.rows[3][3] == "已完成"
@@ -64,4 +67,4 @@ def test_no_returns_says_so_without_tables(plan, geos, tmp_path):
     doc = add_task_chapters(_doc(), _tables(plan, geos, tmp_path, []), "330100")
     text = [b.text for b in doc.blocks if isinstance(b, Para)]
     assert text.count("截至2025年第四季度，尚无任务进展填报。") == 2
-    assert len([b for b in doc.blocks if isinstance(b, Table)]) == 2
+    assert len([b for b in doc.blocks if isinstance(b, Table)]) == 3  # and 附件4

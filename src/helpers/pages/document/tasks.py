@@ -163,7 +163,21 @@ def add_task_chapters(doc, tables, geo_code: str, lang: str = "zh"):
             b.caption = _shift_caption(b.caption, n_new)
     blocks[at:at] = new
     _renumber(blocks, lang)
+    blocks.extend(_clause_annex(tables, geo, lang, sum(1 for b in blocks if isinstance(b, Table) and b.caption) + 1))
     return doc
+
+
+def _clause_annex(tables, geo, lang: str, n_table: int) -> list:
+    """附件4: the tasks of this report with their clause verbatim from the plan and their 责任单位."""
+    tasks = [t for t in load_tasks(tables.plan.path, check_text=False) if geo.is_city or t.reported_by(geo.code)]
+    if not tasks:
+        return []
+    zh = lang == "zh"
+    head = ["任务", "方案条款", "责任单位", "方案原文"] if zh else ["Task", "Clause", "Responsible", "Text of the plan"]
+    rows = [[t.title_zh, t.ref, t.responsible_text, t.clause] for t in tasks]
+    return [Heading("附件4 方案任务与原文" if zh else "Annex 4 The plan's tasks", 2),
+            Table(head, rows, [32, 14, 26, 84], font_size=8,
+                  caption=dt(lang, "table_caption", n=n_table, name="方案任务" if zh else "Tasks"))]
 
 
 def _shift_caption(caption: str, by: int) -> str:
