@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ipeval
+from conftest import ROOT, ipeval
 
 GEOS = ("330100", "330106")
 
@@ -23,6 +23,8 @@ def run_dir(tmp_path_factory):
     from conftest import make_project
 
     proj = make_project(tmp_path_factory.mktemp("docs") / "proj")
+    # the demo task returns, so the final report has 工作成效 (the run ingests them into the store)
+    shutil.copytree(ROOT / "data" / "demo" / "tasks", proj / "data" / "demo" / "tasks")
     r = ipeval("run", "--quarter", "2025Q4", "--sections", "enforcement", "--geos", ",".join(GEOS), "--quiet",
                "--no-documents", cwd=proj)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -70,11 +72,15 @@ def test_docx_reads_back_with_its_structure_and_headline_counts(written, tables)
 
     d = docx.Document(written["docx:330100"])
     headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
-    for h in ("一、总体情况", "二、分领域评估", "三、区县比较", "四、存在问题与建议", "附件"):
+    for h in ("一、总体情况", "二、分领域评估", "三、区县比较", "四、工作成效", "五、任务完成情况", "六、存在问题与建议", "附件"):
         assert h in headings
+    # 工作成效 from the demo task return (data/demo/tasks), the cover names the team's units
+    assert "（一）主要措施" in headings
     assert "（二）行政保护" in headings
     text = "\n".join(p.text for p in d.paragraphs)
     assert "终期评估报告" in text and "杭政办函〔2023〕71号" in text and "演示数据" in text
+    assert "完善行政保护体系（已完成）。【演示】组织开展“雷霆”“剑网”等专项行动，2024年办理各类行政案件2859件" in text
+    assert "委托单位：杭州市市场监督管理局（杭州市知识产权局）" in text and "本章任务进展为演示填报" in text
     c = _city_counts(tables)
     assert f"已达标{c['achieved']}项、未达标{c['missed']}项" in text
     # the counts table of 一、总体情况 says the same
@@ -87,7 +93,9 @@ def test_docx_reads_back_with_its_structure_and_headline_counts(written, tables)
     assert (round(sec.top_margin.mm), round(sec.bottom_margin.mm), round(sec.left_margin.mm),
             round(sec.right_margin.mm)) == (37, 35, 28, 26)
     # every clause of the annex verbatim from the registry
-    annex = d.tables[-2]
+    from helpers.i18n import dt
+
+    annex = next(t for t in d.tables if t.rows[0].cells[-1].text == dt("zh", "t_clause"))  # 附件1
     clauses = {row.cells[3].text for row in annex.rows[1:]}
     assert tables.plan.indicator("admin_cases").clause_text in clauses
 
@@ -207,7 +215,7 @@ def test_workbook_sheets_labels_and_formats(run_dir, tables):
 
     _, out = run_dir
     wb = load_workbook(out / "assessments.xlsx")
-    assert wb.sheetnames == ["摘要", "指标评估", "指标完成情况一览表", "区县比较", "数据", "说明"]
+    assert wb.sheetnames == ["摘要", "指标评估", "指标完成情况一览表", "区县比较", "数据", "说明", "公开发布数据"]
     ws = wb["指标评估"]
     header_row = next(r for r in range(1, 6) if ws.cell(r, 1).value == "板块")
     header = [c.value for c in ws[header_row]]
@@ -264,7 +272,7 @@ def test_english_workbook_and_documents(run_dir, tmp_path):
     path = write_workbook(tmp_path / "a.xlsx", table=t.table, frame=t.frame, plan=t.plan, geos=t.geos,
                           quarter=t.quarter, demo=t.demo, lang="en")
     assert load_workbook(path).sheetnames == ["Summary", "Assessments", "Indicator completion", "Districts", "Data",
-                                              "Notes"]
+                                              "Notes", "Published"]
 
 
 def test_report_refuses_bad_input_with_a_message(run_dir):

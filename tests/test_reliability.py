@@ -639,8 +639,17 @@ def test_two_data_files_with_the_same_name_are_both_kept_and_reproducible(publis
     from helpers.run.reproduce import changed_inputs
 
     assert changed_inputs(run, m) == []
-    ds = load_data([run / c for c in m["data_copy"]], load_plan(run / "params" / "hangzhou_ipz_2023_2025.yaml"),
-                   load_geographies(run / "params" / "geographies.yaml"))
+    plan = load_plan(run / "params" / "hangzhou_ipz_2023_2025.yaml")
+    ds = load_data([run / c for c in m["data_copy"]], plan, load_geographies(run / "params" / "geographies.yaml"))
+    # cut as the run cut it: nothing after its quarter or published after its date (run/publication.py)
+    from datetime import datetime
+
+    from helpers.plan.periods import Quarter
+    from helpers.run.publication import known_at_run
+    from helpers.settings import load_settings
+
+    ds, _ = known_at_run(ds, plan, load_settings(run / "params" / "settings.yaml"), Quarter.parse(m["quarter"]),
+                         now=datetime.fromisoformat(m["started"]))
     assert people_csv(ds.frame) == (run / "validated_data.csv").read_bytes()
 
 

@@ -278,9 +278,11 @@ def template(
     geo: str = typer.Option("330100", "--geo", help="Geography code of the reporting unit."),
     quarter: str = typer.Option("2025Q3", "--quarter", help="The quarter to report."),
     settings: Optional[Path] = SettingsOpt,
+    tasks_only: bool = typer.Option(False, "--tasks-only", help="Only the 任务进展 sheet (a lead unit's task return)."),
 ):
     """Write an Excel template a district fills in: one sheet per section, Chinese headers, the values
-    already stored beside the cells to fill, checks on every cell, a 说明 sheet."""
+    already stored beside the cells to fill, checks on every cell, a 说明 sheet, and a 任务进展 sheet
+    for the status of the plan's tasks."""
     from helpers.data.store import ObservationStore
     from helpers.data.template import write_template
     from helpers.plan.geography import load_geographies
@@ -292,7 +294,11 @@ def template(
         store = ObservationStore.of(s)
         if s.data_path.is_file():
             store.ensure_seed(s.data_path, plan, g)
-        out = write_template(output, plan, g, geo, quarter, stored=store.view())
+        from helpers.data.tasks import task_view, write_task_template
+
+        tasks = task_view(store)
+        out = (write_task_template(output, plan, g, geo, quarter, stored=tasks) if tasks_only
+               else write_template(output, plan, g, geo, quarter, stored=store.view(), stored_tasks=tasks))
     except IpevalError as exc:
         _fail(exc)
     typer.echo(f"template: {out}")
@@ -340,6 +346,8 @@ def ingest(
         elif o.ok:
             typer.echo(t(lang, "ingest_ok", file=o.path.name, vintage=r.vintage_id, new=r.new, revised=r.revised,
                          unchanged=r.unchanged))
+            if r.tasks:
+                typer.echo(t(lang, "ingest_tasks", n=r.tasks))
         else:
             bad += 1
             typer.echo(t(lang, "ingest_refused", file=o.path.name, n=len(o.report)), err=True)
@@ -384,6 +392,9 @@ def demo_data(
     try:
         s = _settings(settings)
         out = write_demo(output or s.data_path, load_plan(s.plan_path), load_geographies(s.geographies_path), seed)
+        from helpers.data.demo_tasks import write_demo_task_returns
+
+        write_demo_task_returns(Path(out).parent / "tasks", load_plan(s.plan_path), load_geographies(s.geographies_path))
     except IpevalError as exc:
         _fail(exc)
     typer.echo(f"demo data: {out}")

@@ -567,3 +567,15 @@ def dt(lang: str, key: str, **kw) -> str:
     """A text of the assessment report (:data:`DOCUMENT_TEXTS`) in ``lang``, formatted with ``kw``."""
     text = DOCUMENT_TEXTS.get(lang, DOCUMENT_TEXTS["zh"])[key]
     return text.format(**kw) if kw else text
+
+
+# --- task returns (helpers.data.tasks; issue 16): appended so the merge stays a clean addition ----
+TEXTS["zh"]["ingest_tasks"] = "    任务进展：{n} 条"
+TEXTS["en"]["ingest_tasks"] = "    task statuses: {n}"
+COLUMN_NAMES["zh"].update({"task_id": "任务代码", "status": "状态", "progress": "进展说明", "evidence": "佐证材料"})
+COLUMN_NAMES["en"].update({"task_id": "task id", "status": "status", "progress": "progress", "evidence": "evidence"})
+
+# --- publication lag (helpers.run.publication; issue 16): the status of a target whose figure is not yet out ----
+STATUS_NAMES["zh"]["pending_publication"] = "待公布"
+STATUS_NAMES["en"]["pending_publication"] = "pending publication"
+STATUS_COLOURS["pending_publication"] = "#7e57c2"

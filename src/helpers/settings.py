@@ -223,6 +223,25 @@ class NotifyBlock(_Block):
     @classmethod
     def _int_is_float(cls, v):
         return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+class ReportBlock(_Block):
+    """``report``: what the evaluation team owns in the report (cover and judgement; docs/documents.md)."""
+
+    evaluator: str = ""                                          # 评估单位 (empty: the cover says 待填写)
+    commissioner: str = ""                                       # 委托单位 (params/settings.yaml names the plan's lead agency)
+    evaluation_date: str = ""                                    # 评估日期, YYYY-MM-DD (empty: the run's date)
+    judgement: str = "params/judgement.yaml"                     # 问题与建议 the team writes, per target
+
+    @field_validator("evaluation_date")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        from datetime import date
+
+        if v:
+            try:
+                date.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not a date (YYYY-MM-DD)") from None
+        return v
 
 
 class SettingsFile(_Block):
@@ -240,12 +259,18 @@ class SettingsFile(_Block):
     schedule: ScheduleBlock = ScheduleBlock()
     store: StoreBlock = StoreBlock()
     notify: NotifyBlock = NotifyBlock()
+    report: ReportBlock = ReportBlock()
 
     @field_validator("forecast", "status", "executor", "schedule", "store", "notify", mode="before")
     @classmethod
     def _empty_block(cls, v, info):
         # an empty YAML block (`status:` with nothing under it) means the defaults
         return cls.model_fields[info.field_name].default if v is None else v
+
+    @field_validator("report", mode="before")
+    @classmethod
+    def _empty_report(cls, v):
+        return ReportBlock() if v is None else v
 
 
 def _describe(exc: ValidationError, path: Path) -> str:

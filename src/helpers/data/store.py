@@ -44,6 +44,7 @@ log = logging.getLogger("ipeval.store")
 LOCK_WAIT_SECONDS = 30.0
 #: the name of a kept copy: sequence, received time, the first 12 hex digits of its SHA-256, name
 STORED_NAME = re.compile(r"^(\d{4,})-(\d{8}T\d{6}Z)-([0-9a-f]{12})-(.+)$")
+from helpers.data.tasks import SCHEMA as TASK_SCHEMA, check_file as _check_file, store_rows as store_task_rows
 
 #: the received time of the seed file (the settings' data file) when the store is first built: it
 #: counts as known from the start, so a backfill on a fresh store sees what it saw before the store
@@ -133,6 +134,7 @@ class IngestResult:
     revised: int = 0        # rows that replaced a different figure
     unchanged: int = 0      # rows equal to what the store had (not stored again)
     duplicate_of: int | None = None
+    tasks: int = 0          # task-status rows stored (helpers.data.tasks)
 
 
 def _same(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -167,6 +169,7 @@ class ObservationStore:
         con = sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
         try:
             con.executescript(_SCHEMA)
+            con.executescript(TASK_SCHEMA)  # task returns (helpers.data.tasks): their own table
         except BaseException:
             con.close()
             raise
@@ -322,7 +325,7 @@ class ObservationStore:
             The store locked past :data:`LOCK_WAIT_SECONDS`, the disk full: nothing was written.
         """
         path = Path(path)
-        raw = check_return(path, plan, geos)  # the file on its own: full report with cells
+        raw, task_rows = _check_file(path, plan, geos)  # the file on its own: full report with cells
         sha = sha256_file(path)
         received_at = received_at or utc_now()
         if keep_copy:
@@ -336,7 +339,7 @@ class ObservationStore:
                 if dup:
                     con.execute("ROLLBACK")
                     return IngestResult(path, None, duplicate_of=int(dup[0]))
-                result, rows = self._diff(raw, path, con)
+                result, rows = self._diff(raw, path, con) if len(raw) else (IngestResult(path, None), raw)
                 self._check_merged(rows, plan, geos, path, con)
                 seq = _vintage_id or (con.execute("SELECT COALESCE(MAX(vintage_id), 0) FROM vintages").fetchone()[0] or 0) + 1
                 stored_as = _stored_as or f"{seq:04d}-{received_at.replace(':', '').replace('-', '')}-{sha[:12]}-{_short(path.name)}"
@@ -347,6 +350,8 @@ class ObservationStore:
                     "INSERT INTO observations (vintage_id, indicator_id, geography_code, period, value, numerator, "
                     "denominator, source, note, cell, revises) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     [(vid, *(r[c] for c in REQUIRED_COLUMNS), r["_row"], r["revises"]) for r in rows.to_dict("records")])
+                if task_rows is not None:
+                    result.tasks = store_task_rows(con, vid, task_rows)
                 if keep_copy:
                     self.received_dir.mkdir(parents=True, exist_ok=True)
                     pending = self.received_dir / f".{stored_as}.pending"

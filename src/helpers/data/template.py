@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.data.tasks import add_task_sheet
 from helpers.i18n import COLUMN_NAMES
 from helpers.plan.periods import Quarter
 
@@ -114,7 +115,7 @@ def _readme(wb, geo, q: Quarter, plan) -> None:
 
 
 def write_template(path: str | Path, plan, geos, geography_code: str, quarter: str,
-                   stored: pd.DataFrame | None = None) -> Path:
+                   stored: pd.DataFrame | None = None, stored_tasks: pd.DataFrame | None = None) -> Path:
     """Write a template for one geography and quarter.
 
     Parameters
@@ -126,6 +127,8 @@ def write_template(path: str | Path, plan, geos, geography_code: str, quarter: s
     stored : DataFrame, optional
         The store's current view (:meth:`helpers.data.store.ObservationStore.view`): its values
         for this geography are shown beside the cells to fill.
+    stored_tasks : DataFrame, optional
+        The store's task view (:func:`helpers.data.tasks.task_view`), shown on the 任务进展 sheet.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -198,5 +201,6 @@ def write_template(path: str | Path, plan, geos, geography_code: str, quarter: s
 
     key = {"geography": geo.code, "quarter": str(q), "version": TEMPLATE_VERSION, "locked_sha256": locked_digest(locked)}
     wb.custom_doc_props.append(StringProperty(name=KEY_PROPERTY, value=json.dumps(key)))
+    add_task_sheet(wb, plan, geo, q, stored_tasks)  # the plan's tasks: status and evidence (data/tasks.py)
     wb.save(path)
     return path

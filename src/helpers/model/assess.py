@@ -42,6 +42,10 @@ SETTLED = ("achieved", "missed")
 OPEN = ("on_track_reached", "on_track", "at_risk", "off_track", "insufficient_data")
 JUDGED = SETTLED + OPEN  # statuses of a target this geography is held to
 STATUSES = JUDGED + ("reference", "no_target")
+# publication lag (helpers.run.publication): the judged period's figure is not yet published; forecast kept
+PENDING_PUBLICATION = "pending_publication"
+OPEN, JUDGED, STATUSES = (OPEN + (PENDING_PUBLICATION,), JUDGED + (PENDING_PUBLICATION,),
+                          STATUSES + (PENDING_PUBLICATION,))
 SDG_CATEGORIES = official.CATEGORIES + ("not_met", "not_applicable")
 QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
 STAGES = ("midterm", "final")

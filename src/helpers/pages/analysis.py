@@ -352,27 +352,11 @@ def judicial(ctx: ReportContext) -> None:
     _display_html("".join(out))
 
 
-def _published_base(ctx: ReportContext, indicator_id: str, year: int):
-    """The base a publication computed its quoted growth on (value / (1 + growth)), or None.
-
-    The press release quotes 453.4亿元, 同比增长55.3% for 2024: its base is 453.4 / 1.553, not the
-    series' 2023 value, and the report must not print another growth beside the quoted one.
-    """
-    pub = getattr(ctx, "published", None)
-    if pub is None or not len(pub) or "note" not in pub.columns:
-        return None
-    rows = pub[(pub["indicator_id"] == indicator_id) & (pub["geography_code"] == ctx.geography.code)
-               & (pub["period"].astype(str) == str(year))]
-    for value, note in zip(rows["value"], rows["note"].astype(str)):
-        m = re.search(r"同比增长([0-9.]+)%", note)
-        if m:
-            return float(value) / (1 + float(m.group(1)) / 100)
-    return None
-
-
 @_needs("pledge_financing_amount", "pledge_financing_enterprises")
 def financing(ctx: ReportContext) -> None:
     """Pledge financing: amount, enterprises, amount per enterprise and growth; totals against the pace needed."""
+    from helpers.pages.published import published_growth
+
     L = ctx.lang
     out = [_heading(ctx, "an_fin_pledge")]
     (amount, a), (firms, f) = here_yearly(ctx, "pledge_financing_amount"), here_yearly(ctx, "pledge_financing_enterprises")
@@ -384,18 +368,18 @@ def financing(ctx: ReportContext) -> None:
         prev = _value_in(a, y - 1)
         complete = _value_in(a, y, "periods") >= 4 and _value_in(a, y - 1, "periods") >= 4
         growth = va / prev - 1 if complete and prev else np.nan  # a part of a year against a whole one: no
-        base = _published_base(ctx, "pledge_financing_amount", y)
-        if complete and base is not None:  # the publication's own base: its quoted growth, not ours
-            growth = nb.growth(va, prev, published_base=base)
-        rows.append([_e(year_label(ctx, amount, y)), _e(_fmt(va, 1)), _e(_fmt(vf)), _e(_fmt(per[y], 1)), _e(_pct(growth, 1))])
+        pub = published_growth(ctx.settings.root, amount.id, ctx.geography.code, y)  # the release's 55.3%, not ours
+        shown = f"◆ {_pct(pub, 1)}" if pub is not None else _pct(growth, 1)
+        rows.append([_e(year_label(ctx, amount, y)), _e(_fmt(va, 1)), _e(_fmt(vf)), _e(_fmt(per[y], 1)), _e(shown)])
     out.append(table([t(L, "an_year"), f"{amount.name(L)} ({amount.unit(L)})", f"{firms.name(L)} ({firms.unit(L)})",
                       t(L, "an_per_firm"), t(L, "an_yoy")], rows))
     full = [y for y in years if _value_in(a, y, "periods") >= 4]
     if len(full) >= 2:
         y1, y0 = full[-1], full[-2]
         out.append(finding(t(L, "an_fin", who=ctx.geography.name(L), year=y1, amount=_fmt(_value_in(a, y1), 1),
-                             growth=_pct(nb.growth(_value_in(a, y1), _value_in(a, y0),
-                                                   _published_base(ctx, "pledge_financing_amount", y1)), 1),
+                             growth=_pct(pub1 if (pub1 := published_growth(ctx.settings.root, amount.id,
+                                                   ctx.geography.code, y1)) is not None
+                                         else nb.growth(_value_in(a, y1), _value_in(a, y0)), 1),
                              firms=_fmt(_value_in(f, y1)),
                              per=_fmt(per[y1], 1), per0=_fmt(per[y0], 1))))
     out.append(f"<p><small>{_e(t(L, 'an_fin_note'))}</small></p>")

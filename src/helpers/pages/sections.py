@@ -183,6 +183,8 @@ def header(ctx: ReportContext) -> None:
 
 def published_figures(ctx: ReportContext) -> None:
     """The page's figures that come from a publication, with their source (real, not generated)."""
+    from helpers.pages.published import context_html, value_cell
+
     p = _published_here(ctx)
     if p.empty:
         return
@@ -195,9 +197,11 @@ def published_figures(ctx: ReportContext) -> None:
         ind = ctx.plan.indicator(r["indicator_id"])
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
             _e(ind.name(L)), _e(r["period"]),
-            f'<span class="ipeval-published">◆ {_e(_fmt(r["value"], 1))} {_e(ind.unit(L))}</span>',
+            f'<span class="ipeval-published">◆ {_e(value_cell(ctx.settings.root, r["indicator_id"], r["period"], _fmt(r["value"], 1)))} {_e(ind.unit(L))}</span>',
             _e(r["source"]), _e(r["says"] if L == "zh" else r["note"])]) + "</tr>")
     out.append("</tbody></table>")
+    if ctx.geography.is_city:  # every figure of the press release for this section (pages/published.py)
+        out.append(context_html(ctx.settings.root, ctx.section, L))
     _display_html("".join(out))
 
 

@@ -59,7 +59,7 @@ def completion(row: dict, final: bool, lang: str) -> str:
     status = str(row.get("status") or "")
     if status == "reference":
         return dt(lang, "done_reference")
-    if status in ("pending", "awaiting_publication", "to_be_published"):
+    if status == "pending_publication":  # helpers.run.publication.mark_pending
         return dt(lang, "done_pending")
     if status == "achieved":
         return dt(lang, "done_early" if str(row.get("early")).lower() == "true" else "done_achieved")

@@ -193,6 +193,9 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
     notes = dt(L, "wb_notes_lines", on=round(on * 100), risk=round(risk * 100)).split("|")
     for i, line in enumerate(top + [""] + notes, start=1):
         _text(ws.cell(i, 1), line).alignment = Alignment(wrap_text=True)
+    from helpers.pages.published import add_published_sheet
+
+    add_published_sheet(wb, lang=L)  # every figure of the press release with its 来源 (pages/published.py)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

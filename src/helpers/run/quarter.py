@@ -51,6 +51,8 @@ from helpers.run.incremental import (
 from helpers.run.changes import method_fingerprint, write_changes
 from helpers.run.provenance import git_commit, json_log_handler, package_versions, scrub_machine_paths
 from helpers.run.publish import publish, published_dir
+from helpers.run.task_status import copy_judgement, ensure_demo_task_returns, write_task_status
+from helpers.run.publication import known_at_run, mark_pending
 from helpers.settings import Settings
 
 log = logging.getLogger("ipeval.run")
@@ -96,6 +98,7 @@ class RunInputs:
     store_state: dict | None = None   # the store's vintages and view hash (None: --data files read directly)
     store_view: pd.DataFrame | None = None
     received_files: list = field(default_factory=list)
+    pending: pd.DataFrame | None = None  # rows not yet published at the run's date (run/publication.py)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -181,16 +184,21 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     else:
         from helpers.data.store import read_view
 
+        ensure_demo_task_returns(settings, plan, geos)  # before the state is recorded (run/task_status.py)
         data_files, state, view, received = read_view(settings, plan, geos, as_of)
     ds = load_data(data_files, plan, geos)  # DataValidationError: nothing written
     as_of_day = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")).date() if state and state["as_of"] else None
     q = resolve_quarter(quarter, ds.frame, plan.data_from, as_of_day)
+    as_of_time = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")) if state and state["as_of"] else None
+    ds, pending = known_at_run(ds, plan, settings, q, now=as_of_time)  # nothing after q, or unpublished
     if executor == "dask":
         check_scheduler(scheduler)  # in seconds, before anything is written
-    return RunInputs(settings, plan, geos, ds, q, lang, data_files,
-                     ForecastSettings.from_mapping(settings.block("forecast")),
-                     StatusThresholds(**settings.block("status")), pairs, n_workers, executor, scheduler,
-                     state, view, received)
+    inp = RunInputs(settings, plan, geos, ds, q, lang, data_files,
+                    ForecastSettings.from_mapping(settings.block("forecast")),
+                    StatusThresholds(**settings.block("status")), pairs, n_workers, executor, scheduler,
+                    state, view, received)
+    inp.pending = pending
+    return inp
 
 
 # --------------------------------------------------------------------------- the run
@@ -271,9 +279,11 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         for ev in log_events:
             log.info(ev.get("message", ev.get("event", "")), extra={k: v for k, v in ev.items() if k != "message"})
         table, demo = _assess(inp, staging, out_root)
+        write_task_status(inp, staging)  # the plan's tasks as reported (run/task_status.py)
         _draw_charts(inp, staging, out_root, documents, force)
         _changes(inp, table, staging, out_root)
         _copy_inputs(inp, staging)
+        copy_judgement(inp, staging)  # the team's 问题与建议 file, recorded with the run (run/task_status.py)
         prov = _provenance(inp, run_id, started)
         jobs, skipped = _plan_job_dicts(inp, staging, out_root, prov, force)
         if stop_after_jobs is not None:
@@ -319,6 +329,7 @@ def _assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame
     table, bands = assess_all(frame, inp.plan, inp.geos, inp.quarter, inp.forecast, inp.thresholds,
                               cache_dir=out_root / ".cache" / "assess",
                               workers=min(inp.workers, 2) if inp.workers > 1 else 1)
+    table = mark_pending(table, inp.plan, getattr(inp, "pending", None), inp.quarter)  # 待公布 (run/publication.py)
     # tables people open in Excel: text cells that would run as formulas get a leading quote
     # (OWASP); the notebooks read them back through helpers.files.restore_frame
     (staging / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))

@@ -124,10 +124,18 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     except IpevalError as exc:  # a copy that no longer parses: named above, and why nothing was recomputed
         lines.append(f"NOT RECOMPUTED: a copied input cannot be read: {str(exc).splitlines()[0]}")
         return False, "\n".join(lines)
+    from datetime import datetime
+
+    from helpers.run.publication import known_at_run, mark_pending
+
+    q, as_of = Quarter.parse(m["quarter"]), (m.get("store") or {}).get("as_of")
+    when = as_of.replace("Z", "+00:00") if as_of else m.get("started")  # the run's date, as the run took it
+    ds, pending = known_at_run(ds, plan, settings, q, now=datetime.fromisoformat(when) if when else None)
     fs = ForecastSettings.from_mapping(settings.block("forecast"))
     th = StatusThresholds(**settings.block("status"))
     # no cache: recompute; two processes, as a run does (the results do not depend on it)
     table, bands = assess_all(ds.frame, plan, geos, Quarter.parse(m["quarter"]), fs, th, workers=2)
+    table = mark_pending(table, plan, pending, q)
     same_tables = True
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -68,6 +68,9 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
     """
     from helpers.pages.document.charts import chart_images, run_charts
     from helpers.pages.document.content import build_document, load_run_tables
+    from helpers.pages.document.tasks import add_task_chapters
+    from helpers.pages.published import add_published_figures
+    from helpers.pages.document.judgement import apply_judgement
 
     t0 = time.monotonic()
     tables = load_run_tables(settings, run_dir)
@@ -85,6 +88,9 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
         geo = tables.geos.get(code)
         charts = chart_images(tables, geo, charted_indicators(tables, geo), lang, out / "charts", existing)
         docs[code] = build_document(tables, code, lang, charts)
+        add_task_chapters(docs[code], tables, code, lang)  # 工作成效, 任务完成情况 (document/tasks.py)
+        add_published_figures(docs[code], tables, code, lang)  # ◆ figures of the press release (pages/published.py)
+        apply_judgement(docs[code], tables, code, lang)  # 问题与建议 and cover names the team owns (document/judgement.py)
     t_build = time.monotonic()
     fonts = None
     if "pdf" in formats:
@@ -128,7 +134,7 @@ def _stamp(run_dir: Path, codes, formats, lang: str) -> str:
     from helpers.model.assess import code_hash
 
     h = hashlib.sha256()
-    for name in ("assessments.csv", "validated_data.csv", "bands.csv"):
+    for name in ("assessments.csv", "validated_data.csv", "bands.csv", "task_status.csv"):
         p = run_dir / name
         h.update(p.read_bytes() if p.is_file() else b"-")
     for name in ("charts",):  # pictures from the charts stage, by name and size
