@@ -214,11 +214,11 @@ def _xlsx(path: Path) -> pd.DataFrame:
 
 def _check_template_key(path: Path, wb, locked: list) -> None:
     """Refuse a template whose locked cells (indicator, geography, period of each row) are not
-    those it was issued with (:data:`helpers.data.template.KEY_PROPERTY`). A workbook without the
+    those it was issued with (:data:`helpers.data.template_key.KEY_PROPERTY`). A workbook without the
     key (a plain table, or a template from before keys) is read as it is."""
     import json
 
-    from helpers.data.template import KEY_PROPERTY, TEMPLATE_VERSION, locked_digest
+    from helpers.data.template_key import KEY_PROPERTY, TEMPLATE_VERSION, locked_digest
 
     try:
         raw = next((p.value for p in wb.custom_doc_props if p.name == KEY_PROPERTY), None)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.tasks import add_task_sheet
+from helpers.data.template_key import KEY_PROPERTY, TEMPLATE_VERSION, locked_digest  # noqa: F401 - re-exported
 from helpers.i18n import COLUMN_NAMES
 from helpers.plan.periods import Quarter
 
@@ -26,20 +27,6 @@ LAYOUT = [("indicator_name", 40), ("unit", 10), ("period", 9), ("stored_value", 
 FILL = ("value", "numerator", "denominator", "source", "note")
 N_PREVIOUS = {"quarterly": 4, "annual": 2}  # earlier periods shown for checking and revising
 YELLOW, GREY = "FFF2CC", "EDEDED"
-#: the template's key (a custom document property): geography, quarter, template version and a
-#: checksum of the locked cells (sheet, row, indicator_id, geography_code, period). The sheets are
-#: protected without a password, so a district can change a locked cell; the key makes intake
-#: refuse such a file instead of storing 330106's figures as 330108's.
-KEY_PROPERTY = "ipeval_template_key"
-TEMPLATE_VERSION = 1
-
-
-def locked_digest(cells) -> str:
-    """SHA-256 of the locked cells, ``[(sheet, row, indicator_id, geography_code, period), ...]``."""
-    import hashlib
-    import json
-
-    return hashlib.sha256(json.dumps([list(map(str, c)) for c in cells], ensure_ascii=False).encode()).hexdigest()
 
 
 def _periods(ind, q: Quarter) -> list[str]:

@@ -62,10 +62,10 @@ def judgement_path(tables) -> Path:
     return copy if copy.is_file() else tables.settings.resolve(tables.settings.file.report.judgement)
 
 
-def _num(x) -> str:
+def _num(x, unit: str | None = None) -> str:
     from helpers.pages.document.narrative import num
 
-    return num(x)
+    return num(x, unit=unit)
 
 
 def default_recommendation(ind, row: dict, missed_districts: list[str]) -> str:
@@ -84,10 +84,10 @@ def default_recommendation(ind, row: dict, missed_districts: list[str]) -> str:
         if years and not gap:
             parts.append(f"{name}在{years}年未达到年度目标，期末已回到目标水平以上，建议将年度目标分解到季度，避免个别年份回落")
         elif np.isfinite(share) and share <= NARROW:
-            parts.append(f"{name}差距较小（差{_num(gap)}{gap_unit}，为目标值的{share * 100:.1f}%），"
+            parts.append(f"{name}差距较小（差{_num(gap, gap_unit)}{gap_unit}，为目标值的{share * 100:.1f}%），"
                          "建议巩固现有做法、查找末端短板，在下一阶段尽早补齐")
         elif np.isfinite(share):
-            parts.append(f"{name}差距较大（差{_num(gap)}{gap_unit}，为目标值的{share * 100:.1f}%），"
+            parts.append(f"{name}差距较大（差{_num(gap, gap_unit)}{gap_unit}，为目标值的{share * 100:.1f}%），"
                          "建议复核目标测算口径和可行性，制定专项措施并明确责任单位和完成时限")
         else:
             parts.append(f"{name}未在期限内实现，建议分析原因并明确责任单位和完成时限")
@@ -95,10 +95,10 @@ def default_recommendation(ind, row: dict, missed_districts: list[str]) -> str:
             parts.append(f"其中{years}年未达到年度目标")
     elif v == "off_track":
         need = row.get("required_pace", np.nan)
-        pace = f"，需将年度进度提高到每年{_num(need)}{unit}左右" if need is not None and np.isfinite(need) else ""
+        pace = f"，需将年度进度提高到每年{_num(need, unit)}{unit}左右" if need is not None and np.isfinite(need) else ""
         parts.append(f"{name}按当前趋势难以按期实现{pace}，建议按季度调度")
     else:
-        parts.append(f"{name}存在不能按期实现的风险（差{_num(gap)}{gap_unit}），建议加强调度、按季度跟踪")
+        parts.append(f"{name}存在不能按期实现的风险（差{_num(gap, gap_unit)}{gap_unit}），建议加强调度、按季度跟踪")
     if missed_districts:
         shown = "、".join(missed_districts[:6]) + ("等" if len(missed_districts) > 6 else "")
         parts.append(f"未达标的区县有{shown}（共{len(missed_districts)}个），建议对其逐一督导")
