@@ -33,6 +33,7 @@ settings_path = ""  # default: params/settings.yaml
 data_path = ""  # default: the data file named in the settings (comma-separated for several)
 registry_path = ""  # default: the plan registry named in the settings
 run_dir = ""  # set by ipeval run: where the run's precomputed assessments and charts are
+report_input = ""  # set by ipeval run, and then the only parameter: the page's input file
 
 # %%
 from helpers.pages import analysis
@@ -40,7 +41,7 @@ from helpers.pages import sections as report
 
 ctx = report.open_context(section=section, geography=geography, quarter=quarter, lang=lang,
                           settings_path=settings_path, data_path=data_path,
-                          registry_path=registry_path, run_dir=run_dir)
+                          registry_path=registry_path, run_dir=run_dir, report_input=report_input)
 report.header(ctx)
 
 # %% [markdown] tags=["audit-only"]

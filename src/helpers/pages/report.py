@@ -79,6 +79,7 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
 
 
 RUN_DIR_LINE = re.compile(r'^run_dir = "(?P<path>[^"\n]+)"\s*$', re.M)
+INPUT_LINE = re.compile(r'^report_input = "[^"\n]*/(?P<page>inputs/[^"/\n]+/[^"/\n]+\.json)"\s*$', re.M)
 
 
 def _run_dir_relative(nb):
@@ -92,6 +93,8 @@ def _run_dir_relative(nb):
     for c in nb.cells:  # in place: the executed notebook is saved already, only its pages are still to come
         if "injected-parameters" in c.get("metadata", {}).get("tags", []):
             c.source = RUN_DIR_LINE.sub('run_dir = "../.."  # the run folder, from this notebook\'s folder', c.source)
+            c.source = INPUT_LINE.sub(r'report_input = "../../\g<page>"  # in the run folder, from this notebook\'s folder',
+                                      c.source)
     return nb
 
 

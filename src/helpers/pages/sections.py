@@ -42,6 +42,7 @@ class ReportContext:
     demo: bool
     run_dir: str = ""
     published: pd.DataFrame = None  # figures from publications (helpers.data.reference)
+    input: object = None  # the ReportInput the context was loaded from (helpers.pages.report_input)
 
     @property
     def indicators(self):
@@ -87,55 +88,66 @@ def _e(x) -> str:
     return html.escape("" if x is None else str(x))
 
 
-def open_context(section: str, geography: str, quarter: str, lang: str = "zh", settings_path: str = "",
-                 data_path: str = "", registry_path: str = "", run_dir: str = "") -> ReportContext:
-    """Load registry, geographies, data and assessments for one report.
+def open_context(section: str = "", geography: str = "", quarter: str = "", lang: str = "zh", settings_path: str = "",
+                 data_path: str = "", registry_path: str = "", run_dir: str = "",
+                 report_input: str = "") -> ReportContext:
+    """The context of one report, from its report input (:mod:`helpers.pages.report_input`).
 
-    Parameters are the notebook's own; every one is checked (unknown section, geography or quarter
-    raise an error naming the valid choices) before anything is read.
+    In a run the notebook is given ``report_input``, the path of the input the run wrote, and
+    nothing else. Run on its own (JupyterLab, plain ``papermill -p geography ... -p quarter ...``)
+    the input is built here through the same :func:`~helpers.pages.report_input.build_report_input`
+    from the other parameters (``run_dir``: a run folder to read the tables from; without it the
+    data are validated and assessed into a folder of this report's own). Every parameter is checked
+    (unknown section, geography or quarter raise an error naming the valid choices).
     """
-    settings = load_settings(settings_path or None)
+    from helpers.pages import report_input as ri
+
+    if report_input:
+        return load_context(report_input)
+    settings = load_settings(settings_path or None)  # on its own only: a run passes its settings in the input
     plan = load_plan(registry_path or settings.plan_path)
     geos = load_geographies(settings.geographies_path)
     if section != OVERVIEW:
         plan.section(section)
-    geo = geos.get(geography)
+    geos.get(geography)
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
-    q = Quarter.parse(quarter)
-    paths = [Path(p) for p in (data_path.split(",") if data_path else [str(settings.data_path)])]
-    run = Path(run_dir) if run_dir else None
-    if run and (run / "validated_data.csv").is_file():
-        # validated by the runner before any notebook started
-        frame = restore_frame(pd.read_csv(run / "validated_data.csv", dtype={"geography_code": str, "period": str,
-                                                                             "source": str, "note": str},
-                                          keep_default_na=False,
-                                          na_values={c: [""] for c in ("value", "numerator", "denominator")}))
-    else:
-        from helpers.data.contract import (
-            load_data,  # pandera is imported only where data are validated
-        )
+    Quarter.parse(quarter)
+    paths = [p for p in data_path.split(",") if p] if data_path else [str(settings.data_path)]
+    standalone = not (run_dir and (Path(run_dir) / "assessments.csv").is_file())
+    folder = ri.prepare_standalone(settings, plan, geos, quarter, paths) if standalone else Path(run_dir)
+    inp = ri.build_report_input(settings, plan, geos, folder, section, geography, quarter, lang, data_paths=paths,
+                                standalone=standalone)
+    return load_context(ri.write_report_input(inp, folder))
 
-        frame = load_data(paths, plan, geos).frame
-    if run and (run / "assessments.csv").is_file():
-        table = restore_frame(pd.read_csv(run / "assessments.csv", dtype={"geography_code": str}))
-        bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
-    else:
-        from helpers.model.assess import StatusThresholds, assess_all
-        from helpers.model.forecast import ForecastSettings
 
-        fs = ForecastSettings.from_mapping(settings.block("forecast"))
-        th = StatusThresholds(**settings.block("status"))
-        table, bands = assess_all(frame, plan, geos, q, fs, th, cache_dir=settings.outputs_path / ".cache" / "assess")
+def load_context(path: str | Path) -> ReportContext:
+    """Load what the report input at ``path`` names: settings from the input itself (no settings file is
+    read in a kernel), the registry and geographies it names, and the run folder's tables."""
+    from helpers.data.reference import published_figures
+    from helpers.pages import report_input as ri
+    from helpers.settings import settings_from_mapping
+
+    inp = ri.read_report_input(path)
+    run = ri.run_folder(path)
+    settings = settings_from_mapping(inp.settings["values"], inp.settings["path"], inp.settings["sha256"])
+    plan = load_plan(inp.plan["path"])
+    geos = load_geographies(inp.geographies["path"])
+    frame = restore_frame(pd.read_csv(run / inp.tables["validated_data"]["path"],
+                                      dtype={"geography_code": str, "period": str, "source": str, "note": str},
+                                      keep_default_na=False,
+                                      na_values={c: [""] for c in ("value", "numerator", "denominator")}))
+    table = restore_frame(pd.read_csv(run / inp.tables["assessments"]["path"], dtype={"geography_code": str}))
+    bands_file = run / inp.tables["bands"]["path"]
+    bands = pd.read_csv(bands_file, dtype={"geography_code": str}) if bands_file.stat().st_size > 1 else pd.DataFrame()
     text_cols = [c for c in table.columns if c in ("target_kind", "direction", "due", "latest_period", "status",
                                                     "sdg_category", "decided_by", "models_used", "models_dropped", "note",
                                                     "binds", "settled_on", "assessment_stage")]
     table[text_cols] = table[text_cols].astype(object).where(table[text_cols].notna(), "")
     demo = frame["source"].astype(str).str.startswith("DEMO").any()
-    from helpers.data.reference import published_figures
-
-    return ReportContext(plan, geos, settings, frame, tuple(map(str, paths)), section, geo, q, lang,
-                         table, bands, bool(demo), run_dir, published_figures(settings.root))
+    return ReportContext(plan, geos, settings, frame, inp.data_paths, inp.section, geos.get(inp.geography),
+                         Quarter.parse(inp.quarter), inp.lang, table, bands, bool(demo),
+                         "" if inp.standalone else str(run), published_figures(settings.root), inp)
 
 
 # --------------------------------------------------------------------------- parts of the page

@@ -87,7 +87,7 @@ def render_methodology(backtest_dir, settings_path=None, lang: str = "zh") -> li
         The notebook failed (the error of the cell that raised).
     """
     from helpers.files import sha256_file
-    from helpers.run.jobs import run_job
+    from helpers.run.jobs import Job, run_job
     from helpers.settings import load_settings
 
     s = load_settings(settings_path)
@@ -95,7 +95,7 @@ def render_methodology(backtest_dir, settings_path=None, lang: str = "zh") -> li
     work = folder / ".methodology"
     shutil.rmtree(work, ignore_errors=True)
     ex = s.executor
-    job = dict(section="methodology", geography_code="methodology", quarter="", lang=lang,
+    job = Job(section="methodology", geography="methodology", quarter="", lang=lang,
                notebook=str(s.root / "notebooks" / "methodology.ipynb"), output_dir=str(work),
                parameters={"settings_path": str(s.path), "backtest_dir": str(folder), "lang": lang},
                start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout, retries=ex.retries,

@@ -66,6 +66,15 @@ SOCKET_ENV = "IPEVAL_FORKSERVER"
 LOG_ENV = "IPEVAL_KERNEL_LOG"  # where forked kernels write their stdout/stderr
 
 
+class KernelDied(RuntimeError):
+    """A kernel that exited before it answered ``kernel_info``: retried like a kernel that dies
+    mid-cell (:func:`helpers.run.jobs.run_job` retries by this type, not by the message)."""
+
+
+class KernelStartTimeout(RuntimeError):
+    """A kernel that did not answer ``kernel_info`` within the start timeout (not retried)."""
+
+
 class ReadyKernelClient(AsyncKernelClient):
     """An async kernel client whose ``wait_for_ready`` returns as soon as the kernel is ready.
 
@@ -99,9 +108,9 @@ class ReadyKernelClient(AsyncKernelClient):
                         self._handle_kernel_info_reply(reply)
                         return
             if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
+                raise KernelDied("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+                raise KernelStartTimeout(f"Kernel didn't respond in {timeout:.0f} seconds")
 
 
 class ForkKernelManager(AsyncKernelManager):

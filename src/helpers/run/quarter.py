@@ -37,6 +37,7 @@ from helpers.files import atomic_write_bytes, people_csv, sha256_file
 from helpers.plan.periods import Quarter, latest_complete_quarter
 from helpers.plan.registry import OVERVIEW
 from helpers.run.execute import check_scheduler, execute_jobs, kill_children, threading_main, worker_count
+from helpers.run.jobs import Job
 from helpers.run.lock import QuarterLock
 from helpers.run.incremental import (
     job_data_hash,
@@ -150,8 +151,7 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     (default: the latest vintage); files given directly bypass the store.
     """
     from helpers.data.contract import load_data
-    from helpers.model.assess import StatusThresholds
-    from helpers.model.forecast import ForecastSettings
+    from helpers.model.settings_views import forecast_settings, status_thresholds
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
 
@@ -185,8 +185,7 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     if executor == "dask":
         check_scheduler(scheduler)  # in seconds, before anything is written
     return RunInputs(settings, plan, geos, ds, q, lang, data_files,
-                     ForecastSettings.from_mapping(settings.block("forecast")),
-                     StatusThresholds(**settings.block("status")), pairs, n_workers, executor, scheduler,
+                     forecast_settings(settings), status_thresholds(settings), pairs, n_workers, executor, scheduler,
                      state, view, received)
 
 
@@ -267,14 +266,19 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         _changes(inp, table, staging, out_root)
         _copy_inputs(inp, staging)
         prov = _provenance(inp, run_id, started)
-        jobs, skipped = _plan_job_dicts(inp, staging, out_root, prov, force)
+        jobs, skipped = _plan_jobs(inp, staging, out_root, prov, force)
         if stop_after_jobs is not None:
             jobs = jobs[:stop_after_jobs]
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
                                                fork_kernels=settings.executor.fork_kernels)
-        _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo)
+        step = {"status": "skipped"}  # --no-documents
         if documents:
-            results += _documents(inp, staging, out_root)
+            step = _documents(inp, staging, out_root)
+            if step["status"] == "failed":
+                results.append(dict(section="documents", geography_code=step["geographies"], status="failed",
+                                    error=step["error"], error_type=step["error_type"]))
+        # last, so the record covers every step, the documents' too (a Word/PDF failure shows in both)
+        _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo, step)
         log.info("run finished", extra={"event": "finish", "failed": sum(r["status"] == "failed" for r in results),
                                         "jobs": len(results), "skipped": len(skipped)})
         log.removeHandler(handler)
@@ -392,9 +396,11 @@ def _provenance(inp: RunInputs, run_id: str, started: datetime) -> dict:
                                                         *inp.received_files)}}
 
 
-def _plan_job_dicts(inp: RunInputs, staging: Path, out_root: Path, prov: dict, force: bool) -> tuple[list, list]:
-    """The job dicts to execute, and the results of unchanged jobs taken from the last published run."""
+def _plan_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, force: bool) -> tuple[list, list]:
+    """The jobs to execute (each with its page's report input written into the run folder), and the
+    results of unchanged jobs taken from the last published run."""
     from helpers.model.assess import code_hash
+    from helpers.pages.report_input import build_report_input, table_refs, write_report_input
 
     s, plan, geos, q, ex = inp.settings, inp.plan, inp.geos, inp.quarter, inp.settings.executor
     report_prov = {"run_id": prov["run_id"], "quarter": str(q), "git_commit": prov["git_commit"] or "not a git checkout",
@@ -404,22 +410,25 @@ def _plan_job_dicts(inp: RunInputs, staging: Path, out_root: Path, prov: dict, f
     prev_dir = published_dir(out_root, q)
     prev_jobs = previous_jobs(prev_dir)
     hashes = row_hashes(inp.dataset.frame)
+    refs = table_refs(staging)  # once per run: every page's input names the same tables
+    table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str})  # as the pages read it
     jobs, skipped = [], []
     for section, code in inp.pairs:
         nb = s.root / "notebooks" / f"{section}.ipynb"
         if not nb.is_file():
             raise ConfigError(f"notebook {nb} is missing")
         params = dict(section=section, geography=code, quarter=str(q), lang=inp.lang,
-                      settings_path=str(s.path), data_path=",".join(map(str, inp.data_files)),
-                      registry_path=str(s.plan_path), run_dir=str(staging))
-        stable = {k: v for k, v in params.items() if k not in ("run_dir", "data_path")}
-        h = job_input_hash(stable, sha256_file(nb), code_hash(), plan.sha256, geos.sha256, s.sha256,
+                      settings_path=str(s.path), registry_path=str(s.plan_path))
+        h = job_input_hash(params, sha256_file(nb), code_hash(), plan.sha256, geos.sha256, s.sha256,
                            job_data_hash(inp.dataset.frame, plan, section, code, geos.city.code, hashes))
-        job = dict(section=section, geography_code=code, quarter=str(q), lang=inp.lang, notebook=str(nb),
-                   output_dir=str(staging), parameters=params, input_hash=h, start_timeout=ex.start_timeout,
-                   execution_timeout=ex.execution_timeout, retries=ex.retries, fork_kernels=ex.fork_kernels,
-                   title=f"{geos.get(code).name(inp.lang)} · {plan.page_name(section, inp.lang)} · {q}",
-                   provenance=report_prov)
+        page = build_report_input(s, plan, geos, staging, section, code, str(q), inp.lang, data_paths=inp.data_files,
+                                  table=table, tables=refs)
+        job = Job(section=section, geography=code, quarter=str(q), lang=inp.lang, notebook=str(nb),
+                  output_dir=str(staging), parameters={"report_input": str(write_report_input(page, staging))},
+                  input_hash=h, start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout,
+                  retries=ex.retries, fork_kernels=ex.fork_kernels,
+                  title=f"{geos.get(code).name(inp.lang)} · {plan.page_name(section, inp.lang)} · {q}",
+                  provenance=report_prov)
         old = prev_jobs.get((section, code))
         if (not force and old and old.get("status") == "ok" and old.get("input_hash") == h
                 and reuse_job_files(prev_dir, staging, old)):
@@ -430,8 +439,9 @@ def _plan_job_dicts(inp: RunInputs, staging: Path, out_root: Path, prov: dict, f
 
 
 def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, started: datetime, prov: dict,
-                              results: list, table: pd.DataFrame, demo: bool) -> None:
-    """``manifest.json`` (everything needed to trace and re-run the run) and ``index.html``."""
+                              results: list, table: pd.DataFrame, demo: bool, documents: dict | None = None) -> None:
+    """``manifest.json`` (everything needed to trace and re-run the run) and ``index.html``, written
+    after every other step; ``documents`` is the Word/PDF step's record (:func:`_documents`)."""
     from helpers.pages.report import render_index
 
     s, q = inp.settings, inp.quarter
@@ -451,6 +461,7 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
         "executor": {"kind": inp.executor, "workers": inp.workers, "scheduler": inp.scheduler,
                      "fork_kernels": s.executor.fork_kernels},
         "jobs": [dict(r) for r in results],
+        "documents": documents or {"status": "skipped"},
         "demo_data": demo,
         **_stage_fields(inp, table),
         "store": inp.store_state,
@@ -476,8 +487,11 @@ def _stage_fields(inp: RunInputs, table: pd.DataFrame) -> dict:
             "city_counts": stage_counts(table, inp.geos.city.code)}
 
 
-def _documents(inp: RunInputs, staging: Path, out_root: Path) -> list:
-    """The Word and PDF reports; a failure here is reported as a failed job, not a lost run."""
+def _documents(inp: RunInputs, staging: Path, out_root: Path) -> dict:
+    """The Word and PDF reports, and the step's record for the manifest: ``{"status": "ok"|"failed", ...}``.
+
+    A failure here is recorded (and reported as a failed job by the caller), not a lost run.
+    """
     from helpers.pages.document import write_documents
 
     codes = sorted({c for _, c in inp.pairs}, key=inp.geos.codes.index)
@@ -487,11 +501,11 @@ def _documents(inp: RunInputs, staging: Path, out_root: Path) -> list:
                                 workers=min(inp.workers, 2), reuse_from=published_dir(out_root, inp.quarter))
     except Exception as exc:  # noqa: BLE001 - the HTML reports and tables are still worth publishing
         log.exception("documents failed", extra={"event": "documents_failed"})
-        return [dict(section="documents", geography_code=",".join(codes), status="failed",
-                     error=f"{type(exc).__name__}: {exc}")]
-    log.info("documents", extra={"event": "documents", "files": len(files),
-                                 "seconds": round(time.monotonic() - t0, 2)})
-    return []
+        return {"status": "failed", "geographies": ",".join(codes), "error": f"{type(exc).__name__}: {exc}",
+                "error_type": type(exc).__name__}
+    seconds = round(time.monotonic() - t0, 2)
+    log.info("documents", extra={"event": "documents", "files": len(files), "seconds": seconds})
+    return {"status": "ok", "geographies": ",".join(codes), "files": len(files), "seconds": seconds}
 
 
 def _write_xlsx_once(inp: RunInputs, table, staging: Path, prev_dir: Path | None, demo: bool) -> None:
