@@ -17,7 +17,7 @@ NOTE_PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
     ("not_met_by", re.compile(r"target not met by (?P<due>\S+)")),
     ("rules_only", re.compile(r"(?P<n>\d+) observations \(< (?P<min>\d+)\): rule-based layer only")),
     ("no_data", re.compile(r"no data")),
-    ("city_whole", re.compile(r"target set for the city as a whole.*")),
+    ("city_whole", re.compile(r"target set for the city as a whole; shown for reference")),
 )
 
 
@@ -31,13 +31,15 @@ def note_codes(note) -> tuple[dict, ...]:
     """
     if not isinstance(note, str) or not note:
         return ()
-    out = []
-    for part in note.split("; "):
-        for code, pattern in NOTE_PATTERNS:
-            m = pattern.fullmatch(part)
-            if m:
+    out, rest = [], note
+    while rest:
+        for code, pattern in NOTE_PATTERNS:  # a phrase may itself hold "; ": match phrases, not split parts
+            m = pattern.match(rest)
+            if m and rest[m.end():m.end() + 2] in ("; ", ""):
                 out.append({"code": code, **m.groupdict()})
                 break
         else:
-            out.append({"code": "text", "text": part})
+            m = re.match(r"(?P<text>.*?)(?:; |$)", rest)
+            out.append({"code": "text", "text": m.group("text")})
+        rest = rest[m.end():].removeprefix("; ")
     return tuple(out)

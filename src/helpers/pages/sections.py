@@ -18,19 +18,20 @@ import pandas as pd
 from helpers.files import restore_frame
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_NAMES, t
 from helpers.pages.stage import section_status_counts, stage_banner  # noqa: F401 - re-exported
-from helpers.plan.geography import load_geographies
+from helpers.pages.report_input import ReportInput
+from helpers.plan.geography import Geographies, load_geographies
 from helpers.plan.periods import Quarter
-from helpers.plan.registry import OVERVIEW, load_plan
-from helpers.settings import load_settings
+from helpers.plan.registry import OVERVIEW, Plan, load_plan
+from helpers.settings import Settings, load_settings
 
 
 @dataclass
 class ReportContext:
     """Everything one report needs, loaded once per notebook."""
 
-    plan: object
-    geos: object
-    settings: object
+    plan: Plan
+    geos: Geographies
+    settings: Settings
     frame: pd.DataFrame
     data_paths: tuple
     section: str
@@ -42,7 +43,7 @@ class ReportContext:
     demo: bool
     run_dir: str = ""
     published: pd.DataFrame = None  # figures from publications (helpers.data.reference)
-    input: object = None  # the ReportInput the context was loaded from (helpers.pages.report_input)
+    input: ReportInput | None = None  # the ReportInput the context was loaded from (helpers.pages.report_input)
 
     @property
     def indicators(self):
@@ -118,18 +119,27 @@ def open_context(section: str = "", geography: str = "", quarter: str = "", lang
     folder = ri.prepare_standalone(settings, plan, geos, quarter, paths) if standalone else Path(run_dir)
     inp = ri.build_report_input(settings, plan, geos, folder, section, geography, quarter, lang, data_paths=paths,
                                 standalone=standalone)
-    return load_context(ri.write_report_input(inp, folder))
+    ctx = context_from_input(inp, folder)
+    if standalone:  # everything is in memory now; the page links nothing in the folder
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+    return ctx
 
 
 def load_context(path: str | Path) -> ReportContext:
     """Load what the report input at ``path`` names: settings from the input itself (no settings file is
     read in a kernel), the registry and geographies it names, and the run folder's tables."""
-    from helpers.data.reference import published_figures
     from helpers.pages import report_input as ri
+
+    return context_from_input(ri.read_report_input(path), ri.run_folder(path))
+
+
+def context_from_input(inp, run: Path) -> ReportContext:
+    """The context of the :class:`~helpers.pages.report_input.ReportInput` ``inp``, whose tables are in ``run``."""
+    from helpers.data.reference import published_figures
     from helpers.settings import settings_from_mapping
 
-    inp = ri.read_report_input(path)
-    run = ri.run_folder(path)
     settings = settings_from_mapping(inp.settings["values"], inp.settings["path"], inp.settings["sha256"])
     plan = load_plan(inp.plan["path"])
     geos = load_geographies(inp.geographies["path"])
