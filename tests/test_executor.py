@@ -90,9 +90,9 @@ def test_sigterm_publishes_nothing_releases_the_lock_and_the_next_run_completes(
     assert proc.returncode != 0
     assert not (project / "outputs" / "2025Q2").exists()
     assert not any(staging.glob("*/*"))
-    from filelock import FileLock
+    from helpers.run.lock import QuarterLock
 
-    FileLock(str(project / "outputs" / ".2025Q2.lock")).acquire(timeout=0)  # released
+    QuarterLock(project / "outputs" / ".2025Q2.lock", "2025Q2").acquire().release()  # released (else RunLockedError)
     r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106", "--quiet", cwd=project)
     assert r.returncode == 0, r.stderr[-2000:]
 

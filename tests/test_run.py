@@ -123,10 +123,10 @@ def test_bad_parameters_are_refused_before_anything_runs(project, args, message)
 
 
 def test_a_second_run_of_the_same_quarter_is_locked_out(project):
-    from filelock import FileLock
+    from helpers.run.lock import QuarterLock
 
     (project / "outputs").mkdir()
-    with FileLock(str(project / "outputs" / ".2025Q2.lock")):
+    with QuarterLock(project / "outputs" / ".2025Q2.lock", "2025Q2"):  # an OS lock: held against other processes
         r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106", "--quiet", cwd=project)
     assert r.returncode == 2
     assert "another run of 2025Q2 is in progress" in r.stderr

@@ -361,7 +361,7 @@ def geographical_indications(ctx: ReportContext) -> None:
     years = [y for y in zone_years(ctx) if y < ctx.quarter.year or ctx.quarter.q == 4] or zone_years(ctx)
     year = years[-1]
     rows, rates, none = [], {}, []
-    for n, g in enumerate([ctx.geos.city, *ctx.geos.districts]):
+    for g in [ctx.geos.city, *ctx.geos.districts]:
         r = yearly(series(ctx, rate, g), rate)
         den, num = _value_in(r, year, "denominator"), _value_in(r, year, "numerator")
         if not g.is_city and not (den > 0):

@@ -20,6 +20,8 @@ NOTE_PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
     ("city_whole", re.compile(r"target set for the city as a whole; shown for reference")),
 )
 
+TEXT = re.compile(r"(?P<text>.*?)(?:; |$)")  # a phrase the table does not know, up to the next "; "
+
 
 def note_codes(note) -> tuple[dict, ...]:
     """``note`` (as in ``assessments.csv``) as a tuple of ``{"code": ..., ...}``, in the note's order.
@@ -39,7 +41,7 @@ def note_codes(note) -> tuple[dict, ...]:
                 out.append({"code": code, **m.groupdict()})
                 break
         else:
-            m = re.match(r"(?P<text>.*?)(?:; |$)", rest)
-            out.append({"code": "text", "text": m.group("text")})
-        rest = rest[m.end():].removeprefix("; ")
+            m = TEXT.match(rest)  # always matches (it may match nothing before "; ")
+            out.append({"code": "text", "text": m.group("text") if m else rest})
+        rest = rest[m.end():].removeprefix("; ") if m else ""
     return tuple(out)

@@ -184,7 +184,7 @@ def write_methodology_page(source: str | Path, out_path: str | Path, lang: str =
     import mistune
 
     text = Path(source).read_text(encoding="utf-8")
-    body = mistune.create_markdown(plugins=["table", "strikethrough", "url"])(text)
+    body = str(mistune.create_markdown(plugins=["table", "strikethrough", "url"])(text))  # HTML: a str
     title = next((ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("#")), "Methodology")
     page = (f'<!DOCTYPE html><html lang="{"zh" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>body{{max-width:60em;margin:2em auto;padding:0 1em;"

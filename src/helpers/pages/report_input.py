@@ -162,7 +162,7 @@ def read_report_input(path: str | Path) -> ReportInput:
         raise ConfigError(f"{p}: report input schema version {doc.get('schema_version')!r}, this code reads "
                           f"{SCHEMA_VERSION}: rebuild it with the same version of ipeval")
     run = run_folder(p)
-    for name, ref in doc.get("tables", {}).items():
+    for ref in doc.get("tables", {}).values():
         if sha256_file(run / ref["path"]) != ref["sha256"]:
             raise ConfigError(f"{run / ref['path']} changed after the report input {p} was written")
     for key in ("data_paths", "indicators", "rows"):

@@ -19,7 +19,7 @@ from helpers.files import restore_frame
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_NAMES, t
 from helpers.pages.stage import section_status_counts, stage_banner  # noqa: F401 - re-exported
 from helpers.pages.report_input import ReportInput
-from helpers.plan.geography import Geographies, load_geographies
+from helpers.plan.geography import Geographies, Geography, load_geographies
 from helpers.plan.periods import Quarter
 from helpers.plan.registry import OVERVIEW, Plan, load_plan
 from helpers.settings import Settings, load_settings
@@ -35,7 +35,7 @@ class ReportContext:
     frame: pd.DataFrame
     data_paths: tuple
     section: str
-    geography: object
+    geography: Geography
     quarter: Quarter
     lang: str
     assessments: pd.DataFrame

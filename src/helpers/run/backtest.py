@@ -49,7 +49,7 @@ def backtest_command(settings_path: str | Path | None = None, output_dir: str | 
         The folder written. Prints nothing.
     """
     s, plan, geos, frame, fs, th, _ = load_inputs(settings_path, data_path)
-    geo_codes = as_list(geographies) or list(DEFAULT_GEOGRAPHIES)
+    geo_codes: list[str] | None = as_list(geographies) or list(DEFAULT_GEOGRAPHIES)
     if geo_codes == ["all"]:
         geo_codes = None
     origins = DEFAULT_ORIGINS if origins is None else origins

@@ -100,7 +100,7 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
     ipykernel processes. ``executor="dask"`` submits the same jobs to the cluster at ``scheduler``.
     """
 
-    results = []
+    results: list[dict] = []
     if not jobs:
         return results
     progress = None

@@ -264,8 +264,8 @@ def serve(path: str) -> None:
                 break
             if pid == 0:
                 break
-            conn = children.pop(pid, None)
-            if conn is not None:
+            if pid in children:
+                conn = children.pop(pid)
                 code = os.waitstatus_to_exitcode(status)
                 try:
                     conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
@@ -295,17 +295,17 @@ class ForkServer:
         self.folder = tempfile.mkdtemp(prefix="ipeval-run-", dir=folder)
         self.path = str(Path(self.folder) / f"ipeval-fork-{os.getpid()}.sock")
         self.kernel_log = str(kernel_log) if kernel_log else None
-        self.proc = None
-        self._previous = None
-        self._previous_log = None
+        self.proc: subprocess.Popen[str] | None = None
+        self._previous: str | None = None
+        self._previous_log: str | None = None
 
     def __enter__(self) -> "ForkServer":
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-        self.proc = subprocess.Popen([sys.executable, "-m", "helpers.run.forkserver", self.path], stdout=subprocess.PIPE,
-                                     env=env, text=True)
-        line = self.proc.stdout.readline().strip()
+        proc = self.proc = subprocess.Popen([sys.executable, "-m", "helpers.run.forkserver", self.path],
+                                            stdout=subprocess.PIPE, env=env, text=True)
+        line = proc.stdout.readline().strip() if proc.stdout else ""
         if line != "ready":
-            self.proc.kill()
+            proc.kill()
             import shutil
 
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -121,7 +121,7 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
         raise ConfigError(f"outputs: {out_root} (in {settings.path}) is a file, not a folder: point outputs: at a folder")
     pairs = plan_jobs(plan, geos, sections, geographies)  # refuses unknown sections/codes
     state = view = None
-    received = []
+    received: list[Path] = []
     if data_paths:
         if as_of:
             raise ConfigError("--as-of reads the observation store; it cannot be combined with --data")
@@ -134,6 +134,13 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     as_of_day = datetime.fromisoformat(state["as_of"].replace("Z", "+00:00")).date() if state and state["as_of"] else None
     q = resolve_quarter(quarter, ds.frame, plan.data_from, as_of_day)
     if executor == "dask":
+        import importlib.util
+
+        from helpers.exceptions import EnvironmentFailure
+
+        if importlib.util.find_spec("distributed") is None:  # an extra since Dask serves only this executor
+            raise EnvironmentFailure("--executor dask needs Dask, which is not installed: pip install 'ipeval[dask]', "
+                                     "or run with --executor local")
         check_scheduler(scheduler)  # in seconds, before anything is written
     return RunInputs(settings, plan, geos, ds, q, lang, data_files,
                      forecast_settings(settings), status_thresholds(settings), pairs, n_workers, executor, scheduler,

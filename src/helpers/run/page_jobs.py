@@ -56,7 +56,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
                   title=f"{geos.get(code).name(inp.lang)} · {plan.page_name(section, inp.lang)} · {q}",
                   provenance=report_prov)
         old = prev_jobs.get((section, code))
-        if (not force and old and old.get("status") == "ok" and old.get("input_hash") == h
+        if (not force and old and prev_dir is not None and old.get("status") == "ok" and old.get("input_hash") == h
                 and reuse_job_files(prev_dir, staging, old)):
             skipped.append({**old, "skipped": True, "duration": 0.0})
         else:

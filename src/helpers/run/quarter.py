@@ -119,7 +119,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
     lock = QuarterLock(out_root / f".{q}.lock", str(q)).acquire()  # RunLockedError: nothing written
     run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     staging = _fresh_staging(out_root, str(q), run_id)
-    previous_handlers = {}
+    previous_handlers: dict = {}  # signal -> the handler to put back
 
     def _on_signal(signum, frame):
         raise RunInterrupted(signum)
