@@ -13,6 +13,21 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Fixtures that run the pipeline (an ``ipeval run`` or papermill): a test using one, directly or through
+#: another fixture, is end-to-end, so ``pytest -m "not e2e"`` stays a fast suite without anyone remembering
+#: to mark it. ``run_dir`` is tests/test_documents.py's published 2025Q4 run.
+PIPELINE_FIXTURES = frozenset({"published_run", "published", "run_dir", "workflow", "nb_project"})
+
+#: The one published run that tests only read (tests/test_run.py, tests/test_html.py): 2025Q2, two sections
+#: (a total target and a rate) for the city and a district, with 400 simulated paths.
+PUBLISHED_RUN = ("--quarter", "2025Q2", "--sections", "enforcement,judicial", "--geos", "330100,330106")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
 
 @pytest.fixture(scope="session")
 def root() -> Path:
@@ -45,6 +60,16 @@ def demo_frame(settings, plan, geos):
     from helpers.data.contract import load_data
 
     return load_data(settings.data_path, plan, geos).frame
+
+
+@pytest.fixture(scope="session")
+def published_run(tmp_path_factory):
+    """``(project, completed process)``: one run of :data:`PUBLISHED_RUN`, made once per session and shared by
+    every test that only reads a published run (the slow part of those tests)."""
+    proj = make_project(tmp_path_factory.mktemp("published") / "proj")
+    r = ipeval("run", *PUBLISHED_RUN, "--quiet", cwd=proj)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return proj, r
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The published HTML: offline-clean, the two report variants, the provenance footer, escaping,
 and (marked ``browser``) rendering in headless Chromium with every network request blocked.
 
-One ``ipeval run`` (section ``enforcement``, Hangzhou and Shangcheng) is shared by the module."""
+The session's published run (``published_run`` in conftest.py; its ``enforcement`` pages for Hangzhou and
+Xihu are the ones checked here) is shared with tests/test_run.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 import pytest
-from conftest import ipeval
 
 QUARTER, SECTION, GEOS = "2025Q2", "enforcement", ("330100", "330106")
 PLAN_TITLE = "杭州市国家知识产权保护示范区建设方案"
@@ -131,14 +131,9 @@ def offline_problems(path: Path) -> list:
 # --------------------------------------------------------------------------- the run
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """A scratch project with one published run: enforcement x (330100, 330106), 400 paths."""
-    from conftest import make_project
-
-    proj = make_project(tmp_path_factory.mktemp("html") / "proj")
-    r = ipeval("run", "--quarter", QUARTER, "--sections", SECTION, "--geos", ",".join(GEOS), "--quiet", cwd=proj)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return proj
+def published(published_run):
+    """The session's published run (conftest.PUBLISHED_RUN), which has SECTION x GEOS in QUARTER."""
+    return published_run[0]
 
 
 @pytest.fixture(scope="module")

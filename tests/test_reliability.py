@@ -362,11 +362,23 @@ def test_bad_parameters_are_refused_with_a_clear_message(case, make, code, expec
 
 
 def test_too_many_workers_are_capped_and_said(monkeypatch):
-    from helpers.run.execute import max_workers, worker_count
+    import logging
 
-    assert max_workers() == 4 * (os.cpu_count() or 1)
-    assert worker_count(10_000, None) == max_workers()
-    assert worker_count(None, 2) == 2
+    from helpers.run import execute
+
+    said = []
+    handler = logging.Handler()
+    handler.emit = said.append  # type: ignore[method-assign]
+    execute.log.addHandler(handler)
+    monkeypatch.setattr(execute.os, "cpu_count", lambda: 3)  # a machine of 3 CPUs: at most 12 reports at once
+    try:
+        assert execute.worker_count(10_000, None) == 12
+        assert [(r.event, r.requested, r.used) for r in said] == [("workers_capped", 10_000, 12)]
+        assert execute.worker_count(12, None) == 12 and len(said) == 1  # at the cap: nothing to say
+        assert execute.worker_count(None, 2) == 2  # the settings, when -j is not given
+        assert execute.worker_count(None, None) == 4  # the default: one more than the CPUs
+    finally:
+        execute.log.removeHandler(handler)
 
 
 def test_print_systemd_converts_cron_ranges_and_steps(published, monkeypatch, capsys):

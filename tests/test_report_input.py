@@ -16,7 +16,7 @@ from helpers.pages.notes import note_codes
 
 
 @pytest.fixture
-def run_dir(tmp_path, plan, geos):
+def run_tables(tmp_path, plan, geos):
     """A run folder with the three tables a page reads: two rows of enforcement for Xihu, one of another geography."""
     inds = [i.id for i in plan.page_indicators("enforcement") if not i.city_only]
     rows = [dict(indicator_id=inds[0], geography_code="330106", status="at_risk", probability=0.4123,
@@ -29,13 +29,13 @@ def run_dir(tmp_path, plan, geos):
     return tmp_path
 
 
-def test_input_round_trips_through_json_and_holds_the_pages_rows(run_dir, settings, plan, geos):
-    inp = ri.build_report_input(settings, plan, geos, run_dir, "enforcement", "330106", "2025Q4", "zh")
-    path = ri.write_report_input(inp, run_dir)
-    assert path == run_dir / "inputs" / "enforcement" / "330106.json"
+def test_input_round_trips_through_json_and_holds_the_pages_rows(run_tables, settings, plan, geos):
+    inp = ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106", "2025Q4", "zh")
+    path = ri.write_report_input(inp, run_tables)
+    assert path == run_tables / "inputs" / "enforcement" / "330106.json"
     back = ri.read_report_input(path)
     assert back == inp and back.schema_version == ri.SCHEMA_VERSION
-    assert dataclasses.is_dataclass(back) and ri.run_folder(path) == run_dir.resolve()
+    assert dataclasses.is_dataclass(back) and ri.run_folder(path) == run_tables.resolve()
     # only this geography's rows, NaN as null, the note as codes with their numbers
     assert [r["geography_code"] for r in back.rows] == ["330106", "330106"]
     assert back.rows[1]["probability"] is None
@@ -47,18 +47,18 @@ def test_input_round_trips_through_json_and_holds_the_pages_rows(run_dir, settin
         back.section = "judicial"  # type: ignore[misc]
 
 
-def test_same_input_same_bytes(run_dir, settings, plan, geos):
-    a = ri.build_report_input(settings, plan, geos, run_dir, "overview", "330106", "2025Q4", "en")
-    b = ri.build_report_input(settings, plan, geos, run_dir, "overview", "330106", "2025Q4", "en")
+def test_same_input_same_bytes(run_tables, settings, plan, geos):
+    a = ri.build_report_input(settings, plan, geos, run_tables, "overview", "330106", "2025Q4", "en")
+    b = ri.build_report_input(settings, plan, geos, run_tables, "overview", "330106", "2025Q4", "en")
     assert a.to_json() == b.to_json()
     assert json.loads(a.to_json())["section_name"]["en"] == plan.page_name("overview", "en")
 
 
-def test_reader_refuses_another_schema_version_and_changed_tables(run_dir, settings, plan, geos):
-    path = ri.write_report_input(ri.build_report_input(settings, plan, geos, run_dir, "enforcement", "330106",
-                                                       "2025Q4", "zh"), run_dir)
+def test_reader_refuses_another_schema_version_and_changed_tables(run_tables, settings, plan, geos):
+    path = ri.write_report_input(ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106",
+                                                       "2025Q4", "zh"), run_tables)
     doc = json.loads(path.read_text(encoding="utf-8"))
-    (run_dir / "assessments.csv").write_text((run_dir / "assessments.csv").read_text() + "x,330106\n")
+    (run_tables / "assessments.csv").write_text((run_tables / "assessments.csv").read_text() + "x,330106\n")
     with pytest.raises(ConfigError, match="assessments.csv changed"):
         ri.read_report_input(path)
     path.write_text(json.dumps({**doc, "schema_version": 99}), encoding="utf-8")
@@ -66,27 +66,27 @@ def test_reader_refuses_another_schema_version_and_changed_tables(run_dir, setti
         ri.read_report_input(path)
 
 
-def test_builder_checks_its_parameters(run_dir, settings, plan, geos):
+def test_builder_checks_its_parameters(run_tables, settings, plan, geos):
     from helpers.exceptions import IpevalError
 
     with pytest.raises(IpevalError):
-        ri.build_report_input(settings, plan, geos, run_dir, "no_such_section", "330106", "2025Q4", "zh")
+        ri.build_report_input(settings, plan, geos, run_tables, "no_such_section", "330106", "2025Q4", "zh")
     with pytest.raises(IpevalError):
-        ri.build_report_input(settings, plan, geos, run_dir, "enforcement", "999999", "2025Q4", "zh")
+        ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "999999", "2025Q4", "zh")
     with pytest.raises(ConfigError, match="lang"):
-        ri.build_report_input(settings, plan, geos, run_dir, "enforcement", "330106", "2025Q4", "fr")
-    (run_dir / "bands.csv").unlink()
+        ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106", "2025Q4", "fr")
+    (run_tables / "bands.csv").unlink()
     with pytest.raises(ConfigError, match="bands.csv is missing"):
-        ri.build_report_input(settings, plan, geos, run_dir, "enforcement", "330106", "2025Q4", "zh")
+        ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106", "2025Q4", "zh")
 
 
-def test_page_context_loads_from_the_input_without_reading_the_settings_file(run_dir, settings, plan, geos,
+def test_page_context_loads_from_the_input_without_reading_the_settings_file(run_tables, settings, plan, geos,
                                                                             monkeypatch):
     import helpers.settings
     from helpers.pages import sections
 
-    path = ri.write_report_input(ri.build_report_input(settings, plan, geos, run_dir, "enforcement", "330106",
-                                                       "2025Q4", "en"), run_dir)
+    path = ri.write_report_input(ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106",
+                                                       "2025Q4", "en"), run_tables)
 
     def no_file(*a, **k):
         raise AssertionError("a page read the settings file")
@@ -95,7 +95,7 @@ def test_page_context_loads_from_the_input_without_reading_the_settings_file(run
     monkeypatch.setattr(sections, "load_settings", no_file)
     ctx = sections.open_context(report_input=str(path))
     assert (ctx.section, ctx.geography.code, str(ctx.quarter), ctx.lang) == ("enforcement", "330106", "2025Q4", "en")
-    assert ctx.settings.raw == settings.raw and ctx.run_dir == str(run_dir.resolve())
+    assert ctx.settings.raw == settings.raw and ctx.run_tables == str(run_tables.resolve())
     assert len(ctx.assessments) == 3 and ctx.input.rows[0]["status"] == "at_risk"
 
 

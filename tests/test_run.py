@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from helpers.model.assess import OPEN
-from conftest import ipeval
+from conftest import PUBLISHED_RUN, ipeval
 
-SECTIONS, GEOS = "enforcement,judicial", "330100,330106"
+SECTIONS, GEOS = PUBLISHED_RUN[3], PUBLISHED_RUN[5]  # the session's published run: "enforcement,judicial", "330100,330106"
 
 
 def _tree_digest(folder: Path) -> dict:
@@ -23,14 +24,9 @@ def _tree_digest(folder: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """One run shared by the tests of this module (it is the slow part)."""
-    from conftest import make_project
-
-    proj = make_project(tmp_path_factory.mktemp("run") / "proj")
-    r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return proj, r
+def published(published_run):
+    """The session's published run (conftest.PUBLISHED_RUN: these SECTIONS and GEOS)."""
+    return published_run
 
 
 @pytest.mark.e2e
@@ -71,8 +67,10 @@ def test_run_publishes_reports_index_and_tables(published, plan):
     # the store's view the run read, and the received file it was made of
     assert manifest["data_copy"] == ["data/observations.csv"] and (out / "data" / "observations.csv").is_file()
     assert [p.name.endswith("-demo_data.csv") for p in (out / "data" / "received").iterdir()] == [True]
-    # a quiet run for cron: nothing on stdout, and the kernels' own log holds no error
-    assert r.stdout.strip() == "" or "reports ok" in r.stdout
+    # a quiet run for cron: one summary line on stdout (no progress bar, no kernel output), and the kernels'
+    # own log holds no error
+    assert len(r.stdout.splitlines()) == 1, r.stdout
+    assert re.fullmatch(r"2025Q2: 4/4 reports ok \(0 unchanged\), 0 failed -> \S+/outputs/2025Q2/index\.html\s*", r.stdout)
     kernel_log = (out / "kernels.log").read_text(encoding="utf-8")
     assert "ERROR" not in kernel_log and "Traceback" not in kernel_log, kernel_log[-2000:]
 
