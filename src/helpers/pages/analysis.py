@@ -1,8 +1,7 @@
 """Each section's own analysis: what its notebook shows beyond the shared parts of a report.
 
-One public function per plan section (``enforcement``, ``judicial``, ``financing``,
-``geographical_indications``, ``innovation``, ``international``, ``governance``), called by that
-section's notebook only. Each renders tables computed from the validated data (the same series
+Each plan section has its analyses (:data:`ANALYSES`), one public function each, which that section's
+notebook calls one cell at a time (``enforcement(ctx)`` and the other section names run them all). Each renders tables computed from the validated data (the same series
 the assessments use, :func:`helpers.data.series.indicator_series`) and findings written from
 templates in :mod:`helpers.i18n` filled with the numbers, in Chinese or English; never free text.
 Tables, not pictures: a report kernel draws nothing (the charts are drawn once per run by
@@ -241,6 +240,11 @@ def year_by_year(ctx: ReportContext, inds, with_growth: bool = True) -> str:
 
 def enforcement(ctx: ReportContext) -> None:
     """Administrative cases by quarter and district; the ruling cycle's distribution against 50 days."""
+    run_analyses(ctx, "enforcement")
+
+
+def admin_cases(ctx: ReportContext) -> None:
+    """Administrative cases by district and year, the last eight quarters here, the zone-period total."""
     L = ctx.lang
     out = [_heading(ctx, "an_enf_cases")]
     cases = ctx.plan.indicator("admin_cases")
@@ -256,10 +260,17 @@ def enforcement(ctx: ReportContext) -> None:
         total = zone.loc[zone["qindex"] >= ctx.plan.zone_start.index, "value"].sum()
         out.append(finding(t(L, "an_enf_total", who=ctx.geography.name(L), q=str(ctx.quarter), total=_fmt(total),
                              target=_fmt(cases.target.value), share=_pct(total / cases.target.value))))
-    out.append(f"<h3>{_e(t(L, 'an_enf_cycle'))}</h3>")
-    out.append(ruling_cycle_distribution(ctx))
-    out.append(pace_needed(ctx, ctx.indicators))
     _display_html("".join(out))
+
+
+def ruling_cycle(ctx: ReportContext) -> None:
+    """Every district-quarter's average ruling cycle against the 50-day line (:func:`ruling_cycle_distribution`)."""
+    _display_html(f"<h3>{_e(t(ctx.lang, 'an_enf_cycle'))}</h3>" + ruling_cycle_distribution(ctx))
+
+
+def pace(ctx: ReportContext) -> None:
+    """The pace each total target of the page still needs per quarter against the last four quarters'."""
+    _display_html(pace_needed(ctx, ctx.indicators))
 
 
 CYCLE_BINS = [(0, 40), (40, 50), (50, 60), (60, 70), (70, np.inf)]
@@ -298,6 +309,11 @@ def ruling_cycle_distribution(ctx: ReportContext) -> str:
 
 def judicial(ctx: ReportContext) -> None:
     """The mediation funnel (cases handled, concluded, settled) by year and the success rate by district."""
+    run_analyses(ctx, "judicial")
+
+
+def mediation_funnel(ctx: ReportContext) -> None:
+    """Mediation cases handled, concluded and settled here by year, and the success rate against the target."""
     L = ctx.lang
     out = [_heading(ctx, "an_jud_funnel")]
     (rate, r), (_handled, h) = here_yearly(ctx, "mediation_success_rate"), here_yearly(ctx, "mediation_cases")
@@ -319,13 +335,21 @@ def judicial(ctx: ReportContext) -> None:
                              concluded=_fmt(n_c), settled=_fmt(n_s), rate=_fmt(value, 1), target=_fmt(rate.target.value),
                              cmp=t(L, "an_above" if value >= rate.target.value else "an_below"),
                              diff=_fmt(abs(value - rate.target.value), 1))))
-    out.append(district_years(ctx, rate))
-    out.append(pace_needed(ctx, ctx.indicators))
     _display_html("".join(out))
+
+
+def mediation_by_district(ctx: ReportContext) -> None:
+    """The mediation success rate by district and year."""
+    _display_html(district_years(ctx, ctx.plan.indicator("mediation_success_rate")))
 
 
 def financing(ctx: ReportContext) -> None:
     """Pledge financing: amount, enterprises, amount per enterprise and growth; totals against the pace needed."""
+    run_analyses(ctx, "financing")
+
+
+def pledge_financing(ctx: ReportContext) -> None:
+    """Pledge financing here by year: amount, enterprises, amount per enterprise and growth."""
     L = ctx.lang
     out = [_heading(ctx, "an_fin_pledge")]
     (amount, a), (firms, f) = here_yearly(ctx, "pledge_financing_amount"), here_yearly(ctx, "pledge_financing_enterprises")
@@ -347,13 +371,21 @@ def financing(ctx: ReportContext) -> None:
                              growth=_pct(_value_in(a, y1) / _value_in(a, y0) - 1, 1), firms=_fmt(_value_in(f, y1)),
                              per=_fmt(per[y1], 1), per0=_fmt(per[y0], 1))))
     out.append(f"<p><small>{_e(t(L, 'an_fin_note'))}</small></p>")
-    out.append(pace_needed(ctx, ctx.indicators))
-    out.append(district_years(ctx, amount))
     _display_html("".join(out))
+
+
+def pledge_by_district(ctx: ReportContext) -> None:
+    """Pledge financing by district and year."""
+    _display_html(district_years(ctx, ctx.plan.indicator("pledge_financing_amount")))
 
 
 def geographical_indications(ctx: ReportContext) -> None:
     """Use of the GI mark by district: eligible and approved producers, the rate, output and households."""
+    run_analyses(ctx, "geographical_indications")
+
+
+def gi_use(ctx: ReportContext) -> None:
+    """Use of the GI mark by district in the last complete year, with output and households."""
     L = ctx.lang
     out = [_heading(ctx, "an_gi_use")]
     rate = ctx.plan.indicator("gi_mark_usage_rate")
@@ -394,28 +426,40 @@ def geographical_indications(ctx: ReportContext) -> None:
 
 def innovation(ctx: ReportContext) -> None:
     """High-value patents per 10,000 people by district, and the growth of the patent stock."""
-    L = ctx.lang
+    run_analyses(ctx, "innovation")
+
+
+def patents_by_district(ctx: ReportContext) -> None:
+    """High-value patents per 10,000 people and valid invention patents by district and year."""
     out = [_heading(ctx, "an_inn")]
     out.append(district_years(ctx, ctx.plan.indicator("high_value_patents_per_10k")))
     out.append(district_years(ctx, ctx.plan.indicator("valid_invention_patents")))
-    out.append(f"<h3>{_e(t(L, 'an_year_by_year'))}</h3>")
-    out.append(year_by_year(ctx, [i for i in ctx.plan.indicators_in("innovation")]))
     _display_html("".join(out))
+
+
+def section_years(ctx: ReportContext) -> None:
+    """Every indicator of the page's section year by year, with growth (:func:`year_by_year`)."""
+    _display_html(f"<h3>{_e(t(ctx.lang, 'an_year_by_year'))}</h3>"
+                  + year_by_year(ctx, list(ctx.plan.indicators_in(ctx.section))))
 
 
 def international(ctx: ReportContext) -> None:
     """Madrid registrations by district; the city's foreign-related guidance and warnings by year."""
-    L = ctx.lang
-    out = [_heading(ctx, "an_intl")]
-    out.append(district_years(ctx, ctx.plan.indicator("madrid_registrations")))
-    out.append(f"<h3>{_e(t(L, 'an_year_by_year'))}</h3>")
-    out.append(year_by_year(ctx, ctx.plan.indicators_in("international")))
-    out.append(pace_needed(ctx, ctx.indicators))
-    _display_html("".join(out))
+    run_analyses(ctx, "international")
+
+
+def madrid_by_district(ctx: ReportContext) -> None:
+    """Madrid international trademark registrations by district and year."""
+    _display_html(_heading(ctx, "an_intl") + district_years(ctx, ctx.plan.indicator("madrid_registrations")))
 
 
 def governance(ctx: ReportContext) -> None:
     """Meetings of every government against 2 a year; the police liaison coverage; publicity by district."""
+    run_analyses(ctx, "governance")
+
+
+def deployment_meetings(ctx: ReportContext) -> None:
+    """Every government's deployment meetings by year against the plan's number a year."""
     L = ctx.lang
     out = [_heading(ctx, "an_gov")]
     meetings = ctx.plan.indicator("deployment_meetings")
@@ -434,6 +478,13 @@ def governance(ctx: ReportContext) -> None:
     out.append(table([t(L, "an_district")] + [year_label(ctx, meetings, y) for y in years], rows, highlight))
     out.append(finding(t(L, "an_gov_meetings", n=len(rows), k=len(rows) - len(short), target=_fmt(meetings.target.value),
                          who=("、" if L == "zh" else ", ").join(short) or t(L, "none"))))
+    _display_html("".join(out))
+
+
+def police_liaison(ctx: ReportContext) -> None:
+    """Which districts had a police liaison in the latest period with data."""
+    L = ctx.lang
+    out = []
     cover = ctx.plan.indicator("police_liaison_coverage")
     latest = ctx.frame[(ctx.frame["indicator_id"] == cover.id) & (ctx.frame["qindex"] <= ctx.quarter.index)]
     if len(latest):
@@ -442,6 +493,28 @@ def governance(ctx: ReportContext) -> None:
                    if c != ctx.geos.city.code and not n > 0]
         out.append(finding(t(L, "an_gov_police", q=latest["period"].iloc[0], k=len(ctx.geos.districts) - len(missing), n=len(ctx.geos.districts),
                              who=("、" if L == "zh" else ", ").join(missing) or t(L, "none"))))
-    out.append(district_years(ctx, ctx.plan.indicator("publicity_events")))
-    out.append(pace_needed(ctx, ctx.indicators))
     _display_html("".join(out))
+
+
+def publicity_by_district(ctx: ReportContext) -> None:
+    """Publicity events by district and year."""
+    _display_html(district_years(ctx, ctx.plan.indicator("publicity_events")))
+
+
+#: Each section's analyses, in the order its notebook shows them (a heading and one call per analysis):
+#: the notebooks and :func:`run_analyses` read this one list, and tests/test_notebooks.py holds them to it.
+ANALYSES: dict[str, tuple] = {
+    "enforcement": (admin_cases, ruling_cycle, pace),
+    "judicial": (mediation_funnel, mediation_by_district, pace),
+    "financing": (pledge_financing, pace, pledge_by_district),
+    "geographical_indications": (gi_use,),
+    "innovation": (patents_by_district, section_years),
+    "international": (madrid_by_district, section_years, pace),
+    "governance": (deployment_meetings, police_liaison, publicity_by_district, pace),
+}
+
+
+def run_analyses(ctx: ReportContext, section: str) -> None:
+    """Every analysis of ``section``, in order (what its notebook shows cell by cell)."""
+    for analysis in ANALYSES[section]:
+        analysis(ctx)

@@ -127,6 +127,17 @@ def open_context(section: str = "", geography: str = "", quarter: str = "", lang
     return ctx
 
 
+def open_page(**parameters) -> ReportContext:
+    """The opening every page shares, in one call: the context (:func:`open_context`, same parameters), then
+    the header, the targets at a glance (:func:`headline_table`) and what changed since the last published run
+    (:func:`changes_since_last_run`). Returns the context for the page's own parts."""
+    ctx = open_context(**parameters)
+    header(ctx)
+    headline_table(ctx)
+    changes_since_last_run(ctx)
+    return ctx
+
+
 def load_context(path: str | Path) -> ReportContext:
     """Load what the report input at ``path`` names: settings from the input itself (no settings file is
     read in a kernel), the registry and geographies it names, and the run folder's tables."""
