@@ -83,7 +83,7 @@ def test_builder_checks_its_parameters(run_tables, settings, plan, geos):
 def test_page_context_loads_from_the_input_without_reading_the_settings_file(run_tables, settings, plan, geos,
                                                                             monkeypatch):
     import helpers.settings
-    from helpers.pages import sections
+    from helpers.pages import context, sections
 
     path = ri.write_report_input(ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106",
                                                        "2025Q4", "en"), run_tables)
@@ -92,10 +92,10 @@ def test_page_context_loads_from_the_input_without_reading_the_settings_file(run
         raise AssertionError("a page read the settings file")
 
     monkeypatch.setattr(helpers.settings, "load_settings", no_file)
-    monkeypatch.setattr(sections, "load_settings", no_file)
+    monkeypatch.setattr(context, "load_settings", no_file)
     ctx = sections.open_context(report_input=str(path))
     assert (ctx.section, ctx.geography.code, str(ctx.quarter), ctx.lang) == ("enforcement", "330106", "2025Q4", "en")
-    assert ctx.settings.raw == settings.raw and ctx.run_tables == str(run_tables.resolve())
+    assert ctx.settings.raw == settings.raw and ctx.run_dir == str(run_tables.resolve())
     assert len(ctx.assessments) == 3 and ctx.input.rows[0]["status"] == "at_risk"
 
 

@@ -120,14 +120,8 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
     run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     staging = _fresh_staging(out_root, str(q), run_id)
     previous_handlers: dict = {}  # signal -> the handler to put back
-
-    def _on_signal(signum, frame):
-        raise RunInterrupted(signum)
-
     try:
-        if threading_main():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                previous_handlers[sig] = signal.signal(sig, _on_signal)
+        previous_handlers = _raise_on_signals()
         staging.mkdir(parents=True)
         handler = json_log_handler(staging / "run.log.jsonl")
         log.addHandler(handler)
@@ -155,6 +149,18 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         for sig, h in previous_handlers.items():
             signal.signal(sig, h)
         lock.release()
+
+
+def _on_signal(signum, frame):
+    raise RunInterrupted(signum)
+
+
+def _raise_on_signals() -> dict:
+    """SIGTERM and SIGINT raise :class:`RunInterrupted` (nothing is published); returns the handlers to put back.
+    Only the main thread can set handlers: a run started elsewhere (the scheduler's thread) keeps them."""
+    if not threading_main():
+        return {}
+    return {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
 
 
 def _fresh_staging(out_root: Path, quarter: str, run_id: str) -> Path:
