@@ -165,18 +165,22 @@ def test_scheduled_runs_never_overlap(project):
     from helpers.run.schedule import build_scheduler
     from helpers.settings import load_settings
 
-    running, spans = [0], []
+    import threading
+
+    running, spans, second = [0], [], threading.Event()
 
     def slow_job():
         running[0] += 1
         spans.append(running[0])
-        time.sleep(1.5)
+        if len(spans) == 2:
+            second.set()
+        time.sleep(0.8)  # the job's own length: more than two of the trigger's intervals, which must not overlap it
         running[0] -= 1
 
     sched = build_scheduler(load_settings(project / "params" / "settings.yaml"), job=slow_job, blocking=False,
                             trig=IntervalTrigger(seconds=0.3))
     sched.start()
-    time.sleep(4)
+    assert second.wait(20), "the scheduler never started a second run"  # as soon as it does, not after a fixed time
     sched.shutdown(wait=True)
     assert len(spans) >= 2 and max(spans) == 1
 

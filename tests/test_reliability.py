@@ -735,3 +735,22 @@ def test_run_interrupted_is_not_an_exception():
             pytest.fail("an except Exception swallowed the signal")
     except RunInterrupted as exc:
         assert exc.signum == signal.SIGTERM
+
+
+def test_a_documents_failure_is_in_the_manifest_and_the_index(published, monkeypatch, capsys):
+    """The record is written last, after the Word/PDF step, so a failure there is in both (issue 18)."""
+    import helpers.pages.document
+
+    def no_fonts(*a, **k):
+        raise OSError("no CJK font for the PDF")
+
+    monkeypatch.setattr(helpers.pages.document, "write_documents", no_fonts)
+    code, out, err = cli(["run", *ONE, "--quiet", "--documents"], published, monkeypatch, capsys)
+    assert code == 1, err  # the run is published, with one failed step
+    run = published / "outputs" / "2025Q2"
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["documents"] == {"status": "failed", "geographies": "330106",
+                                     "error": "OSError: no CJK font for the PDF", "error_type": "OSError"}
+    assert [j["status"] for j in manifest["jobs"] if j["section"] == "documents"] == ["failed"]
+    index = (run / "index.html").read_text(encoding="utf-8")
+    assert "Word/PDF (330106)" in index and "OSError: no CJK font for the PDF" in index
