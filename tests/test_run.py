@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers.model.assess import OPEN
-from conftest import PUBLISHED_RUN, ipeval
+from conftest import PUBLISHED_RUN, ipeval, ipeval_here
 
 SECTIONS, GEOS = PUBLISHED_RUN[3], PUBLISHED_RUN[5]  # the session's published run: "enforcement,judicial", "330100,330106"
 
@@ -120,21 +120,23 @@ def test_invalid_data_exits_2_and_leaves_outputs_untouched(published, tmp_path):
     (["--quarter", "2025Q5"], "not a quarter"),
     (["--quarter", "__import__('os')"], "not a quarter"),
 ])
-def test_bad_parameters_are_refused_before_anything_runs(project, args, message):
-    r = ipeval("run", *args, "--quiet", cwd=project)
-    assert r.returncode == 2
-    assert message in r.stderr
+def test_bad_parameters_are_refused_before_anything_runs(project, args, message, monkeypatch, capsys):
+    code, _, err = ipeval_here(["run", *args, "--quiet"], project, monkeypatch, capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
     assert not (project / "outputs").exists() or not any((project / "outputs").glob("20*"))
 
 
-def test_a_second_run_of_the_same_quarter_is_locked_out(project):
+def test_a_second_run_of_the_same_quarter_is_locked_out(project, monkeypatch, capsys):
     from helpers.run.lock import QuarterLock
 
     (project / "outputs").mkdir()
-    with QuarterLock(project / "outputs" / ".2025Q2.lock", "2025Q2"):  # an OS lock: held against other processes
-        r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106", "--quiet", cwd=project)
-    assert r.returncode == 2
-    assert "another run of 2025Q2 is in progress" in r.stderr
+    # flock is per open file: a second open of the lock file is refused even in this process
+    with QuarterLock(project / "outputs" / ".2025Q2.lock", "2025Q2"):
+        code, _, err = ipeval_here(["run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106",
+                                    "--quiet"], project, monkeypatch, capsys)
+    assert code == 2
+    assert "another run of 2025Q2 is in progress" in err
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "template", "demo-data", "reproduce", "backfill", "schedule",

@@ -23,7 +23,7 @@ log = logging.getLogger("ipeval.run")
 def write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, started: datetime, prov: dict,
                               results: list, table: pd.DataFrame, demo: bool, documents: dict | None = None) -> None:
     """``manifest.json`` (everything needed to trace and re-run the run) and ``index.html``, written
-    after every other step; ``documents`` is the Word/PDF step's record (:func:`_documents`)."""
+    after every other step; ``documents`` is the Word/PDF step's record (:func:`documents_step`)."""
     from helpers.pages.report import render_index
 
     s, q = inp.settings, inp.quarter
