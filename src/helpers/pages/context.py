@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.files import restore_frame
-from helpers.pages.report_input import ReportInput
+from helpers.pages.report_input import ASSESSMENT_DTYPES, ReportInput
 from helpers.plan.geography import Geographies, Geography, load_geographies
 from helpers.plan.periods import Quarter
 from helpers.plan.registry import OVERVIEW, Plan, load_plan
@@ -108,7 +108,7 @@ def context_from_input(inp, run: Path) -> ReportContext:
                                       dtype={"geography_code": str, "period": str, "source": str, "note": str},
                                       keep_default_na=False,
                                       na_values={c: [""] for c in ("value", "numerator", "denominator")}))
-    table = restore_frame(pd.read_csv(run / inp.tables["assessments"]["path"], dtype={"geography_code": str}))
+    table = restore_frame(pd.read_csv(run / inp.tables["assessments"]["path"], dtype=ASSESSMENT_DTYPES))
     bands_file = run / inp.tables["bands"]["path"]
     bands = pd.read_csv(bands_file, dtype={"geography_code": str}) if bands_file.stat().st_size > 1 else pd.DataFrame()
     text_cols = [c for c in table.columns if c in ("target_kind", "direction", "due", "latest_period", "status",

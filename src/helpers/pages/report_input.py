@@ -33,6 +33,9 @@ from helpers.plan.registry import OVERVIEW
 #: The layout of the file; a reader refuses another one rather than guessing.
 SCHEMA_VERSION = 1
 
+#: How ``assessments.csv`` is read back: codes and periods stay text (a yearly period is 2025, not 2025.0).
+ASSESSMENT_DTYPES = {"geography_code": str, "latest_period": str, "settled_on": str}
+
 #: The run's tables a page reads, by name: file in the run folder, and whether a run always has it.
 TABLES = {"assessments": ("assessments.csv", True), "bands": ("bands.csv", True),
           "validated_data": ("validated_data.csv", True), "changes": ("changes.csv", False)}
@@ -119,7 +122,7 @@ def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, 
     q = Quarter.parse(str(quarter))
     run = Path(run_dir)
     if table is None:
-        table = pd.read_csv(run / "assessments.csv", dtype={"geography_code": str})
+        table = pd.read_csv(run / "assessments.csv", dtype=ASSESSMENT_DTYPES)
     inds = [i.id for i in plan.page_indicators(section) if geo.is_city or not i.city_only]
     mine = table[(table["geography_code"] == geo.code) & table["indicator_id"].isin(inds)]
     rows = tuple({**{k: _plain(v) for k, v in r.items()}, "note_codes": note_codes(r.get("note"))}

@@ -26,7 +26,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
     """The jobs to execute (each with its page's report input written into the run folder), and the
     results of unchanged jobs taken from the last published run."""
     from helpers.model.assess import code_hash
-    from helpers.pages.report_input import build_report_input, table_refs, write_report_input
+    from helpers.pages.report_input import ASSESSMENT_DTYPES, build_report_input, table_refs, write_report_input
 
     s, plan, geos, q, ex = inp.settings, inp.plan, inp.geos, inp.quarter, inp.settings.executor
     report_prov = {"run_id": prov["run_id"], "quarter": str(q), "git_commit": prov["git_commit"] or "not a git checkout",
@@ -37,7 +37,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
     prev_jobs = previous_jobs(prev_dir)
     hashes = row_hashes(inp.dataset.frame)
     refs = table_refs(staging)  # once per run: every page's input names the same tables
-    table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str})  # as the pages read it
+    table = pd.read_csv(staging / "assessments.csv", dtype=ASSESSMENT_DTYPES)  # as the pages read it
     jobs, skipped = [], []
     for section, code in inp.pairs:
         nb = s.root / "notebooks" / f"{section}.ipynb"
