@@ -19,6 +19,8 @@ run: install
 	$(BIN)/ipeval run --quarter $(QUARTER)
 
 test: install
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 demo-data: install

@@ -21,7 +21,7 @@
 # One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one geography
 # and one quarter. Run it from JupyterLab as it is (defaults: Hangzhou, 2025Q2, the demo data), with
 # `papermill notebooks/geographical_indications.ipynb out.ipynb -p geography 330106`, or through `ipeval run`. All computation lives
-# in `src/helpers` (this section's analysis: `helpers.pages.analysis.geographical_indications`); the method is in
+# in `src/helpers` (this section's analyses: `helpers.pages.analysis.ANALYSES["geographical_indications"]`, one cell each); the method is in
 # `docs/methodology.md`.
 
 # %% tags=["parameters"]
@@ -33,38 +33,34 @@ settings_path = ""  # default: params/settings.yaml
 data_path = ""  # default: the data file named in the settings (comma-separated for several)
 registry_path = ""  # default: the plan registry named in the settings
 run_dir = ""  # set by ipeval run: where the run's precomputed assessments and charts are
+report_input = ""  # set by ipeval run, and then the only parameter: the page's input file
+
+# %% [markdown] tags=["audit-only"]
+# ## Opening / 开篇
+# Shared by every page, in one call (`helpers.pages.sections.open_page`): the report input is loaded (in a run the
+# one parameter `report_input`, the file the run wrote for this page; on its own the same input is built from the
+# other parameters), then the header (plan, geography, quarter, mid-term or final assessment), the targets at a
+# glance (latest value, target and due date, gap, the probability of meeting the target from simulated paths, the
+# status and the official-style UN SDG Progress Chart category) and what changed since the last published run
+# (new periods, revised values, method/registry/settings changes: the run's `changes.csv`).
 
 # %%
 from helpers.pages import analysis
 from helpers.pages import sections as report
 
-ctx = report.open_context(section=section, geography=geography, quarter=quarter, lang=lang,
-                          settings_path=settings_path, data_path=data_path,
-                          registry_path=registry_path, run_dir=run_dir)
-report.header(ctx)
-
-# %% [markdown] tags=["audit-only"]
-# ## Targets at a glance / 目标一览
-# Latest value, target and due date, gap, the probability of meeting the target from simulated paths,
-# the status and the official-style (UN SDG Progress Chart) category beside it.
-
-# %%
-report.headline_table(ctx)
-
-# %% [markdown] tags=["audit-only"]
-# ## What changed / 自上次发布以来的变化
-# The move in probability and status since the last published run, split into new periods, revised values
-# and method/registry/settings changes (the run's `changes.csv`).
-
-# %%
-report.changes_since_last_run(ctx)
+ctx = report.open_page(section=section, geography=geography, quarter=quarter, lang=lang,
+                       settings_path=settings_path, data_path=data_path,
+                       registry_path=registry_path, run_dir=run_dir, report_input=report_input)
 
 # %% [markdown] tags=["audit-only"]
 # ## GI use by district and producer / 地理标志使用的区县与生产者情况
 # Per district with GI products, at the last year ended: producers meeting the conditions (the rate's denominator), producers approved to use the mark (numerator), the use rate against the target, the enterprises' output and the households reached. Districts without GI products (0/0) are named and add nothing to the city.
 
+# %% [markdown] tags=["audit-only"]
+# ### GI mark use by district / 各区县地理标志专用标志使用
+
 # %%
-analysis.geographical_indications(ctx)
+analysis.gi_use(ctx)
 
 # %% [markdown] tags=["audit-only"]
 # ## Indicators / 分指标

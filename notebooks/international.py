@@ -21,7 +21,7 @@
 # One report of the evaluation of Hangzhou's IP Protection Demonstration Zone plan (2023-2025) for one geography
 # and one quarter. Run it from JupyterLab as it is (defaults: Hangzhou, 2025Q2, the demo data), with
 # `papermill notebooks/international.ipynb out.ipynb -p geography 330106`, or through `ipeval run`. All computation lives
-# in `src/helpers` (this section's analysis: `helpers.pages.analysis.international`); the method is in
+# in `src/helpers` (this section's analyses: `helpers.pages.analysis.ANALYSES["international"]`, one cell each); the method is in
 # `docs/methodology.md`.
 
 # %% tags=["parameters"]
@@ -33,38 +33,46 @@ settings_path = ""  # default: params/settings.yaml
 data_path = ""  # default: the data file named in the settings (comma-separated for several)
 registry_path = ""  # default: the plan registry named in the settings
 run_dir = ""  # set by ipeval run: where the run's precomputed assessments and charts are
+report_input = ""  # set by ipeval run, and then the only parameter: the page's input file
+
+# %% [markdown] tags=["audit-only"]
+# ## Opening / 开篇
+# Shared by every page, in one call (`helpers.pages.sections.open_page`): the report input is loaded (in a run the
+# one parameter `report_input`, the file the run wrote for this page; on its own the same input is built from the
+# other parameters), then the header (plan, geography, quarter, mid-term or final assessment), the targets at a
+# glance (latest value, target and due date, gap, the probability of meeting the target from simulated paths, the
+# status and the official-style UN SDG Progress Chart category) and what changed since the last published run
+# (new periods, revised values, method/registry/settings changes: the run's `changes.csv`).
 
 # %%
 from helpers.pages import analysis
 from helpers.pages import sections as report
 
-ctx = report.open_context(section=section, geography=geography, quarter=quarter, lang=lang,
-                          settings_path=settings_path, data_path=data_path,
-                          registry_path=registry_path, run_dir=run_dir)
-report.header(ctx)
-
-# %% [markdown] tags=["audit-only"]
-# ## Targets at a glance / 目标一览
-# Latest value, target and due date, gap, the probability of meeting the target from simulated paths,
-# the status and the official-style (UN SDG Progress Chart) category beside it.
-
-# %%
-report.headline_table(ctx)
-
-# %% [markdown] tags=["audit-only"]
-# ## What changed / 自上次发布以来的变化
-# The move in probability and status since the last published run, split into new periods, revised values
-# and method/registry/settings changes (the run's `changes.csv`).
-
-# %%
-report.changes_since_last_run(ctx)
+ctx = report.open_page(section=section, geography=geography, quarter=quarter, lang=lang,
+                       settings_path=settings_path, data_path=data_path,
+                       registry_path=registry_path, run_dir=run_dir, report_input=report_input)
 
 # %% [markdown] tags=["audit-only"]
 # ## Madrid registrations by district; year by year / 马德里注册的区县分布；逐年数据
 # Madrid registrations by district and year; every foreign-related indicator year by year; the pace the totals still need.
 
+# %% [markdown] tags=["audit-only"]
+# ### Madrid registrations by district / 各区县马德里商标注册
+
 # %%
-analysis.international(ctx)
+analysis.madrid_by_district(ctx)
+
+# %% [markdown] tags=["audit-only"]
+# ### Year by year / 逐年数据
+
+# %%
+analysis.section_years(ctx)
+
+# %% [markdown] tags=["audit-only"]
+# ### Pace still needed / 达标所需进度
+
+# %%
+analysis.pace(ctx)
 
 # %% [markdown] tags=["audit-only"]
 # ## Indicators / 分指标

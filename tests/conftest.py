@@ -13,6 +13,21 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Fixtures that run the pipeline (an ``ipeval run`` or papermill): a test using one, directly or through
+#: another fixture, is end-to-end, so ``pytest -m "not e2e"`` stays a fast suite without anyone remembering
+#: to mark it. ``run_dir`` is tests/test_documents.py's published 2025Q4 run.
+PIPELINE_FIXTURES = frozenset({"published_run", "published", "run_dir", "workflow", "nb_project"})
+
+#: The one published run that tests only read (tests/test_run.py, tests/test_html.py): 2025Q2, two sections
+#: (a total target and a rate) for the city and a district, with 400 simulated paths.
+PUBLISHED_RUN = ("--quarter", "2025Q2", "--sections", "enforcement,judicial", "--geos", "330100,330106")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
 
 @pytest.fixture(scope="session")
 def root() -> Path:
@@ -47,6 +62,16 @@ def demo_frame(settings, plan, geos):
     return load_data(settings.data_path, plan, geos).frame
 
 
+@pytest.fixture(scope="session")
+def published_run(tmp_path_factory):
+    """``(project, completed process)``: one run of :data:`PUBLISHED_RUN`, made once per session and shared by
+    every test that only reads a published run (the slow part of those tests)."""
+    proj = make_project(tmp_path_factory.mktemp("published") / "proj")
+    r = ipeval("run", *PUBLISHED_RUN, "--quiet", cwd=proj)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return proj, r
+
+
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A scratch copy of the project (params, notebooks, demo data); outputs go under it."""
@@ -66,6 +91,23 @@ def make_project(dst: Path) -> Path:
     s["forecast"]["n_paths"] = 400  # fewer paths keep the suite fast; the method is the same
     (dst / "params" / "settings.yaml").write_text(yaml.safe_dump(s, allow_unicode=True), encoding="utf-8")
     return dst
+
+
+def ipeval_here(args, cwd: Path, monkeypatch, capsys) -> tuple[int, str, str]:
+    """``ipeval ARGS`` in this process, through the console entry point: ``(exit code, stdout, stderr)``.
+
+    For commands refused before anything runs: the same code path as :func:`ipeval` without a new
+    interpreter importing pandas (about 2 s each on this project's machine)."""
+    from helpers.cli import main
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("IPEVAL_HOME", str(cwd))
+    monkeypatch.setattr(sys, "argv", ["ipeval", *map(str, args)])
+    with pytest.raises(SystemExit) as e:
+        main()
+    out = capsys.readouterr()
+    code = e.value.code if isinstance(e.value.code, int) else (0 if e.value.code is None else 1)
+    return code, out.out, out.err
 
 
 def ipeval(*args, cwd: Path, timeout=900, env_extra=None):

@@ -219,6 +219,7 @@ def test_default_origins_run_from_min_points_to_the_quarter_before_the_due_date(
     assert summary["method"].tolist() == ["rules"] and summary["n"].iloc[0] == per["scored"].sum()
 
 
+@pytest.mark.e2e  # runs the methodology notebook
 def test_cli_prints_the_scores_and_refuses_an_unknown_geography(project, tmp_path):
     from conftest import ipeval
 

@@ -90,15 +90,15 @@ def test_sigterm_publishes_nothing_releases_the_lock_and_the_next_run_completes(
     assert proc.returncode != 0
     assert not (project / "outputs" / "2025Q2").exists()
     assert not any(staging.glob("*/*"))
-    from filelock import FileLock
+    from helpers.run.lock import QuarterLock
 
-    FileLock(str(project / "outputs" / ".2025Q2.lock")).acquire(timeout=0)  # released
+    QuarterLock(project / "outputs" / ".2025Q2.lock", "2025Q2").acquire().release()  # released (else RunLockedError)
     r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106", "--quiet", cwd=project)
     assert r.returncode == 0, r.stderr[-2000:]
 
 
 @pytest.mark.e2e
-def test_dask_executor_runs_the_same_jobs_on_a_local_cluster(project):
+def test_dask_executor_runs_the_same_jobs_on_a_local_cluster(project, plan):
     from distributed import LocalCluster
 
     from helpers.run.quarter import run_quarter
@@ -108,10 +108,21 @@ def test_dask_executor_runs_the_same_jobs_on_a_local_cluster(project):
         result = run_quarter(load_settings(project / "params" / "settings.yaml"), "2025Q2", sections=["enforcement"],
                              geographies=["330106"], quiet=True, executor="dask", scheduler=cluster.scheduler_address)
     assert result.exit_code == 0
-    assert (result.published / "reports" / "enforcement" / "330106.report.html").is_file()
-    assert _manifest(project)["executor"]["kind"] == "dask"
+    manifest = _manifest(project)
+    assert manifest["executor"]["kind"] == "dask"
+    assert [(j["section"], j["geography_code"], j["status"], j["attempts"]) for j in manifest["jobs"]] == [
+        ("enforcement", "330106", "ok", 1)]
+    # the page a Dask worker made is the whole page: its section's analysis and a chart per district indicator,
+    # made from the one input the run wrote for it
+    html = (result.published / "reports" / "enforcement" / "330106.report.html").read_text(encoding="utf-8")
+    charts = [i for i in plan.indicators_in("enforcement") if not i.city_only]
+    assert html.count("<img") == len(charts) and "西湖区" in html and 'class="ipeval-finding"' in html
+    audit = (result.published / "reports" / "enforcement" / "330106.audit.html").read_text(encoding="utf-8")
+    assert "../../inputs/enforcement/330106.json" in audit
+    assert (result.published / "inputs" / "enforcement" / "330106.json").is_file()
 
 
+@pytest.mark.e2e
 def test_reproduce_reports_byte_identical_assessments(project):
     r = ipeval("run", "--quarter", "2025Q2", "--sections", "financing", "--geos", "330127", "--quiet", cwd=project)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -154,18 +165,22 @@ def test_scheduled_runs_never_overlap(project):
     from helpers.run.schedule import build_scheduler
     from helpers.settings import load_settings
 
-    running, spans = [0], []
+    import threading
+
+    running, spans, second = [0], [], threading.Event()
 
     def slow_job():
         running[0] += 1
         spans.append(running[0])
-        time.sleep(1.5)
+        if len(spans) == 2:
+            second.set()
+        time.sleep(0.8)  # the job's own length: more than two of the trigger's intervals, which must not overlap it
         running[0] -= 1
 
     sched = build_scheduler(load_settings(project / "params" / "settings.yaml"), job=slow_job, blocking=False,
                             trig=IntervalTrigger(seconds=0.3))
     sched.start()
-    time.sleep(4)
+    assert second.wait(20), "the scheduler never started a second run"  # as soon as it does, not after a fixed time
     sched.shutdown(wait=True)
     assert len(spans) >= 2 and max(spans) == 1
 

@@ -1,10 +1,12 @@
 """The published HTML: offline-clean, the two report variants, the provenance footer, escaping,
 and (marked ``browser``) rendering in headless Chromium with every network request blocked.
 
-One ``ipeval run`` (section ``enforcement``, Hangzhou and Shangcheng) is shared by the module."""
+The session's published run (``published_run`` in conftest.py; its ``enforcement`` pages for Hangzhou and
+Xihu are the ones checked here) is shared with tests/test_run.py."""
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,7 +14,6 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 import pytest
-from conftest import ipeval
 
 QUARTER, SECTION, GEOS = "2025Q2", "enforcement", ("330100", "330106")
 PLAN_TITLE = "杭州市国家知识产权保护示范区建设方案"
@@ -131,14 +132,9 @@ def offline_problems(path: Path) -> list:
 # --------------------------------------------------------------------------- the run
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """A scratch project with one published run: enforcement x (330100, 330106), 400 paths."""
-    from conftest import make_project
-
-    proj = make_project(tmp_path_factory.mktemp("html") / "proj")
-    r = ipeval("run", "--quarter", QUARTER, "--sections", SECTION, "--geos", ",".join(GEOS), "--quiet", cwd=proj)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return proj
+def published(published_run):
+    """The session's published run (conftest.PUBLISHED_RUN), which has SECTION x GEOS in QUARTER."""
+    return published_run[0]
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +209,7 @@ def test_report_has_no_code_and_audit_has_code_and_parameters(out, code):
     assert not report.find_all(cls="highlight")  # no syntax-highlighted source anywhere
     code_cells = report.find_all(cls="jp-CodeCell")
     assert code_cells and all("jp-mod-noInput" in c.classes for c in code_cells)
-    assert "open_context" not in report_text
+    assert "open_page" not in report_text
     for tag in ("celltag_parameters", "celltag_injected-parameters", "celltag_audit-only"):
         assert not report.find_all(cls=tag), tag
     assert "injected-parameters" not in report_text and "# Parameters" not in report_text
@@ -221,11 +217,14 @@ def test_report_has_no_code_and_audit_has_code_and_parameters(out, code):
 
     audit_text = _report(out, code, "audit").read_text(encoding="utf-8")
     audit = parse(audit_text)
-    assert "open_context" in audit_text
+    assert "open_page" in audit_text
     assert audit.find_all(cls="jp-InputArea")
+    # the run passes one parameter, the page's report input, which the published run holds
     injected = _code_cell_text(audit, "celltag_injected-parameters")
-    assert f'geography = "{code}"' in injected and f'quarter = "{QUARTER}"' in injected
-    assert "run_dir = " in injected and "settings_path = " in injected
+    assert f'report_input = "../../inputs/{SECTION}/{code}.json"' in injected
+    assert "geography = " not in injected and "run_dir = " not in injected and "settings_path = " not in injected
+    page_input = json.loads((out / "inputs" / SECTION / f"{code}.json").read_text(encoding="utf-8"))
+    assert (page_input["geography"], page_input["quarter"], page_input["section"]) == (code, QUARTER, SECTION)
     defaults = _code_cell_text(audit, "celltag_parameters")
     assert 'section = "enforcement"' in defaults
 
@@ -429,11 +428,11 @@ def test_published_figures_marked_with_their_source(out):
 
 
 @pytest.mark.e2e
-def test_methods_note_links_the_methodology_and_audit_shows_run_dir_relative(out):
+def test_methods_note_links_the_methodology_and_audit_shows_the_input_relative(out):
     page = parse(_report(out, "330106", "report"))
     links = [a.attrs["href"] for a in page.find_all("a") if "methodology" in a.attrs.get("href", "")]
     assert links and (_report(out, "330106", "report").parent / links[0]).resolve().is_file()
     audit = _report(out, "330106", "audit").read_text(encoding="utf-8")
     assert ".staging" not in audit
     injected = _code_cell_text(parse(audit), "celltag_injected-parameters")
-    assert 'run_dir = "../.."' in injected
+    assert 'report_input = "../../inputs/' in injected  # the run folder's input, from the notebook's folder

@@ -20,16 +20,30 @@ def test_a_notebook_per_section(plan):
     assert {s.id for s in plan.sections} <= names
 
 
-def test_each_section_notebook_has_its_own_analysis(plan):
-    """The section notebooks are no longer copies: each calls its own section's analysis."""
+def test_each_section_notebook_shows_its_analyses_cell_by_cell(plan):
+    """A section notebook shows which analyses its section runs: a heading and one call per analysis of
+    ``helpers.pages.analysis.ANALYSES``, in that order, and no other section's."""
     import jupytext
 
+    from helpers.pages.analysis import ANALYSES
+
+    assert set(ANALYSES) == {s.id for s in plan.sections}
     for sec in plan.sections:
-        code = "\n".join(c.source for c in jupytext.read(str(ROOT / "notebooks" / f"{sec.id}.py")).cells
-                         if c.cell_type == "code")
-        assert f"analysis.{sec.id}(ctx)" in code
-        others = [s.id for s in plan.sections if s.id != sec.id]
-        assert not any(f"analysis.{o}(ctx)" in code for o in others)
+        cells = jupytext.read(str(ROOT / "notebooks" / f"{sec.id}.py")).cells
+        calls = [(n, c.source.strip()) for n, c in enumerate(cells)
+                 if c.cell_type == "code" and c.source.strip().startswith("analysis.")]
+        assert [src for _, src in calls] == [f"analysis.{f.__name__}(ctx)" for f in ANALYSES[sec.id]], sec.id
+        for n, _ in calls:  # each under its own heading
+            assert cells[n - 1].cell_type == "markdown" and cells[n - 1].source.startswith("### "), (sec.id, n)
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem != "methodology"], ids=lambda p: p.stem)
+def test_the_shared_opening_is_one_call(path):
+    code = [c.source for c in nbformat.read(str(path), as_version=4).cells if c.cell_type == "code"]
+    opening = [c for c in code if "open_page(" in c]
+    assert len(opening) == 1 and "report_input=report_input" in opening[0]
+    text = "\n".join(code)
+    assert "open_context(" not in text and "headline_table(" not in text and "header(" not in text
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -362,11 +362,23 @@ def test_bad_parameters_are_refused_with_a_clear_message(case, make, code, expec
 
 
 def test_too_many_workers_are_capped_and_said(monkeypatch):
-    from helpers.run.execute import max_workers, worker_count
+    import logging
 
-    assert max_workers() == 4 * (os.cpu_count() or 1)
-    assert worker_count(10_000, None) == max_workers()
-    assert worker_count(None, 2) == 2
+    from helpers.run import execute
+
+    said = []
+    handler = logging.Handler()
+    handler.emit = said.append  # type: ignore[method-assign]
+    execute.log.addHandler(handler)
+    monkeypatch.setattr(execute.os, "cpu_count", lambda: 3)  # a machine of 3 CPUs: at most 12 reports at once
+    try:
+        assert execute.worker_count(10_000, None) == 12
+        assert [(r.event, r.requested, r.used) for r in said] == [("workers_capped", 10_000, 12)]
+        assert execute.worker_count(12, None) == 12 and len(said) == 1  # at the cap: nothing to say
+        assert execute.worker_count(None, 2) == 2  # the settings, when -j is not given
+        assert execute.worker_count(None, None) == 4  # the default: one more than the CPUs
+    finally:
+        execute.log.removeHandler(handler)
 
 
 def test_print_systemd_converts_cron_ranges_and_steps(published, monkeypatch, capsys):
@@ -755,3 +767,22 @@ def test_run_interrupted_is_not_an_exception():
             pytest.fail("an except Exception swallowed the signal")
     except RunInterrupted as exc:
         assert exc.signum == signal.SIGTERM
+
+
+def test_a_documents_failure_is_in_the_manifest_and_the_index(published, monkeypatch, capsys):
+    """The record is written last, after the Word/PDF step, so a failure there is in both (issue 18)."""
+    import helpers.pages.document
+
+    def no_fonts(*a, **k):
+        raise OSError("no CJK font for the PDF")
+
+    monkeypatch.setattr(helpers.pages.document, "write_documents", no_fonts)
+    code, out, err = cli(["run", *ONE, "--quiet", "--documents"], published, monkeypatch, capsys)
+    assert code == 1, err  # the run is published, with one failed step
+    run = published / "outputs" / "2025Q2"
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["documents"] == {"status": "failed", "geographies": "330106",
+                                     "error": "OSError: no CJK font for the PDF", "error_type": "OSError"}
+    assert [j["status"] for j in manifest["jobs"] if j["section"] == "documents"] == ["failed"]
+    index = (run / "index.html").read_text(encoding="utf-8")
+    assert "Word/PDF (330106)" in index and "OSError: no CJK font for the PDF" in index

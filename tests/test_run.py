@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from helpers.model.assess import OPEN
-from conftest import ipeval
+from conftest import PUBLISHED_RUN, ipeval, ipeval_here
 
-SECTIONS, GEOS = "enforcement,judicial", "330100,330106"
+SECTIONS, GEOS = PUBLISHED_RUN[3], PUBLISHED_RUN[5]  # the session's published run: "enforcement,judicial", "330100,330106"
 
 
 def _tree_digest(folder: Path) -> dict:
@@ -23,14 +24,9 @@ def _tree_digest(folder: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """One run shared by the tests of this module (it is the slow part)."""
-    from conftest import make_project
-
-    proj = make_project(tmp_path_factory.mktemp("run") / "proj")
-    r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return proj, r
+def published(published_run):
+    """The session's published run (conftest.PUBLISHED_RUN: these SECTIONS and GEOS)."""
+    return published_run
 
 
 @pytest.mark.e2e
@@ -71,20 +67,29 @@ def test_run_publishes_reports_index_and_tables(published, plan):
     # the store's view the run read, and the received file it was made of
     assert manifest["data_copy"] == ["data/observations.csv"] and (out / "data" / "observations.csv").is_file()
     assert [p.name.endswith("-demo_data.csv") for p in (out / "data" / "received").iterdir()] == [True]
-    # a quiet run for cron: nothing on stdout, and the kernels' own log holds no error
-    assert r.stdout.strip() == "" or "reports ok" in r.stdout
+    # a quiet run for cron: one summary line on stdout (no progress bar, no kernel output), and the kernels'
+    # own log holds no error
+    assert len(r.stdout.splitlines()) == 1, r.stdout
+    assert re.fullmatch(r"2025Q2: 4/4 reports ok \(0 unchanged\), 0 failed -> \S+/outputs/2025Q2/index\.html\s*", r.stdout)
     kernel_log = (out / "kernels.log").read_text(encoding="utf-8")
     assert "ERROR" not in kernel_log and "Traceback" not in kernel_log, kernel_log[-2000:]
 
 
 @pytest.mark.e2e
 def test_rerun_with_nothing_changed_skips_every_job(published):
+    import os
+
     proj, _ = published
+    pointer = proj / "outputs" / "2025Q2"
+    first = os.readlink(pointer)
     r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
     assert r.returncode == 0, r.stderr[-2000:]
-    manifest = json.loads((proj / "outputs" / "2025Q2" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((pointer / "manifest.json").read_text(encoding="utf-8"))
     assert all(j.get("skipped") for j in manifest["jobs"])
     assert len(list((proj / "outputs" / "runs" / "2025Q2").iterdir())) == 2  # the earlier run is kept
+    # the session's run is shared (conftest.published_run): point the quarter back at the run the others read
+    os.symlink(first, proj / "outputs" / ".2025Q2.restore")
+    os.replace(proj / "outputs" / ".2025Q2.restore", pointer)
 
 
 @pytest.mark.e2e
@@ -115,21 +120,23 @@ def test_invalid_data_exits_2_and_leaves_outputs_untouched(published, tmp_path):
     (["--quarter", "2025Q5"], "not a quarter"),
     (["--quarter", "__import__('os')"], "not a quarter"),
 ])
-def test_bad_parameters_are_refused_before_anything_runs(project, args, message):
-    r = ipeval("run", *args, "--quiet", cwd=project)
-    assert r.returncode == 2
-    assert message in r.stderr
+def test_bad_parameters_are_refused_before_anything_runs(project, args, message, monkeypatch, capsys):
+    code, _, err = ipeval_here(["run", *args, "--quiet"], project, monkeypatch, capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
     assert not (project / "outputs").exists() or not any((project / "outputs").glob("20*"))
 
 
-def test_a_second_run_of_the_same_quarter_is_locked_out(project):
-    from filelock import FileLock
+def test_a_second_run_of_the_same_quarter_is_locked_out(project, monkeypatch, capsys):
+    from helpers.run.lock import QuarterLock
 
     (project / "outputs").mkdir()
-    with FileLock(str(project / "outputs" / ".2025Q2.lock")):
-        r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106", "--quiet", cwd=project)
-    assert r.returncode == 2
-    assert "another run of 2025Q2 is in progress" in r.stderr
+    # flock is per open file: a second open of the lock file is refused even in this process
+    with QuarterLock(project / "outputs" / ".2025Q2.lock", "2025Q2"):
+        code, _, err = ipeval_here(["run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106",
+                                    "--quiet"], project, monkeypatch, capsys)
+    assert code == 2
+    assert "another run of 2025Q2 is in progress" in err
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "template", "demo-data", "reproduce", "backfill", "schedule",

@@ -81,7 +81,7 @@ def test_empty_blocks_mean_the_defaults(tmp_path):
 
 
 @pytest.mark.e2e
-def test_ordinary_kernels_when_fork_kernels_is_off(tmp_path):
+def test_ordinary_kernels_when_fork_kernels_is_off(tmp_path, plan):
     project = make_project(tmp_path / "p")
     _write(project, _set("executor", "fork_kernels", False))
     r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106,330100", "--quiet",
@@ -91,4 +91,8 @@ def test_ordinary_kernels_when_fork_kernels_is_off(tmp_path):
     assert m["executor"]["fork_kernels"] is False
     assert {j["status"] for j in m["jobs"]} == {"ok"} and len(m["jobs"]) == 2
     html = (project / "outputs" / "2025Q2" / "reports" / "enforcement" / "330106.report.html").read_text(encoding="utf-8")
-    assert "<img" in html  # the charts were drawn by an ordinary kernel too
+    # the whole page from an ordinary kernel: a chart per indicator the district reports, the section's analysis
+    charts = [i for i in plan.indicators_in("enforcement") if not i.city_only]
+    assert html.count("<img") == len(charts) and 'class="ipeval-finding"' in html
+    # ordinary kernels write to the parent's output, not to the fork server's kernels.log (docs/kernels.md)
+    assert not (project / "outputs" / "2025Q2" / "kernels.log").exists()

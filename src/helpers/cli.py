@@ -262,7 +262,7 @@ def validate(
             if report:
                 _write_report(exc.failures, report)
                 typer.echo(f"report: {report}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except IpevalError as exc:
         _fail(exc)
     if report:

@@ -414,11 +414,20 @@ def load_settings(path: str | Path | None = None) -> Settings:
     p = Path(path) if path else find_project_root() / SETTINGS_RELPATH
     p = p.resolve()
     raw, sha = read_yaml_file(p, ConfigError, "settings file")
-    raw = raw or {}
+    return settings_from_mapping(raw or {}, p, sha)
+
+
+def settings_from_mapping(raw, path: str | Path, sha256: str) -> Settings:
+    """The settings from their already-read mapping (a report input carries them): the same schema
+    and the same errors as :func:`load_settings`, without reading the file again.
+
+    ``path`` is where the settings file was (its project folder resolves relative paths).
+    """
+    p = Path(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: the settings must be a mapping of keys to values")
     try:
         typed = SettingsFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, p)) from None
-    return Settings(p.parent.parent, p, sha, raw, typed)
+    return Settings(p.parent.parent, p, sha256, raw, typed)

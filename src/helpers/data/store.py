@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.contract import FAILURE_COLUMNS, REQUIRED_COLUMNS, _num, validate_frame
-from helpers.data.ingest import check_return
+from helpers.data.tasks import SCHEMA as TASK_SCHEMA, check_file as _check_file, store_rows as store_task_rows
 from helpers.exceptions import ConfigError, DataValidationError, EnvironmentFailure, InvalidPeriodError
 from helpers.files import refuse_links, sha256_file
 
@@ -44,7 +44,6 @@ log = logging.getLogger("ipeval.store")
 LOCK_WAIT_SECONDS = 30.0
 #: the name of a kept copy: sequence, received time, the first 12 hex digits of its SHA-256, name
 STORED_NAME = re.compile(r"^(\d{4,})-(\d{8}T\d{6}Z)-([0-9a-f]{12})-(.+)$")
-from helpers.data.tasks import SCHEMA as TASK_SCHEMA, check_file as _check_file, store_rows as store_task_rows
 
 #: the received time of the seed file (the settings' data file) when the store is first built: it
 #: counts as known from the start, so a backfill on a fresh store sees what it saw before the store

@@ -5,6 +5,10 @@ machine-read ``assessments.csv`` keeps them). A Chinese page, document or workbo
 through :func:`note_label`, which translates every note the model writes and drops a part it
 does not know rather than print English in a Chinese document. :func:`method_text` describes the
 method that ran, from the ``models_used`` of the rows (not a fixed description of one engine).
+
+A program that needs a note's meaning (the typed report input) takes :func:`note_codes`: each
+phrase becomes ``{"code": ..., **its numbers}``; a phrase the table does not know is kept whole as
+``{"code": "text", "text": ...}``, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -144,3 +148,39 @@ def date_label(d, lang: str) -> str:
     if not m or lang != "zh":
         return str(d)
     return f"{int(m.group(1))}年{int(m.group(2))}月{int(m.group(3))}日"
+
+
+#: (code, pattern of the model's English phrase); the named groups become the code's fields.
+NOTE_PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
+    ("missed_in", re.compile(r"target missed in (?P<years>[0-9, ]+)")),
+    ("not_met_by", re.compile(r"target not met by (?P<due>\S+)")),
+    ("rules_only", re.compile(r"(?P<n>\d+) observations \(< (?P<min>\d+)\): rule-based layer only")),
+    ("no_data", re.compile(r"no data")),
+    ("city_whole", re.compile(r"target set for the city as a whole; shown for reference")),
+)
+
+TEXT = re.compile(r"(?P<text>.*?)(?:; |$)")  # a phrase the table does not know, up to the next "; "
+
+
+def note_codes(note) -> tuple[dict, ...]:
+    """``note`` (as in ``assessments.csv``) as a tuple of ``{"code": ..., ...}``, in the note's order.
+
+    Examples
+    --------
+    >>> note_codes("no data; target not met by 2025Q4")
+    ({'code': 'no_data'}, {'code': 'not_met_by', 'due': '2025Q4'})
+    """
+    if not isinstance(note, str) or not note:
+        return ()
+    out, rest = [], note
+    while rest:
+        for code, pattern in NOTE_PATTERNS:  # a phrase may itself hold "; ": match phrases, not split parts
+            m = pattern.match(rest)
+            if m and rest[m.end():m.end() + 2] in ("; ", ""):
+                out.append({"code": code, **m.groupdict()})
+                break
+        else:
+            m = TEXT.match(rest)  # always matches (it may match nothing before "; ")
+            out.append({"code": "text", "text": m.group("text") if m else rest})
+        rest = rest[m.end():].removeprefix("; ") if m else ""
+    return tuple(out)

@@ -88,6 +88,7 @@ _PROV_ZH = {"run_id": "运行编号", "quarter": "评估季度", "git_commit": "
             "packages": "软件包版本"}
 
 RUN_DIR_LINE = re.compile(r'^run_dir = "(?P<path>[^"\n]+)"\s*$', re.M)
+INPUT_LINE = re.compile(r'^report_input = "[^"\n]*/(?P<page>inputs/[^"/\n]+/[^"/\n]+\.json)"\s*$', re.M)
 
 
 def _run_dir_relative(nb):
@@ -101,6 +102,8 @@ def _run_dir_relative(nb):
     for c in nb.cells:  # in place: the executed notebook is saved already, only its pages are still to come
         if "injected-parameters" in c.get("metadata", {}).get("tags", []):
             c.source = RUN_DIR_LINE.sub('run_dir = "../.."  # the run folder, from this notebook\'s folder', c.source)
+            c.source = INPUT_LINE.sub(r'report_input = "../../\g<page>"  # in the run folder, from this notebook\'s folder',
+                                      c.source)
     return nb
 
 
@@ -216,7 +219,7 @@ def write_methodology_page(source: str | Path, out_path: str | Path, lang: str =
     import mistune
 
     text = Path(source).read_text(encoding="utf-8")
-    body = mistune.create_markdown(plugins=["table", "strikethrough", "url"])(text)
+    body = str(mistune.create_markdown(plugins=["table", "strikethrough", "url"])(text))  # HTML: a str
     title = next((ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("#")), "Methodology")
     page = (f'<!DOCTYPE html><html lang="{"zh" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>body{{max-width:60em;margin:2em auto;padding:0 1em;"

@@ -1,141 +1,40 @@
 """What the section notebooks call: each function renders one part of a report.
 
-Notebooks hold a ``parameters`` cell and calls into this module, nothing else. In a run the
-executor has already computed every assessment once (``<run>/assessments.csv``), so a notebook
-only reads tables and draws; run on its own (JupyterLab, plain ``papermill``) it computes what
-it needs through the forecast cache.
+Notebooks hold a ``parameters`` cell and calls into this module and :mod:`helpers.pages.analysis`,
+nothing else: one opening call (:func:`open_page`), then one call per part. The page's context is
+loaded from its report input by :mod:`helpers.pages.context` (loading apart from rendering); in a run
+the executor has computed every assessment and chart once, so a page only reads and renders.
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from helpers.files import restore_frame
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_NAMES, t
+from helpers.pages.context import (  # noqa: F401 - loading lives there; notebooks and analysis import it from here
+    ReportContext,
+    context_from_input,
+    load_context,
+    open_context,
+)
+from helpers.pages.display import _display_html, _e, _show, _show_png
 from helpers.pages.stage import section_status_counts, stage_banner  # noqa: F401 - re-exported
-from helpers.plan.geography import load_geographies
-from helpers.plan.periods import Quarter
-from helpers.plan.registry import OVERVIEW, load_plan
-from helpers.settings import load_settings
+from helpers.plan.registry import OVERVIEW
 
 
-@dataclass
-class ReportContext:
-    """Everything one report needs, loaded once per notebook."""
 
-    plan: object
-    geos: object
-    settings: object
-    frame: pd.DataFrame
-    data_paths: tuple
-    section: str
-    geography: object
-    quarter: Quarter
-    lang: str
-    assessments: pd.DataFrame
-    bands: pd.DataFrame
-    demo: bool
-    run_dir: str = ""
-    published: pd.DataFrame = None  # figures from publications (helpers.data.reference)
-
-    @property
-    def indicators(self):
-        inds = self.plan.page_indicators(self.section)
-        return [i for i in inds if self.geography.is_city or not i.city_only]
-
-    def section_name(self) -> str:
-        return self.plan.page_name(self.section, self.lang)
-
-
-def _show(fig) -> None:
-    """Embed a figure as a PNG (independent of the kernel's Matplotlib backend) and free it."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    from helpers.pages.charts import CHART_DPI
-
-    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
-    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=CHART_DPI)
-    plt.close(fig)
-    _show_png(buf.getvalue(), " / ".join(titles))
-
-
-def _show_png(data: bytes, alt: str) -> None:
-    """Embed PNG bytes at the pages' display width, the chart's title as its alternative text."""
-    from IPython.display import Image, display
-
-    from helpers.pages.charts import DISPLAY_WIDTH
-
-    display(Image(data=data, format="png", width=DISPLAY_WIDTH, metadata={"alt": alt or "chart"}))
-
-
-def _display_html(text: str) -> None:
-    from IPython.display import HTML, display
-
-    display(HTML(text))
-
-
-def _e(x) -> str:
-    return html.escape("" if x is None else str(x))
-
-
-def open_context(section: str, geography: str, quarter: str, lang: str = "zh", settings_path: str = "",
-                 data_path: str = "", registry_path: str = "", run_dir: str = "") -> ReportContext:
-    """Load registry, geographies, data and assessments for one report.
-
-    Parameters are the notebook's own; every one is checked (unknown section, geography or quarter
-    raise an error naming the valid choices) before anything is read.
-    """
-    settings = load_settings(settings_path or None)
-    plan = load_plan(registry_path or settings.plan_path)
-    geos = load_geographies(settings.geographies_path)
-    if section != OVERVIEW:
-        plan.section(section)
-    geo = geos.get(geography)
-    if lang not in ("zh", "en"):
-        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
-    q = Quarter.parse(quarter)
-    paths = [Path(p) for p in (data_path.split(",") if data_path else [str(settings.data_path)])]
-    run = Path(run_dir) if run_dir else None
-    if run and (run / "validated_data.csv").is_file():
-        # validated by the runner before any notebook started
-        frame = restore_frame(pd.read_csv(run / "validated_data.csv", dtype={"geography_code": str, "period": str,
-                                                                             "source": str, "note": str},
-                                          keep_default_na=False,
-                                          na_values={c: [""] for c in ("value", "numerator", "denominator")}))
-    else:
-        from helpers.data.contract import (
-            load_data,  # pandera is imported only where data are validated
-        )
-
-        frame = load_data(paths, plan, geos).frame
-    if run and (run / "assessments.csv").is_file():
-        table = restore_frame(pd.read_csv(run / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str}))
-        bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
-    else:
-        from helpers.model.assess import StatusThresholds, assess_all
-        from helpers.model.forecast import ForecastSettings
-
-        fs = ForecastSettings.from_mapping(settings.block("forecast"))
-        th = StatusThresholds(**settings.block("status"))
-        table, bands = assess_all(frame, plan, geos, q, fs, th, cache_dir=settings.outputs_path / ".cache" / "assess")
-    text_cols = [c for c in table.columns if c in ("target_kind", "direction", "due", "latest_period", "status",
-                                                    "sdg_category", "decided_by", "models_used", "models_dropped", "note",
-                                                    "binds", "settled_on", "assessment_stage")]
-    table[text_cols] = table[text_cols].astype(object).where(table[text_cols].notna(), "")
-    demo = frame["source"].astype(str).str.startswith("DEMO").any()
-    from helpers.data.reference import published_figures
-
-    return ReportContext(plan, geos, settings, frame, tuple(map(str, paths)), section, geo, q, lang,
-                         table, bands, bool(demo), run_dir, published_figures(settings.root))
+def open_page(**parameters) -> ReportContext:
+    """The opening every page shares, in one call: the context (:func:`open_context`, same parameters), then
+    the header, the targets at a glance (:func:`headline_table`) and what changed since the last published run
+    (:func:`changes_since_last_run`). Returns the context for the page's own parts."""
+    ctx = open_context(**parameters)
+    header(ctx)
+    headline_table(ctx)
+    changes_since_last_run(ctx)
+    return ctx
 
 
 # --------------------------------------------------------------------------- parts of the page

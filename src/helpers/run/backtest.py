@@ -49,7 +49,7 @@ def backtest_command(settings_path: str | Path | None = None, output_dir: str | 
         The folder written. Prints nothing.
     """
     s, plan, geos, frame, fs, th, _ = load_inputs(settings_path, data_path)
-    geo_codes = as_list(geographies) or list(DEFAULT_GEOGRAPHIES)
+    geo_codes: list[str] | None = as_list(geographies) or list(DEFAULT_GEOGRAPHIES)
     if geo_codes == ["all"]:
         geo_codes = None
     origins = DEFAULT_ORIGINS if origins is None else origins
@@ -87,7 +87,7 @@ def render_methodology(backtest_dir, settings_path=None, lang: str = "zh") -> li
         The notebook failed (the error of the cell that raised).
     """
     from helpers.files import sha256_file
-    from helpers.run.jobs import run_job
+    from helpers.run.jobs import Job, run_job
     from helpers.settings import load_settings
 
     s = load_settings(settings_path)
@@ -95,7 +95,7 @@ def render_methodology(backtest_dir, settings_path=None, lang: str = "zh") -> li
     work = folder / ".methodology"
     shutil.rmtree(work, ignore_errors=True)
     ex = s.executor
-    job = dict(section="methodology", geography_code="methodology", quarter="", lang=lang,
+    job = Job(section="methodology", geography="methodology", quarter="", lang=lang,
                notebook=str(s.root / "notebooks" / "methodology.ipynb"), output_dir=str(work),
                parameters={"settings_path": str(s.path), "backtest_dir": str(folder), "lang": lang},
                start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout, retries=ex.retries,

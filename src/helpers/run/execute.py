@@ -9,6 +9,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from helpers.run.jobs import Job, run_job
+
 log = logging.getLogger("ipeval.run")
 
 
@@ -90,16 +92,15 @@ def kill_children() -> None:
             pass
 
 
-def execute_jobs(jobs: list, workers: int, executor: str, scheduler, quiet: bool, fork_kernels: bool = True) -> list:
+def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet: bool, fork_kernels: bool = True) -> list:
     """Run every job, ``workers`` at a time; return their result dicts in the jobs' order.
 
     Locally, reports run in threads, each with its own kernel process; with ``fork_kernels`` the
     kernels are forked from one warmed-up server (``docs/kernels.md``), else started as ordinary
-    ipykernel processes. ``executor="dask"`` submits the same job dicts to the cluster at ``scheduler``.
+    ipykernel processes. ``executor="dask"`` submits the same jobs to the cluster at ``scheduler``.
     """
-    from helpers.run.jobs import run_job
 
-    results = []
+    results: list[dict] = []
     if not jobs:
         return results
     progress = None
@@ -134,7 +135,8 @@ def execute_jobs(jobs: list, workers: int, executor: str, scheduler, quiet: bool
             from distributed import as_completed as dask_completed
 
             with Client(scheduler, timeout="10s") as client:  # reachable: checked before the run
-                futures = [client.submit(run_job, j, pure=False, key=f"ipeval-{j['section']}-{j['geography_code']}-{uuid.uuid4().hex[:6]}") for j in jobs]
+                futures = [client.submit(run_job, j, pure=False, key=f"ipeval-{j.section}-{j.geography}-{uuid.uuid4().hex[:6]}")
+                           for j in jobs]
                 for fut in dask_completed(futures):
                     collect(fut.result())
         else:
@@ -142,7 +144,7 @@ def execute_jobs(jobs: list, workers: int, executor: str, scheduler, quiet: bool
 
             from helpers.run.forkserver import ForkServer
 
-            server = (ForkServer(tempfile.gettempdir(), kernel_log=Path(jobs[0]["output_dir"]) / "kernels.log")
+            server = (ForkServer(tempfile.gettempdir(), kernel_log=Path(jobs[0].output_dir) / "kernels.log")
                       if fork_kernels else contextlib.nullcontext())
             with server:
                 pool = ThreadPoolExecutor(max_workers=workers)
@@ -159,11 +161,12 @@ def execute_jobs(jobs: list, workers: int, executor: str, scheduler, quiet: bool
     finally:
         if progress:
             progress.stop()
-    order = {(j["section"], j["geography_code"]): n for n, j in enumerate(jobs)}
+    order = {j.key: n for n, j in enumerate(jobs)}
     return sorted(results, key=lambda r: order.get((r["section"], r["geography_code"]), 0))
 
 
 def _log_job(r: dict) -> None:
-    log.info("job", extra={"event": "job", **{k: r[k] for k in ("section", "geography_code", "status", "duration", "attempts", "error")}})
+    log.info("job", extra={"event": "job", **{k: r.get(k, "") for k in ("section", "geography_code", "status", "duration",
+                                                                      "attempts", "error", "error_type")}})
 
 

@@ -66,6 +66,15 @@ SOCKET_ENV = "IPEVAL_FORKSERVER"
 LOG_ENV = "IPEVAL_KERNEL_LOG"  # where forked kernels write their stdout/stderr
 
 
+class KernelDied(RuntimeError):
+    """A kernel that exited before it answered ``kernel_info``: retried like a kernel that dies
+    mid-cell (:func:`helpers.run.jobs.run_job` retries by this type, not by the message)."""
+
+
+class KernelStartTimeout(RuntimeError):
+    """A kernel that did not answer ``kernel_info`` within the start timeout (not retried)."""
+
+
 class ReadyKernelClient(AsyncKernelClient):
     """An async kernel client whose ``wait_for_ready`` returns as soon as the kernel is ready.
 
@@ -99,9 +108,9 @@ class ReadyKernelClient(AsyncKernelClient):
                         self._handle_kernel_info_reply(reply)
                         return
             if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
+                raise KernelDied("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+                raise KernelStartTimeout(f"Kernel didn't respond in {timeout:.0f} seconds")
 
 
 class ForkKernelManager(AsyncKernelManager):
@@ -255,8 +264,8 @@ def serve(path: str) -> None:
                 break
             if pid == 0:
                 break
-            conn = children.pop(pid, None)
-            if conn is not None:
+            if pid in children:
+                conn = children.pop(pid)
                 code = os.waitstatus_to_exitcode(status)
                 try:
                     conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
@@ -286,17 +295,17 @@ class ForkServer:
         self.folder = tempfile.mkdtemp(prefix="ipeval-run-", dir=folder)
         self.path = str(Path(self.folder) / f"ipeval-fork-{os.getpid()}.sock")
         self.kernel_log = str(kernel_log) if kernel_log else None
-        self.proc = None
-        self._previous = None
-        self._previous_log = None
+        self.proc: subprocess.Popen[str] | None = None
+        self._previous: str | None = None
+        self._previous_log: str | None = None
 
     def __enter__(self) -> "ForkServer":
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-        self.proc = subprocess.Popen([sys.executable, "-m", "helpers.run.forkserver", self.path], stdout=subprocess.PIPE,
-                                     env=env, text=True)
-        line = self.proc.stdout.readline().strip()
+        proc = self.proc = subprocess.Popen([sys.executable, "-m", "helpers.run.forkserver", self.path],
+                                            stdout=subprocess.PIPE, env=env, text=True)
+        line = proc.stdout.readline().strip() if proc.stdout else ""
         if line != "ready":
-            self.proc.kill()
+            proc.kill()
             import shutil
 
             shutil.rmtree(self.folder, ignore_errors=True)

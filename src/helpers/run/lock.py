@@ -58,6 +58,5 @@ class QuarterLock:
     def __enter__(self) -> "QuarterLock":
         return self.acquire()
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:
         self.release()
-        return False

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.series import indicator_series
-from helpers.i18n import SDG_NAMES, dt
+from helpers.i18n import dt
 from helpers.pages.document import narrative as nv
 from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
 from helpers.pages.document.parts import method_annex, source_kind, standard_table

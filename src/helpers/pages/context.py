@@ -1,0 +1,121 @@
+"""Loading a page: its report input read (or built, for a notebook run on its own) into a :class:`ReportContext`.
+
+Loading is apart from rendering: this module reads, :mod:`helpers.pages.sections` and
+:mod:`helpers.pages.analysis` render. In a run the notebook's one parameter is its report input
+(:mod:`helpers.pages.report_input`); :func:`open_context` also takes the old parameters for a notebook run
+on its own, and builds the same input through the same function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.files import restore_frame
+from helpers.pages.report_input import ASSESSMENT_DTYPES, ReportInput
+from helpers.plan.geography import Geographies, Geography, load_geographies
+from helpers.plan.periods import Quarter
+from helpers.plan.registry import OVERVIEW, Plan, load_plan
+from helpers.settings import Settings, load_settings
+
+
+@dataclass
+class ReportContext:
+    """Everything one report needs, loaded once per notebook."""
+
+    plan: Plan
+    geos: Geographies
+    settings: Settings
+    frame: pd.DataFrame
+    data_paths: tuple
+    section: str
+    geography: Geography
+    quarter: Quarter
+    lang: str
+    assessments: pd.DataFrame
+    bands: pd.DataFrame
+    demo: bool
+    run_dir: str = ""
+    published: pd.DataFrame = None  # figures from publications (helpers.data.reference)
+    input: ReportInput | None = None  # the ReportInput the context was loaded from (helpers.pages.report_input)
+
+    @property
+    def indicators(self):
+        inds = self.plan.page_indicators(self.section)
+        return [i for i in inds if self.geography.is_city or not i.city_only]
+
+    def section_name(self) -> str:
+        return self.plan.page_name(self.section, self.lang)
+
+
+def open_context(section: str = "", geography: str = "", quarter: str = "", lang: str = "zh", settings_path: str = "",
+                 data_path: str = "", registry_path: str = "", run_dir: str = "",
+                 report_input: str = "") -> ReportContext:
+    """The context of one report, from its report input (:mod:`helpers.pages.report_input`).
+
+    In a run the notebook is given ``report_input``, the path of the input the run wrote, and
+    nothing else. Run on its own (JupyterLab, plain ``papermill -p geography ... -p quarter ...``)
+    the input is built here through the same :func:`~helpers.pages.report_input.build_report_input`
+    from the other parameters (``run_dir``: a run folder to read the tables from; without it the
+    data are validated and assessed into a folder of this report's own). Every parameter is checked
+    (unknown section, geography or quarter raise an error naming the valid choices).
+    """
+    from helpers.pages import report_input as ri
+
+    if report_input:
+        return load_context(report_input)
+    settings = load_settings(settings_path or None)  # on its own only: a run passes its settings in the input
+    plan = load_plan(registry_path or settings.plan_path)
+    geos = load_geographies(settings.geographies_path)
+    if section != OVERVIEW:
+        plan.section(section)
+    geos.get(geography)
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
+    Quarter.parse(quarter)
+    paths = [p for p in data_path.split(",") if p] if data_path else [str(settings.data_path)]
+    standalone = not (run_dir and (Path(run_dir) / "assessments.csv").is_file())
+    folder = ri.prepare_standalone(settings, plan, geos, quarter, paths) if standalone else Path(run_dir)
+    inp = ri.build_report_input(settings, plan, geos, folder, section, geography, quarter, lang, data_paths=paths,
+                                standalone=standalone)
+    ctx = context_from_input(inp, folder)
+    if standalone:  # everything is in memory now; the page links nothing in the folder
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+    return ctx
+
+
+def load_context(path: str | Path) -> ReportContext:
+    """Load what the report input at ``path`` names: settings from the input itself (no settings file is
+    read in a kernel), the registry and geographies it names, and the run folder's tables."""
+    from helpers.pages import report_input as ri
+
+    return context_from_input(ri.read_report_input(path), ri.run_folder(path))
+
+
+def context_from_input(inp, run: Path) -> ReportContext:
+    """The context of the :class:`~helpers.pages.report_input.ReportInput` ``inp``, whose tables are in ``run``."""
+    from helpers.data.reference import published_figures
+    from helpers.settings import settings_from_mapping
+
+    settings = settings_from_mapping(inp.settings["values"], inp.settings["path"], inp.settings["sha256"])
+    plan = load_plan(inp.plan["path"])
+    geos = load_geographies(inp.geographies["path"])
+    frame = restore_frame(pd.read_csv(run / inp.tables["validated_data"]["path"],
+                                      dtype={"geography_code": str, "period": str, "source": str, "note": str},
+                                      keep_default_na=False,
+                                      na_values={c: [""] for c in ("value", "numerator", "denominator")}))
+    table = restore_frame(pd.read_csv(run / inp.tables["assessments"]["path"], dtype=ASSESSMENT_DTYPES))
+    bands_file = run / inp.tables["bands"]["path"]
+    bands = pd.read_csv(bands_file, dtype={"geography_code": str}) if bands_file.stat().st_size > 1 else pd.DataFrame()
+    text_cols = [c for c in table.columns if c in ("target_kind", "direction", "due", "latest_period", "status",
+                                                    "sdg_category", "decided_by", "models_used", "models_dropped", "note",
+                                                    "binds", "settled_on", "assessment_stage")]
+    table[text_cols] = table[text_cols].astype(object).where(table[text_cols].notna(), "")
+    demo = frame["source"].astype(str).str.startswith("DEMO").any()
+    return ReportContext(plan, geos, settings, frame, inp.data_paths, inp.section, geos.get(inp.geography),
+                         Quarter.parse(inp.quarter), inp.lang, table, bands, bool(demo),
+                         "" if inp.standalone else str(run), published_figures(settings.root), inp)

@@ -1,0 +1,64 @@
+"""The run's report jobs: one per (section, geography), each with its page's report input written
+into the run folder (:mod:`helpers.pages.report_input`); a job whose inputs hash as in the last
+published run is taken from it instead (:mod:`helpers.run.incremental`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.exceptions import ConfigError
+from helpers.files import sha256_file
+from helpers.run.incremental import (
+    job_data_hash,
+    job_input_hash,
+    previous_jobs,
+    reuse_job_files,
+    row_hashes,
+)
+from helpers.run.inputs import RunInputs
+from helpers.run.jobs import Job
+from helpers.run.publish import published_dir
+
+
+def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, force: bool) -> tuple[list, list]:
+    """The jobs to execute (each with its page's report input written into the run folder), and the
+    results of unchanged jobs taken from the last published run."""
+    from helpers.model.assess import code_hash
+    from helpers.pages.report_input import ASSESSMENT_DTYPES, build_report_input, table_refs, write_report_input
+
+    s, plan, geos, q, ex = inp.settings, inp.plan, inp.geos, inp.quarter, inp.settings.executor
+    report_prov = {"run_id": prov["run_id"], "quarter": str(q), "git_commit": prov["git_commit"] or "not a git checkout",
+                   "time (UTC)": prov["started"].isoformat(timespec="seconds"),
+                   **{f"sha256 {Path(k).name}": v for k, v in prov["inputs"].items()},
+                   "packages": ", ".join(f"{k} {v}" for k, v in prov["packages"].items())}
+    prev_dir = published_dir(out_root, q)
+    prev_jobs = previous_jobs(prev_dir)
+    hashes = row_hashes(inp.dataset.frame)
+    refs = table_refs(staging)  # once per run: every page's input names the same tables
+    table = pd.read_csv(staging / "assessments.csv", dtype=ASSESSMENT_DTYPES)  # as the pages read it
+    jobs, skipped = [], []
+    for section, code in inp.pairs:
+        nb = s.root / "notebooks" / f"{inp.plan.notebook_of(section)}.ipynb"
+        if not nb.is_file():
+            raise ConfigError(f"notebook {nb} is missing")
+        params = dict(section=section, geography=code, quarter=str(q), lang=inp.lang,
+                      settings_path=str(s.path), registry_path=str(s.plan_path))
+        h = job_input_hash(params, sha256_file(nb), code_hash(), plan.sha256, geos.sha256, s.sha256,
+                           job_data_hash(inp.dataset.frame, plan, section, code, geos.city.code, hashes))
+        page = build_report_input(s, plan, geos, staging, section, code, str(q), inp.lang, data_paths=inp.data_files,
+                                  table=table, tables=refs)
+        job = Job(section=section, geography=code, quarter=str(q), lang=inp.lang, notebook=str(nb),
+                  output_dir=str(staging), parameters={"report_input": str(write_report_input(page, staging))},
+                  input_hash=h, start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout,
+                  retries=ex.retries, fork_kernels=ex.fork_kernels,
+                  title=f"{geos.get(code).name(inp.lang)} · {plan.page_name(section, inp.lang)} · {q}",
+                  provenance=report_prov)
+        old = prev_jobs.get((section, code))
+        if (not force and old and prev_dir is not None and old.get("status") == "ok" and old.get("input_hash") == h
+                and reuse_job_files(prev_dir, staging, old)):
+            skipped.append({**old, "skipped": True, "duration": 0.0})
+        else:
+            jobs.append(job)
+    return jobs, skipped

@@ -1,0 +1,143 @@
+"""The stages of a run that write its tables and copies into the staging folder, in the order
+:func:`helpers.run.quarter.run_quarter` calls them: assess, charts, changes, copies of the inputs,
+provenance; and the workbook, reused when nothing it shows changed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.files import copy_verified, people_csv, recorded_checksums, sha256_file
+from helpers.run.changes import write_changes
+from helpers.run.inputs import RunInputs
+from helpers.run.provenance import git_commit, package_versions
+from helpers.run.publish import published_dir
+
+log = logging.getLogger("ipeval.run")
+
+
+def assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame, bool]:
+    """Every assessment, once per run (cached by input hash), and the tables made from them."""
+    from helpers.model.assess import assess_all
+
+    t0 = time.monotonic()
+    frame = inp.dataset.frame
+    table, bands = assess_all(frame, inp.plan, inp.geos, inp.quarter, inp.forecast, inp.thresholds,
+                              cache_dir=out_root / ".cache" / "assess",
+                              workers=min(inp.workers, 2) if inp.workers > 1 else 1)
+    from helpers.run.publication import mark_pending
+
+    table = mark_pending(table, inp.plan, inp.pending, inp.quarter)  # 待公布 (run/publication.py)
+    # tables people open in Excel: text cells that would run as formulas get a leading quote
+    # (OWASP); the notebooks read them back through helpers.files.restore_frame
+    (staging / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
+    # the validated, typed data for the notebooks, so no kernel re-reads and re-validates the inputs
+    (staging / "validated_data.csv").write_bytes(people_csv(frame))
+    bands.to_csv(staging / "bands.csv", index=False, float_format="%.6g")
+    demo = bool(frame["source"].astype(str).str.startswith("DEMO").any())
+    write_xlsx_once(inp, table, staging, published_dir(out_root, inp.quarter), demo)
+    log.info("assessed", extra={"event": "assessed", "seconds": round(time.monotonic() - t0, 2), "rows": len(table)})
+    return table, demo
+
+
+def changes(inp: RunInputs, table: pd.DataFrame, staging: Path, out_root: Path) -> None:
+    """``changes.csv``: what moved since the previous published run, and why (:mod:`helpers.run.changes`)."""
+    t0 = time.monotonic()
+    files = {}
+    if inp.store_view is not None:
+        v = inp.store_view
+        files = dict(zip(zip(v["indicator_id"], v["geography_code"], v["period"]), v["file"]))
+    else:
+        files = {}  # --data files: the value came from one of them
+    out = write_changes(inp, table, staging, out_root, files, workers=min(inp.workers, 2) if inp.workers > 1 else 1)
+    if out is not None:
+        log.info("changes", extra={"event": "changes", "seconds": round(time.monotonic() - t0, 2)})
+
+
+def read_changes(staging: Path) -> pd.DataFrame | None:
+    f = staging / "changes.csv"
+    return pd.read_csv(f, dtype={"geography_code": str}, keep_default_na=False) if f.is_file() else None
+
+
+def draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool = False, force: bool = False) -> None:
+    """Every chart of the run's reports, drawn once (cached by content) before any report runs,
+    so report kernels embed files instead of drawing (:mod:`helpers.pages.charts`)."""
+    from helpers.data.reference import published_figures
+    from helpers.pages.charts import render_charts, run_specs
+
+    table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str})
+    bands = pd.read_csv(staging / "bands.csv", dtype={"geography_code": str}) if (staging / "bands.csv").stat().st_size > 1 else pd.DataFrame()
+    pairs = list(inp.pairs)
+    if documents:  # a geography's Word/PDF report shows every section's charts: draw them here, in the pool
+        codes = dict.fromkeys(c for _, c in inp.pairs)
+        pairs += [(sec.id, c) for c in codes for sec in inp.plan.sections if (sec.id, c) not in inp.pairs]
+    specs = run_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, pairs,
+                      published_figures(inp.settings.root))
+    stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2), force=force)
+    log.info("charts", extra={"event": "charts", **stats})
+
+
+def data_copy_names(data_files: list) -> list[str]:
+    """Where each data file is copied in the run folder: ``data/<name>``, or ``data/<n>-<name>`` when
+    two files share a name (``a/data.csv`` and ``b/data.csv`` must not overwrite each other)."""
+    names = [p.name for p in data_files]
+    return [f"data/{n}" if names.count(n) == 1 else f"data/{k + 1}-{n}" for k, n in enumerate(names)]
+
+
+def copy_inputs(inp: RunInputs, staging: Path) -> None:
+    """A copy of the inputs, so the run can be reproduced from its own folder."""
+    (staging / "data").mkdir()
+    for p, name in zip(inp.data_files, data_copy_names(inp.data_files)):
+        shutil.copy2(p, staging / name)
+    if inp.received_files:
+        # the ingested files the store's view was made of, as received (the audit trail)
+        (staging / "data" / "received").mkdir()
+        for p in inp.received_files:
+            shutil.copy2(p, staging / "data" / "received" / p.name)
+    (staging / "params").mkdir()
+    s = inp.settings
+    # the settings as params/settings.yaml whatever their name (settings_<plan>.yaml for --plan):
+    # `ipeval reproduce` reads the run's own copy under that name
+    for p, name in ((s.path, "settings.yaml"), (s.plan_path, s.plan_path.name), (s.geographies_path, s.geographies_path.name)):
+        shutil.copy2(p, staging / "params" / name)
+    from helpers.pages.report import write_methodology_page
+
+    # the reports' methods note links this copy, so the link works wherever the run folder goes
+    if (s.root / "docs" / "methodology.md").is_file():
+        write_methodology_page(s.root / "docs" / "methodology.md", staging / "docs" / "methodology.html", inp.lang)
+
+
+def provenance(inp: RunInputs, run_id: str, started: datetime) -> dict:
+    """What every report and the manifest record of the run's origin."""
+    s = inp.settings
+    return {"run_id": run_id, "started": started, "git_commit": git_commit(s.root), "packages": package_versions(),
+            "inputs": {str(p): sha256_file(p) for p in (s.path, s.plan_path, s.geographies_path, *inp.data_files,
+                                                        *inp.received_files)}}
+
+
+def write_xlsx_once(inp: RunInputs, table, staging: Path, prev_dir: Path | None, demo: bool) -> None:
+    """``assessments.xlsx``, reused from the previous run when ``assessments.csv`` and
+    ``validated_data.csv`` are byte-identical (and the code that formats it unchanged): formatting
+    the workbook is the slowest step of a run in which nothing changed."""
+    from helpers.model.assess import code_hash
+    from helpers.pages.workbook import write_workbook
+
+    stamp = hashlib.sha256((staging / "assessments.csv").read_bytes() + (staging / "validated_data.csv").read_bytes()
+                           + code_hash().encode() + bytes([demo]) + inp.lang.encode() + inp.plan.sha256.encode()
+                           + inp.geos.sha256.encode()).hexdigest()
+    if prev_dir is not None:
+        old_stamp = prev_dir / ".assessments.xlsx.sha256"
+        if (old_stamp.is_file() and old_stamp.read_text().strip() == stamp
+                and copy_verified(prev_dir, "assessments.xlsx", staging, recorded_checksums(prev_dir))):
+            # a verified copy, never a hard link: editing one run's workbook must not change another run's
+            (staging / ".assessments.xlsx.sha256").write_text(stamp)
+            return
+    write_workbook(staging / "assessments.xlsx", table=table, frame=inp.dataset.frame, plan=inp.plan, geos=inp.geos,
+                   quarter=inp.quarter, demo=demo, lang=inp.lang, thresholds=inp.thresholds)
+    (staging / ".assessments.xlsx.sha256").write_text(stamp)
