@@ -258,8 +258,11 @@ def _from_paths(a: Assessment, kind: TargetKind, s: pd.DataFrame, paths: np.ndar
         float(lo95), float(lo80), float(med), float(hi80), float(hi95))
     # what decided the probability: the closed form, else the engine that simulated the paths
     a.decided_by = "beta_binomial" if exact is not None else (a.decided_by or "ensemble")
-    # a level already at the target is on track until its due period is observed
-    a.status = "on_track_reached" if kind.reached(s) else thresholds.status(a.probability)
+    # a level already at the target is marked so while the probability says on track; the level
+    # reached never overrides a low probability (a stock at 50 for >= 50, falling, is at risk)
+    a.status = thresholds.status(a.probability)
+    if a.status == "on_track" and kind.reached(s):
+        a.status = "on_track_reached"
 
 
 def _as_reference(a: Assessment) -> None:

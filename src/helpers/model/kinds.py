@@ -488,6 +488,15 @@ class YearRate(TargetKind):
         rows = self.year_rows(s, y)
         return float(rows["value"].iloc[-1]) if self.per_year == 1 else self._ratio(rows)
 
+    def official_series(self, s):
+        """The rate of each year so far (ratio of the year's sums; the current year to date), at the
+        end of its last observed period: the category compares the year's rate, not one quarter's."""
+        if self.per_year == 1 or not len(s):
+            return super().official_series(s)
+        years = sorted(int(y) for y in s["year"].unique())
+        rows = [self.year_rows(s, y) for y in years]
+        return (np.array([float(end_time(r)[-1]) for r in rows]), np.array([self._ratio(r) for r in rows]))
+
     def exact_probability(self, s, fut):
         """A rate whose target is its upper bound (100% of key cases guided): a yes/no question per
         case, which continuous paths on the logit scale can never answer yes (they stay strictly
