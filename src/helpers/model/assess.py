@@ -208,7 +208,8 @@ def _simulate(a: Assessment, ind: Indicator, geo: Geography, as_of: Quarter, s: 
         # counts are simulated as whole numbers (small ones in units): P(12 -> 13 of 13) is a count's question
         pf = forecast.simulate_paths(history, fut.steps, transform=transform, bounds=bounds,
                                      season_length=season_length, settings=settings,
-                                     seed=_seed(settings.seed, ind.id, geo.code, as_of), integer=integer)
+                                     seed=_seed(settings.seed, ind.id, geo.code, as_of), integer=integer,
+                                     positions=s["year" if fut.annual else "qindex"].to_numpy(int))
     except forecast.TooShortError:
         need = settings.min_points_for(season_length)
         return None, f"{len(s)} observations (< {need}): too short for a probability"
