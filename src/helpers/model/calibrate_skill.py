@@ -13,7 +13,7 @@ import pandas as pd
 from helpers.model.scoring import calibration_slope
 
 #: Resamples of the series-clustered bootstrap (95% percentile intervals).
-BOOTSTRAP = 200
+BOOTSTRAP = 100
 
 
 def ets_damped_paths(window: np.ndarray, steps: int, n_paths: int, seed: int) -> np.ndarray | None:
