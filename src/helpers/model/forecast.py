@@ -8,8 +8,9 @@ why this module returns an array of paths rather than intervals.
 Engines (``ForecastSettings.engine``)
 -------------------------------------
 ``drift_t`` (default)
-    A damped drift model of the changes over a year (first differences for yearly data, a quarter
-    against the same quarter a year before for quarters), with parameter uncertainty: a conjugate
+    A damped drift model of the changes from the latest value (first differences; a quarter against
+    the same quarter a year before only for a quarterly series the seasonality test finds seasonal,
+    :func:`drift_lag`), with parameter uncertainty: a conjugate
     prior on the volatility, the drift's sampling error and a drift that wanders from year to
     year, so each step's predictive is a Student-t (:func:`_drift_t_paths`). It works from 3
     yearly or 6 quarterly points, costs about 1 ms a series, and was calibrated on real series
@@ -122,9 +123,9 @@ class ForecastSettings:
         the equal-weight statsmodels ensemble of ``members``. ``"rw_drift"``: a random walk
         with drift and plug-in parameters (a baseline for calibration).
     drift_damping : float
-        Damping of the drift per YEAR (0-1; 1 = undamped). Drift ``phi**j`` at step ``j`` with
-        ``phi = drift_damping ** (1 / season_length)``, so the damping does not depend on the
-        frequency.
+        Damping of the drift per YEAR (0-1; 1 = undamped): the drift of every step of year ``a``
+        ahead is weighted ``drift_damping ** a`` (``a = ceil(j / periods per year)``), so the
+        damping does not depend on the frequency.
     drift_inflation : float
         Multiplier of the sampling variance of the drift (1 = the posterior's own).
     drift_wander, drift_wander_yearly : float
@@ -133,8 +134,9 @@ class ForecastSettings:
         past is less and less certain further ahead (a local linear trend). Estimated on half
         of the M3 development series (docs/methodology.md).
     prior_sigma : float
-        Prior guess of the volatility per year on the modelling scale (a relative change
-        under ``log``); per step it is ``prior_sigma / sqrt(season_length)``.
+        Prior guess of the volatility of a YEAR's change on the modelling scale (a relative
+        change under ``log``); for changes over one quarter (``drift_t`` on a non-seasonal
+        quarterly series) it is ``prior_sigma / sqrt(4)``.
     prior_df : float
         Weight of that prior, in pseudo-differences (scaled-inverse-chi-squared prior).
     widen : float
