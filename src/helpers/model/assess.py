@@ -401,6 +401,7 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
         known = frame[frame["qindex"] <= as_of.index]
         known = pd.DataFrame({"geography_code": known["geography_code"].to_numpy(),
                               "indicator_id": known["indicator_id"].to_numpy(),
+                              "qindex": known["qindex"].to_numpy(),
                               "row_hash": pd.util.hash_pandas_object(known[cols], index=False).to_numpy()})
         by_ind = {i: g for i, g in known.groupby("indicator_id", sort=False)}
         empty = known.iloc[:0]
