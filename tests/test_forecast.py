@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from helpers.exceptions import ConfigError
-from helpers.model import forecast
+from helpers.model import engine_ensemble, forecast
 from helpers.model.forecast import (
     ForecastSettings,
     PathForecast,
@@ -269,7 +269,7 @@ def test_member_with_bad_paths_is_dropped(trend, monkeypatch, bad_paths, reason)
             return lambda h, r, rng: bad_paths(h, r)
         return real(name, *args)
 
-    monkeypatch.setattr(forecast, "_fit_member", fit_member)
+    monkeypatch.setattr(engine_ensemble, "_fit_member", fit_member)
     pf = simulate_paths(trend, 4, settings=ENS)
     assert pf.members_dropped["theta"].startswith(reason)
     assert pf.members_used == ["ets_ann", "ets_aadn", "uc_llt"]
@@ -281,7 +281,7 @@ def test_no_member_left_falls_back_to_random_walk(trend, monkeypatch):
     def fail(name, *args):
         raise RuntimeError("no fit today")
 
-    monkeypatch.setattr(forecast, "_fit_member", fail)
+    monkeypatch.setattr(engine_ensemble, "_fit_member", fail)
     pf = simulate_paths(trend, 4, settings=ENS)
     assert pf.members_used == ["rw_drift"]
     assert set(pf.members_dropped) == {"ets_ann", "ets_aadn", "theta", "uc_llt"}
@@ -335,7 +335,7 @@ def test_mixture_gives_each_member_an_equal_block(trend, monkeypatch):
 
         return wrapped
 
-    monkeypatch.setattr(forecast, "_fit_member", recording)
+    monkeypatch.setattr(engine_ensemble, "_fit_member", recording)
     simulate_paths(trend, 2, settings=settings)
     assert seen == [("ets_ann", 28), ("ets_aadn", 25), ("theta", 25), ("uc_llt", 25)]
 
