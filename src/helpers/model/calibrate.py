@@ -6,18 +6,25 @@ competition, Makridakis & Hibon 2000), the way a district's short series will be
 
 1. every series is cut at several origins ``T``; each method sees only the last ``n`` points
    up to ``T`` (no leakage: nothing after ``T`` is read before scoring);
-2. for horizons of 1, 2 and 3 years (``h = years x periods per year`` steps) and growth rates
-   ``g`` in -5%, 0, 5%, 10%, 20% a year, the target is ``x_T (1 + g)^years`` and the outcome is
-   whether the value ``h`` steps later reaches it (``x_{T+h} >= target``);
+2. for horizons of 1, 2 and 3 years (``h = years x periods per year`` steps) and, on quarterly
+   series, 1, 2 and 3 quarters (the plan's last quarters, where users look), and growth rates
+   ``g`` in -5%, 0, 5%, 10%, 20% a year, the target is ``x_T (1 + g)^(h / periods per year)``
+   and the outcome is whether the value ``h`` steps later reaches it (``x_{T+h} >= target``);
 3. each method gives a probability per target, and (if it simulates) 80% and 95% intervals of
-   ``x_{T+h}``; they are scored by the Brier score, the calibration slope and coverage
-   (:mod:`helpers.model.scoring`).
+   ``x_{T+h}``; they are scored by the Brier score, the Brier skill against the base rate, the
+   calibration slope and coverage (:mod:`helpers.model.scoring`), with 95% intervals for the
+   Brier score and the slope that resample whole series (:mod:`helpers.model.calibrate_skill`),
+   and one step ahead by the median absolute percentage error of the median forecast against
+   repeating the last value (``last_value``).
 
 Methods: ``engine`` (:func:`helpers.model.forecast.simulate_paths` with the project's settings),
 ``rw_drift`` (random walk with drift, plug-in parameters, same code path with
-``engine="rw_drift"``), and two rules that give 0 or 1: ``trend_rule`` (the growth rate since
-the first visible point extrapolated to the due date; "on track" if it covers 95% of the
-required change: the rule layer the project used for short series) and ``unsd_rule`` (the UN SDG
+``engine="rw_drift"``), ``ets_damped`` (statsmodels ETS with additive damped trend on the log
+scale, maximum likelihood, no parameter uncertainty), ``base_rate`` (the share of outcomes met per
+history length, horizon and growth rate, given to every forecast: the reference of the skill
+score), and two rules that give 0 or 1: ``trend_rule`` (the growth rate since the first visible
+point extrapolated to the due date; "on track" if the projection covers 95% of the change from
+the first visible point to the target: the rule layer the project used for short series) and ``unsd_rule`` (the UN SDG
 Progress Chart test: actual compound growth since the baseline against the growth required to
 reach the target from the baseline, on track at a ratio of 0.95).
 
