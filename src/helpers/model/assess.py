@@ -3,13 +3,18 @@
 For each indicator and geography, from data up to the as-of quarter, :func:`assess_one`
 
 1. builds the observed series (:mod:`helpers.data.series`);
-2. asks the target's kind (:mod:`helpers.model.kinds`) whether the observed data settle it: then
-   the status is ``achieved`` or ``missed``, with the period that settled it;
+2. lists the returns missing in the target's period (:func:`helpers.data.series.missing_returns`)
+   and asks the target's kind (:mod:`helpers.model.kinds`) whether the observed data settle it:
+   then the status is ``achieved`` (also when a known lower bound already meets it) or ``missed``
+   (only on complete data), with the period that settled it; a rate with no cases (0/0) all its
+   due year is ``not_applicable``;
 3. otherwise simulates future paths of the series (:mod:`helpers.model.forecast`), from 3 yearly or
    6 quarterly points on, and the kind turns each path into the target quantity, so the
    probability is the share of paths that meet the target; the status is ``on_track``, ``at_risk``
    or ``off_track`` from the thresholds in ``params/settings.yaml`` (``on_track_reached`` for a
-   level already at the target before its due period is observed);
+   level already at the target before its due period is observed, while the probability says on
+   track); at or after the due date, a target missing returns leave undecided is ``data_missing``
+   (数据缺失) with the returns listed in ``missing_returns``;
 4. computes the official-style category beside it (:mod:`helpers.model.official`, the UN SDG
    Progress Chart's actual against required growth), for open targets; a settled target's
    category is its verdict (``met`` / ``not_met``), so the two never contradict;
