@@ -86,6 +86,9 @@ def _drift_t_paths(z: np.ndarray, horizon: int, settings: ForecastSettings, peri
     # drift_wander * sigma^2 per year, on top of the uncertainty of its current value
     n_years = int(year[-1])
     q = settings.drift_wander_yearly if m == 1 else settings.drift_wander
+    # q is a year's drift wander in units of a year's change variance; on changes over one quarter
+    # (sigma^2 a quarter of a year's) the quarterly drift times m must wander as much: q * L / m
+    q = q * lag / m
     wander = np.cumsum(sigma * math.sqrt(q) * rng.standard_normal((n_paths, n_years)), axis=1)
     for j in range(horizon):
         point[lag + j] = point[j] + drift_weight[j] * dbar
