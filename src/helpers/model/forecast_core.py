@@ -92,8 +92,9 @@ class ForecastSettings:
     drift_inflation : float
         Multiplier of the sampling variance of the drift (1 = the posterior's own).
     drift_wander, drift_wander_yearly : float
-        Variance per year of the random walk the drift follows, in units of ``sigma^2``, for
-        sub-annual and for yearly series: growth rates wander, so a drift estimated from the
+        Variance per year of the random walk the drift follows, in units of ``sigma^2`` (of a
+        year's change: times ``L / m`` for changes over one quarter), for sub-annual and for
+        yearly series: growth rates wander, so a drift estimated from the
         past is less and less certain further ahead (a local linear trend). Estimated on half
         of the M3 development series (docs/methodology.md).
     prior_sigma : float
