@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 QUARTER ?= 2025Q2
 
-.PHONY: install run test demo-data benchmark clean
+.PHONY: install run test demo-data benchmark clean calibration
 
 $(BIN)/ipeval: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,9 @@ benchmark: install
 
 clean:
 	rm -rf outputs/20* outputs/.cache outputs/.staging
+
+# docs/methodology.md section 12 in one command (the development files are not in the repository:
+# point CALIBRATION_DIR at them; the series they hold are listed in params/calibration/development_series.csv)
+CALIBRATION_DIR ?= ../shared/calibration
+calibration: install
+	nice $(BIN)/ipeval calibrate $(CALIBRATION_DIR)/m3_yearly_dev.csv $(CALIBRATION_DIR)/m3_quarterly_dev.csv --out outputs/calibration

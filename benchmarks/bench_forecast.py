@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np  # noqa: E402
 
-from helpers.model import forecast  # noqa: E402
+from helpers.model import engine_ensemble, forecast  # noqa: E402, F401
 from helpers.model.forecast import ForecastSettings, simulate_paths  # noqa: E402
 
 SEED = 20231023
@@ -85,7 +85,7 @@ def main() -> None:
     # Per-member time = its fit + its simulations, measured inside real simulate_paths calls
     member_time: dict[str, float] = defaultdict(float)
     member_calls: Counter = Counter()
-    real_fit = forecast._fit_member
+    real_fit = engine_ensemble._fit_member
 
     def timed_fit(name, *a, **k):
         start = time.perf_counter()
@@ -104,7 +104,7 @@ def main() -> None:
 
         return timed_sim
 
-    forecast._fit_member = timed_fit
+    engine_ensemble._fit_member = timed_fit
     dropped: Counter = Counter()
     reasons: dict[str, Counter] = defaultdict(Counter)
     fallback = 0
@@ -119,7 +119,7 @@ def main() -> None:
                 dropped[name] += 1
                 reasons[name][why.split(" (")[0]] += 1
     finally:
-        forecast._fit_member = real_fit
+        engine_ensemble._fit_member = real_fit
     total = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
 

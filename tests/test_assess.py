@@ -71,7 +71,7 @@ def test_clean_trend_far_from_a_level_target(plan, geos, fs, target, near):
     ind = _with_target(plan.indicator("digital_economy_hv_patents"), value=target)
     values = [20000 + 1000 * k + (50 if k % 2 else -50) for k in range(16)]
     a = _assess(_rows(ind.id, CITY, values), ind, CITY, plan, geos, fs)
-    assert a.decided_by == "ensemble"
+    assert a.decided_by == fs.engine
     assert abs(a.probability - near) < 0.05, a
     # 35,000 observed in 2024Q4 already meets 30,000: on track (target level reached) until 2025Q4 is observed
     assert a.status == ("on_track_reached" if near else "off_track")
@@ -111,7 +111,7 @@ def test_a_rate_near_its_bound_is_simulated_inside_it(plan, geos, fs):
     den = [200] * 16
     num = [min(200, int(197 + rng.integers(-3, 3))) for _ in range(16)]  # about 98.5%, noisy
     a = _assess(_rows(ind.id, CITY, numerators=num, denominators=den), ind, CITY, plan, geos, fs)
-    assert a.decided_by == "ensemble"
+    assert a.decided_by == fs.engine
     for q in ("forecast_lo95", "forecast_lo80", "forecast_median", "forecast_hi80", "forecast_hi95"):
         assert lo <= getattr(a, q) <= hi, (q, getattr(a, q))
     for band in a.bands:
@@ -133,7 +133,7 @@ def test_a_cumulative_target_within_reach_counts_only_the_zone_period(plan, geos
     ind = _with_target(plan.indicator("admin_cases"), value=1100)
     a = _assess(_rows(ind.id, CITY, [100 + (3 if k % 2 else -3) for k in range(16)]), ind, CITY, plan, geos, fs)
     assert a.progress_value == 800
-    assert a.decided_by == "ensemble" and a.probability > 0.9
+    assert a.decided_by == fs.engine and a.probability > 0.9
     assert 1100 < a.forecast_median < 1300
     assert a.forecast_lo95 >= a.progress_value  # flows are never simulated below zero
 

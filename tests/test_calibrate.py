@@ -147,7 +147,9 @@ def test_no_leakage_the_future_does_not_change_the_forecast(yearly):
     origin = int(a["origin"].iloc[0])  # 1-based: the last visible point
     series["N1"][origin:] *= 3.0  # everything after the origin changes
     b = run_calibration(series, "yearly", [4], FAST, origins=1)
-    assert np.array_equal(a["probability"].to_numpy(), b["probability"].to_numpy())
+    # base_rate is the outcomes' own share (the reference a skill score is measured against): not a forecast
+    fa, fb = a[a["method"] != "base_rate"], b[b["method"] != "base_rate"]
+    assert np.array_equal(fa["probability"].to_numpy(), fb["probability"].to_numpy())
     assert not np.array_equal(a["realised"].to_numpy(), b["realised"].to_numpy())
 
 
@@ -201,9 +203,11 @@ def test_command_writes_and_prints_the_table(tmp_path, monkeypatch, root):
     assert res.exit_code == 0, res.output
     table = pd.read_csv(tmp_path / "calibration.csv")
     assert list(table.columns) == COLUMNS
-    assert len(table) == 2 * 2 * len(METHODS)  # (yearly, quarterly) x (6, 8) x methods
+    # yearly: (6, 8) x methods; quarterly: (6, 8) x (1-3 years: methods; 1-3 quarters: methods + last_value)
+    assert len(table) == 2 * len(METHODS) + 2 * (2 * len(METHODS) + 1)
     assert set(table["freq"]) == {"yearly", "quarterly"}
     assert "engine" in res.output and "rw_drift" in res.output and "slope" in res.output
+    assert "ets_damped" in res.output and "skill" in res.output and "1-3q" in res.output
     assert (tmp_path / "calibration_forecasts.csv").exists()
 
 
@@ -221,3 +225,22 @@ def test_bad_history_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="fewer than the engine's minimum of 6"):
         calibrate_files([QUARTERLY], FAST, history="4,8", out=tmp_path)
     assert not (tmp_path / "calibration.csv").exists()
+
+
+def test_quarters_ahead_base_rate_and_skill(quarterly_small=None):
+    """Quarterly series are scored 1-3 quarters ahead as well as 1-3 years; base_rate is the share of
+    outcomes met per (n, steps, g); skill is 1 - Brier / Brier(base_rate); intervals resample series."""
+    rng = np.random.default_rng(3)
+    series = {f"Q{k}": 100 * np.exp(np.cumsum(rng.normal(0.01, 0.05, 30))) for k in range(12)}
+    per = run_calibration(series, "quarterly", [8], FAST, origins=2,
+                          methods=("engine", "rw_drift", "base_rate"))
+    assert set(per["horizon"]) == {"1-3q", "1-3y"} and set(per["h"]) == {1, 2, 3, 4, 8, 12}
+    base = per[per["method"] == "base_rate"]
+    share = per[per["method"] == "engine"].groupby(["h", "g"])["outcome"].mean()
+    assert np.allclose(base.groupby(["h", "g"])["probability"].first().loc[share.index], share)
+    table = calibrate.summarise(per)
+    row = table[(table["method"] == "engine") & (table["horizon"] == "1-3q")].iloc[0]
+    b = table[(table["method"] == "base_rate") & (table["horizon"] == "1-3q")].iloc[0]
+    assert row["skill"] == pytest.approx(1 - row["brier"] / b["brier"])
+    assert row["brier_lo"] <= row["brier"] <= row["brier_hi"] and np.isfinite(row["mdape1"])
+    assert "last_value" in set(table["method"])

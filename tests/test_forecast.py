@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from helpers.exceptions import ConfigError
-from helpers.model import forecast
+from helpers.model import engine_ensemble, forecast
 from helpers.model.forecast import (
     ForecastSettings,
     PathForecast,
@@ -269,7 +269,7 @@ def test_member_with_bad_paths_is_dropped(trend, monkeypatch, bad_paths, reason)
             return lambda h, r, rng: bad_paths(h, r)
         return real(name, *args)
 
-    monkeypatch.setattr(forecast, "_fit_member", fit_member)
+    monkeypatch.setattr(engine_ensemble, "_fit_member", fit_member)
     pf = simulate_paths(trend, 4, settings=ENS)
     assert pf.members_dropped["theta"].startswith(reason)
     assert pf.members_used == ["ets_ann", "ets_aadn", "uc_llt"]
@@ -281,7 +281,7 @@ def test_no_member_left_falls_back_to_random_walk(trend, monkeypatch):
     def fail(name, *args):
         raise RuntimeError("no fit today")
 
-    monkeypatch.setattr(forecast, "_fit_member", fail)
+    monkeypatch.setattr(engine_ensemble, "_fit_member", fail)
     pf = simulate_paths(trend, 4, settings=ENS)
     assert pf.members_used == ["rw_drift"]
     assert set(pf.members_dropped) == {"ets_ann", "ets_aadn", "theta", "uc_llt"}
@@ -335,7 +335,7 @@ def test_mixture_gives_each_member_an_equal_block(trend, monkeypatch):
 
         return wrapped
 
-    monkeypatch.setattr(forecast, "_fit_member", recording)
+    monkeypatch.setattr(engine_ensemble, "_fit_member", recording)
     simulate_paths(trend, 2, settings=settings)
     assert seen == [("ets_ann", 28), ("ets_aadn", 25), ("theta", 25), ("uc_llt", 25)]
 
@@ -458,9 +458,9 @@ def test_drift_t_damps_the_drift_per_year():
     assert med == pytest.approx(history[-1] + drift * np.array([0.5, 0.75, 0.875]), abs=0.05)
 
 
-def test_quarters_repeat_last_years_pattern_plus_growth():
+def test_seasonal_quarters_repeat_last_years_pattern_plus_growth():
     pattern = np.array([8.0, -4.0, 6.0, -10.0])
-    history = 100 + 0.5 * np.arange(8) + np.tile(pattern, 2)  # 8 quarters: two seasons
+    history = 100 + 0.5 * np.arange(16) + np.tile(pattern, 4)  # 16 quarters: at 12 the 90% test misses even this
     pf = simulate_paths(history, 4, settings=ForecastSettings(drift_damping=1.0, n_paths=20000))
     med = np.median(pf.paths, axis=0)
     # each quarter: the same quarter a year before plus a year of growth (4 x 0.5)
@@ -547,3 +547,40 @@ def test_a_wandering_drift_widens_later_years_more_than_the_first():
     # variance added by the wandering drift: q s^2 (1, 1 + 4, 1 + 4 + 9) against s^2 (h + h^2/k)
     assert ratio[0] < ratio[1] < ratio[2]
     assert ratio[0] > 1.05
+
+
+# --------------------------------------------------------------------------- the series' kind (issue 17)
+
+def test_a_stock_is_forecast_from_its_latest_value():
+    """technical_investigators (>= 50) went 55 -> 48 -> 45 -> 45 by 2025Q3: one quarter before the
+    due date the chance of 50 is low and the 80% band holds today's 45 (a seasonal random walk took
+    next quarter from a year before, 58, and ignored the last three quarters)."""
+    history = np.array([52, 54, 55, 57, 58, 60, 55, 48, 45, 45], float)
+    fs = ForecastSettings(n_paths=4000)
+    x = simulate_paths(history, 1, transform="log", bounds=(0, None), settings=fs, integer=True, seed=1).paths[:, 0]
+    assert np.mean(x >= 50) < 0.2
+    lo, hi = np.quantile(x, [0.1, 0.9])
+    assert lo <= 45 <= hi
+
+
+def test_a_stock_at_its_target_one_quarter_before_is_a_coin_toss_or_better():
+    history = np.array([44, 45, 46, 47, 48, 49, 50, 50, 50, 50], float)
+    x = simulate_paths(history, 1, transform="log", bounds=(0, None), settings=ForecastSettings(n_paths=4000),
+                       integer=True, seed=1).paths[:, 0]
+    assert np.mean(x >= 50) > 0.5  # not 0.039
+
+
+def test_full_coverage_is_not_forecast_at_zero():
+    covered = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], float)  # one unit of one, covered for 6 quarters
+    pf = simulate_paths(covered, 2, transform="log", bounds=(0, 1), settings=ForecastSettings(n_paths=2000),
+                        integer=True, seed=1)
+    assert np.median(pf.paths, axis=0).tolist() == [1.0, 1.0]
+
+
+def test_a_missing_quarter_does_not_shift_seasonal_differences():
+    pattern = np.array([8.0, -4.0, 6.0, -10.0])
+    full = 100 + 0.5 * np.arange(16) + np.tile(pattern, 4)
+    keep = np.r_[np.arange(9), np.arange(10, 16)]  # the 10th quarter is missing
+    fs = ForecastSettings(drift_damping=1.0, n_paths=20000)
+    pf = simulate_paths(full[keep], 4, settings=fs, positions=keep)
+    assert np.median(pf.paths, axis=0) == pytest.approx(full[-4:] + 2.0, abs=0.5)

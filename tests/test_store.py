@@ -196,7 +196,9 @@ def test_as_of_dates_and_times():
 
 def test_zero_over_zero_only_where_the_registry_says_not_applicable(settings, plan, geos, tmp_path):
     assert plan.by_id["gi_mark_usage_rate"].allows_zero_over_zero
-    assert not plan.by_id["mediation_success_rate"].allows_zero_over_zero
+    # a rate of cases may be 0/0 (no cases, issue 17); a ratio of two stocks may not
+    assert plan.by_id["mediation_success_rate"].allows_zero_over_zero
+    assert not plan.by_id["trademarks_per_100_enterprises"].allows_zero_over_zero
     df = pd.read_csv(settings.data_path, dtype=str, keep_default_na=False)
     gi = (df["indicator_id"] == "gi_mark_usage_rate") & (df["geography_code"] == DISTRICT)
     df.loc[gi, ["numerator", "denominator"]] = ["0", "0"]
@@ -205,7 +207,7 @@ def test_zero_over_zero_only_where_the_registry_says_not_applicable(settings, pl
     frame = load_data(f, plan, geos).frame
     assert frame.loc[(frame["indicator_id"] == "gi_mark_usage_rate") & (frame["geography_code"] == DISTRICT),
                      "value"].isna().all()
-    med = (df["indicator_id"] == "mediation_success_rate") & (df["geography_code"] == DISTRICT) & (df["period"] == "2024Q4")
+    med = (df["indicator_id"] == "trademarks_per_100_enterprises") & (df["geography_code"] == DISTRICT) & (df["period"] == "2024Q4")
     df.loc[med, ["value", "numerator", "denominator"]] = ["", "0", "0"]
     df.to_csv(f, index=False)
     with pytest.raises(DataValidationError) as err:

@@ -178,11 +178,13 @@ TEXTS = {
 STATUS_NAMES = {
     "zh": {"achieved": "已达标", "missed": "未达标", "on_track_reached": "按计划推进（已达目标水平）",
            "on_track": "按计划推进", "at_risk": "存在风险", "off_track": "进度滞后",
-           "insufficient_data": "数据不足", "reference": "仅供参考（全市目标）", "no_target": "无目标（趋势跟踪）"},
+           "insufficient_data": "数据不足", "reference": "仅供参考（全市目标）", "no_target": "无目标（趋势跟踪）",
+           "data_missing": "数据缺失", "not_applicable": "不适用（无案件）"},
     "en": {"achieved": "achieved", "missed": "missed", "on_track_reached": "on track (target level reached)",
            "on_track": "on track", "at_risk": "at risk", "off_track": "off track",
            "insufficient_data": "insufficient data", "reference": "reference only (city target)",
-           "no_target": "no target (trend only)"},
+           "no_target": "no target (trend only)", "data_missing": "data missing",
+           "not_applicable": "not applicable (no cases)"},
 }
 
 # the official-style category (UN SDG Progress Chart wording); a settled target's category is its verdict
@@ -197,10 +199,13 @@ SDG_NAMES = {
 }
 
 DECIDED_BY = {
-    "zh": {"observed": "观测值已确定", "ensemble": "模型模拟", "reference": "仅供参考（目标为全市设定）",
-           "none": "—", "": "—"},
-    "en": {"observed": "settled by observed data", "ensemble": "model simulation",
-           "reference": "reference only (the target is set for the city)", "none": "—", "": "—"},
+    "zh": {"observed": "观测值已确定", "ensemble": "模型集成模拟", "reference": "仅供参考（目标为全市设定）",
+           "none": "—", "": "—", "beta_binomial": "贝塔-二项模型（逐案成功概率）", "drift_t": "阻尼漂移模型模拟",
+           "rw_drift": "带漂移随机游走模拟"},
+    "en": {"observed": "settled by observed data", "ensemble": "model ensemble simulation",
+           "reference": "reference only (the target is set for the city)", "none": "—", "": "—",
+           "beta_binomial": "beta-binomial model (probability per case)", "drift_t": "damped drift model simulation",
+           "rw_drift": "random walk with drift simulation"},
 }
 
 STAGE_NAMES = {
@@ -225,7 +230,7 @@ CHANGE_CAUSES = {
 STATUS_COLOURS = {
     "achieved": "#1a7f37", "missed": "#8b0000", "on_track_reached": "#2e7d32", "on_track": "#4caf50",
     "at_risk": "#f0a020", "off_track": "#d1242f", "insufficient_data": "#9e9e9e", "reference": "#90a4ae",
-    "no_target": "#607d8b",
+    "no_target": "#607d8b", "data_missing": "#6d4c41", "not_applicable": "#b0bec5",
 }
 
 # Column names of the data contract as the template's headers show them.

@@ -16,6 +16,8 @@ understate the city, so it is treated as missing and flagged in the data-quality
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -90,3 +92,92 @@ def periods_between(indicator: Indicator, first: Quarter, last: Quarter) -> list
     if indicator.frequency == "annual":
         return [Quarter(y, 4) for y in range(first.year, last.year + 1) if first <= Quarter(y, 4) <= last]
     return [Quarter.from_index(i) for i in range(first.index, last.index + 1)]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A period of a target's series with no value because returns are missing.
+
+    ``missing`` names the geographies whose return is not there (the districts that did not
+    report, or the geography itself). ``lower`` is a known lower bound of the period's value (the
+    sum of the districts that did report, for a sum of quantities that cannot be negative; 0 for a
+    geography's own missing flow), NaN when nothing bounds it. ``shares`` are the reporting
+    districts' shares of the total in the periods where everyone reported (to impute the missing
+    part with its spread); empty when there is nothing to learn them from.
+    """
+
+    period: str
+    qindex: int
+    missing: tuple
+    lower: float = np.nan
+    shares: tuple = ()
+
+
+def missing_returns(frame: pd.DataFrame, indicator: Indicator, geo: Geography, geos: Geographies,
+                    first: Quarter, last: Quarter) -> dict[int, Gap]:
+    """The periods from ``first`` to ``last`` for which ``geo``'s figure is missing, by ``qindex``.
+
+    A period is expected once the indicator has been reported by anyone (no gap before the first
+    return of the indicator in ``frame``). The city's figure summed from districts exists only
+    when every district reported (:func:`indicator_series`); here its gap lists the districts
+    missing and the partial sum as a lower bound. A row with ``0/0`` (no cases) is not missing.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Validated data.
+    indicator, geo, geos
+        What, for where, and the districts that add up to the city.
+    first, last : Quarter
+        The periods to check (the target period up to the as-of quarter).
+
+    Returns
+    -------
+    dict of int to Gap
+    """
+    rows = frame[(frame["indicator_id"] == indicator.id) & (frame["qindex"] <= last.index)]
+    if not len(rows) or last < first:
+        return {}
+    start = max(first, Quarter.from_index(int(rows["qindex"].min())))
+    expected = periods_between(indicator, start, last)
+    present = rows[rows["value"].notna() | ((rows["numerator"] == 0) & (rows["denominator"] == 0))]
+    own = set(present.loc[present["geography_code"] == geo.code, "qindex"].astype(int))
+    can_only_grow = indicator.bounds[0] is not None and indicator.bounds[0] >= 0
+    aggregate = geo.is_city and indicator.aggregation in ("sum", "ratio_of_sums", "per_capita")
+    gaps: dict[int, Gap] = {}
+    if not aggregate:
+        for q in expected:
+            if q.index not in own:
+                label = str(q.year) if indicator.frequency == "annual" else str(q)
+                gaps[q.index] = Gap(label, q.index, (geo.code,), 0.0 if can_only_grow else np.nan)
+        return gaps
+    codes = [d.code for d in geos.districts]
+    d = present[present["geography_code"].isin(codes)]
+    by_q = {int(k): g for k, g in d.groupby("qindex")}
+    summable = indicator.aggregation in ("sum", "per_capita") and can_only_grow
+    totals = {k: g for k, g in by_q.items() if g["geography_code"].nunique() == len(codes)}
+    for q in expected:
+        if q.index in own or q.index in totals:
+            continue
+        g = by_q.get(q.index)
+        reported = set() if g is None else set(g["geography_code"])
+        missing = tuple(c for c in codes if c not in reported)
+        lower, shares = np.nan, ()
+        if summable:
+            lower = float(g["value"].sum()) if g is not None else 0.0
+            if indicator.measure == "per_capita":
+                lower = lower / (geo.population_in(q.year) / 1e4)
+            shares = tuple(_shares(totals, reported))
+        label = str(q.year) if indicator.frequency == "annual" else str(q)
+        gaps[q.index] = Gap(label, q.index, missing, lower, shares)
+    return gaps
+
+
+def _shares(totals: dict, reported: set) -> list[float]:
+    """The share of the total that ``reported`` districts had in each complete period (positive totals only)."""
+    out = []
+    for g in totals.values():
+        total = float(g["value"].sum())
+        if total > 0:
+            out.append(float(g.loc[g["geography_code"].isin(reported), "value"].sum()) / total)
+    return [s for s in out if s > 0]

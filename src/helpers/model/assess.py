@@ -3,13 +3,18 @@
 For each indicator and geography, from data up to the as-of quarter, :func:`assess_one`
 
 1. builds the observed series (:mod:`helpers.data.series`);
-2. asks the target's kind (:mod:`helpers.model.kinds`) whether the observed data settle it: then
-   the status is ``achieved`` or ``missed``, with the period that settled it;
+2. lists the returns missing in the target's period (:func:`helpers.data.series.missing_returns`)
+   and asks the target's kind (:mod:`helpers.model.kinds`) whether the observed data settle it:
+   then the status is ``achieved`` (also when a known lower bound already meets it) or ``missed``
+   (only on complete data), with the period that settled it; a rate with no cases (0/0) all its
+   due year is ``not_applicable``;
 3. otherwise simulates future paths of the series (:mod:`helpers.model.forecast`), from 3 yearly or
    6 quarterly points on, and the kind turns each path into the target quantity, so the
    probability is the share of paths that meet the target; the status is ``on_track``, ``at_risk``
    or ``off_track`` from the thresholds in ``params/settings.yaml`` (``on_track_reached`` for a
-   level already at the target before its due period is observed);
+   level already at the target before its due period is observed, while the probability says on
+   track); at or after the due date, a target missing returns leave undecided is ``data_missing``
+   (数据缺失) with the returns listed in ``missing_returns``;
 4. computes the official-style category beside it (:mod:`helpers.model.official`, the UN SDG
    Progress Chart's actual against required growth), for open targets; a settled target's
    category is its verdict (``met`` / ``not_met``), so the two never contradict;
@@ -30,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.data.series import indicator_series
+from helpers.data.series import indicator_series, missing_returns
 from helpers.model import official
 from helpers.model.cache import cache_key, code_hash, json_default  # noqa: F401 - code_hash is used by run/
 from helpers.model.kinds import Future, Settlement, TargetKind, kind_of
@@ -40,8 +45,12 @@ from helpers.plan.registry import Indicator, Plan
 
 SETTLED = ("achieved", "missed")
 OPEN = ("on_track_reached", "on_track", "at_risk", "off_track", "insufficient_data")
-JUDGED = SETTLED + OPEN  # statuses of a target this geography is held to
-STATUSES = JUDGED + ("reference", "no_target")
+# the final assessment of a target the missing returns leave undecided (数据缺失): neither
+# settled nor open; the returns missing are listed in the row's ``missing_returns``
+DATA_MISSING = "data_missing"
+JUDGED = SETTLED + OPEN + (DATA_MISSING,)  # statuses of a target this geography is held to
+# not_applicable (不适用): a rate with no cases (0/0) in its due year; nothing to judge
+STATUSES = JUDGED + ("reference", "no_target", "not_applicable")
 # publication lag (helpers.run.publication): the judged period's figure is not yet published; forecast kept
 PENDING_PUBLICATION = "pending_publication"
 OPEN, JUDGED, STATUSES = (OPEN + (PENDING_PUBLICATION,), JUDGED + (PENDING_PUBLICATION,),
@@ -107,10 +116,11 @@ class Assessment:
     early: bool = False                 # achieved before the due period
     sdg_ratio: float = np.nan
     sdg_category: str = "insufficient_data"
-    decided_by: str = ""                # observed | ensemble | reference | none
+    decided_by: str = ""                # observed | beta_binomial | <engine: drift_t, ensemble, ...> | reference | none
     models_used: str = ""
     models_dropped: str = ""
     note: str = ""
+    missing_returns: str = ""           # "geography:period;..." returns missing in the target period
     bands: list = field(default_factory=list, repr=False)  # per future period quantiles of the series
 
     def row(self) -> dict:
@@ -207,11 +217,13 @@ def _simulate(a: Assessment, ind: Indicator, geo: Geography, as_of: Quarter, s: 
         # counts are simulated as whole numbers (small ones in units): P(12 -> 13 of 13) is a count's question
         pf = forecast.simulate_paths(history, fut.steps, transform=transform, bounds=bounds,
                                      season_length=season_length, settings=settings,
-                                     seed=_seed(settings.seed, ind.id, geo.code, as_of), integer=integer)
+                                     seed=_seed(settings.seed, ind.id, geo.code, as_of), integer=integer,
+                                     positions=s["year" if fut.annual else "qindex"].to_numpy(int))
     except forecast.TooShortError:
         need = settings.min_points_for(season_length)
         return None, f"{len(s)} observations (< {need}): too short for a probability"
     a.models_used = ",".join(pf.members_used)
+    a.decided_by = settings.engine  # what decides the probability, unless a closed form does (_from_paths)
     a.models_dropped = ";".join(f"{k}: {v}" for k, v in pf.members_dropped.items())
     paths = pf.paths if to_value is None else to_value(pf.paths)
     qs = np.quantile(paths, QUANTILES, axis=0)
@@ -254,9 +266,13 @@ def _from_paths(a: Assessment, kind: TargetKind, s: pd.DataFrame, paths: np.ndar
     lo95, lo80, med, hi80, hi95 = np.quantile(quantity, QUANTILES)
     a.forecast_lo95, a.forecast_lo80, a.forecast_median, a.forecast_hi80, a.forecast_hi95 = (
         float(lo95), float(lo80), float(med), float(hi80), float(hi95))
-    a.decided_by = "ensemble"
-    # a level already at the target is on track until its due period is observed
-    a.status = "on_track_reached" if kind.reached(s) else thresholds.status(a.probability)
+    # what decided the probability: the closed form, else the engine that simulated the paths
+    a.decided_by = "beta_binomial" if exact is not None else (a.decided_by or "ensemble")
+    # a level already at the target is marked so while the probability says on track; the level
+    # reached never overrides a low probability (a stock at 50 for >= 50, falling, is at risk)
+    a.status = thresholds.status(a.probability)
+    if a.status == "on_track" and kind.reached(s):
+        a.status = "on_track_reached"
 
 
 def _as_reference(a: Assessment) -> None:
@@ -269,6 +285,27 @@ def _as_reference(a: Assessment) -> None:
     a.settled_on, a.early = "", False
     a.sdg_category = "not_applicable"
     a.note = "; ".join(x for x in ("target set for the city as a whole; shown for reference", a.note) if x)
+
+
+def _final_without_data(a: Assessment, kind: TargetKind | None, as_of: Quarter) -> None:
+    """At or after its due date, a target the data do not settle because returns are missing is
+    数据缺失 (``data_missing``), never a forecast of the past: no probability, the missing returns listed."""
+    if kind is None or as_of < kind.t.due or not kind.gaps:
+        return
+    a.status, a.decided_by = DATA_MISSING, "none"
+    a.probability = np.nan
+    a.forecast_median = a.forecast_lo80 = a.forecast_hi80 = a.forecast_lo95 = a.forecast_hi95 = np.nan
+    a.sdg_category = "insufficient_data"
+    a.note = "; ".join(x for x in (a.note, f"returns missing: {a.missing_returns}") if x)
+
+
+def _not_applicable(a: Assessment, ind: Indicator, geo: Geography, thresholds: StatusThresholds) -> Assessment:
+    """No cases in the due year (0/0): 不适用, neither judged nor blocking the city's figure."""
+    a.status, a.decided_by, a.sdg_category = "not_applicable", "observed", "not_applicable"
+    a.note = f"no cases in {ind.target.due.year} (0/0): not applicable"
+    if not binds_geography(ind, geo, thresholds.hold_districts):
+        _as_reference(a)
+    return a
 
 
 def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geographies, as_of: Quarter,
@@ -294,18 +331,28 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
     Assessment
     """
     s = indicator_series(frame, ind, geo, geos, as_of)
+    # a rate's 0/0 is a period with no cases: observed, but it has no value to forecast from
+    no_cases = set(s.loc[s["value"].isna() & (s["numerator"] == 0) & (s["denominator"] == 0), "qindex"].astype(int))
     s = s[s["value"].notna()].reset_index(drop=True)
     a = _new_row(ind, geo, as_of, s)
+    kind = kind_of(ind)
+    if kind is not None:
+        kind.no_cases = no_cases
+        last = min(ind.target.due, as_of)
+        kind.gaps = missing_returns(frame, ind, geo, geos, ind.target.start, last)
+        a.missing_returns = ";".join(f"{c}:{g.period}" for g in kind.gaps.values() for c in g.missing)
+    if kind is not None and kind.not_applicable(s):
+        return _not_applicable(a, ind, geo, thresholds)
     if len(s) == 0:
         a.note = "no data"
+        _final_without_data(a, kind, as_of)
         if not binds_geography(ind, geo, thresholds.hold_districts):
             _as_reference(a)
         return a
     fut = _future(ind, s)
-    kind = kind_of(ind)
     paths, fc_note = _simulate(a, ind, geo, as_of, s, fut, settings, kind) if fit else (None, "")
     if kind is None:
-        a.note = fc_note
+        a.note, a.decided_by = fc_note, "none"
         return a
     a.progress_value = kind.progress(s)
     settled = kind.settle(s)
@@ -317,6 +364,7 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
             _from_paths(a, kind, s, paths, fut, thresholds)
         else:
             a.status, a.decided_by = "insufficient_data", "none"
+        _final_without_data(a, kind, as_of)
     if np.isfinite(a.progress_value):  # what is still missing, in the target's unit (0 once met)
         t = ind.target
         shortfall = t.value - a.progress_value if t.direction == "at_least" else a.progress_value - t.value
@@ -362,6 +410,7 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
         known = frame[frame["qindex"] <= as_of.index]
         known = pd.DataFrame({"geography_code": known["geography_code"].to_numpy(),
                               "indicator_id": known["indicator_id"].to_numpy(),
+                              "qindex": known["qindex"].to_numpy(),
                               "row_hash": pd.util.hash_pandas_object(known[cols], index=False).to_numpy()})
         by_ind = {i: g for i, g in known.groupby("indicator_id", sort=False)}
         empty = known.iloc[:0]

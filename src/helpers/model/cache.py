@@ -32,9 +32,12 @@ def code_hash() -> str:
 
 def cache_key(rows, ind, geo, geos, as_of, settings, thresholds) -> str:
     """The key of one assessment: the indicator's rows known at ``as_of`` that it reads, and everything else it depends on."""
+    # the indicator's first reported period (anyone's) starts the periods a missing return is looked for in
+    first = int(rows["qindex"].min()) if "qindex" in rows and len(rows) else -1
     if not (geo.is_city and ind.aggregation in ("sum", "ratio_of_sums", "per_capita")):
         rows = rows[rows["geography_code"] == geo.code]
     h = hashlib.sha256()
+    h.update(str(first).encode())
     h.update(rows["row_hash"].to_numpy().tobytes())  # one hash per row (code, period, value, numerator, denominator)
     h.update(repr((ind, geo, str(as_of), settings, thresholds, code_hash())).encode())
     return h.hexdigest()

@@ -6,18 +6,25 @@ competition, Makridakis & Hibon 2000), the way a district's short series will be
 
 1. every series is cut at several origins ``T``; each method sees only the last ``n`` points
    up to ``T`` (no leakage: nothing after ``T`` is read before scoring);
-2. for horizons of 1, 2 and 3 years (``h = years x periods per year`` steps) and growth rates
-   ``g`` in -5%, 0, 5%, 10%, 20% a year, the target is ``x_T (1 + g)^years`` and the outcome is
-   whether the value ``h`` steps later reaches it (``x_{T+h} >= target``);
+2. for horizons of 1, 2 and 3 years (``h = years x periods per year`` steps) and, on quarterly
+   series, 1, 2 and 3 quarters (the plan's last quarters, where users look), and growth rates
+   ``g`` in -5%, 0, 5%, 10%, 20% a year, the target is ``x_T (1 + g)^(h / periods per year)``
+   and the outcome is whether the value ``h`` steps later reaches it (``x_{T+h} >= target``);
 3. each method gives a probability per target, and (if it simulates) 80% and 95% intervals of
-   ``x_{T+h}``; they are scored by the Brier score, the calibration slope and coverage
-   (:mod:`helpers.model.scoring`).
+   ``x_{T+h}``; they are scored by the Brier score, the Brier skill against the base rate, the
+   calibration slope and coverage (:mod:`helpers.model.scoring`), with 95% intervals for the
+   Brier score and the slope that resample whole series (:mod:`helpers.model.calibrate_skill`),
+   and one step ahead by the median absolute percentage error of the median forecast against
+   repeating the last value (``last_value``).
 
 Methods: ``engine`` (:func:`helpers.model.forecast.simulate_paths` with the project's settings),
 ``rw_drift`` (random walk with drift, plug-in parameters, same code path with
-``engine="rw_drift"``), and two rules that give 0 or 1: ``trend_rule`` (the growth rate since
-the first visible point extrapolated to the due date; "on track" if it covers 95% of the
-required change: the rule layer the project used for short series) and ``unsd_rule`` (the UN SDG
+``engine="rw_drift"``), ``ets_damped`` (statsmodels ETS with additive damped trend on the log
+scale, maximum likelihood, no parameter uncertainty), ``base_rate`` (the share of outcomes met per
+history length, horizon and growth rate, given to every forecast: the reference of the skill
+score), and two rules that give 0 or 1: ``trend_rule`` (the growth rate since the first visible
+point extrapolated to the due date; "on track" if the projection covers 95% of the change from
+the first visible point to the target: the rule layer the project used for short series) and ``unsd_rule`` (the UN SDG
 Progress Chart test: actual compound growth since the baseline against the growth required to
 reach the target from the baseline, on track at a ratio of 0.95).
 
@@ -59,8 +66,11 @@ __all__ = [
 ]
 
 #: Columns of ``calibration.csv``.
-COLUMNS = ["freq", "n", "method", "n_forecasts", "brier", "slope", "cov80", "cov95"]
-METHODS: tuple[str, ...] = ("engine", "trend_rule", "unsd_rule", "rw_drift")
+COLUMNS = ["freq", "n", "horizon", "method", "n_forecasts", "brier", "brier_lo", "brier_hi", "skill", "slope",
+           "slope_lo", "slope_hi", "cov80", "cov95", "mdape1"]
+METHODS: tuple[str, ...] = ("engine", "trend_rule", "unsd_rule", "rw_drift", "ets_damped", "base_rate")
+#: Quarters ahead scored on quarterly series besides the 1-3 years (the plan's last quarters).
+QUARTERS_AHEAD: tuple[int, ...] = (1, 2, 3)
 GROWTH_RATES: tuple[float, ...] = (-0.05, 0.0, 0.05, 0.10, 0.20)
 YEARS: tuple[int, ...] = (1, 2, 3)
 PERIODS = {"yearly": 1, "quarterly": 4}
@@ -68,7 +78,7 @@ PERIODS = {"yearly": 1, "quarterly": 4}
 #: two to four years of quarters.
 DEFAULT_HISTORY = {"yearly": (4, 6, 8), "quarterly": (8, 12, 16)}
 #: The goals of issue 10, printed next to the table (never asserted: they are targets, not facts).
-GOALS = dict(slope=(0.9, 1.15), cov80=(0.77, 0.83), cov95=(0.93, 0.97), brier_vs_unsd=0.65)
+GOALS = dict(slope=(0.9, 1.15), cov80=(0.77, 0.83), cov95=(0.93, 0.97), brier_vs_unsd=0.65, skill=0.15)
 _REQUIRED = ("series", "category", "start_year", "start_period", "t", "value")
 #: "on track" when the projection covers this share of the required change (UNSD cut-off).
 _ON_TRACK = 0.95
@@ -228,6 +238,8 @@ def run_calibration(series: dict[str, np.ndarray], freq: str, histories: Sequenc
     """
     if freq not in PERIODS:
         raise ConfigError(f"freq must be one of {list(PERIODS)}, got {freq!r}")
+    from helpers.model.calibrate_skill import add_base_rate, ets_damped_paths
+
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ConfigError(f"unknown calibration method(s) {unknown}; choose from {list(METHODS)}")
@@ -244,6 +256,8 @@ def run_calibration(series: dict[str, np.ndarray], freq: str, histories: Sequenc
         names = sorted(np.random.default_rng(seed).choice(names, size=max_series, replace=False).tolist())
     engines = {"engine": settings, "rw_drift": dataclasses.replace(settings, engine="rw_drift")}
     g = np.asarray(GROWTH_RATES)
+    # (steps ahead, horizon class): 1-3 quarters on quarterly series, then 1-3 years
+    horizons = [(q, "1-3q") for q in QUARTERS_AHEAD if m > 1] + [(y * m, "1-3y") for y in YEARS]
     rows: list[dict] = []
     for name in names:
         y = series[name]
@@ -251,30 +265,41 @@ def run_calibration(series: dict[str, np.ndarray], freq: str, histories: Sequenc
             for origin in _origins(y.size, int(n), steps, origins):
                 window = y[origin - n + 1: origin + 1]  # the only data a method sees
                 sims = {}
+                seed_here = _seed(settings.seed, name, n, origin)
                 for method in methods:
                     if method in engines:
                         sims[method] = simulate_paths(
                             window, steps, transform="log", season_length=m, freq=freq,
-                            settings=engines[method], seed=_seed(settings.seed, name, n, origin)).paths
-                for years in YEARS:
-                    h = years * m
+                            settings=engines[method], seed=seed_here).paths
+                    elif method == "ets_damped":
+                        sims[method] = ets_damped_paths(window, steps, settings.n_paths, seed_here)
+                for h, horizon in horizons:
+                    years = h / m
                     realised = float(y[origin + h])
                     targets = window[-1] * (1.0 + g) ** years
                     outcome = (realised >= targets).astype(float)
                     probs = _rule_probabilities(window, m, years, targets)
                     for method in methods:
-                        band = (np.nan,) * 4
+                        if method == "base_rate":
+                            continue  # from all the outcomes, once the loop is done
+                        band, med = (np.nan,) * 4, np.nan
                         if method in sims:
+                            if sims[method] is None:
+                                continue  # the fit failed: no forecast from this method here
                             at = sims[method][:, h - 1]
                             probs[method] = (at[:, None] >= targets[None, :]).mean(axis=0)
                             band = tuple(np.quantile(at, (0.1, 0.9, 0.025, 0.975)))
+                            med = float(np.median(at))
                         for gi, p in enumerate(probs[method]):
                             rows.append(dict(freq=freq, series=name, n=int(n), origin=int(origin) + 1,
-                                             years=years, g=float(g[gi]), method=method, probability=float(p),
-                                             outcome=outcome[gi], lo80=band[0], hi80=band[1], lo95=band[2],
-                                             hi95=band[3], realised=realised))
-    return pd.DataFrame(rows, columns=["freq", "series", "n", "origin", "years", "g", "method", "probability",
-                                       "outcome", "lo80", "hi80", "lo95", "hi95", "realised"])
+                                             years=years, h=h, horizon=horizon, g=float(g[gi]), method=method,
+                                             probability=float(p), outcome=outcome[gi], lo80=band[0],
+                                             hi80=band[1], lo95=band[2], hi95=band[3], realised=realised,
+                                             median=med, last=float(window[-1])))
+    per = pd.DataFrame(rows, columns=["freq", "series", "n", "origin", "years", "h", "horizon", "g", "method",
+                                      "probability", "outcome", "lo80", "hi80", "lo95", "hi95", "realised",
+                                      "median", "last"])
+    return add_base_rate(per) if "base_rate" in methods and len(per) else per
 
 
 def summarise(per_forecast: pd.DataFrame) -> pd.DataFrame:
@@ -283,25 +308,41 @@ def summarise(per_forecast: pd.DataFrame) -> pd.DataFrame:
     Coverage is counted once per (series, origin, horizon), not once per growth rate: the five
     targets share one interval. Rules have no intervals (NaN).
     """
+    from helpers.model.calibrate_skill import clustered_intervals, median_ape
+
     out = []
-    order = {m: i for i, m in enumerate(METHODS)}
-    for (freq, n, method), d in per_forecast.groupby(["freq", "n", "method"], sort=False):
+    order = {m: i for i, m in enumerate(METHODS + ("last_value",))}
+    per = per_forecast
+    if "horizon" not in per.columns:  # a per-forecast table of an older version: years only
+        per = per.assign(horizon="1-3y", h=per["years"], median=np.nan, last=np.nan)
+    for (freq, n, horizon, method), d in per.groupby(["freq", "n", "horizon", "method"], sort=False):
         p, o = d["probability"].to_numpy(float), d["outcome"].to_numpy(float)
-        one = d.drop_duplicates(["series", "origin", "years"])
+        one = d.drop_duplicates(["series", "origin", "h"])
         _, cov80 = interval_coverage(one["lo80"], one["hi80"], one["realised"])
         _, cov95 = interval_coverage(one["lo95"], one["hi95"], one["realised"])
-        out.append(dict(freq=freq, n=int(n), method=method, n_forecasts=int(len(d)),
+        ci = clustered_intervals(d, seed=zlib.crc32(f"{freq}|{n}|{horizon}|{method}".encode()))
+        out.append(dict(freq=freq, n=int(n), horizon=horizon, method=method, n_forecasts=int(len(d)),
                         brier=float(np.mean((p - o) ** 2)), slope=calibration_slope(p, o)[1],
-                        cov80=cov80, cov95=cov95))
+                        cov80=cov80, cov95=cov95, mdape1=median_ape(d), **ci))
+        if method == "engine" and horizon == "1-3q":
+            # repeating the last value, one step ahead: the bar the engine's median must clear
+            out.append(dict(freq=freq, n=int(n), horizon=horizon, method="last_value",
+                            n_forecasts=int(len(one[one["h"] == 1])),
+                            mdape1=median_ape(d.assign(median=d["last"]))))
     table = pd.DataFrame(out, columns=COLUMNS)
+    base = table[table["method"] == "base_rate"].set_index(["freq", "n", "horizon"])["brier"]
+    key = pd.MultiIndex.from_frame(table[["freq", "n", "horizon"]])
+    table["skill"] = 1.0 - table["brier"].to_numpy() / base.reindex(key).to_numpy()
     table["_o"] = table["method"].map(order)
-    return table.sort_values(["freq", "n", "_o"]).drop(columns="_o").reset_index(drop=True)
+    return table.sort_values(["freq", "n", "horizon", "_o"]).drop(columns="_o").reset_index(drop=True)
 
 
 def goal_report(table: pd.DataFrame) -> list[str]:
     """One line per (freq, n): which of the goals the engine meets (slope, coverage, Brier)."""
     lines = []
-    for (freq, n), d in table.groupby(["freq", "n"], sort=False):
+    if "horizon" not in table.columns:
+        table = table.assign(horizon="1-3y")
+    for (freq, n, horizon), d in table.groupby(["freq", "n", "horizon"], sort=False):
         by = d.set_index("method")
         if "engine" not in by.index:
             continue
@@ -316,16 +357,23 @@ def goal_report(table: pd.DataFrame) -> list[str]:
             checks.append(("brier<=0.65*unsd", e["brier"] <= GOALS["brier_vs_unsd"] * by.loc["unsd_rule", "brier"]))
         if "rw_drift" in by.index:
             checks.append(("brier<rw_drift", e["brier"] < by.loc["rw_drift", "brier"]))
+        if "ets_damped" in by.index:
+            checks.append(("brier<ets_damped", e["brier"] < by.loc["ets_damped", "brier"]))
+        if np.isfinite(e.get("skill", np.nan)):
+            checks.append((f"skill>={GOALS['skill']}", e["skill"] >= GOALS["skill"]))
+        if "last_value" in by.index and np.isfinite(e.get("mdape1", np.nan)):
+            checks.append(("mdape1<=last_value", e["mdape1"] <= by.loc["last_value", "mdape1"]))
         text = ", ".join(f"{k} {'ok' if ok else 'MISSED'}" for k, ok in checks)
-        lines.append(f"{freq} n={n}: {text}")
+        lines.append(f"{freq} n={n} {horizon}: {text}")
     return lines
 
 
 def format_table(table: pd.DataFrame) -> str:
     """The table as fixed-width text (what the command prints)."""
     t = table.copy()
-    for c in ("brier", "slope", "cov80", "cov95"):
-        t[c] = t[c].map(lambda v: "" if not np.isfinite(v) else f"{v:.3f}")
+    for c in ("brier", "brier_lo", "brier_hi", "skill", "slope", "slope_lo", "slope_hi", "cov80", "cov95", "mdape1"):
+        if c in t.columns:
+            t[c] = t[c].map(lambda v: "" if not np.isfinite(v) else f"{v:.3f}")
     return t.to_string(index=False)
 
 

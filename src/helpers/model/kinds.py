@@ -77,6 +77,41 @@ class TargetKind:
         self.ind = ind
         self.t = ind.target
         self.per_year = periods_per_year(ind)
+        # periods of the target period whose returns are missing (qindex -> helpers.data.series.Gap)
+        # and periods with no cases (a rate's 0/0): set by the assessment, empty for complete data
+        self.gaps: dict = {}
+        self.no_cases: set = set()
+
+    # ------------------------------------------------------------------ missing returns
+    def gaps_between(self, first: int, last: int) -> list:
+        """The gaps of periods ``first`` to ``last`` (qindex, inclusive)."""
+        return [g for q, g in sorted(self.gaps.items()) if first <= q <= last]
+
+    def gap_lower(self, first: int, last: int) -> float:
+        """The sum of the known lower bounds of the gaps in ``first..last`` (NaN if one has none)."""
+        return float(sum(g.lower for g in self.gaps_between(first, last)))
+
+    def gap_extra(self, first: int, last: int, s: pd.DataFrame, n: int) -> np.ndarray:
+        """Per path, an imputation of what the gaps in ``first..last`` hold above their lower bound.
+
+        A city gap: the reporting districts' partial sum over their share of the total, each path
+        taking the share of one complete period in turn (so the spread of the shares carries into
+        the probability). A geography's own gap: its recent values taken in turn. Deterministic.
+        """
+        extra = np.zeros(n)
+        recent = s["value"].tail(8).to_numpy(float)
+        for g in self.gaps_between(first, last):
+            lower = g.lower if np.isfinite(g.lower) else 0.0
+            if g.shares:
+                extra += lower / np.resize(np.asarray(g.shares, float), n) - lower
+            elif len(recent):
+                extra += np.maximum(np.resize(recent, n) - lower, 0.0)
+        return extra
+
+    def can_only_grow(self) -> bool:
+        """An at-least target on flows that cannot be negative: a partial total is a lower bound."""
+        lo = self.ind.bounds[0]
+        return self.t.direction == "at_least" and lo is not None and lo >= 0
 
     # ------------------------------------------------------------------ observed data
     def in_period(self, s: pd.DataFrame) -> pd.DataFrame:
@@ -90,7 +125,13 @@ class TargetKind:
         return s[s["year"] == year]
 
     def year_complete(self, s: pd.DataFrame, year: int) -> bool:
-        return len(self.year_rows(s, year)) >= self.per_year
+        """Every period of ``year`` observed (a period with no cases counts as observed)."""
+        cases_none = sum(1 for q in self.no_cases if q // 4 == year)
+        return len(self.year_rows(s, year)) + cases_none >= self.per_year
+
+    def not_applicable(self, s: pd.DataFrame) -> bool:
+        """No cases in the due period (a rate's 0/0): nothing to judge this geography on."""
+        return self.t.due.index in self.no_cases and not len(self.at_due(s))
 
     def progress(self, s: pd.DataFrame) -> float:
         """The target quantity observed so far (the latest value unless a kind says otherwise)."""
@@ -135,6 +176,10 @@ class Level(TargetKind):
         if len(at):
             ok = bool(self.t.met(float(at["value"].iloc[-1])))
             return self._settled("achieved" if ok else "missed", self.t.due)
+        gap = self.gaps.get(self.t.due.index)
+        if gap is not None and self.can_only_grow() and np.isfinite(gap.lower) and self.t.met(gap.lower):
+            # the districts that reported already add up to the target: the missing ones can only add
+            return self._settled("achieved", self.t.due, f"lower bound {gap.lower:g} from the returns received")
         return None
 
     def reached(self, s):
@@ -202,7 +247,7 @@ class Milestone(TargetKind):
         first = self._first_hit(s)
         if first is not None:
             return self._settled("achieved", first)
-        if len(self.at_due(s)):
+        if len(self.at_due(s)) and not self.gaps_between(self.t.start.index, self.t.due.index):
             return self._settled("missed", self.t.due)
         return None
 
@@ -243,21 +288,35 @@ class Cumulative(TargetKind):
     label_en = "total over the target period"
 
     def progress(self, s):
-        return float(self.in_period(s)["value"].sum())
+        """The total so far: observed periods plus the known lower bounds of missing returns."""
+        lower = self.gap_lower(self.t.start.index, self.t.due.index) if self.can_only_grow() else 0.0
+        return float(self.in_period(s)["value"].sum()) + (lower if np.isfinite(lower) else 0.0)
+
+    def _running_lower(self, s) -> tuple[np.ndarray, np.ndarray]:
+        """(qindex, running total) over observed periods and the gaps' lower bounds, in time order."""
+        p = self.in_period(s)
+        part = dict(zip(p["qindex"].astype(int), p["value"].astype(float)))
+        if self.can_only_grow():
+            for g in self.gaps_between(self.t.start.index, self.t.due.index):
+                if np.isfinite(g.lower):
+                    part[g.qindex] = g.lower
+        qs = np.array(sorted(part), dtype=int)
+        return qs, np.cumsum([part[q] for q in qs]).astype(float)
 
     def settle(self, s):
-        p = self.in_period(s)
-        running = p["value"].cumsum().to_numpy(float)
-        if self.t.direction == "at_least" and len(p) and bool(self.t.met(running).any()):
+        qs, running = self._running_lower(s)
+        if self.t.direction == "at_least" and len(qs) and bool(self.t.met(running).any()):
+            # a known lower bound already meets the target (missing returns can only add to it)
             k = int(np.argmax(self.t.met(running)))
-            return self._settled("achieved", Quarter.from_index(int(p["qindex"].iloc[k])))
-        if len(self.at_due(s)):
+            return self._settled("achieved", Quarter.from_index(int(qs[k])))
+        if len(self.at_due(s)) and not self.gaps_between(self.t.start.index, self.t.due.index):
             ok = bool(self.t.met(float(running[-1]))) if len(running) else False
             return self._settled("achieved" if ok else "missed", self.t.due)
-        return None
+        return None  # missed only on complete data
 
     def outcome(self, s, paths, fut):
         total = self.progress(s) + paths[:, : fut.column(self.t.due) + 1].sum(axis=1)
+        total = total + self.gap_extra(self.t.start.index, self.t.due.index, s, paths.shape[0])
         return total, self.t.met(total)
 
     def realised(self, s):
@@ -281,7 +340,12 @@ class FlowInYear(TargetKind):
         return [self.t.due.year]
 
     def year_total(self, s, year):
-        return float(self.year_rows(s, year)["value"].sum())
+        """The year's total: observed periods plus the known lower bounds of its missing returns."""
+        total = float(self.year_rows(s, year)["value"].sum())
+        if self.can_only_grow():
+            lower = self.gap_lower(year * 4, year * 4 + 3)
+            total += lower if np.isfinite(lower) else 0.0
+        return total
 
     def progress(self, s):
         open_years = [y for y in self.years() if not self.year_complete(s, y)]
@@ -291,22 +355,24 @@ class FlowInYear(TargetKind):
         complete = sorted(y for y in s["year"].unique() if self.year_complete(s, int(y)))
         return self.year_total(s, int(complete[-1])) if complete else np.nan
 
-    def _can_only_grow(self) -> bool:
-        lo = self.ind.bounds[0]
-        return self.t.direction == "at_least" and lo is not None and lo >= 0
-
     def settle(self, s):
         missed = [y for y in self.years() if self.year_complete(s, y) and not self.t.met(self.year_total(s, y))]
         if missed:
             return self._settled("missed", Quarter(missed[0], 4), "target missed in " + ", ".join(map(str, missed)))
-        if all(self.year_complete(s, y) for y in self.years()):
-            return self._settled("achieved", self.t.due)
-        # the last year's flows cannot be negative: a total already over the target stays over it
-        if self._can_only_grow() and all(self.year_complete(s, y) for y in self.years()[:-1]):
-            y = self.years()[-1]
+        decided = []  # per year, the period that decided it met (None: open)
+        for y in self.years():
             rows = self.year_rows(s, y)
-            if len(rows) and self.t.met(self.year_total(s, y)):
-                return self._settled("achieved", Quarter.from_index(int(rows["qindex"].iloc[-1])))
+            if self.year_complete(s, y):
+                decided.append(Quarter(y, 4))
+            elif self.can_only_grow() and self.t.met(self.year_total(s, y)) and (
+                    len(rows) or self.gaps_between(y * 4, y * 4 + 3)):
+                # flows cannot be negative: a total (or its lower bound) over the target stays over it
+                seen = [int(q) for q in rows["qindex"]] + [g.qindex for g in self.gaps_between(y * 4, y * 4 + 3)]
+                decided.append(Quarter.from_index(max(seen)))
+            else:
+                decided.append(None)
+        if all(d is not None for d in decided):
+            return self._settled("achieved", self.t.due if self.year_complete(s, self.years()[-1]) else max(decided))
         return None
 
     def outcome(self, s, paths, fut):
@@ -317,6 +383,8 @@ class FlowInYear(TargetKind):
                 continue
             cols = fut.columns_of_year(y)
             total = self.year_total(s, y) + (paths[:, cols].sum(axis=1) if cols else 0.0)
+            # a year with missing returns: their imputed part above the lower bound, per path
+            total = total + self.gap_extra(y * 4, y * 4 + 3, s, paths.shape[0])
             ok &= self.t.met(total)
         return total, ok
 
@@ -368,8 +436,25 @@ class YearRate(TargetKind):
         rows = self.year_rows(s, y)
         return self._ratio(rows if len(rows) else s.tail(4))  # year to date, else the last four quarters
 
+    def not_applicable(self, s):
+        """No cases in any period of the due year (0/0 throughout): the year has no rate."""
+        y = self.t.due.year
+        qs = [Quarter(y, 4).index] if self.per_year == 1 else [Quarter(y, q).index for q in range(1, 5)]
+        return all(q in self.no_cases for q in qs)
+
+    def _at_bound(self) -> bool:
+        """An at-least target equal to the rate's upper bound (100%): one failed case decides it."""
+        hi = self.ind.bounds[1]
+        return self.per_year > 1 and hi is not None and self.t.direction == "at_least" and self.t.value >= hi
+
     def settle(self, s):
         y = self.t.due.year
+        if self._at_bound():
+            rows = self.year_rows(s, y)
+            failed = rows[rows["numerator"] < rows["denominator"]]
+            if len(failed):  # the year's ratio can no longer reach 100%: missed in that quarter
+                q = Quarter.from_index(int(failed["qindex"].iloc[0]))
+                return self._settled("missed", q, f"a case of {y} failed in {q}: 100% can no longer be reached")
         if self.year_complete(s, y):
             ok = bool(self.t.met(self.realised(s)))
             return self._settled("achieved" if ok else "missed", self.t.due)
@@ -402,6 +487,15 @@ class YearRate(TargetKind):
             return np.nan
         rows = self.year_rows(s, y)
         return float(rows["value"].iloc[-1]) if self.per_year == 1 else self._ratio(rows)
+
+    def official_series(self, s):
+        """The rate of each year so far (ratio of the year's sums; the current year to date), at the
+        end of its last observed period: the category compares the year's rate, not one quarter's."""
+        if self.per_year == 1 or not len(s):
+            return super().official_series(s)
+        years = sorted(int(y) for y in s["year"].unique())
+        rows = [self.year_rows(s, y) for y in years]
+        return (np.array([float(end_time(r)[-1]) for r in rows]), np.array([self._ratio(r) for r in rows]))
 
     def exact_probability(self, s, fut):
         """A rate whose target is its upper bound (100% of key cases guided): a yes/no question per
