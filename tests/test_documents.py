@@ -249,10 +249,16 @@ def test_workbook_sheets_labels_and_formats(run_dir, tables):
 
 
 def test_text_cells_cannot_run_as_formulas():
-    from helpers.pages.workbook import _safe
+    from openpyxl import Workbook
 
-    assert _safe("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")" and _safe("-1+2") == "'-1+2"
-    assert _safe("杭州") == "杭州" and _safe(-1.5) == -1.5
+    from helpers.files import safe_cell, xlsx_text_cell
+
+    assert safe_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")" and safe_cell("-1+2") == "'-1+2"
+    assert safe_cell("杭州") == "杭州" and safe_cell(-1.5) == -1.5 and safe_cell("-5") == "-5"
+    # the workbook's cells: the formula text kept as typed, shown as text by the quote-prefix style
+    ws = Workbook().active
+    c = xlsx_text_cell(ws.cell(1, 1), "=HYPERLINK(\"x\")")
+    assert c.value == "=HYPERLINK(\"x\")" and c.data_type == "s" and c.quotePrefix
 
 
 def test_english_workbook_and_documents(run_dir, tmp_path):

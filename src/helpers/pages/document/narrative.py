@@ -17,8 +17,11 @@ from helpers.pages import numbers as nb
 from helpers.pages.notes import quarter_label
 from helpers.plan.periods import Quarter, parse_period
 
-# The verdicts a target of this geography can have, in the order the report counts them.
-VERDICTS = ("achieved", "missed", "on_track", "at_risk", "off_track", "insufficient_data")
+# The verdicts a target of this geography can have, in the order the report counts them: data
+# missing (returns not in, model/assess.py) and pending publication (run/publication.py) are
+# counted as their own, so the counts in the text equal the table's.
+VERDICTS = ("achieved", "missed", "on_track", "at_risk", "off_track", "insufficient_data", "data_missing",
+            "pending_publication")
 GOOD = ("achieved", "on_track")
 PROBLEMS = ("missed", "off_track", "at_risk")
 
