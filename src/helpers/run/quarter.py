@@ -194,7 +194,8 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
 
 def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, geographies=None, lang=None,
                 workers=None, force=False, quiet=False, executor="local", scheduler=None, data_paths=None,
-                stop_after_jobs=None, as_of=None, log_events=(), documents=True) -> RunResult:
+                stop_after_jobs=None, as_of=None, log_events=(), documents=True,
+                input_fingerprint: str | None = None) -> RunResult:
     """Run one quarter end to end and publish it.
 
     Parameters
@@ -217,6 +218,8 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         Written to the run's log first (e.g. the inbox files a scheduled run ingested).
     documents : bool
         Also write the assessment report of each geography as .docx and .pdf (``documents/``).
+    input_fingerprint : str, optional
+        The hash of the run's inputs (:mod:`helpers.run.fastpath`), recorded in the manifest.
 
     Returns
     -------
@@ -272,7 +275,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
             jobs = jobs[:stop_after_jobs]
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
                                                fork_kernels=settings.executor.fork_kernels)
-        _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo)
+        _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo, input_fingerprint)
         if documents:
             results += _documents(inp, staging, out_root)
         log.info("run finished", extra={"event": "finish", "failed": sum(r["status"] == "failed" for r in results),
@@ -430,7 +433,7 @@ def _plan_job_dicts(inp: RunInputs, staging: Path, out_root: Path, prov: dict, f
 
 
 def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, started: datetime, prov: dict,
-                              results: list, table: pd.DataFrame, demo: bool) -> None:
+                              results: list, table: pd.DataFrame, demo: bool, input_fingerprint: str | None = None) -> None:
     """``manifest.json`` (everything needed to trace and re-run the run) and ``index.html``."""
     from helpers.pages.report import render_index
 
@@ -455,6 +458,7 @@ def _write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, starte
         **_stage_fields(inp, table),
         "store": inp.store_state,
         "method": method_fingerprint(inp.plan, inp.geos, s),
+        "input_fingerprint": input_fingerprint,  # helpers.run.fastpath: the no-change check's hash
     }
     atomic_write_bytes(staging / "manifest.json",
                        json.dumps(manifest, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
