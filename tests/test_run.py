@@ -174,7 +174,13 @@ def test_overview_counts_each_sections_targets_and_links_its_reports(published, 
     shown, figures = [], []
     monkeypatch.setattr(report, "_display_html", shown.append)
     monkeypatch.setattr(report, "_show", figures.append)
-    monkeypatch.setattr(report, "_show_png", lambda data, alt: figures.append(data))
+    from helpers.pages import charts
+
+    def show_chart(run_dir, ind, code, alt):
+        path = charts.chart_path(run_dir, ind, code)
+        return path.is_file() and not figures.append(path.read_bytes())
+
+    monkeypatch.setattr(charts, "show_chart", show_chart)
     ctx = report.open_context("overview", "330106", "2025Q2", lang="en",
                               settings_path=str(proj / "params" / "settings.yaml"), run_dir=str(out))
     report.section_summary(ctx)
@@ -197,5 +203,5 @@ def test_overview_counts_each_sections_targets_and_links_its_reports(published, 
         assert f'href="{href}"' in page
         assert (out / "reports" / "overview" / href).resolve().is_file()  # the link works in the published run
     assert len(figures) == 1  # the status chart, drawn by the run's chart step when the run has the overview
-    if (out / "charts" / "overview" / "330106.png").is_file():
-        assert figures[0] == (out / "charts" / "overview" / "330106.png").read_bytes()
+    if (out / "charts" / "overview" / "330106.svg").is_file():
+        assert figures[0] == (out / "charts" / "overview" / "330106.svg").read_bytes()

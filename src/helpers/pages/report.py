@@ -78,6 +78,30 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     return out
 
 
+def store_notebook(nb, path: str | Path) -> Path:
+    """Save an executed notebook without a second copy of the run's charts.
+
+    Each chart output shown from the run's files (:func:`helpers.pages.charts.show_chart`) keeps
+    its plain-text line naming the file (``charts/<indicator>/<geography>.svg``, next to the run's
+    ``notebooks/`` folder) and loses the picture itself, which the run keeps once under
+    ``charts/`` and the HTML pages inline. A notebook run on its own keeps its drawn pictures.
+    Written as JSON directly (nbformat's validation costs more than the write, and the notebook
+    was validated by papermill).
+    """
+    import json
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("metadata", {}).get("ipeval", {}).get("chart"):
+                out["data"] = {k: v for k, v in out.get("data", {}).items() if not k.startswith("image/")}
+                out["metadata"] = {"ipeval": out["metadata"]["ipeval"]}
+    out_path = Path(path)
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(out_path)
+    return out_path
+
+
 RUN_DIR_LINE = re.compile(r'^run_dir = "(?P<path>[^"\n]+)"\s*$', re.M)
 
 

@@ -35,7 +35,7 @@ def run_job(job: dict) -> dict:
     import papermill as pm
     from nbclient.exceptions import DeadKernelError
 
-    from helpers.pages.report import export_html
+    from helpers.pages.report import export_html, store_notebook
 
     manager = {}
     if job.get("fork_kernels", True):
@@ -79,6 +79,7 @@ def run_job(job: dict) -> dict:
         for variant in ("report", "audit"):
             export_html(nb, out_dir / paths[variant], variant, provenance=prov, title=job.get("title", ""),
                         lang=job.get("lang", "zh"))
+        store_notebook(nb, nb_out)  # the charts once, in charts/: the notebook names them
     elif not nb_out.is_file():
         _write_failed_notebook(job, nb_out, error)
     return {"section": job["section"], "geography_code": job["geography_code"], "status": status,

@@ -355,7 +355,8 @@ def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool 
         pairs += [(sec.id, c) for c in codes for sec in inp.plan.sections if (sec.id, c) not in inp.pairs]
     specs = run_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, pairs,
                       published_figures(inp.settings.root))
-    stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2))
+    stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2),
+                          documents=documents)
     log.info("charts", extra={"event": "charts", **stats})
 
 

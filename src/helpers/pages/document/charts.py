@@ -22,11 +22,14 @@ JPEG_QUALITY = 92
 
 
 def run_charts(run_dir: Path) -> dict:
-    """``{(indicator_id, geography_code): png}`` of the charts the run's charts stage drew."""
+    """``{(indicator_id, geography_code): jpg}`` of the print pictures the run's charts stage drew
+    (``.png`` in runs made before the stage drew JPEG)."""
     root = Path(run_dir) / "charts"
     if not root.is_dir():
         return {}
-    return {(p.parent.name, p.stem): p for p in root.glob("*/*.png")}
+    out = {(p.parent.name, p.stem): p for p in root.glob("*/*.png")}
+    out.update({(p.parent.name, p.stem): p for p in root.glob("*/*.jpg")})
+    return out
 
 
 def chart_images(tables, geo, indicators, lang: str, out_dir: Path, existing: dict | None = None) -> dict:
@@ -57,6 +60,9 @@ def chart_images(tables, geo, indicators, lang: str, out_dir: Path, existing: di
     for ind in indicators:
         key = (ind.id, geo.code)
         if ind.id not in rows.index:
+            continue
+        if key in existing and Path(existing[key]).suffix == ".jpg":
+            out[key] = Path(existing[key])  # the chart step's print JPEG as it is: no second copy
             continue
         path = Path(out_dir) / lang / ind.id / f"{geo.code}.jpg"
         if not path.is_file():
