@@ -80,6 +80,12 @@ def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, a
     assert {f"{s.indicator_id}/{s.geography_code}.{e}" for s in specs for e in ("jpg", "svg")} == names
 
 
+def test_chart_size_is_one_constant():
+    from helpers.pages import charts, plots
+
+    assert charts.FIGSIZE == plots.FIGSIZE
+
+
 def test_compact_svg_is_fit_to_inline():
     from helpers.pages.charts import compact_svg
 

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
-FIGSIZE = (7.2, 3.8)  # inches: 1440 x 760 px at 200 dpi, print and slide quality (here, not in plots.py:
-# a page inlining the run's charts imports this module and never Matplotlib)
+FIGSIZE = (7.2, 3.8)  # inches, = plots.FIGSIZE (tested): not imported, a page inlining the run's charts imports
+# this module and never Matplotlib
 CHART_DPI = 200
 FIGSIZE_PX = tuple(round(x * CHART_DPI) for x in FIGSIZE)  # (1440, 760)
 DISPLAY_WIDTH = 720  # CSS px on the HTML pages (SVG: sharp at any density)

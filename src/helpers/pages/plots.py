@@ -69,7 +69,7 @@ def _x(periods: pd.Series) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
-from helpers.pages.charts import FIGSIZE  # noqa: E402 - 7.2 x 3.8 in: 1440 x 760 px at the chart step's 200 dpi
+FIGSIZE = (7.2, 3.8)  # inches: 1440 x 760 px at the 200 dpi the chart step saves (= charts.FIGSIZE, tested)
 
 
 def indicator_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict, labels: dict,
