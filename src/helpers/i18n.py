@@ -82,6 +82,7 @@ TEXTS = {
         "an_gov_meetings": "{n}级政府中{k}级在已结束的每个年度都召开了{target}次以上知识产权保护工作部署会议；未达到的：{who}。",
         "an_gov_police": "{q}末{n}个区县（市）中{k}个配备了知识产权警务联络员；尚未配备的：{who}。",
         "run_unchanged": "{quarter}：输入与已发布的运行 {run} 完全相同，无需重新运行 -> {path}",
+        "chart_in_report": "图表见报告版：{title}",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -170,6 +171,7 @@ TEXTS = {
         "an_gov_meetings": "{k} of {n} governments held at least {target} meetings deploying IP protection in every year ended so far; not: {who}.",
         "an_gov_police": "At the end of {q}, {k} of the {n} districts and counties had an IP police liaison officer; not yet: {who}.",
         "run_unchanged": "{quarter}: inputs unchanged since the published run {run}; nothing to do -> {path}",
+        "chart_in_report": "Chart in the report variant: {title}",
     },
 }
 

@@ -8,8 +8,11 @@ Two HTML variants per notebook:
 
 Both use the ``offline`` template in ``helpers/templates/nbconvert``: nbconvert's stock template
 loads require.js and MathJax from CDNs, which breaks offline and inside government networks.
-Images are embedded as data URIs; a provenance footer names the inputs' SHA-256, the package
-versions, the git commit, the parameters and the run.
+The run's charts are inline SVG in the report page; the audit page links them (the report page
+and the SVG file) instead of carrying a second copy; pictures a kernel drew itself are data URIs.
+Each page's stylesheet is trimmed to the rules it uses (:mod:`helpers.pages.pagestyle`). A
+provenance footer names the inputs' SHA-256, the package versions, the git commit, the
+parameters and the run.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.pages.pagestyle import trim_styles
 
 TEMPLATES = Path(__file__).parent / "templates"
 VARIANTS = ("report", "audit")
@@ -71,11 +75,45 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
     exporter = _EXPORTERS.get(key) or _EXPORTERS.setdefault(key, _exporter(variant, lang))
     resources = {"provenance": provenance or {},
                  "provenance_title": "来源与可复现信息 / Provenance" if lang == "zh" else "Provenance"}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    swapped = _charts_as_links(nb, Path(out_path), lang) if variant == "audit" else []
+    try:
+        body, _ = exporter.from_notebook_node(nb, resources=resources)
+    finally:
+        for output, data in swapped:
+            output["data"] = data
+    # JupyterLab's whole theme (256 KB) trimmed to the rules this page can use (about 10 KB)
+    body = trim_styles(body)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+def _charts_as_links(nb, out_path: Path, lang: str) -> list:
+    """In the audit page, each chart of the run as a link to the report page and the SVG file.
+
+    The report page beside it shows the same picture inline; the audit page is read for its code
+    and numbers, and a second copy of every chart made it as large as the report page. Returns
+    ``(output, data)`` pairs to put back after the export (the notebook is also stored).
+    """
+    from html import escape
+
+    from helpers.i18n import t
+
+    report_page = out_path.name.replace(".audit.html", ".report.html")
+    swapped = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            chart = output.get("metadata", {}).get("ipeval", {}).get("chart")
+            if not chart or "image/svg+xml" not in output.get("data", {}):
+                continue
+            alt = output["metadata"].get("image/svg+xml", {}).get("alt", "")
+            text = t(lang, "chart_in_report", title=alt)
+            html = (f'<p class="ipeval-chart-ref"><a href="{escape(report_page)}">{escape(text)}</a> '
+                    f'<a href="../../{escape(chart)}">SVG</a></p>')
+            swapped.append((output, output["data"]))
+            output["data"] = {"text/html": html, "text/plain": output["data"].get("text/plain", "")}
+    return swapped
 
 
 def store_notebook(nb, path: str | Path) -> Path:
