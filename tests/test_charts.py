@@ -42,7 +42,7 @@ def _jpeg_size(path):
 
 
 def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, assessed):
-    from helpers.pages.charts import DISPLAY_WIDTH, FIGSIZE_PX, chart_path, render_charts, zip_charts
+    from helpers.pages.charts import DISPLAY_WIDTH, FIGSIZE_PX, chart_path, print_pictures, render_charts, zip_charts
 
     specs = _specs(plan, geos, demo_frame, assessed, [("judicial", "330100"), ("judicial", "330106")])
     n_city = len(plan.indicators_in("judicial"))
@@ -56,9 +56,11 @@ def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, a
     assert not list((tmp_path / "run0" / "charts").rglob("*.jpg")) and not list(cache.glob("*.jpg"))
     first = render_charts(tmp_path / "run1", specs, cache, workers=2)
     assert first["drawn"] == len(specs) and first["reused"] == 0  # the first one lacked its JPEG
+    pictures = print_pictures(tmp_path / "run1", cache)
+    assert not list((tmp_path / "run1").rglob("*.jpg"))  # the print JPEG stays in the cache: the documents carry it
     for s in specs:
         svg_path = chart_path(tmp_path / "run1", s.indicator_id, s.geography_code)
-        assert _jpeg_size(svg_path.with_suffix(".jpg")) == FIGSIZE_PX  # 7.2 x 3.8 in at 200 dpi
+        assert _jpeg_size(pictures[(s.indicator_id, s.geography_code)]) == FIGSIZE_PX  # 7.2 x 3.8 in at 200 dpi
         assert not svg_path.with_suffix(".png").exists()
         svg = svg_path.read_text(encoding="utf-8")
         assert svg.startswith("<svg") and s.labels["title"] in svg  # text kept as text, ready to inline
@@ -75,7 +77,7 @@ def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, a
     third = render_charts(tmp_path / "run3", specs, cache, workers=1)
     assert third["drawn"] == 1
     assert not (tmp_path / "run3" / "charts.zip").exists()  # built on demand, not stored twice
-    with zipfile.ZipFile(zip_charts(tmp_path / "run3", tmp_path / "slides.zip")) as zf:
+    with zipfile.ZipFile(zip_charts(tmp_path / "run3", tmp_path / "slides.zip", cache)) as zf:
         names = set(zf.namelist())
     assert {f"{s.indicator_id}/{s.geography_code}.{e}" for s in specs for e in ("jpg", "svg")} == names
 

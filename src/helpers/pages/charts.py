@@ -6,8 +6,9 @@ of processes forked after Matplotlib and the CJK font are loaded, once per reade
 * ``<run>/charts/<indicator_id>/<geography_code>.svg`` for the HTML pages, inlined by
   :func:`show_chart` (text kept as text; about 17 KB against 107 KB for the 200 dpi PNG in
   base64, so a page is a sixth of the size and stays one offline file);
-* ``.jpg`` at print resolution (200 dpi, quality 92) for the Word/PDF documents only, drawn when
-  the run writes documents (what the documents embed; they used to convert a PNG into it).
+* a JPEG at print resolution (200 dpi, quality 92) for the Word/PDF documents only, drawn when
+  the run writes documents (what the documents embed; they used to convert a PNG into it), kept
+  in the cache and found through ``charts.json`` (:func:`print_pictures`): the documents carry it.
 
 A chart is named in a cache by the hash of what it shows (its data, bands, assessment fields,
 labels and the drawing code), so an unchanged chart is linked from the cache instead of drawn
@@ -339,8 +340,9 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
     Parameters
     ----------
     run_dir : path
-        The run folder: charts go to ``charts/<indicator_id>/<geography_code>.svg`` (and ``.jpg``),
-        their index (hash and title per chart) to ``charts/charts.json``.
+        The run folder: charts go to ``charts/<indicator_id>/<geography_code>.svg``, their index
+        (hash and title per chart) to ``charts/charts.json``; the print JPEGs stay in the cache
+        (:func:`print_pictures`).
     specs : list of ChartSpec
         From :func:`run_specs`.
     cache_dir : path
@@ -383,8 +385,10 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
                 _render_one(job)
     index = {}
     for s, h in keyed:
-        for ext in exts:
-            _link_or_copy(cache / f"{h}.{ext}", chart_path(run_dir, s.indicator_id, s.geography_code, ext))
+        # the pages' SVG into the run; the print JPEG stays in the cache, read by the documents
+        # through charts.json (print_pictures): in the run it would be a third copy of what the
+        # .docx and .pdf embed (336 x 96 KB, 32 MB of a 50 MB quarter)
+        _link_or_copy(cache / f"{h}.{PAGE_FORMAT}", chart_path(run_dir, s.indicator_id, s.geography_code))
         index.setdefault(s.indicator_id, {})[s.geography_code] = {"sha256": h, "title": s.labels["title"]}
     (run_dir / CHARTS_DIR).mkdir(parents=True, exist_ok=True)
     (run_dir / CHARTS_DIR / INDEX_FILE).write_text(json.dumps(index, ensure_ascii=False, indent=1, sort_keys=True),
@@ -393,8 +397,30 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
             "seconds": round(time.monotonic() - t0, 2)}
 
 
-def zip_charts(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """A zip of every chart of a run (SVG, and JPEG when drawn) under ``<indicator_id>/<geography_code>``,
+def print_pictures(run_dir: str | Path, cache_dir: str | Path | None = None) -> dict:
+    """``{(indicator_id, geography_code): jpg}`` of the run's charts whose print JPEG is in the cache.
+
+    The run's ``charts/charts.json`` names each chart's hash; the cache is ``outputs/.cache/charts``
+    (default: found from the run folder, ``outputs/runs/<quarter>/<run-id>`` or
+    ``outputs/.staging/<quarter>/<run-id>``). A chart whose JPEG is not there is left out (the
+    documents then draw it).
+    """
+    run_dir = Path(run_dir).resolve()
+    path = run_dir / CHARTS_DIR / INDEX_FILE
+    if not path.is_file():
+        return {}
+    cache = Path(cache_dir) if cache_dir else run_dir.parents[2] / ".cache" / "charts"
+    out = {}
+    for ind, geos in json.loads(path.read_text(encoding="utf-8")).items():
+        for code, rec in geos.items():
+            jpg = cache / f"{rec.get('sha256', '')}.{PRINT_FORMAT}"
+            if jpg.is_file():
+                out[(ind, code)] = jpg
+    return out
+
+
+def zip_charts(run_dir: str | Path, out: str | Path | None = None, cache_dir: str | Path | None = None) -> Path:
+    """A zip of every chart of a run (SVG, and the print JPEG where cached) under ``<indicator_id>/<geography_code>``,
     for slides; built on demand (default ``./charts-<run folder name>.zip``), so a published run
     does not hold each picture twice.
 
@@ -407,6 +433,8 @@ def zip_charts(run_dir: str | Path, out: str | Path | None = None) -> Path:
         for p in sorted((run_dir / CHARTS_DIR).rglob("*")):
             if p.suffix in (".svg", ".jpg", ".png"):
                 zf.write(p, p.relative_to(run_dir / CHARTS_DIR).as_posix())
+        for (ind, code), jpg in sorted(print_pictures(run_dir, cache_dir).items()):
+            zf.write(jpg, f"{ind}/{code}.{PRINT_FORMAT}")
     os.replace(tmp, out)
     return out
 

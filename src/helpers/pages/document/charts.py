@@ -23,12 +23,14 @@ JPEG_QUALITY = 92
 
 def run_charts(run_dir: Path) -> dict:
     """``{(indicator_id, geography_code): jpg}`` of the print pictures the run's charts stage drew
-    (``.png`` in runs made before the stage drew JPEG)."""
+    (kept in the charts cache; ``.png`` in the run folder of runs made before)."""
     root = Path(run_dir) / "charts"
     if not root.is_dir():
         return {}
+    from helpers.pages.charts import print_pictures
+
     out = {(p.parent.name, p.stem): p for p in root.glob("*/*.png")}
-    out.update({(p.parent.name, p.stem): p for p in root.glob("*/*.jpg")})
+    out.update(print_pictures(run_dir))  # the chart step's print JPEGs, in the charts cache
     return out
 
 
