@@ -34,3 +34,13 @@ def test_only_large_style_blocks_are_trimmed():
     out = trim_styles(page)
     assert ".mine { color: red }" in out and "jp-Other" not in out and ".jp-Cell{" in out
     assert len(out) < len(page) / 10
+
+
+def test_properties_defined_in_one_block_and_used_in_another_stay():
+    theme = ":root { --jp-size: 14px; --jp-font: var(--jp-base); --jp-base: Noto; --jp-gone: 1 }\n" + ".jp-X{a:b}\n" * 900
+    rules = ".jp-Cell { font-size: var(--jp-size); font-family: var(--jp-font) }\n" + ".jp-Y{a:b}\n" * 900
+    page = (f'<style type="text/css">{theme}</style><style type="text/css">{rules}</style>'
+            '<body><div class="jp-Cell">x</div></body>')
+    out = trim_styles(page)
+    assert "--jp-size:14px" in out and "--jp-font:var(--jp-base)" in out and "--jp-base:Noto" in out
+    assert "--jp-gone" not in out and ".jp-Cell{font-size:var(--jp-size)" in out

@@ -118,15 +118,22 @@ def _walk(items: list):
 
 def _used_properties(items: list) -> set:
     """Custom properties used by the kept rules, directly or through other custom properties."""
-    defs, used = {}, set()
+    used = set()
     for it in _walk(items):
         for d in it[2]:
-            name, _, value = d.partition(":")
-            name = name.strip()
-            if name.startswith("--"):
-                defs.setdefault(name, []).append(value)
-            else:
-                used.update(_VAR_REF.findall(value))
+            if not d.startswith("--"):
+                used.update(_VAR_REF.findall(d))
+    return _closure(used, items)
+
+
+def _closure(used: set, items: list) -> set:
+    """``used`` and every custom property their definitions in ``items`` refer to, transitively."""
+    defs, used = {}, set(used)
+    for it in _walk(items):
+        for d in it[2]:
+            if d.startswith("--"):
+                name, _, value = d.partition(":")
+                defs.setdefault(name.strip(), []).append(value)
     todo = list(used)
     while todo:
         for value in defs.get(todo.pop(), []):
@@ -153,10 +160,15 @@ def _write(items: list, used: set) -> str:
     return "\n".join(parts)
 
 
-def trim_css(css: str, classes: set) -> str:
-    """``css`` with only the rules that can match an element whose classes are among ``classes``."""
+def trim_css(css: str, classes: set, used: set | None = None) -> str:
+    """``css`` with only the rules that can match an element whose classes are among ``classes``.
+
+    ``used``: the custom properties to keep (default: those the kept rules use); a page's
+    stylesheets share their properties (JupyterLab's theme defines in one block what the
+    other uses).
+    """
     kept = _keep(_parsed(css), set(classes))
-    return _write(kept, _used_properties(kept))
+    return _write(kept, _used_properties(kept) if used is None else used)
 
 
 def page_classes(page: str) -> set:
@@ -170,5 +182,14 @@ def page_classes(page: str) -> set:
 def trim_styles(page: str) -> str:
     """``page`` (an HTML document) with each large ``<style>`` block trimmed by :func:`trim_css`."""
     classes = page_classes(page)
+    blocks = [m.group(2) for m in _STYLE.finditer(page) if len(m.group(2)) >= LARGE]
+    if not blocks:
+        return page
+    kept = [it for css in blocks for it in _keep(_parsed(css), classes)]
+    used = _used_properties(kept)
+    # a property a small block (kept whole) or an element's style uses stays too
+    small = " ".join(m.group(2) for m in _STYLE.finditer(page) if len(m.group(2)) < LARGE)
+    used |= set(_VAR_REF.findall(small)) | set(_VAR_REF.findall(_STYLE.sub("", page)))
+    used = _closure(used, kept)
     return _STYLE.sub(lambda m: m.group(0) if len(m.group(2)) < LARGE
-                      else m.group(1) + "\n" + trim_css(m.group(2), classes) + "\n" + m.group(3), page)
+                      else m.group(1) + "\n" + trim_css(m.group(2), classes, used) + "\n" + m.group(3), page)
