@@ -194,3 +194,27 @@ def test_reference_reader_keeps_a_note_with_an_unquoted_comma(tmp_path):
     df = published_figures(tmp_path)
     assert len(df) == 1
     assert df["says"].iloc[0] == "缩短至50日内" and df["remark"].iloc[0] == "an upper bound, not exact"
+
+
+def test_unchanged_chart_inputs_reuse_the_published_charts_without_specifications(tmp_path):
+    from helpers.pages.charts import CHARTS_DIR, INDEX_FILE, chart_path, charts_stamp, reuse_charts, write_stamp
+
+    prev, run = tmp_path / "prev", tmp_path / "run"
+    for d in (prev, run):
+        d.mkdir()
+        (d / "assessments.csv").write_text("a\n1\n", encoding="utf-8")
+        (d / "bands.csv").write_text("b\n", encoding="utf-8")
+        (d / "validated_data.csv").write_text("v\n", encoding="utf-8")
+    args = dict(plan_sha="p", geos_sha="g", quarter="2025Q2", lang="zh", pairs=[("judicial", "330100")], documents=False)
+    stamp = charts_stamp(prev, **args)
+    assert charts_stamp(run, **args) == stamp
+    chart_path(prev, "x", "330100").parent.mkdir(parents=True)
+    chart_path(prev, "x", "330100").write_text("<svg/>", encoding="utf-8")
+    (prev / CHARTS_DIR / INDEX_FILE).write_text('{"x": {"330100": {"sha256": "h", "title": "t"}}}', encoding="utf-8")
+    assert reuse_charts(run, prev, stamp) is None  # no stamp recorded with the previous charts
+    write_stamp(prev, stamp)
+    assert reuse_charts(run, prev, charts_stamp(run, **{**args, "lang": "en"})) is None
+    stats = reuse_charts(run, prev, stamp)
+    assert stats["reused"] == 1 and chart_path(run, "x", "330100").read_text(encoding="utf-8") == "<svg/>"
+    (run / "assessments.csv").write_text("a\n2\n", encoding="utf-8")  # one assessment moved
+    assert charts_stamp(run, **args) != stamp

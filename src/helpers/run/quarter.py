@@ -345,8 +345,15 @@ def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool 
     """Every chart of the run's reports, drawn once (cached by content) before any report runs,
     so report kernels embed files instead of drawing (:mod:`helpers.pages.charts`)."""
     from helpers.data.reference import published_figures
-    from helpers.pages.charts import render_charts, run_specs
+    from helpers.pages.charts import charts_stamp, render_charts, reuse_charts, run_specs, write_stamp
 
+    stamp = charts_stamp(staging, plan_sha=inp.plan.sha256, geos_sha=inp.geos.sha256, quarter=inp.quarter,
+                         lang=inp.lang, pairs=inp.pairs, documents=documents,
+                         reference_dir=inp.settings.root / "data" / "reference")
+    stats = reuse_charts(staging, published_dir(out_root, inp.quarter), stamp)
+    if stats is not None:
+        log.info("charts", extra={"event": "charts", **stats})
+        return
     table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str})
     bands = pd.read_csv(staging / "bands.csv", dtype={"geography_code": str}) if (staging / "bands.csv").stat().st_size > 1 else pd.DataFrame()
     pairs = list(inp.pairs)
@@ -357,6 +364,7 @@ def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool 
                       published_figures(inp.settings.root))
     stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2),
                           documents=documents)
+    write_stamp(staging, stamp)
     log.info("charts", extra={"event": "charts", **stats})
 
 
