@@ -80,10 +80,16 @@ def test_run_publishes_reports_index_and_tables(published, plan):
 @pytest.mark.e2e
 def test_rerun_with_nothing_changed_skips_every_job(published):
     proj, _ = published
+    # nothing changed at all: the fast path answers from one hash, nothing is run or published
+    r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
+    assert r.returncode == 0 and "2025Q2" in r.stdout and "无需重新运行" in r.stdout, (r.stdout, r.stderr[-2000:])
+    assert len(list((proj / "outputs" / "runs" / "2025Q2").iterdir())) == 1
+    # a file no report reads: the full path, every report taken from the last run
+    (proj / "params" / "README.txt").write_text("notes", encoding="utf-8")
     r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
     assert r.returncode == 0, r.stderr[-2000:]
     manifest = json.loads((proj / "outputs" / "2025Q2" / "manifest.json").read_text(encoding="utf-8"))
-    assert all(j.get("skipped") for j in manifest["jobs"])
+    assert all(j.get("skipped") for j in manifest["jobs"]) and manifest["input_fingerprint"]
     assert len(list((proj / "outputs" / "runs" / "2025Q2").iterdir())) == 2  # the earlier run is kept
 
 
