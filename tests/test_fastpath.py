@@ -122,3 +122,23 @@ def test_finish_accepts_the_runs_own_seeding_of_the_store(project):
     publish(project, fp=fast.fingerprint)
     assert fast.finish("2025Q2", "r1", ok=True)
     assert fastpath.FastPath(OPTS).published is not None
+
+
+def test_a_run_in_progress_or_a_killed_runs_leftovers_go_the_full_way(project):
+    import fcntl
+
+    fp, paths = fastpath.fingerprint(OPTS)
+    publish(project, fp="pre")
+    fastpath.record(fp, paths, "2025Q2", "r1", "pre")
+    lock = project / "outputs" / ".2025Q2.lock"
+    lock.write_text("pid 1\n")  # a lock file nobody holds is harmless
+    assert fastpath.unchanged(fp, paths) is not None
+    fd = os.open(lock, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        assert fastpath.unchanged(fp, paths) is None
+    finally:
+        os.close(fd)
+    assert fastpath.unchanged(fp, paths) is not None
+    (project / "outputs" / ".staging" / "2025Q2" / "20261201T000000Z-dead00").mkdir(parents=True)
+    assert fastpath.unchanged(fp, paths) is None

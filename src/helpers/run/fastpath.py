@@ -15,7 +15,8 @@ hashes, with the standard library and PyYAML only, everything a run reads:
 If that hash equals the one recorded for the run now published for the quarter (``outputs/
 .fastpath.json``, written after a run that published with every report ok), the command says
 "unchanged" and exits 0. Anything else (``--force``, files waiting in the inbox, a missing or
-different record, a published run that is not the recorded one) falls through to the full run,
+different record, a published run that is not the recorded one, a run of the quarter in
+progress, a staging folder a killed run left) falls through to the full run,
 which decides per report and per chart as before. The hash is also written into the run's
 ``manifest.json`` (``input_fingerprint``).
 """
@@ -184,7 +185,34 @@ def unchanged(fp: str, paths: dict) -> Path | None:
         return None
     if any(j.get("status") != "ok" for j in manifest.get("jobs", [])) or not (run_dir / "index.html").is_file():
         return None
+    if _run_in_progress(outputs, str(rec["quarter"])) or _left_in_staging(outputs, str(rec["quarter"])):
+        return None  # the full path reports the running run, or sweeps what a killed one left
     return pointer
+
+
+def _run_in_progress(outputs: Path, quarter: str) -> bool:
+    """Whether a run of ``quarter`` holds its lock (:mod:`helpers.run.lock`), tested by taking the
+    ``flock`` for an instant: a run starting in that microsecond is refused as if two had started."""
+    import fcntl
+
+    try:
+        fd = os.open(outputs / f".{quarter}.lock", os.O_RDONLY)
+    except OSError:
+        return False  # never locked
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def _left_in_staging(outputs: Path, quarter: str) -> bool:
+    """Whether a killed run of ``quarter`` left a staging folder (the next full run removes it)."""
+    staging = outputs / ".staging" / quarter
+    return staging.is_dir() and any(staging.iterdir())
 
 
 def record(fp: str, paths: dict, quarter: str, run_id: str, manifest_fingerprint: str | None) -> None:
