@@ -42,7 +42,8 @@ def _jpeg_size(path):
 
 
 def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, assessed):
-    from helpers.pages.charts import DISPLAY_WIDTH, FIGSIZE_PX, chart_path, print_pictures, render_charts, zip_charts
+    from helpers.pages.chartfiles import print_pictures, zip_charts
+    from helpers.pages.charts import DISPLAY_WIDTH, FIGSIZE_PX, chart_path, render_charts
 
     specs = _specs(plan, geos, demo_frame, assessed, [("judicial", "330100"), ("judicial", "330106")])
     n_city = len(plan.indicators_in("judicial"))
@@ -197,7 +198,8 @@ def test_reference_reader_keeps_a_note_with_an_unquoted_comma(tmp_path):
 
 
 def test_unchanged_chart_inputs_reuse_the_published_charts_without_specifications(tmp_path):
-    from helpers.pages.charts import CHARTS_DIR, INDEX_FILE, chart_path, charts_stamp, reuse_charts, write_stamp
+    from helpers.pages.chartfiles import charts_stamp, reuse_charts, write_stamp
+    from helpers.pages.charts import CHARTS_DIR, INDEX_FILE, chart_path
 
     prev, run = tmp_path / "prev", tmp_path / "run"
     for d in (prev, run):

@@ -8,12 +8,13 @@ of processes forked after Matplotlib and the CJK font are loaded, once per reade
   base64, so a page is a sixth of the size and stays one offline file);
 * a JPEG at print resolution (200 dpi, quality 92) for the Word/PDF documents only, drawn when
   the run writes documents (what the documents embed; they used to convert a PNG into it), kept
-  in the cache and found through ``charts.json`` (:func:`print_pictures`): the documents carry it.
+  in the cache and found through ``charts.json`` (:func:`helpers.pages.chartfiles.print_pictures`): the documents carry it.
 
 A chart is named in a cache by the hash of what it shows (its data, bands, assessment fields,
 labels and the drawing code), so an unchanged chart is linked from the cache instead of drawn
-again. ``charts.zip`` for slides is built on demand (:func:`zip_charts`, ``python -m
-helpers.pages.charts RUN_DIR``), not stored beside the files it would copy.
+again. ``charts.zip`` for slides is built on demand (``python -m helpers.pages.chartfiles
+RUN_DIR``), not stored beside the files it would copy; :mod:`helpers.pages.chartfiles` also skips
+the step when its inputs are unchanged and finds the documents' print pictures.
 
 Run on its own (JupyterLab, plain papermill, no run folder), a report draws its charts with the
 same :func:`chart_spec` and :func:`draw`, so both routes give the same picture.
@@ -28,7 +29,6 @@ import os
 import re
 import shutil
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -342,7 +342,7 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
     run_dir : path
         The run folder: charts go to ``charts/<indicator_id>/<geography_code>.svg``, their index
         (hash and title per chart) to ``charts/charts.json``; the print JPEGs stay in the cache
-        (:func:`print_pictures`).
+        (:func:`helpers.pages.chartfiles.print_pictures`).
     specs : list of ChartSpec
         From :func:`run_specs`.
     cache_dir : path
@@ -397,108 +397,6 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
             "seconds": round(time.monotonic() - t0, 2)}
 
 
-STAMP_FILE = ".inputs.sha256"
-
-
-def charts_stamp(run_dir: str | Path, *, plan_sha: str, geos_sha: str, quarter, lang: str, pairs, documents: bool,
-                 reference_dir: str | Path | None = None) -> str:
-    """One hash of everything the run's charts are made from, computed without building them.
-
-    The tables the run wrote (``assessments.csv``, ``bands.csv``, ``validated_data.csv``), the
-    registry and geographies, the quarter, language, job list and documents flag, the published
-    figures (``data/reference``), the ``helpers`` code and Matplotlib's version. Equal to the
-    previous published run's: its charts are this run's (:func:`reuse_charts`), and the 336
-    specifications (about 2 s on 2 cores) need not be built to find that out.
-    """
-    import matplotlib
-
-    run_dir = Path(run_dir)
-    h = hashlib.sha256(json.dumps([plan_sha, geos_sha, str(quarter), lang, [list(p) for p in pairs], bool(documents),
-                                   matplotlib.__version__, CHART_DPI, JPEG_QUALITY]).encode())
-    for name in ("assessments.csv", "bands.csv", "validated_data.csv"):
-        p = run_dir / name
-        h.update(name.encode() + (p.read_bytes() if p.is_file() else b"<absent>"))
-    code = Path(__file__).resolve().parents[1]
-    files = sorted(code.rglob("*.py"))
-    if reference_dir and Path(reference_dir).is_dir():
-        files += sorted(p for p in Path(reference_dir).rglob("*") if p.is_file())
-    for p in files:
-        h.update(str(p.relative_to(p.anchor)).encode() + p.read_bytes())
-    return h.hexdigest()
-
-
-def reuse_charts(run_dir: str | Path, prev_dir: str | Path | None, stamp: str) -> dict | None:
-    """Link the previous published run's charts into ``run_dir`` when their :func:`charts_stamp` is
-    ``stamp``; None (nothing done) otherwise or when one of its files is missing."""
-    if prev_dir is None:
-        return None
-    t0 = time.monotonic()
-    prev, run_dir = Path(prev_dir) / CHARTS_DIR, Path(run_dir)
-    try:
-        if (prev / STAMP_FILE).read_text(encoding="utf-8").strip() != stamp:
-            return None
-        index = json.loads((prev / INDEX_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    pairs = [(ind, code) for ind, geos in index.items() for code in geos]
-    if not all(chart_path(prev.parent, ind, code).is_file() for ind, code in pairs):
-        return None
-    for ind, code in pairs:
-        _link_or_copy(chart_path(prev.parent, ind, code), chart_path(run_dir, ind, code))
-    for name in (INDEX_FILE, STAMP_FILE):
-        shutil.copy2(prev / name, run_dir / CHARTS_DIR / name)
-    return {"charts": len(pairs), "drawn": 0, "reused": len(pairs), "seconds": round(time.monotonic() - t0, 2),
-            "specifications": "skipped: inputs unchanged"}
-
-
-def write_stamp(run_dir: str | Path, stamp: str) -> None:
-    """Record the charts' :func:`charts_stamp` beside them (``charts/.inputs.sha256``)."""
-    (Path(run_dir) / CHARTS_DIR).mkdir(parents=True, exist_ok=True)
-    (Path(run_dir) / CHARTS_DIR / STAMP_FILE).write_text(stamp, encoding="utf-8")
-
-
-def print_pictures(run_dir: str | Path, cache_dir: str | Path | None = None) -> dict:
-    """``{(indicator_id, geography_code): jpg}`` of the run's charts whose print JPEG is in the cache.
-
-    The run's ``charts/charts.json`` names each chart's hash; the cache is ``outputs/.cache/charts``
-    (default: found from the run folder, ``outputs/runs/<quarter>/<run-id>`` or
-    ``outputs/.staging/<quarter>/<run-id>``). A chart whose JPEG is not there is left out (the
-    documents then draw it).
-    """
-    run_dir = Path(run_dir).resolve()
-    path = run_dir / CHARTS_DIR / INDEX_FILE
-    if not path.is_file():
-        return {}
-    cache = Path(cache_dir) if cache_dir else run_dir.parents[2] / ".cache" / "charts"
-    out = {}
-    for ind, geos in json.loads(path.read_text(encoding="utf-8")).items():
-        for code, rec in geos.items():
-            jpg = cache / f"{rec.get('sha256', '')}.{PRINT_FORMAT}"
-            if jpg.is_file():
-                out[(ind, code)] = jpg
-    return out
-
-
-def zip_charts(run_dir: str | Path, out: str | Path | None = None, cache_dir: str | Path | None = None) -> Path:
-    """A zip of every chart of a run (SVG, and the print JPEG where cached) under ``<indicator_id>/<geography_code>``,
-    for slides; built on demand (default ``./charts-<run folder name>.zip``), so a published run
-    does not hold each picture twice.
-
-    Stored, not deflated: JPEGs are compressed already.
-    """
-    run_dir = Path(run_dir).resolve()
-    out = Path(out) if out else Path.cwd() / f"charts-{run_dir.name}.zip"
-    tmp = out.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-        for p in sorted((run_dir / CHARTS_DIR).rglob("*")):
-            if p.suffix in (".svg", ".jpg", ".png"):
-                zf.write(p, p.relative_to(run_dir / CHARTS_DIR).as_posix())
-        for (ind, code), jpg in sorted(print_pictures(run_dir, cache_dir).items()):
-            zf.write(jpg, f"{ind}/{code}.{PRINT_FORMAT}")
-    os.replace(tmp, out)
-    return out
-
-
 def chart_title(run_dir: str | Path, indicator_id: str, geography_code: str) -> str:
     """The title recorded for a chart of the run (its alternative text), or ''."""
     path = Path(run_dir) / CHARTS_DIR / INDEX_FILE
@@ -506,9 +404,3 @@ def chart_title(run_dir: str | Path, indicator_id: str, geography_code: str) -> 
         return ""
     index = json.loads(path.read_text(encoding="utf-8"))
     return index.get(indicator_id, {}).get(geography_code, {}).get("title", "")
-
-
-if __name__ == "__main__":  # python -m helpers.pages.charts outputs/2025Q2 [charts.zip]
-    import sys
-
-    print(zip_charts(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))

@@ -345,7 +345,8 @@ def _draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool 
     """Every chart of the run's reports, drawn once (cached by content) before any report runs,
     so report kernels embed files instead of drawing (:mod:`helpers.pages.charts`)."""
     from helpers.data.reference import published_figures
-    from helpers.pages.charts import charts_stamp, render_charts, reuse_charts, run_specs, write_stamp
+    from helpers.pages.chartfiles import charts_stamp, reuse_charts, write_stamp
+    from helpers.pages.charts import render_charts, run_specs
 
     stamp = charts_stamp(staging, plan_sha=inp.plan.sha256, geos_sha=inp.geos.sha256, quarter=inp.quarter,
                          lang=inp.lang, pairs=inp.pairs, documents=documents,

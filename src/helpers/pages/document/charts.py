@@ -27,7 +27,7 @@ def run_charts(run_dir: Path) -> dict:
     root = Path(run_dir) / "charts"
     if not root.is_dir():
         return {}
-    from helpers.pages.charts import print_pictures
+    from helpers.pages.chartfiles import print_pictures
 
     out = {(p.parent.name, p.stem): p for p in root.glob("*/*.png")}
     out.update(print_pictures(run_dir))  # the chart step's print JPEGs, in the charts cache
