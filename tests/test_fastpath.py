@@ -103,7 +103,11 @@ def test_begin_and_finish(project):
     assert fastpath.FastPath(OPTS, force=True).published is None  # --force: always the full run
     (project / "data" / "inbox").mkdir()
     (project / "data" / "inbox" / "late.xlsx").write_bytes(b"x")
-    assert fastpath.FastPath(OPTS, inbox=True).published is None  # files to ingest
+    with_inbox = fastpath.FastPath(OPTS, inbox=True)
+    assert with_inbox.published is None  # files to ingest
+    (project / "data" / "store.sqlite").write_bytes(b"the inbox's files ingested")
+    assert not with_inbox.finish("2025Q2", "r1", ok=True)  # the next run records, with the store as it is then
+    (project / "data" / "store.sqlite").write_bytes(b"store-v1")
     assert fastpath.FastPath(OPTS, inbox=False).published is not None
 
 

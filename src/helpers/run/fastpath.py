@@ -246,16 +246,20 @@ class FastPath:
     def __init__(self, options: dict, settings_path=None, force: bool = False, inbox: bool = False):
         self.options, self.settings_path = options, settings_path
         self.fingerprint, self.published, self.paths, self._store_existed = None, None, {}, True
+        self._without_store = None  # set when the full run follows a check; None: record only if nothing changed
         self.force = force
         if force:
             return
-        self.fingerprint, self.paths = fingerprint(options, settings_path)
-        self._store_existed = bool(self.paths.get("store") and self.paths["store"].exists())
-        if inbox and inbox_waiting(self.paths):
-            return
-        self.published = unchanged(self.fingerprint, self.paths)
-        if self.published is None:
-            self._without_store = fingerprint(options, settings_path, include_store=False)[0]
+        try:
+            self.fingerprint, self.paths = fingerprint(options, settings_path)
+            self._store_existed = bool(self.paths.get("store") and self.paths["store"].exists())
+            if inbox and inbox_waiting(self.paths):
+                return
+            self.published = unchanged(self.fingerprint, self.paths)
+            if self.published is None:
+                self._without_store = fingerprint(options, settings_path, include_store=False)[0]
+        except OSError:  # an unreadable input: the full run names it with its own message
+            self.fingerprint, self.published = None, None
 
     def finish(self, quarter: str, run_id: str, ok: bool) -> bool:
         """After a published run: record its fingerprint when the next run may skip on it.
@@ -266,8 +270,16 @@ class FastPath:
         """
         if self.force or not ok or self.fingerprint is None:
             return False
+        try:
+            return self._record_after(quarter, run_id)
+        except (OSError, ValueError):  # the run is published; without a record the next run goes the full way
+            return False
+
+    def _record_after(self, quarter: str, run_id: str) -> bool:
         after, paths = fingerprint(self.options, self.settings_path)
         if after != self.fingerprint:
+            if self._without_store is None:  # e.g. files ingested from the inbox: the next run records
+                return False
             same_rest = fingerprint(self.options, self.settings_path, include_store=False)[0] == self._without_store
             if not (same_rest and not self._store_existed):
                 return False
