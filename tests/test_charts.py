@@ -1,8 +1,8 @@
-"""The chart step (drawn once, cached by content, PNG at 200 dpi and SVG, zipped) and the chart defects."""
+"""The chart step (drawn once per reader's form, cached by content: SVG for pages, JPEG at 200 dpi for documents,
+zipped on demand) and the chart defects."""
 
 from __future__ import annotations
 
-import struct
 import zipfile
 
 import numpy as np
@@ -32,28 +32,39 @@ def _specs(plan, geos, frame, assessed, pairs, published=None):
     return run_specs(frame, plan, geos, Q, table, bands, "zh", pairs, published)
 
 
-def _png_size(path):
-    with open(path, "rb") as f:
-        head = f.read(33)
-    assert head[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", head[16:24])
+def _jpeg_size(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.format == "JPEG"
+        return im.size
 
 
 def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, assessed):
-    from helpers.pages.charts import FIGSIZE_PX, chart_path, render_charts
+    from helpers.pages.chartfiles import print_pictures, zip_charts
+    from helpers.pages.charts import DISPLAY_WIDTH, FIGSIZE_PX, chart_path, render_charts
 
     specs = _specs(plan, geos, demo_frame, assessed, [("judicial", "330100"), ("judicial", "330106")])
     n_city = len(plan.indicators_in("judicial"))
     n_district = len([i for i in plan.indicators_in("judicial") if not i.city_only])
     assert len(specs) == n_city + n_district
     cache = tmp_path / "cache"
+    # a run without documents draws the pages' SVG only
+    pages_only = render_charts(tmp_path / "run0", specs[:1], cache, workers=1, documents=False)
+    assert pages_only["drawn"] == 1
+    assert chart_path(tmp_path / "run0", specs[0].indicator_id, specs[0].geography_code).is_file()
+    assert not list((tmp_path / "run0" / "charts").rglob("*.jpg")) and not list(cache.glob("*.jpg"))
     first = render_charts(tmp_path / "run1", specs, cache, workers=2)
-    assert first["drawn"] == len(specs) and first["reused"] == 0
+    assert first["drawn"] == len(specs) and first["reused"] == 0  # the first one lacked its JPEG
+    pictures = print_pictures(tmp_path / "run1", cache)
+    assert not list((tmp_path / "run1").rglob("*.jpg"))  # the print JPEG stays in the cache: the documents carry it
     for s in specs:
-        png = chart_path(tmp_path / "run1", s.indicator_id, s.geography_code)
-        assert _png_size(png) == FIGSIZE_PX  # 7.2 x 3.8 in at 200 dpi
-        svg = png.with_suffix(".svg").read_text(encoding="utf-8")
-        assert svg.lstrip().startswith("<?xml") and s.labels["title"] in svg  # text kept as text
+        svg_path = chart_path(tmp_path / "run1", s.indicator_id, s.geography_code)
+        assert _jpeg_size(pictures[(s.indicator_id, s.geography_code)]) == FIGSIZE_PX  # 7.2 x 3.8 in at 200 dpi
+        assert not svg_path.with_suffix(".png").exists()
+        svg = svg_path.read_text(encoding="utf-8")
+        assert svg.startswith("<svg") and s.labels["title"] in svg  # text kept as text, ready to inline
+        assert f'width="{DISPLAY_WIDTH}"' in svg[:600] and "<metadata>" not in svg and "sans-serif" in svg
     # a second run with the same data reuses every chart from the cache, byte for byte
     second = render_charts(tmp_path / "run2", specs, cache, workers=2)
     assert second["drawn"] == 0 and second["reused"] == len(specs)
@@ -65,9 +76,49 @@ def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, a
     changed.history.loc[changed.history.index[-1], "value"] += 1
     third = render_charts(tmp_path / "run3", specs, cache, workers=1)
     assert third["drawn"] == 1
-    with zipfile.ZipFile(tmp_path / "run3" / "charts.zip") as zf:
+    assert not (tmp_path / "run3" / "charts.zip").exists()  # built on demand, not stored twice
+    with zipfile.ZipFile(zip_charts(tmp_path / "run3", tmp_path / "slides.zip", cache)) as zf:
         names = set(zf.namelist())
-    assert {f"{s.indicator_id}/{s.geography_code}.{e}" for s in specs for e in ("png", "svg")} == names
+    assert {f"{s.indicator_id}/{s.geography_code}.{e}" for s in specs for e in ("jpg", "svg")} == names
+
+
+def test_chart_size_is_one_constant():
+    from helpers.pages import charts, plots
+
+    assert charts.FIGSIZE == plots.FIGSIZE
+
+
+def test_compact_svg_is_fit_to_inline():
+    from helpers.pages.charts import compact_svg
+
+    raw = ('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"\n'
+           '  "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<svg xmlns:xlink="http://www.w3.org/1999/xlink" '
+           'width="518.4pt" height="273.6pt" viewBox="0 0 518.4 273.6" xmlns="http://www.w3.org/2000/svg" version="1.1">'
+           '\n <metadata>\n  <rdf:RDF>x</rdf:RDF>\n </metadata>\n <text style="font: 11px \'Noto Sans CJK SC\'">标题</text></svg>')
+    out = compact_svg(raw)
+    assert out.startswith("<svg") and "<metadata>" not in out and "DOCTYPE" not in out
+    assert 'width="720" height="380"' in out and 'viewBox="0 0 518.4 273.6"' in out
+    assert "'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif" in out
+
+
+def test_store_notebook_keeps_a_reference_not_the_picture(tmp_path):
+    import json
+
+    import nbformat
+
+    from helpers.pages.report import store_notebook
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/svg+xml": "<svg/>", "text/plain": "[t](charts/a/1.svg)"},
+                                           metadata={"image/svg+xml": {"alt": "t"}, "ipeval": {"chart": "charts/a/1.svg"}}),
+                    nbformat.v4.new_output("display_data", data={"image/png": "AAAA", "text/plain": "drawn here"})]
+    nb.cells.append(cell)
+    store_notebook(nb, tmp_path / "nb.ipynb")
+    outs = json.loads((tmp_path / "nb.ipynb").read_text(encoding="utf-8"))["cells"][0]["outputs"]
+    assert outs[0]["data"] == {"text/plain": "[t](charts/a/1.svg)"} and outs[0]["metadata"]["ipeval"]["chart"]
+    assert outs[1]["data"]["image/png"] == "AAAA"  # a picture the kernel drew itself stays
+    nbformat.validate(nbformat.read(str(tmp_path / "nb.ipynb"), as_version=4))
 
 
 def _target_lines(fig):
@@ -143,3 +194,28 @@ def test_reference_reader_keeps_a_note_with_an_unquoted_comma(tmp_path):
     df = published_figures(tmp_path)
     assert len(df) == 1
     assert df["says"].iloc[0] == "缩短至50日内" and df["remark"].iloc[0] == "an upper bound, not exact"
+
+
+def test_unchanged_chart_inputs_reuse_the_published_charts_without_specifications(tmp_path):
+    from helpers.pages.chartfiles import charts_stamp, reuse_charts, write_stamp
+    from helpers.pages.charts import CHARTS_DIR, INDEX_FILE, chart_path
+
+    prev, run = tmp_path / "prev", tmp_path / "run"
+    for d in (prev, run):
+        d.mkdir()
+        (d / "assessments.csv").write_text("a\n1\n", encoding="utf-8")
+        (d / "bands.csv").write_text("b\n", encoding="utf-8")
+        (d / "validated_data.csv").write_text("v\n", encoding="utf-8")
+    args = dict(plan_sha="p", geos_sha="g", quarter="2025Q2", lang="zh", pairs=[("judicial", "330100")], documents=False)
+    stamp = charts_stamp(prev, **args)
+    assert charts_stamp(run, **args) == stamp
+    chart_path(prev, "x", "330100").parent.mkdir(parents=True)
+    chart_path(prev, "x", "330100").write_text("<svg/>", encoding="utf-8")
+    (prev / CHARTS_DIR / INDEX_FILE).write_text('{"x": {"330100": {"sha256": "h", "title": "t"}}}', encoding="utf-8")
+    assert reuse_charts(run, prev, stamp) is None  # no stamp recorded with the previous charts
+    write_stamp(prev, stamp)
+    assert reuse_charts(run, prev, charts_stamp(run, **{**args, "lang": "en"})) is None
+    stats = reuse_charts(run, prev, stamp)
+    assert stats["reused"] == 1 and chart_path(run, "x", "330100").read_text(encoding="utf-8") == "<svg/>"
+    (run / "assessments.csv").write_text("a\n2\n", encoding="utf-8")  # one assessment moved
+    assert charts_stamp(run, **args) != stamp

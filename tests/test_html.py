@@ -166,8 +166,12 @@ def test_every_page_is_offline_clean(out):
                 parts = urlsplit(src)
                 assert src and not parts.scheme and not parts.netloc and not src.startswith("/"), (page.name, src)
                 assert (page.parent / unquote(parts.path)).is_file(), f"{page.name}: <img src={src!r}> is missing"
-        if page.name.endswith((".report.html", ".audit.html")):
-            assert len(imgs) >= 3, f"{page.name}: the charts are missing"  # charts are embedded, not linked
+        if page.name.endswith(".report.html"):
+            charts = [n for n in doc.iter() if n.tag == "svg"]
+            assert len(charts) >= 3, f"{page.name}: the charts are missing"  # charts are inline, not linked
+        if page.name.endswith(".audit.html"):  # the audit page links the report page's charts
+            refs = [a.attrs.get("href", "") for a in doc.find_all("a") if a.attrs.get("href", "").endswith(".svg")]
+            assert len(refs) >= 3 and all((page.parent / r).resolve().is_file() for r in refs), refs
     # links are navigation, not fetches; the index links only to files of the run
     index = parse(out / "index.html")
     hrefs = [a.attrs.get("href", "") for a in index.find_all("a")]
@@ -260,9 +264,9 @@ def test_provenance_footer(out, variant):
 @pytest.mark.e2e
 def test_every_chart_has_its_title_as_alternative_text(out):
     doc = parse(_report(out, "330106", "report"))
-    imgs = doc.find_all("img")
-    assert len(imgs) >= 3
-    alts = [i.attrs.get("alt") or "" for i in imgs]
+    figures = [n for n in doc.iter() if n.attrs.get("role") == "img"]
+    assert len(figures) >= 3
+    alts = [i.attrs.get("aria-label") or "" for i in figures]
     assert all(a and "No description" not in a for a in alts), alts
     assert any(INDICATOR_NAME in a for a in alts)  # the chart's Chinese title
 
@@ -393,21 +397,31 @@ def test_pages_render_offline_in_chromium(out):
 @pytest.mark.e2e
 @pytest.mark.parametrize("code", GEOS)
 def test_report_embeds_the_runs_chart_files(out, plan, code):
-    """The page's images are the chart step's PNGs, byte for byte, shown at the display width."""
-    import base64
+    """The page's charts are the chart step's SVG files inline, at the display width; the stored
+    notebook names each file instead of carrying it again; no charts.zip copy is stored."""
+    import json
 
     from helpers.pages.charts import DISPLAY_WIDTH, chart_path
 
-    page = parse(_report(out, code, "report"))
-    imgs = [i for i in page.find_all("img") if i.attrs.get("src", "").startswith("data:image/png;base64,")]
+    text = _report(out, code, "report").read_text(encoding="utf-8")
     inds = [i for i in plan.indicators_in(SECTION) if code == "330100" or not i.city_only]
-    assert len(imgs) == len(inds)
-    for img, ind in zip(imgs, inds):
-        data = base64.b64decode(img.attrs["src"].split(",", 1)[1])
-        assert data == chart_path(out, ind.id, code).read_bytes()
-        assert img.attrs.get("width") == str(DISPLAY_WIDTH)
-        assert chart_path(out, ind.id, code, "svg").is_file()
-    assert (out / "charts.zip").is_file()
+    # nbconvert re-serialises the page (attribute order, case: a browser's HTML parser restores
+    # viewBox and clipPath in inline SVG), so the drawing is compared, not the bytes
+    shown = re.findall(r"<svg.*?</svg>", text, re.S)
+    assert len(shown) == len(inds)
+    for svg_in_page, ind in zip(shown, inds):
+        svg = chart_path(out, ind.id, code).read_text(encoding="utf-8")
+        assert f'width="{DISPLAY_WIDTH}"' in svg[:600] and f'width="{DISPLAY_WIDTH}"' in svg_in_page[:600]
+        assert re.search(r"<title>.*?</title>", svg).group(0) in svg_in_page
+        assert re.findall(r' d="([^"]*)"', svg) == re.findall(r' d="([^"]*)"', svg_in_page)
+        assert not chart_path(out, ind.id, code, "png").exists()
+    assert "data:image/png" not in text
+    nb = json.loads((out / "notebooks" / SECTION / f"{code}.ipynb").read_text(encoding="utf-8"))
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    named = [o["metadata"]["ipeval"]["chart"] for o in outputs if o.get("metadata", {}).get("ipeval")]
+    assert named == [f"charts/{ind.id}/{code}.svg" for ind in inds]
+    assert not [o for o in outputs if any(k.startswith("image/") for k in o.get("data", {}))]
+    assert not (out / "charts.zip").exists()
 
 
 @pytest.mark.e2e

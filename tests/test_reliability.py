@@ -589,6 +589,8 @@ def test_what_a_killed_run_left_in_staging_is_swept_by_the_next(published, monke
 
 def test_reused_reports_are_copies_not_one_file_across_runs(published, monkeypatch, capsys):
     old = (published / "outputs" / "2025Q2").resolve()
+    # a file no report reads: past the no-change fast path, to the run that reuses reports
+    (published / "params" / "notes.txt").write_text("reuse test", encoding="utf-8")
     code, out, err = cli(["run", *ONE, "--quiet"], published, monkeypatch, capsys)
     assert code == 0 and "1 unchanged" in out, out + err
     new = (published / "outputs" / "2025Q2").resolve()

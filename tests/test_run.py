@@ -82,11 +82,21 @@ def test_rerun_with_nothing_changed_skips_every_job(published):
     proj, _ = published
     pointer = proj / "outputs" / "2025Q2"
     first = os.readlink(pointer)
+    runs_before = len(list((proj / "outputs" / "runs" / "2025Q2").iterdir()))
+    # nothing changed at all: the fast path answers from one hash, nothing is run or published
     r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
+    assert r.returncode == 0 and "2025Q2" in r.stdout and "无需重新运行" in r.stdout, (r.stdout, r.stderr[-2000:])
+    assert len(list((proj / "outputs" / "runs" / "2025Q2").iterdir())) == runs_before
+    # a file no report reads: the full path, every report taken from the last run
+    (proj / "params" / "README.txt").write_text("notes", encoding="utf-8")
+    try:
+        r = ipeval("run", "--quarter", "2025Q2", "--sections", SECTIONS, "--geos", GEOS, "--quiet", cwd=proj)
+    finally:
+        (proj / "params" / "README.txt").unlink()
     assert r.returncode == 0, r.stderr[-2000:]
     manifest = json.loads((pointer / "manifest.json").read_text(encoding="utf-8"))
-    assert all(j.get("skipped") for j in manifest["jobs"])
-    assert len(list((proj / "outputs" / "runs" / "2025Q2").iterdir())) == 2  # the earlier run is kept
+    assert all(j.get("skipped") for j in manifest["jobs"]) and manifest["input_fingerprint"]
+    assert len(list((proj / "outputs" / "runs" / "2025Q2").iterdir())) == runs_before + 1  # the earlier run is kept
     # the session's run is shared (conftest.published_run): point the quarter back at the run the others read
     os.symlink(first, proj / "outputs" / ".2025Q2.restore")
     os.replace(proj / "outputs" / ".2025Q2.restore", pointer)
@@ -181,7 +191,13 @@ def test_overview_counts_each_sections_targets_and_links_its_reports(published, 
     shown, figures = [], []
     monkeypatch.setattr(report, "_display_html", shown.append)
     monkeypatch.setattr(report, "_show", figures.append)
-    monkeypatch.setattr(report, "_show_png", lambda data, alt: figures.append(data))
+    from helpers.pages import charts
+
+    def show_chart(run_dir, ind, code, alt):
+        path = charts.chart_path(run_dir, ind, code)
+        return path.is_file() and not figures.append(path.read_bytes())
+
+    monkeypatch.setattr(charts, "show_chart", show_chart)
     ctx = report.open_context("overview", "330106", "2025Q2", lang="en",
                               settings_path=str(proj / "params" / "settings.yaml"), run_dir=str(out))
     report.section_summary(ctx)
@@ -204,5 +220,5 @@ def test_overview_counts_each_sections_targets_and_links_its_reports(published, 
         assert f'href="{href}"' in page
         assert (out / "reports" / "overview" / href).resolve().is_file()  # the link works in the published run
     assert len(figures) == 1  # the status chart, drawn by the run's chart step when the run has the overview
-    if (out / "charts" / "overview" / "330106.png").is_file():
-        assert figures[0] == (out / "charts" / "overview" / "330106.png").read_bytes()
+    if (out / "charts" / "overview" / "330106.svg").is_file():
+        assert figures[0] == (out / "charts" / "overview" / "330106.svg").read_bytes()

@@ -91,8 +91,9 @@ def test_ordinary_kernels_when_fork_kernels_is_off(tmp_path, plan):
     assert m["executor"]["fork_kernels"] is False
     assert {j["status"] for j in m["jobs"]} == {"ok"} and len(m["jobs"]) == 2
     html = (project / "outputs" / "2025Q2" / "reports" / "enforcement" / "330106.report.html").read_text(encoding="utf-8")
-    # the whole page from an ordinary kernel: a chart per indicator the district reports, the section's analysis
+    # the whole page from an ordinary kernel: a chart per indicator the district reports, inlined as SVG (the
+    # run's files), and the section's analysis
     charts = [i for i in plan.indicators_in("enforcement") if not i.city_only]
-    assert html.count("<img") == len(charts) and 'class="ipeval-finding"' in html
+    assert html.count("<svg") == len(charts) and 'class="ipeval-finding"' in html
     # ordinary kernels write to the parent's output, not to the fork server's kernels.log (docs/kernels.md)
     assert not (project / "outputs" / "2025Q2" / "kernels.log").exists()

@@ -143,6 +143,17 @@ def run(
     The data are the observation store's (``ipeval ingest``) as known at --as-of; --data FILE
     reads files directly instead.
     """
+    from helpers.run.fastpath import FastPath  # the standard library and PyYAML only: decided in milliseconds
+
+    fast = FastPath(dict(quarter=quarter, sections=sections, geos=geos, lang=lang, data=[str(p) for p in data or []],
+                         as_of=as_of, documents=documents), settings, force=force, inbox=inbox)
+    if fast.published is not None:
+        from helpers.i18n import t
+
+        rec = fast.published.resolve()
+        typer.echo(t(lang if lang in ("zh", "en") else "zh", "run_unchanged", quarter=fast.published.name,
+                     run=rec.name, path=fast.published / "index.html"))
+        raise typer.Exit(EXIT_OK)
     from helpers.run.execute import max_workers
     from helpers.run.quarter import run_quarter
 
@@ -161,7 +172,8 @@ def run(
         result = run_quarter(s, quarter, sections=sections.split(",") if sections else None,
                              geographies=geos.split(",") if geos else None, lang=lang, workers=workers, force=force,
                              quiet=quiet, executor=executor, scheduler=scheduler, data_paths=data, as_of=as_of,
-                             log_events=events, documents=documents)
+                             log_events=events, documents=documents, input_fingerprint=fast.fingerprint)
+        fast.finish(result.quarter, result.run_id, result.exit_code == 0)
     except IpevalError as exc:
         _notify_run(notify, settings, quarter, plan=plan, error=exc)
         _fail(exc, validation_report, lang)

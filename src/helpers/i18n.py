@@ -83,6 +83,8 @@ TEXTS = {
         "an_gov_police": "{q}末{n}个区县（市）中{k}个配备了知识产权警务联络员；尚未配备的：{who}。",
         "documents_heading": "评估报告（Word、PDF）",
         "an_enf_total_ref": "示范区建设期间（2023年第1季度至{q}）{who}累计办理知识产权行政案件{total}件（方案目标为全市设定，本区县数值仅供参考）。",
+        "run_unchanged": "{quarter}：输入与已发布的运行 {run} 完全相同，无需重新运行 -> {path}",
+        "chart_in_report": "图表见报告版：{title}",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -172,6 +174,8 @@ TEXTS = {
         "an_gov_police": "At the end of {q}, {k} of the {n} districts and counties had an IP police liaison officer; not yet: {who}.",
         "documents_heading": "Assessment reports (Word, PDF)",
         "an_enf_total_ref": "Over the zone period (2023Q1 to {q}) {who} closed {total} administrative IP cases (the plan sets the target for the city as a whole; shown for reference).",
+        "run_unchanged": "{quarter}: inputs unchanged since the published run {run}; nothing to do -> {path}",
+        "chart_in_report": "Chart in the report variant: {title}",
     },
 }
 

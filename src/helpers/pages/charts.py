@@ -1,12 +1,20 @@
 """The run's chart step: every (indicator, geography) chart of a quarter drawn once, used everywhere.
 
 After the assessments, :func:`render_charts` draws each chart the run's reports show, in a pool
-of processes forked after Matplotlib and the CJK font are loaded, and saves it as PNG (200 dpi)
-and SVG under ``<run>/charts/<indicator_id>/<geography_code>.png|.svg``. A chart is named in a
-cache by the hash of what it shows (its data, bands, assessment fields, labels and the drawing
-code), so an unchanged chart is linked from the cache instead of drawn again. The HTML pages
-embed the PNG (:func:`helpers.pages.sections.indicator_charts`), the documents read the same
-files, and ``<run>/charts.zip`` holds them all for slides.
+of processes forked after Matplotlib and the CJK font are loaded, once per reader's form:
+
+* ``<run>/charts/<indicator_id>/<geography_code>.svg`` for the HTML pages, inlined by
+  :func:`show_chart` (text kept as text; about 17 KB against 107 KB for the 200 dpi PNG in
+  base64, so a page is a sixth of the size and stays one offline file);
+* a JPEG at print resolution (200 dpi, quality 92) for the Word/PDF documents only, drawn when
+  the run writes documents (what the documents embed; they used to convert a PNG into it), kept
+  in the cache and found through ``charts.json`` (:func:`helpers.pages.chartfiles.print_pictures`): the documents carry it.
+
+A chart is named in a cache by the hash of what it shows (its data, bands, assessment fields,
+labels and the drawing code), so an unchanged chart is linked from the cache instead of drawn
+again. ``charts.zip`` for slides is built on demand (``python -m helpers.pages.chartfiles
+RUN_DIR``), not stored beside the files it would copy; :mod:`helpers.pages.chartfiles` also skips
+the step when its inputs are unchanged and finds the documents' print pictures.
 
 Run on its own (JupyterLab, plain papermill, no run folder), a report draws its charts with the
 same :func:`chart_spec` and :func:`draw`, so both routes give the same picture.
@@ -15,21 +23,24 @@ same :func:`chart_spec` and :func:`draw`, so both routes give the same picture.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from helpers.pages.plots import FIGSIZE
-
+FIGSIZE = (7.2, 3.8)  # inches, = plots.FIGSIZE (tested): not imported, a page inlining the run's charts imports
+# this module and never Matplotlib
 CHART_DPI = 200
 FIGSIZE_PX = tuple(round(x * CHART_DPI) for x in FIGSIZE)  # (1440, 760)
-DISPLAY_WIDTH = 720  # CSS px on the HTML pages: the 1440 px PNG stays sharp on high-density screens
+DISPLAY_WIDTH = 720  # CSS px on the HTML pages (SVG: sharp at any density)
+JPEG_QUALITY = 92  # the documents' pictures (helpers.pages.document.charts)
+PAGE_FORMAT, PRINT_FORMAT = "svg", "jpg"
 CHARTS_DIR = "charts"
 INDEX_FILE = "charts.json"
 
@@ -60,7 +71,7 @@ class ChartSpec:
             "history": self.history.to_json(orient="split", index=False, double_precision=10),
             "bands": self.bands.to_json(orient="split", index=False, double_precision=10),
             "published": self.published.to_json(orient="split", index=False, double_precision=10),
-            "code": _code_hash(), "dpi": CHART_DPI,
+            "code": _code_hash(), "dpi": CHART_DPI, "quality": JPEG_QUALITY,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -236,34 +247,85 @@ def run_specs(frame: pd.DataFrame, plan, geos, quarter, assessments: pd.DataFram
 
 # --------------------------------------------------------------------------- drawing them all
 
-def chart_path(run_dir: str | Path, indicator_id: str, geography_code: str, ext: str = "png") -> Path:
+def chart_path(run_dir: str | Path, indicator_id: str, geography_code: str, ext: str = PAGE_FORMAT) -> Path:
     """Where a run keeps a chart: ``<run>/charts/<indicator_id>/<geography_code>.<ext>``."""
     return Path(run_dir) / CHARTS_DIR / indicator_id / f"{geography_code}.{ext}"
 
 
 def _render_one(job: tuple) -> str:
-    """Draw one chart into the cache (PNG and SVG, written under temporary names then renamed)."""
+    """Draw one chart into the cache: the page's SVG, and the print JPEG when ``jpg`` is given
+    (each written under a temporary name, then renamed)."""
     import matplotlib
     import matplotlib.pyplot as plt
 
-    spec, png, svg = job
+    spec, svg, jpg = job
     fig = draw(spec)
     alt = fig.axes[0].get_title() if fig.axes else ""
-    tmp = f"{png}.{os.getpid()}.tmp"
-    # zlib level 1: a third faster than the default 6 for files about 15% larger
-    fig.savefig(tmp, format="png", dpi=CHART_DPI, metadata={"Title": alt}, pil_kwargs={"compress_level": 1})
-    os.replace(tmp, png)
-    tmp = f"{svg}.{os.getpid()}.tmp"
+    if jpg:
+        tmp = f"{jpg}.{os.getpid()}.tmp"
+        fig.savefig(tmp, format="jpg", dpi=CHART_DPI, facecolor="white", pil_kwargs={"quality": JPEG_QUALITY})
+        os.replace(tmp, jpg)
+    # drawn because the cache lacked it, did not verify, or --force: always written
     # SVG text stays text (editable on a slide, a fifth of the size of glyph outlines); a viewer
     # without Noto Sans CJK SC shows it in its own CJK font
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(tmp, format="svg", metadata={"Title": alt})
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ipeval"}):
+        fig.savefig(buf, format="svg", metadata={"Title": alt, "Date": None, "Creator": None})
+    tmp = f"{svg}.{os.getpid()}.tmp"
+    Path(tmp).write_text(compact_svg(buf.getvalue()), encoding="utf-8")
     os.replace(tmp, svg)
     plt.close(fig)
     from helpers.files import atomic_write_bytes, sha256_file
 
-    atomic_write_bytes(png[:-len(".png")] + ".sha256", f"{sha256_file(png)} {sha256_file(svg)}\n".encode("ascii"))
+    # what the next run checks before reusing the cached files (a copy emptied or edited is drawn again)
+    recorded = {e: sha256_file(f) for e, f in ((PAGE_FORMAT, svg), (PRINT_FORMAT, jpg)) if f and os.path.isfile(f)}
+    atomic_write_bytes(svg[:-len(".svg")] + ".sha256", json.dumps(recorded, sort_keys=True).encode("ascii"))
     return alt
+
+
+_FONT = re.compile(r"'Noto Sans CJK SC'")
+FONT_FALLBACK = "'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif"
+
+
+def compact_svg(text: str) -> str:
+    """Matplotlib's SVG made fit to inline in a page and still a valid file on its own.
+
+    The XML declaration, DOCTYPE and RDF metadata go (a page holds several charts; 1.2 KB each);
+    the size becomes :data:`DISPLAY_WIDTH` CSS px wide, scaling with the page (``viewBox`` kept);
+    the font list ends with the common Chinese system fonts, so a machine without Noto Sans CJK
+    SC shows Chinese in its own font rather than boxes.
+    """
+    text = re.sub(r"^<\?xml[^>]*>\s*", "", text)
+    text = re.sub(r"<!DOCTYPE[^>]*>\s*", "", text)
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    m = re.search(r'<svg[^>]*viewBox="0 0 ([\d.]+) ([\d.]+)"', text)
+    if m:
+        w, h = float(m.group(1)), float(m.group(2))
+        height = round(DISPLAY_WIDTH * h / w)
+        text = re.sub(r'(<svg[^>]*?)\swidth="[^"]*"\s+height="[^"]*"',
+                      rf'\1 width="{DISPLAY_WIDTH}" height="{height}" style="max-width:100%;height:auto"',
+                      text, count=1)
+    return _FONT.sub(FONT_FALLBACK, text)
+
+
+def show_chart(run_dir, indicator_id: str, geography_code: str, alt: str) -> bool:
+    """Show the run's chart in a notebook as inline SVG; False when the run has none (draw it then).
+
+    The output also carries a plain-text line naming the file and ``metadata.ipeval.chart`` (its
+    path in the run), by which :func:`helpers.pages.report.store_notebook` keeps the executed
+    notebook without a second copy of the picture.
+    """
+    if not run_dir:
+        return False
+    path = chart_path(run_dir, indicator_id, geography_code, PAGE_FORMAT)
+    if not path.is_file():
+        return False
+    from IPython.display import display
+
+    rel = path.relative_to(Path(run_dir)).as_posix()
+    display({"image/svg+xml": path.read_text(encoding="utf-8"), "text/plain": f"[{alt}]({rel})"}, raw=True,
+            metadata={"image/svg+xml": {"alt": alt or "chart"}, "ipeval": {"chart": rel}})
+    return True
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -273,27 +335,29 @@ def _link_or_copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
-def _cached_ok(cache: Path, h: str) -> bool:
-    """A cached chart is reused only if both files still hold the bytes recorded when drawn."""
+def _cached_ok(cache: Path, h: str, exts) -> bool:
+    """A cached chart is reused only if every form it needs (``exts``) still holds the bytes
+    recorded when it was drawn (``<hash>.sha256``: ``{ext: sha256}``)."""
     from helpers.files import sha256_file
 
     side = cache / f"{h}.sha256"
     try:
-        want = side.read_text(encoding="ascii").split()
-        return want == [sha256_file(cache / f"{h}.png"), sha256_file(cache / f"{h}.svg")]
-    except (OSError, UnicodeDecodeError):
+        want = json.loads(side.read_text(encoding="utf-8"))
+        return all(want.get(e) == sha256_file(cache / f"{h}.{e}") for e in exts)
+    except (OSError, ValueError, AttributeError):
         return False
 
 
 def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | Path, workers: int = 2,
-                  force: bool = False) -> dict:
-    """Draw (or take from the cache) every chart of ``specs`` into ``run_dir``; zip them.
+                  documents: bool = True, force: bool = False) -> dict:
+    """Draw (or take from the cache) every chart of ``specs`` into ``run_dir``.
 
     Parameters
     ----------
     run_dir : path
-        The run folder: charts go to ``charts/<indicator_id>/<geography_code>.png|.svg``, their
-        index (hash and title per chart) to ``charts/charts.json``, all of them to ``charts.zip``.
+        The run folder: charts go to ``charts/<indicator_id>/<geography_code>.svg``, their index
+        (hash and title per chart) to ``charts/charts.json``; the print JPEGs stay in the cache
+        (:func:`helpers.pages.chartfiles.print_pictures`).
     specs : list of ChartSpec
         From :func:`run_specs`.
     cache_dir : path
@@ -301,6 +365,9 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
     workers : int
         Processes drawing at once. They are forked after Matplotlib and the font are loaded, so
         a worker starts drawing at once.
+    documents : bool
+        Also the print JPEG (the Word/PDF documents' picture); a run without documents draws the
+        pages' SVG only (measured: the 200 dpi raster is about 60% of a chart's drawing time).
     force : bool
         Draw every chart again (``--force``), whatever the cache holds.
 
@@ -314,12 +381,13 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
     t0 = time.monotonic()
     run_dir, cache = Path(run_dir), Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
+    exts = (PAGE_FORMAT, PRINT_FORMAT) if documents else (PAGE_FORMAT,)
     keyed = [(s, s.digest()) for s in specs]
     todo, seen = [], set()
     for s, h in keyed:
-        if h not in seen and (force or not _cached_ok(cache, h)):
+        if h not in seen and (force or not _cached_ok(cache, h, exts)):
             seen.add(h)
-            todo.append((s, str(cache / f"{h}.png"), str(cache / f"{h}.svg")))
+            todo.append((s, str(cache / f"{h}.svg"), str(cache / f"{h}.jpg") if documents else None))
     if todo:
         use_cjk_font()  # loaded before the fork: every worker inherits the font and Matplotlib
         if workers > 1 and len(todo) > 1:
@@ -334,31 +402,16 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
                 _render_one(job)
     index = {}
     for s, h in keyed:
-        for ext in ("png", "svg"):
-            _link_or_copy(cache / f"{h}.{ext}", chart_path(run_dir, s.indicator_id, s.geography_code, ext))
+        # the pages' SVG into the run; the print JPEG stays in the cache, read by the documents
+        # through charts.json (print_pictures): in the run it would be a third copy of what the
+        # .docx and .pdf embed (336 x 96 KB, 32 MB of a 50 MB quarter)
+        _link_or_copy(cache / f"{h}.{PAGE_FORMAT}", chart_path(run_dir, s.indicator_id, s.geography_code))
         index.setdefault(s.indicator_id, {})[s.geography_code] = {"sha256": h, "title": s.labels["title"]}
     (run_dir / CHARTS_DIR).mkdir(parents=True, exist_ok=True)
     (run_dir / CHARTS_DIR / INDEX_FILE).write_text(json.dumps(index, ensure_ascii=False, indent=1, sort_keys=True),
                                                    encoding="utf-8")
-    zip_charts(run_dir)
     return {"charts": len(specs), "drawn": len(todo), "reused": len(specs) - len(todo),
             "seconds": round(time.monotonic() - t0, 2)}
-
-
-def zip_charts(run_dir: str | Path) -> Path:
-    """``<run>/charts.zip``: every chart's PNG and SVG under ``<indicator_id>/<geography_code>``.
-
-    Stored, not deflated: PNGs are compressed already, and the zip is rebuilt every run.
-    """
-    run_dir = Path(run_dir)
-    out = run_dir / "charts.zip"
-    tmp = out.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-        for p in sorted((run_dir / CHARTS_DIR).rglob("*")):
-            if p.suffix in (".png", ".svg"):
-                zf.write(p, p.relative_to(run_dir / CHARTS_DIR).as_posix())
-    os.replace(tmp, out)
-    return out
 
 
 def chart_title(run_dir: str | Path, indicator_id: str, geography_code: str) -> str:

@@ -8,8 +8,11 @@ Two HTML variants per notebook:
 
 Both use the ``offline`` template in ``helpers/templates/nbconvert``: nbconvert's stock template
 loads require.js and MathJax from CDNs, which breaks offline and inside government networks.
-Images are embedded as data URIs; a provenance footer names the inputs' SHA-256, the package
-versions, the git commit, the parameters and the run.
+The run's charts are inline SVG in the report page; the audit page links them (the report page
+and the SVG file) instead of carrying a second copy; pictures a kernel drew itself are data URIs.
+Each page's stylesheet is trimmed to the rules it uses (:mod:`helpers.pages.pagestyle`). A
+provenance footer names the inputs' SHA-256, the package versions, the git commit, the
+parameters and the run.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.pages.pagestyle import trim_styles
 
 TEMPLATES = Path(__file__).parent / "templates"
 VARIANTS = ("report", "audit")
@@ -76,7 +80,14 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
                           for k, v in provenance.items()}
     resources = {"provenance": provenance or {},
                  "provenance_title": "来源与可复现信息 / Provenance" if lang == "zh" else "Provenance"}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    swapped = _charts_as_links(nb, Path(out_path), lang) if variant == "audit" else []
+    try:
+        body, _ = exporter.from_notebook_node(nb, resources=resources)
+    finally:
+        for output, data in swapped:
+            output["data"] = data
+    # JupyterLab's whole theme (256 KB) trimmed to the rules this page can use (about 10 KB)
+    body = trim_styles(body)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
@@ -86,6 +97,58 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
 # the provenance footer's labels on a Chinese reader's page
 _PROV_ZH = {"run_id": "运行编号", "quarter": "评估季度", "git_commit": "代码版本", "time (UTC)": "时间（UTC）",
             "packages": "软件包版本"}
+
+
+def _charts_as_links(nb, out_path: Path, lang: str) -> list:
+    """In the audit page, each chart of the run as a link to the report page and the SVG file.
+
+    The report page beside it shows the same picture inline; the audit page is read for its code
+    and numbers, and a second copy of every chart made it as large as the report page. Returns
+    ``(output, data)`` pairs to put back after the export (the notebook is also stored).
+    """
+    from html import escape
+
+    from helpers.i18n import t
+
+    report_page = out_path.name.replace(".audit.html", ".report.html")
+    swapped = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            chart = output.get("metadata", {}).get("ipeval", {}).get("chart")
+            if not chart or "image/svg+xml" not in output.get("data", {}):
+                continue
+            alt = output["metadata"].get("image/svg+xml", {}).get("alt", "")
+            text = t(lang, "chart_in_report", title=alt)
+            html = (f'<p class="ipeval-chart-ref"><a href="{escape(report_page)}">{escape(text)}</a> '
+                    f'<a href="../../{escape(chart)}">SVG</a></p>')
+            swapped.append((output, output["data"]))
+            output["data"] = {"text/html": html, "text/plain": output["data"].get("text/plain", "")}
+    return swapped
+
+
+def store_notebook(nb, path: str | Path) -> Path:
+    """Save an executed notebook without a second copy of the run's charts.
+
+    Each chart output shown from the run's files (:func:`helpers.pages.charts.show_chart`) keeps
+    its plain-text line naming the file (``charts/<indicator>/<geography>.svg``, next to the run's
+    ``notebooks/`` folder) and loses the picture itself, which the run keeps once under
+    ``charts/`` and the HTML pages inline. A notebook run on its own keeps its drawn pictures.
+    Written as JSON directly (nbformat's validation costs more than the write, and the notebook
+    was validated by papermill).
+    """
+    import json
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("metadata", {}).get("ipeval", {}).get("chart"):
+                out["data"] = {k: v for k, v in out.get("data", {}).items() if not k.startswith("image/")}
+                out["metadata"] = {"ipeval": out["metadata"]["ipeval"]}
+    out_path = Path(path)
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(out_path)
+    return out_path
+
 
 RUN_DIR_LINE = re.compile(r'^run_dir = "(?P<path>[^"\n]+)"\s*$', re.M)
 INPUT_LINE = re.compile(r'^report_input = "[^"\n]*/(?P<page>inputs/[^"/\n]+/[^"/\n]+\.json)"\s*$', re.M)

@@ -20,7 +20,7 @@ from helpers.pages.context import (  # noqa: F401 - loading lives there; noteboo
     load_context,
     open_context,
 )
-from helpers.pages.display import _display_html, _e, _show, _show_png
+from helpers.pages.display import _display_html, _e, _show
 from helpers.pages.stage import section_status_counts, stage_banner  # noqa: F401 - re-exported
 from helpers.plan.registry import OVERVIEW
 
@@ -213,10 +213,7 @@ def section_summary(ctx: ReportContext) -> None:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append(f"</tbody></table><p>{_e(t(L, 'overview_charts_note'))}</p>")
     _display_html("".join(out))
-    png = charts.chart_path(ctx.run_dir, charts.OVERVIEW_CHART, ctx.geography.code) if ctx.run_dir else None
-    if png is not None and png.is_file():
-        _show_png(png.read_bytes(), t(L, "sections_chart"))
-    else:
+    if not charts.show_chart(ctx.run_dir, charts.OVERVIEW_CHART, ctx.geography.code, t(L, "sections_chart")):
         _show(charts.draw(charts.sections_spec(ctx.plan, ctx.assessments, ctx.geography, L)))
 
 
@@ -237,11 +234,9 @@ def indicator_charts(ctx: ReportContext) -> None:
         if ind.id not in rows.index:
             continue
         r = rows.loc[ind.id].to_dict()
-        png = charts.chart_path(ctx.run_dir, ind.id, ctx.geography.code) if ctx.run_dir else None
-        if png is not None and png.is_file():
-            _show_png(png.read_bytes(), charts.chart_title(ctx.run_dir, ind.id, ctx.geography.code)
-                      or charts.chart_labels(ind, L)["title"])
-        else:
+        if not charts.show_chart(ctx.run_dir, ind.id, ctx.geography.code,
+                                 charts.chart_title(ctx.run_dir, ind.id, ctx.geography.code)
+                                 or charts.chart_labels(ind, L)["title"]):
             _show(charts.draw(charts.chart_spec(ctx.frame, ctx.plan, ind, ctx.geography, ctx.geos, ctx.quarter, r,
                                                 ctx.bands, L, ctx.published)))
         from helpers.pages.notes import models_label, note_label

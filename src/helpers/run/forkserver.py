@@ -38,30 +38,20 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 from traitlets import DottedObjectName, Type
 
-PRELOAD = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "IPython", "ipykernel.kernelapp",
+# what a page of a run uses: the run's chart step has drawn every chart, so a page inlines files and
+# imports neither Matplotlib nor seaborn (a page run without a chart, or on its own, imports them then)
+PRELOAD = ("numpy", "pandas", "IPython", "ipykernel.kernelapp",
            "ipykernel.ipkernel", "ipykernel.zmqshell",
            # imported by every kernel at start for a debugger no report uses: import it once here
-           "ipykernel.debugger", "matplotlib_inline.backend_inline", "IPython.display",
-           "yaml", "helpers.pages.sections", "helpers.pages.plots", "helpers.data.quality", "helpers.data.series", "helpers.i18n")
+           "ipykernel.debugger", "IPython.display",
+           "yaml", "helpers.pages.sections", "helpers.pages.charts", "helpers.data.quality", "helpers.data.series",
+           "helpers.i18n")
 
 
 def _warm_up() -> None:
-    """Load the CJK font file and Matplotlib's glyph caches once, for every child.
+    """Nothing to warm up: pages draw no charts in a run (kept as the hook a preload would use)."""
 
-    Only caches and the style every report sets anyway (``use_cjk_font``) are inherited; no
-    report's data or state is.
-    """
-    import io
 
-    import matplotlib.pyplot as plt
-
-    from helpers.pages.plots import use_cjk_font
-
-    use_cjk_font()
-    fig, ax = plt.subplots(figsize=(2, 1))
-    ax.set_title("杭州市知识产权保护 0123456789")
-    fig.savefig(io.BytesIO(), format="png")
-    plt.close(fig)
 SOCKET_ENV = "IPEVAL_FORKSERVER"
 LOG_ENV = "IPEVAL_KERNEL_LOG"  # where forked kernels write their stdout/stderr
 

@@ -71,7 +71,7 @@ def run_job(job: Job) -> dict:
     seconds (a kernel killed by the OS would otherwise leave papermill waiting forever); a kernel
     that dies (:func:`is_kernel_death`) is retried ``retries`` times.
     """
-    from helpers.pages.report import export_html
+    from helpers.pages.report import export_html, store_notebook
 
     out_dir = Path(job.output_dir)
     paths = job_paths(out_dir, job.section, job.geography)
@@ -95,6 +95,7 @@ def run_job(job: Job) -> dict:
         prov["parameters"] = f"section={job.section}, geography={job.geography}, quarter={job.quarter}, lang={job.lang}"
         for variant in ("report", "audit"):
             export_html(nb, out_dir / paths[variant], variant, provenance=prov, title=job.title, lang=job.lang)
+        store_notebook(nb, nb_out)  # the charts once, in charts/: the notebook names them
     elif not nb_out.is_file():
         _write_failed_notebook(job, nb_out, error)
     return {"section": job.section, "geography_code": job.geography, "status": status,

@@ -77,7 +77,8 @@ class RunResult:
 
 def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, geographies=None, lang=None,
                 workers=None, force=False, quiet=False, executor="local", scheduler=None, data_paths=None,
-                stop_after_jobs=None, as_of=None, log_events=(), documents=True) -> RunResult:
+                stop_after_jobs=None, as_of=None, log_events=(), documents=True,
+                input_fingerprint: str | None = None) -> RunResult:
     """Run one quarter end to end and publish it.
 
     Parameters
@@ -100,6 +101,8 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         Written to the run's log first (e.g. the inbox files a scheduled run ingested).
     documents : bool
         Also write the assessment report of each geography as .docx and .pdf (``documents/``).
+    input_fingerprint : str, optional
+        The hash of the run's inputs (:mod:`helpers.run.fastpath`), recorded in the manifest.
 
     Returns
     -------
@@ -138,7 +141,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         for ev in log_events:
             log.info(ev.get("message", ev.get("event", "")), extra={k: v for k, v in ev.items() if k != "message"})
         results = _stages(inp, staging, run_id, started, force=force, quiet=quiet, stop_after_jobs=stop_after_jobs,
-                          documents=documents)
+                          documents=documents, input_fingerprint=input_fingerprint)
         log.removeHandler(handler)
         handler.close()
         scrub_machine_paths(staging, (settings.root, out_root))  # project-relative paths only
@@ -184,7 +187,7 @@ def _fresh_staging(out_root: Path, quarter: str, run_id: str) -> Path:
 
 
 def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, force: bool, quiet: bool,
-            stop_after_jobs: int | None, documents: bool) -> list:
+            stop_after_jobs: int | None, documents: bool, input_fingerprint: str | None = None) -> list:
     """Every stage of the run into ``staging``, in order; the jobs' results (a failed documents step among them)."""
     out_root = inp.settings.outputs_path
     table, demo = _assess(inp, staging, out_root)
@@ -209,7 +212,7 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
                                 error=step["error"], error_type=step["error_type"]))
     carry_documents(previous, staging, {c for _, c in inp.pairs})  # other geographies' documents, verified
     # last, so the record covers every step, the documents' too (a Word/PDF failure shows in both)
-    _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo, step)
+    _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo, step, input_fingerprint)
     log.info("run finished", extra={"event": "finish", "failed": sum(r["status"] == "failed" for r in results),
                                     "jobs": len(results), "skipped": len(skipped)})
     return results

@@ -21,7 +21,8 @@ log = logging.getLogger("ipeval.run")
 
 
 def write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, started: datetime, prov: dict,
-                              results: list, table: pd.DataFrame, demo: bool, documents: dict | None = None) -> None:
+                              results: list, table: pd.DataFrame, demo: bool, documents: dict | None = None,
+                              input_fingerprint: str | None = None) -> None:
     """``manifest.json`` (everything needed to trace and re-run the run) and ``index.html``, written
     after every other step; ``documents`` is the Word/PDF step's record (:func:`documents_step`)."""
     from helpers.pages.report import render_index
@@ -49,6 +50,7 @@ def write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, started
         **stage_fields(inp, table),
         "store": inp.store_state,
         "method": method_fingerprint(inp.plan, inp.geos, s),
+        "input_fingerprint": input_fingerprint,  # helpers.run.fastpath: the no-change check's hash
     }
     atomic_write_bytes(staging / "manifest.json",
                        json.dumps(manifest, ensure_ascii=False, indent=2, default=str).encode("utf-8"))

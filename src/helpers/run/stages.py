@@ -69,8 +69,17 @@ def draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool =
     """Every chart of the run's reports, drawn once (cached by content) before any report runs,
     so report kernels embed files instead of drawing (:mod:`helpers.pages.charts`)."""
     from helpers.data.reference import published_figures
+    from helpers.pages.chartfiles import charts_stamp, reuse_charts, write_stamp
     from helpers.pages.charts import render_charts, run_specs
 
+    stamp = charts_stamp(staging, plan_sha=inp.plan.sha256, geos_sha=inp.geos.sha256, quarter=inp.quarter,
+                         lang=inp.lang, pairs=inp.pairs, documents=documents,
+                         reference_dir=inp.settings.root / "data" / "reference")
+    # the same inputs as the published run's charts: its files, verified, without building a specification
+    stats = None if force else reuse_charts(staging, published_dir(out_root, inp.quarter), stamp)
+    if stats is not None:
+        log.info("charts", extra={"event": "charts", **stats})
+        return
     table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str})
     bands = pd.read_csv(staging / "bands.csv", dtype={"geography_code": str}) if (staging / "bands.csv").stat().st_size > 1 else pd.DataFrame()
     pairs = list(inp.pairs)
@@ -79,7 +88,9 @@ def draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool =
         pairs += [(sec.id, c) for c in codes for sec in inp.plan.sections if (sec.id, c) not in inp.pairs]
     specs = run_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, pairs,
                       published_figures(inp.settings.root))
-    stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2), force=force)
+    stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2),
+                          documents=documents, force=force)
+    write_stamp(staging, stamp)
     log.info("charts", extra={"event": "charts", **stats})
 
 

@@ -22,11 +22,16 @@ JPEG_QUALITY = 92
 
 
 def run_charts(run_dir: Path) -> dict:
-    """``{(indicator_id, geography_code): png}`` of the charts the run's charts stage drew."""
+    """``{(indicator_id, geography_code): jpg}`` of the print pictures the run's charts stage drew
+    (kept in the charts cache; ``.png`` in the run folder of runs made before)."""
     root = Path(run_dir) / "charts"
     if not root.is_dir():
         return {}
-    return {(p.parent.name, p.stem): p for p in root.glob("*/*.png")}
+    from helpers.pages.chartfiles import print_pictures
+
+    out = {(p.parent.name, p.stem): p for p in root.glob("*/*.png")}
+    out.update(print_pictures(run_dir))  # the chart step's print JPEGs, in the charts cache
+    return out
 
 
 def chart_images(tables, geo, indicators, lang: str, out_dir: Path, existing: dict | None = None) -> dict:
@@ -57,6 +62,9 @@ def chart_images(tables, geo, indicators, lang: str, out_dir: Path, existing: di
     for ind in indicators:
         key = (ind.id, geo.code)
         if ind.id not in rows.index:
+            continue
+        if key in existing and Path(existing[key]).suffix == ".jpg":
+            out[key] = Path(existing[key])  # the chart step's print JPEG as it is: no second copy
             continue
         path = Path(out_dir) / lang / ind.id / f"{geo.code}.jpg"
         if not path.is_file():
