@@ -215,7 +215,20 @@ def test_unchanged_chart_inputs_reuse_the_published_charts_without_specification
     assert reuse_charts(run, prev, stamp) is None  # no stamp recorded with the previous charts
     write_stamp(prev, stamp)
     assert reuse_charts(run, prev, charts_stamp(run, **{**args, "lang": "en"})) is None
+    assert reuse_charts(run, prev, stamp) is None  # the previous run recorded no checksum for its chart
+    import json
+
+    from helpers.files import FILES_KEY, sha256_file
+
+    rel = chart_path(prev, "x", "330100").relative_to(prev).as_posix()
+    (prev / "manifest.json").write_text(json.dumps({FILES_KEY: {rel: sha256_file(prev / rel)}}), encoding="utf-8")
     stats = reuse_charts(run, prev, stamp)
     assert stats["reused"] == 1 and chart_path(run, "x", "330100").read_text(encoding="utf-8") == "<svg/>"
+    # a copy, not a link: emptying the new run's chart leaves the published one as it was
+    chart_path(run, "x", "330100").write_text("", encoding="utf-8")
+    assert chart_path(prev, "x", "330100").read_text(encoding="utf-8") == "<svg/>"
+    # a published chart edited after its run: not reused (drawn again)
+    chart_path(prev, "x", "330100").write_text("<svg>TAMPERED</svg>", encoding="utf-8")
+    assert reuse_charts(tmp_path / "run2", prev, stamp) is None
     (run / "assessments.csv").write_text("a\n2\n", encoding="utf-8")  # one assessment moved
     assert charts_stamp(run, **args) != stamp

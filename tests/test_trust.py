@@ -271,13 +271,12 @@ def test_a_cached_chart_is_verified_copied_and_redrawn_on_force(tmp_path, monkey
     drawn = []
 
     def fake_render(job):
-        spec, png, svg = job
+        spec, svg, jpg = job
         drawn.append(spec)
-        Path(png).write_bytes(b"png")
         Path(svg).write_bytes(b"svg")
-        from helpers.files import sha256_file
-
-        Path(png[:-4] + ".sha256").write_text(f"{sha256_file(png)} {sha256_file(svg)}\n")
+        if jpg:
+            Path(jpg).write_bytes(b"jpg")
+        charts.record_cached(svg, jpg)
         return ""
 
     class Spec:
@@ -287,19 +286,22 @@ def test_a_cached_chart_is_verified_copied_and_redrawn_on_force(tmp_path, monkey
             return "abc"
 
     monkeypatch.setattr(charts, "_render_one", fake_render)
-    monkeypatch.setattr(charts, "zip_charts", lambda run_dir: None)
     monkeypatch.setattr("helpers.pages.plots.use_cjk_font", lambda: None)
     cache = tmp_path / "cache"
-    charts.render_charts(tmp_path / "run1", [Spec()], cache, workers=1)
+    charts.render_charts(tmp_path / "run1", [Spec()], cache, workers=1, documents=False)
     out = charts.chart_path(tmp_path / "run1", "admin_cases", DISTRICT)
     assert out.stat().st_nlink == 1 and len(drawn) == 1
-    charts.render_charts(tmp_path / "run2", [Spec()], cache, workers=1)
+    charts.render_charts(tmp_path / "run2", [Spec()], cache, workers=1, documents=False)
     assert len(drawn) == 1  # reused, verified
-    (cache / "abc.png").write_bytes(b"")  # an emptied cache file is drawn again
-    charts.render_charts(tmp_path / "run3", [Spec()], cache, workers=1)
-    assert len(drawn) == 2 and out.read_bytes() == b"png"
+    out.write_bytes(b"")  # emptying a published copy leaves the cache as it was (a copy, not a link)
+    assert (cache / "abc.svg").read_bytes() == b"svg"
+    (cache / "abc.svg").write_bytes(b"")  # an emptied cache file is drawn again
+    charts.render_charts(tmp_path / "run3", [Spec()], cache, workers=1, documents=False)
+    assert len(drawn) == 2 and charts.chart_path(tmp_path / "run3", "admin_cases", DISTRICT).read_bytes() == b"svg"
+    charts.render_charts(tmp_path / "run5", [Spec()], cache, workers=1, documents=True)  # the print form is missing
+    assert len(drawn) == 3 and (cache / "abc.jpg").read_bytes() == b"jpg"
     charts.render_charts(tmp_path / "run4", [Spec()], cache, workers=1, force=True)
-    assert len(drawn) == 3
+    assert len(drawn) == 4
 
 
 # ------------------------------------------------------------------ 7./8. one writer for people; no links followed

@@ -275,12 +275,17 @@ def _render_one(job: tuple) -> str:
     Path(tmp).write_text(compact_svg(buf.getvalue()), encoding="utf-8")
     os.replace(tmp, svg)
     plt.close(fig)
+    record_cached(svg, jpg)
+    return alt
+
+
+def record_cached(svg: str, jpg: str | None) -> None:
+    """``<hash>.sha256`` beside a chart drawn into the cache: ``{form: sha256}`` of each file, what
+    the next run checks before reusing them (:func:`_cached_ok`: a file emptied or edited is drawn again)."""
     from helpers.files import atomic_write_bytes, sha256_file
 
-    # what the next run checks before reusing the cached files (a copy emptied or edited is drawn again)
     recorded = {e: sha256_file(f) for e, f in ((PAGE_FORMAT, svg), (PRINT_FORMAT, jpg)) if f and os.path.isfile(f)}
     atomic_write_bytes(svg[:-len(".svg")] + ".sha256", json.dumps(recorded, sort_keys=True).encode("ascii"))
-    return alt
 
 
 _FONT = re.compile(r"'Noto Sans CJK SC'")
