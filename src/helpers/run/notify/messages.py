@@ -13,6 +13,7 @@ from typing import TypedDict
 
 import pandas as pd
 
+
 class _Texts(TypedDict):
     """One language's texts: templates for ``str.format``; ``stage`` and ``remind_when`` by key."""
 
