@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pytest
 
 from helpers.model.assess import JUDGED, STATUSES, StatusThresholds, assess_one
 from helpers.model.forecast import ForecastSettings
