@@ -58,7 +58,14 @@ class DataValidationError(IpevalError):
         A one-line summary.
     failures : pandas.DataFrame
         One row per problem with columns ``file, row, column, rule, value, message``.
+
+    Attributes
+    ----------
+    letters : dict or None
+        ``{sheet: {column: Excel letter}}``, set by the readers that know the cells (None: unknown).
     """
+
+    letters: dict | None = None
 
     def __init__(self, message: str, failures=None):
         super().__init__(message)

@@ -162,7 +162,8 @@ def missing_returns(frame: pd.DataFrame, indicator: Indicator, geo: Geography, g
         g = by_q.get(q.index)
         reported = set() if g is None else set(g["geography_code"])
         missing = tuple(c for c in codes if c not in reported)
-        lower, shares = np.nan, ()
+        lower = np.nan
+        shares: tuple[float, ...] = ()
         if summable:
             lower = float(g["value"].sum()) if g is not None else 0.0
             if indicator.measure == "per_capita":

@@ -99,15 +99,16 @@ def parse_as_of(text: str | datetime | None) -> str | None:
             t = t.replace(hour=23, minute=59, second=59)
     if t.tzinfo is None:
         t = t.replace(tzinfo=timezone.utc)
+    utc: datetime | None
     try:
-        t = t.astimezone(timezone.utc)
+        utc = t.astimezone(timezone.utc)
     except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC time
-        t = None
-    if t is None or t.year < 1970:
+        utc = None
+    if utc is None or utc.year < 1970:
         # before the store's first possible vintage (the seed counts from 1970); and strftime
         # writes year 999 as '999', which sorts after every real time: it would return every row
         raise InvalidPeriodError(f"--as-of {text!s}: before 1970, nothing can have been received then")
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
+    return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
 
 
 def check_as_of(as_of: str | None, vintages: pd.DataFrame) -> None:
@@ -490,8 +491,9 @@ class ObservationStore:
         tmp.unlink(missing_ok=True)
         fresh = ObservationStore(tmp, self.received_dir)
         out = []
-        for p in sorted(files, key=lambda f: int(STORED_NAME.match(f.name).group(1))):
-            seq, stamp, _sha, name = STORED_NAME.match(p.name).groups()
+        kept = [(p, m) for p in files if (m := STORED_NAME.match(p.name))]  # all: received_files() matched them
+        for p, m in sorted(kept, key=lambda pm: int(pm[1].group(1))):
+            seq, stamp, _sha, name = m.groups()
             received = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").strftime("%Y-%m-%dT%H:%M:%SZ")
             out.append(fresh._ingest_copy(p, name, plan, geos, received, int(seq)))
         tmp.replace(self.path)

@@ -60,10 +60,10 @@ def clustered_intervals(d: pd.DataFrame, seed: int, n_boot: int = BOOTSTRAP) -> 
         idx = np.concatenate([order[starts[k]:ends[k]] for k in pick])
         briers.append(float(np.mean((p[idx] - o[idx]) ** 2)))
         slopes.append(calibration_slope(p[idx], o[idx])[1])
-    slopes = np.asarray(slopes, float)
-    slopes = slopes[np.isfinite(slopes)]
+    finite = np.asarray(slopes, float)
+    finite = finite[np.isfinite(finite)]
     b = np.quantile(briers, [0.025, 0.975])
-    s = np.quantile(slopes, [0.025, 0.975]) if slopes.size else (np.nan, np.nan)
+    s = np.quantile(finite, [0.025, 0.975]) if finite.size else (np.nan, np.nan)
     return dict(brier_lo=float(b[0]), brier_hi=float(b[1]), slope_lo=float(s[0]), slope_hi=float(s[1]))
 
 

@@ -89,7 +89,7 @@ def _as_paths(sim, horizon: int, reps: int) -> np.ndarray:
 
 
 
-_ETS_SPECS = {
+_ETS_SPECS: dict[str, dict[str, str | bool | int | None]] = {
     "ets_ann": {"trend": None, "seasonal": None},
     "ets_aadn": {"trend": "add", "damped_trend": True, "seasonal": None},
     "ets_ana": {"trend": None, "seasonal": "add"},
@@ -117,9 +117,9 @@ def _ets_results(z: np.ndarray, name: str, season_length: int, cache: dict):
             cache[key] = (res, None)
         except Exception as exc:  # noqa: BLE001 - re-raised below, to each member that asks
             cache[key] = (None, exc)
-    res, exc = cache[key]
-    if exc is not None:
-        raise exc
+    res, error = cache[key]
+    if error is not None:
+        raise error
     return res
 
 

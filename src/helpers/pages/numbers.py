@@ -210,7 +210,7 @@ def shared_ranks(values, higher_is_better: bool = True) -> list:
     """
     vals = [_finite(v) for v in values]
     present = [v for v in vals if v is not None]
-    out = []
+    out: list[int | None] = []
     for v in vals:
         if v is None:
             out.append(None)

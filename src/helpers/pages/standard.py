@@ -110,7 +110,7 @@ def standard_rows(plan, geo, geos, frame: pd.DataFrame, records: list, quarter, 
     from helpers.data.series import indicator_series
 
     by_id = {r["indicator_id"]: r for r in records}
-    out = []
+    out: list[dict] = []
     for ind in plan.indicators:
         if ind.target is None or ind.id not in by_id:
             continue

@@ -166,7 +166,7 @@ class _Headings:
 
 
 def _slug(clause: str, used: set) -> str:
-    words = []
+    words: list[str] = []
     for zh, en in _GLOSSARY:
         if zh in clause and not any(en in w or w in en for w in words):
             words.append(en)
@@ -198,8 +198,10 @@ def find_targets(text: str, due_default: str = "2025Q4") -> list[DraftTarget]:
     flat = normalise(text)
     heads = _Headings(flat)
     found: list[DraftTarget] = []
-    candidates = [(m.start(1), m.end(2), float(m.group(1)), m.group(2).replace("％", "%"), m)
-                  for m in _CANDIDATE.finditer(flat) if not _is_noise(flat, m)]
+    # (start, end, value, unit, match); the match is None for 全覆盖 (100%, no number of its own)
+    candidates: list[tuple[int, int, float, str, re.Match[str] | None]] = [
+        (m.start(1), m.end(2), float(m.group(1)), m.group(2).replace("％", "%"), m)
+        for m in _CANDIDATE.finditer(flat) if not _is_noise(flat, m)]
     candidates += [(m.start(), m.end(), 100.0, "%", None) for m in re.finditer("全覆盖", flat)]
     for pos, end, value, unit, m in sorted(candidates, key=lambda c: c[0]):
         start, stop = _clause_bounds(flat, pos)

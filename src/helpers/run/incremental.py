@@ -62,7 +62,7 @@ def reuse_job_files(prev_dir: Path, staging: Path, old: dict, recorded: dict | N
     two runs, so editing the report of one run would change the published report of another.
     """
     recorded = _recorded(prev_dir) if recorded is None else recorded
-    done = []
+    done: list[Path] = []
     try:
         for key in ("notebook", "report", "audit"):
             if not copy_verified(prev_dir, old[key], staging, recorded):
@@ -104,7 +104,7 @@ def carry_forward(prev_dir: Path | None, staging: Path, pairs, results: list) ->
         The carried jobs' result dicts (``carried`` True, ``from_run`` the run that computed them).
     """
     prev = previous_jobs(prev_dir)
-    if not prev:
+    if prev_dir is None or not prev:  # no published run (or one without jobs)
         return []
     prev_id = _run_id(prev_dir)
     for r in results:  # reused unchanged reports also come from an earlier run
@@ -126,7 +126,9 @@ def carry_documents(prev_dir: Path | None, staging: Path, codes) -> list[str]:
     """The Word/PDF reports of geographies a subset run did not cover (not in ``codes``), copied
     (verified) from the last published run; returns their names. The reports of geographies the
     run covers are never carried: they would be older than the run's tables."""
-    recorded = _recorded(prev_dir) if prev_dir else {}
+    if prev_dir is None:
+        return []
+    recorded = _recorded(prev_dir)
     codes = set(codes)
     out = []
     for rel in sorted(recorded):

@@ -99,7 +99,7 @@ def publish(out_root: Path, q: Quarter, staging: Path, run_id: str) -> Path:
         if pending:  # taken now, and said truthfully
             if done:
                 raise InterruptedAfterPublish(pending[0], out_root / str(q))
-            h = held.get(pending[0])
+            h = held.get(signal.Signals(pending[0]))  # held is keyed by Signals, pending has the handler's int
             if callable(h):
                 h(pending[0], None)  # the run's own handler (RunInterrupted: nothing was published)
             raise RunInterrupted(pending[0])

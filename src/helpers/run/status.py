@@ -120,7 +120,7 @@ def _returns_text(st: dict, plan, geos, lang: str) -> list[str]:
         for g in geos.districts:
             cells = [marks[(by.get((q, g.code, s)) or {}).get("status")] for s in st["sections"]]
             lines.append("  " + _pad(g.name(lang), width) + "".join(_pad(m, col) for m in cells)
-                         + names.get(dist.get((q, g.code)), ""))
+                         + names.get(dist.get((q, g.code)) or "", ""))
         bad = [g.name(lang) for g in geos.districts if dist.get((q, g.code)) in ("missing", "partial")]
         lines.append(_T[lang]["not_in"] + ("、" if lang == "zh" else ", ").join(bad) if bad else _T[lang]["all_in"])
     legend = ("；" if lang == "zh" else "; ").join(f"{marks[k]} {names[k]}" for k in names)

@@ -132,7 +132,9 @@ def apply_judgement(doc, tables, geo_code: str, lang: str = "zh"):
             inside = b.text.endswith("存在问题与建议")
             continue
         m = _ITEM.match(b.text) if inside and isinstance(b, Para) else None
-        ind = by_name.get(m.group(2)) if m else None
+        if m is None:
+            continue
+        ind = by_name.get(m.group(2))
         if ind is None or ind.id not in rows:
             continue
         own = team.get((ind.id, geo_code)) or team.get((ind.id, "*")) or {}

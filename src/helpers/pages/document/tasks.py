@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TypedDict
 
 import pandas as pd
 
@@ -23,7 +24,33 @@ ORDER = ("已完成", "推进中", "未启动", NOT_REPORTED)
 _NUMERALS = "一二三四五六七八九十"
 _ZH_HEAD = re.compile(r"^([一二三四五六七八九十]+)、")
 _EN_HEAD = re.compile(r"^(\d+)\. ")
-TEXTS = {
+
+
+class _Texts(TypedDict):
+    """One language's texts of the task chapters: templates for ``str.format``, ``kinds`` by task
+    kind, ``cols``/``dcols`` the tables' column heads."""
+
+    h_results: str
+    h_tasks: str
+    kinds: dict[str, str]
+    sub: str
+    summary: str
+    lead: str
+    part: str
+    none_reported: str
+    evidence: str
+    demo: str
+    intro_tasks: str
+    open: str
+    caption: str
+    cols: list[str]
+    dcols: list[str]
+    c_main: str
+    c_district: str
+    sep: str
+
+
+TEXTS: dict[str, _Texts] = {
     "zh": {"h_results": "工作成效", "h_tasks": "任务完成情况", "kinds": KIND_LABELS_ZH, "sub": "（{n}）{kind}",
            "summary": "{kind}{n}项中，{parts}", "lead": "截至{quarter}，{body}。", "part": "{status}{n}项",
            "none_reported": "截至{quarter}，尚无任务进展填报。",
@@ -93,7 +120,7 @@ def task_blocks(tables, geo, lang: str, start_table: int) -> tuple[list, list, i
                    if not geo.is_city or (x[1] == geo.code) == (k != "district")]
                for k in ("measure", "landmark", "district")}
     counts = [s for s in (_counts_sentence(T, k, by_kind[k]) for k in by_kind) if s]
-    results = [Para(T["lead"].format(quarter=quarter, body=T["sep"].join(counts)))] if counts else []
+    results: list[Heading | Para] = [Para(T["lead"].format(quarter=quarter, body=T["sep"].join(counts)))] if counts else []
     n_sub = 0
     for k in ("measure", "landmark", "district"):
         done = [(t, c, r) for t, c, r in by_kind[k] if r and r["status"] in ("已完成", "推进中") and r["progress"]]
@@ -111,7 +138,7 @@ def task_blocks(tables, geo, lang: str, start_table: int) -> tuple[list, list, i
             results.append(Para(f"{lead}（{r['status']}）。{r['progress']}{ev}", "bullet"))
     if mine["file"].astype(str).str.startswith("DEMO").any():
         results.append(Para(T["demo"], "note"))
-    completion = [Para(T["intro_tasks"], "note")]
+    completion: list[Para | Table] = [Para(T["intro_tasks"], "note")]
     n = 0
     main = by_kind["measure"] + by_kind["landmark"]
     if main:

@@ -47,6 +47,14 @@ def _env(name: str | None, what: str) -> str | None:
     return value
 
 
+def _required_env(name: str | None, what: str) -> str:
+    """:func:`_env` for a value the channel cannot do without (its URL, a signing secret it names)."""
+    value = _env(name, what)
+    if value is None:
+        raise SendError(f"no environment variable is named for the {what}")
+    return value
+
+
 # --------------------------------------------------------------------------- e-mail
 
 def build_email(channel, msg) -> EmailMessage:
@@ -82,6 +90,7 @@ def send_smtp(channel, msg, timeout: float) -> str:
     port = channel.port or {"ssl": 465, "starttls": 587}.get(channel.security, 25)
     # the certificate is always verified: against the system's CAs, or an office's own (ca_file)
     context = ssl.create_default_context(cafile=channel.ca_file)
+    server: smtplib.SMTP  # SMTP_SSL is an SMTP
     if channel.security == "ssl":
         server = smtplib.SMTP_SSL(channel.host, port, timeout=timeout, context=context)
     else:
@@ -125,9 +134,9 @@ def webhook_body(preset: str, msg, mention=()) -> dict:
 
 def send_webhook(channel, msg, timeout: float) -> str:
     """POST the preset's JSON to the channel's URL; returns a one-line receipt."""
-    url = _env(channel.url_env, "webhook URL")
+    url = _required_env(channel.url_env, "webhook URL")
     if channel.preset == "dingtalk" and channel.secret_env:
-        url = dingtalk_sign(url, _env(channel.secret_env, "DingTalk signing secret"))
+        url = dingtalk_sign(url, _required_env(channel.secret_env, "DingTalk signing secret"))
     data = json.dumps(webhook_body(channel.preset, msg, channel.mention), ensure_ascii=False).encode("utf-8")
     req = urllib.request.Request(url, data=data, method="POST",
                                  headers={"Content-Type": "application/json; charset=utf-8"})

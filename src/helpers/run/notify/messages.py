@@ -9,10 +9,42 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import pandas as pd
 
-_T = {
+
+class _Texts(TypedDict):
+    """One language's texts: templates for ``str.format``; ``stage`` and ``remind_when`` by key."""
+
+    ok_subject: str
+    partly_subject: str
+    fail_subject: str
+    stage: dict[str, str]
+    counts: str
+    changes: str
+    change_line: str
+    no_changes: str
+    failed_jobs: str
+    attached: str
+    files_head: str
+    files: str
+    incomplete: str
+    incomplete_line: str
+    reason: str
+    log: str
+    untouched: str
+    remind_subject: str
+    remind_body: str
+    remind_when: dict[str, str]
+    remind_line: str
+    summary_subject: str
+    summary_body: str
+    summary_line: str
+    sep: str
+
+
+_T: dict[str, _Texts] = {
     "zh": {
         "ok_subject": "【ipeval】{quarter} 评估已完成：已达标 {achieved}，未达标 {missed}，进行中 {open}",
         "partly_subject": "【ipeval】{quarter} 评估已完成，{failed} 份报告失败",
