@@ -52,7 +52,8 @@ def _declaration(text: str) -> str:
 
 def _parse(css: str) -> list:
     """Rules as ``("rule", selectors, declarations)`` and ``("at", prelude, children or None, raw)``."""
-    items, i, n = [], 0, len(css)
+    items: list[tuple] = []  # ('rule', selectors, declarations) or ('at', prelude, children, raw)
+    i, n = 0, len(css)
     while i < n:
         j = css.find("{", i)
         semi = css.find(";", i)
@@ -92,7 +93,7 @@ def _required(selector: str) -> frozenset:
 
 
 def _keep(items: list, classes: set) -> list:
-    out = []
+    out: list[tuple] = []
     for it in items:
         if it[0] == "rule":
             sels = [s for s in it[1] if _required(s) <= classes]
@@ -128,7 +129,8 @@ def _used_properties(items: list) -> set:
 
 def _closure(used: set, items: list) -> set:
     """``used`` and every custom property their definitions in ``items`` refer to, transitively."""
-    defs, used = {}, set(used)
+    defs: dict[str, list] = {}
+    used = set(used)
     for it in _walk(items):
         for d in it[2]:
             if d.startswith("--"):

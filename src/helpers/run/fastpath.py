@@ -99,7 +99,7 @@ def _settings_paths(root: Path, settings_path: Path) -> dict:
         return p if p.is_absolute() else root / p
 
     out = {k: res(raw[k]) for k in ("plan", "geographies", "data", "outputs") if raw.get(k)}
-    store = raw.get("store") if isinstance(raw.get("store"), dict) else {}
+    store: dict = raw["store"] if isinstance(raw.get("store"), dict) else {}
     out["store"] = res(store.get("path", "data/store.sqlite"))
     out["inbox"] = res(store.get("inbox", "data/inbox"))
     out.setdefault("outputs", root / "outputs")
@@ -172,7 +172,9 @@ def _records(outputs: Path) -> dict:
 def unchanged(fp: str, paths: dict) -> Path | None:
     """The published run folder recorded for ``fp`` if it is still the one published, else None."""
     outputs = paths.get("outputs")
-    rec = _records(outputs).get(fp) if outputs else None
+    if outputs is None:
+        return None
+    rec = _records(outputs).get(fp)
     if not isinstance(rec, dict) or not rec.get("quarter") or not rec.get("run_id"):
         return None
     pointer = outputs / str(rec["quarter"])
@@ -245,7 +247,8 @@ class FastPath:
 
     def __init__(self, options: dict, settings_path=None, force: bool = False, inbox: bool = False):
         self.options, self.settings_path = options, settings_path
-        self.fingerprint, self.published, self.paths, self._store_existed = None, None, {}, True
+        self.fingerprint, self.published, self._store_existed = None, None, True
+        self.paths: dict[str, Path] = {}
         self._without_store = None  # set when the full run follows a check; None: record only if nothing changed
         self.force = force
         if force:
