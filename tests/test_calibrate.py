@@ -89,6 +89,15 @@ def test_missing_column_is_named(tmp_path):
         read_series(bad)
 
 
+@pytest.mark.parametrize(("content", "message"), [(b"", "not a calibration table"),
+                                                  (b"series,category,start_year,start_period,t,value\n", "no rows")])
+def test_an_empty_file_is_the_users_error_not_a_bug(tmp_path, content, message):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(content)
+    with pytest.raises(DataValidationError, match=message):
+        read_series(empty)
+
+
 # --------------------------------------------------------------------------- the experiment
 
 

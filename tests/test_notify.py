@@ -340,6 +340,21 @@ def test_failed_run_sends_the_reason_and_the_log(q3_project, smtp_server, monkey
     assert log.is_file() and "ConfigError" in log.read_text(encoding="utf-8")
 
 
+def test_an_unexpected_failure_is_exit_3_with_one_line_and_a_details_file(q3_project, smtp_server, monkeypatch,
+                                                                           caplog):
+    proj, _plan, _ = q3_project
+    port, sink = smtp_server
+    path = _configure(proj, _channels(port)[:1])
+    with caplog.at_level("ERROR", logger="ipeval.schedule"):
+        assert _fire(monkeypatch, path, KeyError("store_state")) == 3  # the scheduler keeps firing
+    line, = [r.getMessage() for r in caplog.records if r.name == "ipeval.schedule"]
+    assert "KeyError" in line and "Traceback" not in line and "details:" in line
+    details = Path(line.split("details: ")[1])
+    assert "Traceback" in details.read_text(encoding="utf-8")
+    (_to, msg), = sink.messages  # the office still hears of it
+    assert msg["Subject"] == "【ipeval】2025Q3 定时评估失败"
+
+
 def test_unreachable_channels_leave_the_run_as_it_was(q3_project, monkeypatch):
     from helpers.run.status import collect
     from helpers.settings import load_settings

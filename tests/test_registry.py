@@ -215,7 +215,23 @@ def _unknown_kind(doc):
     _indicator(doc, "public_satisfaction")["target"]["kind"] = "stretch"
 
 
+def _bounds_reversed(doc):
+    _indicator(doc, "mediation_success_rate")["bounds"] = [100, 0]
+
+
+def _negative_target(doc):
+    _indicator(doc, "admin_cases")["target"]["value"] = -5
+
+
+def _target_out_of_bounds(doc):
+    _indicator(doc, "mediation_success_rate")["target"]["value"] = 137
+
+
 BROKEN = [
+    pytest.param(_bounds_reversed, r"\(mediation_success_rate\): bounds \[100, 0\]: the lower bound", id="bounds-reversed"),
+    pytest.param(_negative_target, r"\(admin_cases\)\.target: value -5(\.0)? is negative", id="negative-target"),
+    pytest.param(_target_out_of_bounds, r"\(mediation_success_rate\)\.target: value 137 lies outside bounds",
+                 id="target-outside-bounds"),
     pytest.param(_duplicate_id, r"'admin_cases' is used twice", id="duplicate-id"),
     pytest.param(_unknown_field, r"\(admin_cases\): unknown field\(s\) colour", id="unknown-field"),
     pytest.param(_unknown_target_field, r"\(admin_cases\)\.target: unknown field\(s\) deadline",
@@ -268,3 +284,12 @@ def test_yaml_that_would_build_python_objects_is_refused(tmp_path, which):
         load(path)
     assert not marker.exists()
 
+
+
+def test_a_key_given_twice_is_refused_naming_it(tmp_path):
+    """YAML keeps the last of two equal keys without a word: a target typed twice would lose one."""
+    dup = PLAN_PATH.read_text(encoding="utf-8").replace("  title_zh:", "  title_zh: 重复的标题\n  title_zh:", 1)
+    p = tmp_path / "plan.yaml"
+    p.write_text(dup, encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"'title_zh' appears twice .*line \d+"):
+        load_plan(p)

@@ -386,7 +386,32 @@ def load_yaml(raw: bytes | str):
     kernel pays once.
     """
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader, chosen above
+    doc = yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader, chosen above
+    dup = _duplicate_key(raw)
+    if dup:  # YAML keeps the last of two equal keys silently: a target typed twice would drop one
+        raise yaml.YAMLError(f"the key {dup[0]!r} appears twice in one mapping (line {dup[1]})")
+    return doc
+
+
+def _duplicate_key(raw: bytes | str) -> tuple[str, int] | None:
+    """The first key repeated within one mapping, with its line, or None (walks the parsed nodes,
+    which keep every key, unlike the constructed dict)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    stack = [yaml.compose(raw, Loader=loader)]  # noqa: S506 - composing nodes runs no constructor
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for k, v in node.value:
+                key = getattr(k, "value", None)
+                if isinstance(key, str):
+                    if key in seen:
+                        return key, k.start_mark.line + 1
+                    seen.add(key)
+                stack.append(v)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return None
 
 
 def read_yaml_file(path: Path, error: type[ConfigError] = ConfigError, what: str = "file"):

@@ -132,7 +132,14 @@ def read_series(path: str | Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"calibration file not found: {path}")
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        # an empty file, or one that is not a CSV table: the user's file, not a bug
+        raise DataValidationError(f"{path}: not a calibration table ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0]}); expected columns {list(_REQUIRED)}") from None
+    if frame.empty:
+        raise DataValidationError(f"{path}: no rows; expected columns {list(_REQUIRED)} and one row per value")
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if missing:
         raise DataValidationError(f"{path}: missing column(s) {missing}; expected {list(_REQUIRED)}")

@@ -268,8 +268,10 @@ def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, where: str,
     if due < start:
         raise RegistryError(f"{where}: due {due} is before the period start {start}")
     value = _req(raw, "value", where)
-    if not isinstance(value, (int, float)):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
         raise RegistryError(f"{where}: value must be a number, got {value!r}")
+    if value < 0:  # every indicator of a plan counts, sums or rates something: none is below zero
+        raise RegistryError(f"{where}: value {value} is negative; a target is a count, total, rate or level (>= 0)")
     return Target(
         kind=_choice(raw, "kind", TARGET_KINDS, where),
         direction=_choice(raw, "direction", DIRECTIONS, where),
@@ -302,8 +304,13 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
     if measure == "per_capita" and aggregation not in ("per_capita", "none", "each"):
         raise RegistryError(f"{where}: per-capita indicators aggregate as per_capita")
     bounds = raw.get("bounds") or [0, None]
-    if len(bounds) != 2:
+    if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
         raise RegistryError(f"{where}: bounds is [lower, upper] (null for none)")
+    lo, hi = bounds
+    if any(b is not None and (isinstance(b, bool) or not isinstance(b, (int, float))) for b in (lo, hi)):
+        raise RegistryError(f"{where}: bounds {list(bounds)} must be numbers or null")
+    if lo is not None and hi is not None and lo >= hi:
+        raise RegistryError(f"{where}: bounds {list(bounds)}: the lower bound must be below the upper one")
     clause = _req(raw, "clause", where)
     interp = {lang: str(raw.get(f"interpretation_{lang}", "") or "").strip() for lang in ("zh", "en")}
     if bool(interp["zh"]) != bool(interp["en"]):
@@ -316,6 +323,10 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
     if target and applies_to == "city" and target.binds != "city":
         raise RegistryError(f"{where}.target: binds={target.binds!r}, but only the city reports this indicator "
                             "(applies_to: city); use binds: city")
+    if target and target.kind in ("level", "rate", "milestone") and (
+            (lo is not None and target.value < lo) or (hi is not None and target.value > hi)):
+        # a level outside what the indicator can take can never be met (or is met by anything)
+        raise RegistryError(f"{where}.target: value {target.value:g} lies outside bounds {list(bounds)}")
     if target and target.binds == "sum_of_districts" and aggregation != "sum":
         raise RegistryError(f"{where}.target: binds: sum_of_districts needs aggregation: sum")
     if target and target.every_year and target.kind not in ("flow_per_year", "level"):

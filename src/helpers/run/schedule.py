@@ -110,9 +110,23 @@ def run_scheduled(settings_path: str | None = None, now: datetime | None = None)
         log.error("scheduled run of %s refused: %s", q, exc)
         _tell(settings, q, error=exc)
         return exc.exit_code
-    except Exception as exc:
-        _tell(settings, q, error=exc)  # then the scheduler logs it as before
-        raise
+    except Exception as exc:  # noqa: BLE001 - the job says so and the scheduler keeps firing
+        # one line for whoever reads the scheduler's output; the traceback in a details file under
+        # outputs/ (as the command line does), never on the console
+        import traceback
+
+        from helpers.files import unique_path
+
+        where = ""
+        try:
+            details = unique_path(settings.outputs_path / ".errors", "scheduled-", ".log")
+            details.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+            where = f"; details: {details}"
+        except OSError:  # the disk is full: the line alone
+            pass
+        log.error("scheduled run of %s failed (%s: %s)%s", q, type(exc).__name__, str(exc)[:200], where)
+        _tell(settings, q, error=exc)
+        return 3
     log.info("scheduled run of %s finished: %d jobs, %d failed", q, len(result.jobs), len(result.failed))
     _tell(settings, q, result=result)
     return result.exit_code
