@@ -134,6 +134,16 @@ def test_pdf_has_no_line_break_faults_on_a_known_sentence():
         assert all("1,147" in ln or "1,14" not in ln for ln in lines)
 
 
+@pytest.mark.parametrize("width", range(6, 20))
+def test_a_sign_stays_with_its_number(width):
+    from helpers.pages.document.linebreak import break_lines
+
+    text = "裁决周期47（◆≤50）天，目标≥80分，2024年当年◆2,859件。"
+    lines = break_lines(text, width, len)
+    assert "".join(lines) == text
+    assert not any(ln.endswith(("≤", "≥", "◆", "◆≤")) for ln in lines), lines
+
+
 def test_leak_counter_finds_what_it_should():
     c = text_leaks("None（规则法判定） target set for the city as a whole 见 docs/methodology.md 运行 ipeval backtest")
     assert c == Counter(none_nan=1, english=1, path=1, command=1)

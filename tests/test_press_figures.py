@@ -87,3 +87,23 @@ def test_pages_show_the_release_growth_the_ceiling_and_the_context(settings, pla
     add_published_sheet(wb, ROOT)
     ws = wb["公开发布数据"]
     assert ws.max_row == 20 and ws["G2"].value == "杭州市人民政府新闻办公室新闻发布会（2025年4月23日）"
+
+
+@pytest.mark.parametrize(("cumulative", "value", "figure", "shown"), [
+    (True, 5856.0, {"value": 2859.0, "comparator": "eq"}, "5,856（当年◆2,859）"),  # a running total and the year's own
+    (False, 47.0, {"value": 50.0, "comparator": "le"}, "47（◆≤50）"),             # a ceiling stays a ceiling
+    (False, 62.6, {"value": 62.6, "comparator": "eq"}, "◆62.60"),                 # the publication's value itself
+])
+def test_the_standard_table_marks_the_citys_published_figures(cumulative, value, figure, shown):
+    from helpers.pages.standard import _year_cell
+
+    row = {"unit": "件" if cumulative else ("天" if figure["comparator"] == "le" else "件/万人"),
+           "years": {2024: value}, "published": {2024: figure}, "cumulative": cumulative}
+    assert _year_cell(row, 2024) == shown
+    assert _year_cell({**row, "published": {}}, 2024) == _year_cell(row, 2024).split("（")[0].lstrip("◆")
+
+
+def test_the_standard_table_names_the_plans_lead_where_it_names_no_unit_per_target(plan):
+    from helpers.pages.standard import plan_lead
+
+    assert plan_lead(plan, "zh") == "市知识产权局（牵头）"

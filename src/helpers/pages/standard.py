@@ -82,8 +82,24 @@ def source_label(kinds: set, lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(parts) or "—"
 
 
+def published_years(root, geo) -> dict:
+    """The city's values a publication gives, by indicator and year: ``{indicator_id: {year: figure}}``
+    (``figure``: the press-release row with ``value`` and ``comparator``; a district has none)."""
+    if root is None or not geo.is_city:
+        return {}
+    from helpers.pages.published import figures
+
+    out: dict = {}
+    for r in figures(root):
+        if r["use"] == "city_value" and str(r["period"])[:4].isdigit():
+            period = str(r["period"])
+            if len(period) == 4 or period.endswith("Q4"):  # the year's figure, or its year-end stock
+                out.setdefault(r["indicator_id"], {})[int(period[:4])] = r
+    return out
+
+
 def standard_rows(plan, geo, geos, frame: pd.DataFrame, records: list, quarter, final: bool, lang: str,
-                  source_kinds: dict | None = None) -> list[dict]:
+                  source_kinds: dict | None = None, published: dict | None = None) -> list[dict]:
     """The rows of the table for one geography, targets in plan order.
 
     Parameters
@@ -100,12 +116,14 @@ def standard_rows(plan, geo, geos, frame: pd.DataFrame, records: list, quarter, 
         The final assessment: 完成情况 for every row; mid-term: progress and probability for open rows.
     source_kinds : dict, optional
         ``{indicator_id: {'real', 'demo', 'reported'}}``.
+    published : dict, optional
+        :func:`published_years`: the city's published values, marked ◆ in their year's cell.
 
     Returns
     -------
     list of dict
         ``no, indicator_id, name, unit, base, target, years {year: value}, completion, progress,
-        probability, units, source, reference``; numbers unformatted.
+        probability, units, source, reference, published``; numbers unformatted.
     """
     from helpers.data.series import indicator_series
 
@@ -130,10 +148,42 @@ def standard_rows(plan, geo, geos, frame: pd.DataFrame, records: list, quarter, 
             years={y: ym.get(y, math.nan) for y in YEARS if y <= quarter.year},
             completion=completion(r, final, lang), progress=r.get("progress_value", math.nan),
             probability=prob if r.get("status") not in ("achieved", "missed", "reference") else math.nan,
-            units="、".join(getattr(ind, "lead_units", ()) or ()) or "—",
-            source=source_label((source_kinds or {}).get(ind.id, set()), lang),
-            reference=r.get("status") == "reference"))
+            units="、".join(getattr(ind, "lead_units", ()) or ()) or plan_lead(plan, lang),
+            source=source_label((source_kinds or {}).get(ind.id, set())
+                                | ({"real"} if (published or {}).get(ind.id) else set()), lang),
+            reference=r.get("status") == "reference",
+            published={y: f for y, f in (published or {}).get(ind.id, {}).items() if y <= quarter.year},
+            cumulative=ind.target.kind == "cumulative"))
     return out
+
+
+def plan_lead(plan, lang: str) -> str:
+    """The body the plan makes responsible for the whole plan, marked （牵头）, where it names no body
+    per target (the Hangzhou plan: 四(一) leaves units to a later work list); '—' if none."""
+    # the short name when the registry gives one: the column is narrow and the full name is in 附件
+    lead = (plan.meta.get(f"lead_agency_short_{lang}") or plan.meta.get(f"lead_agency_{lang}")
+            or plan.meta.get("lead_agency_zh"))
+    if not lead:
+        return "—"
+    return f"{lead}（牵头）" if lang == "zh" else f"{lead} (lead)"
+
+
+def _year_cell(row: dict, y: int) -> str:
+    """A year's cell: the judged measure; ◆ where the city's figure is a publication's. Where the
+    publication gives another number than the judged measure (a ceiling such as 50日内, or the year's
+    own total beside a running total), both are shown: the data's and, after it, the publication's."""
+    u = row["unit"]
+    value = row["years"].get(y)
+    text = nb.fmt_number(value, u)
+    fig = row.get("published", {}).get(y)
+    if fig is None:
+        return text
+    shown = ("≤" if fig["comparator"] == "le" else "") + nb.fmt_number(fig["value"], u)
+    if row.get("cumulative"):  # the cell is the running total; the publication gives the year's own
+        return f"{text}（当年◆{shown}）"
+    if fig["comparator"] == "eq" and nb.fmt_number(fig["value"], u) == text:
+        return f"◆{text}"
+    return f"{text}（◆{shown}）"
 
 
 def standard_header(final: bool, lang: str, quarter=None) -> list[str]:
@@ -155,7 +205,7 @@ def standard_cells(row: dict, final: bool, lang: str) -> list[str]:
     """One row as text, every number through the one formatter."""
     u = row["unit"]
     cells = [str(row["no"]), row["name"], u, nb.fmt_number(row["base"], u), row["target"]]
-    cells += [nb.fmt_number(row["years"].get(y), u) if y in row["years"] else "—" for y in YEARS]
+    cells += [_year_cell(row, y) if y in row["years"] else "—" for y in YEARS]
     if final:
         cells.append(row["completion"] or dt(lang, "done_missing"))
     else:
@@ -202,7 +252,8 @@ def standard_html(ctx) -> str:
     kinds: dict = {}
     for ind_id, source in zip(f["indicator_id"], f["source"].astype(str)):
         kinds.setdefault(ind_id, set()).add("demo" if source.startswith("DEMO") else "real" if demo else "reported")
-    rows = standard_rows(ctx.plan, geo, ctx.geos, ctx.frame, records, ctx.quarter, final, L, kinds)
+    rows = standard_rows(ctx.plan, geo, ctx.geos, ctx.frame, records, ctx.quarter, final, L, kinds,
+                         published_years(ctx.settings.root, geo))
     if not rows:
         return ""
     head = "".join(f"<th>{escape(h)}</th>" for h in standard_header(final, L, ctx.quarter))

@@ -16,6 +16,9 @@ import re
 
 CLOSING = set("，。、；：？！）」』》〉】〕”’%‰…—·,.;:?!)]}")
 OPENING = set("（「『《〈【〔“‘([{")
+# signs that belong to the number after them ("≤50", "◆2,859", "≥80"): they go with what follows,
+# like an opening mark, so "◆≤" never ends a line apart from its number
+PREFIXES = set("≤≥◆±<>＜＞")
 UNIT_CHARS = set("年月日季件户人项次名家份个万亿元天分单倍位")
 # an unbreakable run: letters, digits and what sits inside numbers and codes
 _RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.,%‰/+\-_:·']*|[+\-−][0-9][A-Za-z0-9.,%‰/\-_]*")
@@ -43,7 +46,7 @@ def tokens(text: str) -> list[str]:
     out: list[str] = []
     carry = ""
     for piece in glued:
-        if piece in OPENING or (carry and carry[-1] in OPENING and piece in OPENING):
+        if piece in OPENING or piece in PREFIXES:
             carry += piece  # an opening mark goes with what follows
             continue
         piece, carry = carry + piece, ""

@@ -25,7 +25,7 @@ def source_kind(source: str, demo: bool) -> str:
 
 def standard_table(tables, geo, records: list, lang: str, counter) -> list:
     """指标完成情况一览表 (:mod:`helpers.pages.standard`), with its introduction."""
-    from helpers.pages.standard import standard_cells, standard_header, standard_rows
+    from helpers.pages.standard import published_years, standard_cells, standard_header, standard_rows
 
     kinds: dict = {}
     src = tables.source_counts
@@ -33,7 +33,8 @@ def standard_table(tables, geo, records: list, lang: str, counter) -> list:
         src = src[src["geography_code"] == geo.code]
     for ind_id, source in zip(src["indicator_id"], src["source"]):
         kinds.setdefault(ind_id, set()).add(source_kind(source, tables.demo))
-    rows = standard_rows(tables.plan, geo, tables.geos, tables.frame, records, tables.quarter, tables.final, lang, kinds)
+    rows = standard_rows(tables.plan, geo, tables.geos, tables.frame, records, tables.quarter, tables.final, lang, kinds,
+                         published_years(tables.settings.root, geo))
     if not rows:
         return []
     final = tables.final
