@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.files import seal_manifest
 from helpers.run import fastpath
 
 OPTS = dict(quarter="2025Q2", sections=None, geos=None, lang=None, data=[], as_of=None, documents=True)
@@ -36,6 +37,7 @@ def publish(project: Path, quarter="2025Q2", run_id="r1", fp="pre", status="ok")
     (run / "index.html").write_text("<html></html>", encoding="utf-8")
     (run / "manifest.json").write_text(json.dumps({"run_id": run_id, "input_fingerprint": fp,
                                                    "jobs": [{"status": status}]}), encoding="utf-8")
+    seal_manifest(run)  # every file's checksum, as a run records them before publishing
     link = project / "outputs" / quarter
     if link.is_symlink():
         link.unlink()
@@ -83,6 +85,20 @@ def test_unchanged_only_for_the_recorded_published_run(project):
     assert fastpath.unchanged(fp, paths) == project / "outputs" / "2025Q2"
     assert fastpath.unchanged("other", paths) is None
     publish(project, run_id="r2", fp="pre")  # another run published since: not the recorded one
+    assert fastpath.unchanged(fp, paths) is None
+
+
+@pytest.mark.parametrize("damage", ["emptied", "manifest_edited"])
+def test_a_published_file_changed_since_its_run_is_never_unchanged(project, damage):
+    fp, paths = fastpath.fingerprint(OPTS)
+    run = publish(project, fp="pre")
+    fastpath.record(fp, paths, "2025Q2", "r1", "pre")
+    assert fastpath.unchanged(fp, paths) is not None
+    if damage == "emptied":
+        (run / "index.html").write_bytes(b"")  # the full run recomputes what was damaged
+    else:
+        m = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+        (run / "manifest.json").write_text(json.dumps({**m, "jobs": [{"status": "ok", "x": 1}]}), encoding="utf-8")
     assert fastpath.unchanged(fp, paths) is None
 
 

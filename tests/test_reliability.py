@@ -599,7 +599,7 @@ def test_reused_reports_are_copies_not_one_file_across_runs(published, monkeypat
         a, b = old / rel, new / rel
         assert a.read_bytes() == b.read_bytes()
         assert os.stat(a).st_ino != os.stat(b).st_ino and os.stat(b).st_nlink == 1
-    charts = list((new / "charts").rglob("*.png"))
+    charts = list((new / "charts").rglob("*.svg"))
     assert charts and all(os.stat(c).st_nlink == 1 for c in charts)  # never hard links to the cache
     # a published report emptied and an audit page edited are not republished: recomputed, exit 0
     (new / "reports/enforcement/330106.report.html").write_bytes(b"")
