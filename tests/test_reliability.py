@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ipeval, make_project
+from conftest import ipeval, ipeval_here, make_project
 
 ONE = ("--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106")
 INJECTIONS = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://example.invalid","x")', "+1+1", "-2+3", "@SUM(1,1)",
@@ -55,16 +55,7 @@ def published_part(snap: dict) -> dict:
 
 def cli(args, cwd: Path, monkeypatch, capsys):
     """Run ``ipeval ARGS`` in process through the console entry point; (exit code, stdout, stderr)."""
-    from helpers.cli import main
-
-    monkeypatch.chdir(cwd)
-    monkeypatch.setenv("IPEVAL_HOME", str(cwd))
-    monkeypatch.setattr(sys, "argv", ["ipeval", *map(str, args)])
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    code = e.value.code if isinstance(e.value.code, int) else (0 if e.value.code is None else 1)
-    return code, out.out, out.err
+    return ipeval_here(args, cwd, monkeypatch, capsys)
 
 
 def demo(project: Path) -> pd.DataFrame:

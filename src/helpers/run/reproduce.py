@@ -42,13 +42,18 @@ def changed_inputs(run: Path, m: dict) -> list[str]:
     if expected is None:  # manifests before copies_sha256: match the copies to the inputs by name
         by_name = {Path(k).name: v for k, v in (m.get("inputs_sha256") or {}).items()}
         expected = {c: by_name[Path(c).name] for c in m["data_copy"] if Path(c).name in by_name}
+    return _differing(run, expected)
+
+
+def _differing(run: Path, expected: dict) -> list[str]:
+    """``"<rel>: missing"`` or ``"<rel>: sha256 ..."`` for each file of ``expected`` ({rel: sha256}) not as recorded."""
     out = []
     for rel, digest in sorted(expected.items()):
         p = run / rel
         if not p.is_file():
             out.append(f"{rel}: missing")
-        elif sha256_file(p) != digest:
-            out.append(f"{rel}: sha256 {sha256_file(p)[:16]}..., the manifest recorded {digest[:16]}...")
+        elif (got := sha256_file(p)) != digest:
+            out.append(f"{rel}: sha256 {got[:16]}..., the manifest recorded {digest[:16]}...")
     return out
 
 
@@ -69,16 +74,7 @@ def changed_outputs(run: Path, m: dict) -> list[str]:
     ``files_sha256``, or that are missing; the copied inputs are named by :func:`changed_inputs`."""
     recorded = m.get("files_sha256") if isinstance(m.get("files_sha256"), dict) else {}
     copies = set(m.get("copies_sha256") or {})
-    out = []
-    for rel, digest in sorted(recorded.items()):
-        if rel in copies or rel == "run.log.jsonl":
-            continue
-        p = run / rel
-        if not p.is_file():
-            out.append(f"{rel}: missing")
-        elif sha256_file(p) != digest:
-            out.append(f"{rel}: sha256 {sha256_file(p)[:16]}..., the manifest recorded {digest[:16]}...")
-    return out
+    return _differing(run, {rel: d for rel, d in recorded.items() if rel not in copies and rel != "run.log.jsonl"})
 
 
 def _xlsx_numbers_differ(old: Path, new: Path) -> bool:
