@@ -53,7 +53,8 @@ def line_leaks(lines: list[str]) -> Counter:
         if OPENING_END.search(a):
             c["line_end_open"] += 1
         # "1,14" / "7人次", "-0." / "2%", "202" / "5Q4": a number that goes on on the next line
-        if re.search(r"\d[,.]$|\d,\d{1,2}$|[-−]0?\.?$", a) and re.match(r"^\d", b):
+        # (a list of hashes, "78b8f01c40dd320a," at a line's end, is a list, not a number)
+        if re.search(r"(?<![0-9a-f]{7})\d[,.]$|\d,\d{1,2}$|[-−]0?\.?$", a) and re.match(r"^\d", b):
             c["split_number"] += 1
     return c
 

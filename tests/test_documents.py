@@ -308,3 +308,14 @@ def test_unchanged_run_reuses_its_documents(run_dir, tmp_path):
     assert [p.name for p in again] == [p.name for p in first]
     assert again[0].read_bytes() == first[0].read_bytes()  # taken over, not rewritten
     assert again[0].stat().st_ino != first[0].stat().st_ino  # a copy: editing one run's file leaves the other
+
+
+def test_chinese_report_pages_have_no_leaks_final(run_dir):
+    """The document check of issue 16 on the final assessment's HTML pages, every geography of the run."""
+    from doccheck import html_text, text_leaks
+
+    _, out = run_dir
+    pages = sorted(out.glob("reports/*/*.report.html"))
+    assert len(pages) >= len(GEOS)  # the section of each geography
+    leaks = {p.relative_to(out).as_posix(): dict(c) for p in pages if sum((c := text_leaks(html_text(p))).values())}
+    assert not leaks, leaks

@@ -450,3 +450,14 @@ def test_methods_note_links_the_methodology_and_audit_shows_the_input_relative(o
     assert ".staging" not in audit
     injected = _code_cell_text(parse(audit), "celltag_injected-parameters")
     assert 'report_input = "../../inputs/' in injected  # the run folder's input, from the notebook's folder
+
+
+@pytest.mark.e2e
+def test_chinese_report_pages_have_no_leaks_mid_term(out):
+    """The document check of issue 16 on the HTML: no None/nan, English runs, paths or commands in a Chinese page."""
+    from doccheck import html_text, text_leaks
+
+    pages = sorted(out.glob("reports/*/*.report.html"))
+    assert len(pages) >= 4  # two sections, for the city and a district
+    leaks = {p.relative_to(out).as_posix(): dict(c) for p in pages if sum((c := text_leaks(html_text(p))).values())}
+    assert not leaks, leaks
