@@ -90,8 +90,8 @@ def test_pages_show_the_release_growth_the_ceiling_and_the_context(settings, pla
 
 
 @pytest.mark.parametrize(("cumulative", "value", "figure", "shown"), [
-    (True, 5856.0, {"value": 2859.0, "comparator": "eq"}, "5,856（当年◆2,859）"),  # a running total and the year's own
-    (False, 47.0, {"value": 50.0, "comparator": "le"}, "47（◆≤50）"),             # a ceiling stays a ceiling
+    (True, 5856.0, {"value": 2859.0, "comparator": "eq"}, "5,856，当年◆2,859"),  # a running total and the year's own
+    (False, 47.0, {"value": 50.0, "comparator": "le"}, "47，◆≤50"),             # a ceiling stays a ceiling
     (False, 62.6, {"value": 62.6, "comparator": "eq"}, "◆62.60"),                 # the publication's value itself
 ])
 def test_the_standard_table_marks_the_citys_published_figures(cumulative, value, figure, shown):
@@ -100,7 +100,7 @@ def test_the_standard_table_marks_the_citys_published_figures(cumulative, value,
     row = {"unit": "件" if cumulative else ("天" if figure["comparator"] == "le" else "件/万人"),
            "years": {2024: value}, "published": {2024: figure}, "cumulative": cumulative}
     assert _year_cell(row, 2024) == shown
-    assert _year_cell({**row, "published": {}}, 2024) == _year_cell(row, 2024).split("（")[0].lstrip("◆")
+    assert _year_cell({**row, "published": {}}, 2024) == _year_cell(row, 2024).split("，")[0].lstrip("◆")
 
 
 def test_the_standard_table_names_the_plans_lead_where_it_names_no_unit_per_target(plan):

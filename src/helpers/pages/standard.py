@@ -171,7 +171,8 @@ def plan_lead(plan, lang: str) -> str:
 def _year_cell(row: dict, y: int) -> str:
     """A year's cell: the judged measure; ◆ where the city's figure is a publication's. Where the
     publication gives another number than the judged measure (a ceiling such as 50日内, or the year's
-    own total beside a running total), both are shown: the data's and, after it, the publication's."""
+    own total beside a running total), both are shown: the data's and, after it, the publication's
+    ("47，◆≤50"; no brackets, which would make the piece wider than the PDF's year column)."""
     u = row["unit"]
     value = row["years"].get(y)
     text = nb.fmt_number(value, u)
@@ -180,10 +181,11 @@ def _year_cell(row: dict, y: int) -> str:
         return text
     shown = ("≤" if fig["comparator"] == "le" else "") + nb.fmt_number(fig["value"], u)
     if row.get("cumulative"):  # the cell is the running total; the publication gives the year's own
-        return f"{text}（当年◆{shown}）"
+        # no bracket after the number: "◆2,859）" is wider than the PDF's year column and would split the number
+        return f"{text}，当年◆{shown}"
     if fig["comparator"] == "eq" and nb.fmt_number(fig["value"], u) == text:
         return f"◆{text}"
-    return f"{text}（◆{shown}）"
+    return f"{text}，◆{shown}"
 
 
 def standard_header(final: bool, lang: str, quarter=None) -> list[str]:
