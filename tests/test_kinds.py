@@ -331,7 +331,7 @@ def test_the_final_assessment_is_labelled_with_the_geographys_counts(final, plan
         rows = final[final["geography_code"] == geo.code]
         achieved, missed = int((rows["status"] == "achieved").sum()), int((rows["status"] == "missed").sum())
         zh = stage_banner(plan, Quarter(2025, 4), final, geo, "zh")
-        assert "终期评估" in zh and geo.name_zh in zh
+        assert "终期评估" in zh and geo.name_zh in zh and "评估季度 2025年第四季度" in zh and "2025Q4" not in zh
         assert f"已达标 {achieved} 项，未达标 {missed} 项，尚未确定 0 项" in zh
         en = stage_banner(plan, Quarter(2025, 4), final, geo, "en")
         assert "final assessment" in en and f"achieved {achieved}, missed {missed}" in en

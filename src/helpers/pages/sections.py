@@ -21,7 +21,7 @@ from helpers.pages.context import (  # noqa: F401 - loading lives there; noteboo
     open_context,
 )
 from helpers.pages.display import _display_html, _e, _show
-from helpers.pages.stage import section_status_counts, stage_banner  # noqa: F401 - re-exported
+from helpers.pages.stage import period_label, section_status_counts, stage_banner  # noqa: F401 - re-exported
 from helpers.plan.registry import OVERVIEW
 
 
@@ -74,7 +74,7 @@ def header(ctx: ReportContext) -> None:
     title = t(L, "report_title", plan=ctx.plan.title(L), section=ctx.section_name())
     parts.append(f"<h1>{_e(title)}</h1>")
     parts.append(f"<p><b>{_e(t(L, 'geography'))}</b>: {_e(ctx.geography.name(L))} ({_e(ctx.geography.code)}) · "
-                 f"<b>{_e(t(L, 'quarter'))}</b>: {_e(ctx.quarter)}</p>")
+                 f"<b>{_e(t(L, 'quarter'))}</b>: {_e(period_label(ctx.quarter, L))}</p>")
     parts.append(f'<p class="ipeval-plan-ref">{_e(plan_reference(ctx.plan, L))}</p>')
     parts.append(stage_banner(ctx.plan, ctx.quarter, ctx.assessments, ctx.geography, L))
     _display_html("\n".join(parts))
@@ -138,7 +138,7 @@ def _settled_text(r, lang: str) -> str:
     if not isinstance(when, str) or not when:
         return ""
     early = f"{t(lang, 'early')}, " if str(r.get("early")).lower() == "true" else ""
-    return f"<br><small>{_e(early)}{_e(t(lang, 'settled_on'))} {_e(when)}</small>"
+    return f"<br><small>{_e(early)}{_e(t(lang, 'settled_on'))} {_e(period_label(when, lang))}</small>"
 
 
 def headline_table(ctx: ReportContext) -> None:
@@ -168,10 +168,10 @@ def headline_table(ctx: ReportContext) -> None:
             fc = f"{_fmt(r['forecast_median'])} [{_fmt(r['forecast_lo80'])}, {_fmt(r['forecast_hi80'])}]"
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
             _e(ind.name(L)),
-            f"{_e(fmt_number(r['latest_value'], u))} <small>({_e(r['latest_period'])})</small>",
+            f"{_e(fmt_number(r['latest_value'], u))} <small>({_e(period_label(r['latest_period'], L))})</small>",
             _e(fmt_number(r["progress_value"], u)),
             _e(target_txt),
-            _e(r["due"] if isinstance(r["due"], str) and r["due"] else "—"),
+            _e(period_label(r["due"], L) if isinstance(r["due"], str) and r["due"] else "—"),
             # a reference row has no gap; a miss never shows 0 (helpers.pages.standard.judged_gap)
             _e(fmt_number(judged_gap(ind, r.to_dict(), ctx.frame, ctx.geography, ctx.geos, ctx.quarter), u)),
             _e(prob_txt),

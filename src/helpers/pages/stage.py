@@ -9,6 +9,7 @@ import html
 import pandas as pd
 
 from helpers.i18n import STAGE_NAMES, t
+from helpers.pages.notes import quarter_label
 from helpers.plan.periods import Quarter
 
 
@@ -21,6 +22,11 @@ def stage_counts(assessments: pd.DataFrame, geography_code: str) -> dict:
             "open": int(a.isin(OPEN).sum())}
 
 
+def period_label(period, lang: str) -> str:
+    """A quarter or year as a Chinese page writes it (2025年第四季度, 2025年); English pages keep 2025Q4."""
+    return quarter_label(period, lang) if lang == "zh" else str(period)
+
+
 def stage_banner(plan, quarter: Quarter, assessments: pd.DataFrame, geography, lang: str) -> str:
     """One line saying whether this is the final (终期评估) or a mid-term assessment, with the
     geography's counts of targets achieved, missed and still open."""
@@ -28,7 +34,8 @@ def stage_banner(plan, quarter: Quarter, assessments: pd.DataFrame, geography, l
 
     stage = assessment_stage(plan, quarter)
     due = max((i.target.due for i in plan.targets), default=quarter)
-    text = t(lang, "stage_banner", stage=STAGE_NAMES[lang][stage], quarter=quarter, due=due,
+    text = t(lang, "stage_banner", stage=STAGE_NAMES[lang][stage], quarter=period_label(quarter, lang),
+             due=period_label(due, lang),
              where=geography.name(lang), **stage_counts(assessments, geography.code))
     colour = "#e8f0fe" if stage == "final" else "#f5f5f5"
     return (f'<p class="ipeval-stage ipeval-stage-{stage}" style="background:{colour};padding:6px 10px;'
