@@ -162,6 +162,10 @@ def test_chart_text_is_at_least_8pt_on_paper_and_a_zero_series_sits_on_zero():
     fig = plots.indicator_chart(history, pd.DataFrame(), {"status": "no_target"}, labels, show_target=False)
     ax = fig.axes[0]
     assert ax.get_ylim()[0] == 0  # not -0.04..0.04
+    # with the due date's line too (its y runs 0..1 in axes coordinates, not data)
+    due = plots.indicator_chart(history, pd.DataFrame(), {"status": "reference", "due": "2025Q4"}, labels,
+                                show_target=False)
+    assert due.axes[0].get_ylim()[0] == 0
     scale = TEXT_WIDTH_MM / 25.4 / fig.get_figwidth()  # the picture is printed at the text width
     sizes = [t.get_fontsize() for t in ax.get_xticklabels() + ax.get_yticklabels()]
     if ax.get_legend():

@@ -116,7 +116,12 @@ def chart_labels(ind, lang: str) -> dict:
     keys = dict(history="history", median="median", band80="band80", band95="band95", target="target", due="due",
                 achieved="achieved_marker", observed="observed_total", projected="projected_rest",
                 before_period="before_period", published="published_marker")
-    return dict(title=ind.name(lang) + suffix, unit=ind.unit(lang), **{k: t(lang, v) for k, v in keys.items()})
+    labels = dict(title=ind.name(lang) + suffix, unit=ind.unit(lang), **{k: t(lang, v) for k, v in keys.items()})
+    if ind.target is not None and lang == "zh":  # the due date as a Chinese reader writes it: 期限 2025年第四季度
+        from helpers.pages.notes import quarter_label
+
+        labels["due_when"] = quarter_label(ind.target.due, lang)
+    return labels
 
 
 def chart_spec(frame: pd.DataFrame, plan, ind, geo, geos, quarter, row: dict, bands: pd.DataFrame, lang: str,

@@ -135,7 +135,8 @@ def indicator_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict
         _target_line(ax, tv, labels, assessment)
     due = assessment.get("due")
     if isinstance(due, str) and due:
-        ax.axvline(_x(pd.Series([due]))[0] + 0.125, color="#555", lw=0.8, ls=":", label=f"{labels['due']} {due}")
+        ax.axvline(_x(pd.Series([due]))[0] + 0.125, color="#555", lw=0.8, ls=":",
+                   label=f"{labels['due']} {labels.get('due_when', due)}")
     if assessment.get("status") == "achieved" and len(h):
         ax.scatter(_x(h["period"])[-1:], h["value"].to_numpy()[-1:], s=120, marker="*", color="#1a7f37",
                    zorder=5, label=labels["achieved"])
@@ -181,7 +182,10 @@ def _finish(fig, ax, labels: dict) -> None:
                   ncol=min(4, len(handles)), frameon=False)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # years, never "2023.5"
     lo, hi = ax.get_ylim()
-    ys = [y for line in ax.get_lines() for y in np.asarray(line.get_ydata(), dtype=float).ravel()
+    # the data's lines only: the due date's axvline has y = [0, 1] in axes coordinates, which hid an
+    # all-zero series from this check (淳安县's new mediation organisations drawn on -0.04..0.04)
+    ys = [y for line in ax.get_lines() if line.get_transform() == ax.transData
+          for y in np.asarray(line.get_ydata(), dtype=float).ravel()
           if np.isfinite(y)] + [r.get_height() for r in ax.patches if hasattr(r, "get_height")]
     if ys and max(abs(y) for y in ys) == 0 and lo < 0:  # an all-zero series: a 0-based axis, not -0.04..0.04
         ax.set_ylim(0, 1)
