@@ -200,7 +200,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
 
     from helpers.i18n import STATUS_NAMES, t
     from helpers.model.assess import JUDGED
-    from helpers.pages.stage import stage_banner
+    from helpers.pages.stage import period_label, stage_banner
     from helpers.plan.periods import Quarter
     from helpers.pages.sections import plan_reference
 
@@ -225,7 +225,8 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang] if s != "reference"]
     worst = city[city["status"].isin(["off_track", "at_risk"])].sort_values("probability").head(8)
     text = tmpl.render(
-        lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter, rows=rows, demo=demo,
+        lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter,
+        quarter_text=period_label(quarter, lang), rows=rows, demo=demo,
         section_names=[plan.page_name(s, lang) for s in sections],
         summary=summary, worst=worst.to_dict("records"), status_names=STATUS_NAMES[lang],
         downloads=downloads or [], manifest=manifest or {},
