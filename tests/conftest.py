@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Fixtures that run the pipeline (an ``ipeval run`` or papermill): a test using one, directly or through
 #: another fixture, is end-to-end, so ``pytest -m "not e2e"`` stays a fast suite without anyone remembering
-#: to mark it. ``run_dir`` is tests/test_documents.py's published 2025Q4 run.
-PIPELINE_FIXTURES = frozenset({"published_run", "published", "run_dir", "workflow", "nb_project"})
+#: to mark it. ``run_dir`` is tests/test_documents.py's published 2025Q4 run; ``documents`` is
+#: tests/test_document_check.py's Word and PDF reports of every geography for two quarters (about 30 s).
+PIPELINE_FIXTURES = frozenset({"published_run", "published", "run_dir", "workflow", "nb_project", "documents"})
 
 #: The one published run that tests only read (tests/test_run.py, tests/test_html.py): 2025Q2, two sections
 #: (a total target and a rate) for the city and a district, with 400 simulated paths.
