@@ -378,40 +378,32 @@ class Settings:
         return dict(getattr(self.file, name).model_dump(exclude_unset=True, exclude_none=True))
 
 
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # base chosen at import
+    """The safe loader (libyaml's C parser when PyYAML has it) refusing a key given twice in one
+    mapping, in the same parse: YAML otherwise keeps the last of two equal keys without a word, so
+    a target typed twice would silently lose one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = getattr(key_node, "value", None)
+            if isinstance(key, str):
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} appears twice in one mapping (line {key_node.start_mark.line + 1})",
+                        key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(raw: bytes | str):
     """Parse YAML with safe loading only: plain data, never a tag that builds a Python object.
 
     libyaml's C parser when PyYAML has it (its wheels do), else the pure-Python one; both are the
     safe loader. The C parser reads the plan registry about ten times faster, which every report
-    kernel pays once.
+    kernel pays once. A key given twice in one mapping is an error (:class:`_UniqueKeyLoader`).
     """
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    doc = yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader, chosen above
-    dup = _duplicate_key(raw)
-    if dup:  # YAML keeps the last of two equal keys silently: a target typed twice would drop one
-        raise yaml.YAMLError(f"the key {dup[0]!r} appears twice in one mapping (line {dup[1]})")
-    return doc
-
-
-def _duplicate_key(raw: bytes | str) -> tuple[str, int] | None:
-    """The first key repeated within one mapping, with its line, or None (walks the parsed nodes,
-    which keep every key, unlike the constructed dict)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    stack = [yaml.compose(raw, Loader=loader)]  # noqa: S506 - composing nodes runs no constructor
-    while stack:
-        node = stack.pop()
-        if isinstance(node, yaml.MappingNode):
-            seen = set()
-            for k, v in node.value:
-                key = getattr(k, "value", None)
-                if isinstance(key, str):
-                    if key in seen:
-                        return key, k.start_mark.line + 1
-                    seen.add(key)
-                stack.append(v)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return None
+    return yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader, above
 
 
 def read_yaml_file(path: Path, error: type[ConfigError] = ConfigError, what: str = "file"):
