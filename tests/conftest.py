@@ -74,6 +74,17 @@ def published_run(tmp_path_factory):
 
 
 @pytest.fixture
+def store(tmp_path, settings, plan, geos):
+    """A fresh observation store seeded from the demo data, in a scratch folder (tests/test_trust.py has its own,
+    inside a scratch project)."""
+    from helpers.data.store import ObservationStore
+
+    st = ObservationStore(tmp_path / "store.sqlite", tmp_path / "received")
+    st.ensure_seed(settings.data_path, plan, geos)
+    return st
+
+
+@pytest.fixture
 def project(tmp_path) -> Path:
     """A scratch copy of the project (params, notebooks, demo data); outputs go under it."""
     return make_project(tmp_path / "proj")

@@ -16,13 +16,6 @@ from helpers.exceptions import DataValidationError
 DISTRICT = "330106"
 
 
-@pytest.fixture
-def store(tmp_path, settings, plan, geos):
-    st = ObservationStore(tmp_path / "store.sqlite", tmp_path / "received")
-    st.ensure_seed(settings.data_path, plan, geos)
-    return st
-
-
 def _rows(settings, **where) -> pd.DataFrame:
     df = pd.read_csv(settings.data_path, dtype=str, keep_default_na=False)
     for k, v in where.items():

@@ -6,19 +6,11 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from helpers.data.store import ObservationStore
 from helpers.data.tasks import SHEET, task_view, write_task_template
 from helpers.data.template import write_template
 from helpers.exceptions import DataValidationError
 
 QIANTANG = "330114"
-
-
-@pytest.fixture
-def store(tmp_path, settings, plan, geos):
-    st = ObservationStore(tmp_path / "store.sqlite", tmp_path / "received")
-    st.ensure_seed(settings.data_path, plan, geos)
-    return st
 
 
 def _fill(src, dst, statuses: dict, figure=None):
