@@ -11,7 +11,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "helpers"
 # leaves first; a module may import its own stage or any stage with a lower rank
 RANK = {"exceptions": 0, "files": 0, "i18n": 0, "settings": 1, "plan": 2, "data": 3, "model": 4, "pages": 5,
-        "run": 6, "cli": 7}
+        "run": 6, "cli": 7,
+        # modules beside a leaf or the command line that share its rank: the settings' schema, the command groups
+        "settings_schema": 1, "cli_common": 7, "cli_run": 7, "cli_data": 7, "cli_schedule": 7, "cli_model": 7,
+        "cli_plan": 7}
 
 
 @functools.lru_cache(maxsize=1)
