@@ -88,7 +88,7 @@ def test_hash_view_and_export_are_one_snapshot(store, plan, geos, tmp_path, monk
                 other.ingest(_rev(tmp_path), plan, geos)  # blocked by the reader's snapshot
         return real(cls, con, as_of)
 
-    monkeypatch.setattr("helpers.data.store.LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr("helpers.data.observation_store.LOCK_WAIT_SECONDS", 0.2)
     monkeypatch.setattr(ObservationStore, "_read_view", classmethod(read_view_after_an_ingest))
     state, vint, view, data = store.snapshot()
     import hashlib
@@ -116,7 +116,7 @@ def test_as_of_outside_the_data_is_exit_2(store, proj, plan, geos):
 # ------------------------------------------------------------------ 2. ingest all or nothing, file included
 
 def test_a_locked_store_waits_then_says_so_and_keeps_no_copy(store, plan, geos, tmp_path, monkeypatch):
-    monkeypatch.setattr("helpers.data.store.LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr("helpers.data.observation_store.LOCK_WAIT_SECONDS", 0.3)
     holder = sqlite3.connect(store.path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -140,10 +140,10 @@ def test_a_failed_commit_leaves_no_received_copy(store, plan, geos, tmp_path, mo
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("helpers.data.store.os.fsync", full)
+    monkeypatch.setattr("helpers.data.observation_store.os.fsync", full)
     with pytest.raises(OSError):
         store.ingest(_rev(tmp_path), plan, geos)
-    monkeypatch.setattr("helpers.data.store.os.fsync", real_fsync)
+    monkeypatch.setattr("helpers.data.observation_store.os.fsync", real_fsync)
     assert len(store.received_files()) == 1 and not list(store.received_dir.glob(".*"))
     assert len(store.vintages()) == 1
 
