@@ -18,6 +18,7 @@ it carries a "demonstration data" banner. How it is made (``docs/demo_data.md``)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ GI_WEIGHTS = {
 
 # City anchor for 2024 (flows: the 2024 total; stocks: end-2024 level; ratios: the 2024 rate),
 # yearly growth (relative for flows/stocks, absolute points for ratios), noise and district weights.
-SPEC = {
+SPEC: dict[str, dict[str, Any]] = {
     # governance
     "public_satisfaction": dict(anchor=83.5, growth=0.8, noise=0.6),
     "deployment_meetings": dict(anchor=3, growth=0.0, noise=0.0, each=True),
@@ -161,104 +162,122 @@ def generate(plan: Plan, geos: Geographies, seed: int = 20231023) -> pd.DataFram
     rng = np.random.default_rng(seed)
     rows: list[dict] = []
     quarters = quarter_range(FIRST, LAST)
-    city = geos.city.code
 
     def add(ind, code, period, value=None, num=None, den=None, note=""):
         rows.append(dict(indicator_id=ind.id, geography_code=code, period=str(period),
                          value=value, numerator=num, denominator=den, source=DEMO_SOURCE, note=note))
 
+    # one indicator after another, each drawing from the one generator: the order of the draws
+    # (and so every figure) is fixed by the seed
     for ind in plan.indicators:
         spec = SPEC.get(ind.id)
         if spec is None:
             raise KeyError(f"demo generator has no spec for indicator {ind.id!r}; add one to helpers.data.demo.SPEC")
         annual = ind.frequency == "annual"
         periods = _years() if annual else quarters
-        integer = ind.measure == "count"
         w = _weights(spec.get("weights", "population"), geos)
-
         if spec.get("milestone"):
-            # Districts appoint police liaison officers one after another; one county is late.
-            start = {d.code: Quarter(2022, 3) + int(rng.integers(0, 10)) for d in geos.districts}
-            start["330127"] = Quarter(2025, 3)
-            for p in periods:
-                for d in geos.districts:
-                    has = 1 if p >= start[d.code] else 0
-                    add(ind, d.code, p, num=has, den=1)
-            continue
-
-        if spec.get("each"):
-            # Every geography reports its own count of deployment meetings; Chun'an slips in 2024-25.
-            for code in geos.codes:
-                for y in _years():
-                    per_year = spec["anchor"] if code != "330127" or y < 2024 else 1
-                    flows = np.zeros(4, dtype=int)
-                    chosen = rng.choice(4, size=int(per_year), replace=False)
-                    flows[chosen] = 1
-                    for q in range(4):
-                        add(ind, code, Quarter(y, q + 1), value=int(flows[q]))
-            continue
-
-        if ind.uses_ratio:
-            rate = _yearly_path(spec, rng, ratio=True)
-            lo, hi = ind.bounds
-            for p in periods:
-                y = p if annual else p.year
-                den_total = spec["denominator"] * (1 + spec["den_growth"]) ** (y - 2024)
-                if not annual and not spec.get("stock"):
-                    den_total *= SEASON[p.q - 1]
-                r_city = rate[y] + (0 if annual else spec["noise"] * 0.5 * rng.standard_normal())
-                if ind.city_only:
-                    dens = np.array([max(1, round(den_total))])
-                    rates, codes = np.array([r_city]), [city]
-                else:
-                    dens = np.maximum(1, _split(den_total, w, rng, integer=True))
-                    rates = r_city + spec["noise"] * rng.standard_normal(len(dens)) * 1.5
-                    codes = [d.code for d in geos.districts]
-                for code, den, r in zip(codes, dens, rates):
-                    r = float(np.clip(r, lo if lo is not None else -np.inf, hi if hi is not None else np.inf))
-                    if ind.numerator_le_denominator:
-                        num = int(round(den * r / ind.scale))
-                        num = min(max(num, 0), int(den))
-                    else:
-                        num = round(den * r / ind.scale, 1)
-                    add(ind, code, p, num=num, den=int(den))
-            continue
-
-        level = _yearly_path(spec, rng, ratio=ind.measure == "score")
-        quarter_totals = {}
-        if ind.flow and not annual:
-            # Split each year's total over its quarters so the year adds up exactly (anchors stay real).
-            for y in _years():
-                shares = SEASON * (1 + spec["noise"] * 0.5 * rng.standard_normal(4)).clip(0.2)
-                parts = _split(level[y], shares / shares.sum(), rng, integer=integer)
-                for q in range(4):
-                    quarter_totals[Quarter(y, q + 1)] = float(parts[q])
-        for p in periods:
-            y = p if annual else p.year
-            if ind.flow:
-                total = level[y] if annual else quarter_totals[p]
-            elif annual or ind.measure == "score":
-                total = level[y]
-            else:
-                # stocks grow smoothly within the year towards the year-end value
-                prev = level.get(y - 1, level[y] / (1 + spec["growth"]))
-                total = prev + (level[y] - prev) * p.q / 4
-            if ind.measure == "per_capita":
-                # rows carry the count; the per-capita figure comes from the population (geographies.yaml)
-                total = total * geos.city.population_in(y) / 1e4
-            total = max(total, 0.0)
-            if integer or ind.measure == "per_capita":
-                total = round(total)
-            if ind.city_only:
-                add(ind, city, p, value=int(total) if integer else round(total, 2))
-            else:
-                parts = _split(total, w, rng, integer=integer or ind.measure == "per_capita")
-                for d, v in zip(geos.districts, parts):
-                    add(ind, d.code, p, value=v.item() if hasattr(v, "item") else v)
+            _milestone_rows(add, ind, periods, geos, rng)
+        elif spec.get("each"):
+            _each_rows(add, ind, spec, geos, rng)
+        elif ind.uses_ratio:
+            _ratio_rows(add, ind, spec, periods, w, geos, rng)
+        else:
+            _level_rows(add, ind, spec, periods, w, geos, rng)
 
     df = pd.DataFrame(rows)
     _calibrate(df, plan)
     return df
+
+
+def _milestone_rows(add: Callable[..., None], ind, periods, geos: Geographies, rng) -> None:
+    """A milestone (0/1 per district and quarter): districts appoint police liaison officers one
+    after another; one county is late."""
+    start = {d.code: Quarter(2022, 3) + int(rng.integers(0, 10)) for d in geos.districts}
+    start["330127"] = Quarter(2025, 3)
+    for p in periods:
+        for d in geos.districts:
+            has = 1 if p >= start[d.code] else 0
+            add(ind, d.code, p, num=has, den=1)
+
+
+def _each_rows(add: Callable[..., None], ind, spec: dict, geos: Geographies, rng) -> None:
+    """Every geography reports its own count of deployment meetings; Chun'an slips in 2024-25."""
+    for code in geos.codes:
+        for y in _years():
+            per_year = spec["anchor"] if code != "330127" or y < 2024 else 1
+            flows = np.zeros(4, dtype=int)
+            chosen = rng.choice(4, size=int(per_year), replace=False)
+            flows[chosen] = 1
+            for q in range(4):
+                add(ind, code, Quarter(y, q + 1), value=int(flows[q]))
+
+
+def _ratio_rows(add: Callable[..., None], ind, spec: dict, periods, w: np.ndarray, geos: Geographies, rng) -> None:
+    """A ratio: each district's (or the city's) numerator and denominator around the city's rate."""
+    annual = ind.frequency == "annual"
+    city = geos.city.code
+    rate = _yearly_path(spec, rng, ratio=True)
+    lo, hi = ind.bounds
+    for p in periods:
+        y = p if annual else p.year
+        den_total = spec["denominator"] * (1 + spec["den_growth"]) ** (y - 2024)
+        if not annual and not spec.get("stock"):
+            den_total *= SEASON[p.q - 1]
+        r_city = rate[y] + (0 if annual else spec["noise"] * 0.5 * rng.standard_normal())
+        if ind.city_only:
+            dens = np.array([max(1, round(den_total))])
+            rates, codes = np.array([r_city]), [city]
+        else:
+            dens = np.maximum(1, _split(den_total, w, rng, integer=True))
+            rates = r_city + spec["noise"] * rng.standard_normal(len(dens)) * 1.5
+            codes = [d.code for d in geos.districts]
+        for code, den, r in zip(codes, dens, rates):
+            r = float(np.clip(r, lo if lo is not None else -np.inf, hi if hi is not None else np.inf))
+            if ind.numerator_le_denominator:
+                num = int(round(den * r / ind.scale))
+                num = min(max(num, 0), int(den))
+            else:
+                num = round(den * r / ind.scale, 1)
+            add(ind, code, p, num=num, den=int(den))
+
+
+def _level_rows(add: Callable[..., None], ind, spec: dict, periods, w: np.ndarray, geos: Geographies, rng) -> None:
+    """A count, amount, score or per-capita figure: the city's path, shared out to the districts."""
+    annual = ind.frequency == "annual"
+    integer = ind.measure == "count"
+    city = geos.city.code
+    level = _yearly_path(spec, rng, ratio=ind.measure == "score")
+    quarter_totals = {}
+    if ind.flow and not annual:
+        # Split each year's total over its quarters so the year adds up exactly (anchors stay real).
+        for y in _years():
+            shares = SEASON * (1 + spec["noise"] * 0.5 * rng.standard_normal(4)).clip(0.2)
+            parts = _split(level[y], shares / shares.sum(), rng, integer=integer)
+            for q in range(4):
+                quarter_totals[Quarter(y, q + 1)] = float(parts[q])
+    for p in periods:
+        y = p if annual else p.year
+        if ind.flow:
+            total = level[y] if annual else quarter_totals[p]
+        elif annual or ind.measure == "score":
+            total = level[y]
+        else:
+            # stocks grow smoothly within the year towards the year-end value
+            prev = level.get(y - 1, level[y] / (1 + spec["growth"]))
+            total = prev + (level[y] - prev) * p.q / 4
+        if ind.measure == "per_capita":
+            # rows carry the count; the per-capita figure comes from the population (geographies.yaml)
+            total = total * geos.city.population_in(y) / 1e4
+        total = max(total, 0.0)
+        if integer or ind.measure == "per_capita":
+            total = round(total)
+        if ind.city_only:
+            add(ind, city, p, value=int(total) if integer else round(total, 2))
+        else:
+            parts = _split(total, w, rng, integer=integer or ind.measure == "per_capita")
+            for d, v in zip(geos.districts, parts):
+                add(ind, d.code, p, value=v.item() if hasattr(v, "item") else v)
 
 
 def _calibrate(df: pd.DataFrame, plan: Plan) -> None:
