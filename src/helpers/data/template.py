@@ -101,6 +101,60 @@ def _readme(wb, geo, q: Quarter, plan) -> None:
     ws.column_dimensions["A"].width = 120
 
 
+def _section_sheet(wb, title: str, inds, geo, q: Quarter, known: dict, locked: list) -> None:
+    """One data sheet: the headers, then each indicator's rows (earlier periods, then the reporting
+    one), its cells to fill unlocked and checked; the locked cells' contents go to ``locked``."""
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.utils import get_column_letter
+
+    names = COLUMN_NAMES["zh"]
+    col = {code: j for j, (code, _w) in enumerate(LAYOUT, start=1)}
+    ws = wb.create_sheet(title)
+    for code, width in LAYOUT:
+        j = col[code]
+        ws.cell(1, j, names.get(code, code)).font = Font(bold=True)
+        ws.cell(1, j).alignment = Alignment(wrap_text=True, vertical="center")
+        ws.cell(2, j, code).font = Font(color="808080", size=8)
+        ws.column_dimensions[get_column_letter(j)].width = width
+    r = 3
+    for ind in inds:
+        name, unit = ind.name_zh, ind.unit_zh
+        if ind.measure == "per_capita":
+            name, unit = f"{ind.numerator_zh or ind.name_zh}（用于计算{ind.name_zh}）", "件"
+        if ind.uses_ratio:
+            unit = f"{unit}（分子：{ind.numerator_zh}；分母：{ind.denominator_zh}）"
+        periods = _periods(ind, q)
+        for period in periods:
+            current = period == periods[-1]
+            values = {"indicator_name": name, "unit": unit, "period": period,
+                      "stored_value": _stored_text(known.get((ind.id, period)), ind),
+                      "indicator_id": ind.id, "geography_code": geo.code}
+            for code, v in values.items():
+                ws.cell(r, col[code], v)
+            locked.append((ws.title, r, ind.id, geo.code, period))
+            editable = ["value", "source", "note"] + (["numerator", "denominator"] if ind.uses_ratio else [])
+            for code in FILL:
+                c = ws.cell(r, col[code])
+                c.number_format = "@" if code in ("source", "note") else "General"
+                if code in editable:
+                    c.protection = Protection(locked=False)
+                    if current and code in ("value", "numerator", "denominator"):
+                        c.fill = PatternFill("solid", fgColor=YELLOW)
+                else:
+                    c.fill = PatternFill("solid", fgColor=GREY)
+            for code in ("value", *(("numerator", "denominator") if ind.uses_ratio else ())):
+                dv = _validation(ind, code)
+                ws.add_data_validation(dv)
+                dv.add(ws.cell(r, col[code]))
+            if not current:
+                for code in ("indicator_name", "period", "stored_value"):
+                    ws.cell(r, col[code]).font = Font(color="606060")
+            r += 1
+    ws.freeze_panes = ws.cell(3, col["stored_value"])  # names, units, periods and headers stay in view
+    ws.protection.sheet = True  # no password: a district may unprotect to reformat (说明 says how)
+    ws.protection.formatColumns = False  # widths may still be changed
+
+
 def write_template(path: str | Path, plan, geos, geography_code: str, quarter: str,
                    stored: pd.DataFrame | None = None, stored_tasks: pd.DataFrame | None = None) -> Path:
     """Write a template for one geography and quarter.
@@ -118,8 +172,6 @@ def write_template(path: str | Path, plan, geos, geography_code: str, quarter: s
         The store's task view (:func:`helpers.data.tasks.task_view`), shown on the 任务进展 sheet.
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill, Protection
-    from openpyxl.utils import get_column_letter
 
     geo = geos.get(geography_code)
     q = Quarter.parse(quarter)
@@ -131,57 +183,12 @@ def write_template(path: str | Path, plan, geos, geography_code: str, quarter: s
         known = {(r["indicator_id"], r["period"]): r for r in mine.to_dict("records")}
     wb = Workbook()
     _readme(wb, geo, q, plan)
-    names = COLUMN_NAMES["zh"]
-    col = {code: j for j, (code, _w) in enumerate(LAYOUT, start=1)}
-    locked = []
+    locked: list[tuple] = []
     for section in plan.sections:
         inds = [i for i in plan.indicators_in(section.id) if geo.is_city or not i.city_only]
         if not inds:
             continue
-        ws = wb.create_sheet(section.name_zh[:31])
-        for code, width in LAYOUT:
-            j = col[code]
-            ws.cell(1, j, names.get(code, code)).font = Font(bold=True)
-            ws.cell(1, j).alignment = Alignment(wrap_text=True, vertical="center")
-            ws.cell(2, j, code).font = Font(color="808080", size=8)
-            ws.column_dimensions[get_column_letter(j)].width = width
-        r = 3
-        for ind in inds:
-            name, unit = ind.name_zh, ind.unit_zh
-            if ind.measure == "per_capita":
-                name, unit = f"{ind.numerator_zh or ind.name_zh}（用于计算{ind.name_zh}）", "件"
-            if ind.uses_ratio:
-                unit = f"{unit}（分子：{ind.numerator_zh}；分母：{ind.denominator_zh}）"
-            periods = _periods(ind, q)
-            for period in periods:
-                current = period == periods[-1]
-                values = {"indicator_name": name, "unit": unit, "period": period,
-                          "stored_value": _stored_text(known.get((ind.id, period)), ind),
-                          "indicator_id": ind.id, "geography_code": geo.code}
-                for code, v in values.items():
-                    ws.cell(r, col[code], v)
-                locked.append((ws.title, r, ind.id, geo.code, period))
-                editable = ["value", "source", "note"] + (["numerator", "denominator"] if ind.uses_ratio else [])
-                for code in FILL:
-                    c = ws.cell(r, col[code])
-                    c.number_format = "@" if code in ("source", "note") else "General"
-                    if code in editable:
-                        c.protection = Protection(locked=False)
-                        if current and code in ("value", "numerator", "denominator"):
-                            c.fill = PatternFill("solid", fgColor=YELLOW)
-                    else:
-                        c.fill = PatternFill("solid", fgColor=GREY)
-                for code in ("value", *(("numerator", "denominator") if ind.uses_ratio else ())):
-                    dv = _validation(ind, code)
-                    ws.add_data_validation(dv)
-                    dv.add(ws.cell(r, col[code]))
-                if not current:
-                    for code in ("indicator_name", "period", "stored_value"):
-                        ws.cell(r, col[code]).font = Font(color="606060")
-                r += 1
-        ws.freeze_panes = ws.cell(3, col["stored_value"])  # names, units, periods and headers stay in view
-        ws.protection.sheet = True  # no password: a district may unprotect to reformat (说明 says how)
-        ws.protection.formatColumns = False  # widths may still be changed
+        _section_sheet(wb, section.name_zh[:31], inds, geo, q, known, locked)
     import json
 
     from openpyxl.packaging.custom import StringProperty
