@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 
@@ -72,18 +72,7 @@ def run(
         _notify_run(notify, settings, quarter, plan=plan, error=exc)
         _fail(exc, validation_report, lang)
     except RunInterrupted as exc:
-        typer.echo(f"ipeval: {exc}", err=True)
-        sys.stderr.flush()
-        # the run cleaned up (staging removed, lock released); a notebook thread still waiting on a
-        # killed kernel must not keep the process alive, so leave without joining it; but first
-        # what atexit would have done for multiprocessing (its pymp-* folder in TMPDIR)
-        try:
-            import multiprocessing.util
-
-            multiprocessing.util._run_finalizers()  # type: ignore[attr-defined]  # private, not in the stubs
-        except Exception:  # noqa: BLE001 - leaving anyway
-            pass
-        os._exit(128 + exc.signum)
+        _leave_interrupted(exc)
     n, bad = len(result.jobs), len(result.failed)
     skipped = sum(1 for j in result.jobs if j.get("skipped"))
     typer.echo(f"{result.quarter}: {n - bad}/{n} reports ok ({skipped} unchanged), {bad} failed -> {result.published / 'index.html'}")
@@ -91,6 +80,22 @@ def run(
         typer.echo(f"  failed: {j['section']} {j['geography_code']}: {j['error'].splitlines()[0] if j['error'] else ''}", err=True)
     _notify_run(notify, settings, result.quarter, plan=plan, result=result)
     raise typer.Exit(result.exit_code)
+
+
+def _leave_interrupted(exc: RunInterrupted) -> NoReturn:
+    """Exit 128 + N at once after a signal stopped the run."""
+    typer.echo(f"ipeval: {exc}", err=True)
+    sys.stderr.flush()
+    # the run cleaned up (staging removed, lock released); a notebook thread still waiting on a
+    # killed kernel must not keep the process alive, so leave without joining it; but first
+    # what atexit would have done for multiprocessing (its pymp-* folder in TMPDIR)
+    try:
+        import multiprocessing.util
+
+        multiprocessing.util._run_finalizers()  # type: ignore[attr-defined]  # private, not in the stubs
+    except Exception:  # noqa: BLE001 - leaving anyway
+        pass
+    os._exit(128 + exc.signum)
 
 
 def _notify_run(notify: bool, settings: Optional[Path], quarter: str, plan: Optional[str] = None, **outcome) -> None:

@@ -93,6 +93,19 @@ def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, where: str,
     )
 
 
+def _bounds(raw: dict, where: str):
+    """An indicator's ``bounds``: ``[lower, upper]``, numbers or null, the lower below the upper."""
+    bounds = raw.get("bounds") or [0, None]
+    if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
+        raise RegistryError(f"{where}: bounds is [lower, upper] (null for none)")
+    lo, hi = bounds
+    if any(b is not None and (isinstance(b, bool) or not isinstance(b, (int, float))) for b in (lo, hi)):
+        raise RegistryError(f"{where}: bounds {list(bounds)} must be numbers or null")
+    if lo is not None and hi is not None and lo >= hi:
+        raise RegistryError(f"{where}: bounds {list(bounds)}: the lower bound must be below the upper one")
+    return bounds
+
+
 def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> Indicator:
     where = f"indicators[{n}] ({raw.get('id', '?')})"
     unknown = set(raw) - _INDICATOR_FIELDS
@@ -112,14 +125,8 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
         raise RegistryError(f"{where}: ratios combine across districts as ratio_of_sums, never sums or averages")
     if measure == "per_capita" and aggregation not in ("per_capita", "none", "each"):
         raise RegistryError(f"{where}: per-capita indicators aggregate as per_capita")
-    bounds = raw.get("bounds") or [0, None]
-    if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
-        raise RegistryError(f"{where}: bounds is [lower, upper] (null for none)")
+    bounds = _bounds(raw, where)
     lo, hi = bounds
-    if any(b is not None and (isinstance(b, bool) or not isinstance(b, (int, float))) for b in (lo, hi)):
-        raise RegistryError(f"{where}: bounds {list(bounds)} must be numbers or null")
-    if lo is not None and hi is not None and lo >= hi:
-        raise RegistryError(f"{where}: bounds {list(bounds)}: the lower bound must be below the upper one")
     clause = _req(raw, "clause", where)
     interp = {lang: str(raw.get(f"interpretation_{lang}", "") or "").strip() for lang in ("zh", "en")}
     if bool(interp["zh"]) != bool(interp["en"]):
