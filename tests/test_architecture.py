@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "helpers"
 # leaves first; a module may import its own stage or any stage with a lower rank
 RANK = {"exceptions": 0, "files": 0, "i18n": 0, "settings": 1, "plan": 2, "data": 3, "model": 4, "pages": 5,
-        "run": 6, "cli": 7}
+        "run": 6, "cli": 7, "cache": 0}
 
 
 @functools.lru_cache(maxsize=1)
