@@ -166,13 +166,13 @@ class Store:
             rec = json.loads(side.read_text(encoding="utf-8"))
             sums = rec.get("sha256") if isinstance(rec, dict) and rec.get("key") == key else None
             if not isinstance(sums, dict):
-                return self._bad(side, "filed under another key or unreadable")
+                return self.forget(side, "filed under another key or unreadable")
             for form in forms:
                 p = self.path(key, form)
                 if sums.get(form) is None or not p.is_file() or p.is_symlink() or sha256_file(p) != sums[form]:
-                    return self._bad(side, f"{form} does not match its checksum")
+                    return self.forget(side, f"{form} does not match its checksum")
         except (OSError, ValueError) as exc:
-            return self._bad(side, f"unreadable ({type(exc).__name__}: {exc})")
+            return self.forget(side, f"unreadable ({type(exc).__name__}: {exc})")
         return {form: self.path(key, form) for form in forms}
 
     def put(self, key: str, files: dict) -> dict[str, Path]:
@@ -206,12 +206,12 @@ class Store:
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(entry, dict) or entry.get("key") != key:
-                return self._bad(path, "filed under another key")
+                return self.forget(path, "filed under another key")
             if entry.get("sha256") != json_checksum(entry.get("data")):
-                return self._bad(path, "content does not match its checksum")
+                return self.forget(path, "content does not match its checksum")
             return entry["data"]
         except (OSError, ValueError, KeyError) as exc:
-            return self._bad(path, f"unreadable ({type(exc).__name__}: {exc})")
+            return self.forget(path, f"unreadable ({type(exc).__name__}: {exc})")
 
     def put_json(self, key: str, value) -> Path:
         """Store a JSON value under ``key`` as one file carrying its key and checksum, all or nothing."""
@@ -220,9 +220,10 @@ class Store:
         return atomic_write_bytes(self.path(key, "json"), json.dumps(entry, ensure_ascii=False).encode("utf-8"))
 
     @staticmethod
-    def _bad(path: Path, problem: str) -> None:
+    def forget(path: str | Path, problem: str) -> None:
+        """Log an entry found unusable (``cache_bad``, with ``problem``) and remove it: computed again."""
         log.warning("cache entry ignored", extra={"event": "cache_bad", "path": str(path), "problem": problem})
-        path.unlink(missing_ok=True)
+        Path(path).unlink(missing_ok=True)
         return None
 
 
