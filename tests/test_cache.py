@@ -57,8 +57,17 @@ def test_a_tree_key_sees_a_renamed_file_and_ignores_bytecode(tmp_path):
     (tmp_path / "ref" / "__pycache__").mkdir()
     (tmp_path / "ref" / "__pycache__" / "x.pyc").write_bytes(b"\0")
     assert Key("k").tree("ref", tmp_path / "ref").hexdigest() == base
+    (tmp_path / "ref" / ".a.csv.123.tmp").write_text("an atomic write under way")
+    assert Key("k").tree("ref", tmp_path / "ref").hexdigest() == base
     (tmp_path / "ref" / "a.csv").rename(tmp_path / "ref" / "b.csv")
     assert Key("k").tree("ref", tmp_path / "ref").hexdigest() != base
+    # a file root is that file; a missing root is neither an empty folder nor an empty file
+    assert Key("k").tree("f", tmp_path / "ref" / "b.csv").hexdigest() == Key("k").file("f", tmp_path / "ref" / "b.csv").hexdigest()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty.txt").write_text("")
+    missing = Key("k").tree("r", tmp_path / "missing").hexdigest()
+    assert missing not in {Key("k").tree("r", tmp_path / "empty").hexdigest(),
+                           Key("k").tree("r", tmp_path / "empty.txt").hexdigest()}
 
 
 def test_the_code_version_is_the_assessments_code_hash():

@@ -37,6 +37,7 @@ log = logging.getLogger("ipeval.run.cache")
 #: bump when the framing of a key or the layout of a store changes: every entry is then a miss
 FORMAT = "1"
 _SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
+_SKIP_SUFFIXES = (".pyc", ".tmp")
 
 
 # --------------------------------------------------------------------------- keys
@@ -100,15 +101,21 @@ class Key:
                 self._h.update(chunk)
         return self
 
-    def tree(self, label: str, root: str | Path, pattern: str = "*") -> "Key":
-        """Add every file under ``root`` matching ``pattern``: its path relative to ``root`` and its
-        bytes, in a fixed order (so a file renamed, added or removed changes the key)."""
+    def tree(self, label: str, root: str | Path) -> "Key":
+        """Add every file under ``root``: its path relative to ``root`` and its bytes, in a fixed
+        order (a file renamed, added or removed changes the key); bytecode, temporary files
+        (``*.tmp``, an atomic write under way) and ``.git`` are left out. A ``root`` that is a file
+        adds that file; a missing one counts as missing (:meth:`file`)."""
         root = Path(root)
-        files = sorted(p for p in root.rglob(pattern) if p.is_file() and not _SKIP_DIRS & set(p.parts)) \
-            if root.is_dir() else []
-        self.text(label, len(files))
-        for p in files:
-            self.file(p.relative_to(root).as_posix(), p)
+        if not root.is_dir():
+            return self.file(label, root)
+        self.text(label, "<tree>")
+        for folder, dirs, files in os.walk(root):  # links to folders are not followed
+            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+            for name in sorted(files):
+                if not name.endswith(_SKIP_SUFFIXES):
+                    p = Path(folder) / name
+                    self.file(p.relative_to(root).as_posix(), p)
         return self
 
     def code(self) -> "Key":
