@@ -225,3 +225,57 @@ def test_files_are_copied_all_verified_or_none(tmp_path):
     run2 = tmp_path / "run2"
     assert not copy_all_verified(prev, rels, run2, recorded)
     assert not (run2 / "charts/a.svg").exists()  # the first copy was taken back
+
+
+# --------------------------------------------------------------------------- the schemes on the helper
+
+def test_a_font_cut_is_kept_by_the_fonts_bytes_and_cut_again_when_damaged(tmp_path, monkeypatch):
+    from helpers.pages.document import fonts
+
+    cuts = []
+
+    def fake_cut(src, text, dest):  # the real cut takes seconds: what is cached is the point here
+        cuts.append(src.name)
+        dest.write_bytes(b"ttf:" + src.read_bytes()[:4] + text.encode())
+
+    monkeypatch.setattr(fonts, "_cut_to_truetype", fake_cut)
+    src = tmp_path / "Noto.otf"
+    src.write_bytes(b"OTTO-one")
+    cache = tmp_path / "fonts"
+    first = fonts.truetype_fonts({"sans": src}, {"a", "b"}, cache)["sans"]
+    assert fonts.truetype_fonts({"sans": src}, {"b", "a"}, cache)["sans"] == first and cuts == ["Noto.otf"]
+    first.write_bytes(first.read_bytes()[:3])  # truncated: cut again, never embedded
+    assert fonts.truetype_fonts({"sans": src}, {"a", "b"}, cache)["sans"].read_bytes() == b"ttf:OTTOab"
+    src.write_bytes(b"OTTO-two")  # another font of the same name and size: another cut
+    assert fonts.truetype_fonts({"sans": src}, {"a", "b"}, cache)["sans"] != first and len(cuts) == 3
+    assert not list(cache.glob("*.tmp"))
+
+
+def test_the_documents_key_sees_the_teams_judgement_and_the_charts(tmp_path):
+    from types import SimpleNamespace
+
+    from helpers.pages.document import _stamp
+
+    run = tmp_path / "run"
+    (run / "params").mkdir(parents=True)
+    (run / "charts").mkdir()
+    (run / "assessments.csv").write_text("a\n1\n")
+    (run / "params" / "judgement.yaml").write_text("targets: {}\n")
+    (run / "charts" / "charts.json").write_text('{"x": {"330106": {"sha256": "1"}}}')
+    s = SimpleNamespace(root=tmp_path, outputs_path=tmp_path / "outputs")
+
+    def key(**over):
+        args = {"codes": ["330106"], "formats": ("docx",), "lang": "zh"} | over
+        return _stamp(run, args["codes"], args["formats"], args["lang"], s)
+
+    base = key()
+    assert key() == base and key(lang="en") != base and key(formats=("docx", "pdf")) != base
+    (run / "params" / "judgement.yaml").write_text("targets: {admin_cases: {problem: 新问题}}\n")
+    assert key() != base  # the team's 问题与建议 changed: the documents are written again
+    changed = key()
+    (run / "charts" / "charts.json").write_text('{"x": {"330106": {"sha256": "2"}}}')
+    assert key() != changed  # a chart drawn differently
+    changed = key()
+    (tmp_path / "data" / "reference").mkdir(parents=True)
+    (tmp_path / "data" / "reference" / "press.csv").write_text("figure\n1\n")
+    assert key() != changed  # the published figures the documents quote
