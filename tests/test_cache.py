@@ -179,6 +179,9 @@ def test_a_json_value_round_trips_with_its_key_and_checksum_inside(tmp_path):
     assert entry["key"] == "k1" and entry["sha256"] == hc.json_checksum(entry["data"])
     assert store.get_json("k1") == {"probability": 0.25, "bands": [{"q": 1}], "note": "按期"}
     assert store.get_json("k2") is None
+    # keys keep their order: a table built from a cached value has the columns of a computed one
+    store.put_json("k3", {"period": "2025", "indicator_id": "x", "qindex": 8103, "q025": 1.0})
+    assert list(store.get_json("k3")) == ["period", "indicator_id", "qindex", "q025"]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "misfiled", "tampered"])

@@ -222,7 +222,9 @@ class Store:
 
     def put_json(self, key: str, value) -> Path:
         """Store a JSON value under ``key`` as one file carrying its key and checksum, all or nothing."""
-        data = json.loads(canonical_json(value))  # as it will be read back (numpy scalars made plain)
+        # as it will be read back (numpy scalars made plain), its keys in their order: a table made
+        # from a cached value has its columns in the order of a computed one (bands.csv byte-identical)
+        data = json.loads(json.dumps(value, ensure_ascii=False, default=_plain))
         entry = {"key": key, "sha256": json_checksum(data), "data": data}
         return atomic_write_bytes(self.path(key, "json"), json.dumps(entry, ensure_ascii=False).encode("utf-8"))
 
