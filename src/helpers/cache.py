@@ -1,7 +1,8 @@
 """Reuse by content: a key from what a result is made of, a verified lookup, an atomic store.
 
 Every reuse of earlier work in ``ipeval`` goes through this module (``docs/architecture.md``,
-"Reuse by content"), so each is keyed, checked and written the same way:
+"Reuse by content", lists each and its key; the store's view of the data stays apart, named by its
+own SHA-256), so each is keyed, checked and written the same way:
 
 * :class:`Key`: a SHA-256 over labelled parts (bytes, files, JSON-able values, the package's code,
   :func:`code_version`). Each part is framed by its label and length, so two different sets of
