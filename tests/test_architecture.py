@@ -14,7 +14,7 @@ RANK = {"exceptions": 0, "files": 0, "i18n": 0, "settings": 1, "plan": 2, "data"
         "run": 6, "cli": 7,
         # modules beside a leaf or the command line that share its rank: the settings' schema, the command groups
         "settings_schema": 1, "cli_common": 7, "cli_run": 7, "cli_data": 7, "cli_schedule": 7, "cli_model": 7,
-        "cli_plan": 7}
+        "cli_plan": 7, "cache": 0}
 
 
 @functools.lru_cache(maxsize=1)

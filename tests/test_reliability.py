@@ -501,7 +501,7 @@ def test_a_bad_cache_entry_is_ignored_logged_and_recomputed(published, monkeypat
 
 
 def test_entries_are_written_with_their_key_and_checksum(published):
-    from helpers.model.assess import _cache_checksum
+    from helpers.cache import json_checksum as _cache_checksum
 
     for f in _cache_files(published)[:20]:
         e = json.loads(f.read_text())

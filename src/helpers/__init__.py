@@ -9,7 +9,7 @@ stage. Imports run one way, from the command line down to the plan (``docs/archi
 ``model/``       forecasts, target kinds, assessments, backtests
 ``data/``        district data: the contract (pandera), demo data, templates, series, quality
 ``plan/``        the plan registry, the geographies, quarters and years
-``settings``, ``exceptions``, ``i18n``, ``files``   leaves every stage may use
+``settings``, ``exceptions``, ``i18n``, ``files``, ``cache``   leaves every stage may use
 """
 
 __version__ = "0.1.0"

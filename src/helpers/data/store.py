@@ -81,6 +81,8 @@ def read_view(settings, plan, geos, as_of=None) -> tuple[list[Path], dict, pd.Da
                           f"ingest a file (ipeval ingest FILE) or give --data FILE")
     if note:
         state["notes"] = [note]
+    # not a helpers.cache.Store entry: the file is named by its own SHA-256 (checked by hashing it), and
+    # its name must stay observations.csv, the name the run copies and records
     out = settings.outputs_path / ".cache" / "store" / state["view_sha256"][:20] / "observations.csv"
     refuse_links(out, "the store's cache")
     if not (out.is_file() and sha256_file(out) == state["view_sha256"]):

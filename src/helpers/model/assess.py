@@ -25,8 +25,6 @@ Formulas and their justification: ``docs/methodology.md``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -35,9 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.cache import Store
 from helpers.data.series import indicator_series, missing_returns
 from helpers.model import official
-from helpers.model.cache import cache_key, code_hash, json_default  # noqa: F401 - code_hash is used by run/
+from helpers.model.cache import cache_key, code_hash  # noqa: F401 - code_hash is used by run/
 from helpers.model.kinds import Future, Settlement, TargetKind, kind_of
 from helpers.plan.geography import Geographies, Geography
 from helpers.plan.periods import Quarter
@@ -453,46 +452,31 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
     return table, bands
 
 
-def _cache_checksum(data) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=json_default).encode()).hexdigest()
-
-
 def write_cache_entry(path: Path, key: str, result: "Assessment") -> None:
-    """Cache one assessment: its key and a SHA-256 of its content inside, written all or nothing."""
-    from helpers.files import atomic_write_bytes
-
-    data = asdict(result)
-    entry = {"key": key, "sha256": _cache_checksum(data), "data": data}
-    atomic_write_bytes(path, json.dumps(entry, default=json_default).encode("utf-8"))
+    """Cache one assessment: its key and a SHA-256 of its content inside, written all or nothing
+    (:meth:`helpers.cache.Store.put_json`)."""
+    Store(path.parent).put_json(key, asdict(result))
 
 
 def read_cache_entry(path: Path, key: str) -> "Assessment | None":
     """A cached assessment, or None when there is none or it cannot be trusted.
 
     An entry that is truncated, not JSON, filed under another key, or whose content does not
-    match its checksum is logged, removed and recomputed: a bad cache never stops a run or puts
-    another series' result in a report.
+    match its checksum is logged, removed and recomputed (:meth:`helpers.cache.Store.get_json`):
+    a bad cache never stops a run or puts another series' result in a report.
     """
-    if not path.is_file():
+    data = Store(path.parent).get_json(key)
+    if data is None:
         return None
-    problem = None
     try:
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(entry, dict) or entry.get("key") != key:
-            problem = "filed under another key"
-        elif entry.get("sha256") != _cache_checksum(entry.get("data")):
-            problem = "content does not match its checksum"
-        else:
-            d = dict(entry["data"])
-            bands = d.pop("bands")
-            result = Assessment(**d)
-            result.bands = bands
-            return result
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        problem = f"unreadable ({type(exc).__name__}: {exc})"
-    log.warning("cache entry ignored", extra={"event": "cache_bad", "path": str(path), "problem": problem})
-    path.unlink(missing_ok=True)
-    return None
+        d = dict(data)
+        bands = d.pop("bands")
+        result = Assessment(**d)
+    except (TypeError, KeyError, ValueError) as exc:  # a valid entry of another shape (older code)
+        Store.forget(path, f"unreadable ({type(exc).__name__}: {exc})")
+        return None
+    result.bands = bands
+    return result
 
 
 def _assess_args(args):

@@ -13,7 +13,6 @@ the documents read from the cache, and the zip for slides built on demand.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,9 @@ import time
 import zipfile
 from pathlib import Path
 
-from helpers.files import copy_verified, recorded_checksums
+from helpers.cache import Key, Store, copy_all_verified, read_stamp
+from helpers.cache import write_stamp as write_run_stamp
+from helpers.files import recorded_checksums
 from helpers.pages.charts import (CHART_DPI, CHARTS_DIR, INDEX_FILE, JPEG_QUALITY, PRINT_FORMAT, chart_path)
 
 
@@ -41,18 +42,13 @@ def charts_stamp(run_dir: str | Path, *, plan_sha: str, geos_sha: str, quarter, 
     import matplotlib
 
     run_dir = Path(run_dir)
-    h = hashlib.sha256(json.dumps([plan_sha, geos_sha, str(quarter), lang, [list(p) for p in pairs], bool(documents),
-                                   matplotlib.__version__, CHART_DPI, JPEG_QUALITY]).encode())
+    key = Key("charts-stamp").json("asked", [plan_sha, geos_sha, str(quarter), lang, [list(p) for p in pairs],
+                                             bool(documents), matplotlib.__version__, CHART_DPI, JPEG_QUALITY])
     for name in ("assessments.csv", "bands.csv", "validated_data.csv"):
-        p = run_dir / name
-        h.update(name.encode() + (p.read_bytes() if p.is_file() else b"<absent>"))
-    code = Path(__file__).resolve().parents[1]
-    files = sorted(code.rglob("*.py"))
-    if reference_dir and Path(reference_dir).is_dir():
-        files += sorted(p for p in Path(reference_dir).rglob("*") if p.is_file())
-    for p in files:
-        h.update(str(p.relative_to(p.anchor)).encode() + p.read_bytes())
-    return h.hexdigest()
+        key.file(name, run_dir / name)
+    if reference_dir:
+        key.tree("reference", reference_dir)
+    return key.code().hexdigest()
 
 
 def reuse_charts(run_dir: str | Path, prev_dir: str | Path | None, stamp: str) -> dict | None:
@@ -62,19 +58,19 @@ def reuse_charts(run_dir: str | Path, prev_dir: str | Path | None, stamp: str) -
         return None
     t0 = time.monotonic()
     prev, run_dir = Path(prev_dir) / CHARTS_DIR, Path(run_dir)
+    if read_stamp(prev / STAMP_FILE, stamp) is None:
+        return None
     try:
-        if (prev / STAMP_FILE).read_text(encoding="utf-8").strip() != stamp:
-            return None
         index = json.loads((prev / INDEX_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     pairs = [(ind, code) for ind, geos in index.items() for code in geos]
     recorded = recorded_checksums(prev.parent)  # the previous run's manifest: what its files were
-    for ind, code in pairs:  # verified copies, never links (issue 20): a damaged file is drawn again
-        rel = chart_path(prev.parent, ind, code).relative_to(prev.parent).as_posix()
-        if not copy_verified(prev.parent, rel, run_dir, recorded):
-            shutil.rmtree(run_dir / CHARTS_DIR, ignore_errors=True)
-            return None
+    rels = [chart_path(prev.parent, ind, code).relative_to(prev.parent).as_posix() for ind, code in pairs]
+    # verified copies, never links (issue 20): a damaged file is drawn again
+    if not copy_all_verified(prev.parent, rels, run_dir, recorded):
+        shutil.rmtree(run_dir / CHARTS_DIR, ignore_errors=True)
+        return None
     for name in (INDEX_FILE, STAMP_FILE):
         shutil.copy2(prev / name, run_dir / CHARTS_DIR / name)
     return {"charts": len(pairs), "drawn": 0, "reused": len(pairs), "seconds": round(time.monotonic() - t0, 2),
@@ -83,8 +79,7 @@ def reuse_charts(run_dir: str | Path, prev_dir: str | Path | None, stamp: str) -
 
 def write_stamp(run_dir: str | Path, stamp: str) -> None:
     """Record the charts' :func:`charts_stamp` beside them (``charts/.inputs.sha256``)."""
-    (Path(run_dir) / CHARTS_DIR).mkdir(parents=True, exist_ok=True)
-    (Path(run_dir) / CHARTS_DIR / STAMP_FILE).write_text(stamp, encoding="utf-8")
+    write_run_stamp(Path(run_dir) / CHARTS_DIR / STAMP_FILE, stamp)
 
 
 def print_pictures(run_dir: str | Path, cache_dir: str | Path | None = None) -> dict:
@@ -92,7 +87,8 @@ def print_pictures(run_dir: str | Path, cache_dir: str | Path | None = None) -> 
 
     The run's ``charts/charts.json`` names each chart's hash; the cache is ``outputs/.cache/charts``
     (default: found from the run folder, ``outputs/runs/<quarter>/<run-id>`` or
-    ``outputs/.staging/<quarter>/<run-id>``). A chart whose JPEG is not there is left out (the
+    ``outputs/.staging/<quarter>/<run-id>``). A chart whose JPEG is not there, or no longer holds
+    the bytes recorded when it was drawn (:meth:`helpers.cache.Store.lookup`), is left out (the
     documents then draw it).
     """
     run_dir = Path(run_dir).resolve()
@@ -103,9 +99,9 @@ def print_pictures(run_dir: str | Path, cache_dir: str | Path | None = None) -> 
     out = {}
     for ind, geos in json.loads(path.read_text(encoding="utf-8")).items():
         for code, rec in geos.items():
-            jpg = cache / f"{rec.get('sha256', '')}.{PRINT_FORMAT}"
-            if jpg.is_file():
-                out[(ind, code)] = jpg
+            hit = Store(cache).lookup(str(rec.get("sha256", "")), [PRINT_FORMAT])
+            if hit:
+                out[(ind, code)] = hit[PRINT_FORMAT]
     return out
 
 

@@ -22,7 +22,6 @@ same :func:`chart_spec` and :func:`draw`, so both routes give the same picture.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -33,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from helpers.cache import Key, Store
 
 FIGSIZE = (7.2, 3.8)  # inches, = plots.FIGSIZE (tested): not imported, a page inlining the run's charts imports
 # this module and never Matplotlib
@@ -73,7 +74,7 @@ class ChartSpec:
             "published": self.published.to_json(orient="split", index=False, double_precision=10),
             "code": _code_hash(), "dpi": CHART_DPI, "quality": JPEG_QUALITY,
         }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        return Key("chart").json("shows", payload).hexdigest()
 
 
 def _plain(v):
@@ -94,10 +95,12 @@ def _code_hash() -> str:
     if _CODE is None:
         import matplotlib
 
-        h = hashlib.sha256(matplotlib.__version__.encode())
+        # the drawing code only, not helpers.cache.code_version: a change elsewhere in the package
+        # must not draw all 336 charts of a quarter again
+        key = Key("chart-code").text("matplotlib", matplotlib.__version__)
         for name in ("plots.py", "charts.py"):
-            h.update((Path(__file__).parent / name).read_bytes())
-        _CODE = h.hexdigest()
+            key.file(name, Path(__file__).parent / name)
+        _CODE = key.hexdigest()
     return _CODE
 
 
@@ -287,10 +290,7 @@ def _render_one(job: tuple) -> str:
 def record_cached(svg: str, jpg: str | None) -> None:
     """``<hash>.sha256`` beside a chart drawn into the cache: ``{form: sha256}`` of each file, what
     the next run checks before reusing them (:func:`_cached_ok`: a file emptied or edited is drawn again)."""
-    from helpers.files import atomic_write_bytes, sha256_file
-
-    recorded = {e: sha256_file(f) for e, f in ((PAGE_FORMAT, svg), (PRINT_FORMAT, jpg)) if f and os.path.isfile(f)}
-    atomic_write_bytes(svg[:-len(".svg")] + ".sha256", json.dumps(recorded, sort_keys=True).encode("ascii"))
+    Store(Path(svg).parent).seal(Path(svg).stem, [PAGE_FORMAT] + ([PRINT_FORMAT] if jpg else []))
 
 
 _FONT = re.compile(r"'Noto Sans CJK SC'")
@@ -347,15 +347,8 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def _cached_ok(cache: Path, h: str, exts) -> bool:
     """A cached chart is reused only if every form it needs (``exts``) still holds the bytes
-    recorded when it was drawn (``<hash>.sha256``: ``{ext: sha256}``)."""
-    from helpers.files import sha256_file
-
-    side = cache / f"{h}.sha256"
-    try:
-        want = json.loads(side.read_text(encoding="utf-8"))
-        return all(want.get(e) == sha256_file(cache / f"{h}.{e}") for e in exts)
-    except (OSError, ValueError, AttributeError):
-        return False
+    recorded when it was drawn (``<hash>.sha256``: :meth:`helpers.cache.Store.lookup`)."""
+    return Store(cache).lookup(h, exts) is not None
 
 
 def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | Path, workers: int = 2,

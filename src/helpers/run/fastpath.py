@@ -23,7 +23,6 @@ which decides per report and per chart as before. The hash is also written into 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -31,9 +30,10 @@ import sysconfig
 from datetime import date
 from pathlib import Path
 
+from helpers.cache import Key  # the standard library only: no heavy import before the decision
+
 RECORD_FILE = ".fastpath.json"
 KEEP_RECORDS = 64  # fingerprints remembered (a quarter's subsets and languages); the oldest go first
-_SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
 
 
 def project_root() -> Path:
@@ -48,32 +48,13 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
-def _hash_tree(h, root: Path, label: str) -> None:
-    """Every file under ``root`` (name and bytes, in a fixed order) into ``h``; a missing root counts too."""
-    h.update(f"\0{label}\0".encode())
-    if root.is_file():
-        h.update(root.read_bytes())
-        return
-    if not root.is_dir():
-        h.update(b"<absent>")
-        return
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-        for name in sorted(files):
-            if name.endswith((".pyc", ".tmp")):
-                continue
-            p = Path(folder) / name
-            h.update(p.relative_to(root).as_posix().encode() + b"\0")
-            h.update(p.read_bytes())
-
-
 def _environment(h) -> None:
     """The interpreter and the installed distributions (name and version by their dist-info folder)."""
-    h.update(sys.version.encode())
+    h.text("python", sys.version)
     for key in ("purelib", "platlib"):
         d = Path(sysconfig.get_paths()[key])
         if d.is_dir():
-            h.update("\0".join(sorted(n for n in os.listdir(d) if n.endswith((".dist-info", ".egg-info")))).encode())
+            h.json(key, sorted(n for n in os.listdir(d) if n.endswith((".dist-info", ".egg-info"))))
 
 
 def last_ended_quarter(today: date | None = None) -> str:
@@ -133,24 +114,24 @@ def fingerprint(options: dict, settings_path: Path | None = None, today: date | 
     if settings_path:
         root = sp.parent.parent if sp.parent.name == "params" else root
     paths = _settings_paths(root, sp)
-    h = hashlib.sha256(b"ipeval-fastpath-1")
+    h = Key("fastpath")
     opts = {k: (sorted(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in sorted(options.items())}
-    h.update(json.dumps(opts, sort_keys=True, default=str).encode())
+    h.text("options", json.dumps(opts, sort_keys=True, default=str))
     if str(options.get("quarter", "latest")).strip().lower() == "latest":
-        h.update(last_ended_quarter(today).encode())
-    _hash_tree(h, sp, "settings")
-    _hash_tree(h, root / "params", "params")
-    _hash_tree(h, root / "notebooks", "notebooks")
-    _hash_tree(h, root / "data" / "reference", "reference")
-    _hash_tree(h, root / "docs" / "methodology.md", "methodology")
+        h.text("latest", last_ended_quarter(today))
+    h.tree("settings", sp)
+    h.tree("params", root / "params")
+    h.tree("notebooks", root / "notebooks")
+    h.tree("reference", root / "data" / "reference")
+    h.tree("methodology", root / "docs" / "methodology.md")
     for key in ("plan", "geographies", "data", "store"):
         if key in paths and (include_store or key != "store"):
-            _hash_tree(h, paths[key], key)
+            h.tree(key, paths[key])
     if "store" in paths and include_store:  # a write-ahead log not yet folded into the database holds rows too
-        _hash_tree(h, Path(f"{paths['store']}-wal"), "store-wal")
+        h.tree("store-wal", Path(f"{paths['store']}-wal"))
     for p in options.get("data") or []:
-        _hash_tree(h, Path(p).resolve(), "data-option")
-    _hash_tree(h, Path(__file__).resolve().parents[1], "code")
+        h.tree("data-option", Path(p).resolve())
+    h.tree("code", Path(__file__).resolve().parents[1])
     _environment(h)
     return h.hexdigest(), paths
 
@@ -171,7 +152,8 @@ def _records(outputs: Path) -> dict:
 
 def _published_intact(run_dir: Path, manifest: dict) -> bool:
     """Every file the published run recorded (``files_sha256``) still holds those bytes, and so does
-    the manifest itself (``.manifest.sha256``). About 0.1 s for a whole quarter (50 MB)."""
+    the manifest itself (``.manifest.sha256``). About 0.1 s for a whole quarter (50 MB). Its own check,
+    not :func:`helpers.cache.copy_all_verified`: the run is verified where it is, nothing is copied."""
     from helpers.files import FILES_KEY, MANIFEST_SUM, sha256_file
 
     recorded = manifest.get(FILES_KEY)

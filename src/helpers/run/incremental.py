@@ -8,13 +8,13 @@ the last published run is not executed: its files are taken from there.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from helpers.cache import Key, copy_all_verified
 from helpers.files import copy_verified, recorded_checksums
 
 HASHED_COLUMNS = ["indicator_id", "geography_code", "period", "value", "numerator", "denominator", "source", "note"]
@@ -34,12 +34,12 @@ def job_data_hash(frame: pd.DataFrame, plan, section: str, code: str, city_code:
     if code != city_code:
         mask = mask & (frame["geography_code"] == code).to_numpy()
     hashes = row_hashes(frame) if hashes is None else hashes
-    return hashlib.sha256(hashes[mask].tobytes()).hexdigest()
+    return Key("job-data").blob("rows", hashes[mask].tobytes()).hexdigest()
 
 
 def job_input_hash(stable_params: dict, *parts: str) -> str:
     """The input hash of one job: its stable parameters and the hashes of everything it reads."""
-    return hashlib.sha256(json.dumps([stable_params, *parts], sort_keys=True).encode()).hexdigest()
+    return Key("job").json("inputs", [stable_params, *parts]).hexdigest()
 
 
 def previous_jobs(prev_dir: Path | None) -> dict:
@@ -62,15 +62,8 @@ def reuse_job_files(prev_dir: Path, staging: Path, old: dict, recorded: dict | N
     two runs, so editing the report of one run would change the published report of another.
     """
     recorded = _recorded(prev_dir) if recorded is None else recorded
-    done: list[Path] = []
     try:
-        for key in ("notebook", "report", "audit"):
-            if not copy_verified(prev_dir, old[key], staging, recorded):
-                for d in done:
-                    d.unlink(missing_ok=True)
-                return False
-            done.append(staging / old[key])
-        return True
+        return copy_all_verified(prev_dir, [old[key] for key in ("notebook", "report", "audit")], staging, recorded)
     except (KeyError, OSError, TypeError):
         return False
 

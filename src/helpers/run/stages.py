@@ -4,7 +4,6 @@ provenance; and the workbook, reused when nothing it shows changed."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.cache import Key, read_stamp, write_stamp
 from helpers.files import copy_verified, people_csv, recorded_checksums, sha256_file
 from helpers.run.changes import write_changes
 from helpers.run.inputs import RunInputs
@@ -136,19 +136,17 @@ def write_xlsx_once(inp: RunInputs, table, staging: Path, prev_dir: Path | None,
     """``assessments.xlsx``, reused from the previous run when ``assessments.csv`` and
     ``validated_data.csv`` are byte-identical (and the code that formats it unchanged): formatting
     the workbook is the slowest step of a run in which nothing changed."""
-    from helpers.model.assess import code_hash
     from helpers.pages.workbook import write_workbook
 
-    stamp = hashlib.sha256((staging / "assessments.csv").read_bytes() + (staging / "validated_data.csv").read_bytes()
-                           + code_hash().encode() + bytes([demo]) + inp.lang.encode() + inp.plan.sha256.encode()
-                           + inp.geos.sha256.encode()).hexdigest()
+    stamp = (Key("workbook").file("assessments.csv", staging / "assessments.csv")
+             .file("validated_data.csv", staging / "validated_data.csv")
+             .json("asked", [bool(demo), inp.lang, inp.plan.sha256, inp.geos.sha256]).code().hexdigest())
     if prev_dir is not None:
-        old_stamp = prev_dir / ".assessments.xlsx.sha256"
-        if (old_stamp.is_file() and old_stamp.read_text().strip() == stamp
+        if (read_stamp(prev_dir / ".assessments.xlsx.sha256", stamp) is not None
                 and copy_verified(prev_dir, "assessments.xlsx", staging, recorded_checksums(prev_dir))):
             # a verified copy, never a hard link: editing one run's workbook must not change another run's
-            (staging / ".assessments.xlsx.sha256").write_text(stamp)
+            write_stamp(staging / ".assessments.xlsx.sha256", stamp)
             return
     write_workbook(staging / "assessments.xlsx", table=table, frame=inp.dataset.frame, plan=inp.plan, geos=inp.geos,
                    quarter=inp.quarter, demo=demo, lang=inp.lang, thresholds=inp.thresholds)
-    (staging / ".assessments.xlsx.sha256").write_text(stamp)
+    write_stamp(staging / ".assessments.xlsx.sha256", stamp)

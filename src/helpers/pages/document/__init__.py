@@ -11,6 +11,8 @@ import logging
 import time
 from pathlib import Path
 
+from helpers.cache import Key, copy_all_verified, read_stamp, write_stamp
+
 log = logging.getLogger("ipeval")
 
 FORMATS = ("docx", "pdf")
@@ -77,7 +79,7 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
     out = Path(out_dir) if out_dir else Path(run_dir) / "documents"
     present = set(tables.table["geography_code"])
     codes = list(geographies) if geographies else [g.code for g in tables.geos.all if g.code in present]
-    stamp = _stamp(Path(run_dir), codes, formats, lang)
+    stamp = _stamp(Path(run_dir), codes, formats, lang, settings)
     if reuse_from is not None:
         reused = _reuse(Path(reuse_from) / "documents", out, stamp)
         if reused:
@@ -104,7 +106,7 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
     tasks = [(d, fmt, out / document_name(tables.geos.get(code), lang, fmt, tables.final), fonts)
              for code, d in docs.items() for fmt in formats]
     written = _write_all(tasks, workers)
-    (out / ".stamp").write_text(stamp + "\n" + "\n".join(p.name for p in written), encoding="utf-8")
+    write_stamp(out / ".stamp", stamp, [p.name for p in written])
     log.info("documents written", extra={"event": "documents", "files": len(written),
                                          "seconds_build": round(t_build - t0, 2),
                                          "seconds": round(time.monotonic() - t0, 2)})
@@ -127,47 +129,35 @@ def default_font_cache(settings) -> Path:
     return settings.outputs_path / ".cache" / "fonts"
 
 
-def _stamp(run_dir: Path, codes, formats, lang: str) -> str:
-    """What the documents depend on: the run's tables, the code, and what was asked for."""
-    import hashlib
-
-    from helpers.model.assess import code_hash
-
-    h = hashlib.sha256()
-    for name in ("assessments.csv", "validated_data.csv", "bands.csv", "task_status.csv"):
-        p = run_dir / name
-        h.update(p.read_bytes() if p.is_file() else b"-")
-    for name in ("charts",):  # pictures from the charts stage, by name and size
-        for p in sorted((run_dir / name).glob("*/*.png")) if (run_dir / name).is_dir() else []:
-            h.update(f"{p.parent.name}/{p.name}:{p.stat().st_size}".encode())
-    h.update(f"{code_hash()}|{','.join(codes)}|{','.join(formats)}|{lang}".encode())
-    return h.hexdigest()
+def _stamp(run_dir: Path, codes, formats, lang: str, settings=None) -> str:
+    """What the documents depend on: the run's tables, its copies of the settings, registry,
+    geographies and the team's judgement file (``params/``), its charts (``charts.json`` names each
+    by content), the published figures, the backtest summary, the code, and what was asked for."""
+    key = Key("documents").json("asked", [list(codes), list(formats), lang]).code()
+    for name in ("assessments.csv", "validated_data.csv", "bands.csv", "task_status.csv", "charts/charts.json"):
+        key.file(name, run_dir / name)
+    key.tree("params", run_dir / "params")
+    if settings is not None:
+        key.tree("reference", settings.root / "data" / "reference")
+        key.file("backtest", settings.outputs_path / "backtest" / "backtest_summary.csv")
+    return key.hexdigest()
 
 
 def _reuse(prev: Path, out: Path, stamp: str) -> list[Path]:
     """Copy the previous run's documents into ``out`` if their stamp matches; [] otherwise."""
-    from helpers.files import copy_verified, recorded_checksums
+    from helpers.files import recorded_checksums
 
-    f = prev / ".stamp"
-    if not f.is_file():
+    names = read_stamp(prev / ".stamp", stamp)
+    if not names:
         return []
-    lines = f.read_text(encoding="utf-8").splitlines()
-    if not lines or lines[0] != stamp or not all((prev / n).is_file() for n in lines[1:]):
-        return []
-    out.mkdir(parents=True, exist_ok=True)
-    done = []
     recorded = recorded_checksums(prev.parent)  # the checksums the previous run's manifest holds
-    for n in lines[1:]:
-        # a verified copy, never a hard link: editing one run's document must not change another
-        # run's, and a damaged one is written again, not republished
-        if not copy_verified(prev, n, out, {k[len("documents/"):]: v for k, v in recorded.items()
-                                            if k.startswith("documents/")}):
-            for d in done:
-                d.unlink(missing_ok=True)
-            return []
-        done.append(out / n)
-    (out / ".stamp").write_text("\n".join(lines), encoding="utf-8")
-    return done
+    # verified copies, never hard links: editing one run's document must not change another
+    # run's, and a damaged one is written again, not republished
+    if not copy_all_verified(prev, names, out, {k[len("documents/"):]: v for k, v in recorded.items()
+                                                if k.startswith("documents/")}):
+        return []
+    write_stamp(out / ".stamp", stamp, names)
+    return [out / n for n in names]
 
 
 def _write_one(task) -> Path:

@@ -11,11 +11,12 @@ TrueType outlines (quadratic curves, 1 font unit tolerance), then cached under
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import unicodedata
 from pathlib import Path
+
+from helpers.cache import Key, Store
 
 log = logging.getLogger("ipeval")
 
@@ -72,14 +73,18 @@ def truetype_fonts(sources: dict, chars: set, cache_dir: Path) -> dict:
     out = {}
     for name, src in sources.items():
         src = Path(src)
-        key = hashlib.sha256(f"{CONVERTER_VERSION}|{src.name}|{src.stat().st_size}|{text}".encode()).hexdigest()[:20]
-        path = Path(cache_dir) / f"{src.stem}-{key}.ttf"
-        if not path.is_file():
+        # the font by its bytes, not its name and size (0.1 s for both faces, once per documents
+        # step that writes PDFs): a reinstalled font of the same size is cut again
+        key = Key("font").text("converter", CONVERTER_VERSION).file("source", src).text("chars", text).hexdigest()
+        store = Store(cache_dir)
+        hit = store.lookup(key, ["ttf"])  # verified: a truncated or edited cut is made again
+        path = hit["ttf"] if hit else store.path(key, "ttf")
+        if not hit:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
                 _cut_to_truetype(src, text, tmp)
-                os.replace(tmp, path)  # atomic: a parallel writer never reads half a font
+                store.put(key, {"ttf": tmp})  # renamed into place, then sealed: a parallel writer never reads half a font
             except Exception as exc:  # noqa: BLE001 - a slower PDF beats no PDF
                 log.warning("font conversion failed (%s); embedding %s directly", exc, src.name)
                 path = src
