@@ -272,7 +272,7 @@ def _formulas_without_values(path: Path) -> dict:
             return {}
     from openpyxl import load_workbook
 
-    out = {}
+    out: dict[str, list[tuple[int, int]]] = {}
     f_wb = load_workbook(path, read_only=True, data_only=False)
     v_wb = load_workbook(path, read_only=True, data_only=True)
     try:

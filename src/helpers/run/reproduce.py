@@ -72,7 +72,8 @@ def manifest_edited(run: Path) -> list[str]:
 def changed_outputs(run: Path, m: dict) -> list[str]:
     """The published files (reports, tables, documents) whose SHA-256 differs from the manifest's
     ``files_sha256``, or that are missing; the copied inputs are named by :func:`changed_inputs`."""
-    recorded = m.get("files_sha256") if isinstance(m.get("files_sha256"), dict) else {}
+    raw = m.get("files_sha256")
+    recorded: dict = raw if isinstance(raw, dict) else {}
     copies = set(m.get("copies_sha256") or {})
     return _differing(run, {rel: d for rel, d in recorded.items() if rel not in copies and rel != "run.log.jsonl"})
 
@@ -133,8 +134,8 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     table, bands = assess_all(ds.frame, plan, geos, Quarter.parse(m["quarter"]), fs, th, workers=2)
     table = mark_pending(table, plan, pending, q)
     same_tables = True
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         # written exactly as the run writes them (helpers.run.quarter._assess)
         (tmp / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
         bands.to_csv(tmp / "bands.csv", index=False, float_format="%.6g")

@@ -98,7 +98,7 @@ def run_scheduled(settings_path: str | None = None, now: datetime | None = None)
 
     settings = load_settings(settings_path)
     tz = ZoneInfo(schedule_config(settings)["timezone"])
-    q = "latest"
+    q: object = "latest"  # the quarter once known (a Quarter), for the log lines
     try:
         # district returns dropped in data/inbox/ first (they may bring the new quarter); a bad file
         # is set aside and the run goes on
