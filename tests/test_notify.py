@@ -185,6 +185,11 @@ def test_status_names_the_districts_whose_2025q3_returns_are_missing(q3_project)
     named = line.removeprefix("  未报齐：").split("、")
     assert named == [geos.get(c).name_zh for c in others]
     assert "截止 2025-10-15" in text
+    # the 任务进展 returns too: no unit has sent its task statuses for 2025Q3 (the trimmed demo has none)
+    tq3 = {c["geography_code"]: c["status"] for c in st["task_returns"] if c["quarter"] == "2025Q3"}
+    assert "330100" in tq3 and DISTRICT in tq3 and set(tq3.values()) == {"missing"}
+    head = text.splitlines().index("任务进展（区县与市级牵头单位，截止日同上）")
+    assert text.splitlines()[head + 1].startswith("2025Q3（截止 2025-10-15）：未报 14")
 
 
 def test_deadline_coming_quarter_and_pending(q3_project):
