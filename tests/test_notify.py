@@ -394,6 +394,30 @@ def test_notify_settings_defaults_and_checks(tmp_path):
         load_settings(_configure(proj, [{"name": "m", "kind": "smtp", "host": "h", "sender": "a@b", "password": "x"}]))
 
 
+def test_print_cron_and_systemd_add_notify_when_notify_is_enabled(tmp_path):
+    import shlex
+
+    from helpers.run.schedule import print_cron, print_systemd
+    from helpers.settings import load_settings
+
+    proj = make_project(tmp_path / "p")
+
+    def commands(settings_path):
+        s = load_settings(settings_path)
+        cron = next(x for x in print_cron(s).splitlines() if x.startswith("0 6 25"))
+        run = shlex.split(cron.split("&&", 1)[1].split(">>")[0])
+        unit = next(x for x in print_systemd(s).splitlines() if x.startswith("ExecStart="))
+        return run, unit
+
+    run, unit = commands(proj / "params" / "settings.yaml")  # notify off: the line as before
+    assert run[1:] == ["run", "--quarter", "latest", "--inbox", "--quiet"] and "--notify" not in unit
+    run, unit = commands(_configure(proj, [{"name": "robot", "kind": "webhook", "url_env": "TEST_ROBOT_URL"}]))
+    assert run[1:] == ["run", "--quarter", "latest", "--inbox", "--quiet", "--notify"]
+    assert unit.endswith(' "--notify"')
+    run, _unit = commands(_configure(proj, [], enabled=False))
+    assert "--notify" not in run
+
+
 def test_a_missing_secret_is_a_logged_failure_not_an_exception(tmp_path, monkeypatch):
     from helpers.run.notify.dispatch import deliver
     from helpers.run.notify.messages import Message

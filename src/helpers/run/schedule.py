@@ -191,11 +191,15 @@ def serve(settings: Settings) -> None:
 
 
 def _run_argv(settings: Settings) -> list[str]:
-    """``ipeval run --quarter latest --inbox --quiet``, with ``--settings`` when not the project's default file."""
+    """``ipeval run --quarter latest --inbox --quiet``, with ``--settings`` when not the project's default file
+    and ``--notify`` when ``notify.enabled``: a cron line nobody watches then sends its result, as the
+    built-in scheduler does (``docs/notify.md``)."""
     argv = [str(Path(sys.executable).with_name("ipeval")), "run", "--quarter", "latest", "--inbox", "--quiet"]
     default = settings.root / "params" / "settings.yaml"
     if Path(settings.path).resolve() != default.resolve():
         argv += ["--settings", str(Path(settings.path).resolve())]
+    if settings.notify.enabled:
+        argv.append("--notify")
     return argv
 
 
