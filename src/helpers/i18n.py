@@ -588,3 +588,97 @@ COLUMN_NAMES["en"].update({"task_id": "task id", "status": "status", "progress":
 STATUS_NAMES["zh"]["pending_publication"] = "待公布"
 STATUS_NAMES["en"]["pending_publication"] = "pending publication"
 STATUS_COLOURS["pending_publication"] = "#7e57c2"
+
+# --- error messages a user can cause (hops): Chinese by default, English with ``--lang en`` ----------
+# Raised as ``SomeError(et("key", ...))``; the language is the command's ``--lang`` (:func:`use_error_language`,
+# called by ``cli.main``), else Chinese. The English texts are the messages these errors had before.
+ERROR_TEXTS = {
+    "zh": {
+        "quarter_invalid": "{q} 不是有效的季度：年份须在 {lo}–{hi} 之间，季度为 1–4",
+        "quarter_format": "{text} 不是季度：请按 2024Q3 的格式写年份和季度",
+        "period_format": "{text} 不是期别：请写季度（2024Q3）或年份（2024）",
+        "unknown_geography": "未知的地区代码 {code}；有效代码：{valid}",
+        "quarter_not_ended": "{q} 尚未结束：目前可评估的最后一个季度是 {last}",
+        "quarter_before_data": "{q} 早于有数据的第一期（{first}）：请选择 {first} 至 {last} 之间的季度",
+        "bad_language": "语言（--lang / language）须为 zh 或 en，不能是 {lang}",
+        "bad_executor": "executor 须为 'local' 或 'dask'，不能是 {executor}",
+        "dask_needs_scheduler": "--executor dask 需要 --scheduler 地址（如 tcp://127.0.0.1:8786）",
+        "outputs_is_a_file": "outputs：{path}（见 {settings}）是文件而不是文件夹：请把 outputs 指向一个文件夹",
+        "as_of_with_data": "--as-of 读取的是观测数据库，不能与 --data 同时使用",
+        "dask_missing": "--executor dask 需要 Dask，但未安装：pip install 'ipeval[dask]'，或改用 --executor local",
+        "workers_at_least_1": "-j/--workers 至少为 1，不能是 {n}（不写则用默认值，本机为 {default}）",
+        "scheduler_address": "--scheduler {address} 不是 Dask 调度器地址：请写 tcp://HOST:PORT，如 tcp://127.0.0.1:8786",
+        "scheduler_unreachable": "Dask 调度器 {address} 没有响应（{reason}）：请先启动它（dask scheduler）、给出正确的 "
+                                 "--scheduler，或改用 --executor local",
+        "run_locked": "{label} 的另一次运行正在进行（{holder}），它持有锁文件 {path}。请等待其结束：无论该进程以何种方式结束，"
+                      "锁都会随之释放",
+        "holder_unknown": "持有者不明",
+        "lock_changing": "锁文件 {path} 不断变化：是否有其他程序在删除它？",
+        "range_format": "{text} 不是季度范围：请写 起:止，如 2024Q1:2025Q4",
+        "range_reversed": "{text}：范围的结束早于开始",
+        "range_not_ended": "{text}：{q} 尚未结束；目前可评估的最后一个季度是 {last}（未运行任何季度）",
+        "path_control_char": "路径 {path} 含有换行或控制字符：crontab 条目或 systemd 单元无法引用它；请把项目移到普通路径下",
+        "cron_never_fires": "schedule.cron {cron} 永远不会触发（没有这样的日期）：请在 {path} 中修改",
+        "cron_field_systemd": "schedule.cron：{name}字段 {field} 无法转换为 systemd 的写法；请使用数字、范围（1-12）、"
+                              "步长（1-12/3）或列表",
+        "cron_day_of_week": "schedule.cron {cron}：星期字段（day-of-week）不会转换为 systemd；请在该处写 *，或手工编写定时器",
+    },
+    "en": {
+        "quarter_invalid": "{q} is not a valid quarter",
+        "quarter_format": "{text} is not a quarter: write the year and quarter as in 2024Q3",
+        "period_format": "{text} is not a period: write a quarter (2024Q3) or a year (2024)",
+        "unknown_geography": "unknown geography code {code}; valid codes: {valid}",
+        "quarter_not_ended": "{q} has not ended yet: the last quarter that can be evaluated is {last}",
+        "quarter_before_data": "{q} is before the first period with data ({first}): choose a quarter from {first} to "
+                               "{last}",
+        "bad_language": "language must be zh or en, not {lang}",
+        "bad_executor": "executor must be 'local' or 'dask', not {executor}",
+        "dask_needs_scheduler": "--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)",
+        "outputs_is_a_file": "outputs: {path} (in {settings}) is a file, not a folder: point outputs: at a folder",
+        "as_of_with_data": "--as-of reads the observation store; it cannot be combined with --data",
+        "dask_missing": "--executor dask needs Dask, which is not installed: pip install 'ipeval[dask]', or run with "
+                        "--executor local",
+        "workers_at_least_1": "-j/--workers must be at least 1, not {n} (leave it out for the default, {default} on "
+                              "this machine)",
+        "scheduler_address": "--scheduler {address} is not a Dask scheduler address: write tcp://HOST:PORT, "
+                             "e.g. tcp://127.0.0.1:8786",
+        "scheduler_unreachable": "the Dask scheduler at {address} does not answer ({reason}); start it (dask scheduler) "
+                                 "or give the right --scheduler, or run with --executor local",
+        "run_locked": "another run of {label} is in progress ({holder}); it holds {path}. Wait for it to finish: the "
+                      "lock ends with that process, whichever way it ends",
+        "holder_unknown": "holder unknown",
+        "lock_changing": "the lock {path} keeps changing; is another program removing it?",
+        "range_format": "{text} is not a range: write FIRST:LAST, e.g. 2024Q1:2025Q4",
+        "range_reversed": "{text}: the range ends before it starts",
+        "range_not_ended": "{text}: {q} has not ended yet; the last quarter that can be evaluated is {last} (nothing "
+                           "was run)",
+        "path_control_char": "the path {path} holds a newline or control character: a crontab entry or a systemd unit "
+                             "cannot name it; move the project to a plain path",
+        "cron_never_fires": "schedule.cron {cron} never fires (no such date): fix it in {path}",
+        "cron_field_systemd": "schedule.cron: the {name} field {field} has no systemd equivalent; use numbers, ranges "
+                              "(1-12), steps (1-12/3) or lists",
+        "cron_day_of_week": "schedule.cron {cron}: a day-of-week field is not converted to systemd; use * there, or "
+                            "write the timer by hand",
+    },
+}
+#: the language error messages are written in (:func:`use_error_language`)
+ERROR_LANGUAGE = {"lang": "zh"}
+
+
+def use_error_language(argv=None, lang: str | None = None) -> str:
+    """Set the language of error messages: ``lang``, else the ``--lang`` of the command line ``argv``
+    (``--lang en`` or ``--lang=en``), else Chinese; return it."""
+    if lang is None and argv is not None:
+        args = [str(a) for a in argv]
+        for n, a in enumerate(args):
+            if a == "--lang" and n + 1 < len(args):
+                lang = args[n + 1]
+            elif a.startswith("--lang="):
+                lang = a.split("=", 1)[1]
+    ERROR_LANGUAGE["lang"] = lang if lang in ERROR_TEXTS else "zh"
+    return ERROR_LANGUAGE["lang"]
+
+
+def et(key: str, **kw) -> str:
+    """The error message ``key`` (:data:`ERROR_TEXTS`) in the error language, formatted with ``kw``."""
+    return ERROR_TEXTS[ERROR_LANGUAGE["lang"]][key].format(**kw)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 from helpers.exceptions import ConfigError, UnknownGeographyError
+from helpers.i18n import et
 from helpers.settings import read_yaml_file
 
 
@@ -65,7 +66,7 @@ class Geographies:
             if g.code == code:
                 return g
         valid = ", ".join(f"{g.code} {g.name_zh}" for g in self.all)
-        raise UnknownGeographyError(f"unknown geography code {code!r}; valid codes: {valid}")
+        raise UnknownGeographyError(et("unknown_geography", code=repr(code), valid=valid))
 
 
 def _geo(raw: dict, kind: str, where: str) -> Geography:
