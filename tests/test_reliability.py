@@ -138,8 +138,8 @@ def _two_files_same_row(df, p):
 
 DATA_CASES = [
     # id, make(df, folder) -> path(s), rule or phrase the message must contain
-    ("missing_file", lambda df, p: p / "nope.csv", "does not exist"),
-    ("folder", lambda df, p: p, "is a folder"),
+    ("missing_file", lambda df, p: p / "nope.csv", "不存在"),
+    ("folder", lambda df, p: p, "是文件夹"),
     ("empty_file", _raw(b"", "empty.csv"), "not_empty"),
     ("header_only", _raw(b"indicator_id,geography_code,period,value,numerator,denominator,source,note\n", "h.csv"),
      "not_empty"),
@@ -332,9 +332,9 @@ PARAM_CASES = [
     ("systemd_day_of_week", lambda p: ["schedule", "--print-systemd", "--settings",
                                        _settings_with(p, schedule__cron="0 6 * * 1")], 2, "day-of-week"),
     ("backfill_bad_range", lambda p: ["backfill", "2025Q4-2025Q1"], 2, "2025Q4"),
-    ("reproduce_not_a_run", lambda p: ["reproduce", p / "params"], 2, "no manifest.json"),
-    ("reproduce_corrupt_manifest", _reproduce_corrupt_manifest, 2, "damaged"),
-    ("reproduce_no_assessments", _reproduce_no_assessments, 2, "assessments.csv is missing"),
+    ("reproduce_not_a_run", lambda p: ["reproduce", p / "params"], 2, "没有 manifest.json"),
+    ("reproduce_corrupt_manifest", _reproduce_corrupt_manifest, 2, "已损坏"),
+    ("reproduce_no_assessments", _reproduce_no_assessments, 2, "assessments.csv 缺失"),
 ]
 
 

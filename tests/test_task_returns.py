@@ -80,7 +80,7 @@ def test_city_lead_unit_sends_tasks_alone_and_the_store_rebuilds_them(store, pla
     assert (res.tasks, res.new, res.revised) == (1, 0, 0)
     empty = tmp_path / "city_empty.xlsx"
     _fill(t, empty, {})
-    with pytest.raises(DataValidationError, match="neither a figure nor a task status"):
+    with pytest.raises(DataValidationError, match="既没有填写数值，也没有填写任务状态"):
         store.ingest(empty, plan, geos)
     store.rebuild(plan, geos)
     assert list(task_view(store)["task_id"]) == ["m08_fast_protection"]

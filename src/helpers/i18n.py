@@ -622,6 +622,19 @@ ERROR_TEXTS = {
         "cron_field_systemd": "schedule.cron：{name}字段 {field} 无法转换为 systemd 的写法；请使用数字、范围（1-12）、"
                               "步长（1-12/3）或列表",
         "cron_day_of_week": "schedule.cron {cron}：星期字段（day-of-week）不会转换为 systemd；请在该处写 *，或手工编写定时器",
+        "data_file_missing": "数据文件 {path} 不存在",
+        "data_file_folder": "{path} 是文件夹：请给出 CSV 或 .xlsx 文件",
+        "tasks_nothing_filled": "{file}：既没有填写数值，也没有填写任务状态；未入库任何内容 [rule: not_empty]",
+        "reproduce_no_manifest": "{run} 中没有 manifest.json：不是已发布的 ipeval 运行",
+        "reproduce_damaged": "{path} 已损坏（{reason}）：无法据此复现该次运行",
+        "reproduce_lacks": "{path} 缺少 {fields}：不是 ipeval 运行的 manifest",
+        "reproduce_missing_file": "{path} 缺失：已发布的运行不完整，无法比对",
+        "notebook_missing": "缺少笔记本 {path}",
+        "geography_entry": "{where}：地区条目格式有误（{reason}）",
+        "geographies_invalid": "{path} 不是有效的地区清单文件：{reason}",
+        "geography_codes_not_unique": "{path}：地区代码有重复",
+        "contacts_mapping": "{path}：contacts 应按区县代码列出 {{name, email}}",
+        "contacts_email": "{path}：contacts.{code}.email：请填写一个地址或地址列表",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -659,6 +672,20 @@ ERROR_TEXTS = {
                               "(1-12), steps (1-12/3) or lists",
         "cron_day_of_week": "schedule.cron {cron}: a day-of-week field is not converted to systemd; use * there, or "
                             "write the timer by hand",
+        "data_file_missing": "data file {path} does not exist",
+        "data_file_folder": "{path} is a folder; give a CSV or .xlsx file",
+        "tasks_nothing_filled": "{file}: neither a figure nor a task status is filled in; nothing was stored "
+                                "[rule: not_empty]",
+        "reproduce_no_manifest": "{run} has no manifest.json: not a published ipeval run",
+        "reproduce_damaged": "{path} is damaged ({reason}); the run cannot be reproduced from it",
+        "reproduce_lacks": "{path} lacks {fields}: not a manifest of ipeval run",
+        "reproduce_missing_file": "{path} is missing: the published run is incomplete and cannot be compared",
+        "notebook_missing": "notebook {path} is missing",
+        "geography_entry": "{where}: malformed geography entry ({reason})",
+        "geographies_invalid": "{path} is not a valid geographies file: {reason}",
+        "geography_codes_not_unique": "{path}: geography codes are not unique",
+        "contacts_mapping": "{path}: 'contacts' must map district codes to {{name, email}}",
+        "contacts_email": "{path}: contacts.{code}.email: give one address or a list of addresses",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)

@@ -20,6 +20,7 @@ import pandas as pd
 from helpers.data.contract import FAILURE_COLUMNS, REQUIRED_COLUMNS
 from helpers.data.ingest import check_return
 from helpers.exceptions import DataValidationError
+from helpers.i18n import et
 from helpers.plan.periods import InvalidPeriodError, Quarter
 from helpers.plan.tasks import KIND_LABELS_ZH, load_tasks, tasks_for
 
@@ -292,8 +293,7 @@ def check_file(path: Path, plan, geos):
     if len(failures):
         raise refuse(path, failures, letters)
     if rows.empty and raw.empty:
-        raise DataValidationError(f"{path.name}: neither a figure nor a task status is filled in; nothing was stored "
-                                  "[rule: not_empty]")
+        raise DataValidationError(et("tasks_nothing_filled", file=path.name))
     return raw, rows
 
 

@@ -17,22 +17,23 @@ from pathlib import Path
 
 from helpers.exceptions import ConfigError
 from helpers.files import people_csv, sha256_file
+from helpers.i18n import et
 
 
 def _manifest(run: Path) -> dict:
     path = run / "manifest.json"
     if not path.is_file():
-        raise ConfigError(f"{run} has no manifest.json: not a published ipeval run")
+        raise ConfigError(et("reproduce_no_manifest", run=run))
     try:
         m = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is damaged ({exc}); the run cannot be reproduced from it") from None
+        raise ConfigError(et("reproduce_damaged", path=path, reason=exc)) from None
     missing = [k for k in ("quarter", "data_copy") if not isinstance(m, dict) or k not in m]
     if missing:
-        raise ConfigError(f"{path} lacks {', '.join(missing)}: not a manifest of ipeval run")
+        raise ConfigError(et("reproduce_lacks", path=path, fields=", ".join(missing)))
     for name in ("assessments.csv", "params/settings.yaml"):
         if not (run / name).is_file():
-            raise ConfigError(f"{run / name} is missing: the published run is incomplete and cannot be compared")
+            raise ConfigError(et("reproduce_missing_file", path=run / name))
     return m
 
 
