@@ -62,3 +62,16 @@ def test_the_command_line_says_it_in_chinese_unless_told_lang_en(project, monkey
     assert code == 2 and "2099Q1 尚未结束：目前可评估的最后一个季度是" in err and "Traceback" not in err
     code, _, err = ipeval_here(["run", "--quarter", "2099Q1", "--quiet", "--lang", "en"], project, monkeypatch, capsys)
     assert code == 2 and "2099Q1 has not ended yet: the last quarter that can be evaluated is" in err
+
+
+def test_a_document_format_and_a_publication_lag_are_refused_in_chinese(tmp_path):
+    from helpers.exceptions import ConfigError, RegistryError
+    from helpers.pages.document import FORMATS, parse_formats
+    from helpers.plan import publication
+
+    with pytest.raises(ConfigError, match=f"--format 可选 {', '.join(FORMATS)}（逗号分隔），不能是 'odt'"):
+        parse_formats("odt")
+    path = tmp_path / "plan.yaml"
+    path.write_text("publication:\n  indicators:\n    admin_cases: {published_lag_months: 40}\n", encoding="utf-8")
+    with pytest.raises(RegistryError, match="published_lag_months 须为 0–36 之间的整月数（现为 40）"):
+        publication._load(str(path), ("admin_cases",))

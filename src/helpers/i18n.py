@@ -635,6 +635,18 @@ ERROR_TEXTS = {
         "geography_codes_not_unique": "{path}：地区代码有重复",
         "contacts_mapping": "{path}：contacts 应按区县代码列出 {{name, email}}",
         "contacts_email": "{path}：contacts.{code}.email：请填写一个地址或地址列表",
+        "task_not_mapping": "{where}：每项任务应为字段的键值对",
+        "task_unknown_fields": "{where}：未知字段 {fields}",
+        "task_field_required": "{where}：必须填写字段 '{key}'",
+        "task_field_choice": "{where}：'{key}' 为 {value}；应为 {options} 之一",
+        "task_clause_not_verbatim": "{where}：条款原文与方案文本不一致（须逐字摘录）：{clause}…",
+        "task_responsible_not_in_clause": "{where}：responsible_basis 为 'clause'，但条款原文中没有 {missing}",
+        "task_inferred_needs_note": "{where}：推断的地区（geography_basis: inferred）须在 geography_note_zh 中说明理由",
+        "task_id_twice": "{path}：任务代码 {id} 出现了两次",
+        "publication_not_indicator": "{where}：不是登记表中的指标",
+        "publication_lag": "{where}：published_lag_months 须为 0–36 之间的整月数（现为 {n}）",
+        "publication_default_lag": "{path}：publication.default_lag_months.{key}：须为 0–36 之间的整月数（现为 {n}）",
+        "document_formats": "--format 可选 {formats}（逗号分隔），不能是 {text}",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -686,6 +698,18 @@ ERROR_TEXTS = {
         "geography_codes_not_unique": "{path}: geography codes are not unique",
         "contacts_mapping": "{path}: 'contacts' must map district codes to {{name, email}}",
         "contacts_email": "{path}: contacts.{code}.email: give one address or a list of addresses",
+        "task_not_mapping": "{where}: each task must be a mapping of fields",
+        "task_unknown_fields": "{where}: unknown field(s) {fields}",
+        "task_field_required": "{where}: field '{key}' is required",
+        "task_field_choice": "{where}: '{key}' is {value}; expected one of {options}",
+        "task_clause_not_verbatim": "{where}: clause is not verbatim in the plan text: {clause}…",
+        "task_responsible_not_in_clause": "{where}: responsible_basis is 'clause' but the clause does not name {missing}",
+        "task_inferred_needs_note": "{where}: an inferred geography needs geography_note_zh saying why",
+        "task_id_twice": "{path}: task id {id} is used twice",
+        "publication_not_indicator": "{where}: not an indicator of the registry",
+        "publication_lag": "{where}: published_lag_months must be a whole number of months, 0-36 (got {n})",
+        "publication_default_lag": "{path}: publication.default_lag_months.{key}: a whole number of months, 0-36 (got {n})",
+        "document_formats": "--format takes {formats} (comma-separated), not {text}",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)
@@ -706,6 +730,6 @@ def use_error_language(argv=None, lang: str | None = None) -> str:
     return ERROR_LANGUAGE["lang"]
 
 
-def et(key: str, **kw) -> str:
-    """The error message ``key`` (:data:`ERROR_TEXTS`) in the error language, formatted with ``kw``."""
-    return ERROR_TEXTS[ERROR_LANGUAGE["lang"]][key].format(**kw)
+def et(name: str, /, **kw) -> str:
+    """The error message ``name`` (:data:`ERROR_TEXTS`) in the error language, formatted with ``kw``."""
+    return ERROR_TEXTS[ERROR_LANGUAGE["lang"]][name].format(**kw)
