@@ -97,15 +97,18 @@ def test_status_shows_which_units_sent_their_task_statuses_for_the_quarter(store
 
     tasks = load_tasks(plan.path, check_text=False)
 
-    def send(code: str, n: int | None, received_at: str) -> None:
+    def send(code: str, n: int | None, received_at: str, quarter="2025Q3", status=("未启动", "", "")) -> None:
         ids = [t.id for t in tasks_for(tasks, code)][:n]
-        t = write_task_template(tmp_path / f"{code}.xlsx", plan, geos, code, "2025Q3")
-        _fill(t, tmp_path / f"{code}-filled.xlsx", {tid: ("未启动", "", "") for tid in ids})
+        t = write_task_template(tmp_path / f"{code}.xlsx", plan, geos, code, quarter)
+        _fill(t, tmp_path / f"{code}-filled.xlsx", {tid: status for tid in ids})
         store.ingest(tmp_path / f"{code}-filled.xlsx", plan, geos, received_at=received_at)
 
     send(QIANTANG, None, "2025-10-10T02:00:00Z")
     send("330106", None, "2025-10-20T02:00:00Z")
     send("330100", 1, "2025-10-12T02:00:00Z")
+    # Binjiang reported its first task done for 2025Q2: that status stands, the task is not owed again
+    binjiang = [t.id for t in tasks_for(tasks, "330108")]
+    send("330108", 1, "2025-07-10T02:00:00Z", "2025Q2", ("已完成", "已建成", "区政府文件"))
     cells = task_returns_status(settings, plan, geos, store, [Quarter(2025, 3), Quarter(2025, 4)],
                                 today=date(2025, 11, 1))
     q3 = {c.geography_code: c for c in cells if c.quarter == "2025Q3"}
@@ -116,13 +119,14 @@ def test_status_shows_which_units_sent_their_task_statuses_for_the_quarter(store
     assert city.status == "partial" and city.received == 1 and len(city.missing) == city.expected - 1
     others = {c.status for code, c in q3.items() if code not in (QIANTANG, "330106", "330100")}
     assert others == {"missing"}
+    assert q3["330108"].expected == len(binjiang) - 1 and binjiang[0] not in q3["330108"].missing
     assert {c.status for c in cells if c.quarter == "2025Q4"} == {"pending"}  # due 15 January
     # the same store as it stood before the late district sent its statuses
     early = task_returns_status(settings, plan, geos, store, [Quarter(2025, 3)], as_of="2025-10-15T00:00:00Z")
     assert {c.geography_code: c.status for c in early}["330106"] == "pending"
 
     text = render_task_returns([c.__dict__ for c in cells], ["2025Q3", "2025Q4"], geos, "zh")
-    assert "2025Q3（截止 2025-10-15）：已报 1、逾期已报 1、部分缺报 1、未报 " in "\n".join(text)
+    assert "2025Q3（截止 2025-10-15）：已报 1、逾期已报 1、部分缺报 1、未报 11" in "\n".join(text)
     line = next(x for x in text if x.startswith("  未报齐："))
     assert line.startswith(f"  未报齐：杭州市（牵头单位）（1/{city.expected}）、")
     assert geos.get(QIANTANG).name_zh not in line and geos.get("330106").name_zh not in line

@@ -2,7 +2,8 @@
 
 A unit's *task return* for a quarter is a status for every plan task it reports on
 (:meth:`helpers.plan.tasks.Task.reported_by`: a district its district tasks, the city its lead units'
-measures and landmark outcomes), with the quarter as its period. It is due on the same day as the
+measures and landmark outcomes), with the quarter as its period, except the tasks it reported done (已完成)
+for an earlier quarter: their status stands (the template's "上次填报"). It is due on the same day as the
 figures (:func:`helpers.run.returns.deadline`); the store knows when each status first arrived
 (:func:`helpers.data.tasks.first_task_received`). The states are those of the figures' returns
 (:data:`helpers.run.returns.STATES`): ``in``, ``late``, ``partial``, ``missing``, ``pending``.
@@ -57,9 +58,9 @@ def task_returns_status(settings, plan, geos, store, quarters, today: date | Non
     Returns
     -------
     list of TaskReturnCell
-        One per quarter and unit that reports on at least one task; empty for a plan without tasks.
+        One per quarter and unit that owes at least one task status; empty for a plan without tasks.
     """
-    from helpers.data.tasks import first_task_received
+    from helpers.data.tasks import first_task_received, task_view
     from helpers.plan.tasks import load_tasks, tasks_for
 
     today = today or (date.fromisoformat(as_of[:10]) if as_of else datetime.now(timezone.utc).date())
@@ -76,7 +77,13 @@ def task_returns_status(settings, plan, geos, store, quarters, today: date | Non
     for q in quarters:
         due = deadline(settings, q)
         due_text = due.isoformat() + "T23:59:59Z"  # on the deadline day is on time, as for the figures
-        for code, ids in units:
+        before = task_view(store, as_of=as_of, quarter=str(q - 1))
+        done = set(zip(before.loc[before["status"] == "已完成", "task_id"],
+                       before.loc[before["status"] == "已完成", "geography_code"]))
+        for code, all_ids in units:
+            ids = [tid for tid in all_ids if (tid, code) not in done]
+            if not ids:  # every task of the unit done before this quarter: nothing owed
+                continue
             seen = {tid: arrived[(tid, code, str(q))] for tid in ids if (tid, code, str(q)) in arrived}
             late = sum(t > due_text for t, _f in seen.values())
             if len(seen) == len(ids):
