@@ -22,7 +22,7 @@ _T = {
            "lead": "{city}（牵头单位）", "of": "（{received}/{expected}）"},
     "en": {"head": "Task statuses (districts and the city's lead units; due as above)",
            "quarter": "{q} (due {due}): {counts}", "not_in": "  not complete: ", "all_in": "  all in",
-           "lead": "{city} (lead units)", "of": " ({received}/{expected})"},
+           "lead": "{city} lead units", "of": " ({received}/{expected})"},
 }
 
 
