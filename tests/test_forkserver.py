@@ -92,7 +92,9 @@ def test_the_launcher_forwards_sigint_too(stand_in_server, tmp_path):
     launcher = subprocess.Popen([sys.executable, "-m", "helpers.run.forkkernel", "--socket", path,
                                  "-f", str(tmp_path / "kernel-1.json")], env=dict(os.environ, PYTHONPATH=SRC))
     deadline = time.monotonic() + 20
-    while ("kernel" not in state or not _catches(launcher.pid, signal.SIGINT)) and time.monotonic() < deadline:
+    # Python itself catches SIGINT from its start (KeyboardInterrupt): wait for SIGUSR2, the last signal the
+    # launcher sets its forwarding handler for
+    while ("kernel" not in state or not _catches(launcher.pid, signal.SIGUSR2)) and time.monotonic() < deadline:
         time.sleep(0.01)
     launcher.send_signal(signal.SIGINT)  # what jupyter_client's interrupt_kernel sends
     assert state["kernel"].wait(10) == -signal.SIGINT
