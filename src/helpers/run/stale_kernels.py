@@ -85,6 +85,7 @@ def remove_stale_run_folders(tmpdir: str | Path) -> list[Path]:
         if not folder.exists():
             removed.append(folder)
     if removed:
-        log.warning("removed %d kernel folder(s) of killed runs from %s", len(removed), tmpdir,
+        # names only: the run's log is published, and holds no machine paths
+        log.warning("removed %d kernel folder(s) of killed runs from the temporary folder", len(removed),
                     extra={"event": "stale_kernel_folders", "removed": [p.name for p in removed]})
     return removed
