@@ -647,6 +647,12 @@ ERROR_TEXTS = {
         "publication_lag": "{where}：published_lag_months 须为 0–36 之间的整月数（现为 {n}）",
         "publication_default_lag": "{path}：publication.default_lag_months.{key}：须为 0–36 之间的整月数（现为 {n}）",
         "document_formats": "--format 可选 {formats}（逗号分隔），不能是 {text}",
+        "input_table_missing": "{path} 缺失：报告输入由运行文件夹中的表生成",
+        "input_lang": "lang 须为 'zh' 或 'en'，不能是 {lang}",
+        "input_missing": "报告输入 {path} 不存在",
+        "input_schema": "{path}：报告输入的格式版本为 {found}，本程序读取版本 {version}：请用同一版本的 ipeval 重新生成",
+        "input_table_changed": "{table} 在报告输入 {path} 写出之后被改动过",
+        "methodology_failed": "方法说明笔记本运行失败：{error}",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -710,6 +716,13 @@ ERROR_TEXTS = {
         "publication_lag": "{where}: published_lag_months must be a whole number of months, 0-36 (got {n})",
         "publication_default_lag": "{path}: publication.default_lag_months.{key}: a whole number of months, 0-36 (got {n})",
         "document_formats": "--format takes {formats} (comma-separated), not {text}",
+        "input_table_missing": "{path} is missing: a report input is built from a run folder's tables",
+        "input_lang": "lang must be 'zh' or 'en', not {lang}",
+        "input_missing": "report input {path} does not exist",
+        "input_schema": "{path}: report input schema version {found}, this code reads {version}: rebuild it with the "
+                        "same version of ipeval",
+        "input_table_changed": "{table} changed after the report input {path} was written",
+        "methodology_failed": "the methodology notebook failed: {error}",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)
