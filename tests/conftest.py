@@ -134,3 +134,12 @@ def ipeval(*args, cwd: Path, timeout=900, env_extra=None):
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "helpers.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+@pytest.fixture(autouse=True)
+def _error_language_back_to_chinese():
+    """A test that ran ``ipeval --lang en`` in this process leaves error messages in English: reset after each."""
+    yield
+    from helpers.i18n import use_error_language
+
+    use_error_language(lang="zh")

@@ -1,10 +1,13 @@
-"""The fork server's launcher (helpers.run.forkkernel): its fallback to an ordinary kernel and its signal
-forwarding, against a stand-in server (no kernel, no preload: fast)."""
+"""The fork server (helpers.run.forkserver, forkkernel, stale_kernels), fast: the launcher's fallback to an
+ordinary kernel and its signal forwarding against a stand-in server; the kernel manager without a server; the
+real ``serve`` loop with nothing preloaded and a stand-in kernel app for the orphan rules; the folders a
+``kill -9`` leaves in TMPDIR."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -81,3 +84,256 @@ def test_the_launcher_forwards_sigterm_and_exits_with_the_kernels_status(stand_i
     launcher.send_signal(signal.SIGTERM)
     assert state["kernel"].wait(10) == -signal.SIGTERM  # the kernel got the launcher's SIGTERM
     assert launcher.wait(10) == 128 + signal.SIGTERM  # and the launcher ends as its kernel did
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads a process's signal handlers from /proc")
+def test_the_launcher_forwards_sigint_too(stand_in_server, tmp_path):
+    path, state = stand_in_server
+    launcher = subprocess.Popen([sys.executable, "-m", "helpers.run.forkkernel", "--socket", path,
+                                 "-f", str(tmp_path / "kernel-1.json")], env=dict(os.environ, PYTHONPATH=SRC))
+    deadline = time.monotonic() + 20
+    # Python itself catches SIGINT from its start (KeyboardInterrupt): wait for SIGUSR2, the last signal the
+    # launcher sets its forwarding handler for
+    while ("kernel" not in state or not _catches(launcher.pid, signal.SIGUSR2)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    launcher.send_signal(signal.SIGINT)  # what jupyter_client's interrupt_kernel sends
+    assert state["kernel"].wait(10) == -signal.SIGINT
+    assert launcher.wait(10) == 128 + signal.SIGINT
+
+
+def test_a_server_that_answers_nothing_makes_the_launcher_exec_an_ordinary_kernel(tmp_path, monkeypatch):
+    """The server accepts but closes without naming a kernel (it died mid-request): still a report, only slower."""
+    path = str(tmp_path / "mute.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def hang_up():
+        conn, _ = listener.accept()
+        _msg, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    execs = []
+    monkeypatch.setattr(os, "execv", lambda p, args: execs.append(args))
+    forkkernel.main(["--socket", path, "-f", "kernel-2.json"])
+    thread.join(5)
+    listener.close()
+    assert execs == [[sys.executable, "-m", "ipykernel_launcher", "-f", "kernel-2.json"]]
+
+
+def test_the_kernel_manager_starts_an_ordinary_kernel_without_a_server(tmp_path, monkeypatch):
+    from helpers.run.forkserver import SOCKET_ENV, ForkKernelManager
+
+    monkeypatch.delenv(SOCKET_ENV, raising=False)
+    km = ForkKernelManager(kernel_name="python3")
+    cmd = km.format_kernel_cmd()
+    assert "ipykernel_launcher" in cmd and "helpers.run.forkkernel" not in cmd
+    assert km.transport == "ipc"  # still Unix sockets, not TCP ports (papermill #511)
+    sock = tmp_path / "run" / "ipeval-fork-1.sock"
+    monkeypatch.setenv(SOCKET_ENV, str(sock))
+    km = ForkKernelManager(kernel_name="python3")
+    assert km.format_kernel_cmd() == [sys.executable, "-m", "helpers.run.forkkernel", "--socket", str(sock),
+                                      "-f", km.connection_file]
+    # the kernel's files in the run's private folder, which the run removes however it ends
+    assert Path(km.connection_file).parent == sock.parent and Path(km.ip).parent == sock.parent
+
+
+# --------------------------------------------------------------------------- orphans, with a stub server
+
+#: the real fork server (``serve``) with nothing preloaded and a stand-in kernel app that writes its pid
+#: beside its connection file and sleeps: the server's fork, reaping and orphan rules, in about a second
+STUB_SERVER = """
+import os, sys, time, types
+from helpers.run import forkserver
+
+class App:
+    @classmethod
+    def instance(cls):
+        return cls()
+
+    def initialize(self, argv):
+        self.connection_file = argv[argv.index("-f") + 1]
+
+    def start(self):
+        with open(self.connection_file + ".pid", "w") as f:
+            f.write(str(os.getpid()))
+        while True:
+            time.sleep(1)
+
+module = types.ModuleType("ipykernel.kernelapp")
+module.IPKernelApp = App
+sys.modules["ipykernel.kernelapp"] = module
+forkserver.PRELOAD = ()
+forkserver.serve(sys.argv[1])
+"""
+
+#: a stand-in run: starts the stub server as its child (so the server's parent is the run), says its pid
+STUB_RUN = """
+import subprocess, sys, time
+server = subprocess.Popen([sys.executable, sys.argv[1], sys.argv[2]], stdout=subprocess.PIPE, text=True)
+assert server.stdout.readline().strip() == "ready"
+print(server.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or only its zombie (nobody reaped it yet: it runs nothing)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait(predicate, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _launch(sock: str, connection_file: Path) -> tuple[subprocess.Popen, int]:
+    """A launcher asking the server for a kernel; with the forked kernel's pid once it runs."""
+    launcher = subprocess.Popen([sys.executable, "-m", "helpers.run.forkkernel", "--socket", sock,
+                                 "-f", str(connection_file)], env=dict(os.environ, PYTHONPATH=SRC))
+    pid_file = Path(str(connection_file) + ".pid")
+    assert _wait(lambda: pid_file.is_file() and pid_file.read_text().strip()), "no kernel was forked"
+    return launcher, int(pid_file.read_text())
+
+
+@pytest.fixture
+def stub(tmp_path):
+    script = tmp_path / "stub_server.py"
+    script.write_text(STUB_SERVER)
+    started: list[subprocess.Popen] = []
+    pids: list[int] = []  # processes that are not our children (forked kernels, the run's server): end them too
+    yield script, started, pids
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    import psutil
+
+    for pid in pids:  # only if still the stub's (a forked kernel has the server's command line), never a reused pid
+        try:
+            proc = psutil.Process(pid)
+            if str(script) in proc.cmdline():
+                proc.kill()
+        except psutil.Error:
+            pass
+
+
+def test_a_kernel_whose_launcher_is_killed_exits(stub, tmp_path):
+    script, started, pids = stub
+    sock = str(tmp_path / "fork.sock")
+    server = subprocess.Popen([sys.executable, str(script), sock], stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=SRC))
+    started.append(server)
+    assert server.stdout and server.stdout.readline().strip() == "ready"
+    launcher, kernel = _launch(sock, tmp_path / "kernel-1.json")
+    started.append(launcher)
+    pids.append(kernel)
+    assert not _gone(kernel)
+    launcher.kill()  # jupyter_client's hard kill reaches the launcher, not the forked kernel
+    launcher.wait(5)
+    assert _wait(lambda: _gone(kernel), timeout=10)  # the kernel's watch thread checks every 0.5 s
+    assert server.poll() is None  # the server goes on serving the run's other reports
+    launcher2, kernel2 = _launch(sock, tmp_path / "kernel-2.json")
+    started.append(launcher2)
+    pids.append(kernel2)
+    assert kernel2 != kernel and not _gone(kernel2)
+
+
+def test_when_the_run_is_killed_the_server_kills_its_kernels_and_stops(stub, tmp_path):
+    script, started, pids = stub
+    sock = str(tmp_path / "fork.sock")
+    run_script = tmp_path / "stub_run.py"
+    run_script.write_text(STUB_RUN)
+    run = subprocess.Popen([sys.executable, str(run_script), str(script), sock], stdout=subprocess.PIPE, text=True,
+                           env=dict(os.environ, PYTHONPATH=SRC))
+    started.append(run)
+    assert run.stdout
+    server = int(run.stdout.readline())
+    pids.append(server)
+    launcher, kernel = _launch(sock, tmp_path / "kernel-1.json")
+    started.append(launcher)
+    pids.append(kernel)
+    run.kill()  # kill -9 of the run alone: nothing of it runs any cleanup
+    run.wait(5)
+    assert _wait(lambda: _gone(server) and _gone(kernel), timeout=10)  # the server checks its parent every 50 ms
+    assert not Path(sock).exists()  # and removed its socket on the way out
+    assert launcher.wait(10) == 1  # the launcher lost its server: jupyter_client sees a dead kernel
+
+
+# --------------------------------------------------------------------------- what a kill -9 leaves in TMPDIR
+
+def _dead_pid() -> int:
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def _left_behind(tmpdir: Path, name: str, pid: int) -> Path:
+    """A run folder as a killed run leaves it: the server's socket file and a kernel's connection file with its key."""
+    folder = tmpdir / name
+    folder.mkdir(mode=0o700)
+    (folder / f"ipeval-fork-{pid}.sock").write_text("")
+    (folder / "ipeval-k-0123456789ab.json").write_text('{"key": "secret"}')
+    return folder
+
+
+def test_a_later_run_removes_the_folders_of_killed_runs_it_proves_dead(tmp_path):
+    from helpers.run.forkserver import ForkServer
+    from helpers.run.stale_kernels import remove_stale_run_folders
+
+    dead = _dead_pid()
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        killed = _left_behind(tmp_path, f"ipeval-run-{dead}-abcd1234", dead)
+        older = _left_behind(tmp_path, "ipeval-run-efgh5678", dead)  # made before the pid was in the name
+        running = _left_behind(tmp_path, f"ipeval-run-{alive.pid}-ijkl9012", alive.pid)
+        reused = _left_behind(tmp_path, f"ipeval-run-{alive.pid}-mnop3456", alive.pid)
+        os.utime(reused, (time.time() - 3600, time.time() - 3600))  # last changed an hour before `sleep` started
+        unknown = tmp_path / "ipeval-run-qrst7890"  # no pid to check: left alone
+        unknown.mkdir()
+        assert sorted(remove_stale_run_folders(tmp_path)) == sorted([killed, older, reused])
+        assert running.is_dir() and unknown.is_dir() and not killed.exists()
+
+        dead2 = _dead_pid()
+        again = _left_behind(tmp_path, f"ipeval-run-{dead2}-uvwx1234", dead2)
+        server = ForkServer(tmp_path)  # the next run's fork server cleans up before it makes its own folder
+        try:
+            assert not again.exists() and running.is_dir()
+            assert Path(server.folder).name.startswith(f"ipeval-run-{os.getpid()}-")
+            assert remove_stale_run_folders(tmp_path) == []  # this run's own folder is never stale
+        finally:
+            import shutil
+
+            shutil.rmtree(server.folder)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_fork_server_that_does_not_start_leaves_ordinary_kernels(tmp_path, monkeypatch, caplog):
+    """A server that dies before ``ready`` (say, a preloaded module fails to import) is no failed run: the
+    kernel manager then starts ordinary kernels, and the run's folder is still removed."""
+    from helpers.run import forkserver
+
+    monkeypatch.delenv(forkserver.SOCKET_ENV, raising=False)
+    monkeypatch.setattr(forkserver.sys, "executable", shutil.which("false"))  # exits at once, says nothing
+    with caplog.at_level("WARNING", logger="ipeval.run"), forkserver.ForkServer(tmp_path) as server:
+        assert forkserver.SOCKET_ENV not in os.environ
+        monkeypatch.undo()  # the real interpreter again, for the kernel command
+        cmd = forkserver.ForkKernelManager(kernel_name="python3").format_kernel_cmd()
+        assert "ipykernel_launcher" in cmd and "helpers.run.forkkernel" not in cmd
+    assert "did not start: reports run in ordinary kernels" in caplog.text
+    assert not Path(server.folder).exists()

@@ -185,6 +185,11 @@ def test_status_names_the_districts_whose_2025q3_returns_are_missing(q3_project)
     named = line.removeprefix("  未报齐：").split("、")
     assert named == [geos.get(c).name_zh for c in others]
     assert "截止 2025-10-15" in text
+    # the 任务进展 returns too: no unit has sent its task statuses for 2025Q3 (the trimmed demo has none)
+    tq3 = {c["geography_code"]: c["status"] for c in st["task_returns"] if c["quarter"] == "2025Q3"}
+    assert "330100" in tq3 and DISTRICT in tq3 and set(tq3.values()) == {"missing"}
+    head = text.splitlines().index("任务进展（区县与市级牵头单位，截止日同上）")
+    assert text.splitlines()[head + 1].startswith("2025Q3（截止 2025-10-15）：未报 14")
 
 
 def test_deadline_coming_quarter_and_pending(q3_project):
@@ -387,6 +392,30 @@ def test_notify_settings_defaults_and_checks(tmp_path):
         load_settings(_configure(proj, [{"name": "m", "kind": "smtp", "to": ["a@example.gov.cn"]}]))
     with pytest.raises(ConfigError, match="password"):  # a secret is never a value in the file
         load_settings(_configure(proj, [{"name": "m", "kind": "smtp", "host": "h", "sender": "a@b", "password": "x"}]))
+
+
+def test_print_cron_and_systemd_add_notify_when_notify_is_enabled(tmp_path):
+    import shlex
+
+    from helpers.run.schedule import print_cron, print_systemd
+    from helpers.settings import load_settings
+
+    proj = make_project(tmp_path / "p")
+
+    def commands(settings_path):
+        s = load_settings(settings_path)
+        cron = next(x for x in print_cron(s).splitlines() if x.startswith("0 6 25"))
+        run = shlex.split(cron.split("&&", 1)[1].split(">>")[0])
+        unit = next(x for x in print_systemd(s).splitlines() if x.startswith("ExecStart="))
+        return run, unit
+
+    run, unit = commands(proj / "params" / "settings.yaml")  # notify off: the line as before
+    assert run[1:] == ["run", "--quarter", "latest", "--inbox", "--quiet"] and "--notify" not in unit
+    run, unit = commands(_configure(proj, [{"name": "robot", "kind": "webhook", "url_env": "TEST_ROBOT_URL"}]))
+    assert run[1:] == ["run", "--quarter", "latest", "--inbox", "--quiet", "--notify"]
+    assert unit.endswith(' "--notify"')
+    run, _unit = commands(_configure(proj, [], enabled=False))
+    assert "--notify" not in run
 
 
 def test_a_missing_secret_is_a_logged_failure_not_an_exception(tmp_path, monkeypatch):

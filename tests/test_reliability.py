@@ -138,8 +138,8 @@ def _two_files_same_row(df, p):
 
 DATA_CASES = [
     # id, make(df, folder) -> path(s), rule or phrase the message must contain
-    ("missing_file", lambda df, p: p / "nope.csv", "does not exist"),
-    ("folder", lambda df, p: p, "is a folder"),
+    ("missing_file", lambda df, p: p / "nope.csv", "不存在"),
+    ("folder", lambda df, p: p, "是文件夹"),
     ("empty_file", _raw(b"", "empty.csv"), "not_empty"),
     ("header_only", _raw(b"indicator_id,geography_code,period,value,numerator,denominator,source,note\n", "h.csv"),
      "not_empty"),
@@ -305,22 +305,22 @@ def _copy_run(project: Path, dst: Path) -> None:
 PARAM_CASES = [
     ("quarter_garbage", lambda p: ["run", "--quarter", "2025-2"], 2, "2024Q3"),
     ("quarter_2000Q1", lambda p: ["run", "--quarter", "2000Q1", "--sections", "enforcement", "--geos", "330106"], 2,
-     "before the first period with data"),
-    ("quarter_not_ended", lambda p: ["run", "--quarter", "2026Q4"], 2, "has not ended"),
-    ("quarter_2100Q4", lambda p: ["run", "--quarter", "2100Q4"], 2, "has not ended"),
-    ("quarter_out_of_range", lambda p: ["run", "--quarter", "2205Q1"], 2, "not a valid quarter"),
+     "早于有数据的第一期"),
+    ("quarter_not_ended", lambda p: ["run", "--quarter", "2026Q4"], 2, "尚未结束"),
+    ("quarter_2100Q4", lambda p: ["run", "--quarter", "2100Q4"], 2, "尚未结束"),
+    ("quarter_out_of_range", lambda p: ["run", "--quarter", "2205Q1"], 2, "不是有效的季度"),
     ("unknown_section", lambda p: ["run", "--sections", "nope"], 2, "valid sections"),
     ("unknown_geography", lambda p: ["run", "--geos", "123456"], 2, "123456"),
-    ("bad_language", lambda p: ["run", *ONE, "--lang", "fr"], 2, "zh or en"),
-    ("workers_zero", lambda p: ["run", *ONE, "-j", "0"], 2, "at least 1"),
-    ("workers_negative", lambda p: ["run", *ONE, "-j", "-1"], 2, "at least 1"),
-    ("bad_executor", lambda p: ["run", *ONE, "--executor", "slurm"], 2, "'local' or 'dask'"),
+    ("bad_language", lambda p: ["run", *ONE, "--lang", "fr"], 2, "zh 或 en"),
+    ("workers_zero", lambda p: ["run", *ONE, "-j", "0"], 2, "至少为 1"),
+    ("workers_negative", lambda p: ["run", *ONE, "-j", "-1"], 2, "至少为 1"),
+    ("bad_executor", lambda p: ["run", *ONE, "--executor", "slurm"], 2, "'local' 或 'dask'"),
     ("dask_without_scheduler", lambda p: ["run", *ONE, "--executor", "dask"], 2, "--scheduler"),
     ("dask_bad_address", lambda p: ["run", *ONE, "--executor", "dask", "--scheduler", "not an address"], 2,
      "tcp://HOST:PORT"),
     ("dask_unreachable", lambda p: ["run", *ONE, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"], 3,
-     "does not answer"),
-    ("outputs_is_a_file", _outputs_is_a_file, 2, "is a file, not a folder"),
+     "没有响应"),
+    ("outputs_is_a_file", _outputs_is_a_file, 2, "是文件而不是文件夹"),
     ("settings_missing", lambda p: ["run", *ONE, "--settings", p / "params" / "nope.yaml"], 2, "nope.yaml"),
     ("settings_bad_yaml", _bad_yaml, 2, "broken.yaml"),
     ("settings_unknown_key", lambda p: ["run", *ONE, "--settings", _settings_with(p, status__on_trak=0.8)], 2,
@@ -332,9 +332,9 @@ PARAM_CASES = [
     ("systemd_day_of_week", lambda p: ["schedule", "--print-systemd", "--settings",
                                        _settings_with(p, schedule__cron="0 6 * * 1")], 2, "day-of-week"),
     ("backfill_bad_range", lambda p: ["backfill", "2025Q4-2025Q1"], 2, "2025Q4"),
-    ("reproduce_not_a_run", lambda p: ["reproduce", p / "params"], 2, "no manifest.json"),
-    ("reproduce_corrupt_manifest", _reproduce_corrupt_manifest, 2, "damaged"),
-    ("reproduce_no_assessments", _reproduce_no_assessments, 2, "assessments.csv is missing"),
+    ("reproduce_not_a_run", lambda p: ["reproduce", p / "params"], 2, "没有 manifest.json"),
+    ("reproduce_corrupt_manifest", _reproduce_corrupt_manifest, 2, "已损坏"),
+    ("reproduce_no_assessments", _reproduce_no_assessments, 2, "assessments.csv 缺失"),
 ]
 
 
@@ -560,7 +560,7 @@ l = QuarterLock({str(lock)!r}, '2025Q2').acquire(); print('held', flush=True); s
     try:
         assert holder.stdout.readline().strip() == "held"
         code, out, err = cli(["run", *ONE, "--quiet"], published, monkeypatch, capsys)
-        assert code == 2 and "in progress" in err and f"pid {holder.pid}" in err
+        assert code == 2 and "正在进行" in err and f"pid {holder.pid}" in err
         assert "remove" not in err.lower() and "delete" not in err.lower()
     finally:
         holder.communicate("")

@@ -59,10 +59,10 @@ def test_reader_refuses_another_schema_version_and_changed_tables(run_tables, se
                                                        "2025Q4", "zh"), run_tables)
     doc = json.loads(path.read_text(encoding="utf-8"))
     (run_tables / "assessments.csv").write_text((run_tables / "assessments.csv").read_text() + "x,330106\n")
-    with pytest.raises(ConfigError, match="assessments.csv changed"):
+    with pytest.raises(ConfigError, match="assessments.csv 在报告输入 .* 写出之后被改动过"):
         ri.read_report_input(path)
     path.write_text(json.dumps({**doc, "schema_version": 99}), encoding="utf-8")
-    with pytest.raises(ConfigError, match="schema version 99"):
+    with pytest.raises(ConfigError, match="格式版本为 99"):
         ri.read_report_input(path)
 
 
@@ -76,7 +76,7 @@ def test_builder_checks_its_parameters(run_tables, settings, plan, geos):
     with pytest.raises(ConfigError, match="lang"):
         ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106", "2025Q4", "fr")
     (run_tables / "bands.csv").unlink()
-    with pytest.raises(ConfigError, match="bands.csv is missing"):
+    with pytest.raises(ConfigError, match="bands.csv 缺失"):
         ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106", "2025Q4", "zh")
 
 

@@ -123,12 +123,12 @@ def test_invalid_data_exits_2_and_leaves_outputs_untouched(published, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--geos", "330199"], "valid codes"),
-    (["--geos", "../x"], "valid codes"),
+    (["--geos", "330199"], "有效代码"),
+    (["--geos", "../x"], "有效代码"),
     (["--sections", "../../etc"], "valid sections"),
     (["--sections", "enforcement'; import os"], "valid sections"),
-    (["--quarter", "2025Q5"], "not a quarter"),
-    (["--quarter", "__import__('os')"], "not a quarter"),
+    (["--quarter", "2025Q5"], "不是季度"),
+    (["--quarter", "__import__('os')"], "不是季度"),
 ])
 def test_bad_parameters_are_refused_before_anything_runs(project, args, message, monkeypatch, capsys):
     code, _, err = ipeval_here(["run", *args, "--quiet"], project, monkeypatch, capsys)
@@ -146,7 +146,7 @@ def test_a_second_run_of_the_same_quarter_is_locked_out(project, monkeypatch, ca
         code, _, err = ipeval_here(["run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106",
                                     "--quiet"], project, monkeypatch, capsys)
     assert code == 2
-    assert "another run of 2025Q2 is in progress" in err
+    assert "2025Q2 的另一次运行正在进行" in err
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "template", "demo-data", "reproduce", "backfill", "schedule",

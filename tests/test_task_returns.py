@@ -80,7 +80,55 @@ def test_city_lead_unit_sends_tasks_alone_and_the_store_rebuilds_them(store, pla
     assert (res.tasks, res.new, res.revised) == (1, 0, 0)
     empty = tmp_path / "city_empty.xlsx"
     _fill(t, empty, {})
-    with pytest.raises(DataValidationError, match="neither a figure nor a task status"):
+    with pytest.raises(DataValidationError, match="既没有填写数值，也没有填写任务状态"):
         store.ingest(empty, plan, geos)
     store.rebuild(plan, geos)
     assert list(task_view(store)["task_id"]) == ["m08_fast_protection"]
+
+
+def test_status_shows_which_units_sent_their_task_statuses_for_the_quarter(store, settings, plan, geos, tmp_path):
+    """``ipeval status``'s task part: a full return before the deadline is in, after it late, a return with
+    some of its tasks partial, none missing once the deadline (15 October) has passed, pending before."""
+    from datetime import date
+
+    from helpers.plan.periods import Quarter
+    from helpers.plan.tasks import load_tasks, tasks_for
+    from helpers.run.task_returns import render_task_returns, task_returns_status
+
+    tasks = load_tasks(plan.path, check_text=False)
+
+    def send(code: str, n: int | None, received_at: str, quarter="2025Q3", status=("未启动", "", "")) -> None:
+        ids = [t.id for t in tasks_for(tasks, code)][:n]
+        t = write_task_template(tmp_path / f"{code}.xlsx", plan, geos, code, quarter)
+        _fill(t, tmp_path / f"{code}-filled.xlsx", {tid: status for tid in ids})
+        store.ingest(tmp_path / f"{code}-filled.xlsx", plan, geos, received_at=received_at)
+
+    send(QIANTANG, None, "2025-10-10T02:00:00Z")
+    send("330106", None, "2025-10-20T02:00:00Z")
+    send("330100", 1, "2025-10-12T02:00:00Z")
+    # Binjiang reported its first task done for 2025Q2: that status stands, the task is not owed again
+    binjiang = [t.id for t in tasks_for(tasks, "330108")]
+    send("330108", 1, "2025-07-10T02:00:00Z", "2025Q2", ("已完成", "已建成", "区政府文件"))
+    cells = task_returns_status(settings, plan, geos, store, [Quarter(2025, 3), Quarter(2025, 4)],
+                                today=date(2025, 11, 1))
+    q3 = {c.geography_code: c for c in cells if c.quarter == "2025Q3"}
+    assert set(q3) == {g.code for g in [geos.city, *geos.districts] if tasks_for(tasks, g.code)}
+    assert q3[QIANTANG].status == "in" and q3[QIANTANG].received == q3[QIANTANG].expected > 0
+    assert q3["330106"].status == "late" and q3["330106"].files == ["330106-filled.xlsx"]
+    city = q3["330100"]
+    assert city.status == "partial" and city.received == 1 and len(city.missing) == city.expected - 1
+    others = {c.status for code, c in q3.items() if code not in (QIANTANG, "330106", "330100")}
+    assert others == {"missing"}
+    assert q3["330108"].expected == len(binjiang) - 1 and binjiang[0] not in q3["330108"].missing
+    assert {c.status for c in cells if c.quarter == "2025Q4"} == {"pending"}  # due 15 January
+    # the same store as it stood before the late district sent its statuses
+    early = task_returns_status(settings, plan, geos, store, [Quarter(2025, 3)], as_of="2025-10-15T00:00:00Z")
+    assert {c.geography_code: c.status for c in early}["330106"] == "pending"
+
+    text = render_task_returns([c.__dict__ for c in cells], ["2025Q3", "2025Q4"], geos, "zh")
+    assert "2025Q3（截止 2025-10-15）：已报 1、逾期已报 1、部分缺报 1、未报 11" in "\n".join(text)
+    line = next(x for x in text if x.startswith("  未报齐："))
+    assert line.startswith(f"  未报齐：杭州市（牵头单位）（1/{city.expected}）、")
+    assert geos.get(QIANTANG).name_zh not in line and geos.get("330106").name_zh not in line
+    assert any(x.startswith("2025Q4（截止 2026-01-15）：未到期 ") for x in text)
+    assert "not complete: " in "\n".join(render_task_returns([c.__dict__ for c in cells], ["2025Q3"], geos, "en"))

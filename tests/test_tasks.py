@@ -63,12 +63,12 @@ def _write(tmp_path, mutate):
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda ts: ts[0].update(clause="在西湖区建设一座知识产权大楼。"), "not verbatim"),
-    (lambda ts: ts[23].update(responsible_zh=["上城区"]), "does not name 上城区"),
-    (lambda ts: ts.append(dict(ts[0])), "used twice"),
-    (lambda ts: ts[0].update(kind="wish"), "'kind' is 'wish'"),
-    (lambda ts: ts[0].update(owner="x"), "unknown field(s) owner"),
-    (lambda ts: ts[21].pop("geography_note_zh"), "needs geography_note_zh"),
+    (lambda ts: ts[0].update(clause="在西湖区建设一座知识产权大楼。"), "条款原文与方案文本不一致"),
+    (lambda ts: ts[23].update(responsible_zh=["上城区"]), "条款原文中没有 上城区"),
+    (lambda ts: ts.append(dict(ts[0])), "出现了两次"),
+    (lambda ts: ts[0].update(kind="wish"), "'kind' 为 'wish'"),
+    (lambda ts: ts[0].update(owner="x"), "未知字段 owner"),
+    (lambda ts: ts[21].pop("geography_note_zh"), "须在 geography_note_zh 中说明理由"),
 ])
 def test_broken_task_blocks_are_refused_naming_the_entry(tmp_path, monkeypatch, mutate, message):
     monkeypatch.delenv("IPEVAL_HOME", raising=False)

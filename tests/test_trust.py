@@ -186,7 +186,7 @@ def test_backfill_refuses_a_range_past_the_last_ended_quarter_up_front():
     from helpers.run.backfill import parse_range
 
     assert [str(q) for q in parse_range("2025Q3:2025Q4", today=date(2026, 1, 2))] == ["2025Q3", "2025Q4"]
-    with pytest.raises(InvalidPeriodError, match="2099Q1 has not ended") as err:
+    with pytest.raises(InvalidPeriodError, match="2099Q1 尚未结束") as err:
         parse_range("2025Q1:2099Q1")
     assert err.value.exit_code == 2
 
@@ -196,7 +196,7 @@ def test_a_future_quarter_cannot_be_validated_with_a_future_as_of(store, proj):
 
     with pytest.raises(InvalidPeriodError):
         load_run_inputs(proj, "2029Q2", sections=["enforcement"], geographies=[DISTRICT], as_of="2030-01-01")
-    with pytest.raises(InvalidPeriodError, match="not ended"):
+    with pytest.raises(InvalidPeriodError, match="尚未结束"):
         load_run_inputs(proj, "2099Q2", sections=["enforcement"], geographies=[DISTRICT])
 
 
@@ -670,7 +670,7 @@ def test_cron_and_systemd_lines_hold_a_percent_and_a_quote_and_refuse_a_newline(
     exec_start = next(x for x in unit.splitlines() if x.startswith("ExecStart="))
     assert "$$HOME" in exec_start or "$" not in exec_start
     bad = make_project(tmp_path / "line\nExecStartPre=rm -rf x")
-    with pytest.raises(ConfigError, match="newline"):
+    with pytest.raises(ConfigError, match="换行"):
         print_cron(load_settings(bad / "params" / "settings.yaml"))
 
 
@@ -681,7 +681,7 @@ def test_a_cron_that_never_fires_is_refused(proj):
     check_fires(proj)  # the default fires
     never = type("Settings", (), {"schedule": proj.schedule.model_copy(update={"cron": "0 6 31 2 *"}),
                                   "path": proj.path})()
-    with pytest.raises(ConfigError, match="never fires"):
+    with pytest.raises(ConfigError, match="永远不会触发"):
         check_fires(never)
 
 

@@ -110,6 +110,9 @@ app.command()(remind)
 def main() -> None:
     """Entry point of the ``ipeval`` console script: the exit-code rule of the module docstring."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from helpers.i18n import use_error_language
+
+    use_error_language(sys.argv[1:])  # error messages in Chinese unless the command says --lang en
     try:
         app(standalone_mode=True)
     except RunInterrupted as exc:

@@ -588,3 +588,161 @@ COLUMN_NAMES["en"].update({"task_id": "task id", "status": "status", "progress":
 STATUS_NAMES["zh"]["pending_publication"] = "待公布"
 STATUS_NAMES["en"]["pending_publication"] = "pending publication"
 STATUS_COLOURS["pending_publication"] = "#7e57c2"
+
+# --- error messages a user can cause (hops): Chinese by default, English with ``--lang en`` ----------
+# Raised as ``SomeError(et("key", ...))``; the language is the command's ``--lang`` (:func:`use_error_language`,
+# called by ``cli.main``), else Chinese. The English texts are the messages these errors had before.
+ERROR_TEXTS = {
+    "zh": {
+        "quarter_invalid": "{q} 不是有效的季度：年份须在 {lo}–{hi} 之间，季度为 1–4",
+        "quarter_format": "{text} 不是季度：请按 2024Q3 的格式写年份和季度",
+        "period_format": "{text} 不是期别：请写季度（2024Q3）或年份（2024）",
+        "unknown_geography": "未知的地区代码 {code}；有效代码：{valid}",
+        "quarter_not_ended": "{q} 尚未结束：目前可评估的最后一个季度是 {last}",
+        "quarter_before_data": "{q} 早于有数据的第一期（{first}）：请选择 {first} 至 {last} 之间的季度",
+        "bad_language": "语言（--lang / language）须为 zh 或 en，不能是 {lang}",
+        "bad_executor": "executor 须为 'local' 或 'dask'，不能是 {executor}",
+        "dask_needs_scheduler": "--executor dask 需要 --scheduler 地址（如 tcp://127.0.0.1:8786）",
+        "outputs_is_a_file": "outputs：{path}（见 {settings}）是文件而不是文件夹：请把 outputs 指向一个文件夹",
+        "as_of_with_data": "--as-of 读取的是观测数据库，不能与 --data 同时使用",
+        "dask_missing": "--executor dask 需要 Dask，但未安装：pip install 'ipeval[dask]'，或改用 --executor local",
+        "workers_at_least_1": "-j/--workers 至少为 1，不能是 {n}（不写则用默认值，本机为 {default}）",
+        "scheduler_address": "--scheduler {address} 不是 Dask 调度器地址：请写 tcp://HOST:PORT，如 tcp://127.0.0.1:8786",
+        "scheduler_unreachable": "Dask 调度器 {address} 没有响应（{reason}）：请先启动它（dask scheduler）、给出正确的 "
+                                 "--scheduler，或改用 --executor local",
+        "run_locked": "{label} 的另一次运行正在进行（{holder}），它持有锁文件 {path}。请等待其结束：无论该进程以何种方式结束，"
+                      "锁都会随之释放",
+        "holder_unknown": "持有者不明",
+        "lock_changing": "锁文件 {path} 不断变化：是否有其他程序在删除它？",
+        "range_format": "{text} 不是季度范围：请写 起:止，如 2024Q1:2025Q4",
+        "range_reversed": "{text}：范围的结束早于开始",
+        "range_not_ended": "{text}：{q} 尚未结束；目前可评估的最后一个季度是 {last}（未运行任何季度）",
+        "path_control_char": "路径 {path} 含有换行或控制字符：crontab 条目或 systemd 单元无法引用它；请把项目移到普通路径下",
+        "cron_never_fires": "schedule.cron {cron} 永远不会触发（没有这样的日期）：请在 {path} 中修改",
+        "cron_field_systemd": "schedule.cron：{name}字段 {field} 无法转换为 systemd 的写法；请使用数字、范围（1-12）、"
+                              "步长（1-12/3）或列表",
+        "cron_day_of_week": "schedule.cron {cron}：星期字段（day-of-week）不会转换为 systemd；请在该处写 *，或手工编写定时器",
+        "data_file_missing": "数据文件 {path} 不存在",
+        "data_file_folder": "{path} 是文件夹：请给出 CSV 或 .xlsx 文件",
+        "tasks_nothing_filled": "{file}：既没有填写数值，也没有填写任务状态；未入库任何内容 [rule: not_empty]",
+        "reproduce_no_manifest": "{run} 中没有 manifest.json：不是已发布的 ipeval 运行",
+        "reproduce_damaged": "{path} 已损坏（{reason}）：无法据此复现该次运行",
+        "reproduce_lacks": "{path} 缺少 {fields}：不是 ipeval 运行的 manifest",
+        "reproduce_missing_file": "{path} 缺失：已发布的运行不完整，无法比对",
+        "notebook_missing": "缺少笔记本 {path}",
+        "geography_entry": "{where}：地区条目格式有误（{reason}）",
+        "geographies_invalid": "{path} 不是有效的地区清单文件：{reason}",
+        "geography_codes_not_unique": "{path}：地区代码有重复",
+        "contacts_mapping": "{path}：contacts 应按区县代码列出 {{name, email}}",
+        "contacts_email": "{path}：contacts.{code}.email：请填写一个地址或地址列表",
+        "task_not_mapping": "{where}：每项任务应为字段的键值对",
+        "task_unknown_fields": "{where}：未知字段 {fields}",
+        "task_field_required": "{where}：必须填写字段 '{key}'",
+        "task_field_choice": "{where}：'{key}' 为 {value}；应为 {options} 之一",
+        "task_clause_not_verbatim": "{where}：条款原文与方案文本不一致（须逐字摘录）：{clause}…",
+        "task_responsible_not_in_clause": "{where}：responsible_basis 为 'clause'，但条款原文中没有 {missing}",
+        "task_inferred_needs_note": "{where}：推断的地区（geography_basis: inferred）须在 geography_note_zh 中说明理由",
+        "task_id_twice": "{path}：任务代码 {id} 出现了两次",
+        "publication_not_indicator": "{where}：不是登记表中的指标",
+        "publication_lag": "{where}：published_lag_months 须为 0–36 之间的整月数（现为 {n}）",
+        "publication_default_lag": "{path}：publication.default_lag_months.{key}：须为 0–36 之间的整月数（现为 {n}）",
+        "document_formats": "--format 可选 {formats}（逗号分隔），不能是 {text}",
+        "input_table_missing": "{path} 缺失：报告输入由运行文件夹中的表生成",
+        "input_lang": "lang 须为 'zh' 或 'en'，不能是 {lang}",
+        "input_missing": "报告输入 {path} 不存在",
+        "input_schema": "{path}：报告输入的格式版本为 {found}，本程序读取版本 {version}：请用同一版本的 ipeval 重新生成",
+        "input_table_changed": "{table} 在报告输入 {path} 写出之后被改动过",
+        "methodology_failed": "方法说明笔记本运行失败：{error}",
+    },
+    "en": {
+        "quarter_invalid": "{q} is not a valid quarter",
+        "quarter_format": "{text} is not a quarter: write the year and quarter as in 2024Q3",
+        "period_format": "{text} is not a period: write a quarter (2024Q3) or a year (2024)",
+        "unknown_geography": "unknown geography code {code}; valid codes: {valid}",
+        "quarter_not_ended": "{q} has not ended yet: the last quarter that can be evaluated is {last}",
+        "quarter_before_data": "{q} is before the first period with data ({first}): choose a quarter from {first} to "
+                               "{last}",
+        "bad_language": "language must be zh or en, not {lang}",
+        "bad_executor": "executor must be 'local' or 'dask', not {executor}",
+        "dask_needs_scheduler": "--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)",
+        "outputs_is_a_file": "outputs: {path} (in {settings}) is a file, not a folder: point outputs: at a folder",
+        "as_of_with_data": "--as-of reads the observation store; it cannot be combined with --data",
+        "dask_missing": "--executor dask needs Dask, which is not installed: pip install 'ipeval[dask]', or run with "
+                        "--executor local",
+        "workers_at_least_1": "-j/--workers must be at least 1, not {n} (leave it out for the default, {default} on "
+                              "this machine)",
+        "scheduler_address": "--scheduler {address} is not a Dask scheduler address: write tcp://HOST:PORT, "
+                             "e.g. tcp://127.0.0.1:8786",
+        "scheduler_unreachable": "the Dask scheduler at {address} does not answer ({reason}); start it (dask scheduler) "
+                                 "or give the right --scheduler, or run with --executor local",
+        "run_locked": "another run of {label} is in progress ({holder}); it holds {path}. Wait for it to finish: the "
+                      "lock ends with that process, whichever way it ends",
+        "holder_unknown": "holder unknown",
+        "lock_changing": "the lock {path} keeps changing; is another program removing it?",
+        "range_format": "{text} is not a range: write FIRST:LAST, e.g. 2024Q1:2025Q4",
+        "range_reversed": "{text}: the range ends before it starts",
+        "range_not_ended": "{text}: {q} has not ended yet; the last quarter that can be evaluated is {last} (nothing "
+                           "was run)",
+        "path_control_char": "the path {path} holds a newline or control character: a crontab entry or a systemd unit "
+                             "cannot name it; move the project to a plain path",
+        "cron_never_fires": "schedule.cron {cron} never fires (no such date): fix it in {path}",
+        "cron_field_systemd": "schedule.cron: the {name} field {field} has no systemd equivalent; use numbers, ranges "
+                              "(1-12), steps (1-12/3) or lists",
+        "cron_day_of_week": "schedule.cron {cron}: a day-of-week field is not converted to systemd; use * there, or "
+                            "write the timer by hand",
+        "data_file_missing": "data file {path} does not exist",
+        "data_file_folder": "{path} is a folder; give a CSV or .xlsx file",
+        "tasks_nothing_filled": "{file}: neither a figure nor a task status is filled in; nothing was stored "
+                                "[rule: not_empty]",
+        "reproduce_no_manifest": "{run} has no manifest.json: not a published ipeval run",
+        "reproduce_damaged": "{path} is damaged ({reason}); the run cannot be reproduced from it",
+        "reproduce_lacks": "{path} lacks {fields}: not a manifest of ipeval run",
+        "reproduce_missing_file": "{path} is missing: the published run is incomplete and cannot be compared",
+        "notebook_missing": "notebook {path} is missing",
+        "geography_entry": "{where}: malformed geography entry ({reason})",
+        "geographies_invalid": "{path} is not a valid geographies file: {reason}",
+        "geography_codes_not_unique": "{path}: geography codes are not unique",
+        "contacts_mapping": "{path}: 'contacts' must map district codes to {{name, email}}",
+        "contacts_email": "{path}: contacts.{code}.email: give one address or a list of addresses",
+        "task_not_mapping": "{where}: each task must be a mapping of fields",
+        "task_unknown_fields": "{where}: unknown field(s) {fields}",
+        "task_field_required": "{where}: field '{key}' is required",
+        "task_field_choice": "{where}: '{key}' is {value}; expected one of {options}",
+        "task_clause_not_verbatim": "{where}: clause is not verbatim in the plan text: {clause}…",
+        "task_responsible_not_in_clause": "{where}: responsible_basis is 'clause' but the clause does not name {missing}",
+        "task_inferred_needs_note": "{where}: an inferred geography needs geography_note_zh saying why",
+        "task_id_twice": "{path}: task id {id} is used twice",
+        "publication_not_indicator": "{where}: not an indicator of the registry",
+        "publication_lag": "{where}: published_lag_months must be a whole number of months, 0-36 (got {n})",
+        "publication_default_lag": "{path}: publication.default_lag_months.{key}: a whole number of months, 0-36 (got {n})",
+        "document_formats": "--format takes {formats} (comma-separated), not {text}",
+        "input_table_missing": "{path} is missing: a report input is built from a run folder's tables",
+        "input_lang": "lang must be 'zh' or 'en', not {lang}",
+        "input_missing": "report input {path} does not exist",
+        "input_schema": "{path}: report input schema version {found}, this code reads {version}: rebuild it with the "
+                        "same version of ipeval",
+        "input_table_changed": "{table} changed after the report input {path} was written",
+        "methodology_failed": "the methodology notebook failed: {error}",
+    },
+}
+#: the language error messages are written in (:func:`use_error_language`)
+ERROR_LANGUAGE = {"lang": "zh"}
+
+
+def use_error_language(argv=None, lang: str | None = None) -> str:
+    """Set the language of error messages: ``lang``, else the ``--lang`` of the command line ``argv``
+    (``--lang en`` or ``--lang=en``), else Chinese; return it."""
+    if lang is None and argv is not None:
+        args = [str(a) for a in argv]
+        for n, a in enumerate(args):
+            if a == "--lang" and n + 1 < len(args):
+                lang = args[n + 1]
+            elif a.startswith("--lang="):
+                lang = a.split("=", 1)[1]
+    ERROR_LANGUAGE["lang"] = lang if lang in ERROR_TEXTS else "zh"
+    return ERROR_LANGUAGE["lang"]
+
+
+def et(name: str, /, **kw) -> str:
+    """The error message ``name`` (:data:`ERROR_TEXTS`) in the error language, formatted with ``kw``."""
+    return ERROR_TEXTS[ERROR_LANGUAGE["lang"]][name].format(**kw)

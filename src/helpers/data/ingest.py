@@ -171,7 +171,7 @@ def plausible_upper(ind) -> float:
     if hi is None:
         target = getattr(getattr(ind, "target", None), "value", None)
         try:
-            hi = PLAUSIBLE_TARGET_MULTIPLE * max(abs(float(target)), 1.0)
+            hi = PLAUSIBLE_TARGET_MULTIPLE * max(abs(float(target)), 1.0) if target is not None else ABSOLUTE_CEILING
         except (TypeError, ValueError):
             hi = ABSOLUTE_CEILING
     return min(float(hi), ABSOLUTE_CEILING)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.exceptions import DataValidationError
+from helpers.i18n import et
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 LEGACY_EXCEL_SUFFIXES = (".xls",)
@@ -272,7 +273,7 @@ def _formulas_without_values(path: Path) -> dict:
             return {}
     from openpyxl import load_workbook
 
-    out = {}
+    out: dict[str, list[tuple[int, int]]] = {}
     f_wb = load_workbook(path, read_only=True, data_only=False)
     v_wb = load_workbook(path, read_only=True, data_only=True)
     try:
@@ -317,9 +318,9 @@ def read_table(path: str | Path, required_columns=None) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.exists():
-        raise DataValidationError(f"data file {path} does not exist")
+        raise DataValidationError(et("data_file_missing", path=path))
     if path.is_dir():
-        raise DataValidationError(f"{path} is a folder; give a CSV or .xlsx file")
+        raise DataValidationError(et("data_file_folder", path=path))
     if path.stat().st_size == 0:
         raise refusal(path, "not_empty", "the file is empty")
     suffix = path.suffix.lower()

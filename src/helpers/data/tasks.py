@@ -20,6 +20,7 @@ import pandas as pd
 from helpers.data.contract import FAILURE_COLUMNS, REQUIRED_COLUMNS
 from helpers.data.ingest import check_return
 from helpers.exceptions import DataValidationError
+from helpers.i18n import et
 from helpers.plan.periods import InvalidPeriodError, Quarter
 from helpers.plan.tasks import KIND_LABELS_ZH, load_tasks, tasks_for
 
@@ -292,6 +293,40 @@ def check_file(path: Path, plan, geos):
     if len(failures):
         raise refuse(path, failures, letters)
     if rows.empty and raw.empty:
-        raise DataValidationError(f"{path.name}: neither a figure nor a task status is filled in; nothing was stored "
-                                  "[rule: not_empty]")
+        raise DataValidationError(et("tasks_nothing_filled", file=path.name))
     return raw, rows
+
+
+def first_task_received(store, periods, as_of: str | None = None) -> pd.DataFrame:
+    """When each task status for ``periods`` first arrived, and in which file.
+
+    Parameters
+    ----------
+    store : helpers.data.store.ObservationStore
+    periods : iterable of str
+        Quarters as the store writes them (``2025Q3``).
+    as_of : str, optional
+        Only what was received by then (the store's time format).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``task_id, geography_code, period, received_at, file``: one row per task, geography and period.
+    """
+    cols = ["task_id", "geography_code", "period", "received_at", "file"]
+    periods = sorted({str(p) for p in periods})
+    if not store.path.is_file() or not periods:
+        return pd.DataFrame(columns=cols)
+    where, params = [f"t.period IN ({','.join('?' * len(periods))})"], list(periods)
+    if as_of:
+        where.append("v.received_at <= ?")
+        params.append(as_of)
+    sql = f"""SELECT task_id, geography_code, period, received_at, file FROM (
+        SELECT t.task_id, t.geography_code, t.period, v.received_at, v.name AS file, ROW_NUMBER() OVER (
+            PARTITION BY t.task_id, t.geography_code, t.period ORDER BY v.received_at, t.status_id) AS rn
+        FROM task_status t JOIN vintages v USING (vintage_id) WHERE {' AND '.join(where)}) WHERE rn = 1
+        ORDER BY task_id, geography_code, period"""
+    from contextlib import closing
+
+    with closing(store._connect()) as con:
+        return pd.read_sql_query(sql, con, params=params)[cols]

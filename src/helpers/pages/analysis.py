@@ -34,6 +34,7 @@ from helpers.pages.analysis_blocks import (  # noqa: F401 - the building blocks,
     year_by_year,
 )
 from helpers.pages.sections import ReportContext, _display_html, _e, _fmt
+from helpers.plan.registry import Target
 
 
 def _needs(*indicator_ids):
@@ -54,6 +55,12 @@ def _needs(*indicator_ids):
                               + year_by_year(ctx, ctx.indicators))
         return run
     return wrap
+
+
+def _target(ind) -> Target:
+    """The target of an indicator an analysis below is written for: the plan gives each of them one."""
+    assert ind.target is not None, f"{ind.id} has no target"
+    return ind.target
 
 
 # --------------------------------------------------------------------------- the sections
@@ -80,9 +87,9 @@ def admin_cases(ctx: ReportContext) -> None:
                          [[_e(p), _e(_fmt(v)), _bar(v, top)] for p, v in zip(s["period"], s["value"])]))
         zone = series(ctx, cases, ctx.geography)
         total = zone.loc[zone["qindex"] >= ctx.plan.zone_start.index, "value"].sum()
-        if ctx.geography.is_city or cases.target.binds == "each_district":
+        if ctx.geography.is_city or _target(cases).binds == "each_district":
             out.append(finding(t(L, "an_enf_total", who=ctx.geography.name(L), q=str(ctx.quarter), total=_fmt(total),
-                                 target=_fmt(cases.target.value), share=_pct(total / cases.target.value))))
+                                 target=_fmt(_target(cases).value), share=_pct(total / _target(cases).value))))
         else:  # the target is the city's: a district's total is shown for reference, never against it
             out.append(finding(t(L, "an_enf_total_ref", who=ctx.geography.name(L), q=str(ctx.quarter),
                                  total=_fmt(total))))
@@ -107,7 +114,7 @@ def ruling_cycle_distribution(ctx: ReportContext) -> str:
     """Every district-quarter's average ruling cycle in the zone period, binned against the 50-day line."""
     L = ctx.lang
     ind = ctx.plan.indicator("ruling_cycle_days")
-    limit = ind.target.value
+    limit = _target(ind).value
     rows = ctx.frame[(ctx.frame["indicator_id"] == ind.id) & (ctx.frame["qindex"] <= ctx.quarter.index)
                      & (ctx.frame["qindex"] >= ctx.plan.zone_start.index)
                      & ctx.frame["geography_code"].isin([d.code for d in ctx.geos.districts])]
@@ -242,7 +249,7 @@ def gi_use(ctx: ReportContext) -> None:
         o = yearly(series(ctx, output, g), output)
         hh = yearly(series(ctx, households, g), households)
         rows.append((g, [_e(g.name(L)), _e(_fmt(den)), _e(_fmt(num)), _e(_fmt(rates[g.code], 1)),
-                         _bar(rates[g.code], 100, "#1a7f37" if rates[g.code] >= rate.target.value else "#f0a020"),
+                         _bar(rates[g.code], 100, "#1a7f37" if rates[g.code] >= _target(rate).value else "#f0a020"),
                          _e(_fmt(_value_in(o, year), 1)), _e(_fmt(_value_in(hh, year)))]))
     head = [t(L, "an_district"), rate.denominator_zh if L == "zh" else rate.denominator_en,
             rate.numerator_zh if L == "zh" else rate.numerator_en, f"{rate.name(L)} (%)", "",
@@ -252,11 +259,11 @@ def gi_use(ctx: ReportContext) -> None:
     out.append(table(head, [r for _, r in rows], highlight))
     districts = {c: v for c, v in rates.items() if c != ctx.geos.city.code and np.isfinite(v)}
     if districts:
-        hi, lo = max(districts, key=districts.get), min(districts, key=districts.get)
-        below = [ctx.geos.get(c).name(L) for c, v in districts.items() if v < rate.target.value]
+        hi, lo = max(districts, key=lambda c: districts[c]), min(districts, key=lambda c: districts[c])
+        below = [ctx.geos.get(c).name(L) for c, v in districts.items() if v < _target(rate).value]
         out.append(finding(t(L, "an_gi", year=year, n=len(districts), hi=ctx.geos.get(hi).name(L),
                              hi_rate=_fmt(districts[hi], 1), lo=ctx.geos.get(lo).name(L), lo_rate=_fmt(districts[lo], 1),
-                             target=_fmt(rate.target.value), k=len(below),
+                             target=_fmt(_target(rate).value), k=len(below),
                              below=("、" if L == "zh" else ", ").join(below) or t(L, "none"))))
     if none:
         out.append(finding(t(L, "an_gi_none", who=("、" if L == "zh" else ", ").join(none))))
@@ -310,15 +317,15 @@ def deployment_meetings(ctx: ReportContext) -> None:
     for g in ctx.geos.all:
         y = yearly(series(ctx, meetings, g), meetings)
         vals = [_value_in(y, yr) for yr in years]
-        done = [v >= meetings.target.value for v in vals[:-1] if np.isfinite(v)] if ctx.quarter.q < 4 else \
-            [v >= meetings.target.value for v in vals if np.isfinite(v)]
+        done = [v >= _target(meetings).value for v in vals[:-1] if np.isfinite(v)] if ctx.quarter.q < 4 else \
+            [v >= _target(meetings).value for v in vals if np.isfinite(v)]
         if not all(done):
             short.append(g.name(L))
         rows.append([_e(g.name(L))] + [_e(_fmt(v)) for v in vals])
     highlight = next((n for n, g in enumerate(ctx.geos.all) if g.code == ctx.geography.code), None)
     out.append(f"<h4>{_e(meetings.name(L))}</h4>")
     out.append(table([t(L, "an_district")] + [year_label(ctx, meetings, y) for y in years], rows, highlight))
-    out.append(finding(t(L, "an_gov_meetings", n=len(rows), k=len(rows) - len(short), target=_fmt(meetings.target.value),
+    out.append(finding(t(L, "an_gov_meetings", n=len(rows), k=len(rows) - len(short), target=_fmt(_target(meetings).value),
                          who=("、" if L == "zh" else ", ").join(short) or t(L, "none"))))
     _display_html("".join(out))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import matplotlib
 
@@ -17,7 +18,8 @@ matplotlib.use("Agg")  # reports are rendered headless; the inline backend still
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+from matplotlib import font_manager, rcsetup  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from helpers.i18n import STATUS_COLOURS  # noqa: E402,F401 - defined beside the labels, shared with the Excel table
 
@@ -26,7 +28,7 @@ CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 WHITEGRID = {
     "axes.axisbelow": True, "axes.edgecolor": ".8", "axes.grid": True, "axes.labelcolor": ".15",
     "axes.labelsize": 12.0, "axes.linewidth": 1.25, "axes.titlesize": 12.0, "axes.unicode_minus": False,
-    "axes.prop_cycle": matplotlib.cycler(color=["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860",
+    "axes.prop_cycle": rcsetup.cycler(color=["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860",
                                                 "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]),  # seaborn "deep"
     "font.size": 12.0, "grid.color": ".8", "grid.linewidth": 1.0, "legend.fontsize": 11.0,
     "legend.title_fontsize": 12.0, "lines.solid_capstyle": "round", "patch.edgecolor": "w",
@@ -50,7 +52,8 @@ def use_cjk_font() -> str:
     family = font_manager.FontProperties(fname=str(path)).get_name()
     # seaborn's "whitegrid" theme at the "notebook" context, as its set_theme sets it: importing
     # seaborn for these two calls cost every process that draws 0.4-0.9 s
-    matplotlib.rcParams.update(WHITEGRID)
+    # rcParams is typed by its literal key names; WHITEGRID's keys are such names (matplotlib checks them here)
+    matplotlib.rcParams.update(WHITEGRID)  # type: ignore[arg-type]
     matplotlib.rcParams["font.sans-serif"] = [family, *WHITEGRID_SANS]
     matplotlib.rcParams["font.family"] = "sans-serif"
     matplotlib.rcParams["axes.unicode_minus"] = False  # the CJK font lacks U+2212
@@ -242,7 +245,7 @@ def annual_total_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: d
         ax.bar(years, projected, bottom=observed, color="#9ecae1", hatch="//", edgecolor="#4292c6", width=0.6,
                label=labels["projected"])
     lo, hi = assessment.get("forecast_lo80"), assessment.get("forecast_hi80")
-    if due_year in years and lo is not None and np.isfinite(lo) and np.isfinite(hi):
+    if due_year is not None and due_year in years and lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
         ax.errorbar([due_year], [(lo + hi) / 2], yerr=[[(hi - lo) / 2]], fmt="none", ecolor="#08519c", capsize=6,
                     lw=1.5, label=labels["band80"])
     if published is not None and len(published):
@@ -288,6 +291,7 @@ def sections_chart(counts: pd.DataFrame, labels: dict):
     ax.set_title(labels["title"], fontsize=11)
     ax.tick_params(labelsize=PRINT_PT)
     ax.legend(fontsize=PRINT_PT, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    # a linear axis's locator is an AutoLocator, a MaxNLocator (the only locator with ``integer``)
+    cast(MaxNLocator, ax.xaxis.get_major_locator()).set_params(integer=True)
     fig.tight_layout()  # section names differ in length: measured once per geography, not per indicator
     return fig

@@ -26,6 +26,7 @@ import pandas as pd
 
 from helpers.exceptions import ConfigError
 from helpers.files import atomic_write_bytes, people_csv, sha256_file
+from helpers.i18n import et
 from helpers.pages.notes import note_codes
 from helpers.plan.periods import Quarter
 from helpers.plan.registry import OVERVIEW
@@ -85,7 +86,7 @@ def table_refs(run_dir: str | Path) -> dict:
         if (run / file).is_file():
             refs[name] = {"path": file, "sha256": sha256_file(run / file)}
         elif required:
-            raise ConfigError(f"{run / file} is missing: a report input is built from a run folder's tables")
+            raise ConfigError(et("input_table_missing", path=run / file))
     return refs
 
 
@@ -118,7 +119,7 @@ def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, 
         plan.section(section)  # UnknownSectionError listing the valid ones
     geo = geos.get(geography)
     if lang not in ("zh", "en"):
-        raise ConfigError(f"lang must be 'zh' or 'en', not {lang!r}")
+        raise ConfigError(et("input_lang", lang=repr(lang)))
     q = Quarter.parse(str(quarter))
     run = Path(run_dir)
     if table is None:
@@ -159,15 +160,14 @@ def read_report_input(path: str | Path) -> ReportInput:
     """
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"report input {p} does not exist")
+        raise ConfigError(et("input_missing", path=p))
     doc = json.loads(p.read_text(encoding="utf-8"))
     if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ConfigError(f"{p}: report input schema version {doc.get('schema_version')!r}, this code reads "
-                          f"{SCHEMA_VERSION}: rebuild it with the same version of ipeval")
+        raise ConfigError(et("input_schema", path=p, found=repr(doc.get("schema_version")), version=SCHEMA_VERSION))
     run = run_folder(p)
     for ref in doc.get("tables", {}).values():
         if sha256_file(run / ref["path"]) != ref["sha256"]:
-            raise ConfigError(f"{run / ref['path']} changed after the report input {p} was written")
+            raise ConfigError(et("input_table_changed", table=run / ref["path"], path=p))
     for key in ("data_paths", "indicators", "rows"):
         doc[key] = tuple(doc.get(key, ()))
     doc["rows"] = tuple({**r, "note_codes": tuple(r.get("note_codes", ()))} for r in doc["rows"])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 from helpers.exceptions import ConfigError, UnknownGeographyError
+from helpers.i18n import et
 from helpers.settings import read_yaml_file
 
 
@@ -65,7 +66,7 @@ class Geographies:
             if g.code == code:
                 return g
         valid = ", ".join(f"{g.code} {g.name_zh}" for g in self.all)
-        raise UnknownGeographyError(f"unknown geography code {code!r}; valid codes: {valid}")
+        raise UnknownGeographyError(et("unknown_geography", code=repr(code), valid=valid))
 
 
 def _geo(raw: dict, kind: str, where: str) -> Geography:
@@ -73,7 +74,7 @@ def _geo(raw: dict, kind: str, where: str) -> Geography:
         pop = tuple(sorted((int(y), float(v["value"])) for y, v in raw["population"].items()))
         return Geography(str(raw["code"]), raw["name_zh"], raw["name_en"], raw.get("kind", kind), pop)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: malformed geography entry ({exc})") from None
+        raise ConfigError(et("geography_entry", where=where, reason=exc)) from None
 
 
 def load_geographies(path: str | Path) -> Geographies:
@@ -89,8 +90,8 @@ def _load_cached(path: str) -> Geographies:
         city = _geo(doc["city"], "city", f"{p}: city")
         districts = tuple(_geo(d, "district", f"{p}: districts[{n}]") for n, d in enumerate(doc["districts"]))
     except (KeyError, TypeError) as exc:
-        raise ConfigError(f"{p} is not a valid geographies file: {exc}") from None
+        raise ConfigError(et("geographies_invalid", path=p, reason=exc)) from None
     codes = [city.code, *(d.code for d in districts)]
     if len(set(codes)) != len(codes):
-        raise ConfigError(f"{p}: geography codes are not unique")
+        raise ConfigError(et("geography_codes_not_unique", path=p))
     return Geographies(city, districts, p, sha)

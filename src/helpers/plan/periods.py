@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from helpers.exceptions import InvalidPeriodError
+from helpers.i18n import et
 
 QUARTER_RE = re.compile(r"^(?P<year>\d{4})Q(?P<q>[1-4])$")
 YEAR_RE = re.compile(r"^(?P<year>\d{4})$")
@@ -27,16 +28,14 @@ class Quarter:
 
     def __post_init__(self):
         if not (1 <= self.q <= 4) or not (MIN_YEAR <= self.year <= MAX_YEAR):
-            raise InvalidPeriodError(f"{self.year}Q{self.q} is not a valid quarter")
+            raise InvalidPeriodError(et("quarter_invalid", q=f"{self.year}Q{self.q}", lo=MIN_YEAR, hi=MAX_YEAR))
 
     @classmethod
     def parse(cls, text: str) -> "Quarter":
         """Parse ``'2024Q3'``; raise :class:`InvalidPeriodError` with the expected form otherwise."""
         m = QUARTER_RE.match(str(text).strip())
         if not m:
-            raise InvalidPeriodError(
-                f"{text!r} is not a quarter: write the year and quarter as in 2024Q3"
-            )
+            raise InvalidPeriodError(et("quarter_format", text=repr(text)))
         return cls(int(m["year"]), int(m["q"]))
 
     @classmethod
@@ -96,7 +95,7 @@ def parse_period(text) -> tuple[str, int, int]:
     m = YEAR_RE.match(s)
     if m and MIN_YEAR <= int(m["year"]) <= MAX_YEAR:
         return "year", int(m["year"]), 4
-    raise InvalidPeriodError(f"{text!r} is not a period: write a quarter (2024Q3) or a year (2024)")
+    raise InvalidPeriodError(et("period_format", text=repr(text)))
 
 
 def latest_complete_quarter(today: date | None = None) -> Quarter:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from helpers.exceptions import RegistryError
+from helpers.i18n import et
 from helpers.settings import read_yaml_file
 
 AVAILABLE_DAY = 15
@@ -61,12 +62,12 @@ def _load(path: str, ids: tuple) -> Lags:
     for ind_id, entry in (block.get("indicators") or {}).items():
         where = f"{path}: publication.indicators.{ind_id}"
         if ind_id not in ids:
-            raise RegistryError(f"{where}: not an indicator of the registry")
+            raise RegistryError(et("publication_not_indicator", where=where))
         n = (entry or {}).get("published_lag_months")
         if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 36:
-            raise RegistryError(f"{where}: published_lag_months must be a whole number of months, 0-36 (got {n!r})")
+            raise RegistryError(et("publication_lag", where=where, n=repr(n)))
         months[ind_id], basis[ind_id] = n, str((entry or {}).get("basis", ""))
     for k, n in default.items():
         if k not in DEFAULTS or not isinstance(n, int) or not 0 <= n <= 36:
-            raise RegistryError(f"{path}: publication.default_lag_months.{k}: a whole number of months, 0-36 (got {n!r})")
+            raise RegistryError(et("publication_default_lag", path=path, key=k, n=repr(n)))
     return Lags(default, months, basis)

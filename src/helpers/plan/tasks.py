@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from helpers.exceptions import RegistryError
+from helpers.i18n import et
 from helpers.settings import find_project_root, read_yaml_file
 
 TASK_KINDS = ("measure", "landmark", "district")
@@ -66,32 +67,32 @@ def squeeze(text: str) -> str:
 def _parse(raw, n: int, plan_text: str | None) -> Task:
     where = f"tasks[{n}]"
     if not isinstance(raw, dict):
-        raise RegistryError(f"{where}: each task must be a mapping of fields")
+        raise RegistryError(et("task_not_mapping", where=where))
     tid = raw.get("id")
     where = f"{where} ({tid})" if tid else where
     unknown = sorted(set(raw) - _FIELDS)
     if unknown:
-        raise RegistryError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        raise RegistryError(et("task_unknown_fields", where=where, fields=", ".join(unknown)))
     for key in ("id", "kind", "ref", "title_zh", "clause", "responsible_zh", "geographies"):
         if not raw.get(key):
-            raise RegistryError(f"{where}: field '{key}' is required")
+            raise RegistryError(et("task_field_required", where=where, key=key))
     checks = (("kind", TASK_KINDS, None), ("responsible_basis", RESPONSIBLE_BASES, "plan_lead"),
               ("geography_basis", GEOGRAPHY_BASES, "named"))
     for key, options, default in checks:
         if raw.get(key, default) not in options:
-            raise RegistryError(f"{where}: '{key}' is {raw.get(key)!r}; expected one of {', '.join(options)}")
+            raise RegistryError(et("task_field_choice", where=where, key=key, value=repr(raw.get(key)),
+                                     options=", ".join(options)))
     responsible = tuple(str(r) for r in raw["responsible_zh"])
     geos = tuple(str(g) for g in raw["geographies"])
     clause = str(raw["clause"])
     if plan_text is not None and squeeze(clause) not in plan_text:
-        raise RegistryError(f"{where}: clause is not verbatim in the plan text: {clause[:40]}…")
+        raise RegistryError(et("task_clause_not_verbatim", where=where, clause=clause[:40]))
     if raw.get("responsible_basis") == "clause":
         missing = [r for r in responsible if squeeze(r) not in squeeze(clause)]
         if missing:
-            raise RegistryError(f"{where}: responsible_basis is 'clause' but the clause does not name "
-                                f"{', '.join(missing)}")
+            raise RegistryError(et("task_responsible_not_in_clause", where=where, missing=", ".join(missing)))
     if raw.get("geography_basis") == "inferred" and not raw.get("geography_note_zh"):
-        raise RegistryError(f"{where}: an inferred geography needs geography_note_zh saying why")
+        raise RegistryError(et("task_inferred_needs_note", where=where))
     return Task(id=str(raw["id"]), kind=raw["kind"], ref=str(raw["ref"]), title_zh=str(raw["title_zh"]),
                 clause=clause, responsible_zh=responsible,
                 responsible_basis=raw.get("responsible_basis", "plan_lead"), geographies=geos,
@@ -137,7 +138,7 @@ def _load_cached(path: str, check_text: bool) -> tuple[Task, ...]:
     seen: set[str] = set()
     for t in tasks:
         if t.id in seen:
-            raise RegistryError(f"{p}: task id {t.id!r} is used twice")
+            raise RegistryError(et("task_id_twice", path=p, id=repr(t.id)))
         seen.add(t.id)
     return tasks
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.exceptions import InvalidPeriodError
+from helpers.i18n import et
 from helpers.plan.periods import Quarter, quarter_range
 
 
@@ -28,14 +29,13 @@ def parse_range(text: str, today=None) -> list[Quarter]:
     from helpers.plan.periods import latest_complete_quarter
 
     if ":" not in text:
-        raise InvalidPeriodError(f"{text!r} is not a range: write FIRST:LAST, e.g. 2024Q1:2025Q4")
+        raise InvalidPeriodError(et("range_format", text=repr(text)))
     a, b = (Quarter.parse(x) for x in text.split(":", 1))
     if b < a:
-        raise InvalidPeriodError(f"{text!r}: the range ends before it starts")
+        raise InvalidPeriodError(et("range_reversed", text=repr(text)))
     last = latest_complete_quarter(today)
     if b > last:
-        raise InvalidPeriodError(f"{text!r}: {b} has not ended yet; the last quarter that can be evaluated is "
-                                 f"{last} (nothing was run)")
+        raise InvalidPeriodError(et("range_not_ended", text=repr(text), q=b, last=last))
     return quarter_range(a, b)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from helpers.exceptions import RunFailedError
+from helpers.i18n import et
 from helpers.model.backtest import DEFAULT_GEOGRAPHIES, DEFAULT_ORIGINS, as_list, load_inputs, run_backtest
 from helpers.pages.backtest import reliability_figure
 
@@ -104,7 +105,7 @@ def render_methodology(backtest_dir, settings_path=None, lang: str = "zh") -> li
                            "plan sha256": sha256_file(s.plan_path), "lang": lang})
     result = run_job(job)
     if result["status"] != "ok":
-        raise RunFailedError(f"the methodology notebook failed: {result['error']}")
+        raise RunFailedError(et("methodology_failed", error=result["error"]))
     out = []
     for key, name in (("notebook", "methodology.ipynb"), ("report", "methodology.report.html"),
                       ("audit", "methodology.audit.html")):

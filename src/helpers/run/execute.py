@@ -9,6 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from helpers.i18n import et
 from helpers.run.jobs import Job, run_job
 
 log = logging.getLogger("ipeval.run")
@@ -41,8 +42,7 @@ def worker_count(requested: int | None, configured: int | None) -> int:
     from helpers.exceptions import ConfigError
 
     if requested is not None and requested < 1:
-        raise ConfigError(f"-j/--workers must be at least 1, not {requested} (leave it out for the default, "
-                          f"{default_workers()} on this machine)")
+        raise ConfigError(et("workers_at_least_1", n=requested, default=default_workers()))
     n = int(requested or configured or default_workers())
     if n > max_workers():
         log.warning("workers capped", extra={"event": "workers_capped", "requested": n, "used": max_workers()})
@@ -64,13 +64,11 @@ def check_scheduler(address: str, timeout: float = 3.0) -> None:
     except ValueError:
         host = port = None
     if u.scheme not in ("tcp", "tls") or not host or not port:
-        raise ConfigError(f"--scheduler {address!r} is not a Dask scheduler address: write tcp://HOST:PORT, "
-                          "e.g. tcp://127.0.0.1:8786")
+        raise ConfigError(et("scheduler_address", address=repr(address)))
     try:
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError as exc:
-        raise EnvironmentFailure(f"the Dask scheduler at {address} does not answer ({exc.strerror or exc}); "
-                                 "start it (dask scheduler) or give the right --scheduler, or run with --executor local") from None
+        raise EnvironmentFailure(et("scheduler_unreachable", address=address, reason=exc.strerror or exc)) from None
 
 
 def threading_main() -> bool:

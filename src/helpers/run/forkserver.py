@@ -280,9 +280,13 @@ class ForkServer:
     def __init__(self, folder: str | Path, kernel_log: str | Path | None = None):
         import tempfile
 
+        from helpers.run.stale_kernels import remove_stale_run_folders
+
         # a private folder (mkdtemp: unique, mode 0700) for the socket and the kernels' IPC files,
-        # removed in __exit__ even when the run is interrupted and the server was killed
-        self.folder = tempfile.mkdtemp(prefix="ipeval-run-", dir=folder)
+        # removed in __exit__ even when the run is interrupted and the server was killed; named
+        # with the run's pid so that a later run can remove it after a kill -9 (stale_kernels)
+        remove_stale_run_folders(folder)
+        self.folder = tempfile.mkdtemp(prefix=f"ipeval-run-{os.getpid()}-", dir=folder)
         self.path = str(Path(self.folder) / f"ipeval-fork-{os.getpid()}.sock")
         self.kernel_log = str(kernel_log) if kernel_log else None
         self.proc: subprocess.Popen[str] | None = None
@@ -294,15 +298,20 @@ class ForkServer:
         proc = self.proc = subprocess.Popen([sys.executable, "-m", "helpers.run.forkserver", self.path],
                                             stdout=subprocess.PIPE, env=env, text=True)
         line = proc.stdout.readline().strip() if proc.stdout else ""
-        if line != "ready":
-            proc.kill()
-            import shutil
-
-            shutil.rmtree(self.folder, ignore_errors=True)
-            raise RuntimeError("the kernel fork server did not start")
         self._previous = os.environ.get(SOCKET_ENV)
-        os.environ[SOCKET_ENV] = self.path
         self._previous_log = os.environ.get(LOG_ENV)
+        if line != "ready":
+            # e.g. a preloaded module that fails to import (its traceback is on stderr): the reports
+            # still run, in ordinary kernels (ForkKernelManager without a server), only slower
+            proc.kill()
+            proc.wait()
+            import logging
+
+            logging.getLogger("ipeval.run").warning(
+                "the kernel fork server did not start: reports run in ordinary kernels (slower)",
+                extra={"event": "forkserver_fallback"})
+            return self
+        os.environ[SOCKET_ENV] = self.path
         if self.kernel_log:
             os.environ[LOG_ENV] = self.kernel_log
         return self

@@ -61,11 +61,13 @@ def take_inbox(settings, lang: str | None = None) -> list[dict]:
         if o.ok:
             dst = _move(o.path, inbox / "ingested")
             r = o.result
-            ev = {"event": "inbox_ingested", "file": o.path.name, "moved_to": str(dst), "vintage": r.vintage_id,
+            assert r is not None  # an ingested file carries its result (Outcome.ok)
+            ev: dict[str, object] = {"event": "inbox_ingested", "file": o.path.name, "moved_to": str(dst), "vintage": r.vintage_id,
                   "duplicate_of": r.duplicate_of, "new": r.new, "revised": r.revised,
                   "message": f"inbox: ingested {o.path.name}"}
         else:
             dst = _move(o.path, rejected)
+            assert o.report is not None and o.report_files is not None  # a refused file carries its report
             ev = {"event": "inbox_rejected", "file": o.path.name, "moved_to": str(dst), "problems": len(o.report),
                   "report": [str(p) for p in o.report_files], "message": f"inbox: rejected {o.path.name}"}
         log.warning(ev["message"]) if not o.ok else log.info(ev["message"])

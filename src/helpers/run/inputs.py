@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from helpers.exceptions import ConfigError, InvalidPeriodError
+from helpers.i18n import et
 from helpers.plan.geography import Geographies
 from helpers.plan.periods import Quarter, latest_complete_quarter
 from helpers.plan.registry import OVERVIEW, Plan
@@ -70,10 +71,9 @@ def resolve_quarter(text: str, frame: pd.DataFrame | None = None, first: Quarter
     if frame is not None and len(frame):
         first = Quarter.from_index(int(frame["qindex"].min()))
     if q > last:
-        raise InvalidPeriodError(f"{q} has not ended yet: the last quarter that can be evaluated is {last}")
+        raise InvalidPeriodError(et("quarter_not_ended", q=q, last=last))
     if first is not None and q < first:
-        raise InvalidPeriodError(f"{q} is before the first period with data ({first}): choose a quarter from "
-                                 f"{first} to {last}")
+        raise InvalidPeriodError(et("quarter_before_data", q=q, first=first, last=last))
     return q
 
 
@@ -113,21 +113,21 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     geos = load_geographies(settings.geographies_path)
     lang = lang or settings.language
     if lang not in ("zh", "en"):
-        raise ConfigError(f"language must be zh or en, not {lang!r}")
+        raise ConfigError(et("bad_language", lang=repr(lang)))
     if executor not in ("local", "dask"):
-        raise ConfigError(f"executor must be 'local' or 'dask', not {executor!r}")
+        raise ConfigError(et("bad_executor", executor=repr(executor)))
     if executor == "dask" and not scheduler:
-        raise ConfigError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+        raise ConfigError(et("dask_needs_scheduler"))
     n_workers = worker_count(workers, settings.executor.workers)
     out_root = settings.outputs_path
     if out_root.exists() and not out_root.is_dir():
-        raise ConfigError(f"outputs: {out_root} (in {settings.path}) is a file, not a folder: point outputs: at a folder")
+        raise ConfigError(et("outputs_is_a_file", path=out_root, settings=settings.path))
     pairs = plan_jobs(plan, geos, sections, geographies)  # refuses unknown sections/codes
     state = view = None
     received: list[Path] = []
     if data_paths:
         if as_of:
-            raise ConfigError("--as-of reads the observation store; it cannot be combined with --data")
+            raise ConfigError(et("as_of_with_data"))
         data_files = [Path(p).resolve() for p in data_paths]
     else:
         from helpers.data.store import read_view
@@ -145,8 +145,7 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
         from helpers.exceptions import EnvironmentFailure
 
         if importlib.util.find_spec("distributed") is None:  # an extra since Dask serves only this executor
-            raise EnvironmentFailure("--executor dask needs Dask, which is not installed: pip install 'ipeval[dask]', "
-                                     "or run with --executor local")
+            raise EnvironmentFailure(et("dask_missing"))
         check_scheduler(scheduler)  # in seconds, before anything is written
     return RunInputs(settings, plan, geos, ds, q, lang, data_files,
                      forecast_settings(settings), status_thresholds(settings), pairs, n_workers, executor, scheduler,

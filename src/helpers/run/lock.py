@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from helpers.exceptions import RunLockedError
+from helpers.i18n import et
 
 
 class QuarterLock:
@@ -33,9 +34,8 @@ class QuarterLock:
             except BlockingIOError:
                 holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
                 os.close(fd)
-                raise RunLockedError(
-                    f"another run of {self.label} is in progress ({holder or 'holder unknown'}); it holds {self.path}. "
-                    "Wait for it to finish: the lock ends with that process, whichever way it ends") from None
+                raise RunLockedError(et("run_locked", label=self.label, holder=holder or et("holder_unknown"),
+                                        path=self.path)) from None
             try:
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
@@ -46,7 +46,7 @@ class QuarterLock:
                 self.fd = fd
                 return self
             os.close(fd)
-        raise RunLockedError(f"the lock {self.path} keeps changing; is another program removing it?")
+        raise RunLockedError(et("lock_changing", path=self.path))
 
     def release(self) -> None:
         """Let the lock go (the file stays; see the module docstring)."""

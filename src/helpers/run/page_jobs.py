@@ -10,6 +10,7 @@ import pandas as pd
 
 from helpers.exceptions import ConfigError
 from helpers.files import sha256_file
+from helpers.i18n import et
 from helpers.run.incremental import (
     job_data_hash,
     job_input_hash,
@@ -42,7 +43,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
     for section, code in inp.pairs:
         nb = s.root / "notebooks" / f"{inp.plan.notebook_of(section)}.ipynb"
         if not nb.is_file():
-            raise ConfigError(f"notebook {nb} is missing")
+            raise ConfigError(et("notebook_missing", path=nb))
         params = dict(section=section, geography=code, quarter=str(q), lang=inp.lang,
                       settings_path=str(s.path), registry_path=str(s.plan_path))
         h = job_input_hash(params, sha256_file(nb), code_hash(), plan.sha256, geos.sha256, s.sha256,

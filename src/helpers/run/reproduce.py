@@ -17,22 +17,23 @@ from pathlib import Path
 
 from helpers.exceptions import ConfigError
 from helpers.files import people_csv, sha256_file
+from helpers.i18n import et
 
 
 def _manifest(run: Path) -> dict:
     path = run / "manifest.json"
     if not path.is_file():
-        raise ConfigError(f"{run} has no manifest.json: not a published ipeval run")
+        raise ConfigError(et("reproduce_no_manifest", run=run))
     try:
         m = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is damaged ({exc}); the run cannot be reproduced from it") from None
+        raise ConfigError(et("reproduce_damaged", path=path, reason=exc)) from None
     missing = [k for k in ("quarter", "data_copy") if not isinstance(m, dict) or k not in m]
     if missing:
-        raise ConfigError(f"{path} lacks {', '.join(missing)}: not a manifest of ipeval run")
+        raise ConfigError(et("reproduce_lacks", path=path, fields=", ".join(missing)))
     for name in ("assessments.csv", "params/settings.yaml"):
         if not (run / name).is_file():
-            raise ConfigError(f"{run / name} is missing: the published run is incomplete and cannot be compared")
+            raise ConfigError(et("reproduce_missing_file", path=run / name))
     return m
 
 
@@ -72,7 +73,8 @@ def manifest_edited(run: Path) -> list[str]:
 def changed_outputs(run: Path, m: dict) -> list[str]:
     """The published files (reports, tables, documents) whose SHA-256 differs from the manifest's
     ``files_sha256``, or that are missing; the copied inputs are named by :func:`changed_inputs`."""
-    recorded = m.get("files_sha256") if isinstance(m.get("files_sha256"), dict) else {}
+    raw = m.get("files_sha256")
+    recorded: dict = raw if isinstance(raw, dict) else {}
     copies = set(m.get("copies_sha256") or {})
     return _differing(run, {rel: d for rel, d in recorded.items() if rel not in copies and rel != "run.log.jsonl"})
 
@@ -133,8 +135,8 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     table, bands = assess_all(ds.frame, plan, geos, Quarter.parse(m["quarter"]), fs, th, workers=2)
     table = mark_pending(table, plan, pending, q)
     same_tables = True
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         # written exactly as the run writes them (helpers.run.quarter._assess)
         (tmp / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
         bands.to_csv(tmp / "bands.csv", index=False, float_format="%.6g")

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from helpers.i18n import et
 from helpers.plan.periods import Quarter
 from helpers.settings import Settings
 
@@ -98,7 +99,7 @@ def run_scheduled(settings_path: str | None = None, now: datetime | None = None)
 
     settings = load_settings(settings_path)
     tz = ZoneInfo(schedule_config(settings)["timezone"])
-    q = "latest"
+    q: object = "latest"  # the quarter once known (a Quarter), for the log lines
     try:
         # district returns dropped in data/inbox/ first (they may bring the new quarter); a bad file
         # is set aside and the run goes on
@@ -191,11 +192,15 @@ def serve(settings: Settings) -> None:
 
 
 def _run_argv(settings: Settings) -> list[str]:
-    """``ipeval run --quarter latest --inbox --quiet``, with ``--settings`` when not the project's default file."""
+    """``ipeval run --quarter latest --inbox --quiet``, with ``--settings`` when not the project's default file
+    and ``--notify`` when ``notify.enabled``: a cron line nobody watches then sends its result, as the
+    built-in scheduler does (``docs/notify.md``)."""
     argv = [str(Path(sys.executable).with_name("ipeval")), "run", "--quarter", "latest", "--inbox", "--quiet"]
     default = settings.root / "params" / "settings.yaml"
     if Path(settings.path).resolve() != default.resolve():
         argv += ["--settings", str(Path(settings.path).resolve())]
+    if settings.notify.enabled:
+        argv.append("--notify")
     return argv
 
 
@@ -211,8 +216,7 @@ def _check_paths(settings: Settings, *paths) -> None:
 
     for p in (settings.root, settings.path, settings.outputs_path, sys.executable, *paths):
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in str(p)):
-            raise ConfigError(f"the path {str(p)!r} holds a newline or control character: a crontab entry or a "
-                              f"systemd unit cannot name it; move the project to a plain path")
+            raise ConfigError(et("path_control_char", path=repr(str(p))))
 
 
 def check_fires(settings: Settings) -> None:
@@ -221,7 +225,7 @@ def check_fires(settings: Settings) -> None:
 
     cfg = schedule_config(settings)
     if trigger(settings).get_next_fire_time(None, datetime.now(ZoneInfo(cfg["timezone"]))) is None:
-        raise ConfigError(f"schedule.cron {cfg['cron']!r} never fires (no such date): fix it in {settings.path}")
+        raise ConfigError(et("cron_never_fires", cron=repr(cfg["cron"]), path=settings.path))
 
 
 def _cron_escape(text: str) -> str:
@@ -257,8 +261,7 @@ def _expand(field: str, name: str, lo: int, hi: int) -> str:
                 b = hi if step else a
             values.update(range(a, b + 1, int(step) if step else 1))
         except ValueError:
-            raise ConfigError(f"schedule.cron: the {name} field {field!r} has no systemd equivalent; "
-                              "use numbers, ranges (1-12), steps (1-12/3) or lists") from None
+            raise ConfigError(et("cron_field_systemd", name=name, field=repr(field))) from None
     return ",".join(f"{v:02d}" for v in sorted(values))
 
 
@@ -283,8 +286,7 @@ def print_systemd(settings: Settings) -> str:
     fields = cfg["cron"].split()
     minute, hour, dom, month = (_expand(f, *spec) for f, spec in zip(fields[:4], _FIELDS))
     if fields[4] != "*":
-        raise ConfigError(f"schedule.cron {cfg['cron']!r}: a day-of-week field is not converted to systemd; "
-                          "use * there, or write the timer by hand")
+        raise ConfigError(et("cron_day_of_week", cron=repr(cfg["cron"])))
     return f"""# /etc/systemd/system/ipeval.service
 [Unit]
 Description=ipeval quarterly evaluation run

@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 
 from helpers.plan.periods import Quarter
 from helpers.run.returns import STATE_NAMES, coming_quarter, district_states, returns_status
+from helpers.run.task_returns import render_task_returns
 
 _T = {
     "zh": {"returns": "区县报表（截止日：季度结束后次月 {day} 日）", "quarter": "{q}（截止 {due}）",
@@ -94,7 +95,18 @@ def collect(settings, quarter: str | None = None, today: date | None = None, n_b
         "next_run": next_firing(settings),
         "store": store_health(store),
         "failed_sends": failed_sends(settings),
+        "task_returns": _task_returns(settings, plan, geos, store, quarters, today),
     }
+
+
+def _task_returns(settings, plan, geos, store, quarters, today) -> list[dict]:
+    """The 任务进展 returns of the quarters (:mod:`helpers.run.task_returns`), the demo's stored first
+    as a run stores them."""
+    from helpers.run.task_returns import task_returns_status
+    from helpers.run.task_status import ensure_demo_task_returns
+
+    ensure_demo_task_returns(settings, plan, geos)
+    return [c.__dict__ for c in task_returns_status(settings, plan, geos, store, quarters, today)]
 
 
 def _pad(text: str, width: int) -> str:
@@ -135,6 +147,7 @@ def render_text(st: dict, settings, lang: str = "zh") -> str:
     t = _T[lang]
     plan, geos = load_plan(settings.plan_path), load_geographies(settings.geographies_path)
     lines = [t["returns"].format(day=settings.schedule.returns_due_day), *_returns_text(st, plan, geos, lang)]
+    lines += render_task_returns(st.get("task_returns") or [], st["quarters"], geos, lang)
     lines += ["", t["runs"]]
     for r in st["runs"]:
         c = {"achieved": "?", "missed": "?", "open": "?", **r["counts"]}

@@ -29,11 +29,12 @@ def document_name(geo, lang: str, fmt: str, final: bool) -> str:
 def parse_formats(text: str | None) -> tuple:
     """``docx,pdf`` to a tuple; refuses other formats with a :class:`ConfigError`."""
     from helpers.exceptions import ConfigError
+    from helpers.i18n import et
 
     chosen = tuple(f.strip().lower() for f in (text or ",".join(FORMATS)).split(",") if f.strip())
     bad = [f for f in chosen if f not in FORMATS]
     if bad or not chosen:
-        raise ConfigError(f"--format takes {', '.join(FORMATS)} (comma-separated), not {text!r}")
+        raise ConfigError(et("document_formats", formats=", ".join(FORMATS), text=repr(text)))
     return chosen
 
 

@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from helpers.exceptions import ConfigError
+from helpers.i18n import et
 from helpers.plan.periods import Quarter
 from helpers.run.notify.dispatch import deliver
 
@@ -28,14 +29,14 @@ def load_contacts(settings, geos) -> dict[str, dict]:
     doc, _sha = read_yaml_file(path, ConfigError, "contacts file")
     raw = (doc or {}).get("contacts") or {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: 'contacts' must map district codes to {{name, email}}")
+        raise ConfigError(et("contacts_mapping", path=path))
     out = {}
     for code, entry in raw.items():
         geos.get(str(code))  # UnknownGeographyError naming the valid codes
         emails = (entry or {}).get("email") if isinstance(entry, dict) else None
         emails = [emails] if isinstance(emails, str) else list(emails or [])
         if not emails or not all(isinstance(e, str) and "@" in e for e in emails):
-            raise ConfigError(f"{path}: contacts.{code}.email: give one address or a list of addresses")
+            raise ConfigError(et("contacts_email", path=path, code=code))
         out[str(code)] = {"name": str(entry.get("name") or ""), "email": emails}
     return out
 
