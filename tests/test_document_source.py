@@ -19,7 +19,7 @@ from helpers.pages.report_input import build_report_input, input_path, write_rep
 
 PROVENANCE = {"run_id": "20251231T000000Z-abc123", "git_commit": "0123456789abcdef0123",
               "started": "2026-01-20T08:00:00+00:00",
-              "inputs_sha256": {"params/settings.yaml": "s" * 64, "data/demo.csv": "d" * 64}}
+              "inputs": [["params/settings.yaml", "s" * 64], ["data/z.csv", "d" * 64], ["data/a.csv", "a" * 64]]}
 
 
 def _row(plan, ind_id: str, code: str, **kw) -> dict:
@@ -55,7 +55,7 @@ def test_documents_take_the_tables_settings_and_provenance_of_the_input(run, set
     assert list(inputs) == ["330106", "330100"] and {i.geography for i in inputs.values()} == {"330106", "330100"}
     assert str(tables.quarter) == "2025Q4"
     assert (tables.run_id, tables.git, tables.produced) == (PROVENANCE["run_id"], "0123456789ab", "2026-01-20")
-    assert tables.data_sha == "d" * 16  # the data files' checksums, not the settings'
+    assert tables.data_sha == f"{'d' * 16}, {'a' * 16}"  # the data files', in the run's order; not the settings'
     assert set(tables.table["geography_code"]) == {"330100", "330106"} and not tables.demo
     # text fields as the model made them: "" where empty, never NaN
     assert tables.table["settled_on"].tolist() == [""] * 4 and tables.table["note"].tolist() == [""] * 4
@@ -91,10 +91,12 @@ def test_a_run_without_inputs_gets_one_built_from_its_manifest(run, settings):
     shutil.rmtree(run / "inputs")
     (run / "manifest.json").write_text(json.dumps({"quarter": "2025Q4", "run_id": "old-run", "git_commit": "feed",
                                                    "finished": "2026-02-01T00:00:00+00:00",
-                                                   "inputs_sha256": {"a.csv": "a" * 64}}), encoding="utf-8")
+                                                   "inputs_sha256": {"b.csv": "b" * 64, "a.csv": "a" * 64}}),
+                                       encoding="utf-8")
     tables, inputs = source.document_inputs(settings, run)
     assert list(inputs) == ["330100", "330106"]  # every geography with assessments, in the geographies' order
-    assert (tables.run_id, tables.git, tables.data_sha, tables.produced) == ("old-run", "feed", "a" * 16, "2026-02-01")
+    assert (tables.run_id, tables.git, tables.data_sha, tables.produced) == ("old-run", "feed", f"{'b' * 16}, {'a' * 16}",
+                                                                                "2026-02-01")
 
 
 def test_relative_paths_of_a_published_input_are_under_the_project(run, settings, root):
@@ -114,7 +116,7 @@ def test_the_document_prints_the_input_s_provenance(run, settings):
     tables, _ = source.document_inputs(settings, run, ["330106"])
     doc = build_document(tables, "330106", "zh")
     text = "\n".join(b.text for b in doc.blocks if isinstance(b, Para))
-    assert f"运行编号 {PROVENANCE['run_id']}，代码版本 0123456789ab，数据文件 SHA-256 {'d' * 16}" in text
+    assert f"运行编号 {PROVENANCE['run_id']}，代码版本 0123456789ab，数据文件 SHA-256 {'d' * 16}, {'a' * 16}。" in text
 
 
 def test_workbook_from_the_city_s_input_addresses_columns_by_name(run, settings):
@@ -161,8 +163,8 @@ def test_the_run_writes_an_overview_input_for_every_document_geography():
     assert document_geographies(inp) == ["330100", "330106", "330102"]  # the city's: the workbook's input
     from datetime import datetime, timezone
 
-    prov = input_provenance({"run_id": "r", "git_commit": None, "inputs": {"/p/a.csv": "x"},
+    prov = input_provenance({"run_id": "r", "git_commit": None, "inputs": {"/p/b.csv": "y", "/p/a.csv": "x"},
                              "started": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)})
     assert prov == {"run_id": "r", "git_commit": "", "started": "2026-01-02T03:04:05+00:00",
-                    "inputs_sha256": {"/p/a.csv": "x"}}
+                    "inputs": [["/p/b.csv", "y"], ["/p/a.csv", "x"]]}
     json.dumps(prov)  # plain JSON values: the input is a JSON file

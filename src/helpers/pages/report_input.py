@@ -61,7 +61,7 @@ class ReportInput:
     tables: dict = field(default_factory=dict)  # name -> {"path": relative to the run folder, "sha256"}
     charts: dict = field(default_factory=dict)  # indicator id (or "overview") -> PNG path relative to the run folder
     standalone: bool = False  # made by a notebook run on its own, not by ``ipeval run``
-    provenance: dict = field(default_factory=dict)  # run_id, git_commit, started, inputs_sha256 {path: sha}
+    provenance: dict = field(default_factory=dict)  # run_id, git_commit, started, inputs [[path, sha256], ...]
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> bytes:
@@ -110,7 +110,7 @@ def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, 
     tables : dict, optional
         :func:`table_refs` of ``run_dir``, computed once by a caller building many inputs.
     provenance : dict, optional
-        The run's origin (``run_id``, ``git_commit``, ``started``, ``inputs_sha256``), which the
+        The run's origin (``run_id``, ``git_commit``, ``started``, ``inputs``), which the
         documents print; a notebook run on its own has none.
 
     Returns

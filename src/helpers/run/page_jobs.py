@@ -78,6 +78,8 @@ def document_geographies(inp: RunInputs) -> list[str]:
 
 
 def input_provenance(prov: dict) -> dict:
-    """The run's origin as a report input carries it (plain JSON values), printed by the documents."""
+    """The run's origin as a report input carries it (plain JSON values), printed by the documents; the
+    inputs as [path, SHA-256] pairs in the run's order (the manifest's), which a JSON object's sorted keys
+    would not keep."""
     return {"run_id": prov["run_id"], "git_commit": prov["git_commit"] or "",
-            "started": prov["started"].isoformat(timespec="seconds"), "inputs_sha256": dict(prov["inputs"])}
+            "started": prov["started"].isoformat(timespec="seconds"), "inputs": [[k, v] for k, v in prov["inputs"].items()]}

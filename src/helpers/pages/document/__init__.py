@@ -166,7 +166,7 @@ def _reuse(prev: Path, out: Path, stamp: str) -> list[Path]:
     if not lines or lines[0] != stamp or not all((prev / n).is_file() for n in lines[1:]):
         return []
     out.mkdir(parents=True, exist_ok=True)
-    done = []
+    done: list[Path] = []
     recorded = recorded_checksums(prev.parent)  # the checksums the previous run's manifest holds
     for n in lines[1:]:
         # a verified copy, never a hard link: editing one run's document must not change another

@@ -245,7 +245,7 @@ def _engines(tables) -> list:
 
 def _districts(tables: RunTables, geo, lang: str, counter) -> list:
     final = tables.final  # a final report speaks of completion: no rank intervals
-    out = [Para(dt(lang, "d_intro_final") if final else dt(lang, "d_intro", draws=RANK_DRAWS))]
+    out: list = [Para(dt(lang, "d_intro_final") if final else dt(lang, "d_intro", draws=RANK_DRAWS))]
     rank = tables.ranking
     names = {g.code: g.name(lang) for g in tables.geos.all}
     if len(rank):

@@ -172,7 +172,7 @@ def run_tables(inp: ReportInput, run_dir: str | Path, root: Path | None = None, 
     table = read_assessments(inp, run)
     frame = read_validated(inp, run)
     prov = inp.provenance
-    shas = [v for k, v in (prov.get("inputs_sha256") or {}).items() if not k.endswith((".yaml", ".yml"))]
+    shas = [v for k, v in prov.get("inputs") or () if not k.endswith((".yaml", ".yml"))]  # the data files
     bt = settings.outputs_path / "backtest" / "backtest_summary.csv"
     return RunTables(plan, geos, settings, frame, table, read_bands(inp, run), Quarter.parse(inp.quarter),
                      demo_data(frame), prov.get("run_id") or run.name, (prov.get("git_commit") or "—")[:12],
@@ -202,7 +202,8 @@ def overview_input(settings: Settings, run_dir: str | Path, code: str, lang: str
     table = pd.read_csv(run / "assessments.csv", dtype=ASSESSMENT_DTYPES)
     quarter = manifest.get("quarter") or str(table["as_of"].iloc[0])
     prov = {"run_id": manifest.get("run_id", run.name), "git_commit": manifest.get("git_commit") or "",
-            "started": manifest.get("finished") or "", "inputs_sha256": manifest.get("inputs_sha256") or {}}
+            "started": manifest.get("finished") or "",
+            "inputs": [[k, v] for k, v in (manifest.get("inputs_sha256") or {}).items()]}
     return build_report_input(settings, plan, geos, run, OVERVIEW, code, quarter, lang, table=table,
                               provenance=prov)
 
