@@ -99,6 +99,17 @@ def test_a_run_without_inputs_gets_one_built_from_its_manifest(run, settings):
                                                                                 "2026-02-01")
 
 
+def test_an_input_of_an_older_layout_is_rebuilt_not_misread(run, settings):
+    """A run made before inputs carried provenance (schema 1): its input is rebuilt from the manifest."""
+    path = input_path(run, "overview", "330106")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc.pop("provenance")
+    path.write_text(json.dumps({**doc, "schema_version": 1}), encoding="utf-8")
+    (run / "manifest.json").write_text(json.dumps({"quarter": "2025Q4", "run_id": "v1-run"}), encoding="utf-8")
+    inp = source.overview_input(settings, run, "330106", "zh")
+    assert inp.schema_version == source.SCHEMA_VERSION and inp.provenance["run_id"] == "v1-run"
+
+
 def test_relative_paths_of_a_published_input_are_under_the_project(run, settings, root):
     inp = source.overview_input(settings, run, "330100", "zh")
     rel = dataclasses.replace(inp, settings={**inp.settings, "path": "params/settings.yaml"},
