@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.files import copy_verified, people_csv, recorded_checksums, sha256_file
-from helpers.pages.report_input import input_path
+from helpers.pages.report_input import input_path, read_report_input
 from helpers.plan.registry import OVERVIEW
 from helpers.run.changes import write_changes
 from helpers.run.inputs import RunInputs
@@ -149,7 +149,6 @@ def write_xlsx_once(input_file: Path, staging: Path, prev_dir: Path | None, inp:
     slowest step of a run in which nothing changed. ``inp``: the run's registry and geographies, loaded
     already (checked against the input's)."""
     from helpers.model.assess import code_hash
-    from helpers.pages.report_input import read_report_input
     from helpers.pages.workbook import write_workbook_from_input
 
     report = read_report_input(input_file)
