@@ -45,7 +45,8 @@ def _run_folder(root, settings, plan, geos, frame, quarter: str):
 def documents(tmp_path_factory, settings, plan, geos, demo_frame):
     """``{quarter: {geography_code: (document, docx_path, pdf_path)}}``, built once per quarter."""
     from helpers.pages.document import default_font_cache
-    from helpers.pages.document.content import build_document, load_run_tables
+    from helpers.pages.document.content import build_document
+    from helpers.pages.document.source import load_run_tables
     from helpers.pages.document.fonts import base_charset, document_chars, truetype_fonts
     from helpers.pages.document.pdf import cjk_font_files, write_pdf
     from helpers.pages.document.word import write_docx

@@ -33,7 +33,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tables(run_dir):
-    from helpers.pages.document.content import load_run_tables
+    from helpers.pages.document.source import load_run_tables
     from helpers.settings import load_settings
 
     proj, out = run_dir
@@ -265,18 +265,18 @@ def test_english_workbook_and_documents(run_dir, tmp_path):
     from openpyxl import load_workbook
 
     from helpers.pages.document import write_documents
-    from helpers.pages.workbook import write_workbook
+    from helpers.pages.workbook import write_workbook_from_input
     from helpers.settings import load_settings
 
     proj, out = run_dir
     s = load_settings(proj / "params" / "settings.yaml")
     files = write_documents(s, out, geographies=["330106"], formats=("docx",), lang="en", out_dir=tmp_path)
     assert [f.name for f in files] == ["330106_Xihu_final_assessment.en.docx"]
-    from helpers.pages.document.content import load_run_tables
+    from helpers.pages.report_input import input_path, read_report_input
 
-    t = load_run_tables(s, out)
-    path = write_workbook(tmp_path / "a.xlsx", table=t.table, frame=t.frame, plan=t.plan, geos=t.geos,
-                          quarter=t.quarter, demo=t.demo, lang="en")
+    # the workbook from the city's overview input, as the run writes it (its language changed to English)
+    city = dataclasses.replace(read_report_input(input_path(out, "overview", "330100")), lang="en")
+    path = write_workbook_from_input(tmp_path / "a.xlsx", city, out, root=proj)
     assert load_workbook(path).sheetnames == ["Summary", "Assessments", "Indicator completion", "Districts", "Data",
                                               "Notes", "Published"]
 

@@ -32,14 +32,15 @@ from helpers.plan.periods import Quarter
 from helpers.plan.registry import OVERVIEW
 
 #: The layout of the file; a reader refuses another one rather than guessing.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ``provenance`` (the run's id, commit, inputs' SHA-256) and ``task_status.csv``
 
 #: How ``assessments.csv`` is read back: codes and periods stay text (a yearly period is 2025, not 2025.0).
 ASSESSMENT_DTYPES = {"geography_code": str, "latest_period": str, "settled_on": str}
 
 #: The run's tables a page reads, by name: file in the run folder, and whether a run always has it.
 TABLES = {"assessments": ("assessments.csv", True), "bands": ("bands.csv", True),
-          "validated_data": ("validated_data.csv", True), "changes": ("changes.csv", False)}
+          "validated_data": ("validated_data.csv", True), "changes": ("changes.csv", False),
+          "task_status": ("task_status.csv", False)}
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class ReportInput:
     tables: dict = field(default_factory=dict)  # name -> {"path": relative to the run folder, "sha256"}
     charts: dict = field(default_factory=dict)  # indicator id (or "overview") -> PNG path relative to the run folder
     standalone: bool = False  # made by a notebook run on its own, not by ``ipeval run``
+    provenance: dict = field(default_factory=dict)  # run_id, git_commit, started, inputs [[path, sha256], ...]
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> bytes:
@@ -92,7 +94,7 @@ def table_refs(run_dir: str | Path) -> dict:
 
 def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, geography: str, quarter: str,
                        lang: str, *, data_paths=(), table: pd.DataFrame | None = None, tables: dict | None = None,
-                       standalone: bool = False) -> ReportInput:
+                       standalone: bool = False, provenance: dict | None = None) -> ReportInput:
     """The input of one page, from a run folder holding the run's tables.
 
     Parameters
@@ -108,6 +110,9 @@ def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, 
         ``assessments.csv`` already in memory (the run has it); read from ``run_dir`` otherwise.
     tables : dict, optional
         :func:`table_refs` of ``run_dir``, computed once by a caller building many inputs.
+    provenance : dict, optional
+        The run's origin (``run_id``, ``git_commit``, ``started``, ``inputs``), which the
+        documents print; a notebook run on its own has none.
 
     Returns
     -------
@@ -142,7 +147,8 @@ def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, 
         geographies={"path": str(settings.geographies_path), "sha256": geos.sha256},
         settings={"path": str(settings.path), "sha256": settings.sha256, "values": settings.raw},
         data_paths=tuple(map(str, data_paths)), indicators=tuple(inds), rows=rows,
-        tables=tables if tables is not None else table_refs(run), charts=chart_files, standalone=standalone)
+        tables=tables if tables is not None else table_refs(run), charts=chart_files, standalone=standalone,
+        provenance=dict(provenance or {}))
 
 
 def write_report_input(inp: ReportInput, run_dir: str | Path) -> Path:

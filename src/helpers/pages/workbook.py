@@ -9,11 +9,13 @@ column widths on every table sheet.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from helpers.exceptions import ConfigError
 from helpers.files import (
     xlsx_text_cell as _text,  # a text cell Excel shows as typed (quote-prefix style) and never runs
 )
@@ -21,10 +23,40 @@ from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_COLOURS, STATUS_NAMES, dt
 from helpers.pages.notes import models_label, note_label, quarter_label
 from helpers.pages.numbers import excel_format
 from helpers.pages.standard import judged_gap
+from helpers.plan.periods import Quarter
 
 
 def _num(x):
     return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else x
+
+
+class _Columns:
+    """A table sheet's columns by name (the ``c_*`` text keys of :mod:`helpers.i18n`) and width, so a
+    column is addressed by what it holds, never by its position."""
+
+    def __init__(self, lang: str, spec):
+        self.keys = [k for k, _ in spec]
+        self.widths = [w for _, w in spec]
+        self.header = [dt(lang, k) for k in self.keys]
+
+    def number(self, key: str) -> int:
+        """The column's number as Excel counts (A = 1)."""
+        return self.keys.index(key) + 1
+
+
+#: 指标评估, one row per (indicator, geography): (column, width); the row is built by column name.
+ASSESSMENT_COLUMNS = (
+    ("c_section", 14), ("c_geo_code", 9), ("c_geo", 9), ("c_ind_code", 22), ("c_indicator", 26), ("c_unit", 9),
+    ("c_clause_ref", 8), ("c_clause", 48), ("c_kind", 10), ("c_direction", 8), ("c_target", 10), ("c_due", 8),
+    ("c_latest_period", 9), ("c_latest", 11), ("c_progress", 11), ("c_gap", 10), ("c_probability", 9),
+    ("c_median", 11), ("c_lo80", 10), ("c_hi80", 10), ("c_status", 12), ("c_sdg", 14), ("c_decided", 16),
+    ("c_models", 18), ("c_nobs", 7), ("c_note", 30))
+#: The columns of 指标评估 formatted by the row's unit.
+UNIT_COLUMNS = ("c_target", "c_latest", "c_progress", "c_gap", "c_median", "c_lo80", "c_hi80")
+#: 数据: the validated data with sources.
+DATA_COLUMNS = (("c_ind_code", 24), ("c_indicator", 26), ("c_geo_code", 9), ("c_geo", 9), ("c_period", 8),
+                ("c_value", 12), ("c_numerator", 11), ("c_denominator", 11), ("c_source", 40),
+                ("c_kind_source", 12), ("c_note", 30))
 
 
 def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quarter,
@@ -48,124 +80,188 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
         The probability thresholds in force, quoted on the 说明 sheet (default 0.80 / 0.40).
     """
     from openpyxl import Workbook
+
+    from helpers.pages.document.narrative import is_final
+    from helpers.pages.published import add_published_sheet
+
+    by_geo: dict = {}
+    for r in table.to_dict("records"):
+        by_geo.setdefault(r["geography_code"], []).append(r)
+    wb = Workbook()
+    sheet = partial(_table_sheet, wb, lang)
+    final = is_final(plan, quarter)
+    kind = dt(lang, "kind_final" if final else "kind_mid")
+    top = [dt(lang, "wb_title", title=plan.title(lang), number=plan.meta.get("document_number", ""), kind=kind),
+           dt(lang, "wb_quarter", quarter=quarter_label(quarter, lang))] + ([dt(lang, "wb_demo")] if demo else [])
+    _summary_sheet(sheet, geos, by_geo, lang, top)  # 摘要
+    _assessment_sheet(sheet, table, frame, plan, geos, quarter, lang)  # 指标评估
+    _standard_sheet(sheet, plan, geos, frame, by_geo, quarter, final, lang, demo)  # 指标完成情况一览表
+    _districts_sheet(sheet, geos, by_geo, final, lang)  # 区县比较
+    _data_sheet(sheet, frame, plan, geos, quarter, demo, lang)  # 数据
+    _notes_sheet(wb, top, thresholds, lang)  # 说明
+    add_published_sheet(wb, lang=lang)  # every figure of the press release with its 来源 (pages/published.py)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def write_workbook_from_input(path: str | Path, inp, run_dir: str | Path, root=None, plan_geos=None) -> Path:
+    """Write ``assessments.xlsx`` from a report input (the city's overview input of a run): the tables it
+    names (checked by SHA-256 when the input was read), its settings' status thresholds, its language.
+
+    Parameters
+    ----------
+    path : path
+    inp : ReportInput
+    run_dir : path
+        The run folder the input's tables are in.
+    root : path, optional
+        The project folder relative paths in the input are under.
+    plan_geos : (Plan, Geographies), optional
+        Already loaded by the caller; checked against the input's SHA-256.
+    """
+    from helpers.model.settings_views import status_thresholds
+    from helpers.pages.document.source import demo_data, input_plan, input_settings, read_assessments, read_validated
+
+    run = Path(run_dir)
+    settings = input_settings(inp, root)
+    plan, geos = plan_geos or input_plan(inp, run, root)
+    if (plan.sha256, geos.sha256) != (inp.plan["sha256"], inp.geographies["sha256"]):
+        raise ConfigError(f"the registry or geographies given are not those the report input of "
+                          f"{inp.section}/{inp.geography} names")
+    frame = read_validated(inp, run)
+    return write_workbook(path, table=read_assessments(inp, run), frame=frame, plan=plan, geos=geos,
+                          quarter=Quarter.parse(inp.quarter), demo=demo_data(frame), lang=inp.lang,
+                          thresholds=status_thresholds(settings))
+
+
+def _table_sheet(wb, L: str, title: str, header: list, rows: list, widths: list, formats: dict | None = None,
+                 status_col: int | None = None, first: bool = False, top: list | None = None):
+    """One table sheet: ``top`` lines, a bold header, ``rows``; ``formats`` ``{column number: number format}``,
+    the verdict in ``status_col`` coloured; widths, frozen header and a filter. Returns the sheet."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    from helpers.pages.document.content import source_kind
-    from helpers.pages.document.narrative import (
-        VERDICTS,
-        district_ranking,
-        is_final,
-        verdict,
-        verdict_label,
-    )
+    from helpers.pages.document.narrative import VERDICTS, verdict_label
 
-    L = lang
-    recs = table.to_dict("records")
-    by_geo: dict = {}
-    for r in recs:
-        by_geo.setdefault(r["geography_code"], []).append(r)
-    names = {g.code: g.name(L) for g in geos.all}
-    wb = Workbook()
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="E6EAF0")
+    ws = wb.active if first else wb.create_sheet()
+    ws.title = title
+    r0 = 1
+    top = top or []
+    for line in top:
+        _text(ws.cell(r0, 1), line).font = Font(bold=True, color="9C5700" if line is not top[0] else "000000")
+        r0 += 1
+    if top:
+        r0 += 1
+    for j, h in enumerate(header, start=1):
+        c = ws.cell(r0, j, h)
+        c.font, c.fill = Font(bold=True), PatternFill("solid", fgColor="E6EAF0")
+        c.alignment = Alignment(wrap_text=True, vertical="center")
+    inv: dict[str, str] = {verdict_label(v, L): v for v in VERDICTS}
+    inv.update({v: k for k, v in STATUS_NAMES[L].items()})
+    for i, row in enumerate(rows, start=r0 + 1):
+        for j, v in enumerate(row, start=1):
+            c = _text(ws.cell(i, j), _num(v))
+            if formats and formats.get(j):
+                c.number_format = formats[j]
+        if status_col:
+            c = ws.cell(i, status_col)
+            code = inv.get(str(c.value), "")
+            colour = STATUS_COLOURS.get(code) or ("#d1242f" if code == "missed" else None)
+            if colour:
+                c.fill = PatternFill("solid", fgColor=colour.lstrip("#"))
+                c.font = Font(color="FFFFFF", bold=True)
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = w
+    ws.freeze_panes = ws.cell(r0 + 1, 1)
+    if rows:
+        ws.auto_filter.ref = f"A{r0}:{get_column_letter(len(header))}{r0 + len(rows)}"
+    return ws
 
-    def sheet(title, header, rows, widths, formats=None, status_col=None, first=False, top=None):
-        ws = wb.active if first else wb.create_sheet()
-        ws.title = title
-        r0 = 1
-        for line in top or []:
-            _text(ws.cell(r0, 1), line).font = Font(bold=True, color="9C5700" if line is not top[0] else "000000")
-            r0 += 1
-        if top:
-            r0 += 1
-        for j, h in enumerate(header, start=1):
-            c = ws.cell(r0, j, h)
-            c.font, c.fill = bold, head_fill
-            c.alignment = Alignment(wrap_text=True, vertical="center")
-        inv = {verdict_label(v, L): v for v in VERDICTS}
-        inv.update({v: k for k, v in STATUS_NAMES[L].items()})
-        for i, row in enumerate(rows, start=r0 + 1):
-            for j, v in enumerate(row, start=1):
-                c = _text(ws.cell(i, j), _num(v))
-                if formats and formats.get(j):
-                    c.number_format = formats[j]
-            if status_col:
-                c = ws.cell(i, status_col)
-                code = inv.get(c.value)
-                colour = STATUS_COLOURS.get(code) or ("#d1242f" if code == "missed" else None)
-                if colour:
-                    c.fill = PatternFill("solid", fgColor=colour.lstrip("#"))
-                    c.font = Font(color="FFFFFF", bold=True)
-        for j, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(j)].width = w
-        ws.freeze_panes = ws.cell(r0 + 1, 1)
-        if rows:
-            ws.auto_filter.ref = f"A{r0}:{get_column_letter(len(header))}{r0 + len(rows)}"
-        return ws
 
-    kind = dt(L, "kind_final" if is_final(plan, quarter) else "kind_mid")
-    top = [dt(L, "wb_title", title=plan.title(L), number=plan.meta.get("document_number", ""), kind=kind),
-           dt(L, "wb_quarter", quarter=quarter_label(quarter, L))] + ([dt(L, "wb_demo")] if demo else [])
+def _summary_sheet(sheet, geos, by_geo: dict, L: str, top: list) -> None:
+    """摘要: per geography, the targets judged and how many have each verdict."""
+    from helpers.pages.document.narrative import VERDICTS, verdict, verdict_label
 
-    # 摘要
     rows = []
     for g in geos.all:
         vs = [verdict(r) for r in by_geo.get(g.code, [])]
         n = sum(v is not None for v in vs)
         good = sum(v in ("achieved", "on_track") for v in vs)
         rows.append([g.code, g.name(L), n, *[vs.count(v) for v in VERDICTS], good / n if n else None])
-    sheet(dt(L, "wb_summary"), [dt(L, "c_geo_code"), dt(L, "c_geo"), dt(L, "c_judged"),
-                                *[verdict_label(v, L) for v in VERDICTS], dt(L, "c_good")],
-          rows, [10, 14, 12] + [11] * len(VERDICTS) + [14], formats={4 + len(VERDICTS): "0%"}, first=True, top=top)
+    header = [dt(L, "c_geo_code"), dt(L, "c_geo"), dt(L, "c_judged"), *[verdict_label(v, L) for v in VERDICTS],
+              dt(L, "c_good")]
+    sheet(dt(L, "wb_summary"), header, rows, [10, 14, 12] + [11] * len(VERDICTS) + [14],
+          formats={header.index(dt(L, "c_good")) + 1: "0%"}, first=True, top=top)
 
-    # 指标评估
-    sections = {s.id: s.name(L) for s in plan.sections}
-    rows = []
-    for r in recs:
-        ind = plan.indicator(r["indicator_id"])
-        v = verdict(r)
-        status = verdict_label(v, L) if v else STATUS_NAMES[L].get(r["status"], r["status"])
-        rows.append([sections.get(r["section"], r["section"]), r["geography_code"], names.get(r["geography_code"]),
-                     ind.id, ind.name(L), ind.unit(L), ind.clause_ref, ind.clause_text,
-                     dt(L, f"k_{ind.target.kind}") if ind.target else "—",
-                     dt(L, f"d_{ind.target.direction}") if ind.target else "—",
-                     _num(r.get("target_value")), r.get("due") or "—", r.get("latest_period") or "—",
-                     r.get("latest_value"), r.get("progress_value"),
-                     judged_gap(ind, r, frame, geos.get(r["geography_code"]), geos, quarter) if ind.target else None,
-                     r.get("probability"),
-                     r.get("forecast_median"), r.get("forecast_lo80"), r.get("forecast_hi80"), status,
-                     SDG_NAMES[L].get(r.get("sdg_category"), r.get("sdg_category")) if ind.target else "—",
-                     DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
-                     models_label(r.get("models_used"), L), r.get("n_obs"),
-                     note_label(r.get("note") or "", L, reference=r.get("status") == "reference")])
-    header = [dt(L, k) for k in ("c_section", "c_geo_code", "c_geo", "c_ind_code", "c_indicator", "c_unit",
-                                 "c_clause_ref", "c_clause", "c_kind", "c_direction", "c_target", "c_due",
-                                 "c_latest_period", "c_latest", "c_progress", "c_gap", "c_probability", "c_median",
-                                 "c_lo80", "c_hi80", "c_status", "c_sdg", "c_decided", "c_models", "c_nobs", "c_note")]
-    ws = sheet(dt(L, "wb_assessments"), header, rows,
-               [14, 9, 9, 22, 26, 9, 8, 48, 10, 8, 10, 8, 9, 11, 11, 10, 9, 11, 10, 10, 12, 14, 16, 18, 7, 30],
-               formats={17: "0%"}, status_col=21)
-    _unit_formats(ws, 6, (11, 14, 15, 16, 18, 19, 20))
-    for row in ws.iter_rows(min_row=2, min_col=8, max_col=8):
-        for c in row:
+
+def _assessment_sheet(sheet, table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quarter, L: str) -> None:
+    """指标评估: every assessment row with labels, the clause verbatim and the verdict."""
+    from openpyxl.styles import Alignment
+
+    cols = _Columns(L, ASSESSMENT_COLUMNS)
+    rows = [[row[k] for k in cols.keys] for row in _assessment_rows(table, frame, plan, geos, quarter, L)]
+    ws = sheet(dt(L, "wb_assessments"), cols.header, rows, cols.widths,
+               formats={cols.number("c_probability"): "0%"}, status_col=cols.number("c_status"))
+    _unit_formats(ws, cols.number("c_unit"), tuple(cols.number(k) for k in UNIT_COLUMNS))
+    clause = cols.number("c_clause")
+    for line in ws.iter_rows(min_row=2, min_col=clause, max_col=clause):
+        for c in line:
             c.alignment = Alignment(wrap_text=True, vertical="top")
 
-    # 指标完成情况一览表: every geography's standard table
-    _standard_sheet(sheet, plan, geos, frame, by_geo, quarter, is_final(plan, quarter), L, demo)
 
-    # 区县比较 (the final assessment speaks of completion: no rank intervals)
-    final = is_final(plan, quarter)
+def _assessment_rows(table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quarter, L: str) -> list[dict]:
+    """The rows of 指标评估 as ``{column: value}`` (:data:`ASSESSMENT_COLUMNS`)."""
+    from helpers.pages.document.narrative import verdict, verdict_label
+
+    sections = {s.id: s.name(L) for s in plan.sections}
+    names = {g.code: g.name(L) for g in geos.all}
+    out = []
+    for r in table.to_dict("records"):
+        ind = plan.indicator(r["indicator_id"])
+        v = verdict(r)
+        t = ind.target
+        out.append({
+            "c_section": sections.get(r["section"], r["section"]), "c_geo_code": r["geography_code"],
+            "c_geo": names.get(r["geography_code"]), "c_ind_code": ind.id, "c_indicator": ind.name(L),
+            "c_unit": ind.unit(L), "c_clause_ref": ind.clause_ref, "c_clause": ind.clause_text,
+            "c_kind": dt(L, f"k_{t.kind}") if t else "—", "c_direction": dt(L, f"d_{t.direction}") if t else "—",
+            "c_target": _num(r.get("target_value")), "c_due": r.get("due") or "—",
+            "c_latest_period": r.get("latest_period") or "—", "c_latest": r.get("latest_value"),
+            "c_progress": r.get("progress_value"),
+            "c_gap": judged_gap(ind, r, frame, geos.get(r["geography_code"]), geos, quarter) if t else None,
+            "c_probability": r.get("probability"), "c_median": r.get("forecast_median"),
+            "c_lo80": r.get("forecast_lo80"), "c_hi80": r.get("forecast_hi80"),
+            "c_status": verdict_label(v, L) if v else STATUS_NAMES[L].get(r["status"], r["status"]),
+            "c_sdg": SDG_NAMES[L].get(r.get("sdg_category"), r.get("sdg_category")) if t else "—",
+            "c_decided": DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
+            "c_models": models_label(r.get("models_used"), L), "c_nobs": r.get("n_obs"),
+            "c_note": note_label(r.get("note") or "", L, reference=r.get("status") == "reference")})
+    return out
+
+
+def _districts_sheet(sheet, geos, by_geo: dict, final: bool, L: str) -> None:
+    """区县比较: districts ranked (the final assessment speaks of completion: no rank intervals)."""
+    from helpers.pages.document.narrative import district_ranking
+
+    names = {g.code: g.name(L) for g in geos.all}
     rank = district_ranking(by_geo, geos)
     rows = [[int(r.rank), r.geography_code, names[r.geography_code], int(r.n), r.good / r.n if r.n else None,
              float(r.expected)] + ([] if final else [int(r.rank_lo), int(r.rank_hi)]) for r in rank.itertuples()]
-    keys = ("c_rank", "c_geo_code", "c_geo", "c_judged", "c_good", "c_expected") + (() if final else
-                                                                                  ("c_rank_lo", "c_rank_hi"))
-    sheet(dt(L, "wb_districts"), [dt(L, k) for k in keys],
-          rows, [7, 10, 14, 12, 14, 12, 14, 14][:len(keys)], formats={5: "0%", 6: "0.0"})
+    spec = (("c_rank", 7), ("c_geo_code", 10), ("c_geo", 14), ("c_judged", 12), ("c_good", 14), ("c_expected", 12))
+    cols = _Columns(L, spec + (() if final else (("c_rank_lo", 14), ("c_rank_hi", 14))))
+    sheet(dt(L, "wb_districts"), cols.header, rows, cols.widths,
+          formats={cols.number("c_good"): "0%", cols.number("c_expected"): "0.0"})
 
-    # 数据
+
+def _data_sheet(sheet, frame: pd.DataFrame, plan, geos, quarter, demo: bool, L: str) -> None:
+    """数据: the validated data up to the quarter, each value with its source and its kind."""
+    from helpers.pages.document.parts import source_kind
+
+    cols = _Columns(L, DATA_COLUMNS)
     inds = {i.id: i for i in plan.indicators}
+    names = {g.code: g.name(L) for g in geos.all}
     kinds = {"demo": dt(L, "demo_source"), "real": dt(L, "real_source"), "reported": dt(L, "reported_source")}
     f = frame[frame["qindex"] <= quarter.index] if "qindex" in frame.columns else frame
     rows = [[r.indicator_id, inds[r.indicator_id].name(L) if r.indicator_id in inds else "", r.geography_code,
@@ -173,33 +269,29 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
              dt(L, "demo_source_label") if L == "zh" and source_kind(r.source, demo) == "demo" else r.source,
              kinds[source_kind(r.source, demo)], r.note if isinstance(r.note, str) else ""]
             for r in f.itertuples(index=False)]
-    ws = sheet(dt(L, "wb_data"), [dt(L, k) for k in ("c_ind_code", "c_indicator", "c_geo_code", "c_geo", "c_period",
-                                                    "c_value", "c_numerator", "c_denominator", "c_source",
-                                                    "c_kind_source", "c_note")],
-               rows, [24, 26, 9, 9, 8, 12, 11, 11, 40, 12, 30])
+    ws = sheet(dt(L, "wb_data"), cols.header, rows, cols.widths)
     units = {i.name(L): i.unit(L) for i in plan.indicators}
+    name_at, value_col = cols.number("c_indicator") - 1, cols.number("c_value")
+    numbers = [cols.number(k) - 1 for k in ("c_value", "c_numerator", "c_denominator")]
     for row in ws.iter_rows(min_row=2):
-        unit = units.get(row[1].value)
-        for c in row[5:8]:
+        unit = units.get(row[name_at].value)
+        for c in (row[j] for j in numbers):
             if isinstance(c.value, (int, float)):
                 # counts and sums whole, a value in its unit's decimals: "#,##0.##" showed 80 as "80."
-                c.number_format = excel_format(unit) if c.column == 6 and unit else (
+                c.number_format = excel_format(unit) if c.column == value_col and unit else (
                     "#,##0" if float(c.value).is_integer() else "#,##0.00")
 
-    # 说明
+
+def _notes_sheet(wb, top: list, thresholds, L: str) -> None:
+    """说明: what each sheet holds and the thresholds in force."""
+    from openpyxl.styles import Alignment
+
     ws = wb.create_sheet(dt(L, "wb_notes"))
     ws.column_dimensions["A"].width = 120
     on, risk = (thresholds.on_track, thresholds.at_risk) if thresholds is not None else (0.80, 0.40)
     notes = dt(L, "wb_notes_lines", on=round(on * 100), risk=round(risk * 100)).split("|")
     for i, line in enumerate(top + [""] + notes, start=1):
         _text(ws.cell(i, 1), line).alignment = Alignment(wrap_text=True)
-    from helpers.pages.published import add_published_sheet
-
-    add_published_sheet(wb, lang=L)  # every figure of the press release with its 来源 (pages/published.py)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
 
 
 def _unit_formats(ws, unit_col: int, cols: tuple) -> None:

@@ -11,6 +11,7 @@ import pandas as pd
 from helpers.exceptions import ConfigError
 from helpers.files import sha256_file
 from helpers.i18n import et
+from helpers.plan.registry import OVERVIEW
 from helpers.run.incremental import (
     job_data_hash,
     job_input_hash,
@@ -39,6 +40,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
     hashes = row_hashes(inp.dataset.frame)
     refs = table_refs(staging)  # once per run: every page's input names the same tables
     table = pd.read_csv(staging / "assessments.csv", dtype=ASSESSMENT_DTYPES)  # as the pages read it
+    origin = input_provenance(prov)
     jobs, skipped = [], []
     for section, code in inp.pairs:
         nb = s.root / "notebooks" / f"{inp.plan.notebook_of(section)}.ipynb"
@@ -49,7 +51,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
         h = job_input_hash(params, sha256_file(nb), code_hash(), plan.sha256, geos.sha256, s.sha256,
                            job_data_hash(inp.dataset.frame, plan, section, code, geos.city.code, hashes))
         page = build_report_input(s, plan, geos, staging, section, code, str(q), inp.lang, data_paths=inp.data_files,
-                                  table=table, tables=refs)
+                                  table=table, tables=refs, provenance=origin)
         job = Job(section=section, geography=code, quarter=str(q), lang=inp.lang, notebook=str(nb),
                   output_dir=str(staging), parameters={"report_input": str(write_report_input(page, staging))},
                   input_hash=h, start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout,
@@ -62,4 +64,23 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
             skipped.append({**old, "skipped": True, "duration": 0.0})
         else:
             jobs.append(job)
+    for code in document_geographies(inp):  # the documents' and the workbook's inputs (pages/document/source.py)
+        if (OVERVIEW, code) not in inp.pairs:
+            write_report_input(build_report_input(s, plan, geos, staging, OVERVIEW, code, str(q), inp.lang,
+                                                  data_paths=inp.data_files, table=table, tables=refs,
+                                                  provenance=origin), staging)
     return jobs, skipped
+
+
+def document_geographies(inp: RunInputs) -> list[str]:
+    """The geographies whose overview input the run writes even when it runs no overview page: the
+    city's (the workbook renders from it) and every geography of the run (its Word/PDF report does)."""
+    return list(dict.fromkeys([inp.geos.city.code, *(c for _, c in inp.pairs)]))
+
+
+def input_provenance(prov: dict) -> dict:
+    """The run's origin as a report input carries it (plain JSON values), printed by the documents; the
+    inputs as [path, SHA-256] pairs in the run's order (the manifest's), which a JSON object's sorted keys
+    would not keep."""
+    return {"run_id": prov["run_id"], "git_commit": prov["git_commit"] or "",
+            "started": prov["started"].isoformat(timespec="seconds"), "inputs": [[k, v] for k, v in prov["inputs"].items()]}

@@ -49,6 +49,7 @@ from helpers.run.stages import copy_inputs as _copy_inputs
 from helpers.run.stages import data_copy_names  # noqa: F401 - where reproduce and tests look for it
 from helpers.run.stages import draw_charts as _draw_charts
 from helpers.run.stages import provenance as _provenance
+from helpers.run.stages import workbook as _workbook
 from helpers.run.task_status import copy_judgement, write_task_status
 from helpers.settings import Settings
 
@@ -198,6 +199,7 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
     copy_judgement(inp, staging)  # the team's 问题与建议 file, recorded with the run (run/task_status.py)
     prov = _provenance(inp, run_id, started)
     jobs, skipped = _plan_jobs(inp, staging, out_root, prov, force)
+    _workbook(inp, staging, out_root)  # from the city's overview input, written with the jobs' inputs
     if stop_after_jobs is not None:
         jobs = jobs[:stop_after_jobs]
     results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,

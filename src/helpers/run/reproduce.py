@@ -99,10 +99,11 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
     from helpers.data.contract import load_data
     from helpers.model.assess import StatusThresholds, assess_all
     from helpers.model.forecast import ForecastSettings
-    from helpers.pages.workbook import write_workbook
+    from helpers.pages.report_input import build_report_input
+    from helpers.pages.workbook import write_workbook_from_input
     from helpers.plan.geography import load_geographies
     from helpers.plan.periods import Quarter
-    from helpers.plan.registry import load_plan
+    from helpers.plan.registry import OVERVIEW, load_plan
     from helpers.settings import load_settings
 
     from helpers.exceptions import IpevalError
@@ -152,9 +153,10 @@ def reproduce_run(run_dir: str | Path) -> tuple[bool, str]:
                 lines.append(f"DIFFERENT: {name}: published sha256 {hashlib.sha256(old).hexdigest()}, "
                              f"reproduced sha256 {hashlib.sha256(new).hexdigest()}")
         if (run / "assessments.xlsx").is_file():
-            write_workbook(tmp / "assessments.xlsx", table=table, frame=ds.frame, plan=plan, geos=geos,
-                           quarter=Quarter.parse(m["quarter"]), demo=bool(m.get("demo_data")),
-                           lang=m.get("language", "zh"), thresholds=th)
+            # as the run writes it: from the city's overview report input over the tables just written
+            city = build_report_input(settings, plan, geos, tmp, OVERVIEW, geos.city.code, m["quarter"],
+                                      m.get("language", "zh"))
+            write_workbook_from_input(tmp / "assessments.xlsx", city, tmp, plan_geos=(plan, geos))
             if _xlsx_numbers_differ(run / "assessments.xlsx", tmp / "assessments.xlsx"):
                 same_tables = False
                 lines.append("DIFFERENT: assessments.xlsx: its cells differ from the recomputed assessments")

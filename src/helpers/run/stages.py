@@ -1,6 +1,7 @@
 """The stages of a run that write its tables and copies into the staging folder, in the order
 :func:`helpers.run.quarter.run_quarter` calls them: assess, charts, changes, copies of the inputs,
-provenance; and the workbook, reused when nothing it shows changed."""
+provenance; and the workbook (from the city's overview report input, after the page jobs wrote it),
+reused when nothing it shows changed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pandas as pd
 
 from helpers.cache import Key, read_stamp, write_stamp
 from helpers.files import copy_verified, people_csv, recorded_checksums, sha256_file
+from helpers.pages.report_input import input_path, read_report_input
+from helpers.plan.registry import OVERVIEW
 from helpers.run.changes import write_changes
 from helpers.run.inputs import RunInputs
 from helpers.run.provenance import git_commit, package_versions
@@ -41,7 +44,6 @@ def assess(inp: RunInputs, staging: Path, out_root: Path) -> tuple[pd.DataFrame,
     (staging / "validated_data.csv").write_bytes(people_csv(frame))
     bands.to_csv(staging / "bands.csv", index=False, float_format="%.6g")
     demo = bool(frame["source"].astype(str).str.startswith("DEMO").any())
-    write_xlsx_once(inp, table, staging, published_dir(out_root, inp.quarter), demo)
     log.info("assessed", extra={"event": "assessed", "seconds": round(time.monotonic() - t0, 2), "rows": len(table)})
     return table, demo
 
@@ -132,21 +134,32 @@ def provenance(inp: RunInputs, run_id: str, started: datetime) -> dict:
                                                         *inp.received_files)}}
 
 
-def write_xlsx_once(inp: RunInputs, table, staging: Path, prev_dir: Path | None, demo: bool) -> None:
-    """``assessments.xlsx``, reused from the previous run when ``assessments.csv`` and
-    ``validated_data.csv`` are byte-identical (and the code that formats it unchanged): formatting
-    the workbook is the slowest step of a run in which nothing changed."""
-    from helpers.pages.workbook import write_workbook
+def workbook(inp: RunInputs, staging: Path, out_root: Path) -> None:
+    """``assessments.xlsx``, from the city's overview report input (written with the page jobs:
+    :mod:`helpers.run.page_jobs`), as the documents are from each geography's."""
+    write_xlsx_once(input_path(staging, OVERVIEW, inp.geos.city.code), staging,
+                    published_dir(out_root, inp.quarter), inp)
 
-    stamp = (Key("workbook").file("assessments.csv", staging / "assessments.csv")
-             .file("validated_data.csv", staging / "validated_data.csv")
-             .json("asked", [bool(demo), inp.lang, inp.plan.sha256, inp.geos.sha256]).code().hexdigest())
+
+def write_xlsx_once(input_file: Path, staging: Path, prev_dir: Path | None, inp: RunInputs | None = None) -> None:
+    """``assessments.xlsx`` from the report input at ``input_file`` (its tables verified on reading),
+    reused from the previous run when the tables it names are byte-identical (and the code that formats
+    it, the language, plan, geographies and status thresholds unchanged): formatting the workbook is the
+    slowest step of a run in which nothing changed. ``inp``: the run's registry and geographies, loaded
+    already (checked against the input's)."""
+    from helpers.pages.workbook import write_workbook_from_input
+
+    report = read_report_input(input_file)
+    stamp = (Key("workbook").json("asked", [report.tables["assessments"]["sha256"],
+                                             report.tables["validated_data"]["sha256"], report.lang,
+                                             report.plan["sha256"], report.geographies["sha256"],
+                                             report.settings["values"].get("status")]).code().hexdigest())
     if prev_dir is not None:
         if (read_stamp(prev_dir / ".assessments.xlsx.sha256", stamp) is not None
                 and copy_verified(prev_dir, "assessments.xlsx", staging, recorded_checksums(prev_dir))):
             # a verified copy, never a hard link: editing one run's workbook must not change another run's
             write_stamp(staging / ".assessments.xlsx.sha256", stamp)
             return
-    write_workbook(staging / "assessments.xlsx", table=table, frame=inp.dataset.frame, plan=inp.plan, geos=inp.geos,
-                   quarter=inp.quarter, demo=demo, lang=inp.lang, thresholds=inp.thresholds)
+    write_workbook_from_input(staging / "assessments.xlsx", report, staging,
+                              plan_geos=(inp.plan, inp.geos) if inp is not None else None)
     write_stamp(staging / ".assessments.xlsx.sha256", stamp)

@@ -46,9 +46,12 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
     Parameters
     ----------
     settings : Settings
+        The caller's: where the fonts are cached, and the project folder the run's inputs name paths
+        under. What the documents say comes from each geography's overview report input
+        (``<run_dir>/inputs/overview/<code>.json``: the run's settings, tables and provenance).
     run_dir : path
-        A run folder (published ``outputs/<quarter>`` or a staging folder) with
-        ``assessments.csv``, ``validated_data.csv``, ``bands.csv`` and ``manifest.json``.
+        A run folder (published ``outputs/<quarter>`` or a staging folder) with its tables
+        (``assessments.csv``, ``validated_data.csv``, ``bands.csv``) and overview inputs.
     geographies : list of str, optional
         Codes (default: every geography that has assessments in the run).
     formats : tuple of {'docx', 'pdf'}
@@ -69,31 +72,19 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
     list of Path
         The files written.
     """
-    from helpers.pages.document.charts import chart_images, run_charts
-    from helpers.pages.document.content import build_document, load_run_tables
-    from helpers.pages.document.tasks import add_task_chapters
-    from helpers.pages.published import add_published_figures
-    from helpers.pages.document.judgement import apply_judgement
+    from helpers.pages.document.source import document_inputs
 
     t0 = time.monotonic()
-    tables = load_run_tables(settings, run_dir)
+    # each geography's overview report input: its tables verified, the run's settings (pages/document/source.py)
+    tables, inputs = document_inputs(settings, run_dir, geographies, lang)
     out = Path(out_dir) if out_dir else Path(run_dir) / "documents"
-    present = set(tables.table["geography_code"])
-    codes = list(geographies) if geographies else [g.code for g in tables.geos.all if g.code in present]
+    codes = list(inputs)
     stamp = _stamp(Path(run_dir), codes, formats, lang, settings)
     if reuse_from is not None:
         reused = _reuse(Path(reuse_from) / "documents", out, stamp)
         if reused:
             return reused
-    existing = run_charts(Path(run_dir))
-    docs = {}
-    for code in codes:
-        geo = tables.geos.get(code)
-        charts = chart_images(tables, geo, charted_indicators(tables, geo), lang, out / "charts", existing)
-        docs[code] = build_document(tables, code, lang, charts)
-        add_task_chapters(docs[code], tables, code, lang)  # 工作成效, 任务完成情况 (document/tasks.py)
-        add_published_figures(docs[code], tables, code, lang)  # ◆ figures of the press release (pages/published.py)
-        apply_judgement(docs[code], tables, code, lang)  # 问题与建议 and cover names the team owns (document/judgement.py)
+    docs = _build_all(tables, inputs, lang, out)
     t_build = time.monotonic()
     fonts = None
     if "pdf" in formats:
@@ -112,6 +103,26 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
                                          "seconds_build": round(t_build - t0, 2),
                                          "seconds": round(time.monotonic() - t0, 2)})
     return written
+
+
+def _build_all(tables, inputs: dict, lang: str, out: Path) -> dict:
+    """Each geography's document (blocks), from the tables its overview input names."""
+    from helpers.pages.document.charts import chart_images, run_charts
+    from helpers.pages.document.content import build_document
+    from helpers.pages.document.judgement import apply_judgement
+    from helpers.pages.document.tasks import add_task_chapters
+    from helpers.pages.published import add_published_figures
+
+    existing = run_charts(tables.run_dir)
+    docs = {}
+    for code, inp in inputs.items():
+        geo = tables.geos.get(inp.geography)
+        charts = chart_images(tables, geo, charted_indicators(tables, geo), lang, out / "charts", existing)
+        docs[code] = build_document(tables, geo.code, lang, charts)
+        add_task_chapters(docs[code], tables, code, lang)  # 工作成效, 任务完成情况 (document/tasks.py)
+        add_published_figures(docs[code], tables, code, lang)  # ◆ figures of the press release (pages/published.py)
+        apply_judgement(docs[code], tables, code, lang)  # 问题与建议 and cover names the team owns (document/judgement.py)
+    return docs
 
 
 def default_font_cache(settings) -> Path:

@@ -1,4 +1,5 @@
-"""The assessment report of one geography as blocks (:mod:`.blocks`), from a run's tables.
+"""The assessment report of one geography as blocks (:mod:`.blocks`), from the run's tables as its
+overview report input names them (:mod:`.source`).
 
 Structure, as Chinese evaluation reports are written: cover; 一、总体情况; 二、分领域评估 (one
 chapter per section: table, sentences, charts); 三、区县比较; 四、存在问题与建议; 附件 (targets with
@@ -6,12 +7,6 @@ the plan's text verbatim, data sources, method and calibration).
 """
 
 from __future__ import annotations
-
-import json
-from dataclasses import dataclass
-from functools import cached_property
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,92 +16,10 @@ from helpers.i18n import dt
 from helpers.pages.document import narrative as nv
 from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
 from helpers.pages.document.parts import method_annex, source_kind, standard_table
+from helpers.pages.document.source import RANK_DRAWS, RunTables
 from helpers.pages.notes import date_label, models_label, quarter_label
-from helpers.plan.periods import Quarter
 
 TEXT_WIDTH_MM = 156  # A4 210 mm less the GB/T 9704 margins (left 28, right 26)
-RANK_DRAWS = 2000
-
-
-@dataclass
-class RunTables:
-    """What a run wrote that the documents read: data, assessments, bands and provenance."""
-
-    plan: object
-    geos: object
-    settings: object
-    frame: pd.DataFrame
-    table: pd.DataFrame
-    bands: pd.DataFrame
-    quarter: Quarter
-    demo: bool
-    run_id: str
-    git: str
-    data_sha: str
-    produced: str
-    run_dir: Path
-    backtest: pd.DataFrame | None = None
-
-    @property
-    def final(self) -> bool:
-        return nv.is_final(self.plan, self.quarter)
-
-    @cached_property
-    def records(self) -> dict:
-        """``{geography_code: [assessment row as dict, ...]}`` (pandas row access is slow; this is read often)."""
-        out: dict = {}
-        for r in self.table.to_dict("records"):
-            out.setdefault(r["geography_code"], []).append(r)
-        return out
-
-    @cached_property
-    def ranking(self) -> pd.DataFrame:
-        return nv.district_ranking(self.records, self.geos, draws=RANK_DRAWS)
-
-    @cached_property
-    def source_counts(self) -> pd.DataFrame:
-        """Rows per (geography, indicator, source) up to the quarter."""
-        f = self.frame[self.frame["qindex"] <= self.quarter.index] if "qindex" in self.frame.columns else self.frame
-        return f.groupby(["geography_code", "indicator_id", "source"], sort=False).size().rename("n").reset_index()
-
-
-def load_run_tables(settings, run_dir: str | Path) -> RunTables:
-    """Read a run folder (``assessments.csv``, ``validated_data.csv``, ``bands.csv``, ``manifest.json``).
-
-    The plan and geographies are the run's own copies under ``params/`` when present, so a report
-    written later still says what the run assessed.
-    """
-    from helpers.exceptions import ConfigError
-    from helpers.plan.geography import load_geographies
-    from helpers.plan.registry import load_plan
-
-    run = Path(run_dir)
-    needed = [run / n for n in ("assessments.csv", "validated_data.csv")]
-    missing = [p.name for p in needed if not p.is_file()]
-    if missing:
-        raise ConfigError(f"{run} is not a finished run: {', '.join(missing)} missing (run `ipeval run` first)")
-    params = run / "params"
-    plan = load_plan(params / settings.plan_path.name if (params / settings.plan_path.name).is_file() else settings.plan_path)
-    geo_path = params / settings.geographies_path.name
-    geos = load_geographies(geo_path if geo_path.is_file() else settings.geographies_path)
-    table = pd.read_csv(run / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str})
-    for c in ("status", "decided_by", "latest_period", "due", "note", "sdg_category", "target_kind", "direction"):
-        if c in table.columns:
-            table[c] = table[c].astype(object).where(table[c].notna(), "")
-    frame = pd.read_csv(run / "validated_data.csv", dtype={"geography_code": str, "period": str, "source": str,
-                                                           "note": str}, keep_default_na=False,
-                        na_values={c: [""] for c in ("value", "numerator", "denominator")})
-    bands = pd.read_csv(run / "bands.csv", dtype={"geography_code": str}) if (run / "bands.csv").is_file() else pd.DataFrame()
-    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8")) if (run / "manifest.json").is_file() else {}
-    quarter = Quarter.parse(manifest.get("quarter") or str(table["as_of"].iloc[0]))
-    shas = [v for k, v in (manifest.get("inputs_sha256") or {}).items() if not k.endswith((".yaml", ".yml"))]
-    bt = settings.outputs_path / "backtest" / "backtest_summary.csv"
-    return RunTables(plan, geos, settings, frame, table, bands, quarter,
-                     bool(frame["source"].astype(str).str.startswith("DEMO").any()),
-                     manifest.get("run_id", run.name), (manifest.get("git_commit") or "—")[:12],
-                     ", ".join(s[:16] for s in shas) or "—",
-                     (manifest.get("finished") or datetime.now(timezone.utc).isoformat(timespec="seconds"))[:10],
-                     run, pd.read_csv(bt) if bt.is_file() else None)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -146,31 +59,38 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     Parameters
     ----------
     tables : RunTables
+        Loaded through the geography's overview report input (:func:`.source.document_inputs`).
     geo_code : str
         The city (330100) or a district.
     lang : {'zh', 'en'}
     charts : dict, optional
         ``{(indicator_id, geography_code): png}``; indicators without one get no picture.
     """
-    plan, geo, q = tables.plan, tables.geos.get(geo_code), tables.quarter
-    charts = charts or {}
+    plan, geo = tables.plan, tables.geos.get(geo_code)
     records = tables.records.get(geo.code, [])
     sources = tables.source_counts
     if not geo.is_city:  # the city's figures are built from every district's rows
         sources = sources[sources["geography_code"] == geo.code]
     n_real = int(sources.loc[[source_kind(s, tables.demo) == "real" for s in sources["source"]], "n"].sum())
     kind = dt(lang, "kind_final" if tables.final else "kind_mid")
-    title = plan.title(lang)
-    meta = plan.meta
-    number = meta.get("document_number", "")
-    counter = _Counter()
+    counter = _Counter()  # tables and figures are numbered in the order the steps below place them
+    by_id = {r["indicator_id"]: r for r in records}
     blocks: list = [_cover(tables, geo, lang, kind, n_real), Toc(dt(lang, "toc")), PageBreak()]
+    blocks += _overall(tables, geo, records, lang, counter, n_real)  # 一、总体情况
+    blocks += _by_section(tables, geo, by_id, lang, counter, charts or {})  # 二、分领域评估
+    blocks += [Heading(dt(lang, "h_districts"), 1), *_districts(tables, geo, lang, counter)]  # 三、区县比较
+    blocks += _problems(tables, geo, records, lang)  # 四、存在问题与建议
+    blocks += _annex(tables, by_id, sources, lang, counter)  # 附件
+    return Document(blocks, header=_running_header(plan, lang), lang=lang,
+                    title=f"{plan.title(lang)} {dt(lang, 'doc_title', geo=geo.name(lang), kind=kind)}")
 
-    # 一、总体情况
-    blocks.append(Heading(dt(lang, "h_overall"), 1))
+
+def _overall(tables: RunTables, geo, records: list, lang: str, counter, n_real: int) -> list:
+    """一、总体情况: the verdicts counted, the standard table, the findings."""
     judged = [r for r in records if nv.verdict(r) is not None]
     counts = nv.count_verdicts(judged)
     n = sum(counts.values())
+    blocks: list = [Heading(dt(lang, "h_overall"), 1)]
     blocks.append(Table([dt(lang, "status_col"), dt(lang, "count_col"), dt(lang, "share_col")],
                         [[nv.verdict_label(v, lang), str(c), f"{nv.pct(c / n)}%" if n else "—"] for v, c in counts.items()
                          if not tables.final or c or v in ("achieved", "missed")],  # final: no "按计划推进 0"
@@ -179,12 +99,16 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
                         align=["L", "R", "R"]))
     blocks += standard_table(tables, geo, records, lang, counter)
     blocks.append(Para(dt(lang, "findings_intro")))
-    blocks += [Para(s, "bullet") for s in nv.findings(plan, geo, records, q, lang, n_real, tables.demo)]
+    blocks += [Para(s, "bullet") for s in nv.findings(tables.plan, geo, records, tables.quarter, lang, n_real,
+                                                      tables.demo)]
+    return blocks
 
-    # 二、分领域评估
-    blocks.append(Heading(dt(lang, "h_sections"), 1))
+
+def _by_section(tables: RunTables, geo, by_id: dict, lang: str, counter, charts: dict) -> list:
+    """二、分领域评估: per section of the plan, its summary, table, one sentence per target, charts."""
+    plan, q = tables.plan, tables.quarter
+    blocks: list = [Heading(dt(lang, "h_sections"), 1)]
     city_progress = {r["indicator_id"]: r["progress_value"] for r in tables.records.get(tables.geos.city.code, [])}
-    by_id = {r["indicator_id"]: r for r in records}
     for n_sec, sec in enumerate(plan.sections, start=1):
         inds = [i for i in plan.indicators_in(sec.id) if i.id in by_id]
         if not inds:
@@ -207,32 +131,33 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
                 blocks.append(Image(str(png), dt(lang, "chart_caption", n=counter.next_figure(), name=ind.name(lang),
                                                  geo=geo.name(lang), quarter=quarter_label(q, lang)),
                                     width_mm=TEXT_WIDTH_MM))  # full width: legends >= 8 pt (plots.PRINT_PT)
+    return blocks
 
-    # 三、区县比较
-    blocks.append(Heading(dt(lang, "h_districts"), 1))
-    blocks += _districts(tables, geo, lang, counter)
 
-    # 四、存在问题与建议
-    blocks.append(Heading(dt(lang, "h_problems"), 1))
-    problems = [r for r in judged if nv.verdict(r) in nv.PROBLEMS]
+def _problems(tables: RunTables, geo, records: list, lang: str) -> list:
+    """四、存在问题与建议: the targets missed or at risk, least likely first, each with a recommendation."""
+    blocks: list = [Heading(dt(lang, "h_problems"), 1)]
+    problems = [r for r in records if nv.verdict(r) in nv.PROBLEMS]
     problems.sort(key=lambda r: (r["probability"] if np.isfinite(r["probability"]) else 0.0, r["indicator_id"]))
     if not problems:
-        blocks.append(Para(dt(lang, "p_none")))
-    else:
-        blocks.append(Para(dt(lang, "p_intro_final" if tables.final else "p_intro")))
-        for k, r in enumerate(problems, start=1):
-            ind = plan.indicator(r["indicator_id"])
-            series = indicator_series(tables.frame, ind, geo, tables.geos, q)
-            problem, rec = nv.problem_sentence(ind, r, series, lang)
-            blocks.append(Para(f"{k}. {problem}"))
-            blocks.append(Para(rec, "note"))
+        return blocks + [Para(dt(lang, "p_none"))]
+    blocks.append(Para(dt(lang, "p_intro_final" if tables.final else "p_intro")))
+    for k, r in enumerate(problems, start=1):
+        ind = tables.plan.indicator(r["indicator_id"])
+        series = indicator_series(tables.frame, ind, geo, tables.geos, tables.quarter)
+        problem, rec = nv.problem_sentence(ind, r, series, lang)
+        blocks.append(Para(f"{k}. {problem}"))
+        blocks.append(Para(rec, "note"))
+    return blocks
 
-    # 附件
-    blocks.append(PageBreak())
-    blocks.append(Heading(dt(lang, "h_annex"), 1))
-    blocks.append(Heading(dt(lang, "h_annex_targets"), 2))
-    blocks.append(Para(dt(lang, "a_targets_intro", title=title, number=number), "note"))
+
+def _annex(tables: RunTables, by_id: dict, sources: pd.DataFrame, lang: str, counter) -> list:
+    """附件: the targets with the plan's clauses verbatim, the data sources, the method."""
+    plan = tables.plan
     shown = [i for i in plan.indicators if i.id in by_id]
+    blocks: list = [PageBreak(), Heading(dt(lang, "h_annex"), 1), Heading(dt(lang, "h_annex_targets"), 2),
+                    Para(dt(lang, "a_targets_intro", title=plan.title(lang),
+                            number=plan.meta.get("document_number", "")), "note")]
     blocks.append(Table([dt(lang, "t_indicator"), dt(lang, "t_ref"), dt(lang, "t_target"), dt(lang, "t_clause")],
                         [[i.name(lang), i.clause_ref, _target_text(i, lang) + (f"（{_due_label(i.target.due, lang)}）" if i.target else ""),
                           i.clause_text] for i in shown],
@@ -243,13 +168,17 @@ def build_document(tables: RunTables, geo_code: str, lang: str = "zh", charts: d
     blocks.append(Para(dt(lang, "a_sources_intro"), "note"))
     blocks.append(_sources_table(tables, shown, sources, lang, counter))
     blocks.append(Heading(dt(lang, "h_annex_method"), 2))
-    blocks += method_annex(tables, lang)
-    # a plan without a validity of its own (the national plan) has none in its header
-    header = (dt(lang, "page_header", title=title, number=number,
-                 end=date_label(meta["in_force_until"], lang))
-              if meta.get("in_force_until") else f"{title} · {number}")
-    return Document(blocks, header=header, lang=lang,
-                    title=f"{title} {dt(lang, 'doc_title', geo=geo.name(lang), kind=kind)}")
+    return blocks + method_annex(tables, lang)
+
+
+def _running_header(plan, lang: str) -> str:
+    """The header of every page but the cover; a plan without a validity of its own (the national
+    plan) has none in it."""
+    title, meta = plan.title(lang), plan.meta
+    number = meta.get("document_number", "")
+    if meta.get("in_force_until"):
+        return dt(lang, "page_header", title=title, number=number, end=date_label(meta["in_force_until"], lang))
+    return f"{title} · {number}"
 
 
 def _chinese_number(n: int) -> str:
@@ -316,7 +245,7 @@ def _engines(tables) -> list:
 
 def _districts(tables: RunTables, geo, lang: str, counter) -> list:
     final = tables.final  # a final report speaks of completion: no rank intervals
-    out = [Para(dt(lang, "d_intro_final") if final else dt(lang, "d_intro", draws=RANK_DRAWS))]
+    out: list = [Para(dt(lang, "d_intro_final") if final else dt(lang, "d_intro", draws=RANK_DRAWS))]
     rank = tables.ranking
     names = {g.code: g.name(lang) for g in tables.geos.all}
     if len(rank):

@@ -263,7 +263,7 @@ def problem_sentence(ind, row: dict, series: pd.DataFrame, lang: str) -> tuple[s
     """(the problem, the recommendation) for a target missed, off track or at risk."""
     v = verdict(row)
     p = row.get("probability", np.nan)
-    label = verdict_label(v, lang)
+    label = verdict_label(v or "", lang)  # v is a problem verdict here, never None
     if v in ("at_risk", "off_track") and np.isfinite(p) and row.get("decided_by") == "ensemble":
         label = dt(lang, "v_open", p=pct(p), status=label)
     args = _target_args(ind, lang)

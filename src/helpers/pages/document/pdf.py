@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fpdf import FPDF
+from fpdf.enums import WrapMode
+from fpdf.fonts import FontFace
+
+from helpers.i18n import dt
 from helpers.pages.document.blocks import Cover, Heading, Image, PageBreak, Para, Table, Toc
+from helpers.pages.document.linebreak import break_lines
 
 MARGINS = dict(top=37.0, bottom=35.0, left=28.0, right=26.0)
 BODY_PT, NOTE_PT = 12.0, 10.5
@@ -38,33 +44,30 @@ def cjk_font_files() -> dict:
     return files
 
 
-def _pdf_class():
-    from fpdf import FPDF
+class ReportPDF(FPDF):
+    """An A4 page with the running header (not on the cover) and the page number "— n —" at its foot."""
 
-    class ReportPDF(FPDF):
-        running_header = ""
-        page_label = "— {n} —"
+    running_header = ""
+    page_label = "— {n} —"
 
-        def header(self):
-            if self.page_no() == 1:  # the cover carries no running header
-                return
-            self.set_font("sans", size=8)
-            self.set_text_color(90, 90, 90)
-            self.set_xy(MARGINS["left"], 24)
-            self.cell(self.epw, 5, self.running_header, align="C")
-            self.set_draw_color(160, 30, 30)
-            self.line(MARGINS["left"], 30, self.w - MARGINS["right"], 30)
-            self.set_text_color(0, 0, 0)
-            self.set_xy(MARGINS["left"], MARGINS["top"])
+    def header(self):
+        if self.page_no() == 1:  # the cover carries no running header
+            return
+        self.set_font("sans", size=8)
+        self.set_text_color(90, 90, 90)
+        self.set_xy(MARGINS["left"], 24)
+        self.cell(self.epw, 5, self.running_header, align="C")
+        self.set_draw_color(160, 30, 30)
+        self.line(MARGINS["left"], 30, self.w - MARGINS["right"], 30)
+        self.set_text_color(0, 0, 0)
+        self.set_xy(MARGINS["left"], MARGINS["top"])
 
-        def footer(self):
-            if self.page_no() == 1:
-                return
-            self.set_y(-MARGINS["bottom"] + 10)
-            self.set_font("serif", size=11)
-            self.cell(0, 6, self.page_label.format(n=self.page_no() - 1), align="C")
-
-    return ReportPDF
+    def footer(self):
+        if self.page_no() == 1:
+            return
+        self.set_y(-MARGINS["bottom"] + 10)
+        self.set_font("serif", size=11)
+        self.cell(0, 6, self.page_label.format(n=self.page_no() - 1), align="C")
 
 
 def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
@@ -79,12 +82,7 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
         :func:`helpers.pages.document.fonts.truetype_fonts`; default the OpenType files of
         :func:`cjk_font_files` (same look, slower to embed).
     """
-    from fpdf.enums import WrapMode
-    from fpdf.fonts import FontFace
-
-    from helpers.i18n import dt
-
-    pdf = _pdf_class()(format="A4")
+    pdf = ReportPDF(format="A4")
     pdf.running_header = doc.header
     pdf.page_label = dt(doc.lang, "page_number", n="{n}")
     for name, f in (fonts or cjk_font_files()).items():
@@ -94,46 +92,28 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
     pdf.set_title(doc.title)
     pdf.set_creator("ipeval")
     pdf.set_lang("zh-CN" if doc.lang == "zh" else "en")
-    indent = "\u3000\u3000" if doc.lang == "zh" else ""
-    # Chinese breaks between any two characters; English only between words
-    wrap = WrapMode.CHAR if doc.lang == "zh" else WrapMode.WORD
-
-    def para(text, size=BODY_PT, font="serif", align="J", first=indent):
-        pdf.set_font(font, size=size)
-        if doc.lang == "zh":  # our own Chinese line breaks (避头尾, numbers whole): helpers.pages.document.linebreak
-            from helpers.pages.document.linebreak import break_lines
-
-            text = "\n".join(break_lines(text, pdf.epw - 2 * pdf.c_margin - 0.2, pdf.get_string_width, first))
-            first, align = "", "L" if align == "J" else align
-        pdf.multi_cell(0, size * PT_MM * LINE, first + text, align=align, wrapmode=wrap,
-                       new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(size * PT_MM * 0.3)
-
+    layout = _Layout(pdf, doc.lang)
     for b in doc.blocks:
+        layout.block(b)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(out))
+    return out
+
+
+class _Layout:
+    """Places the blocks of one document on the pages of ``pdf``, one method per kind of block."""
+
+    def __init__(self, pdf: ReportPDF, lang: str):
+        self.pdf, self.lang = pdf, lang
+        self.indent = "\u3000\u3000" if lang == "zh" else ""
+        # Chinese breaks between any two characters; English only between words
+        self.wrap = WrapMode.CHAR if lang == "zh" else WrapMode.WORD
+
+    def block(self, b) -> None:
+        pdf = self.pdf
         if isinstance(b, Cover):
-            pdf.add_page()
-            pdf.set_y(70)
-            pdf.set_font("sans", size=20)
-            pdf.set_text_color(160, 30, 30)
-            # a long title breaks before its bracketed years, not inside them
-            title = b.title.replace("（", "\n（", 1) if pdf.get_string_width(b.title) > pdf.epw else b.title
-            pdf.multi_cell(0, 12, title, align="C", wrapmode=wrap, new_x="LMARGIN", new_y="NEXT")
-            pdf.set_text_color(0, 0, 0)
-            pdf.ln(6)
-            pdf.set_font("sans", size=18)
-            pdf.multi_cell(0, 11, b.subtitle, align="C", wrapmode=wrap, new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(18)
-            for line in b.lines:
-                para(line, size=11.5, align="L", first="")
-            if b.warning:
-                pdf.ln(6)
-                pdf.set_fill_color(255, 243, 205)
-                pdf.set_draw_color(211, 158, 0)
-                pdf.set_font("sans", size=11)
-                pdf.multi_cell(0, 7, b.warning, border=1, fill=True, align="L", wrapmode=wrap,
-                               new_x="LMARGIN", new_y="NEXT", padding=2)
-                pdf.set_fill_color(255, 255, 255)  # tables fill their cells with the current colour
-                pdf.set_draw_color(0, 0, 0)
+            self.cover(b)
         elif isinstance(b, Toc):
             pdf.add_page()
             pdf.insert_toc_placeholder(_toc_renderer(b.title), pages=1)
@@ -141,30 +121,68 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
             if pdf.get_y() > MARGINS["top"] + 1:
                 pdf.add_page()
         elif isinstance(b, Heading):
-            size = HEADING_PT.get(b.level, BODY_PT)
-            if pdf.will_page_break(size * PT_MM * 6):  # never a heading alone at the foot of a page
-                pdf.add_page()
-            pdf.ln(size * PT_MM * 0.6)
-            pdf.start_section(b.text, level=b.level - 1)
-            para(b.text, size=size, font="sans", align="L", first="")
+            self.heading(b)
         elif isinstance(b, Para):
             if b.style == "note":
-                para(b.text, size=NOTE_PT)
+                self.para(b.text, size=NOTE_PT)
             elif b.style == "bullet":
-                para(b.text, first=indent or "- ")
+                self.para(b.text, first=self.indent or "- ")
             else:
-                para(b.text)
+                self.para(b.text)
         elif isinstance(b, Table):
-            _table(pdf, b, FontFace, wrap)
+            _table(pdf, b, self.wrap)
         elif isinstance(b, Image):
             _image(pdf, b)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pdf.output(str(out))
-    return out
+
+    def para(self, text: str, size: float = BODY_PT, font: str = "serif", align: str = "J",
+             first: str | None = None) -> None:
+        pdf = self.pdf
+        first = self.indent if first is None else first
+        pdf.set_font(font, size=size)
+        if self.lang == "zh":  # our own Chinese line breaks (避头尾, numbers whole): helpers.pages.document.linebreak
+            text = "\n".join(break_lines(text, pdf.epw - 2 * pdf.c_margin - 0.2, pdf.get_string_width, first))
+            first, align = "", "L" if align == "J" else align
+        pdf.multi_cell(0, size * PT_MM * LINE, first + text, align=align, wrapmode=self.wrap,
+                       new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(size * PT_MM * 0.3)
+
+    def cover(self, b: Cover) -> None:
+        pdf, wrap = self.pdf, self.wrap
+        pdf.add_page()
+        pdf.set_y(70)
+        pdf.set_font("sans", size=20)
+        pdf.set_text_color(160, 30, 30)
+        # a long title breaks before its bracketed years, not inside them
+        title = b.title.replace("（", "\n（", 1) if pdf.get_string_width(b.title) > pdf.epw else b.title
+        pdf.multi_cell(0, 12, title, align="C", wrapmode=wrap, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.ln(6)
+        pdf.set_font("sans", size=18)
+        pdf.multi_cell(0, 11, b.subtitle, align="C", wrapmode=wrap, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(18)
+        for line in b.lines:
+            self.para(line, size=11.5, align="L", first="")
+        if b.warning:
+            pdf.ln(6)
+            pdf.set_fill_color(255, 243, 205)
+            pdf.set_draw_color(211, 158, 0)
+            pdf.set_font("sans", size=11)
+            pdf.multi_cell(0, 7, b.warning, border=1, fill=True, align="L", wrapmode=wrap,
+                           new_x="LMARGIN", new_y="NEXT", padding=2)
+            pdf.set_fill_color(255, 255, 255)  # tables fill their cells with the current colour
+            pdf.set_draw_color(0, 0, 0)
+
+    def heading(self, b: Heading) -> None:
+        pdf = self.pdf
+        size = HEADING_PT.get(b.level, BODY_PT)
+        if pdf.will_page_break(size * PT_MM * 6):  # never a heading alone at the foot of a page
+            pdf.add_page()
+        pdf.ln(size * PT_MM * 0.6)
+        pdf.start_section(b.text, level=b.level - 1)
+        self.para(b.text, size=size, font="sans", align="L", first="")
 
 
-def _table(pdf, b: Table, FontFace, wrap) -> None:
+def _table(pdf, b: Table, wrap) -> None:
     size = b.font_size
     if b.caption:
         if pdf.will_page_break(size * PT_MM * 8):
@@ -193,8 +211,6 @@ def _table(pdf, b: Table, FontFace, wrap) -> None:
 
 def _cell_text(pdf, text: str, width: float) -> str:
     """A Chinese table cell broken by :func:`~helpers.pages.document.linebreak.break_lines` (numbers whole)."""
-    from helpers.pages.document.linebreak import break_lines
-
     return "\n".join(break_lines(text, width, pdf.get_string_width)) if width > 3 else text
 
 

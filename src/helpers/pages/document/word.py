@@ -12,6 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from docx import Document as DocxDocument
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+from helpers.i18n import dt
 from helpers.pages.document.blocks import Cover, Heading, Image, PageBreak, Para, Table, Toc
 
 BODY_FONT, HEADING_FONT, LATIN_FONT = "仿宋", "黑体", "Times New Roman"
@@ -20,8 +28,6 @@ HEADING_PT = {1: 16, 2: 14, 3: 12}
 
 
 def _fonts(style_or_run, east_asia: str, latin: str = LATIN_FONT) -> None:
-    from docx.oxml.ns import qn
-
     font = style_or_run.font
     font.name = latin
     rpr = style_or_run.element.get_or_add_rPr()
@@ -36,9 +42,6 @@ def _fonts(style_or_run, east_asia: str, latin: str = LATIN_FONT) -> None:
 
 def _field(paragraph, instruction: str, placeholder: str = "") -> None:
     """A Word field (PAGE, TOC) in ``paragraph``; Word computes its value."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
     def fld(kind):
         el = OxmlElement("w:fldChar")
         el.set(qn("w:fldCharType"), kind)
@@ -56,12 +59,10 @@ def _field(paragraph, instruction: str, placeholder: str = "") -> None:
     run._r.append(fld("end"))
 
 
-def _toc_field(d, entries: list, Mm) -> None:
+def _toc_field(d, entries: list) -> None:
     """The contents as a TOC field whose result is already the headings (written at build time),
     so a reader that does not update fields (LibreOffice, a viewer) shows the entries rather than
     a placeholder; Word refreshes them, with page numbers, on opening (``w:updateFields``)."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
 
     def fld(run, kind):
         el = OxmlElement("w:fldChar")
@@ -88,9 +89,6 @@ def _toc_field(d, entries: list, Mm) -> None:
 
 
 def _shade(cell_or_par_pr, fill: str) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
     shd = OxmlElement("w:shd")
     shd.set(qn("w:val"), "clear")
     shd.set(qn("w:color"), "auto")
@@ -100,24 +98,60 @@ def _shade(cell_or_par_pr, fill: str) -> None:
 
 def write_docx(doc, path: str | Path) -> Path:
     """Write ``doc`` as a Word document at ``path``; returns the path."""
-    from docx import Document as DocxDocument
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Mm, Pt, RGBColor
-
-    from helpers.i18n import dt
-
     d = DocxDocument()
     d.core_properties.title = doc.title
     d.core_properties.author = "ipeval"
     d.core_properties.language = "zh-CN" if doc.lang == "zh" else "en"
+    _styles(d)
+    _page_setup(d, doc)
+    indent = Pt(BODY_PT * 2) if doc.lang == "zh" else None
+    for b in doc.blocks:
+        if isinstance(b, Cover):
+            _cover(d, b)
+        elif isinstance(b, Toc):
+            _toc(d, b, [h for h in doc.blocks if isinstance(h, Heading) and h.level <= 2])
+        elif isinstance(b, PageBreak):
+            d.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        elif isinstance(b, Heading):
+            d.add_heading(b.text, level=min(b.level, 3))
+        elif isinstance(b, Para):
+            _para(d, b, indent)
+        elif isinstance(b, Table):
+            _table(d, b)
+        elif isinstance(b, Image):
+            _image(d, b)
+    # ask Word to fill in the table of contents and page fields on opening
+    upd = OxmlElement("w:updateFields")
+    upd.set(qn("w:val"), "true")
+    d.settings.element.append(upd)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    d.save(str(out))
+    return out
+
+
+def _page_setup(d, doc) -> None:
+    """A4, the GB/T 9704 margins, the running header and the page number "— n —" (not on the cover)."""
     sec = d.sections[0]
     sec.page_width, sec.page_height = Mm(210), Mm(297)
     sec.top_margin, sec.bottom_margin, sec.left_margin, sec.right_margin = Mm(37), Mm(35), Mm(28), Mm(26)
     sec.header_distance, sec.footer_distance = Mm(15), Mm(20)
     sec.different_first_page_header_footer = True  # no header or page number on the cover
+    header = sec.header.paragraphs[0]
+    header.text = doc.header
+    header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for r in header.runs:
+        r.font.size = Pt(8)
+    footer = sec.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    left, right = dt(doc.lang, "page_number", n="\x00").split("\x00")
+    footer.add_run(left)
+    _field(footer, "PAGE", "1")
+    footer.add_run(right)
+
+
+def _styles(d) -> None:
+    """Body in 仿宋 at 1.5 lines, headings in 黑体, black, kept with the next paragraph."""
     normal = d.styles["Normal"]
     _fonts(normal, BODY_FONT)
     normal.font.size = Pt(BODY_PT)
@@ -132,81 +166,60 @@ def write_docx(doc, path: str | Path) -> Path:
         st.paragraph_format.space_before = Pt(12 if level == 1 else 8)
         st.paragraph_format.space_after = Pt(6)
         st.paragraph_format.keep_with_next = True
-    header = sec.header.paragraphs[0]
-    header.text = doc.header
-    header.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for r in header.runs:
-        r.font.size = Pt(8)
-    footer = sec.footer.paragraphs[0]
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    left, right = dt(doc.lang, "page_number", n="\x00").split("\x00")
-    footer.add_run(left)
-    _field(footer, "PAGE", "1")
-    footer.add_run(right)
-    indent = Pt(BODY_PT * 2) if doc.lang == "zh" else None
-
-    for b in doc.blocks:
-        if isinstance(b, Cover):
-            for _ in range(4):
-                d.add_paragraph()
-            for text, size in ((b.title, 20), (b.subtitle, 18)):
-                p = d.add_paragraph()
-                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                run = p.add_run(text)
-                _fonts(run, HEADING_FONT)
-                run.font.size = Pt(size)
-                run.font.bold = True
-                if size == 20:
-                    run.font.color.rgb = RGBColor(0xA0, 0x1E, 0x1E)
-            d.add_paragraph()
-            for line in b.lines:
-                d.add_paragraph(line)
-            if b.warning:
-                p = d.add_paragraph()
-                run = p.add_run(b.warning)
-                _fonts(run, HEADING_FONT)
-                _shade(p._p.get_or_add_pPr(), "FFF3CD")
-        elif isinstance(b, Toc):
-            d.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-            p = d.add_paragraph()
-            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            run = p.add_run(b.title)
-            _fonts(run, HEADING_FONT)
-            run.font.size = Pt(16)
-            entries = [h for h in doc.blocks if isinstance(h, Heading) and h.level <= 2]
-            _toc_field(d, entries, Mm)
-        elif isinstance(b, PageBreak):
-            d.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-        elif isinstance(b, Heading):
-            d.add_heading(b.text, level=min(b.level, 3))
-        elif isinstance(b, Para):
-            p = d.add_paragraph(b.text)
-            if indent is not None:
-                p.paragraph_format.first_line_indent = indent
-            if b.style == "note":
-                for r in p.runs:
-                    r.font.size = Pt(NOTE_PT)
-        elif isinstance(b, Table):
-            _table(d, b, Mm, Pt, WD_TABLE_ALIGNMENT, WD_ALIGN_PARAGRAPH, OxmlElement, qn)
-        elif isinstance(b, Image):
-            d.add_picture(str(b.path), width=Mm(b.width_mm))
-            d.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            d.paragraphs[-1].paragraph_format.keep_with_next = True
-            cap = d.add_paragraph(b.caption)
-            cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            for r in cap.runs:
-                r.font.size = Pt(9)
-    # ask Word to fill in the table of contents and page fields on opening
-    upd = OxmlElement("w:updateFields")
-    upd.set(qn("w:val"), "true")
-    d.settings.element.append(upd)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    d.save(str(out))
-    return out
 
 
-def _table(d, b: Table, Mm, Pt, WD_TABLE_ALIGNMENT, WD_ALIGN_PARAGRAPH, OxmlElement, qn) -> None:
+def _cover(d, b: Cover) -> None:
+    for _ in range(4):
+        d.add_paragraph()
+    for text, size in ((b.title, 20), (b.subtitle, 18)):
+        p = d.add_paragraph()
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = p.add_run(text)
+        _fonts(run, HEADING_FONT)
+        run.font.size = Pt(size)
+        run.font.bold = True
+        if size == 20:
+            run.font.color.rgb = RGBColor(0xA0, 0x1E, 0x1E)
+    d.add_paragraph()
+    for line in b.lines:
+        d.add_paragraph(line)
+    if b.warning:
+        p = d.add_paragraph()
+        run = p.add_run(b.warning)
+        _fonts(run, HEADING_FONT)
+        _shade(p._p.get_or_add_pPr(), "FFF3CD")
+
+
+def _toc(d, b: Toc, entries: list) -> None:
+    d.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    p = d.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = p.add_run(b.title)
+    _fonts(run, HEADING_FONT)
+    run.font.size = Pt(16)
+    _toc_field(d, entries)
+
+
+def _para(d, b: Para, indent) -> None:
+    p = d.add_paragraph(b.text)
+    if indent is not None:
+        p.paragraph_format.first_line_indent = indent
+    if b.style == "note":
+        for r in p.runs:
+            r.font.size = Pt(NOTE_PT)
+
+
+def _image(d, b: Image) -> None:
+    d.add_picture(str(b.path), width=Mm(b.width_mm))
+    d.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    d.paragraphs[-1].paragraph_format.keep_with_next = True
+    cap = d.add_paragraph(b.caption)
+    cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for r in cap.runs:
+        r.font.size = Pt(9)
+
+
+def _table(d, b: Table) -> None:
     aligns = {"L": WD_ALIGN_PARAGRAPH.LEFT, "C": WD_ALIGN_PARAGRAPH.CENTER, "R": WD_ALIGN_PARAGRAPH.RIGHT}
     if b.caption:
         cap = d.add_paragraph(b.caption)
