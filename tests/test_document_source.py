@@ -72,7 +72,7 @@ def test_the_input_s_settings_are_used_not_the_settings_file(run, settings, plan
 
 def test_a_table_changed_after_the_input_is_refused(run, settings):
     (run / "bands.csv").write_text("indicator_id\n")
-    with pytest.raises(ConfigError, match="bands.csv changed after the report input"):
+    with pytest.raises(ConfigError, match="bands.csv 在报告输入"):
         source.document_inputs(settings, run, ["330106"])
 
 
