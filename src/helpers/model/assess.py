@@ -54,7 +54,7 @@ from helpers.model.assess_steps import (  # noqa: F401 - re-exported: the steps'
 )
 from helpers.model.binding import applicable, assessment_stage, binds_geography, judged_on_city
 from helpers.model.cache import cache_key, code_hash, json_default  # noqa: F401 - code_hash is used by run/
-from helpers.model.kinds import kind_of
+from helpers.model.kinds import Future, Settlement, TargetKind, kind_of  # noqa: F401 - re-exported as before
 from helpers.model.status import (  # noqa: F401 - re-exported: the public names of the assessment
     DATA_MISSING,
     JUDGED,
