@@ -20,291 +20,64 @@ For each indicator and geography, from data up to the as-of quarter, :func:`asse
    category is its verdict (``met`` / ``not_met``), so the two never contradict;
 5. marks a district's row of a target that binds the city only as ``reference``.
 
+The module is split by job: :mod:`helpers.model.status` (statuses, thresholds, the row),
+:mod:`helpers.model.binding` (which geography is held to which target) and
+:mod:`helpers.model.assess_steps` (the steps of one assessment); their names are re-exported here.
 Formulas and their justification: ``docs/methodology.md``.
 """
 
 from __future__ import annotations
 
 import logging
-import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from helpers.cache import Store
 from helpers.data.series import indicator_series, missing_returns
-from helpers.model import official
+from helpers.model.assess_steps import (  # noqa: F401 - re-exported: the steps' old home
+    _as_reference,
+    _final_without_data,
+    _from_paths,
+    _future,
+    _new_row,
+    _not_applicable,
+    _official,
+    _seed,
+    _settle,
+    _simulate,
+    _transform_for,
+)
+from helpers.model.binding import applicable, assessment_stage, binds_geography, judged_on_city
 from helpers.model.cache import cache_key, code_hash  # noqa: F401 - code_hash is used by run/
-from helpers.model.kinds import Future, Settlement, TargetKind, kind_of
+from helpers.model.kinds import Future, Settlement, TargetKind, kind_of  # noqa: F401 - re-exported as before
+from helpers.model.status import (  # noqa: F401 - re-exported: the public names of the assessment
+    DATA_MISSING,
+    JUDGED,
+    OPEN,
+    PENDING_PUBLICATION,
+    QUANTILES,
+    SDG_CATEGORIES,
+    SETTLED,
+    STAGES,
+    STATUSES,
+    Assessment,
+    StatusThresholds,
+)
 from helpers.plan.geography import Geographies, Geography
 from helpers.plan.periods import Quarter
 from helpers.plan.registry import Indicator, Plan
 
-SETTLED = ("achieved", "missed")
-OPEN = ("on_track_reached", "on_track", "at_risk", "off_track", "insufficient_data")
-# the final assessment of a target the missing returns leave undecided (数据缺失): neither
-# settled nor open; the returns missing are listed in the row's ``missing_returns``
-DATA_MISSING = "data_missing"
-JUDGED = SETTLED + OPEN + (DATA_MISSING,)  # statuses of a target this geography is held to
-# not_applicable (不适用): a rate with no cases (0/0) in its due year; nothing to judge
-STATUSES = JUDGED + ("reference", "no_target", "not_applicable")
-# publication lag (helpers.run.publication): the judged period's figure is not yet published; forecast kept
-PENDING_PUBLICATION = "pending_publication"
-OPEN, JUDGED, STATUSES = (OPEN + (PENDING_PUBLICATION,), JUDGED + (PENDING_PUBLICATION,),
-                          STATUSES + (PENDING_PUBLICATION,))
-SDG_CATEGORIES = official.CATEGORIES + ("not_met", "not_applicable")
-QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
-STAGES = ("midterm", "final")
-
+__all__ = [
+    "DATA_MISSING", "JUDGED", "OPEN", "PENDING_PUBLICATION", "QUANTILES", "SDG_CATEGORIES", "SETTLED", "STAGES",
+    "STATUSES", "Assessment", "StatusThresholds", "applicable", "assess_all", "assess_one", "assessment_stage",
+    "binds_geography", "code_hash", "judged_on_city", "read_cache_entry", "write_cache_entry",
+]
 
 log = logging.getLogger("ipeval.run")
-
-
-@dataclass(frozen=True)
-class StatusThresholds:
-    """Probability thresholds: p >= on_track is on track; at_risk <= p < on_track is at risk.
-
-    ``hold_districts``: judge each district against a city-wide standard (a rate or per-capita
-    target the plan sets for 全市) instead of showing its figure as reference.
-    """
-
-    on_track: float = 0.80
-    at_risk: float = 0.40
-    hold_districts: bool = False
-
-    def status(self, p: float) -> str:
-        if p >= self.on_track:
-            return "on_track"
-        if p >= self.at_risk:
-            return "at_risk"
-        return "off_track"
-
-
-@dataclass
-class Assessment:
-    """One row of ``assessments.csv``: an indicator for a geography at an as-of quarter."""
-
-    indicator_id: str
-    section: str
-    geography_code: str
-    as_of: str
-    name_zh: str
-    name_en: str
-    unit_zh: str
-    unit_en: str
-    target_kind: str = ""
-    direction: str = ""
-    target_value: float = np.nan
-    due: str = ""
-    binds: str = ""                     # city | each_district | sum_of_districts
-    n_obs: int = 0
-    latest_period: str = ""
-    latest_value: float = np.nan
-    progress_value: float = np.nan      # the target quantity observed so far
-    gap: float = np.nan                 # how far progress is from the target (0 when met)
-    probability: float = np.nan
-    forecast_median: float = np.nan     # of the target quantity at the due date
-    forecast_lo80: float = np.nan
-    forecast_hi80: float = np.nan
-    forecast_lo95: float = np.nan
-    forecast_hi95: float = np.nan
-    status: str = "insufficient_data"
-    settled_on: str = ""                # the period whose data settled the target
-    early: bool = False                 # achieved before the due period
-    sdg_ratio: float = np.nan
-    sdg_category: str = "insufficient_data"
-    decided_by: str = ""                # observed | beta_binomial | <engine: drift_t, ensemble, ...> | reference | none
-    models_used: str = ""
-    models_dropped: str = ""
-    note: str = ""
-    missing_returns: str = ""           # "geography:period;..." returns missing in the target period
-    bands: list = field(default_factory=list, repr=False)  # per future period quantiles of the series
-
-    def row(self) -> dict:
-        d = asdict(self)
-        d.pop("bands")
-        return d
-
-
-# --------------------------------------------------------------------------- helpers
-
-def _transform_for(ind: Indicator) -> tuple[str, tuple]:
-    lo, hi = ind.bounds
-    if lo is not None and hi is not None:
-        return "logit", (float(lo), float(hi))
-    if lo is not None and lo >= 0:
-        return "log", (float(lo), None)
-    return "none", (lo, hi)
-
-
-def _seed(base: int, ind_id: str, geo_code: str, as_of: Quarter) -> int:
-    return (int(base) + zlib.crc32(f"{ind_id}|{geo_code}|{as_of}".encode())) % (2**32)
-
-
-def assessment_stage(plan: Plan, as_of: Quarter) -> str:
-    """``final`` (终期评估) for a run at or after the last due date of the plan's targets, else ``midterm``."""
-    dues = [i.target.due for i in plan.targets]
-    return "final" if dues and as_of >= max(dues) else "midterm"
-
-
-def binds_geography(ind: Indicator, geo: Geography, hold_districts: bool = False) -> bool:
-    """Whether ``geo`` is held to ``ind``'s target (else its row is a reference figure).
-
-    The city is held to every target. A district is held to a target that binds each district
-    (``binds: each_district``); to a city-wide standard (``binds: city``, a rate or per-capita
-    value) only when the setting ``status.hold_districts`` says so; never to a count the plan sets
-    for the city as a whole (``binds: sum_of_districts``): nobody set that number for a district.
-    """
-    t = ind.target
-    if t is None or geo.is_city or t.binds == "each_district":
-        return True
-    return t.binds == "city" and hold_districts and ind.aggregation in ("ratio_of_sums", "per_capita")
-
-
-def judged_on_city(ind: Indicator, geo: Geography, hold_districts: bool = False) -> bool:
-    """Whether a district's row of ``ind`` is a reference figure toward a city target."""
-    return ind.target is not None and not binds_geography(ind, geo, hold_districts)
-
-
-# --------------------------------------------------------------------------- the assessment
-
-def _new_row(ind: Indicator, geo: Geography, as_of: Quarter, s: pd.DataFrame) -> Assessment:
-    a = Assessment(ind.id, ind.section, geo.code, str(as_of), ind.name_zh, ind.name_en, ind.unit_zh, ind.unit_en)
-    a.n_obs = int(len(s))
-    if len(s):
-        a.latest_period = str(s["period"].iloc[-1])
-        a.latest_value = float(s["value"].iloc[-1])
-    t = ind.target
-    if t is None:
-        a.status, a.decided_by = "no_target", "none"
-    else:
-        a.target_kind, a.direction, a.target_value, a.due, a.binds = t.kind, t.direction, t.value, str(t.due), t.binds
-    return a
-
-
-def _future(ind: Indicator, s: pd.DataFrame) -> Future:
-    """The periods to simulate: up to the due date for a target, one year ahead for a trend."""
-    annual = ind.frequency == "annual"
-    last = Quarter.from_index(int(s["qindex"].iloc[-1]))
-    if ind.target is None:
-        steps = 1 if annual else 4
-    else:
-        due = ind.target.due
-        steps = (due.year - last.year) if annual else (due - last)
-    return Future(last, annual, max(int(steps), 0))
-
-
-def _simulate(a: Assessment, ind: Indicator, geo: Geography, as_of: Quarter, s: pd.DataFrame, fut: Future,
-              settings, kind: TargetKind | None = None) -> tuple[np.ndarray | None, str]:
-    """Simulated paths of the series (``None`` if too short or nothing to simulate), and the engine's note."""
-    from helpers.model import forecast  # statsmodels is imported only where a forecast is made
-
-    if fut.steps <= 0:
-        return None, ""
-    transform, bounds = _transform_for(ind)
-    season_length = 1 if fut.annual else 4
-    history, integer, to_value = s["value"].to_numpy(float), ind.measure == "count", None
-    units = kind.units(s) if hasattr(kind, "units") else None
-    if units is not None:
-        # a share of units covered: the count of units, whole numbers between 0 and all of them
-        history, n_units = units
-        transform, bounds, integer = "log", (0.0, n_units), True
-        to_value = lambda p: p / n_units * ind.scale  # noqa: E731 - back to the indicator's unit
-    try:
-        # counts are simulated as whole numbers (small ones in units): P(12 -> 13 of 13) is a count's question
-        pf = forecast.simulate_paths(history, fut.steps, transform=transform, bounds=bounds,
-                                     season_length=season_length, settings=settings,
-                                     seed=_seed(settings.seed, ind.id, geo.code, as_of), integer=integer,
-                                     positions=s["year" if fut.annual else "qindex"].to_numpy(int))
-    except forecast.TooShortError:
-        need = settings.min_points_for(season_length)
-        return None, f"{len(s)} observations (< {need}): too short for a probability"
-    a.models_used = ",".join(pf.members_used)
-    a.decided_by = settings.engine  # what decides the probability, unless a closed form does (_from_paths)
-    a.models_dropped = ";".join(f"{k}: {v}" for k, v in pf.members_dropped.items())
-    paths = pf.paths if to_value is None else to_value(pf.paths)
-    qs = np.quantile(paths, QUANTILES, axis=0)
-    step = 4 if fut.annual else 1
-    for k in range(fut.steps):
-        f = fut.last + (k + 1) * step
-        a.bands.append(dict(period=(str(f.year) if fut.annual else str(f)), qindex=f.index,
-                            **{f"q{int(q * 1000):03d}": float(v) for q, v in zip(QUANTILES, qs[:, k])}))
-    return paths, pf.note
-
-
-def _official(a: Assessment, kind: TargetKind, s: pd.DataFrame) -> None:
-    """The official-style category of an open target (from the zone period's baseline)."""
-    t = kind.t
-    base = min(t.baseline or t.start, t.start)
-    times, values = kind.official_series(s)
-    a.sdg_ratio, a.sdg_category = official.progress_ratio(
-        times, values, t.value, t.direction, due_time=t.due.year + t.due.q / 4,
-        baseline_time=base.year + (base.q - 1) / 4)
-    if a.sdg_category == "met" and not kind.reached(s):
-        # an open target whose latest observed quantity meets it (last year's total of a yearly
-        # flow, a rate so far this year) is not settled: at that pace it is on track
-        a.sdg_category = "on_track"
-
-
-def _settle(a: Assessment, st: Settlement, due: Quarter) -> None:
-    a.decided_by, a.settled_on, a.early = "observed", st.period, st.early
-    a.status = st.outcome
-    a.probability = 1.0 if st.outcome == "achieved" else 0.0
-    a.sdg_category = "met" if st.outcome == "achieved" else "not_met"  # the verdict, never a contradiction
-    # when and whether early are columns (settled_on, early), shown in the report's language
-    a.note = st.note or (f"target not met by {due}" if st.outcome == "missed" else "")
-
-
-def _from_paths(a: Assessment, kind: TargetKind, s: pd.DataFrame, paths: np.ndarray, fut: Future,
-                thresholds: StatusThresholds) -> None:
-    quantity, ok = kind.outcome(s, paths, fut)
-    exact = kind.exact_probability(s, fut)
-    a.probability = float(np.mean(ok)) if exact is None else exact
-    lo95, lo80, med, hi80, hi95 = np.quantile(quantity, QUANTILES)
-    a.forecast_lo95, a.forecast_lo80, a.forecast_median, a.forecast_hi80, a.forecast_hi95 = (
-        float(lo95), float(lo80), float(med), float(hi80), float(hi95))
-    # what decided the probability: the closed form, else the engine that simulated the paths
-    a.decided_by = "beta_binomial" if exact is not None else (a.decided_by or "ensemble")
-    # a level already at the target is marked so while the probability says on track; the level
-    # reached never overrides a low probability (a stock at 50 for >= 50, falling, is at risk)
-    a.status = thresholds.status(a.probability)
-    if a.status == "on_track" and kind.reached(s):
-        a.status = "on_track_reached"
-
-
-def _as_reference(a: Assessment) -> None:
-    """A district's row of a target that binds the city: its figure stays, as reference against
-    the city's standard; no probability, verdict or category."""
-    a.status, a.decided_by = "reference", "reference"
-    a.probability = a.sdg_ratio = np.nan
-    if a.binds == "sum_of_districts":  # a share of the city's count has no gap of its own
-        a.gap = np.nan
-    a.settled_on, a.early = "", False
-    a.sdg_category = "not_applicable"
-    a.note = "; ".join(x for x in ("target set for the city as a whole; shown for reference", a.note) if x)
-
-
-def _final_without_data(a: Assessment, kind: TargetKind | None, as_of: Quarter) -> None:
-    """At or after its due date, a target the data do not settle because returns are missing is
-    数据缺失 (``data_missing``), never a forecast of the past: no probability, the missing returns listed."""
-    if kind is None or as_of < kind.t.due or not kind.gaps:
-        return
-    a.status, a.decided_by = DATA_MISSING, "none"
-    a.probability = np.nan
-    a.forecast_median = a.forecast_lo80 = a.forecast_hi80 = a.forecast_lo95 = a.forecast_hi95 = np.nan
-    a.sdg_category = "insufficient_data"
-    a.note = "; ".join(x for x in (a.note, f"returns missing: {a.missing_returns}") if x)
-
-
-def _not_applicable(a: Assessment, ind: Indicator, geo: Geography, thresholds: StatusThresholds) -> Assessment:
-    """No cases in the due year (0/0): 不适用, neither judged nor blocking the city's figure."""
-    a.status, a.decided_by, a.sdg_category = "not_applicable", "observed", "not_applicable"
-    a.note = f"no cases in {ind.target.due.year} (0/0): not applicable"
-    if not binds_geography(ind, geo, thresholds.hold_districts):
-        _as_reference(a)
-    return a
 
 
 def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geographies, as_of: Quarter,
@@ -337,8 +110,8 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
     kind = kind_of(ind)
     if kind is not None:
         kind.no_cases = no_cases
-        last = min(ind.target.due, as_of)
-        kind.gaps = missing_returns(frame, ind, geo, geos, ind.target.start, last)
+        last = min(kind.t.due, as_of)  # kind.t is ind.target
+        kind.gaps = missing_returns(frame, ind, geo, geos, kind.t.start, last)
         a.missing_returns = ";".join(f"{c}:{g.period}" for g in kind.gaps.values() for c in g.missing)
     if kind is not None and kind.not_applicable(s):
         return _not_applicable(a, ind, geo, thresholds)
@@ -356,16 +129,16 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
     a.progress_value = kind.progress(s)
     settled = kind.settle(s)
     if settled is not None:
-        _settle(a, settled, ind.target.due)
+        _settle(a, settled, kind.t.due)
     else:
         _official(a, kind, s)
-        if paths is not None and fut.column(ind.target.due) >= 0:
+        if paths is not None and fut.column(kind.t.due) >= 0:
             _from_paths(a, kind, s, paths, fut, thresholds)
         else:
             a.status, a.decided_by = "insufficient_data", "none"
         _final_without_data(a, kind, as_of)
     if np.isfinite(a.progress_value):  # what is still missing, in the target's unit (0 once met)
-        t = ind.target
+        t = kind.t
         shortfall = t.value - a.progress_value if t.direction == "at_least" else a.progress_value - t.value
         a.gap = float(max(shortfall, 0.0))
     a.note = "; ".join(x for x in (a.note, fc_note) if x)
@@ -373,10 +146,6 @@ def assess_one(frame: pd.DataFrame, ind: Indicator, geo: Geography, geos: Geogra
         _as_reference(a)
     return a
 
-
-def applicable(ind: Indicator, geo: Geography) -> bool:
-    """Whether an indicator is assessed for a geography (city-only indicators: the city alone)."""
-    return geo.is_city or not ind.city_only
 
 
 def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarter, settings,
@@ -401,7 +170,7 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
     jobs = [(ind, geo) for geo in geos_list for ind in plan.indicators if applicable(ind, geo)]
     cache = Path(cache_dir) if cache_dir else None
     results: list[Assessment | None] = [None] * len(jobs)
-    keys = [None] * len(jobs)
+    keys: list = [None] * len(jobs)
     todo = []
     if cache is not None:
         # split the frame once: the keys of ~300 series would otherwise each scan every row
@@ -445,10 +214,11 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
             results[n] = res
             if cache is not None:
                 write_cache_entry(cache / f"{keys[n]}.json", keys[n], res)
-    table = pd.DataFrame([r.row() for r in results])
+    assessed = cast("list[Assessment]", results)  # every job has its result now
+    table = pd.DataFrame([r.row() for r in assessed])
     table["assessment_stage"] = assessment_stage(plan, as_of)  # every row says whether this is the final assessment
     bands = pd.DataFrame([dict(indicator_id=r.indicator_id, geography_code=r.geography_code, **b)
-                          for r in results for b in r.bands])
+                          for r in assessed for b in r.bands])
     return table, bands
 
 

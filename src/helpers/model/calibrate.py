@@ -29,7 +29,7 @@ Progress Chart test: actual compound growth since the baseline against the growt
 reach the target from the baseline, on track at a ratio of 0.95).
 
 ``docs/methodology.md`` (section "Calibration on real series") explains the experiment and shows
-its result; ``benchmarks/bench_calibrate.py`` times it.
+its result; ``benchmarks/bench_calibrate.py`` times it. The files are read by :mod:`helpers.model.calibrate_read`.
 """
 
 from __future__ import annotations
@@ -39,11 +39,13 @@ import os
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from helpers.exceptions import ConfigError, DataValidationError
+from helpers.exceptions import ConfigError
+from helpers.model.calibrate_read import _REQUIRED, infer_freq, read_series  # noqa: F401 - re-exported
 from helpers.model.forecast import ForecastSettings, simulate_paths
 from helpers.model.scoring import calibration_slope, interval_coverage
 
@@ -78,90 +80,9 @@ PERIODS = {"yearly": 1, "quarterly": 4}
 #: two to four years of quarters.
 DEFAULT_HISTORY = {"yearly": (4, 6, 8), "quarterly": (8, 12, 16)}
 #: The goals of issue 10, printed next to the table (never asserted: they are targets, not facts).
-GOALS = dict(slope=(0.9, 1.15), cov80=(0.77, 0.83), cov95=(0.93, 0.97), brier_vs_unsd=0.65, skill=0.15)
-_REQUIRED = ("series", "category", "start_year", "start_period", "t", "value")
+GOALS: dict[str, Any] = dict(slope=(0.9, 1.15), cov80=(0.77, 0.83), cov95=(0.93, 0.97), brier_vs_unsd=0.65, skill=0.15)
 #: "on track" when the projection covers this share of the required change (UNSD cut-off).
 _ON_TRACK = 0.95
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def infer_freq(frame: pd.DataFrame, path: str | Path = "") -> str:
-    """Yearly or quarterly, from the periods of a calibration file.
-
-    ``start_period`` is the period of the year a series starts in: quarterly files use 1-4,
-    yearly files mostly 1. Three or more distinct start periods (all within 1-4) mean quarterly,
-    a single one yearly; anything else (two distinct values, as M3's yearly sheet has) is decided
-    by the file name when it says ``year``/``annual`` or ``quarter``.
-
-    Raises
-    ------
-    ConfigError
-        When the periods do not decide and the name does not say: pass ``--freq``.
-    """
-    periods = set(pd.to_numeric(frame["start_period"], errors="coerce").dropna().astype(int))
-    name = Path(path).name.lower()
-    if periods and max(periods) <= 4 and len(periods) >= 3:
-        return "quarterly"
-    if periods and max(periods) > 4:
-        raise ConfigError(f"{path}: start_period goes up to {max(periods)}; only yearly or quarterly "
-                          "series are supported (use --freq to say which)")
-    if "quarter" in name:
-        return "quarterly"
-    if len(periods) == 1 or "year" in name or "annual" in name:
-        return "yearly"
-    raise ConfigError(f"{path}: cannot tell yearly from quarterly from the start periods {sorted(periods)}; "
-                      "pass --freq yearly or --freq quarterly")
-
-
-def read_series(path: str | Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Read one calibration file in the long format ``series, category, start_year, start_period, t, value``.
-
-    Returns
-    -------
-    (frame, series) : pandas.DataFrame and dict of str to numpy.ndarray
-        The file as read, and each series' values in ``t`` order.
-
-    Raises
-    ------
-    DataValidationError
-        Naming the file, row (1 = first data row) and column of the first problems: a missing
-        column, a value that is not a positive number, ``t`` not 1..N without gaps in a series.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"calibration file not found: {path}")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        # an empty file, or one that is not a CSV table: the user's file, not a bug
-        raise DataValidationError(f"{path}: not a calibration table ({type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0]}); expected columns {list(_REQUIRED)}") from None
-    if frame.empty:
-        raise DataValidationError(f"{path}: no rows; expected columns {list(_REQUIRED)} and one row per value")
-    missing = [c for c in _REQUIRED if c not in frame.columns]
-    if missing:
-        raise DataValidationError(f"{path}: missing column(s) {missing}; expected {list(_REQUIRED)}")
-    problems = []
-    value = pd.to_numeric(frame["value"], errors="coerce")
-    for i in np.flatnonzero(~(value > 0).to_numpy()):
-        problems.append(dict(file=str(path), row=int(i) + 1, column="value", rule="a positive number",
-                             value=frame["value"].iloc[i], message="values must be positive numbers"))
-    t = pd.to_numeric(frame["t"], errors="coerce")
-    frame = frame.assign(value=value, t=t)
-    series: dict[str, np.ndarray] = {}
-    for name, g in frame.groupby("series", sort=True):
-        g = g.sort_values("t")
-        if not np.array_equal(g["t"].to_numpy(), np.arange(1, len(g) + 1)):
-            problems.append(dict(file=str(path), row=int(g.index[0]) + 1, column="t", rule="1..N without gaps",
-                                 value=name, message=f"series {name}: t must run 1..N without gaps"))
-            continue
-        series[str(name)] = g["value"].to_numpy(float)
-    if problems:
-        failures = pd.DataFrame(problems)
-        raise DataValidationError(f"{path}: {len(failures)} problem(s) in the calibration file", failures)
-    return frame, series
 
 
 # --------------------------------------------------------------------------- the experiment
@@ -210,6 +131,78 @@ def in_half(name: str, half: str) -> bool:
     return (zlib.crc32(name.encode()) % 2 == 0) == (half == "a")
 
 
+def _check_calibration(freq: str, histories: Sequence[int], settings: ForecastSettings, half: str,
+                       methods: Sequence[str]) -> int:
+    """The periods per year of ``freq``, once the arguments of :func:`run_calibration` are checked."""
+    if freq not in PERIODS:
+        raise ConfigError(f"freq must be one of {list(PERIODS)}, got {freq!r}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ConfigError(f"unknown calibration method(s) {unknown}; choose from {list(METHODS)}")
+    if half not in ("all", "a", "b"):
+        raise ConfigError(f"half must be 'all', 'a' or 'b', got {half!r}")
+    m = PERIODS[freq]
+    need = settings.min_points_for(m)
+    if min(histories) < need:
+        raise ConfigError(f"history length {min(histories)} is fewer than the engine's minimum of {need} "
+                          f"{freq} points (forecast.min_points{'_yearly' if m == 1 else ''})")
+    return m
+
+
+def _series_names(series: dict[str, np.ndarray], half: str, max_series: int | None, seed: int) -> list[str]:
+    """The series scored: those of ``half``, or a sample of ``max_series`` of them drawn with ``seed``."""
+    names = sorted(k for k in series if in_half(k, half))
+    if max_series is not None and max_series < len(names):
+        names = sorted(np.random.default_rng(seed).choice(names, size=max_series, replace=False).tolist())
+    return names
+
+
+def _simulations(window: np.ndarray, steps: int, m: int, freq: str, methods: Sequence[str], engines: dict,
+                 n_paths: int, seed_here: int) -> dict:
+    """Each simulating method's paths from ``window`` (``None`` where its fit failed)."""
+    from helpers.model.calibrate_skill import ets_damped_paths
+
+    sims: dict[str, np.ndarray | None] = {}
+    for method in methods:
+        if method in engines:
+            sims[method] = simulate_paths(
+                window, steps, transform="log", season_length=m, freq=freq,
+                settings=engines[method], seed=seed_here).paths
+        elif method == "ets_damped":
+            sims[method] = ets_damped_paths(window, steps, n_paths, seed_here)
+    return sims
+
+
+def _origin_rows(y: np.ndarray, window: np.ndarray, origin: int, sims: dict, g: np.ndarray, horizons: list,
+                 *, freq: str, name: str, n: int, m: int, methods: Sequence[str]) -> list[dict]:
+    """One row per horizon, method and growth rate of the forecasts made at ``origin``."""
+    rows: list[dict] = []
+    for h, horizon in horizons:
+        years = h / m
+        realised = float(y[origin + h])
+        targets = window[-1] * (1.0 + g) ** years
+        outcome = (realised >= targets).astype(float)
+        probs = _rule_probabilities(window, m, years, targets)
+        for method in methods:
+            if method == "base_rate":
+                continue  # from all the outcomes, once the loop is done
+            band, med = (np.nan,) * 4, np.nan
+            if method in sims:
+                if sims[method] is None:
+                    continue  # the fit failed: no forecast from this method here
+                at = sims[method][:, h - 1]
+                probs[method] = (at[:, None] >= targets[None, :]).mean(axis=0)
+                band = tuple(np.quantile(at, (0.1, 0.9, 0.025, 0.975)))
+                med = float(np.median(at))
+            for gi, p in enumerate(probs[method]):
+                rows.append(dict(freq=freq, series=name, n=int(n), origin=int(origin) + 1,
+                                 years=years, h=h, horizon=horizon, g=float(g[gi]), method=method,
+                                 probability=float(p), outcome=outcome[gi], lo80=band[0],
+                                 hi80=band[1], lo95=band[2], hi95=band[3], realised=realised,
+                                 median=med, last=float(window[-1])))
+    return rows
+
+
 def run_calibration(series: dict[str, np.ndarray], freq: str, histories: Sequence[int],
                     settings: ForecastSettings = ForecastSettings(), *, origins: int = 3,
                     max_series: int | None = None, half: str = "all", seed: int = 20000101,
@@ -243,24 +236,11 @@ def run_calibration(series: dict[str, np.ndarray], freq: str, histories: Sequenc
         One row per forecast: ``freq, series, n, origin, years, g, method, probability, outcome,
         lo80, hi80, lo95, hi95, realised`` (intervals NaN for the rules).
     """
-    if freq not in PERIODS:
-        raise ConfigError(f"freq must be one of {list(PERIODS)}, got {freq!r}")
-    from helpers.model.calibrate_skill import add_base_rate, ets_damped_paths
+    m = _check_calibration(freq, histories, settings, half, methods)
+    from helpers.model.calibrate_skill import add_base_rate
 
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ConfigError(f"unknown calibration method(s) {unknown}; choose from {list(METHODS)}")
-    if half not in ("all", "a", "b"):
-        raise ConfigError(f"half must be 'all', 'a' or 'b', got {half!r}")
-    m = PERIODS[freq]
-    need = settings.min_points_for(m)
-    if min(histories) < need:
-        raise ConfigError(f"history length {min(histories)} is fewer than the engine's minimum of {need} "
-                          f"{freq} points (forecast.min_points{'_yearly' if m == 1 else ''})")
     steps = max(YEARS) * m
-    names = sorted(k for k in series if in_half(k, half))
-    if max_series is not None and max_series < len(names):
-        names = sorted(np.random.default_rng(seed).choice(names, size=max_series, replace=False).tolist())
+    names = _series_names(series, half, max_series, seed)
     engines = {"engine": settings, "rw_drift": dataclasses.replace(settings, engine="rw_drift")}
     g = np.asarray(GROWTH_RATES)
     # (steps ahead, horizon class): 1-3 quarters on quarterly series, then 1-3 years
@@ -271,38 +251,10 @@ def run_calibration(series: dict[str, np.ndarray], freq: str, histories: Sequenc
         for n in histories:
             for origin in _origins(y.size, int(n), steps, origins):
                 window = y[origin - n + 1: origin + 1]  # the only data a method sees
-                sims = {}
-                seed_here = _seed(settings.seed, name, n, origin)
-                for method in methods:
-                    if method in engines:
-                        sims[method] = simulate_paths(
-                            window, steps, transform="log", season_length=m, freq=freq,
-                            settings=engines[method], seed=seed_here).paths
-                    elif method == "ets_damped":
-                        sims[method] = ets_damped_paths(window, steps, settings.n_paths, seed_here)
-                for h, horizon in horizons:
-                    years = h / m
-                    realised = float(y[origin + h])
-                    targets = window[-1] * (1.0 + g) ** years
-                    outcome = (realised >= targets).astype(float)
-                    probs = _rule_probabilities(window, m, years, targets)
-                    for method in methods:
-                        if method == "base_rate":
-                            continue  # from all the outcomes, once the loop is done
-                        band, med = (np.nan,) * 4, np.nan
-                        if method in sims:
-                            if sims[method] is None:
-                                continue  # the fit failed: no forecast from this method here
-                            at = sims[method][:, h - 1]
-                            probs[method] = (at[:, None] >= targets[None, :]).mean(axis=0)
-                            band = tuple(np.quantile(at, (0.1, 0.9, 0.025, 0.975)))
-                            med = float(np.median(at))
-                        for gi, p in enumerate(probs[method]):
-                            rows.append(dict(freq=freq, series=name, n=int(n), origin=int(origin) + 1,
-                                             years=years, h=h, horizon=horizon, g=float(g[gi]), method=method,
-                                             probability=float(p), outcome=outcome[gi], lo80=band[0],
-                                             hi80=band[1], lo95=band[2], hi95=band[3], realised=realised,
-                                             median=med, last=float(window[-1])))
+                sims = _simulations(window, steps, m, freq, methods, engines, settings.n_paths,
+                                    _seed(settings.seed, name, n, origin))
+                rows += _origin_rows(y, window, origin, sims, g, horizons, freq=freq, name=name, n=n, m=m,
+                                     methods=methods)
     per = pd.DataFrame(rows, columns=["freq", "series", "n", "origin", "years", "h", "horizon", "g", "method",
                                       "probability", "outcome", "lo80", "hi80", "lo95", "hi95", "realised",
                                       "median", "last"])

@@ -70,19 +70,9 @@ __all__ = [
 ]
 
 
-def simulate_paths(
-    history,
-    horizon: int,
-    *,
-    transform: str = "none",
-    bounds=(None, None),
-    season_length: int = 4,
-    settings: ForecastSettings = ForecastSettings(),
-    seed: int | None = None,
-    integer: bool = False,
-    freq: str | None = None,
-    positions=None,
-) -> PathForecast:
+def simulate_paths(history, horizon: int, *, transform: str = "none", bounds=(None, None), season_length: int = 4,
+                   settings: ForecastSettings = ForecastSettings(), seed: int | None = None, integer: bool = False,
+                   freq: str | None = None, positions=None) -> PathForecast:
     """Simulate ``settings.n_paths`` future paths of a short series.
 
     Parameters
@@ -135,51 +125,44 @@ def simulate_paths(
 
     Notes
     -----
-    ``drift_t``: see :func:`_drift_t_paths` and ``docs/methodology.md`` section 4. The rest of
-    these notes is about ``engine="ensemble"``.
-
-    Members (all statsmodels, fitted once each):
-
-    ``ets_ann``
-        ``ETSModel(error="add")``: simple exponential smoothing.
-    ``ets_aadn``
-        ``ETSModel(error="add", trend="add", damped_trend=True)``.
-    ``ets_ana``
-        ``ETSModel(error="add", seasonal="add")``, only on seasonal series (added
-        automatically).
-    ``theta``
-        ``ThetaModel`` (additive deseasonalising on seasonal series). It has no simulator:
-        paths are its point forecast plus SES-type cumulated innovations,
-        ``e_{T+h} + alpha * sum_{j<h} e_{T+j}`` with ``e ~ N(0, sigma2)`` and ``sigma2`` the
-        variance of the method's in-sample one-step errors.
-    ``uc_llt``
-        ``UnobservedComponents(level="local linear trend")``.
-
-    Members are fitted on the modelling-scale history standardised to mean 0 and standard
-    deviation 1 (all members are affine-equivariant, so this only improves the optimisers'
-    conditioning); paths are scaled back before the back-transform.
-
-    ETS paths come from ``ETSResults.simulate(h, repetitions=R, anchor="end")``, so they start
-    after the last observation (the default anchor simulates from the start of the sample).
-    UC paths come from a vectorised equivalent of ``simulate(..., anchor="end")`` (see
-    ``_simulate_state_space``), which is ~50 times faster than statsmodels' per-path loop.
-
-    A member is dropped, with the reason in ``members_dropped`` (and logged at INFO), if its fit
-    raises, reports non-convergence (``mle_retvals['converged']`` or a ConvergenceWarning),
-    gives any non-finite path, or explodes: the 10%, 50% or 90% quantile of its paths at the
-    last horizon step lies more than 10 x (max - min of the history) from the last observation,
-    measured on the modelling scale. A constant history fits no model: every path stays at the
-    last value (``members_used == ["rw_drift"]``, with zero drift and variance).
-
-    The survivors are combined as an equal-weight mixture: with K members each simulates
-    ``n_paths // K`` paths (the first also the remainder), concatenated in member order. If no
-    member survives, a random walk with drift on the modelling scale (drift and sigma from the
-    first differences) produces all paths and ``members_used == ["rw_drift"]``.
-
-    Parameter uncertainty is not included: simulations condition on the fitted parameters, so
-    intervals are too narrow on short series (M4 found submitted intervals overconfident). One
-    fit per member keeps a run of ~300 series within seconds.
+    ``drift_t``: see :func:`_drift_t_paths` and ``docs/methodology.md`` section 4. The ensemble's
+    members, the checks that drop one and the mixture of the survivors are described in
+    :mod:`helpers.model.engine_ensemble`.
     """
+    y, yearly = _checked_history(history, horizon, transform, season_length, freq, settings)
+    horizon = int(horizon)
+    lo, hi = _transform_bounds(transform, bounds)
+    small_count = integer and float(np.max(np.abs(y))) <= SMALL_COUNT
+    if small_count:
+        # a few whole units (0/1 deals, 12 of 13 stations): log1p and logit scales blow single
+        # steps up (0 -> 1 is +0.69 on log1p; 12 -> 13 of 13 is clipped to 0.5% of the bound and
+        # jumps by ~3 logits), so small counts are modelled in units and rounded
+        transform = "none"
+    z = _forward(y, transform, lo, hi)
+    seeds = _member_seeds(settings.seed if seed is None else int(seed))
+    job = engines.EngineInput(transform=transform, lo=lo, hi=hi, season_length=season_length,
+                              periods=1 if yearly else season_length, settings=settings, seeds=seeds,
+                              small_count=bool(small_count), positions=positions)
+    pf = engines.get(settings.engine)(z, horizon, job)
+    if integer:
+        pf.paths = _whole_numbers(pf.paths, lo, hi)
+    return pf
+
+
+def _whole_numbers(paths: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+    """Paths of whole-number counts: a path of 12.6 deals is 13 deals; rounding after the bounds
+    keeps the paths whole and lets them reach a bound (13 of 13) without any snapping."""
+    paths = np.rint(paths)
+    if lo is not None or hi is not None:
+        paths = np.clip(paths, -np.inf if lo is None else math.ceil(lo - 1e-9),
+                        np.inf if hi is None else math.floor(hi + 1e-9))
+    return paths
+
+
+def _checked_history(history, horizon, transform: str, season_length, freq,
+                     settings: ForecastSettings) -> tuple[np.ndarray, bool]:
+    """The history as a float array and whether it is yearly, once it and the arguments of
+    :func:`simulate_paths` are checked (:class:`TooShortError`: fewer points than the settings' minimum)."""
     y = np.asarray(history, dtype=float)
     if y.ndim != 1:
         raise ValueError(f"history must be one-dimensional, got shape {y.shape}")
@@ -200,29 +183,7 @@ def simulate_paths(
         raise TooShortError(
             f"{y.size} observations, fewer than the {need} needed to fit a model"
         )
-    horizon = int(horizon)
-    lo, hi = _transform_bounds(transform, bounds)
-    small_count = integer and float(np.max(np.abs(y))) <= SMALL_COUNT
-    if small_count:
-        # a few whole units (0/1 deals, 12 of 13 stations): log1p and logit scales blow single
-        # steps up (0 -> 1 is +0.69 on log1p; 12 -> 13 of 13 is clipped to 0.5% of the bound and
-        # jumps by ~3 logits), so small counts are modelled in units and rounded
-        transform = "none"
-    z = _forward(y, transform, lo, hi)
-    seeds = _member_seeds(settings.seed if seed is None else int(seed))
-    job = engines.EngineInput(transform=transform, lo=lo, hi=hi, season_length=season_length,
-                              periods=1 if yearly else season_length, settings=settings, seeds=seeds,
-                              small_count=bool(small_count), positions=positions)
-    pf = engines.get(settings.engine)(z, horizon, job)
-    if integer:
-        # whole-number counts: a path of 12.6 deals is 13 deals; rounding after the bounds
-        # keeps the paths whole and lets them reach a bound (13 of 13) without any snapping
-        paths = np.rint(pf.paths)
-        if lo is not None or hi is not None:
-            paths = np.clip(paths, -np.inf if lo is None else math.ceil(lo - 1e-9),
-                            np.inf if hi is None else math.floor(hi + 1e-9))
-        pf.paths = paths
-    return pf
+    return y, yearly
 
 
 def point_quantiles(paths, qs=(0.025, 0.1, 0.5, 0.9, 0.975)) -> np.ndarray:

@@ -134,13 +134,7 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
     try:
         previous_handlers = _raise_on_signals()
         staging.mkdir(parents=True)
-        handler = json_log_handler(staging / "run.log.jsonl")
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.info("run started", extra={"event": "start", "quarter": str(q), "run_id": run_id,
-                                       "as_of": (inp.store_state or {}).get("as_of")})
-        for ev in log_events:
-            log.info(ev.get("message", ev.get("event", "")), extra={k: v for k, v in ev.items() if k != "message"})
+        handler = _start_log(staging, inp, run_id, log_events)
         results = _stages(inp, staging, run_id, started, force=force, quiet=quiet, stop_after_jobs=stop_after_jobs,
                           documents=documents, input_fingerprint=input_fingerprint)
         log.removeHandler(handler)
@@ -150,18 +144,35 @@ def run_quarter(settings: Settings, quarter: str = "latest", *, sections=None, g
         published = publish(out_root, q, staging, run_id)
         return RunResult(str(q), run_id, published, out_root / str(q), results)
     except BaseException:
-        # nothing is published: the previous outputs stay as they were
-        for h in list(log.handlers):
-            if isinstance(h, logging.FileHandler) and str(staging) in str(getattr(h, "baseFilename", "")):
-                log.removeHandler(h)
-                h.close()
-        kill_children()
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging)
         raise
     finally:
         for sig, h in previous_handlers.items():
             signal.signal(sig, h)
         lock.release()
+
+
+def _start_log(staging: Path, inp: RunInputs, run_id: str, log_events) -> logging.Handler:
+    """The run's JSON-lines log in ``staging``, opened with the start event and ``log_events``."""
+    handler = json_log_handler(staging / "run.log.jsonl")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.info("run started", extra={"event": "start", "quarter": str(inp.quarter), "run_id": run_id,
+                                   "as_of": (inp.store_state or {}).get("as_of")})
+    for ev in log_events:
+        log.info(ev.get("message", ev.get("event", "")), extra={k: v for k, v in ev.items() if k != "message"})
+    return handler
+
+
+def _discard(staging: Path) -> None:
+    """Nothing is published: the run's log closed, its kernels ended and ``staging`` removed, so the
+    previous outputs stay as they were."""
+    for h in list(log.handlers):
+        if isinstance(h, logging.FileHandler) and str(staging) in str(getattr(h, "baseFilename", "")):
+            log.removeHandler(h)
+            h.close()
+    kill_children()
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _on_signal(signum, frame):

@@ -114,7 +114,7 @@ def _default_origins(series: pd.DataFrame, due: Quarter, min_points: int) -> lis
 def _realised(full: pd.DataFrame, ind) -> float:
     """The target quantity at the due date, from the full series: the kind's own formula, the
     same :mod:`helpers.model.kinds` code assess_one simulates."""
-    return kind_of(ind).realised(full[full["value"].notna()].reset_index(drop=True))
+    return kind_of(ind).realised(full[full["value"].notna()].reset_index(drop=True))  # type: ignore[union-attr]  # a backtested indicator has a target
 
 
 # --------------------------------------------------------------------------- the backtest
@@ -185,6 +185,86 @@ def _methods(members, settings) -> tuple[str, ...]:
     return members
 
 
+def _cases(frame: pd.DataFrame, geos, settings, thresholds: StatusThresholds, fixed, geo_list: list,
+           inds: list) -> tuple[list, dict]:
+    """The (indicator, geography, origin) cases to forecast, and per (indicator, geography) the
+    outcome the data settle at the due date (NaN while unknown) and the realised target quantity."""
+    jobs, outcomes = [], {}
+    for geo in geo_list:
+        for ind in inds:
+            if not applicable(ind, geo) or judged_on_city(ind, geo, thresholds.hold_districts):
+                continue  # a district's share of a city-wide count has no target of its own to score
+            due = ind.target.due
+            full = indicator_series(frame, ind, geo, geos, due)
+            full = full[full["value"].notna()]
+            end = assess_one(frame, ind, geo, geos, due, settings, thresholds, fit=False)
+            outcome = (1.0 if end.probability == 1.0 else 0.0) if end.decided_by == "observed" else np.nan
+            outcomes[(ind.id, geo.code)] = (outcome, _realised(full, ind))
+            low = settings.min_points_for(1 if ind.frequency == "annual" else 4)
+            if fixed is None:
+                qs = _default_origins(full, due, low)
+            else:
+                qs = []
+                for q in fixed:
+                    if q >= due:
+                        continue
+                    if int((full["qindex"] <= q.index).sum()) < low:
+                        continue
+                    qs.append(q)
+            jobs += [(ind.id, geo.code, q) for q in qs]
+    return jobs, outcomes
+
+
+def _forecast_cases(jobs: list, init: tuple, workers: int) -> list:
+    """Every method's rows for each case (:func:`_case`), in processes when ``workers > 1``."""
+    if workers > 1 and len(jobs) > 4:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        # one BLAS thread per worker, as in assess_all
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver"), initializer=_init_worker,
+                                 initargs=init) as pool:
+            done = list(pool.map(_case, jobs, chunksize=1))
+    else:
+        saved = dict(_STATE)
+        _init_worker(*init)
+        try:
+            done = [_case(j) for j in jobs]
+        finally:
+            _STATE.clear()
+            _STATE.update(saved)
+    return done
+
+
+def _forecast_table(jobs: list, done: list, outcomes: dict) -> pd.DataFrame:
+    """The per-forecast table (:data:`FORECAST_COLUMNS`): each row with its case's outcome, and
+    whether the realised quantity fell in its intervals."""
+    rows = []
+    for job, case_rows in zip(jobs, done):
+        outcome, realised = outcomes[(job[0], job[1])]
+        for r in case_rows:
+            r.update(outcome=outcome, realised=realised)
+            if r.get("scored") and not np.isfinite(outcome):
+                r.update(scored=False, excluded="outcome unknown (the data do not settle the target at the due date)")
+            rows.append(r)
+    per = pd.DataFrame(rows, columns=FORECAST_COLUMNS)
+    for c in ("probability", "forecast_median", "forecast_lo80", "forecast_hi80", "forecast_lo95", "forecast_hi95",
+              "outcome", "realised", "target_value"):
+        per[c] = per[c].astype(float)
+    in80 = (per["realised"] >= per["forecast_lo80"]) & (per["realised"] <= per["forecast_hi80"])
+    in95 = (per["realised"] >= per["forecast_lo95"]) & (per["realised"] <= per["forecast_hi95"])
+    has80 = per[["realised", "forecast_lo80", "forecast_hi80"]].notna().all(axis=1)
+    has95 = per[["realised", "forecast_lo95", "forecast_hi95"]].notna().all(axis=1)
+    per["in80"] = in80.astype(object).where(has80, None)
+    per["in95"] = in95.astype(object).where(has95, None)
+    per["scored"] = per["scored"].fillna(False).astype(bool)
+    for c in ("sdg_category", "decided_by", "models_used", "models_dropped", "excluded"):
+        per[c] = per[c].fillna("")
+    return per
+
+
 def run_backtest(frame: pd.DataFrame, plan, geos, settings, origins=None, members=None, geographies=None,
                  n_paths: int | None = None, indicators: Sequence[str] | None = None,
                  thresholds: StatusThresholds = StatusThresholds(), workers: int = 1,
@@ -230,71 +310,9 @@ def run_backtest(frame: pd.DataFrame, plan, geos, settings, origins=None, member
     inds = [plan.indicator(i) for i in indicators] if indicators else list(plan.targets)
     inds = [i for i in inds if i.target is not None]
 
-    jobs, outcomes = [], {}
-    for geo in geo_list:
-        for ind in inds:
-            if not applicable(ind, geo) or judged_on_city(ind, geo, thresholds.hold_districts):
-                continue  # a district's share of a city-wide count has no target of its own to score
-            due = ind.target.due
-            full = indicator_series(frame, ind, geo, geos, due)
-            full = full[full["value"].notna()]
-            end = assess_one(frame, ind, geo, geos, due, settings, thresholds, fit=False)
-            outcome = (1.0 if end.probability == 1.0 else 0.0) if end.decided_by == "observed" else np.nan
-            outcomes[(ind.id, geo.code)] = (outcome, _realised(full, ind))
-            low = settings.min_points_for(1 if ind.frequency == "annual" else 4)
-            if fixed is None:
-                qs = _default_origins(full, due, low)
-            else:
-                qs = []
-                for q in fixed:
-                    if q >= due:
-                        continue
-                    if int((full["qindex"] <= q.index).sum()) < low:
-                        continue
-                    qs.append(q)
-            jobs += [(ind.id, geo.code, q) for q in qs]
-
-    init = (frame, plan, geos, settings, thresholds, methods)
-    if workers > 1 and len(jobs) > 4:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        # one BLAS thread per worker, as in assess_all
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver"), initializer=_init_worker,
-                                 initargs=init) as pool:
-            done = list(pool.map(_case, jobs, chunksize=1))
-    else:
-        saved = dict(_STATE)
-        _init_worker(*init)
-        try:
-            done = [_case(j) for j in jobs]
-        finally:
-            _STATE.clear()
-            _STATE.update(saved)
-
-    rows = []
-    for job, case_rows in zip(jobs, done):
-        outcome, realised = outcomes[(job[0], job[1])]
-        for r in case_rows:
-            r.update(outcome=outcome, realised=realised)
-            if r.get("scored") and not np.isfinite(outcome):
-                r.update(scored=False, excluded="outcome unknown (the data do not settle the target at the due date)")
-            rows.append(r)
-    per = pd.DataFrame(rows, columns=FORECAST_COLUMNS)
-    for c in ("probability", "forecast_median", "forecast_lo80", "forecast_hi80", "forecast_lo95", "forecast_hi95",
-              "outcome", "realised", "target_value"):
-        per[c] = per[c].astype(float)
-    in80 = (per["realised"] >= per["forecast_lo80"]) & (per["realised"] <= per["forecast_hi80"])
-    in95 = (per["realised"] >= per["forecast_lo95"]) & (per["realised"] <= per["forecast_hi95"])
-    has80 = per[["realised", "forecast_lo80", "forecast_hi80"]].notna().all(axis=1)
-    has95 = per[["realised", "forecast_lo95", "forecast_hi95"]].notna().all(axis=1)
-    per["in80"] = in80.astype(object).where(has80, None)
-    per["in95"] = in95.astype(object).where(has95, None)
-    per["scored"] = per["scored"].fillna(False).astype(bool)
-    for c in ("sdg_category", "decided_by", "models_used", "models_dropped", "excluded"):
-        per[c] = per[c].fillna("")
+    jobs, outcomes = _cases(frame, geos, settings, thresholds, fixed, geo_list, inds)
+    done = _forecast_cases(jobs, (frame, plan, geos, settings, thresholds, methods), workers)
+    per = _forecast_table(jobs, done, outcomes)
     return per, summarise(per, n_bins)
 
 
