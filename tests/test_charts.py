@@ -232,3 +232,51 @@ def test_unchanged_chart_inputs_reuse_the_published_charts_without_specification
     assert reuse_charts(tmp_path / "run2", prev, stamp) is None
     (run / "assessments.csv").write_text("a\n2\n", encoding="utf-8")  # one assessment moved
     assert charts_stamp(run, **args) != stamp
+
+
+def test_published_charts_zip_is_the_one_copy_reused_and_carried(tmp_path):
+    """charts.zip holds the run's SVG files (then removed), the same bytes for the same charts; the
+    next run reuses them from it, verified; a subset run carries the charts it did not draw."""
+    import json
+
+    from helpers.files import seal_manifest
+    from helpers.pages.chartfiles import ZIP_NAME, pack_charts, published_svgs, reuse_charts, write_stamp, zip_charts
+    from helpers.pages.charts import CHARTS_DIR, INDEX_FILE, chart_path
+
+    def run(name, charts):
+        d = tmp_path / name
+        for (ind, code), text in charts.items():
+            chart_path(d, ind, code).parent.mkdir(parents=True, exist_ok=True)
+            chart_path(d, ind, code).write_text(text, encoding="utf-8")
+        index = {ind: {code: {"sha256": "h", "title": "t"} for (i, code) in charts if i == ind} for ind, _ in charts}
+        (d / CHARTS_DIR / INDEX_FILE).write_text(json.dumps(index), encoding="utf-8")
+        return d
+
+    one = run("one", {("x", "330100"): "<svg>a</svg>", ("x", "330106"): "<svg>b</svg>"})
+    stats = pack_charts(one)
+    assert stats == {"charts": 2, "carried": 0, "bytes": (one / ZIP_NAME).stat().st_size}
+    assert not list((one / CHARTS_DIR).rglob("*.svg")) and (one / CHARTS_DIR / INDEX_FILE).is_file()
+    with zipfile.ZipFile(one / ZIP_NAME) as zf:
+        assert zf.namelist() == ["x/330100.svg", "x/330106.svg"] and zf.read("x/330106.svg") == b"<svg>b</svg>"
+        assert zf.getinfo("x/330100.svg").compress_type == zipfile.ZIP_DEFLATED
+    again = run("again", {("x", "330100"): "<svg>a</svg>", ("x", "330106"): "<svg>b</svg>"})
+    pack_charts(again)
+    assert (again / ZIP_NAME).read_bytes() == (one / ZIP_NAME).read_bytes()  # same charts, same bytes
+    assert published_svgs(one) == {}  # nothing recorded by a manifest: nothing trusted
+    (one / "manifest.json").write_text("{}", encoding="utf-8")
+    seal_manifest(one)
+    assert set(published_svgs(one)) == {"x/330100.svg", "x/330106.svg"}
+    # the next run with the same chart inputs: its files from the zip
+    write_stamp(one, "s")
+    assert reuse_charts(tmp_path / "two", one, "s")["reused"] == 2
+    assert chart_path(tmp_path / "two", "x", "330106").read_text(encoding="utf-8") == "<svg>b</svg>"
+    # a subset run that drew one chart again: the other carried from the published zip
+    three = run("three", {("x", "330106"): "<svg>B</svg>"})
+    assert pack_charts(three, one)["carried"] == 1
+    with zipfile.ZipFile(three / ZIP_NAME) as zf:
+        assert zf.read("x/330100.svg") == b"<svg>a</svg>" and zf.read("x/330106.svg") == b"<svg>B</svg>"
+    with zipfile.ZipFile(zip_charts(one, tmp_path / "slides.zip", tmp_path / "no-cache")) as zf:
+        assert zf.namelist() == ["x/330100.svg", "x/330106.svg"]  # on demand from a published run too
+    # a published zip edited after its run: not reused, not carried
+    (one / ZIP_NAME).write_bytes((one / ZIP_NAME).read_bytes() + b"x")
+    assert reuse_charts(tmp_path / "four", one, "s") is None and published_svgs(one) == {}

@@ -169,8 +169,8 @@ def test_every_page_is_offline_clean(out):
         if page.name.endswith(".report.html"):
             charts = [n for n in doc.iter() if n.tag == "svg"]
             assert len(charts) >= 3, f"{page.name}: the charts are missing"  # charts are inline, not linked
-        if page.name.endswith(".audit.html"):  # the audit page links the report page's charts
-            refs = [a.attrs.get("href", "") for a in doc.find_all("a") if a.attrs.get("href", "").endswith(".svg")]
+        if page.name.endswith(".audit.html"):  # the audit page links the report page's charts and charts.zip
+            refs = [a.attrs.get("href", "") for a in doc.find_all("a") if a.attrs.get("href", "").endswith("charts.zip")]
             assert len(refs) >= 3 and all((page.parent / r).resolve().is_file() for r in refs), refs
     # links are navigation, not fetches; the index links only to files of the run
     index = parse(out / "index.html")
@@ -398,10 +398,13 @@ def test_pages_render_offline_in_chromium(out):
 @pytest.mark.parametrize("code", GEOS)
 def test_report_embeds_the_runs_chart_files(out, plan, code):
     """The page's charts are the chart step's SVG files inline, at the display width; the stored
-    notebook names each file instead of carrying it again; no charts.zip copy is stored."""
+    notebook names each file instead of carrying it again; the run keeps them once, in charts.zip."""
     import json
+    import zipfile
 
     from helpers.pages.charts import DISPLAY_WIDTH, chart_path
+
+    packed = zipfile.ZipFile(out / "charts.zip")
 
     text = _report(out, code, "report").read_text(encoding="utf-8")
     inds = [i for i in plan.indicators_in(SECTION) if code == "330100" or not i.city_only]
@@ -410,7 +413,8 @@ def test_report_embeds_the_runs_chart_files(out, plan, code):
     shown = re.findall(r"<svg.*?</svg>", text, re.S)
     assert len(shown) == len(inds)
     for svg_in_page, ind in zip(shown, inds):
-        svg = chart_path(out, ind.id, code).read_text(encoding="utf-8")
+        svg = packed.read(f"{ind.id}/{code}.svg").decode("utf-8")
+        assert not chart_path(out, ind.id, code).exists()  # the zip is the one copy
         assert f'width="{DISPLAY_WIDTH}"' in svg[:600] and f'width="{DISPLAY_WIDTH}"' in svg_in_page[:600]
         assert re.search(r"<title>.*?</title>", svg).group(0) in svg_in_page
         assert re.findall(r' d="([^"]*)"', svg) == re.findall(r' d="([^"]*)"', svg_in_page)
@@ -421,7 +425,7 @@ def test_report_embeds_the_runs_chart_files(out, plan, code):
     named = [o["metadata"]["ipeval"]["chart"] for o in outputs if o.get("metadata", {}).get("ipeval")]
     assert named == [f"charts/{ind.id}/{code}.svg" for ind in inds]
     assert not [o for o in outputs if any(k.startswith("image/") for k in o.get("data", {}))]
-    assert not (out / "charts.zip").exists()
+    assert not list((out / "charts").rglob("*.svg"))
 
 
 @pytest.mark.e2e
