@@ -280,3 +280,23 @@ def test_published_charts_zip_is_the_one_copy_reused_and_carried(tmp_path):
     # a published zip edited after its run: not reused, not carried
     (one / ZIP_NAME).write_bytes((one / ZIP_NAME).read_bytes() + b"x")
     assert reuse_charts(tmp_path / "four", one, "s") is None and published_svgs(one) == {}
+
+
+@pytest.mark.parametrize(("lang", "due"), [("zh", "期限 2025年第四季度"), ("en", "Due 2025Q4")])
+def test_the_legend_writes_the_due_date_in_the_readers_words(plan, lang, due):
+    """A Chinese legend reads 期限 2025年第四季度, never 期限 2025Q4 (issue 16 item 7)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from helpers.pages import plots
+    from helpers.pages.charts import chart_labels
+
+    labels = chart_labels(plan.indicator("mediation_success_rate"), lang)
+    history = pd.DataFrame({"period": ["2024Q3", "2024Q4", "2025Q1"], "value": [31.0, 33.0, 34.0]})
+    fig = plots.indicator_chart(history, pd.DataFrame(), {"status": "at_risk", "due": "2025Q4", "target_value": 37.0,
+                                                         "direction_symbol": "≥"}, labels)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert due in texts, texts
+    if lang == "zh":
+        assert not [t for t in texts if "Q4" in t], texts
