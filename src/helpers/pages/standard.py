@@ -168,11 +168,12 @@ def plan_lead(plan, lang: str) -> str:
     return f"{lead}（牵头）" if lang == "zh" else f"{lead} (lead)"
 
 
-def _year_cell(row: dict, y: int) -> str:
+def _year_cell(row: dict, y: int, lang: str = "zh") -> str:
     """A year's cell: the judged measure; ◆ where the city's figure is a publication's. Where the
     publication gives another number than the judged measure (a ceiling such as 50日内, or the year's
     own total beside a running total), both are shown: the data's and, after it, the publication's
-    ("47，◆≤50"; no brackets, which would make the piece wider than the PDF's year column)."""
+    ("47，◆≤50"; no brackets, which would make the piece wider than the PDF's year column; in English
+    "5,856; year ◆2,859" and "47; ◆≤50")."""
     u = row["unit"]
     value = row["years"].get(y)
     text = nb.fmt_number(value, u)
@@ -180,12 +181,13 @@ def _year_cell(row: dict, y: int) -> str:
     if fig is None:
         return text
     shown = ("≤" if fig["comparator"] == "le" else "") + nb.fmt_number(fig["value"], u)
+    sep = "，" if lang == "zh" else "; "
     if row.get("cumulative"):  # the cell is the running total; the publication gives the year's own
         # no bracket after the number: "◆2,859）" is wider than the PDF's year column and would split the number
-        return f"{text}，当年◆{shown}"
+        return f"{text}{sep}{'当年' if lang == 'zh' else 'year '}◆{shown}"
     if fig["comparator"] == "eq" and nb.fmt_number(fig["value"], u) == text:
         return f"◆{text}"
-    return f"{text}，◆{shown}"
+    return f"{text}{sep}◆{shown}"
 
 
 def standard_header(final: bool, lang: str, quarter=None) -> list[str]:
@@ -207,7 +209,7 @@ def standard_cells(row: dict, final: bool, lang: str) -> list[str]:
     """One row as text, every number through the one formatter."""
     u = row["unit"]
     cells = [str(row["no"]), row["name"], u, nb.fmt_number(row["base"], u), row["target"]]
-    cells += [_year_cell(row, y) if y in row["years"] else "—" for y in YEARS]
+    cells += [_year_cell(row, y, lang) if y in row["years"] else "—" for y in YEARS]
     if final:
         cells.append(row["completion"] or dt(lang, "done_missing"))
     else:

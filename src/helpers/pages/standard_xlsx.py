@@ -67,17 +67,18 @@ def _literal(text: str) -> str:
     return '"' + text.replace('"', "") + '"'
 
 
-def year_format(row: dict, y: int, base: str) -> str:
+def year_format(row: dict, y: int, base: str, lang: str = "zh") -> str:
     """The number format of a published year's cell: ``base`` with the documents' marks around it,
     as :func:`helpers.pages.standard._year_cell` writes the cell as text."""
     fig = row["published"][y]
     u = row["unit"]
     shown = ("≤" if fig["comparator"] == "le" else "") + nb.fmt_number(fig["value"], u)
+    sep = "，" if lang == "zh" else "; "
     if row.get("cumulative"):
-        return base + _literal(f"，当年◆{shown}")
+        return base + _literal(f"{sep}{'当年' if lang == 'zh' else 'year '}◆{shown}")
     if fig["comparator"] == "eq" and nb.fmt_number(fig["value"], u) == nb.fmt_number(row["years"].get(y), u):
         return _literal("◆") + base
-    return base + _literal(f"，◆{shown}")
+    return base + _literal(f"{sep}◆{shown}")
 
 
 def _comment_text(row: dict, y: int, fig: dict, lang: str) -> str:
@@ -129,9 +130,9 @@ def mark_published(ws, rows: list, first_row: int, year_cols: dict, value_col: i
                 continue
             c = ws.cell(i, year_cols[y])
             if isinstance(c.value, (int, float)):
-                c.number_format = year_format(row, y, nb.excel_format(row["unit"]))
+                c.number_format = year_format(row, y, nb.excel_format(row["unit"]), lang)
             else:  # no number to keep: the documents' text itself
-                c.value = _year_cell(row, y)
+                c.value = _year_cell(row, y, lang)
             c.fill = fill
             c.comment = Comment(_comment_text(row, y, fig, lang), "ipeval", width=320, height=120)
             n += 1

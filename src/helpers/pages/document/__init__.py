@@ -70,6 +70,7 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
     from helpers.pages.document.content import build_document, load_run_tables
     from helpers.pages.document.tasks import add_task_chapters
     from helpers.pages.published import add_published_figures
+    from helpers.pages.document.english import apply_judgement_en
     from helpers.pages.document.judgement import apply_judgement
 
     t0 = time.monotonic()
@@ -91,6 +92,8 @@ def write_documents(settings, run_dir: str | Path, *, geographies=None, formats=
         add_task_chapters(docs[code], tables, code, lang)  # 工作成效, 任务完成情况 (document/tasks.py)
         add_published_figures(docs[code], tables, code, lang)  # ◆ figures of the press release (pages/published.py)
         apply_judgement(docs[code], tables, code, lang)  # 问题与建议 and cover names the team owns (document/judgement.py)
+        if lang != "zh":  # the same judgement file in English (document/english.py)
+            apply_judgement_en(docs[code], tables, code)
     t_build = time.monotonic()
     fonts = None
     if "pdf" in formats:
