@@ -308,6 +308,28 @@ def test_index_escapes_job_errors(tmp_path, plan, geos):
     assert any(h.attrs.get("href") == f"reports/{SECTION}/{city}.report.html" for h in doc.find_all("a"))
 
 
+def test_index_links_charts_zip_and_speaks_the_readers_words(tmp_path, plan, geos):
+    """The downloads say what each file is, in Chinese, with its size (charts.zip among them, issue 16
+    item 9); the final assessment's summary names no open status it has none of; the footer's keys in Chinese."""
+    from helpers.pages.report import render_index
+
+    (tmp_path / "charts.zip").write_bytes(b"z" * 730_000)
+    rows = [dict(indicator_id=i.id, geography_code=geos.city.code, name_zh=i.name("zh"), name_en=i.name("en"),
+                 status=("achieved", "missed")[n % 2], probability=float("nan"))
+            for n, i in enumerate(plan.indicators_in(SECTION))]
+    path = render_index(tmp_path / "index.html", plan=plan, geos=geos, quarter="2025Q4", sections=[SECTION], jobs=[],
+                        assessments=pd.DataFrame(rows), demo=True, lang="zh",
+                        downloads=[("assessments.csv", "assessments.csv"), ("charts.zip", "charts.zip")],
+                        manifest={"run": "r1", "git": "abc"})
+    doc = parse(path)
+    links = {a.attrs.get("href"): a.text() for a in doc.find_all("a")}
+    assert links["charts.zip"] == "全部图表（SVG矢量图，可编辑，可用于幻灯片）：charts.zip，0.7 MB"
+    assert links["assessments.csv"] == "评估结果（机器可读，CSV）：assessments.csv"  # no size under 50 KB: none written
+    summary = next(p for p in doc.find_all("p") if p.attrs.get("class") == "summary").text()
+    assert "已达标：" in summary and "未达标：" in summary and "存在风险" not in summary and "按计划推进" not in summary
+    assert "运行编号：r1" in doc.text() and "run:" not in doc.text()
+
+
 @pytest.mark.e2e
 def test_data_note_is_escaped_in_report(published, tmp_path):
     import papermill as pm

@@ -225,17 +225,23 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         rows.append(dict(geo=g, cells=cells))
     city = assessments[assessments["geography_code"] == geos.city.code]
     counts = city["status"].value_counts().to_dict()
-    summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang] if s != "reference"]
+    from helpers.model.assess import assessment_stage
+
+    final = assessment_stage(plan, Quarter.parse(str(quarter))) == "final"
+    # the final assessment speaks of completion: the open statuses only where a target still has one
+    summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang]
+               if s != "reference" and (counts.get(s, 0) or not final or s in ("achieved", "missed"))]
     worst = city[city["status"].isin(["off_track", "at_risk"])].sort_values("probability").head(8)
     text = tmpl.render(
         lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter,
         quarter_text=period_label(quarter, lang), rows=rows, demo=demo,
         section_names=[plan.page_name(s, lang) for s in sections],
         summary=summary, worst=worst.to_dict("records"), status_names=STATUS_NAMES[lang],
-        downloads=download_links(downloads or [], Path(out_path).parent, lang), manifest=manifest or {},
+        downloads=download_links(downloads or [], Path(out_path).parent, lang), manifest={(_FOOTER_ZH.get(k, k) if lang == "zh" else k): v for k, v in (manifest or {}).items()},
         failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
+        colon="：" if lang == "zh" else ": ",
         top_name=geos.city.name(lang),  # 杭州市概况, 全国概况: the plan's top geography, not "the city"
         documents=document_links(plan, geos, quarter, lang, set(documents)) if documents else [],
     )
@@ -247,6 +253,9 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     out.write_text(text, encoding="utf-8")
     return out
 
+
+# the index footer's keys on a Chinese reader's page
+_FOOTER_ZH = {"run": "运行编号", "git": "代码版本", "data sha256": "数据 SHA-256"}
 
 # what each download is, in the reader's words (the file name stays beside it)
 DOWNLOAD_LABELS = {
