@@ -83,7 +83,8 @@ def test_the_english_report_uses_the_teams_file(plan, geos, settings, tmp_path):
             "    problem_en: five investigators short at the end of 2025.\n"
             "  - indicator: ip_trainees\n    recommendation_zh: 分季度下达培训任务。\n")
     names = {i: plan.indicator(i).name_en for i in ("ip_trainees", "technical_investigators", "mediation_success_rate")}
-    doc = Document([Cover("t", "s", ["No."]), Heading("4. Problems and recommendations", 1), Para("These targets"),
+    # numbered 6. as in a report with 工作成效 and 任务完成情况 (the template's 4. moves)
+    doc = Document([Cover("t", "s", ["No."]), Heading("6. Problems and recommendations", 1), Para("These targets"),
                     *[p for k, i in enumerate(names, start=1)
                       for p in (Para(f"{k}. {names[i]}: missed."), Para("Recommendation: old", "note"))],
                     Heading("Annexes", 1)], "", "en", "")
@@ -94,6 +95,9 @@ def test_the_english_report_uses_the_teams_file(plan, geos, settings, tmp_path):
     assert notes[1] == "Recommendation: Build a shared pool of technical investigators with the intermediate court."
     # written in Chinese only: the numbers' template, and the reader told the team's judgement exists
     assert "missed its yearly target in 2023" in notes[0] and notes[0].endswith(CHINESE_JUDGEMENT)
+    from helpers.pages.document.narrative import missed_years
+
+    assert missed_years(_row("x", note="target missed in 2023, 2024"), "en") == "2023, 2024"  # not 2023、2024
     # no entry: the template with the districts that missed a target every district is held to
     assert "fell short" in notes[2] and "Shangcheng" in notes[2] and CHINESE_JUDGEMENT not in notes[2]
     assert not [n for n in notes if CJK.search(n) or "old" in n]

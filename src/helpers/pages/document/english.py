@@ -112,7 +112,7 @@ def default_recommendation_en(ind, row: dict, missed_districts: list[str]) -> st
     target = float(row.get("target_value") or (ind.target.value if ind.target else np.nan))
     gap = float(row.get("gap") or 0.0)
     share = abs(gap) / abs(target) if target and np.isfinite(target) and gap else np.nan
-    years = missed_years(row).replace("、", ", ")
+    years = missed_years(row, "en")
     gap_text = f"{num(gap, unit=unit)} {gap_unit}"
     parts = []
     if v == "missed":
@@ -164,7 +164,8 @@ def apply_judgement_en(doc, tables, geo_code: str):
     blocks, inside = doc.blocks, False
     for k, b in enumerate(blocks):
         if isinstance(b, Heading) and b.level == 1:
-            inside = b.text == dt("en", "h_problems")
+            # the chapter's number moves when 工作成效 and 任务完成情况 are inserted (4. becomes 6.)
+            inside = b.text.endswith(re.sub(r"^\d+\.\s*", "", dt("en", "h_problems")))
             continue
         m = _ITEM.match(b.text) if inside and isinstance(b, Para) else None
         ind = next((i for n, i in names if b.text[m.end():].startswith(f"{n}: ")), None) if m else None
