@@ -133,3 +133,11 @@ def test_a_published_year_cell_in_the_reports_language(lang, shown):
     row = {"unit": "件", "years": {2024: 5856.0}, "published": {2024: {"value": 2859.0, "comparator": "eq"}},
            "cumulative": True}
     assert _year_cell(row, 2024, lang) == shown
+
+
+def test_an_english_unit_has_the_decimals_of_its_chinese_unit(plan):
+    from helpers.pages.numbers import decimals_for
+
+    differ = {(i.unit_zh, i.unit_en): (decimals_for(i.unit_zh), decimals_for(i.unit_en))
+              for i in plan.indicators if decimals_for(i.unit_zh) != decimals_for(i.unit_en)}
+    assert not differ, differ  # "27,089 patents", not "27,089.0 patents"
