@@ -313,18 +313,26 @@ def test_index_links_charts_zip_and_speaks_the_readers_words(tmp_path, plan, geo
     item 9); the final assessment's summary names no open status it has none of; the footer's keys in Chinese."""
     from helpers.pages.report import render_index
 
+    from helpers.pages.document import document_name
+
     (tmp_path / "charts.zip").write_bytes(b"z" * 730_000)
+    carried = geos.get("330102")  # a geography whose documents a subset run carried: linked too
+    (tmp_path / "documents").mkdir()
+    for f in ("docx", "pdf"):
+        (tmp_path / "documents" / document_name(carried, "zh", f, True)).write_bytes(b"d")
     rows = [dict(indicator_id=i.id, geography_code=geos.city.code, name_zh=i.name("zh"), name_en=i.name("en"),
                  status=("achieved", "missed")[n % 2], probability=float("nan"))
             for n, i in enumerate(plan.indicators_in(SECTION))]
     path = render_index(tmp_path / "index.html", plan=plan, geos=geos, quarter="2025Q4", sections=[SECTION], jobs=[],
                         assessments=pd.DataFrame(rows), demo=True, lang="zh",
                         downloads=[("assessments.csv", "assessments.csv"), ("charts.zip", "charts.zip")],
-                        manifest={"run": "r1", "git": "abc"})
+                        manifest={"run": "r1", "git": "abc"}, documents={geos.city.code})
     doc = parse(path)
     links = {a.attrs.get("href"): a.text() for a in doc.find_all("a")}
     assert links["charts.zip"] == "全部图表（SVG矢量图，可编辑，可用于幻灯片）：charts.zip，0.7 MB"
     assert links["assessments.csv"] == "评估结果（机器可读，CSV）：assessments.csv"  # no size under 50 KB: none written
+    shown = [h for h in links if h.startswith("documents/")]
+    assert len(shown) == 4 and all(carried.name_zh in h or geos.city.name_zh in h for h in shown), shown
     summary = next(p for p in doc.find_all("p") if p.attrs.get("class") == "summary").text()
     assert "已达标：" in summary and "未达标：" in summary and "存在风险" not in summary and "按计划推进" not in summary
     assert "运行编号：r1" in doc.text() and "run:" not in doc.text()

@@ -243,7 +243,8 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
         colon="：" if lang == "zh" else ": ",
         top_name=geos.city.name(lang),  # 杭州市概况, 全国概况: the plan's top geography, not "the city"
-        documents=document_links(plan, geos, quarter, lang, set(documents)) if documents else [],
+        # the run's own documents and those carried from the last run (a subset run keeps the others')
+        documents=document_links(plan, geos, quarter, lang, set(documents or ()), Path(out_path).parent),
     )
     if returns:
         from helpers.pages.returns_table import returns_html
@@ -287,15 +288,20 @@ def download_links(downloads: list, folder: Path, lang: str) -> list:
     return out
 
 
-def document_links(plan, geos, quarter, lang: str, codes: set | None = None) -> list:
+def document_links(plan, geos, quarter, lang: str, codes: set | None = None, run_dir: Path | None = None) -> list:
     """``[(geography name, [(format, href), ...]), ...]``: the Word and PDF report of each geography
-    (of ``codes``, the run's, when given)."""
+    (of ``codes``, the run's, when given; with ``run_dir``, also each geography whose files are in its
+    ``documents/``, e.g. carried by a subset run)."""
     from helpers.model.assess import assessment_stage
     from helpers.pages.document import FORMATS, document_name
     from helpers.plan.periods import Quarter
 
     final = assessment_stage(plan, Quarter.parse(str(quarter))) == "final"
     label = {"docx": "Word", "pdf": "PDF"}
+    if run_dir is not None:
+        codes = set(codes or ()) | {g.code for g in geos.all
+                                    if all((run_dir / "documents" / document_name(g, lang, f, final)).is_file()
+                                           for f in FORMATS)}
     return [(g.name(lang), [(label[f], f"documents/{document_name(g, lang, f, final)}") for f in FORMATS])
             for g in geos.all if codes is None or g.code in codes]
 
