@@ -1,5 +1,5 @@
-"""The chart step (drawn once per reader's form, cached by content: SVG for pages, JPEG at 200 dpi for documents,
-zipped on demand) and the chart defects."""
+"""The chart step (drawn once per reader's form, cached by content: SVG for pages, JPEG at 200 dpi for documents;
+the SVG published once in charts.zip, a zip with the JPEGs on demand) and the chart defects."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, a
     changed.history.loc[changed.history.index[-1], "value"] += 1
     third = render_charts(tmp_path / "run3", specs, cache, workers=1)
     assert third["drawn"] == 1
-    assert not (tmp_path / "run3" / "charts.zip").exists()  # built on demand, not stored twice
+    assert not (tmp_path / "run3" / "charts.zip").exists()  # packed by the run, last (pack_charts), not here
     with zipfile.ZipFile(zip_charts(tmp_path / "run3", tmp_path / "slides.zip", cache)) as zf:
         names = set(zf.namelist())
     assert {f"{s.indicator_id}/{s.geography_code}.{e}" for s in specs for e in ("jpg", "svg")} == names
