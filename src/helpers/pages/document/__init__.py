@@ -137,7 +137,8 @@ def _stamp(run_dir: Path, codes, formats, lang: str) -> str:
     from helpers.model.assess import code_hash
 
     h = hashlib.sha256()
-    for name in ("assessments.csv", "validated_data.csv", "bands.csv", "task_status.csv"):
+    for name in ("assessments.csv", "validated_data.csv", "bands.csv", "task_status.csv",
+                 "params/judgement.yaml"):  # the team's 问题与建议 (an edit alone rewrites the reports)
         p = run_dir / name
         h.update(p.read_bytes() if p.is_file() else b"-")
     for name in ("charts",):  # pictures from the charts stage, by name and size
