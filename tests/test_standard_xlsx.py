@@ -77,3 +77,25 @@ def test_the_published_columns_name_the_publication_and_date(lang):
     row = {"unit": "件", "years": {2024: 5856.0}, "cumulative": True, "published": {2024: _figure("admin_cases_2024")}}
     value, scope, source = published_columns(row, lang)
     assert value == 2859.0 and "2024" in scope and "2025" in source and "新闻发布会" in source
+
+
+def test_the_hangzhou_press_release_marks_nothing_in_the_national_plan(plan, geos):
+    """Both plans have high-value patents per 10,000 people; the release's 62.6 is Hangzhou's, not China's."""
+    from types import SimpleNamespace
+
+    from helpers.pages.document.blocks import Document, Heading, Table
+    from helpers.pages.published import add_published_figures
+    from helpers.pages.standard import published_years
+    from helpers.plan.geography import load_geographies
+    from helpers.plan.registry import load_plan
+    from helpers.settings import load_settings
+
+    s = load_settings(ROOT / "params" / "settings_cn_ipr_14th_fyp_2021_2025.yaml")
+    national, country = load_plan(s.plan_path), load_geographies(s.geographies_path)
+    assert "high_value_patents_per_10k" in national.by_id
+    assert published_years(ROOT, country.city, national) == {}
+    assert published_years(ROOT, geos.city, plan)["admin_cases"][2024]["value"] == 2859
+    doc = Document([Heading("附件2 数据来源", 2), Table(["a"], [["1"]], [10], caption="表1  来源")], "", "zh", "")
+    add_published_figures(doc, SimpleNamespace(settings=SimpleNamespace(root=ROOT), geos=country, plan=national),
+                          country.city.code)
+    assert len(doc.blocks) == 2  # no Hangzhou figures listed in the national report's annex

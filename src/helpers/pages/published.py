@@ -100,8 +100,9 @@ def add_published_figures(doc, tables, geo_code: str, lang: str = "zh"):
     from helpers.pages.document.blocks import Heading, Para, Table
 
     root = tables.settings.root
-    if not figures(root):
-        return doc
+    sections = {s.id for s in tables.plan.sections}
+    if not any(r["section"] in sections for r in figures(root)):
+        return doc  # a publication of another plan (the Hangzhou press release in the national plan's report)
     from helpers.pages.document import english as en  # the same figures in English
 
     zh = lang == "zh"

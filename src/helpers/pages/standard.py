@@ -82,15 +82,20 @@ def source_label(kinds: set, lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(parts) or "—"
 
 
-def published_years(root, geo) -> dict:
+def published_years(root, geo, plan=None) -> dict:
     """The city's values a publication gives, by indicator and year: ``{indicator_id: {year: figure}}``
-    (``figure``: the press-release row with ``value`` and ``comparator``; a district has none)."""
+    (``figure``: the press-release row with ``value`` and ``comparator``; a district has none). With
+    ``plan``, only figures of its sections: the Hangzhou press release is not the national plan's,
+    though both have high-value patents per 10,000 people (its 62.6 is Hangzhou's, not China's)."""
     if root is None or not geo.is_city:
         return {}
     from helpers.pages.published import figures
 
+    sections = {s.id for s in plan.sections} if plan is not None else None
     out: dict = {}
     for r in figures(root):
+        if sections is not None and r["section"] not in sections:
+            continue
         if r["use"] == "city_value" and str(r["period"])[:4].isdigit():
             period = str(r["period"])
             if len(period) == 4 or period.endswith("Q4"):  # the year's figure, or its year-end stock
@@ -257,7 +262,7 @@ def standard_html(ctx) -> str:
     for ind_id, source in zip(f["indicator_id"], f["source"].astype(str)):
         kinds.setdefault(ind_id, set()).add("demo" if source.startswith("DEMO") else "real" if demo else "reported")
     rows = standard_rows(ctx.plan, geo, ctx.geos, ctx.frame, records, ctx.quarter, final, L, kinds,
-                         published_years(ctx.settings.root, geo))
+                         published_years(ctx.settings.root, geo, ctx.plan))
     if not rows:
         return ""
     head = "".join(f"<th>{escape(h)}</th>" for h in standard_header(final, L, ctx.quarter))

@@ -233,7 +233,7 @@ def _standard_sheet(sheet, plan, geos, frame, by_geo: dict, quarter, final: bool
         for ind_id, source in zip(sub["indicator_id"], sub["source"]):
             kinds.setdefault(ind_id, set()).add(source_kind(source, demo))
         for r in standard_rows(plan, g, geos, frame, by_geo.get(g.code, []), quarter, final, L, kinds,
-                               published_years(root, g)):
+                               published_years(root, g, plan)):
             done = r["completion"]
             extra = [done or None] if final else [done or r["progress"], r["probability"] if not done else None]
             rows.append([g.code, g.name(L), r["no"], r["name"], r["unit"], r["base"], r["target"],
