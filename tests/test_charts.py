@@ -1,5 +1,5 @@
-"""The chart step (drawn once per reader's form, cached by content: SVG for pages, JPEG at 200 dpi for documents,
-zipped on demand) and the chart defects."""
+"""The chart step (drawn once per reader's form, cached by content: SVG for pages, JPEG at 200 dpi for documents;
+the SVG published once in charts.zip, a zip with the JPEGs on demand) and the chart defects."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, a
     changed.history.loc[changed.history.index[-1], "value"] += 1
     third = render_charts(tmp_path / "run3", specs, cache, workers=1)
     assert third["drawn"] == 1
-    assert not (tmp_path / "run3" / "charts.zip").exists()  # built on demand, not stored twice
+    assert not (tmp_path / "run3" / "charts.zip").exists()  # packed by the run, last (pack_charts), not here
     with zipfile.ZipFile(zip_charts(tmp_path / "run3", tmp_path / "slides.zip", cache)) as zf:
         names = set(zf.namelist())
     assert {f"{s.indicator_id}/{s.geography_code}.{e}" for s in specs for e in ("jpg", "svg")} == names
@@ -232,3 +232,71 @@ def test_unchanged_chart_inputs_reuse_the_published_charts_without_specification
     assert reuse_charts(tmp_path / "run2", prev, stamp) is None
     (run / "assessments.csv").write_text("a\n2\n", encoding="utf-8")  # one assessment moved
     assert charts_stamp(run, **args) != stamp
+
+
+def test_published_charts_zip_is_the_one_copy_reused_and_carried(tmp_path):
+    """charts.zip holds the run's SVG files (then removed), the same bytes for the same charts; the
+    next run reuses them from it, verified; a subset run carries the charts it did not draw."""
+    import json
+
+    from helpers.files import seal_manifest
+    from helpers.pages.chartfiles import ZIP_NAME, pack_charts, published_svgs, reuse_charts, write_stamp, zip_charts
+    from helpers.pages.charts import CHARTS_DIR, INDEX_FILE, chart_path
+
+    def run(name, charts):
+        d = tmp_path / name
+        for (ind, code), text in charts.items():
+            chart_path(d, ind, code).parent.mkdir(parents=True, exist_ok=True)
+            chart_path(d, ind, code).write_text(text, encoding="utf-8")
+        index = {ind: {code: {"sha256": "h", "title": "t"} for (i, code) in charts if i == ind} for ind, _ in charts}
+        (d / CHARTS_DIR / INDEX_FILE).write_text(json.dumps(index), encoding="utf-8")
+        return d
+
+    one = run("one", {("x", "330100"): "<svg>a</svg>", ("x", "330106"): "<svg>b</svg>"})
+    stats = pack_charts(one)
+    assert stats == {"charts": 2, "carried": 0, "bytes": (one / ZIP_NAME).stat().st_size}
+    assert not list((one / CHARTS_DIR).rglob("*.svg")) and (one / CHARTS_DIR / INDEX_FILE).is_file()
+    with zipfile.ZipFile(one / ZIP_NAME) as zf:
+        assert zf.namelist() == ["x/330100.svg", "x/330106.svg"] and zf.read("x/330106.svg") == b"<svg>b</svg>"
+        assert zf.getinfo("x/330100.svg").compress_type == zipfile.ZIP_DEFLATED
+    again = run("again", {("x", "330100"): "<svg>a</svg>", ("x", "330106"): "<svg>b</svg>"})
+    pack_charts(again)
+    assert (again / ZIP_NAME).read_bytes() == (one / ZIP_NAME).read_bytes()  # same charts, same bytes
+    assert published_svgs(one) == {}  # nothing recorded by a manifest: nothing trusted
+    (one / "manifest.json").write_text("{}", encoding="utf-8")
+    seal_manifest(one)
+    assert set(published_svgs(one)) == {"x/330100.svg", "x/330106.svg"}
+    # the next run with the same chart inputs: its files from the zip
+    write_stamp(one, "s")
+    assert reuse_charts(tmp_path / "two", one, "s")["reused"] == 2
+    assert chart_path(tmp_path / "two", "x", "330106").read_text(encoding="utf-8") == "<svg>b</svg>"
+    # a subset run that drew one chart again: the other carried from the published zip
+    three = run("three", {("x", "330106"): "<svg>B</svg>"})
+    assert pack_charts(three, one)["carried"] == 1
+    with zipfile.ZipFile(three / ZIP_NAME) as zf:
+        assert zf.read("x/330100.svg") == b"<svg>a</svg>" and zf.read("x/330106.svg") == b"<svg>B</svg>"
+    with zipfile.ZipFile(zip_charts(one, tmp_path / "slides.zip", tmp_path / "no-cache")) as zf:
+        assert zf.namelist() == ["x/330100.svg", "x/330106.svg"]  # on demand from a published run too
+    # a published zip edited after its run: not reused, not carried
+    (one / ZIP_NAME).write_bytes((one / ZIP_NAME).read_bytes() + b"x")
+    assert reuse_charts(tmp_path / "four", one, "s") is None and published_svgs(one) == {}
+
+
+@pytest.mark.parametrize(("lang", "due"), [("zh", "期限 2025年第四季度"), ("en", "Due 2025Q4")])
+def test_the_legend_writes_the_due_date_in_the_readers_words(plan, lang, due):
+    """A Chinese legend reads 期限 2025年第四季度, never 期限 2025Q4 (issue 16 item 7)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from helpers.pages import plots
+    from helpers.pages.charts import chart_labels
+
+    labels = chart_labels(plan.indicator("mediation_success_rate"), lang)
+    history = pd.DataFrame({"period": ["2024Q3", "2024Q4", "2025Q1"], "value": [31.0, 33.0, 34.0]})
+    fig = plots.indicator_chart(history, pd.DataFrame(), {"status": "at_risk", "due": "2025Q4", "target_value": 37.0,
+                                                         "direction_symbol": "≥"}, labels)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert due in texts, texts
+    if lang == "zh":
+        assert not [t for t in texts if "Q4" in t], texts

@@ -243,6 +243,15 @@ def test_workbook_sheets_labels_and_formats(run_dir, tables):
     assert {"基期值（2022年）", "目标值", "2023年", "2024年", "2025年", "完成情况", "责任单位", "数据来源"} <= set(head)
     done = {r[head.index("完成情况")] for r in std.iter_rows(values_only=True) if r and r[0] in GEOS}
     assert done <= {"已完成", "未完成", "提前完成", "数据缺失", "待公布", "仅供参考"} and done
+    # the city's 2024 administrative cases: the running total stays a number, shown and noted with ◆2,859 and its source
+    name = tables.plan.indicator("admin_cases").name_zh
+    i = next(k for k, r in enumerate(std.iter_rows(values_only=True), start=1) if r[0] == "330100" and r[3] == name)
+    cell = std.cell(i, head.index("2024年") + 1)
+    assert isinstance(cell.value, (int, float)) and cell.number_format.endswith('"，当年◆2,859"')
+    assert "2,859" in cell.comment.text and "（2025年4月23日）" in cell.comment.text
+    assert [std.cell(i, head.index(h) + 1).value for h in ("公开发布值（◆）", "来源")] == [
+        2859, "杭州市人民政府新闻办公室新闻发布会（2025年4月23日）"]
+    assert not any(r[head.index("来源")] for r in std.iter_rows(min_row=2, values_only=True) if r[0] != "330100")
     # the machine-read CSV keeps its codes
     csv = pd.read_csv(out / "assessments.csv")
     assert set(csv["section"]) <= {s.id for s in tables.plan.sections}

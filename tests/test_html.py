@@ -169,8 +169,8 @@ def test_every_page_is_offline_clean(out):
         if page.name.endswith(".report.html"):
             charts = [n for n in doc.iter() if n.tag == "svg"]
             assert len(charts) >= 3, f"{page.name}: the charts are missing"  # charts are inline, not linked
-        if page.name.endswith(".audit.html"):  # the audit page links the report page's charts
-            refs = [a.attrs.get("href", "") for a in doc.find_all("a") if a.attrs.get("href", "").endswith(".svg")]
+        if page.name.endswith(".audit.html"):  # the audit page links the report page's charts and charts.zip
+            refs = [a.attrs.get("href", "") for a in doc.find_all("a") if a.attrs.get("href", "").endswith("charts.zip")]
             assert len(refs) >= 3 and all((page.parent / r).resolve().is_file() for r in refs), refs
     # links are navigation, not fetches; the index links only to files of the run
     index = parse(out / "index.html")
@@ -308,6 +308,36 @@ def test_index_escapes_job_errors(tmp_path, plan, geos):
     assert any(h.attrs.get("href") == f"reports/{SECTION}/{city}.report.html" for h in doc.find_all("a"))
 
 
+def test_index_links_charts_zip_and_speaks_the_readers_words(tmp_path, plan, geos):
+    """The downloads say what each file is, in Chinese, with its size (charts.zip among them, issue 16
+    item 9); the final assessment's summary names no open status it has none of; the footer's keys in Chinese."""
+    from helpers.pages.report import render_index
+
+    from helpers.pages.document import document_name
+
+    (tmp_path / "charts.zip").write_bytes(b"z" * 730_000)
+    carried = geos.get("330102")  # a geography whose documents a subset run carried: linked too
+    (tmp_path / "documents").mkdir()
+    for f in ("docx", "pdf"):
+        (tmp_path / "documents" / document_name(carried, "zh", f, True)).write_bytes(b"d")
+    rows = [dict(indicator_id=i.id, geography_code=geos.city.code, name_zh=i.name("zh"), name_en=i.name("en"),
+                 status=("achieved", "missed")[n % 2], probability=float("nan"))
+            for n, i in enumerate(plan.indicators_in(SECTION))]
+    path = render_index(tmp_path / "index.html", plan=plan, geos=geos, quarter="2025Q4", sections=[SECTION], jobs=[],
+                        assessments=pd.DataFrame(rows), demo=True, lang="zh",
+                        downloads=[("assessments.csv", "assessments.csv"), ("charts.zip", "charts.zip")],
+                        manifest={"run": "r1", "git": "abc"}, documents={geos.city.code})
+    doc = parse(path)
+    links = {a.attrs.get("href"): a.text() for a in doc.find_all("a")}
+    assert links["charts.zip"] == "全部图表（SVG矢量图，可编辑，可用于幻灯片）：charts.zip，0.7 MB"
+    assert links["assessments.csv"] == "评估结果（机器可读，CSV）：assessments.csv"  # no size under 50 KB: none written
+    shown = [h for h in links if h.startswith("documents/")]
+    assert len(shown) == 4 and all(carried.name_zh in h or geos.city.name_zh in h for h in shown), shown
+    summary = next(p for p in doc.find_all("p") if p.attrs.get("class") == "summary").text()
+    assert "已达标：" in summary and "未达标：" in summary and "存在风险" not in summary and "按计划推进" not in summary
+    assert "运行编号：r1" in doc.text() and "run:" not in doc.text()
+
+
 @pytest.mark.e2e
 def test_data_note_is_escaped_in_report(published, tmp_path):
     import papermill as pm
@@ -398,10 +428,13 @@ def test_pages_render_offline_in_chromium(out):
 @pytest.mark.parametrize("code", GEOS)
 def test_report_embeds_the_runs_chart_files(out, plan, code):
     """The page's charts are the chart step's SVG files inline, at the display width; the stored
-    notebook names each file instead of carrying it again; no charts.zip copy is stored."""
+    notebook names each file instead of carrying it again; the run keeps them once, in charts.zip."""
     import json
+    import zipfile
 
     from helpers.pages.charts import DISPLAY_WIDTH, chart_path
+
+    packed = zipfile.ZipFile(out / "charts.zip")
 
     text = _report(out, code, "report").read_text(encoding="utf-8")
     inds = [i for i in plan.indicators_in(SECTION) if code == "330100" or not i.city_only]
@@ -410,7 +443,8 @@ def test_report_embeds_the_runs_chart_files(out, plan, code):
     shown = re.findall(r"<svg.*?</svg>", text, re.S)
     assert len(shown) == len(inds)
     for svg_in_page, ind in zip(shown, inds):
-        svg = chart_path(out, ind.id, code).read_text(encoding="utf-8")
+        svg = packed.read(f"{ind.id}/{code}.svg").decode("utf-8")
+        assert not chart_path(out, ind.id, code).exists()  # the zip is the one copy
         assert f'width="{DISPLAY_WIDTH}"' in svg[:600] and f'width="{DISPLAY_WIDTH}"' in svg_in_page[:600]
         assert re.search(r"<title>.*?</title>", svg).group(0) in svg_in_page
         assert re.findall(r' d="([^"]*)"', svg) == re.findall(r' d="([^"]*)"', svg_in_page)
@@ -421,7 +455,7 @@ def test_report_embeds_the_runs_chart_files(out, plan, code):
     named = [o["metadata"]["ipeval"]["chart"] for o in outputs if o.get("metadata", {}).get("ipeval")]
     assert named == [f"charts/{ind.id}/{code}.svg" for ind in inds]
     assert not [o for o in outputs if any(k.startswith("image/") for k in o.get("data", {}))]
-    assert not (out / "charts.zip").exists()
+    assert not list((out / "charts").rglob("*.svg"))
 
 
 @pytest.mark.e2e

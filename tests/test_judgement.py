@@ -86,3 +86,15 @@ def test_report_block_defaults_and_a_bad_date(tmp_path, settings):
     p.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ConfigError, match="report.evaluation_date"):
         load_settings(p)
+
+
+def test_an_edited_judgement_file_is_not_answered_with_the_last_runs_reports(tmp_path):
+    """The documents' reuse stamp covers the run's copy of the judgement file: an edit alone rewrites them."""
+    from helpers.pages.document import _stamp
+
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "judgement.yaml").write_text("recommendations: []\n", encoding="utf-8")
+    before = _stamp(tmp_path, ["330100"], ("docx",), "zh")
+    (tmp_path / "params" / "judgement.yaml").write_text(
+        "recommendations:\n  - indicator: ip_trainees\n    recommendation_zh: 分季度下达。\n", encoding="utf-8")
+    assert _stamp(tmp_path, ["330100"], ("docx",), "zh") != before

@@ -22,6 +22,11 @@ WHOLE_UNITS = frozenset({"件", "人", "人次", "户", "家", "次", "项", "�
                          "copies", "orders", "persons", "days"})
 # Units printed with more than one decimal (the published figures carry two).
 UNIT_DECIMALS = {"%": 1, "件/万人": 2, "亿元": 2, "万元": 0, "分": 1, "件/百户": 1, "个百分点": 1}
+# the registry's English units, printed as their Chinese units are (an English report showed "27,089.0 patents")
+WHOLE_UNITS |= {"patents", "standards", "registrations", "applications", "deals", "enterprises", "events",
+                "meetings", "organisations", "reports"}
+UNIT_DECIMALS.update({"100 million yuan": 2, "10,000 yuan": 0, "patents per 10,000 residents": 2,
+                      "trademarks per 100 enterprises": 1, "points": 1, "percentage points": 1})
 DEFAULT_DECIMALS = 1
 
 

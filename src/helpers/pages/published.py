@@ -100,14 +100,18 @@ def add_published_figures(doc, tables, geo_code: str, lang: str = "zh"):
     from helpers.pages.document.blocks import Heading, Para, Table
 
     root = tables.settings.root
-    if lang != "zh" or not figures(root):
-        return doc
+    sections = {s.id for s in tables.plan.sections}
+    if not any(r["section"] in sections for r in figures(root)):
+        return doc  # a publication of another plan (the Hangzhou press release in the national plan's report)
+    from helpers.pages.document import english as en  # the same figures in English
+
+    zh = lang == "zh"
     blocks = doc.blocks
     if geo_code == tables.geos.city.code:
         for sec in tables.plan.sections:
-            text = context_sentence(root, sec.id)
+            text = context_sentence(root, sec.id) if zh else en.context_sentence_en(root, sec.id)
             head = next((k for k, b in enumerate(blocks) if isinstance(b, Heading) and b.level == 2
-                         and b.text.endswith(sec.name_zh)), None)
+                         and b.text.endswith(sec.name(lang))), None)
             if not text or head is None:
                 continue
             after = next((k for k in range(head + 1, len(blocks)) if isinstance(blocks[k], (Table, Heading))), head)
@@ -116,7 +120,8 @@ def add_published_figures(doc, tables, geo_code: str, lang: str = "zh"):
     annex = next((k for k, b in enumerate(blocks) if isinstance(b, Heading) and b.text == dt(lang, "h_annex_sources")), None)
     if annex is not None:
         note = Para("下表列出2025年4月23日新闻发布会公布的全部数值（◆）：作为全市数值的，报告中以◆标注并取代生成数据；"
-                    "作为背景的，在相应领域列示，不参与判定。“≤”表示发布的是上限（如“50日内”）。", "note")
+                    "作为背景的，在相应领域列示，不参与判定。“≤”表示发布的是上限（如“50日内”）。" if zh else en.ANNEX_NOTE,
+                    "note")
         from helpers.pages.document.tasks import _shift_caption
 
         first = next((k for k in range(annex + 1, len(blocks)) if isinstance(blocks[k], Table)), annex)
@@ -124,9 +129,10 @@ def add_published_figures(doc, tables, geo_code: str, lang: str = "zh"):
         for b in blocks[first + 1:]:
             if isinstance(b, Table) and b.caption:
                 b.caption = _shift_caption(b.caption, 1)
-        table = Table(["序号", "数值", "期别", "用途", "原文", "来源"], annex_rows(root), [8, 22, 14, 16, 62, 34],
-                      caption=dt(lang, "table_caption", n=n, name="公开发布数据一览"), font_size=8,
-                      align=["C", "R", "C", "C", "L", "L"])
+        table = Table(["序号", "数值", "期别", "用途", "原文", "来源"] if zh else en.ANNEX_HEAD,
+                      annex_rows(root) if zh else en.annex_rows_en(root), [8, 22, 14, 16, 62, 34],
+                      caption=dt(lang, "table_caption", n=n, name="公开发布数据一览" if zh else en.ANNEX_NAME),
+                      font_size=8, align=["C", "R", "C", "C", "L", "L"])
         # after 附件2's own table of sources (the annex's first table), before whatever follows it
         at = next((k + 1 for k in range(annex + 1, len(blocks)) if isinstance(blocks[k], Table)), annex + 1)
         blocks[at:at] = [note, table]

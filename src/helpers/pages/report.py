@@ -100,7 +100,8 @@ _PROV_ZH = {"run_id": "运行编号", "quarter": "评估季度", "git_commit": "
 
 
 def _charts_as_links(nb, out_path: Path, lang: str) -> list:
-    """In the audit page, each chart of the run as a link to the report page and the SVG file.
+    """In the audit page, each chart of the run as a link to the report page and to ``charts.zip``
+    (the member named beside it), where the published quarter keeps the SVG file.
 
     The report page beside it shows the same picture inline; the audit page is read for its code
     and numbers, and a second copy of every chart made it as large as the report page. Returns
@@ -119,8 +120,10 @@ def _charts_as_links(nb, out_path: Path, lang: str) -> list:
                 continue
             alt = output["metadata"].get("image/svg+xml", {}).get("alt", "")
             text = t(lang, "chart_in_report", title=alt)
+            # the SVG file is in the run's charts.zip (pages/chartfiles.py: its only copy in the quarter)
+            member = chart[len("charts/"):] if chart.startswith("charts/") else chart
             html = (f'<p class="ipeval-chart-ref"><a href="{escape(report_page)}">{escape(text)}</a> '
-                    f'<a href="../../{escape(chart)}">SVG</a></p>')
+                    f'<a href="../../charts.zip">SVG</a> <small>(charts.zip: {escape(member)})</small></p>')
             swapped.append((output, output["data"]))
             output["data"] = {"text/html": html, "text/plain": output["data"].get("text/plain", "")}
     return swapped
@@ -222,19 +225,26 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         rows.append(dict(geo=g, cells=cells))
     city = assessments[assessments["geography_code"] == geos.city.code]
     counts = city["status"].value_counts().to_dict()
-    summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang] if s != "reference"]
+    from helpers.model.assess import assessment_stage
+
+    final = assessment_stage(plan, Quarter.parse(str(quarter))) == "final"
+    # the final assessment speaks of completion: the open statuses only where a target still has one
+    summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang]
+               if s != "reference" and (counts.get(s, 0) or not final or s in ("achieved", "missed"))]
     worst = city[city["status"].isin(["off_track", "at_risk"])].sort_values("probability").head(8)
     text = tmpl.render(
         lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter,
         quarter_text=period_label(quarter, lang), rows=rows, demo=demo,
         section_names=[plan.page_name(s, lang) for s in sections],
         summary=summary, worst=worst.to_dict("records"), status_names=STATUS_NAMES[lang],
-        downloads=downloads or [], manifest=manifest or {},
+        downloads=download_links(downloads or [], Path(out_path).parent, lang), manifest={(_FOOTER_ZH.get(k, k) if lang == "zh" else k): v for k, v in (manifest or {}).items()},
         failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
+        colon="：" if lang == "zh" else ": ",
         top_name=geos.city.name(lang),  # 杭州市概况, 全国概况: the plan's top geography, not "the city"
-        documents=document_links(plan, geos, quarter, lang, set(documents)) if documents else [],
+        # the run's own documents and those carried from the last run (a subset run keeps the others')
+        documents=document_links(plan, geos, quarter, lang, set(documents or ()), Path(out_path).parent),
     )
     if returns:
         from helpers.pages.returns_table import returns_html
@@ -245,15 +255,53 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     return out
 
 
-def document_links(plan, geos, quarter, lang: str, codes: set | None = None) -> list:
+# the index footer's keys on a Chinese reader's page
+_FOOTER_ZH = {"run": "运行编号", "git": "代码版本", "data sha256": "数据 SHA-256"}
+
+# what each download is, in the reader's words (the file name stays beside it)
+DOWNLOAD_LABELS = {
+    "zh": {"assessments.csv": "评估结果（机器可读，CSV）", "assessments.xlsx": "评估结果工作簿（Excel，含指标完成情况一览表）",
+           "bands.csv": "预测区间（CSV）", "changes.csv": "本期变化及原因（CSV）", "revisions.csv": "数据修订（CSV）",
+           "manifest.json": "运行清单与校验值", "run.log.jsonl": "运行日志",
+           "charts.zip": "全部图表（SVG矢量图，可编辑，可用于幻灯片）"},
+    "en": {"assessments.csv": "Assessments (machine-read, CSV)", "assessments.xlsx": "Workbook (Excel)",
+           "bands.csv": "Forecast bands (CSV)", "changes.csv": "What changed and why (CSV)",
+           "revisions.csv": "Data revisions (CSV)", "manifest.json": "Run manifest and checksums",
+           "run.log.jsonl": "Run log", "charts.zip": "Every chart (SVG, editable, for slides)"},
+}
+
+
+def download_links(downloads: list, folder: Path, lang: str) -> list:
+    """``[(label, href)]`` of the index's downloads: what each file is, its name and size
+    (``全部图表（SVG矢量图，可编辑，可用于幻灯片）charts.zip，0.7 MB``)."""
+    out = []
+    for name, href in downloads:
+        label = DOWNLOAD_LABELS.get(lang, DOWNLOAD_LABELS["en"]).get(str(href))
+        p = folder / str(href)
+        size = f"{p.stat().st_size / 1e6:.1f} MB" if p.is_file() and p.stat().st_size >= 50_000 else ""
+        tail = (("，" if lang == "zh" else ", ") + size) if size else ""
+        if label:
+            text = f"{label}：{href}{tail}" if lang == "zh" else f"{label}: {href}{tail}"
+        else:
+            text = f"{name}{tail}"
+        out.append((text, href))
+    return out
+
+
+def document_links(plan, geos, quarter, lang: str, codes: set | None = None, run_dir: Path | None = None) -> list:
     """``[(geography name, [(format, href), ...]), ...]``: the Word and PDF report of each geography
-    (of ``codes``, the run's, when given)."""
+    (of ``codes``, the run's, when given; with ``run_dir``, also each geography whose files are in its
+    ``documents/``, e.g. carried by a subset run)."""
     from helpers.model.assess import assessment_stage
     from helpers.pages.document import FORMATS, document_name
     from helpers.plan.periods import Quarter
 
     final = assessment_stage(plan, Quarter.parse(str(quarter))) == "final"
     label = {"docx": "Word", "pdf": "PDF"}
+    if run_dir is not None:
+        codes = set(codes or ()) | {g.code for g in geos.all
+                                    if all((run_dir / "documents" / document_name(g, lang, f, final)).is_file()
+                                           for f in FORMATS)}
     return [(g.name(lang), [(label[f], f"documents/{document_name(g, lang, f, final)}") for f in FORMATS])
             for g in geos.all if codes is None or g.code in codes]
 

@@ -27,7 +27,10 @@ def returns_html(cells: list[dict], plan, geos, lang: str = "zh") -> str:
         return ""
     n = _NAMES[lang]
     esc = html.escape
-    q, due = cells[0]["quarter"], cells[0]["deadline"]
+    from helpers.pages.notes import date_label, quarter_label
+
+    # a Chinese reader's quarter and date (2025年第四季度，截止 2026年1月15日), as on the rest of the index
+    q, due = quarter_label(cells[0]["quarter"], lang), date_label(cells[0]["deadline"], lang)
     by = {(c["geography_code"], c["section"]): c for c in cells}
     sections = [s for s in plan.sections if any(k[1] == s.id for k in by)]
     head = "".join(f"<th>{esc(s.name(lang))}</th>" for s in sections)

@@ -82,15 +82,20 @@ def source_label(kinds: set, lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(parts) or "—"
 
 
-def published_years(root, geo) -> dict:
+def published_years(root, geo, plan=None) -> dict:
     """The city's values a publication gives, by indicator and year: ``{indicator_id: {year: figure}}``
-    (``figure``: the press-release row with ``value`` and ``comparator``; a district has none)."""
+    (``figure``: the press-release row with ``value`` and ``comparator``; a district has none). With
+    ``plan``, only figures of its sections: the Hangzhou press release is not the national plan's,
+    though both have high-value patents per 10,000 people (its 62.6 is Hangzhou's, not China's)."""
     if root is None or not geo.is_city:
         return {}
     from helpers.pages.published import figures
 
+    sections = {s.id for s in plan.sections} if plan is not None else None
     out: dict = {}
     for r in figures(root):
+        if sections is not None and r["section"] not in sections:
+            continue
         if r["use"] == "city_value" and str(r["period"])[:4].isdigit():
             period = str(r["period"])
             if len(period) == 4 or period.endswith("Q4"):  # the year's figure, or its year-end stock
@@ -168,11 +173,12 @@ def plan_lead(plan, lang: str) -> str:
     return f"{lead}（牵头）" if lang == "zh" else f"{lead} (lead)"
 
 
-def _year_cell(row: dict, y: int) -> str:
+def _year_cell(row: dict, y: int, lang: str = "zh") -> str:
     """A year's cell: the judged measure; ◆ where the city's figure is a publication's. Where the
     publication gives another number than the judged measure (a ceiling such as 50日内, or the year's
     own total beside a running total), both are shown: the data's and, after it, the publication's
-    ("47，◆≤50"; no brackets, which would make the piece wider than the PDF's year column)."""
+    ("47，◆≤50"; no brackets, which would make the piece wider than the PDF's year column; in English
+    "5,856; year ◆2,859" and "47; ◆≤50")."""
     u = row["unit"]
     value = row["years"].get(y)
     text = nb.fmt_number(value, u)
@@ -180,12 +186,13 @@ def _year_cell(row: dict, y: int) -> str:
     if fig is None:
         return text
     shown = ("≤" if fig["comparator"] == "le" else "") + nb.fmt_number(fig["value"], u)
+    sep = "，" if lang == "zh" else "; "
     if row.get("cumulative"):  # the cell is the running total; the publication gives the year's own
         # no bracket after the number: "◆2,859）" is wider than the PDF's year column and would split the number
-        return f"{text}，当年◆{shown}"
+        return f"{text}{sep}{'当年' if lang == 'zh' else 'year '}◆{shown}"
     if fig["comparator"] == "eq" and nb.fmt_number(fig["value"], u) == text:
         return f"◆{text}"
-    return f"{text}，◆{shown}"
+    return f"{text}{sep}◆{shown}"
 
 
 def standard_header(final: bool, lang: str, quarter=None) -> list[str]:
@@ -207,7 +214,7 @@ def standard_cells(row: dict, final: bool, lang: str) -> list[str]:
     """One row as text, every number through the one formatter."""
     u = row["unit"]
     cells = [str(row["no"]), row["name"], u, nb.fmt_number(row["base"], u), row["target"]]
-    cells += [_year_cell(row, y) if y in row["years"] else "—" for y in YEARS]
+    cells += [_year_cell(row, y, lang) if y in row["years"] else "—" for y in YEARS]
     if final:
         cells.append(row["completion"] or dt(lang, "done_missing"))
     else:
@@ -255,7 +262,7 @@ def standard_html(ctx) -> str:
     for ind_id, source in zip(f["indicator_id"], f["source"].astype(str)):
         kinds.setdefault(ind_id, set()).add("demo" if source.startswith("DEMO") else "real" if demo else "reported")
     rows = standard_rows(ctx.plan, geo, ctx.geos, ctx.frame, records, ctx.quarter, final, L, kinds,
-                         published_years(ctx.settings.root, geo))
+                         published_years(ctx.settings.root, geo, ctx.plan))
     if not rows:
         return ""
     head = "".join(f"<th>{escape(h)}</th>" for h in standard_header(final, L, ctx.quarter))

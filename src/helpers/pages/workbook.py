@@ -309,24 +309,33 @@ def _unit_formats(ws, unit_col: int, cols: tuple) -> None:
 
 
 def _standard_sheet(sheet, plan, geos, frame, by_geo: dict, quarter, final: bool, L: str, demo: bool) -> None:
-    """指标完成情况一览表 for every geography, one row per target (:mod:`helpers.pages.standard`)."""
+    """指标完成情况一览表 for every geography, one row per target (:mod:`helpers.pages.standard`);
+    the city's published figures marked per cell, numbers kept numbers (:mod:`helpers.pages.standard_xlsx`)."""
     from helpers.pages.document.content import source_kind
-    from helpers.pages.standard import YEARS, standard_header, standard_rows
+    from helpers.pages.standard import YEARS, published_years, standard_header, standard_rows
+    from helpers.pages.standard_xlsx import HEAD, mark_published, published_columns
+    from helpers.settings import find_project_root
 
+    root = find_project_root()  # as the 公开发布数据 sheet finds the press release (pages/published.py)
     f = frame[frame["qindex"] <= quarter.index] if "qindex" in frame.columns else frame
-    rows = []
+    rows, marked = [], []
     for g in geos.all:
         sub = f[f["geography_code"] == g.code] if not g.is_city else f
         kinds: dict = {}
         for ind_id, source in zip(sub["indicator_id"], sub["source"]):
             kinds.setdefault(ind_id, set()).add(source_kind(source, demo))
-        for r in standard_rows(plan, g, geos, frame, by_geo.get(g.code, []), quarter, final, L, kinds):
+        for r in standard_rows(plan, g, geos, frame, by_geo.get(g.code, []), quarter, final, L, kinds,
+                               published_years(root, g, plan)):
             done = r["completion"]
             extra = [done or None] if final else [done or r["progress"], r["probability"] if not done else None]
             rows.append([g.code, g.name(L), r["no"], r["name"], r["unit"], r["base"], r["target"],
-                         *[r["years"].get(y) for y in YEARS], *extra, r["units"], r["source"]])
-    head = [dt(L, "c_geo_code"), dt(L, "c_geo")] + standard_header(final, L, quarter)
+                         *[r["years"].get(y) for y in YEARS], *extra, r["units"], r["source"],
+                         *published_columns(r, L)])
+            marked.append(r)
+    head = [dt(L, "c_geo_code"), dt(L, "c_geo")] + standard_header(final, L, quarter) + list(HEAD[L])
     n = len(head)
-    ws = sheet(dt(L, "wb_standard"), head, rows, [9, 9, 5, 28, 8, 11, 10] + [11] * len(YEARS) + [10] * (n - 10),
-               formats=None if final else {n - 2: "0%"})
+    ws = sheet(dt(L, "wb_standard"), head, rows,
+               [9, 9, 5, 28, 8, 11, 10] + [15] * len(YEARS) + [10] * (n - 13) + [12, 16, 36],
+               formats=None if final else {n - 5: "0%"})
     _unit_formats(ws, 5, (6, 8, 9, 10) + (() if final else (11,)))
+    mark_published(ws, marked, 2, {y: 8 + k for k, y in enumerate(YEARS)}, n - 2, L)

@@ -198,6 +198,12 @@ def _fresh_staging(out_root: Path, quarter: str, run_id: str) -> Path:
     return staging_root / run_id
 
 
+def _pack_charts(staging: Path, previous: Path | None) -> None:
+    from helpers.pages.chartfiles import pack_charts
+
+    log.info("charts packed", extra={"event": "charts_zip", **pack_charts(staging, previous)})
+
+
 def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, force: bool, quiet: bool,
             stop_after_jobs: int | None, documents: bool, input_fingerprint: str | None = None) -> list:
     """Every stage of the run into ``staging``, in order; the jobs' results (a failed documents step among them)."""
@@ -224,6 +230,7 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
             results.append(dict(section="documents", geography_code=step["geographies"], status="failed",
                                 error=step["error"], error_type=step["error_type"]))
     carry_documents(previous, staging, {c for _, c in inp.pairs})  # other geographies' documents, verified
+    _pack_charts(staging, previous)  # charts.zip: the quarter's one copy of the SVG files (pages/chartfiles.py)
     # last, so the record covers every step, the documents' too (a Word/PDF failure shows in both)
     _write_manifest_and_index(inp, staging, run_id, started, prov, results, table, demo, step, input_fingerprint)
     log.info("run finished", extra={"event": "finish", "failed": sum(r["status"] == "failed" for r in results),

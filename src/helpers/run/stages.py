@@ -150,10 +150,13 @@ def write_xlsx_once(input_file: Path, staging: Path, prev_dir: Path | None, inp:
     from helpers.pages.workbook import write_workbook_from_input
 
     report = read_report_input(input_file)
-    stamp = (Key("workbook").json("asked", [report.tables["assessments"]["sha256"],
+    key = (Key("workbook").json("asked", [report.tables["assessments"]["sha256"],
                                              report.tables["validated_data"]["sha256"], report.lang,
                                              report.plan["sha256"], report.geographies["sha256"],
-                                             report.settings["values"].get("status")]).code().hexdigest())
+                                             report.settings["values"].get("status")]).code())
+    if inp is not None:  # the published figures the 一览表 sheet marks (pages/standard_xlsx.py)
+        key.tree("reference", inp.settings.root / "data" / "reference")
+    stamp = key.hexdigest()
     if prev_dir is not None:
         if (read_stamp(prev_dir / ".assessments.xlsx.sha256", stamp) is not None
                 and copy_verified(prev_dir, "assessments.xlsx", staging, recorded_checksums(prev_dir))):

@@ -109,6 +109,7 @@ def _build_all(tables, inputs: dict, lang: str, out: Path) -> dict:
     """Each geography's document (blocks), from the tables its overview input names."""
     from helpers.pages.document.charts import chart_images, run_charts
     from helpers.pages.document.content import build_document
+    from helpers.pages.document.english import apply_judgement_en
     from helpers.pages.document.judgement import apply_judgement
     from helpers.pages.document.tasks import add_task_chapters
     from helpers.pages.published import add_published_figures
@@ -122,6 +123,8 @@ def _build_all(tables, inputs: dict, lang: str, out: Path) -> dict:
         add_task_chapters(docs[code], tables, code, lang)  # 工作成效, 任务完成情况 (document/tasks.py)
         add_published_figures(docs[code], tables, code, lang)  # ◆ figures of the press release (pages/published.py)
         apply_judgement(docs[code], tables, code, lang)  # 问题与建议 and cover names the team owns (document/judgement.py)
+        if lang != "zh":  # the same judgement file in English (document/english.py)
+            apply_judgement_en(docs[code], tables, code)
     return docs
 
 

@@ -20,7 +20,7 @@ from helpers.settings import read_yaml_file
 
 FILE_NAME = "judgement.yaml"
 NARROW = 0.10  # a miss within 10% of the target value is "narrow": finish the job rather than rethink it
-_FIELDS = {"indicator", "geography", "problem_zh", "recommendation_zh"}
+_FIELDS = {"indicator", "geography", "problem_zh", "recommendation_zh", "problem_en", "recommendation_en"}
 _ITEM = re.compile(r"^(\d+)\. (.+?)：")
 
 
@@ -50,8 +50,8 @@ def load_judgement(path: str | Path, plan=None) -> dict:
         ind = e.get("indicator")
         if not ind or (plan is not None and ind not in plan.by_id):
             raise ConfigError(f"{where}: indicator {ind!r} 不是方案登记表中的指标代码")
-        if not (e.get("problem_zh") or e.get("recommendation_zh")):
-            raise ConfigError(f"{where}: 至少填写 problem_zh 或 recommendation_zh 之一")
+        if not any(e.get(k) for k in ("problem_zh", "recommendation_zh", "problem_en", "recommendation_en")):
+            raise ConfigError(f"{where}: 至少填写 problem_zh 或 recommendation_zh 之一（英文报告：problem_en、recommendation_en）")
         out[(ind, str(e.get("geography") or "*"))] = e
     return out
 
@@ -118,7 +118,7 @@ def _missed_districts(tables, ind_id: str) -> list[str]:
 
 def apply_judgement(doc, tables, geo_code: str, lang: str = "zh"):
     """Rewrite 存在问题与建议 with the team's text or the numbers' template; add the cover's names. Returns ``doc``."""
-    if lang != "zh":
+    if lang != "zh":  # the English report reads the same file: pages/document/english.py
         return doc
     from helpers.pages.document.blocks import Cover, Heading, Para
 

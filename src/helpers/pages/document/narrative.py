@@ -114,7 +114,7 @@ def indicator_sentence(ind, row: dict, lang: str, city_value=np.nan) -> str:
     elif v == "achieved":
         text = dt(lang, "v_achieved")
     elif v == "missed":
-        years = missed_years(row)
+        years = missed_years(row, lang)
         gap = _gap_text(row, unit)
         text = dt(lang, "v_missed_years", years=years) if years else (
             dt(lang, "v_missed", gap=gap, unit="个百分点" if unit == "%" and lang == "zh" else unit)
@@ -133,10 +133,11 @@ def indicator_sentence(ind, row: dict, lang: str, city_value=np.nan) -> str:
     return dt(lang, "ind_sentence", period=period, value=value, verdict=text, **_target_args(ind, lang))
 
 
-def missed_years(row: dict) -> str:
-    """The years an every-year target was missed in, from the assessment's note ('' if none)."""
+def missed_years(row: dict, lang: str = "zh") -> str:
+    """The years an every-year target was missed in, from the assessment's note ('' if none):
+    2023、2024 (zh), 2023, 2024 (en)."""
     m = re.search(r"missed in ([0-9, ]+)", str(row.get("note") or ""))
-    return "、".join(y.strip() for y in m.group(1).split(",") if y.strip()) if m else ""
+    return ("、" if lang == "zh" else ", ").join(y.strip() for y in m.group(1).split(",") if y.strip()) if m else ""
 
 
 def counts_sentence(key: str, lang: str, counts: dict, final: bool = False, **kw) -> str:
@@ -267,13 +268,13 @@ def problem_sentence(ind, row: dict, series: pd.DataFrame, lang: str) -> tuple[s
     if v in ("at_risk", "off_track") and np.isfinite(p) and row.get("decided_by") == "ensemble":
         label = dt(lang, "v_open", p=pct(p), status=label)
     args = _target_args(ind, lang)
-    if v == "missed" and missed_years(row):
-        label = dt(lang, "v_missed_years", years=missed_years(row))
+    if v == "missed" and missed_years(row, lang):
+        label = dt(lang, "v_missed_years", years=missed_years(row, lang))
     problem = dt(lang, "p_item", verdict=label, value=num(row.get("progress_value"), unit=args["unit"]),
                  pace=pace_sentence(ind, row, series, lang), **args).strip()
     gap = _gap_text(row, args["unit"]) or "—"
-    if v == "missed" and missed_years(row):
-        rec = dt(lang, "r_missed_years", years=missed_years(row), name=args["name"], unit=args["unit"],
+    if v == "missed" and missed_years(row, lang):
+        rec = dt(lang, "r_missed_years", years=missed_years(row, lang), name=args["name"], unit=args["unit"],
                  target=args["target"])
     elif v == "missed":
         rec = dt(lang, "r_missed", gap=gap, name=args["name"], unit="个百分点" if args["unit"] == "%" and lang == "zh" else args["unit"])
