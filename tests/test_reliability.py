@@ -309,7 +309,7 @@ PARAM_CASES = [
     ("quarter_not_ended", lambda p: ["run", "--quarter", "2026Q4"], 2, "尚未结束"),
     ("quarter_2100Q4", lambda p: ["run", "--quarter", "2100Q4"], 2, "尚未结束"),
     ("quarter_out_of_range", lambda p: ["run", "--quarter", "2205Q1"], 2, "不是有效的季度"),
-    ("unknown_section", lambda p: ["run", "--sections", "nope"], 2, "valid sections"),
+    ("unknown_section", lambda p: ["run", "--sections", "nope"], 2, "有效板块"),
     ("unknown_geography", lambda p: ["run", "--geos", "123456"], 2, "123456"),
     ("bad_language", lambda p: ["run", *ONE, "--lang", "fr"], 2, "zh 或 en"),
     ("workers_zero", lambda p: ["run", *ONE, "-j", "0"], 2, "至少为 1"),
