@@ -519,7 +519,7 @@ def test_a_full_disk_is_exit_3_in_one_line_and_publishes_nothing(published, monk
     monkeypatch.setattr(rq, "_copy_inputs", full)
     before = snapshot(published / "outputs")
     code, out, err = cli(["run", *ONE, "--quiet", "--force"], published, monkeypatch, capsys)
-    assert code == 3 and "disk is full" in err and "Traceback" not in err
+    assert code == 3 and "磁盘已满" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     after = snapshot(published / "outputs")
     # nothing published, no staging left (the lock file records the last holder; the cache may
@@ -538,7 +538,7 @@ def test_a_bug_is_exit_3_with_the_traceback_in_a_file_or_with_debug(debug, publi
     args = (["--debug"] if debug else []) + ["run", *ONE, "--quiet", "--force"]
     monkeypatch.setitem(__import__("helpers.cli", fromlist=["_state"])._state, "debug", False)
     code, out, err = cli(args, published, monkeypatch, capsys)
-    assert code == 3 and "internal error (ZeroDivisionError: a bug)" in err
+    assert code == 3 and "内部错误（ZeroDivisionError: a bug）" in err
     if debug:
         assert "Traceback" in err
     else:

@@ -26,11 +26,12 @@ def _settings(settings: Optional[Path], plan: Optional[str] = None):
     if plan and not settings:
         # --plan ID: that plan's own settings file (its registry, geographies, data, store, outputs)
         from helpers.exceptions import ConfigError
+        from helpers.i18n import et
         from helpers.settings import find_project_root
 
         settings = find_project_root() / "params" / f"settings_{plan}.yaml"
         if not settings.is_file():
-            raise ConfigError(f"--plan {plan}：没有找到该方案的设置文件 {settings}（params/settings_<方案id>.yaml）")
+            raise ConfigError(et("cli_plan_settings", plan=plan, settings=settings))
     return load_settings(settings)
 
 

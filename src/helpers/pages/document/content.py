@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.series import indicator_series
-from helpers.i18n import dt
+from helpers.i18n import dt, et
 from helpers.pages.document import narrative as nv
 from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
 from helpers.pages.document.parts import method_annex, source_kind, standard_table
@@ -84,7 +84,7 @@ def load_run_tables(settings, run_dir: str | Path) -> RunTables:
     needed = [run / n for n in ("assessments.csv", "validated_data.csv")]
     missing = [p.name for p in needed if not p.is_file()]
     if missing:
-        raise ConfigError(f"{run} is not a finished run: {', '.join(missing)} missing (run `ipeval run` first)")
+        raise ConfigError(et("document_unfinished_run", run=run, missing=", ".join(missing)))
     params = run / "params"
     plan = load_plan(params / settings.plan_path.name if (params / settings.plan_path.name).is_file() else settings.plan_path)
     geo_path = params / settings.geographies_path.name
