@@ -258,7 +258,7 @@ MESSAGES = [
                  r"or set IPEVAL_HOME$", id="no_project"),
     pytest.param(_settings_file(None), "ConfigError", r"^设置文件 .*settings\.yaml 不存在：请检查路径和文件名$",
                  r"^settings file .*settings\.yaml does not exist$", id="yaml_missing"),
-    pytest.param(_settings_file("plan: [\n"), "ConfigError", r"settings\.yaml 不是有效的 YAML 文件（请检查缩进和冒号）：",
+    pytest.param(_settings_file("plan: [\n"), "ConfigError", r"settings\.yaml 不是有效的 YAML 文件：while parsing",
                  r"settings\.yaml is not valid YAML: ", id="yaml_invalid"),
     pytest.param(_settings([1, 2]), "ConfigError", r"settings\.yaml：设置文件的内容须为“键: 值”形式的映射$",
                  r"settings\.yaml: the settings must be a mapping of keys to values$", id="settings_not_mapping"),

@@ -313,5 +313,10 @@ def test_a_key_given_twice_is_refused_naming_it(tmp_path):
     dup = PLAN_PATH.read_text(encoding="utf-8").replace("  title_zh:", "  title_zh: 重复的标题\n  title_zh:", 1)
     p = tmp_path / "plan.yaml"
     p.write_text(dup, encoding="utf-8")
-    with pytest.raises(RegistryError, match=r"'title_zh' appears twice .*line \d+"):
+    with pytest.raises(RegistryError, match=r"不是有效的 YAML 文件.*第 \d+ 行：键 'title_zh' 在同一层级中出现了两次"):
+        load_plan(p)
+    from helpers.i18n import use_error_language
+
+    use_error_language(lang="en")
+    with pytest.raises(RegistryError, match=r"is not valid YAML: .*'title_zh' appears twice .*line \d+"):
         load_plan(p)

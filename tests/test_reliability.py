@@ -543,7 +543,7 @@ def test_a_bug_is_exit_3_with_the_traceback_in_a_file_or_with_debug(debug, publi
         assert "Traceback" in err
     else:
         assert "Traceback" not in err
-        details = Path(err.split("details: ")[1].split()[0])
+        details = Path(err.split("；详细信息：")[1].split()[0])
         assert "ZeroDivisionError" in details.read_text()
         details.unlink()
 

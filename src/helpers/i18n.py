@@ -689,7 +689,7 @@ ERROR_TEXTS = {
         "plan_data_from": "{path}：plan.data_from 须为年份（如 2018），不能是 {year}",
         "no_project": "在 {here} 及其上级文件夹中都没有找到 {file}：请在项目文件夹中运行，或设置环境变量 IPEVAL_HOME",
         "yaml_missing": "{what} {path} 不存在：请检查路径和文件名",
-        "yaml_invalid": "{path} 不是有效的 YAML 文件（请检查缩进和冒号）：{reason}",
+        "yaml_invalid": "{path} 不是有效的 YAML 文件：{reason}",
         "settings_not_mapping": "{path}：设置文件的内容须为“键: 值”形式的映射",
         "settings_invalid": "设置文件有误（共 {n} 处）：",
         "settings_not_a_setting": "{path}：{key}：没有这个设置项（此处可用：{allowed}）",
@@ -722,6 +722,7 @@ ERROR_TEXTS = {
         "cli_interrupted": "已中断；未发布任何内容，此前的输出保持不变",
         "document_unfinished_run": "{run} 不是已完成的运行：缺少 {missing}（请先运行 `ipeval run`）",
         "document_fonts_missing": "缺少中文字体文件：{fonts}；请重新安装 mplfonts 包",
+        "yaml_key_twice": "第 {line} 行：键 {key} 在同一层级中出现了两次（YAML 只会保留后一个）：请删去或改正其中一个",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -865,6 +866,7 @@ ERROR_TEXTS = {
         "cli_interrupted": "interrupted; nothing was published, the previous outputs are unchanged",
         "document_unfinished_run": "{run} is not a finished run: {missing} missing (run `ipeval run` first)",
         "document_fonts_missing": "CJK font(s) missing: {fonts}; reinstall the mplfonts package",
+        "yaml_key_twice": "the key {key} appears twice in one mapping (line {line})",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)

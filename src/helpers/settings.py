@@ -147,7 +147,7 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: 
             if isinstance(key, str):
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"the key {key!r} appears twice in one mapping (line {key_node.start_mark.line + 1})",
+                        None, None, et("yaml_key_twice", key=repr(key), line=key_node.start_mark.line + 1),
                         key_node.start_mark)
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
