@@ -123,7 +123,7 @@ def main() -> None:
         typer.echo(f"ipeval: {et('cli_interrupted')}", err=True)
         sys.exit(130)
     except IpevalError as exc:  # a command that did not catch its own
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(et("cli_error", message=exc), err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the exit-code rule: 3, one line, the traceback in a file
         sys.exit(_internal_failure(exc))

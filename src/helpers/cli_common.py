@@ -44,8 +44,10 @@ def _problems(exc: DataValidationError, lang: str | None) -> str:
 
 
 def _fail(exc: IpevalError, report_dir: Optional[Path] = None, lang: str | None = None) -> None:
+    from helpers.i18n import et
+
     if isinstance(exc, DataValidationError) and exc.failures is not None and len(exc.failures):
-        typer.echo(f"error: {exc.args[0]}", err=True)
+        typer.echo(et("cli_error", message=exc.args[0]), err=True)
         typer.echo(_problems(exc, lang), err=True)
         from helpers.files import unique_path
 
@@ -53,9 +55,9 @@ def _fail(exc: IpevalError, report_dir: Optional[Path] = None, lang: str | None 
         # could plant a symbolic link at
         out = unique_path(report_dir or Path(tempfile.gettempdir()), "ipeval-validation-report-", ".csv")
         _write_report(exc.failures, out)
-        typer.echo(f"validation report: {out}", err=True)
+        typer.echo(et("cli_validation_report", path=out), err=True)
     else:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(et("cli_error", message=exc), err=True)
     raise typer.Exit(exc.exit_code)
 
 

@@ -678,7 +678,7 @@ ERROR_TEXTS = {
         "reg_sum_binds": "{where}.target：binds: sum_of_districts（约束各区县合计）要求 aggregation: sum",
         "reg_every_year": "{where}.target：every_year 只适用于 flow_per_year 和 level 两类目标",
         "reg_rate_measure": "{where}：rate（比率）类目标要求 measure: ratio（分子/分母）",
-        "reg_flow_needed": "{where}：{kind} 类目标要求 flow: true（数值按期计）",
+        "reg_flow_needed": "{where}：{kind} 类目标要求 flow: true（数值为每期的发生量）",
         "reg_top_level": "{path}：不是方案登记表：顶层须有 plan、sections 和 indicators 三个键",
         "reg_section_ids": "{path} 第 {line} 行：板块代码 {id} 重复出现；sections 中每个 id 须唯一",
         "reg_indicator_twice": "{path} 第 {line} 行：指标代码 {id} 第二次出现；indicators 中每个 id 须唯一",
@@ -723,6 +723,8 @@ ERROR_TEXTS = {
         "document_unfinished_run": "{run} 不是已完成的运行：缺少 {missing}（请先运行 `ipeval run`）",
         "document_fonts_missing": "缺少中文字体文件：{fonts}；请重新安装 mplfonts 包",
         "yaml_key_twice": "第 {line} 行：键 {key} 在同一层级中出现了两次（YAML 只会保留后一个）：请删去或改正其中一个",
+        "cli_error": "错误：{message}",
+        "cli_validation_report": "校验报告：{path}",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -867,6 +869,8 @@ ERROR_TEXTS = {
         "document_unfinished_run": "{run} is not a finished run: {missing} missing (run `ipeval run` first)",
         "document_fonts_missing": "CJK font(s) missing: {fonts}; reinstall the mplfonts package",
         "yaml_key_twice": "the key {key} appears twice in one mapping (line {line})",
+        "cli_error": "error: {message}",
+        "cli_validation_report": "validation report: {path}",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)
