@@ -189,7 +189,7 @@ def _raises(exc_type, call):
     return str(err.value)
 
 
-A_LINE = r"plan\.yaml 第 \d+ 行：(indicators\[\d+\] )?"
+A_LINE = r"plan\.yaml 第 \d+ 行："
 MESSAGES = [
     # plan/registry.py
     pytest.param(_load(lambda d: d.pop("indicators")), "RegistryError", r"plan\.yaml：不是方案登记表：顶层须有 plan、sections",
@@ -203,41 +203,41 @@ MESSAGES = [
     pytest.param(_load(lambda d: d["plan"].pop("title_en")), "RegistryError", A_LINE + r"plan：必须填写字段 'title_en'",
                  r"^plan: field 'title_en' is required$", id="reg_field_required"),
     pytest.param(_load(_set("admin_cases", "target", "direction", value="up")), "RegistryError",
-                 A_LINE + r"\(admin_cases\)\.target：direction 为 'up'，应为 at_least, at_most 之一",
+                 A_LINE + r"指标 admin_cases（indicators\[\d+\]）的 target：direction 为 'up'，应为 at_least, at_most 之一",
                  r"\(admin_cases\)\.target: direction='up' is not one of at_least, at_most$", id="reg_choice"),
     pytest.param(_load(_set("admin_cases", "target", "due", value="2022Q4")), "RegistryError",
-                 A_LINE + r"\(admin_cases\)\.target：期限 due（2022Q4）早于考核期起点 period\.start（2023Q1）",
+                 A_LINE + r"指标 admin_cases（indicators\[\d+\]）的 target：期限 due（2022Q4）早于考核期起点 period\.start（2023Q1）",
                  r"\(admin_cases\)\.target: due 2022Q4 is before the period start 2023Q1$", id="reg_due_before_start"),
     pytest.param(_load(_set("admin_cases", "target", "value", value="many")), "RegistryError",
-                 A_LINE + r"\(admin_cases\)\.target：value 必须是数字，现为 'many'",
+                 A_LINE + r"指标 admin_cases（indicators\[\d+\]）的 target：value 必须是数字，现为 'many'",
                  r"\(admin_cases\)\.target: value must be a number, got 'many'$", id="reg_value_number"),
     pytest.param(_load(_set("admin_cases", "bounds", value=[0])), "RegistryError",
-                 A_LINE + r"\(admin_cases\)：bounds 应写成 \[下限, 上限\]",
+                 A_LINE + r"指标 admin_cases（indicators\[\d+\]）：bounds 应写成 \[下限, 上限\]",
                  r"\(admin_cases\): bounds is \[lower, upper\] \(null for none\)$", id="reg_bounds_shape"),
     pytest.param(_load(_set("admin_cases", "bounds", value=["a", None])), "RegistryError",
-                 A_LINE + r"\(admin_cases\)：bounds \['a', None\] 的两端只能是数字或 null",
+                 A_LINE + r"指标 admin_cases（indicators\[\d+\]）：bounds \['a', None\] 的两端只能是数字或 null",
                  r"\(admin_cases\): bounds \['a', None\] must be numbers or null$", id="reg_bounds_numbers"),
     pytest.param(_load(_set("admin_cases", "aggregation", value="none")), "RegistryError",
-                 A_LINE + r"\(admin_cases\)：各区县均报告的指标（applies_to: all）须写明汇总方式",
+                 A_LINE + r"指标 admin_cases（indicators\[\d+\]）：各区县均报告的指标（applies_to: all）须写明汇总方式",
                  r"\(admin_cases\): an indicator of every district needs an aggregation$",
                  id="reg_all_needs_aggregation"),
     pytest.param(_load(_set("admin_cases", "measure", value="per_capita")), "RegistryError",
-                 A_LINE + r"\(admin_cases\)：人均类指标的汇总方式须为 aggregation: per_capita",
+                 A_LINE + r"指标 admin_cases（indicators\[\d+\]）：人均类指标的汇总方式须为 aggregation: per_capita",
                  r"\(admin_cases\): per-capita indicators aggregate as per_capita$", id="reg_per_capita_aggregation"),
     pytest.param(_load(_set("admin_cases", "interpretation_en", value="")), "RegistryError",
-                 A_LINE + r"\(admin_cases\)：缺少 interpretation_en：口径解读须中文、英文同时填写",
+                 A_LINE + r"指标 admin_cases（indicators\[\d+\]）：缺少 interpretation_en：口径解读须中文、英文同时填写",
                  r"\(admin_cases\): interpretation_en is missing: an interpretation is given in both Chinese and "
                  r"English$", id="reg_interpretation_pair"),
     pytest.param(_load(_set("ip_trainees", "target", "binds", value="each_district")), "RegistryError",
-                 A_LINE + r"\(ip_trainees\)\.target：binds 为 'each_district'，但该指标只有全市数据",
+                 A_LINE + r"指标 ip_trainees（indicators\[\d+\]）的 target：binds 为 'each_district'，但该指标只有全市数据",
                  r"\(ip_trainees\)\.target: binds='each_district', but only the city reports this indicator "
                  r"\(applies_to: city\); use binds: city$", id="reg_city_binds"),
     pytest.param(_load(_set("mediation_success_rate", "target", "binds", value="sum_of_districts")), "RegistryError",
-                 A_LINE + r"\(mediation_success_rate\)\.target：binds: sum_of_districts（约束各区县合计）要求 "
+                 A_LINE + r"指标 mediation_success_rate（indicators\[\d+\]）的 target：binds: sum_of_districts（约束各区县合计）要求 "
                  r"aggregation: sum", r"\(mediation_success_rate\)\.target: binds: sum_of_districts needs "
                  r"aggregation: sum$", id="reg_sum_binds"),
     pytest.param(_load(_set("admin_cases", "target", "every_year", value=True)), "RegistryError",
-                 A_LINE + r"\(admin_cases\)\.target：every_year 只适用于 flow_per_year 和 level 两类目标",
+                 A_LINE + r"指标 admin_cases（indicators\[\d+\]）的 target：every_year 只适用于 flow_per_year 和 level 两类目标",
                  r"\(admin_cases\)\.target: every_year applies to flow_per_year and level targets only$",
                  id="reg_every_year"),
     pytest.param(_unconfirmed, "RegistryError", r"plan\.yaml：1 个条目尚未确认（confirmed: false）.*indicators\[\d+\] "

@@ -672,11 +672,11 @@ ERROR_TEXTS = {
         "reg_ratio_aggregation": "{where}：比率类指标跨区县汇总须用 ratio_of_sums（分子之和除以分母之和），不能相加或取平均",
         "reg_per_capita_aggregation": "{where}：人均类指标的汇总方式须为 aggregation: per_capita",
         "reg_interpretation_pair": "{where}：缺少 {missing}：口径解读须中文、英文同时填写",
-        "reg_city_binds": "{where}.target：binds 为 {binds}，但该指标只有全市数据（applies_to: city）：请改为 binds: city",
-        "reg_value_outside_bounds": "{where}.target：目标值 {value:g} 超出该指标的取值范围 bounds {bounds}，"
+        "reg_city_binds": "{where}的 target：binds 为 {binds}，但该指标只有全市数据（applies_to: city）：请改为 binds: city",
+        "reg_value_outside_bounds": "{where}的 target：目标值 {value:g} 超出该指标的取值范围 bounds {bounds}，"
                                     "这样的目标无从达到或必然达到：请核对目标值或 bounds",
-        "reg_sum_binds": "{where}.target：binds: sum_of_districts（约束各区县合计）要求 aggregation: sum",
-        "reg_every_year": "{where}.target：every_year 只适用于 flow_per_year 和 level 两类目标",
+        "reg_sum_binds": "{where}的 target：binds: sum_of_districts（约束各区县合计）要求 aggregation: sum",
+        "reg_every_year": "{where}的 target：every_year 只适用于 flow_per_year 和 level 两类目标",
         "reg_rate_measure": "{where}：rate（比率）类目标要求 measure: ratio（分子/分母）",
         "reg_flow_needed": "{where}：{kind} 类目标要求 flow: true（数值为每期的发生量）",
         "reg_top_level": "{path}：不是方案登记表：顶层须有 plan、sections 和 indicators 三个键",
@@ -725,6 +725,8 @@ ERROR_TEXTS = {
         "yaml_key_twice": "第 {line} 行：键 {key} 在同一层级中出现了两次（YAML 只会保留后一个）：请删去或改正其中一个",
         "cli_error": "错误：{message}",
         "cli_validation_report": "校验报告：{path}",
+        "reg_where_indicator": "指标 {id}（indicators[{n}]）",
+        "reg_where_sub": "{where}的 {field}",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -871,6 +873,8 @@ ERROR_TEXTS = {
         "yaml_key_twice": "the key {key} appears twice in one mapping (line {line})",
         "cli_error": "error: {message}",
         "cli_validation_report": "validation report: {path}",
+        "reg_where_indicator": "indicators[{n}] ({id})",
+        "reg_where_sub": "{where}.{field}",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)

@@ -115,14 +115,16 @@ def default_binds(applies_to: str, aggregation: str, clause_text: str) -> str:
     return "each_district"
 
 
-def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, where: str, binds: str) -> Target:
-    where = f"{where}.target"
+def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, entry: str, binds: str) -> Target:
+    where = et("reg_where_sub", where=entry, field="target")
     unknown = set(raw) - _TARGET_FIELDS
     if unknown:
         raise _EntryError(et("reg_unknown_fields", where=where, fields=", ".join(sorted(unknown))), ("target",))
     period = raw.get("period") or {}
-    start = _quarter(period.get("start", str(plan_start)), where + ".period.start", ("target", "period", "start"))
-    due = _quarter(raw.get("due", period.get("end", str(plan_end))), where + ".due", ("target", "due"))
+    start = _quarter(period.get("start", str(plan_start)), et("reg_where_sub", where=entry, field="target.period.start"),
+                     ("target", "period", "start"))
+    due = _quarter(raw.get("due", period.get("end", str(plan_end))), et("reg_where_sub", where=entry, field="target.due"),
+                   ("target", "due"))
     if due < start:
         raise _EntryError(et("reg_due_before_start", where=where, due=due, start=start), ("target", "due"))
     value = _within(("target",), _req, raw, "value", where)
@@ -156,7 +158,7 @@ def _bounds(raw: dict, where: str):
 
 
 def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> Indicator:
-    where = f"indicators[{n}] ({raw.get('id', '?')})"
+    where = et("reg_where_indicator", n=n, id=raw.get("id", "?"))  # 指标 admin_cases（indicators[10]）
     unknown = set(raw) - _INDICATOR_FIELDS
     if unknown:
         raise _EntryError(et("reg_unknown_fields", where=where, fields=", ".join(sorted(unknown))))
@@ -215,8 +217,8 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
         scale=float(raw.get("scale", 1)),
         bounds=(bounds[0], bounds[1]),
         target=target,
-        clause_ref=str(_within(("clause",), _req, clause, "ref", where + ".clause")),
-        clause_text=_within(("clause",), _req, clause, "text", where + ".clause"),
+        clause_ref=str(_within(("clause",), _req, clause, "ref", et("reg_where_sub", where=where, field="clause"))),
+        clause_text=_within(("clause",), _req, clause, "text", et("reg_where_sub", where=where, field="clause")),
         interpretation=interp["en"],
         interpretation_zh=interp["zh"],
         numerator_zh=raw.get("numerator_zh", ""),
