@@ -81,7 +81,7 @@ def test_inputs_naming_other_tables_are_refused(run, settings):
     doc = json.loads(path.read_text(encoding="utf-8"))
     doc["tables"].pop("bands")  # an input of another run: other tables
     path.write_text(json.dumps(doc), encoding="utf-8")
-    with pytest.raises(ConfigError, match="names other tables"):
+    with pytest.raises(ConfigError, match="两份报告输入来自不同的运行"):
         source.document_inputs(settings, run, ["330100", "330106"])
 
 
@@ -116,7 +116,7 @@ def test_relative_paths_of_a_published_input_are_under_the_project(run, settings
                               plan={**inp.plan, "path": str(settings.plan_path.relative_to(settings.root))})
     assert source.input_settings(rel, root).root == root
     assert source.input_plan(rel, run, root)[0].sha256 == inp.plan["sha256"]
-    with pytest.raises(ConfigError, match="registry changed"):
+    with pytest.raises(ConfigError, match="登记表在报告输入"):
         source.input_plan(dataclasses.replace(inp, plan={**inp.plan, "sha256": "0" * 64}), run, root)
 
 

@@ -388,7 +388,7 @@ def test_notify_settings_defaults_and_checks(tmp_path):
     s = load_settings(ROOT / "params" / "settings.yaml")
     assert s.notify.enabled is False and s.notify.remind_days_before == (7, 0) and s.schedule.returns_due_day == 15
     proj = make_project(tmp_path / "p")
-    with pytest.raises(ConfigError, match="needs host and sender"):
+    with pytest.raises(ConfigError, match="smtp 渠道须填写 host 和 sender"):
         load_settings(_configure(proj, [{"name": "m", "kind": "smtp", "to": ["a@example.gov.cn"]}]))
     with pytest.raises(ConfigError, match="password"):  # a secret is never a value in the file
         load_settings(_configure(proj, [{"name": "m", "kind": "smtp", "host": "h", "sender": "a@b", "password": "x"}]))

@@ -227,26 +227,37 @@ def _target_out_of_bounds(doc):
     _indicator(doc, "mediation_success_rate")["target"]["value"] = 137
 
 
+# (breakage, the Chinese message, the text of the line it names, the English message of before)
 BROKEN = [
-    pytest.param(_bounds_reversed, r"\(mediation_success_rate\): bounds \[100, 0\]: the lower bound", id="bounds-reversed"),
-    pytest.param(_negative_target, r"\(admin_cases\)\.target: value -5(\.0)? is negative", id="negative-target"),
-    pytest.param(_target_out_of_bounds, r"\(mediation_success_rate\)\.target: value 137 lies outside bounds",
-                 id="target-outside-bounds"),
-    pytest.param(_duplicate_id, r"'admin_cases' is used twice", id="duplicate-id"),
-    pytest.param(_unknown_field, r"\(admin_cases\): unknown field\(s\) colour", id="unknown-field"),
-    pytest.param(_unknown_target_field, r"\(admin_cases\)\.target: unknown field\(s\) deadline",
-                 id="unknown-target-field"),
-    pytest.param(_rate_on_count, r"\(admin_cases\): a 'rate' target needs measure 'ratio'", id="rate-on-count"),
-    pytest.param(_ratio_summed, r"\(mediation_success_rate\): ratios combine .*ratio_of_sums",
-                 id="ratio-aggregated-by-sum"),
-    pytest.param(_cumulative_on_stock, r"\(enforcement_funding\): a cumulative target needs flow: true",
-                 id="cumulative-on-stock"),
-    pytest.param(_city_only_summed, r"\(ip_trainees\): a city-only indicator has aggregation 'none'",
+    pytest.param(_bounds_reversed, r"指标 mediation_success_rate（indicators\[\d+\]）：bounds \[100, 0\] 的下限须小于上限", "bounds:",
+                 r"\(mediation_success_rate\): bounds \[100, 0\]: the lower bound", id="bounds-reversed"),
+    pytest.param(_negative_target, r"指标 admin_cases（indicators\[\d+\]）的 target：value 为 -5(\.0)?，是负数", "value: -5",
+                 r"\(admin_cases\)\.target: value -5(\.0)? is negative", id="negative-target"),
+    pytest.param(_target_out_of_bounds, r"指标 mediation_success_rate（indicators\[\d+\]）的 target：目标值 137 超出该指标的取值范围", "value: 137",
+                 r"\(mediation_success_rate\)\.target: value 137 lies outside bounds", id="target-outside-bounds"),
+    pytest.param(_duplicate_id, r"指标代码 'admin_cases' 第二次出现", "- id: admin_cases",
+                 r"'admin_cases' is used twice", id="duplicate-id"),
+    pytest.param(_unknown_field, r"指标 admin_cases（indicators\[\d+\]）：未知字段 colour", "- id: admin_cases",
+                 r"\(admin_cases\): unknown field\(s\) colour", id="unknown-field"),
+    pytest.param(_unknown_target_field, r"指标 admin_cases（indicators\[\d+\]）的 target：未知字段 deadline", "target:",
+                 r"\(admin_cases\)\.target: unknown field\(s\) deadline", id="unknown-target-field"),
+    pytest.param(_rate_on_count, r"指标 admin_cases（indicators\[\d+\]）：rate（比率）类目标要求 measure: ratio", "measure: count",
+                 r"\(admin_cases\): a 'rate' target needs measure 'ratio'", id="rate-on-count"),
+    pytest.param(_ratio_summed, r"指标 mediation_success_rate（indicators\[\d+\]）：比率类指标跨区县汇总须用 ratio_of_sums", "aggregation: sum",
+                 r"\(mediation_success_rate\): ratios combine .*ratio_of_sums", id="ratio-aggregated-by-sum"),
+    pytest.param(_cumulative_on_stock, r"指标 enforcement_funding（indicators\[\d+\]）：cumulative 类目标要求 flow: true", "kind: cumulative",
+                 r"\(enforcement_funding\): a cumulative target needs flow: true", id="cumulative-on-stock"),
+    pytest.param(_city_only_summed, r"指标 ip_trainees（indicators\[\d+\]）：仅由全市报告的指标（applies_to: city）须写 aggregation: none",
+                 "aggregation: sum", r"\(ip_trainees\): a city-only indicator has aggregation 'none'",
                  id="city-only-summed"),
-    pytest.param(_unknown_section, r"\(gi_households\): section 'agriculture'", id="unknown-section"),
-    pytest.param(_missing_clause, r"\(madrid_registrations\): field 'clause' is required", id="missing-clause"),
-    pytest.param(_bad_due_quarter, r"\(fast_preexamination\)\.target\.due: .*2024Q3", id="bad-quarter"),
-    pytest.param(_unknown_kind, r"\(public_satisfaction\)\.target: kind='stretch'", id="unknown-kind"),
+    pytest.param(_unknown_section, r"指标 gi_households（indicators\[\d+\]）：板块 section 'agriculture' 未在 sections 中声明",
+                 "section: agriculture", r"\(gi_households\): section 'agriculture'", id="unknown-section"),
+    pytest.param(_missing_clause, r"指标 madrid_registrations（indicators\[\d+\]）：必须填写字段 'clause'", "- id: madrid_registrations",
+                 r"\(madrid_registrations\): field 'clause' is required", id="missing-clause"),
+    pytest.param(_bad_due_quarter, r"指标 fast_preexamination（indicators\[\d+\]）的 target\.due：季度写法有误.*2024Q3", "due: 2025-12",
+                 r"\(fast_preexamination\)\.target\.due: .*2024Q3", id="bad-quarter"),
+    pytest.param(_unknown_kind, r"指标 public_satisfaction（indicators\[\d+\]）的 target：kind 为 'stretch'，应为 level", "kind: stretch",
+                 r"\(public_satisfaction\)\.target: kind='stretch'", id="unknown-kind"),
 ]
 
 
@@ -255,17 +266,28 @@ def test_unmodified_copy_loads(raw_registry, write_registry):
     assert [i.id for i in plan.indicators] == INDICATOR_IDS
 
 
-@pytest.mark.parametrize(("breakage", "message"), BROKEN)
-def test_loader_rejects_broken_registry(raw_registry, write_registry, breakage, message):
+@pytest.mark.parametrize(("breakage", "message", "line_text", "english"), BROKEN)
+def test_loader_rejects_broken_registry(raw_registry, write_registry, breakage, message, line_text, english):
+    """In Chinese: the file, the line that writes the entry or field at fault, the rule; with --lang
+    en the English message of before."""
+    from helpers.i18n import use_error_language
+
     doc = copy.deepcopy(raw_registry)
     breakage(doc)
     path = write_registry(doc)
-    with pytest.raises(RegistryError, match=message):
+    with pytest.raises(RegistryError, match=message) as err:
         load_plan(path)
+    where = re.match(r"(.+) 第 (\d+) 行：", str(err.value))
+    assert where and where.group(1) == str(path.resolve())
+    assert path.read_text(encoding="utf-8").splitlines()[int(where.group(2)) - 1].strip().startswith(line_text)
+    use_error_language(lang="en")
+    with pytest.raises(RegistryError, match=english) as err:
+        load_plan(path)
+    assert not re.search(r"[\u4e00-\u9fff]", str(err.value))
 
 
 def test_missing_file_is_a_registry_error(tmp_path):
-    with pytest.raises(RegistryError, match="does not exist"):
+    with pytest.raises(RegistryError, match="方案登记表 .* 不存在"):
         load_plan(tmp_path / "no_such_plan.yaml")
 
 
@@ -291,5 +313,10 @@ def test_a_key_given_twice_is_refused_naming_it(tmp_path):
     dup = PLAN_PATH.read_text(encoding="utf-8").replace("  title_zh:", "  title_zh: 重复的标题\n  title_zh:", 1)
     p = tmp_path / "plan.yaml"
     p.write_text(dup, encoding="utf-8")
-    with pytest.raises(RegistryError, match=r"'title_zh' appears twice .*line \d+"):
+    with pytest.raises(RegistryError, match=r"不是有效的 YAML 文件.*第 \d+ 行：键 'title_zh' 在同一层级中出现了两次"):
+        load_plan(p)
+    from helpers.i18n import use_error_language
+
+    use_error_language(lang="en")
+    with pytest.raises(RegistryError, match=r"is not valid YAML: .*'title_zh' appears twice .*line \d+"):
         load_plan(p)

@@ -309,7 +309,7 @@ PARAM_CASES = [
     ("quarter_not_ended", lambda p: ["run", "--quarter", "2026Q4"], 2, "尚未结束"),
     ("quarter_2100Q4", lambda p: ["run", "--quarter", "2100Q4"], 2, "尚未结束"),
     ("quarter_out_of_range", lambda p: ["run", "--quarter", "2205Q1"], 2, "不是有效的季度"),
-    ("unknown_section", lambda p: ["run", "--sections", "nope"], 2, "valid sections"),
+    ("unknown_section", lambda p: ["run", "--sections", "nope"], 2, "有效板块"),
     ("unknown_geography", lambda p: ["run", "--geos", "123456"], 2, "123456"),
     ("bad_language", lambda p: ["run", *ONE, "--lang", "fr"], 2, "zh 或 en"),
     ("workers_zero", lambda p: ["run", *ONE, "-j", "0"], 2, "至少为 1"),
@@ -519,7 +519,7 @@ def test_a_full_disk_is_exit_3_in_one_line_and_publishes_nothing(published, monk
     monkeypatch.setattr(rq, "_copy_inputs", full)
     before = snapshot(published / "outputs")
     code, out, err = cli(["run", *ONE, "--quiet", "--force"], published, monkeypatch, capsys)
-    assert code == 3 and "disk is full" in err and "Traceback" not in err
+    assert code == 3 and "磁盘已满" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     after = snapshot(published / "outputs")
     # nothing published, no staging left (the lock file records the last holder; the cache may
@@ -538,12 +538,12 @@ def test_a_bug_is_exit_3_with_the_traceback_in_a_file_or_with_debug(debug, publi
     args = (["--debug"] if debug else []) + ["run", *ONE, "--quiet", "--force"]
     monkeypatch.setitem(__import__("helpers.cli", fromlist=["_state"])._state, "debug", False)
     code, out, err = cli(args, published, monkeypatch, capsys)
-    assert code == 3 and "internal error (ZeroDivisionError: a bug)" in err
+    assert code == 3 and "内部错误（ZeroDivisionError: a bug）" in err
     if debug:
         assert "Traceback" in err
     else:
         assert "Traceback" not in err
-        details = Path(err.split("details: ")[1].split()[0])
+        details = Path(err.split("；详细信息：")[1].split()[0])
         assert "ZeroDivisionError" in details.read_text()
         details.unlink()
 

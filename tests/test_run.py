@@ -125,8 +125,8 @@ def test_invalid_data_exits_2_and_leaves_outputs_untouched(published, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--geos", "330199"], "有效代码"),
     (["--geos", "../x"], "有效代码"),
-    (["--sections", "../../etc"], "valid sections"),
-    (["--sections", "enforcement'; import os"], "valid sections"),
+    (["--sections", "../../etc"], "有效板块"),
+    (["--sections", "enforcement'; import os"], "有效板块"),
     (["--quarter", "2025Q5"], "不是季度"),
     (["--quarter", "__import__('os')"], "不是季度"),
 ])

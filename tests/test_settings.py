@@ -29,38 +29,51 @@ def _set(block, key, value):
     return mutate
 
 
-# (block, key, value, words the message must contain)
+# (block, key, value, words the Chinese message must contain, words the English one (--lang en) must contain)
 BAD = [
-    (None, "langauge", "zh", ["langauge", "not a setting"]),
-    (None, "language", "fr", ["language", "'zh'"]),
-    ("forecast", "n_pahts", 100, ["forecast.n_pahts", "not a setting"]),
-    ("forecast", "n_paths", "2000", ["forecast.n_paths", "integer"]),
-    ("forecast", "n_paths", 3, ["forecast.n_paths", "10"]),
-    ("forecast", "engine", "prophet", ["forecast.engine", "drift_t"]),
-    ("forecast", "drift_damping", 1.2, ["forecast.drift_damping", "less than or equal to 1"]),
-    ("forecast", "min_points_yearly", 2, ["forecast.min_points_yearly", "greater than or equal to 3"]),
-    ("status", "on_trak", 0.8, ["status.on_trak", "not a setting", "on_track"]),
-    ("status", "at_risk", 0.9, ["status", "at_risk", "below on_track"]),
-    ("status", "on_track", 1.5, ["status.on_track", "less than 1"]),
-    ("executor", "retires", 1, ["executor.retires", "not a setting"]),
-    ("executor", "workers", 0, ["executor.workers", "greater than or equal to 1"]),
-    ("executor", "fork_kernels", "no", ["executor.fork_kernels", "boolean"]),
-    ("schedule", "cron", "every quarter", ["schedule", "cron"]),
-    ("schedule", "timezone", "Mars/Olympus", ["schedule.timezone", "not a time zone"]),
-    ("schedule", "misfire_grace_days", -1, ["schedule.misfire_grace_days"]),
+    (None, "langauge", "zh", ["langauge", "没有这个设置项"], ["langauge", "not a setting"]),
+    (None, "language", "fr", ["language：须为 'zh' 或 'en' 之一（现为 'fr'）"], ["language", "'zh'"]),
+    ("forecast", "n_pahts", 100, ["forecast.n_pahts", "没有这个设置项（此处可用：n_paths"],
+     ["forecast.n_pahts", "not a setting"]),
+    ("forecast", "n_paths", "2000", ["forecast.n_paths：须为整数（现为 '2000'）"], ["forecast.n_paths", "integer"]),
+    ("forecast", "n_paths", 3, ["forecast.n_paths：须大于或等于 10（现为 3）"], ["forecast.n_paths", "10"]),
+    ("forecast", "engine", "prophet", ["forecast.engine：须为 'drift_t'"], ["forecast.engine", "drift_t"]),
+    ("forecast", "drift_damping", 1.2, ["forecast.drift_damping：须小于或等于 1"],
+     ["forecast.drift_damping", "less than or equal to 1"]),
+    ("forecast", "min_points_yearly", 2, ["forecast.min_points_yearly：须大于或等于 3"],
+     ["forecast.min_points_yearly", "greater than or equal to 3"]),
+    ("status", "on_trak", 0.8, ["status.on_trak", "没有这个设置项", "on_track"],
+     ["status.on_trak", "not a setting", "on_track"]),
+    ("status", "at_risk", 0.9, ["status：at_risk（0.9）须小于 on_track（0.8）"], ["status", "at_risk", "below on_track"]),
+    ("status", "on_track", 1.5, ["status.on_track：须小于 1"], ["status.on_track", "less than 1"]),
+    ("executor", "retires", 1, ["executor.retires", "没有这个设置项"], ["executor.retires", "not a setting"]),
+    ("executor", "workers", 0, ["executor.workers：须大于或等于 1"], ["executor.workers", "greater than or equal to 1"]),
+    ("executor", "fork_kernels", "no", ["executor.fork_kernels：须为 true 或 false"],
+     ["executor.fork_kernels", "boolean"]),
+    ("schedule", "cron", "every quarter", ["schedule", "cron 'every quarter' 不是有效的 cron 表达式"], ["schedule", "cron"]),
+    ("schedule", "timezone", "Mars/Olympus", ["schedule.timezone：'Mars/Olympus' 不是时区名称"],
+     ["schedule.timezone", "not a time zone"]),
+    ("schedule", "misfire_grace_days", -1, ["schedule.misfire_grace_days：须大于或等于 0"],
+     ["schedule.misfire_grace_days"]),
 ]
 
 
-@pytest.mark.parametrize("block,key,value,words", BAD, ids=[f"{b}.{k}={v}" for b, k, v, _ in BAD])
-def test_a_mistake_in_any_block_is_a_config_error_naming_file_and_key(tmp_path, block, key, value, words):
+@pytest.mark.parametrize("block,key,value,words,english", BAD, ids=[f"{b}.{k}={v}" for b, k, v, _, _ in BAD])
+def test_a_mistake_in_any_block_is_a_config_error_naming_file_and_key(tmp_path, block, key, value, words, english):
+    """In Chinese by default (the key path as the file writes it, the rule, the value found); in English with --lang en."""
+    from helpers.i18n import use_error_language
+
     project = make_project(tmp_path / "p")
     _write(project, _set(block, key, value))
-    with pytest.raises(ConfigError) as exc:
-        load_settings(project / "params" / "settings.yaml")
-    text = str(exc.value)
-    assert "settings.yaml" in text
-    for w in words:
-        assert w in text, text
+    for lang, expected in (("zh", words), ("en", english)):
+        use_error_language(lang=lang)
+        with pytest.raises(ConfigError) as exc:
+            load_settings(project / "params" / "settings.yaml")
+        text = str(exc.value)
+        assert "settings.yaml" in text
+        assert text.startswith("设置文件有误（共 1 处）：" if lang == "zh" else "invalid settings:"), text
+        for w in expected:
+            assert w in text, text
 
 
 def test_a_typo_exits_2_before_anything_runs_and_writes_nothing(tmp_path):

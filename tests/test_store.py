@@ -160,7 +160,15 @@ def test_merged_with_the_store_a_return_must_still_add_up(store, settings, plan,
     with pytest.raises(DataValidationError) as err:
         store.ingest(f, plan, geos)
     assert "districts_not_above_city" in set(err.value.failures["rule"])
+    n = len(err.value.failures)
+    assert err.value.args[0] == f"city_too_small.csv：与已入库的数值合并后发现 {n} 处问题；未入库任何内容"
     assert len(store.vintages()) == 1
+    from helpers.i18n import use_error_language
+
+    use_error_language(lang="en")  # the English of before
+    with pytest.raises(DataValidationError) as err:
+        store.ingest(f, plan, geos)
+    assert err.value.args[0] == f"city_too_small.csv: with the values already stored, {n} problem(s); nothing was stored"
 
 
 def test_store_rebuilds_from_the_received_files_alone(store, settings, plan, geos, tmp_path):

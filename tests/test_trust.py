@@ -84,7 +84,7 @@ def test_hash_view_and_export_are_one_snapshot(store, plan, geos, tmp_path, monk
     def read_view_after_an_ingest(cls, con, as_of):
         if not fired:
             fired.append(1)
-            with pytest.raises(EnvironmentFailure, match="held by another program"):
+            with pytest.raises(EnvironmentFailure, match="被其他程序.*占用"):
                 other.ingest(_rev(tmp_path), plan, geos)  # blocked by the reader's snapshot
         return real(cls, con, as_of)
 
@@ -120,7 +120,7 @@ def test_a_locked_store_waits_then_says_so_and_keeps_no_copy(store, plan, geos, 
     holder = sqlite3.connect(store.path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(EnvironmentFailure, match="held by another program") as err:
+        with pytest.raises(EnvironmentFailure, match="被其他程序.*占用") as err:
             store.ingest(_rev(tmp_path), plan, geos)
     finally:
         holder.execute("ROLLBACK")
@@ -159,7 +159,7 @@ def test_a_killed_ingest_pending_copy_is_finished_or_dropped(store, plan, geos, 
 
 def test_a_garbage_store_is_an_environment_failure_not_a_bug(store):
     store.path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(EnvironmentFailure, match="damaged"):
+    with pytest.raises(EnvironmentFailure, match="已损坏.*ingest --rebuild"):
         store.vintages()
 
 

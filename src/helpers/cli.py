@@ -60,6 +60,8 @@ def _internal_failure(exc: BaseException) -> int:
     import errno
     import traceback
 
+    from helpers.i18n import ERROR_LANGUAGE, et
+
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if _state["debug"]:
         typer.echo(text, err=True)
@@ -69,19 +71,18 @@ def _internal_failure(exc: BaseException) -> int:
             fd, name = tempfile.mkstemp(prefix="ipeval-error-", suffix=".log")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
-            where = f"; details: {name}"
+            where = et("cli_details", path=name)
         except OSError:  # the disk is full: the line alone
             where = ""
     if isinstance(exc, EnvironmentFailure):
         msg = f"{exc}{where}"
     elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        msg = (f"the disk is full ({exc.filename or 'writing'}): free some space and run again; "
-               f"nothing was published, the previous outputs are unchanged{where}")
+        msg = et("cli_disk_full", file=exc.filename or ("writing" if ERROR_LANGUAGE["lang"] == "en" else "写入时"),
+                 where=where)
     elif isinstance(exc, OSError):
-        msg = f"{exc.strerror or exc} ({exc.filename or type(exc).__name__}): check the path and its permissions{where}"
+        msg = et("cli_os_error", reason=exc.strerror or exc, file=exc.filename or type(exc).__name__, where=where)
     else:
-        msg = (f"internal error ({type(exc).__name__}: {str(exc)[:200]}); nothing was published. This is a bug: "
-               f"please report it with the details file{where}")
+        msg = et("cli_internal", error=f"{type(exc).__name__}: {str(exc)[:200]}", where=where)
     typer.echo(f"ipeval: {msg}", err=True)
     return EXIT_ENVIRONMENT
 
@@ -110,7 +111,7 @@ app.command()(remind)
 def main() -> None:
     """Entry point of the ``ipeval`` console script: the exit-code rule of the module docstring."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from helpers.i18n import use_error_language
+    from helpers.i18n import et, use_error_language
 
     use_error_language(sys.argv[1:])  # error messages in Chinese unless the command says --lang en
     try:
@@ -119,10 +120,10 @@ def main() -> None:
         typer.echo(f"ipeval: {exc}", err=True)
         sys.exit(128 + exc.signum)
     except KeyboardInterrupt:
-        typer.echo("ipeval: interrupted; nothing was published, the previous outputs are unchanged", err=True)
+        typer.echo(f"ipeval: {et('cli_interrupted')}", err=True)
         sys.exit(130)
     except IpevalError as exc:  # a command that did not catch its own
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(et("cli_error", message=exc), err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the exit-code rule: 3, one line, the traceback in a file
         sys.exit(_internal_failure(exc))

@@ -26,11 +26,12 @@ def _settings(settings: Optional[Path], plan: Optional[str] = None):
     if plan and not settings:
         # --plan ID: that plan's own settings file (its registry, geographies, data, store, outputs)
         from helpers.exceptions import ConfigError
+        from helpers.i18n import et
         from helpers.settings import find_project_root
 
         settings = find_project_root() / "params" / f"settings_{plan}.yaml"
         if not settings.is_file():
-            raise ConfigError(f"--plan {plan}：没有找到该方案的设置文件 {settings}（params/settings_<方案id>.yaml）")
+            raise ConfigError(et("cli_plan_settings", plan=plan, settings=settings))
     return load_settings(settings)
 
 
@@ -43,8 +44,10 @@ def _problems(exc: DataValidationError, lang: str | None) -> str:
 
 
 def _fail(exc: IpevalError, report_dir: Optional[Path] = None, lang: str | None = None) -> None:
+    from helpers.i18n import et
+
     if isinstance(exc, DataValidationError) and exc.failures is not None and len(exc.failures):
-        typer.echo(f"error: {exc.args[0]}", err=True)
+        typer.echo(et("cli_error", message=exc.args[0]), err=True)
         typer.echo(_problems(exc, lang), err=True)
         from helpers.files import unique_path
 
@@ -52,9 +55,9 @@ def _fail(exc: IpevalError, report_dir: Optional[Path] = None, lang: str | None 
         # could plant a symbolic link at
         out = unique_path(report_dir or Path(tempfile.gettempdir()), "ipeval-validation-report-", ".csv")
         _write_report(exc.failures, out)
-        typer.echo(f"validation report: {out}", err=True)
+        typer.echo(et("cli_validation_report", path=out), err=True)
     else:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(et("cli_error", message=exc), err=True)
     raise typer.Exit(exc.exit_code)
 
 

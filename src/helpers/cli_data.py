@@ -88,7 +88,7 @@ def ingest(
     """
     from helpers.data.ingest import format_report
     from helpers.data.store import ObservationStore, ingest_files
-    from helpers.i18n import t
+    from helpers.i18n import et, t
     from helpers.plan.geography import load_geographies
     from helpers.plan.registry import load_plan
 
@@ -103,7 +103,7 @@ def ingest(
             if not paths:
                 return
         if not paths:
-            raise typer.BadParameter("give at least one FILE (or --rebuild)")
+            raise typer.BadParameter(et("cli_ingest_no_file"))
         outcomes = ingest_files(store, paths, plan, g, lang, report_dir, seed=s.data_path)
     except IpevalError as exc:
         _fail(exc)

@@ -121,6 +121,7 @@ def report(
 ):
     """Write the assessment report (mid-term or final by the quarter) as Word and PDF from a published run."""
     from helpers.exceptions import ConfigError
+    from helpers.i18n import et
     from helpers.pages.document import parse_formats, write_documents
     from helpers.plan.periods import Quarter
     from helpers.run.publish import published_dir
@@ -130,11 +131,11 @@ def report(
         chosen = parse_formats(formats)
         language = lang or s.language
         if language not in ("zh", "en"):
-            raise ConfigError(f"--lang must be zh or en, not {language!r}")
+            raise ConfigError(et("cli_lang", lang=repr(language)))
         q = Quarter.parse(quarter)
         run_dir = published_dir(s.outputs_path, q)
         if run_dir is None:
-            raise ConfigError(f"no published run of {q} under {s.outputs_path}: run `ipeval run --quarter {q}` first")
+            raise ConfigError(et("cli_no_published_run", q=q, outputs=s.outputs_path))
         codes = None
         if geo:
             from helpers.plan.geography import load_geographies

@@ -653,6 +653,83 @@ ERROR_TEXTS = {
         "input_schema": "{path}：报告输入的格式版本为 {found}，本程序读取版本 {version}：请用同一版本的 ipeval 重新生成",
         "input_table_changed": "{table} 在报告输入 {path} 写出之后被改动过",
         "methodology_failed": "方法说明笔记本运行失败：{error}",
+        # --- herr: the plan registry, its entries, the settings, the store, the command line, the documents ---
+        "registry_at": "{path} 第 {line} 行：{message}",
+        "reg_field_required": "{where}：必须填写字段 {key}",
+        "reg_choice": "{where}：{key} 为 {value}，应为 {options} 之一",
+        "reg_period": "{where}：季度写法有误——{reason}",
+        "reg_unknown_fields": "{where}：未知字段 {fields}（可用字段见 docs/registry.md，请检查拼写）",
+        "reg_due_before_start": "{where}：期限 due（{due}）早于考核期起点 period.start（{start}）：请核对两个季度",
+        "reg_value_number": "{where}：value 必须是数字，现为 {value}",
+        "reg_value_negative": "{where}：value 为 {value}，是负数；目标值是件数、总量、比率或水平，须大于或等于 0",
+        "reg_bounds_shape": "{where}：bounds 应写成 [下限, 上限]（没有限制的一端写 null）",
+        "reg_bounds_numbers": "{where}：bounds {bounds} 的两端只能是数字或 null",
+        "reg_bounds_order": "{where}：bounds {bounds} 的下限须小于上限",
+        "reg_section_undeclared": "{where}：板块 section {section} 未在 sections 中声明：请改正拼写，或先在 sections 下增加该板块",
+        "reg_city_aggregation": "{where}：仅由全市报告的指标（applies_to: city）须写 aggregation: none",
+        "reg_all_needs_aggregation": "{where}：各区县均报告的指标（applies_to: all）须写明汇总方式 aggregation"
+                                     "（sum、ratio_of_sums、per_capita 或 each）",
+        "reg_ratio_aggregation": "{where}：比率类指标跨区县汇总须用 ratio_of_sums（分子之和除以分母之和），不能相加或取平均",
+        "reg_per_capita_aggregation": "{where}：人均类指标的汇总方式须为 aggregation: per_capita",
+        "reg_interpretation_pair": "{where}：缺少 {missing}：口径解读须中文、英文同时填写",
+        "reg_city_binds": "{where}的 target：binds 为 {binds}，但该指标只有全市数据（applies_to: city）：请改为 binds: city",
+        "reg_value_outside_bounds": "{where}的 target：目标值 {value:g} 超出该指标的取值范围 bounds {bounds}，"
+                                    "这样的目标无从达到或必然达到：请核对目标值或 bounds",
+        "reg_sum_binds": "{where}的 target：binds: sum_of_districts（约束各区县合计）要求 aggregation: sum",
+        "reg_every_year": "{where}的 target：every_year 只适用于 flow_per_year 和 level 两类目标",
+        "reg_rate_measure": "{where}：rate（比率）类目标要求 measure: ratio（分子/分母）",
+        "reg_flow_needed": "{where}：{kind} 类目标要求 flow: true（数值为每期的发生量）",
+        "reg_top_level": "{path}：不是方案登记表：顶层须有 plan、sections 和 indicators 三个键",
+        "reg_section_ids": "{path} 第 {line} 行：板块代码 {id} 重复出现；sections 中每个 id 须唯一",
+        "reg_indicator_twice": "{path} 第 {line} 行：指标代码 {id} 第二次出现；indicators 中每个 id 须唯一",
+        "reg_unconfirmed": "{path}：{n} 个条目尚未确认（confirmed: false），不能用于评估运行：{entries}。请逐条核对条款原文、"
+                           "数值、单位、方向、期限和约束对象，确认后改为 confirmed: true（或删除该行）",
+        "unknown_indicator": "方案登记表中没有指标 {id}",
+        "unknown_section": "未知的板块 {section}；有效板块：{valid}",
+        "plan_data_from": "{path}：plan.data_from 须为年份（如 2018），不能是 {year}",
+        "no_project": "在 {here} 及其上级文件夹中都没有找到 {file}：请在项目文件夹中运行，或设置环境变量 IPEVAL_HOME",
+        "yaml_missing": "{what} {path} 不存在：请检查路径和文件名",
+        "yaml_invalid": "{path} 不是有效的 YAML 文件：{reason}",
+        "settings_not_mapping": "{path}：设置文件的内容须为“键: 值”形式的映射",
+        "settings_invalid": "设置文件有误（共 {n} 处）：",
+        "settings_not_a_setting": "{path}：{key}：没有这个设置项（此处可用：{allowed}）",
+        "settings_required": "{path}：{key}：必须填写",
+        "settings_rule": "{path}：设置项 {key}：{rule}{got}",
+        "settings_got": "（现为 {value}）",
+        "settings_status_order": "at_risk（{at_risk}）须小于 on_track（{on_track}）",
+        "settings_timezone": "{value} 不是时区名称（如 Asia/Shanghai）",
+        "settings_cron": "cron {cron} 不是有效的 cron 表达式：{reason}",
+        "settings_smtp": "通知渠道 {name}：smtp 渠道须填写 host 和 sender",
+        "settings_webhook": "通知渠道 {name}：webhook 渠道须填写 url_env（保存其 URL 的环境变量名）",
+        "settings_date": "{value} 不是日期：请按 YYYY-MM-DD 填写",
+        "store_locked": "观测数据库 {path} 被其他程序（另一次入库、数据库浏览器等）占用，{seconds:.0f} 秒内未释放；"
+                        "未入库也未发布任何内容：请待其结束后重新运行",
+        "store_disk_full": "磁盘已满（写入 {path} 时）：请腾出空间后重新运行；未入库任何内容",
+        "store_unusable": "观测数据库 {path} 无法使用（{reason}）",
+        "store_damaged": "观测数据库 {path} 已损坏（{reason}）：请把它移到别处，再用 `ipeval ingest --rebuild` 从 {received} "
+                         "重建",
+        "store_merge_problems": "{file}：与已入库的数值合并后发现 {n} 处问题；未入库任何内容",
+        "store_nothing_by": "观测数据库 {path} 中没有 {t} 之前收到的数据：请先入库一个文件（ipeval ingest 文件），"
+                            "或用 --data 指定文件",
+        "cli_lang": "--lang 须为 zh 或 en，不能是 {lang}",
+        "cli_no_published_run": "{outputs} 下没有 {q} 已发布的运行结果：请先运行 `ipeval run --quarter {q}`",
+        "cli_ingest_no_file": "请至少给出一个文件（或使用 --rebuild）",
+        "cli_plan_settings": "--plan {plan}：没有找到该方案的设置文件 {settings}（params/settings_<方案id>.yaml）",
+        "cli_disk_full": "磁盘已满（{file}）：请腾出空间后重新运行；未发布任何内容，此前的输出保持不变{where}",
+        "cli_os_error": "{reason}（{file}）：请检查该路径及其权限{where}",
+        "cli_internal": "内部错误（{error}）；未发布任何内容。这是程序缺陷：请连同详细信息文件一并报告{where}",
+        "cli_details": "；详细信息：{path}",
+        "cli_interrupted": "已中断；未发布任何内容，此前的输出保持不变",
+        "document_unfinished_run": "{run} 不是已完成的运行：缺少 {missing}（请先运行 `ipeval run`）",
+        "document_fonts_missing": "缺少中文字体文件：{fonts}；请重新安装 mplfonts 包",
+        "yaml_key_twice": "第 {line} 行：键 {key} 在同一层级中出现了两次（YAML 只会保留后一个）：请删去或改正其中一个",
+        "cli_error": "错误：{message}",
+        "cli_validation_report": "校验报告：{path}",
+        "reg_where_indicator": "指标 {id}（indicators[{n}]）",
+        "reg_where_sub": "{where}的 {field}",
+        "doc_table_changed": "{path}：{what}在报告输入 {page} 写出之后被改动过（SHA-256 {sha}…）：请重新运行 `ipeval run`",
+        "doc_plan_differs": "给出的登记表或地区文件与报告输入 {page} 所记录的不一致",
+        "doc_inputs_other_runs": "{path} 所引用的数据表与 {lead} 不同：两份报告输入来自不同的运行",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -723,6 +800,87 @@ ERROR_TEXTS = {
                         "same version of ipeval",
         "input_table_changed": "{table} changed after the report input {path} was written",
         "methodology_failed": "the methodology notebook failed: {error}",
+        # --- herr: the plan registry, its entries, the settings, the store, the command line, the documents ---
+        "registry_at": "{message}",
+        "reg_field_required": "{where}: field {key} is required",
+        "reg_choice": "{where}: {key}={value} is not one of {options}",
+        "reg_period": "{where}: {reason}",
+        "reg_unknown_fields": "{where}: unknown field(s) {fields}",
+        "reg_due_before_start": "{where}: due {due} is before the period start {start}",
+        "reg_value_number": "{where}: value must be a number, got {value}",
+        "reg_value_negative": "{where}: value {value} is negative; a target is a count, total, rate or level (>= 0)",
+        "reg_bounds_shape": "{where}: bounds is [lower, upper] (null for none)",
+        "reg_bounds_numbers": "{where}: bounds {bounds} must be numbers or null",
+        "reg_bounds_order": "{where}: bounds {bounds}: the lower bound must be below the upper one",
+        "reg_section_undeclared": "{where}: section {section} is not declared under 'sections'",
+        "reg_city_aggregation": "{where}: a city-only indicator has aggregation 'none'",
+        "reg_all_needs_aggregation": "{where}: an indicator of every district needs an aggregation",
+        "reg_ratio_aggregation": "{where}: ratios combine across districts as ratio_of_sums, never sums or averages",
+        "reg_per_capita_aggregation": "{where}: per-capita indicators aggregate as per_capita",
+        "reg_interpretation_pair": "{where}: {missing} is missing: an interpretation is given in both Chinese and "
+                                   "English",
+        "reg_city_binds": "{where}.target: binds={binds}, but only the city reports this indicator (applies_to: city); "
+                          "use binds: city",
+        "reg_value_outside_bounds": "{where}.target: value {value:g} lies outside bounds {bounds}",
+        "reg_sum_binds": "{where}.target: binds: sum_of_districts needs aggregation: sum",
+        "reg_every_year": "{where}.target: every_year applies to flow_per_year and level targets only",
+        "reg_rate_measure": "{where}: a 'rate' target needs measure 'ratio' (numerator/denominator)",
+        "reg_flow_needed": "{where}: a {kind} target needs flow: true (values per period)",
+        "reg_top_level": "{path}: expected top-level keys 'plan', 'sections' and 'indicators'",
+        "reg_section_ids": "{path}: section ids are not unique",
+        "reg_indicator_twice": "{path}: indicator id {id} is used twice",
+        "reg_unconfirmed": "{path}: {n} entries are not confirmed (confirmed: false) and cannot be used in an "
+                           "evaluation run: {entries}. Check each against the clause text, value, unit, direction, "
+                           "due date and whom it binds, then set confirmed: true (or delete the line)",
+        "unknown_indicator": "unknown indicator {id}",
+        "unknown_section": "unknown section {section}; valid sections: {valid}",
+        "plan_data_from": "{path}: plan.data_from must be a year such as 2018, not {year}",
+        "no_project": "no {file} found in {here} or its parents; run from the project folder or set IPEVAL_HOME",
+        "yaml_missing": "{what} {path} does not exist",
+        "yaml_invalid": "{path} is not valid YAML: {reason}",
+        "settings_not_mapping": "{path}: the settings must be a mapping of keys to values",
+        "settings_invalid": "invalid settings:",
+        "settings_not_a_setting": "{path}: {key}: not a setting (allowed here: {allowed})",
+        "settings_required": "{path}: {key}: required",
+        "settings_rule": "{path}: {key}: {rule}{got}",
+        "settings_got": " (got {value})",
+        "settings_status_order": "at_risk ({at_risk}) must be below on_track ({on_track})",
+        "settings_timezone": "{value} is not a time zone (e.g. Asia/Shanghai)",
+        "settings_cron": "cron {cron} is not a cron expression: {reason}",
+        "settings_smtp": "channel {name}: an smtp channel needs host and sender",
+        "settings_webhook": "channel {name}: a webhook needs url_env (the environment variable holding its URL)",
+        "settings_date": "{value} is not a date (YYYY-MM-DD)",
+        "store_locked": "the observation store {path} is held by another program (another ingest, a database browser) "
+                        "and was not free within {seconds:.0f} s; nothing was stored or published: run again when it "
+                        "is done",
+        "store_disk_full": "the disk is full (writing {path}): free some space and run again; nothing was stored",
+        "store_unusable": "the observation store {path} cannot be used ({reason})",
+        "store_damaged": "the observation store {path} is damaged ({reason}): move it aside and rebuild it from "
+                         "{received} with `ipeval ingest --rebuild`",
+        "store_merge_problems": "{file}: with the values already stored, {n} problem(s); nothing was stored",
+        "store_nothing_by": "the observation store {path} holds nothing received by {t}: ingest a file (ipeval ingest "
+                            "FILE) or give --data FILE",
+        "cli_lang": "--lang must be zh or en, not {lang}",
+        "cli_no_published_run": "no published run of {q} under {outputs}: run `ipeval run --quarter {q}` first",
+        "cli_ingest_no_file": "give at least one FILE (or --rebuild)",
+        "cli_plan_settings": "--plan {plan}: no settings file {settings} for this plan (params/settings_<plan id>.yaml)",
+        "cli_disk_full": "the disk is full ({file}): free some space and run again; nothing was published, the previous "
+                         "outputs are unchanged{where}",
+        "cli_os_error": "{reason} ({file}): check the path and its permissions{where}",
+        "cli_internal": "internal error ({error}); nothing was published. This is a bug: please report it with the "
+                        "details file{where}",
+        "cli_details": "; details: {path}",
+        "cli_interrupted": "interrupted; nothing was published, the previous outputs are unchanged",
+        "document_unfinished_run": "{run} is not a finished run: {missing} missing (run `ipeval run` first)",
+        "document_fonts_missing": "CJK font(s) missing: {fonts}; reinstall the mplfonts package",
+        "yaml_key_twice": "the key {key} appears twice in one mapping (line {line})",
+        "cli_error": "error: {message}",
+        "cli_validation_report": "validation report: {path}",
+        "reg_where_indicator": "indicators[{n}] ({id})",
+        "reg_where_sub": "{where}.{field}",
+        "doc_table_changed": "{path}: the {what} changed after the report input of {page} was written (SHA-256 {sha}…)",
+        "doc_plan_differs": "the registry or geographies given differ from those the report input of {page} names",
+        "doc_inputs_other_runs": "{path} names other tables than {lead}: the inputs are of different runs",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)
@@ -746,3 +904,36 @@ def use_error_language(argv=None, lang: str | None = None) -> str:
 def et(name: str, /, **kw) -> str:
     """The error message ``name`` (:data:`ERROR_TEXTS`) in the error language, formatted with ``kw``."""
     return ERROR_TEXTS[ERROR_LANGUAGE["lang"]][name].format(**kw)
+
+
+#: the kinds of YAML file :func:`helpers.settings.read_yaml_file` names in a Chinese error
+FILE_KINDS_ZH = {
+    "plan registry": "方案登记表", "settings file": "设置文件", "geographies file": "地区清单文件",
+    "contacts file": "联系人文件", "judgement file": "评估判断文件", "file": "文件",
+}
+#: pydantic's rules said in Chinese (``helpers.settings_schema._describe``), by error type; others keep pydantic's English
+SETTINGS_RULES_ZH = {
+    "greater_than_equal": "须大于或等于 {ge}", "greater_than": "须大于 {gt}", "less_than_equal": "须小于或等于 {le}",
+    "less_than": "须小于 {lt}", "int_type": "须为整数", "float_type": "须为数字", "bool_type": "须为 true 或 false",
+    "string_type": "须为文字", "literal_error": "须为 {expected} 之一", "tuple_type": "须为列表",
+    "dict_type": "须为“键: 值”形式的映射", "model_type": "须为“键: 值”形式的映射",
+}
+
+
+def error_file_kind(what: str) -> str:
+    """``what`` (a kind of file, in English) in the error language."""
+    return FILE_KINDS_ZH.get(what, what) if ERROR_LANGUAGE["lang"] == "zh" else what
+
+
+def settings_rule(err) -> str:
+    """The rule a pydantic error ``err`` states, in the error language: Chinese for the usual types, with
+    their limits (``ctx``); otherwise pydantic's own message (a validator's already is in the error language)."""
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    zh = SETTINGS_RULES_ZH.get(err["type"])
+    if ERROR_LANGUAGE["lang"] != "zh" or zh is None:
+        return msg
+    try:
+        ctx = {k: str(v).replace(" or ", " 或 ") for k, v in (err.get("ctx") or {}).items()}  # 'zh' or 'en'
+        return zh.format(**ctx)
+    except (KeyError, IndexError):  # a rule whose limits pydantic did not give: its own words
+        return msg

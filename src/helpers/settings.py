@@ -21,6 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from helpers.exceptions import ConfigError
+from helpers.i18n import error_file_kind, et
 from helpers.settings_schema import (  # noqa: F401 - the blocks are re-exported: helpers.settings.ForecastBlock
     ChannelBlock,
     ExecutorBlock,
@@ -51,9 +52,7 @@ def find_project_root(start: str | Path | None = None) -> Path:
     source_root = Path(__file__).resolve().parents[2]
     if (source_root / SETTINGS_RELPATH).is_file():
         return source_root
-    raise ConfigError(
-        f"no {SETTINGS_RELPATH} found in {here} or its parents; run from the project folder or set IPEVAL_HOME"
-    )
+    raise ConfigError(et("no_project", file=SETTINGS_RELPATH, here=here))
 
 
 # --------------------------------------------------------------------------- the object
@@ -148,7 +147,7 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: 
             if isinstance(key, str):
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"the key {key!r} appears twice in one mapping (line {key_node.start_mark.line + 1})",
+                        None, None, et("yaml_key_twice", key=repr(key), line=key_node.start_mark.line + 1),
                         key_node.start_mark)
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -170,12 +169,12 @@ def read_yaml_file(path: Path, error: type[ConfigError] = ConfigError, what: str
     Raises ``error`` (a :class:`ConfigError`) saying which file is missing or not YAML.
     """
     if not path.is_file():
-        raise error(f"{what} {path} does not exist")
+        raise error(et("yaml_missing", what=error_file_kind(what), path=path))
     raw_bytes = path.read_bytes()
     try:
         return load_yaml(raw_bytes), hashlib.sha256(raw_bytes).hexdigest()
     except yaml.YAMLError as exc:
-        raise error(f"{path} is not valid YAML: {exc}") from None
+        raise error(et("yaml_invalid", path=path, reason=exc)) from None
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -200,7 +199,7 @@ def settings_from_mapping(raw, path: str | Path, sha256: str) -> Settings:
     """
     p = Path(path)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{p}: the settings must be a mapping of keys to values")
+        raise ConfigError(et("settings_not_mapping", path=p))
     try:
         typed = SettingsFile.model_validate(raw)
     except ValidationError as exc:

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from helpers.i18n import et, settings_rule
+
 
 class _Block(BaseModel):
     # strict: YAML's `n_paths: "2000"` or `retries: true` is a mistake, not a number
@@ -74,7 +76,7 @@ class StatusBlock(_Block):
     @model_validator(mode="after")
     def _ordered(self):
         if not self.at_risk < self.on_track:
-            raise ValueError(f"at_risk ({self.at_risk}) must be below on_track ({self.on_track})")
+            raise ValueError(et("settings_status_order", at_risk=self.at_risk, on_track=self.on_track))
         return self
 
 
@@ -109,7 +111,7 @@ class ScheduleBlock(_Block):
         try:
             ZoneInfo(v)
         except Exception:  # noqa: BLE001 - ZoneInfo raises several kinds for a bad name
-            raise ValueError(f"{v!r} is not a time zone (e.g. Asia/Shanghai)") from None
+            raise ValueError(et("settings_timezone", value=repr(v))) from None
         return v
 
     @model_validator(mode="after")
@@ -121,7 +123,7 @@ class ScheduleBlock(_Block):
         try:
             CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(self.timezone))
         except ValueError as exc:
-            raise ValueError(f"cron {self.cron!r} is not a cron expression: {exc}") from None
+            raise ValueError(et("settings_cron", cron=repr(self.cron), reason=exc)) from None
         return self
 
 
@@ -164,9 +166,9 @@ class ChannelBlock(_Block):
     @model_validator(mode="after")
     def _complete(self):
         if self.kind == "smtp" and not (self.host and self.sender):
-            raise ValueError(f"channel {self.name!r}: an smtp channel needs host and sender")
+            raise ValueError(et("settings_smtp", name=repr(self.name)))
         if self.kind == "webhook" and not self.url_env:
-            raise ValueError(f"channel {self.name!r}: a webhook needs url_env (the environment variable holding its URL)")
+            raise ValueError(et("settings_webhook", name=repr(self.name)))
         return self
 
 
@@ -211,7 +213,7 @@ class ReportBlock(_Block):
             try:
                 date.fromisoformat(v)
             except ValueError:
-                raise ValueError(f"{v!r} is not a date (YYYY-MM-DD)") from None
+                raise ValueError(et("settings_date", value=repr(v))) from None
         return v
 
 
@@ -245,7 +247,8 @@ class SettingsFile(_Block):
 
 
 def _describe(exc: ValidationError, path: Path) -> str:
-    """Every problem of the file, one line each: ``file: key: rule (got value)``."""
+    """Every problem of the file, one line each: ``file: key: rule (got value)``, in the error language
+    (:func:`helpers.i18n.settings_rule`: pydantic's usual rules in Chinese; the key path as the file writes it)."""
     lines = []
     for err in exc.errors(include_url=False):
         key = ".".join(str(x) for x in err["loc"]) or "(file)"
@@ -259,11 +262,10 @@ def _describe(exc: ValidationError, path: Path) -> str:
                     ann = next((a for a in getattr(ann, "__args__", ()) if hasattr(a, "model_fields")), None)
                 parent = ann or parent
             allowed = ", ".join(getattr(parent, "model_fields", {})) or "?"
-            lines.append(f"{path}: {key}: not a setting (allowed here: {allowed})")
+            lines.append(et("settings_not_a_setting", path=path, key=key, allowed=allowed))
         elif err["type"] == "missing":
-            lines.append(f"{path}: {key}: required")
+            lines.append(et("settings_required", path=path, key=key))
         else:
-            msg = err["msg"].removeprefix("Value error, ")
-            got = f" (got {err['input']!r})" if not isinstance(err.get("input"), dict) else ""
-            lines.append(f"{path}: {key}: {msg}{got}")
-    return "invalid settings:\n  " + "\n  ".join(lines)
+            got = et("settings_got", value=repr(err["input"])) if not isinstance(err.get("input"), dict) else ""
+            lines.append(et("settings_rule", path=path, key=key, rule=settings_rule(err), got=got))
+    return et("settings_invalid", n=len(lines)) + "\n  " + "\n  ".join(lines)

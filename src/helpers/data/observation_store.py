@@ -24,6 +24,7 @@ from helpers.data.store_schema import _SCHEMA, FIGURES, KEY, SEED_RECEIVED_AT, S
 from helpers.data.tasks import SCHEMA as TASK_SCHEMA, check_file as _check_file, store_rows as store_task_rows
 from helpers.exceptions import DataValidationError, EnvironmentFailure
 from helpers.files import refuse_links, sha256_file
+from helpers.i18n import et
 
 log = logging.getLogger("ipeval.store")
 #: how long a command waits for another program holding the store (a long ingest, an open
@@ -93,18 +94,12 @@ class ObservationStore:
         except sqlite3.OperationalError as exc:
             text = str(exc).lower()
             if "locked" in text or "busy" in text:
-                raise EnvironmentFailure(
-                    f"the observation store {self.path} is held by another program (another ingest, a database "
-                    f"browser) and was not free within {LOCK_WAIT_SECONDS:.0f} s; nothing was stored or "
-                    f"published: run again when it is done") from exc
+                raise EnvironmentFailure(et("store_locked", path=self.path, seconds=LOCK_WAIT_SECONDS)) from exc
             if "full" in text:
-                raise EnvironmentFailure(f"the disk is full (writing {self.path}): free some space and run again; "
-                                         f"nothing was stored") from exc
-            raise EnvironmentFailure(f"the observation store {self.path} cannot be used ({exc})") from exc
+                raise EnvironmentFailure(et("store_disk_full", path=self.path)) from exc
+            raise EnvironmentFailure(et("store_unusable", path=self.path, reason=exc)) from exc
         except sqlite3.DatabaseError as exc:
-            raise EnvironmentFailure(
-                f"the observation store {self.path} is damaged ({exc}): move it aside and rebuild it from "
-                f"{self.received_dir} with `ipeval ingest --rebuild`") from exc
+            raise EnvironmentFailure(et("store_damaged", path=self.path, reason=exc, received=self.received_dir)) from exc
 
     @property
     def exists(self) -> bool:
@@ -338,7 +333,7 @@ class ObservationStore:
         failures = validate_frame(merged, plan, geos)
         if len(failures):
             raise DataValidationError(
-                f"{path.name}: with the values already stored, {len(failures)} problem(s); nothing was stored",
+                et("store_merge_problems", file=path.name, n=len(failures)),
                 failures[FAILURE_COLUMNS].reset_index(drop=True))
 
     def received_files(self) -> list[Path]:

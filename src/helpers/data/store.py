@@ -42,6 +42,7 @@ from helpers.data.store_schema import (  # noqa: F401 - re-exported
 from helpers.data.store_status import first_received, store_health  # noqa: F401 - re-exported
 from helpers.exceptions import ConfigError, DataValidationError
 from helpers.files import refuse_links, sha256_file
+from helpers.i18n import ERROR_LANGUAGE, et
 
 log = logging.getLogger("ipeval.store")
 
@@ -77,8 +78,7 @@ def read_view(settings, plan, geos, as_of=None) -> tuple[list[Path], dict, pd.Da
     check_as_of(t, store.vintages())
     state, vint, view, data = store.snapshot(t)
     if not state["vintages"]:
-        raise ConfigError(f"the observation store {store.path} holds nothing received by {t or 'now'}: "
-                          f"ingest a file (ipeval ingest FILE) or give --data FILE")
+        raise ConfigError(et("store_nothing_by", path=store.path, t=t or ("now" if ERROR_LANGUAGE["lang"] == "en" else "现在")))
     if note:
         state["notes"] = [note]
     # not a helpers.cache.Store entry: the file is named by its own SHA-256 (checked by hashing it), and

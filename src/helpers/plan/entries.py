@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers.exceptions import RegistryError, UnknownSectionError
+from helpers.i18n import et
 from helpers.plan.periods import InvalidPeriodError, Quarter
 
 OVERVIEW = "overview"  # the report page over every section; not a section of the plan
@@ -152,14 +153,14 @@ class Plan:
         try:
             return self.by_id[indicator_id]
         except KeyError:
-            raise RegistryError(f"unknown indicator {indicator_id!r}") from None
+            raise RegistryError(et("unknown_indicator", id=repr(indicator_id))) from None
 
     def section(self, section_id: str) -> Section:
         for s in self.sections:
             if s.id == section_id:
                 return s
         valid = ", ".join(s.id for s in self.sections)
-        raise UnknownSectionError(f"unknown section {section_id!r}; valid sections: {valid}")
+        raise UnknownSectionError(et("unknown_section", section=repr(section_id), valid=valid))
 
     def indicators_in(self, section_id: str) -> list[Indicator]:
         self.section(section_id)
@@ -179,7 +180,7 @@ class Plan:
         try:
             return Quarter(int(year), 1)
         except (TypeError, ValueError, InvalidPeriodError):
-            raise RegistryError(f"{self.path}: plan.data_from must be a year such as 2018, not {year!r}") from None
+            raise RegistryError(et("plan_data_from", path=self.path, year=repr(year))) from None
 
     def title(self, lang: str = "zh") -> str:
         return self.title_zh if lang == "zh" else self.title_en

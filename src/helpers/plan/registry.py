@@ -12,7 +12,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
+
 from helpers.exceptions import RegistryError
+from helpers.i18n import ERROR_LANGUAGE, et
 from helpers.plan.entries import OVERVIEW, Indicator, Plan, Section, Target  # noqa: F401 - re-exported
 from helpers.plan.periods import InvalidPeriodError, Quarter
 from helpers.settings import read_yaml_file
@@ -35,24 +38,70 @@ ZERO_DENOMINATOR = ("invalid", "not_applicable")
 _TARGET_FIELDS = {"kind", "direction", "value", "period", "due", "every_year", "binds"}
 
 
+class _EntryError(RegistryError):
+    """A registry error about one entry, before it names its file and line.
+
+    ``at``: the keys (and list positions) from the entry down to the field at fault; each level that
+    knows where its entry sits puts its own keys in front (:func:`_within`), and :func:`load_plan`
+    turns the whole path into a line of the file (:func:`_line`).
+    """
+
+    def __init__(self, message: str, at: tuple = ()):
+        super().__init__(message)
+        self.at = at
+
+
+def _within(prefix: tuple, parse, *args, **kw):
+    """``parse(*args, **kw)``, an error of it placed under ``prefix`` (the keys of the entry it parses)."""
+    try:
+        return parse(*args, **kw)
+    except _EntryError as exc:
+        exc.at = (*prefix, *exc.at)
+        raise
+
+
+def _line(path: Path, at: tuple) -> int:
+    """The line of ``path`` that writes ``at`` (keys and list positions from the top), or the deepest part of
+    it the file has (a required field that is missing: its entry's line).
+
+    The file is read again only for an error: a good registry is parsed once, by the fast loader, without
+    the positions of its nodes.
+    """
+    node = yaml.compose(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    line = 0
+    for key in at:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line
+        else:
+            break
+    return line + 1
+
+
 def _req(entry: dict, key: str, where: str):
     if key not in entry or entry[key] in (None, ""):
-        raise RegistryError(f"{where}: field {key!r} is required")
+        raise _EntryError(et("reg_field_required", where=where, key=repr(key)), (key,))
     return entry[key]
 
 
 def _choice(entry: dict, key: str, options, where: str, default=None):
     value = entry.get(key, default)
     if value not in options:
-        raise RegistryError(f"{where}: {key}={value!r} is not one of {', '.join(map(str, options))}")
+        raise _EntryError(et("reg_choice", where=where, key=key, value=repr(value),
+                             options=", ".join(map(str, options))), (key,))
     return value
 
 
-def _quarter(text, where: str) -> Quarter:
+def _quarter(text, where: str, at: tuple = ()) -> Quarter:
     try:
         return Quarter.parse(str(text))
     except InvalidPeriodError as exc:
-        raise RegistryError(f"{where}: {exc}") from None
+        raise _EntryError(et("reg_period", where=where, reason=exc), at) from None
 
 
 def default_binds(applies_to: str, aggregation: str, clause_text: str) -> str:
@@ -66,29 +115,31 @@ def default_binds(applies_to: str, aggregation: str, clause_text: str) -> str:
     return "each_district"
 
 
-def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, where: str, binds: str) -> Target:
-    where = f"{where}.target"
+def _parse_target(raw: dict, plan_start: Quarter, plan_end: Quarter, entry: str, binds: str) -> Target:
+    where = et("reg_where_sub", where=entry, field="target")
     unknown = set(raw) - _TARGET_FIELDS
     if unknown:
-        raise RegistryError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise _EntryError(et("reg_unknown_fields", where=where, fields=", ".join(sorted(unknown))), ("target",))
     period = raw.get("period") or {}
-    start = _quarter(period.get("start", str(plan_start)), where + ".period.start")
-    due = _quarter(raw.get("due", period.get("end", str(plan_end))), where + ".due")
+    start = _quarter(period.get("start", str(plan_start)), et("reg_where_sub", where=entry, field="target.period.start"),
+                     ("target", "period", "start"))
+    due = _quarter(raw.get("due", period.get("end", str(plan_end))), et("reg_where_sub", where=entry, field="target.due"),
+                   ("target", "due"))
     if due < start:
-        raise RegistryError(f"{where}: due {due} is before the period start {start}")
-    value = _req(raw, "value", where)
+        raise _EntryError(et("reg_due_before_start", where=where, due=due, start=start), ("target", "due"))
+    value = _within(("target",), _req, raw, "value", where)
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
-        raise RegistryError(f"{where}: value must be a number, got {value!r}")
+        raise _EntryError(et("reg_value_number", where=where, value=repr(value)), ("target", "value"))
     if value < 0:  # every indicator of a plan counts, sums or rates something: none is below zero
-        raise RegistryError(f"{where}: value {value} is negative; a target is a count, total, rate or level (>= 0)")
+        raise _EntryError(et("reg_value_negative", where=where, value=value), ("target", "value"))
     return Target(
-        kind=_choice(raw, "kind", TARGET_KINDS, where),
-        direction=_choice(raw, "direction", DIRECTIONS, where),
+        kind=_within(("target",), _choice, raw, "kind", TARGET_KINDS, where),
+        direction=_within(("target",), _choice, raw, "direction", DIRECTIONS, where),
         value=float(value),
         start=start,
         due=due,
         every_year=bool(raw.get("every_year", False)),
-        binds=_choice(raw, "binds", BINDS, where, default=binds),
+        binds=_within(("target",), _choice, raw, "binds", BINDS, where, default=binds),
         baseline=plan_start,
     )
 
@@ -97,34 +148,34 @@ def _bounds(raw: dict, where: str):
     """An indicator's ``bounds``: ``[lower, upper]``, numbers or null, the lower below the upper."""
     bounds = raw.get("bounds") or [0, None]
     if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
-        raise RegistryError(f"{where}: bounds is [lower, upper] (null for none)")
+        raise _EntryError(et("reg_bounds_shape", where=where), ("bounds",))
     lo, hi = bounds
     if any(b is not None and (isinstance(b, bool) or not isinstance(b, (int, float))) for b in (lo, hi)):
-        raise RegistryError(f"{where}: bounds {list(bounds)} must be numbers or null")
+        raise _EntryError(et("reg_bounds_numbers", where=where, bounds=list(bounds)), ("bounds",))
     if lo is not None and hi is not None and lo >= hi:
-        raise RegistryError(f"{where}: bounds {list(bounds)}: the lower bound must be below the upper one")
+        raise _EntryError(et("reg_bounds_order", where=where, bounds=list(bounds)), ("bounds",))
     return bounds
 
 
 def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> Indicator:
-    where = f"indicators[{n}] ({raw.get('id', '?')})"
+    where = et("reg_where_indicator", n=n, id=raw.get("id", "?"))  # 指标 admin_cases（indicators[10]）
     unknown = set(raw) - _INDICATOR_FIELDS
     if unknown:
-        raise RegistryError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise _EntryError(et("reg_unknown_fields", where=where, fields=", ".join(sorted(unknown))))
     section = _req(raw, "section", where)
     if section not in sections:
-        raise RegistryError(f"{where}: section {section!r} is not declared under 'sections'")
+        raise _EntryError(et("reg_section_undeclared", where=where, section=repr(section)), ("section",))
     measure = _choice(raw, "measure", MEASURES, where)
     applies_to = _choice(raw, "applies_to", APPLIES_TO, where)
     aggregation = _choice(raw, "aggregation", AGGREGATIONS, where)
     if applies_to == "city" and aggregation != "none":
-        raise RegistryError(f"{where}: a city-only indicator has aggregation 'none'")
+        raise _EntryError(et("reg_city_aggregation", where=where), ("aggregation",))
     if applies_to == "all" and aggregation == "none":
-        raise RegistryError(f"{where}: an indicator of every district needs an aggregation")
+        raise _EntryError(et("reg_all_needs_aggregation", where=where), ("aggregation",))
     if measure == "ratio" and aggregation not in ("ratio_of_sums", "each", "none"):
-        raise RegistryError(f"{where}: ratios combine across districts as ratio_of_sums, never sums or averages")
+        raise _EntryError(et("reg_ratio_aggregation", where=where), ("aggregation",))
     if measure == "per_capita" and aggregation not in ("per_capita", "none", "each"):
-        raise RegistryError(f"{where}: per-capita indicators aggregate as per_capita")
+        raise _EntryError(et("reg_per_capita_aggregation", where=where), ("aggregation",))
     bounds = _bounds(raw, where)
     lo, hi = bounds
     clause = _req(raw, "clause", where)
@@ -132,25 +183,25 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
     if bool(interp["zh"]) != bool(interp["en"]):
         # a reading the Chinese report would show in English only (or the other way round)
         missing = "interpretation_zh" if not interp["zh"] else "interpretation_en"
-        raise RegistryError(f"{where}: {missing} is missing: an interpretation is given in both Chinese and English")
+        raise _EntryError(et("reg_interpretation_pair", where=where, missing=missing))
     target = raw.get("target")
     binds = default_binds(applies_to, aggregation, str(clause.get("text", "")))
     target = _parse_target(target, plan_start, plan_end, where, binds) if target else None
     if target and applies_to == "city" and target.binds != "city":
-        raise RegistryError(f"{where}.target: binds={target.binds!r}, but only the city reports this indicator "
-                            "(applies_to: city); use binds: city")
+        raise _EntryError(et("reg_city_binds", where=where, binds=repr(target.binds)), ("target", "binds"))
     if target and target.kind in ("level", "rate", "milestone") and (
             (lo is not None and target.value < lo) or (hi is not None and target.value > hi)):
         # a level outside what the indicator can take can never be met (or is met by anything)
-        raise RegistryError(f"{where}.target: value {target.value:g} lies outside bounds {list(bounds)}")
+        raise _EntryError(et("reg_value_outside_bounds", where=where, value=target.value, bounds=list(bounds)),
+                          ("target", "value"))
     if target and target.binds == "sum_of_districts" and aggregation != "sum":
-        raise RegistryError(f"{where}.target: binds: sum_of_districts needs aggregation: sum")
+        raise _EntryError(et("reg_sum_binds", where=where), ("target", "binds"))
     if target and target.every_year and target.kind not in ("flow_per_year", "level"):
-        raise RegistryError(f"{where}.target: every_year applies to flow_per_year and level targets only")
+        raise _EntryError(et("reg_every_year", where=where), ("target", "every_year"))
     if target and target.kind == "rate" and measure != "ratio":
-        raise RegistryError(f"{where}: a 'rate' target needs measure 'ratio' (numerator/denominator)")
+        raise _EntryError(et("reg_rate_measure", where=where), ("measure",))
     if target and target.kind in ("flow_per_year", "cumulative") and not raw.get("flow", False):
-        raise RegistryError(f"{where}: a {target.kind} target needs flow: true (values per period)")
+        raise _EntryError(et("reg_flow_needed", where=where, kind=target.kind), ("target", "kind"))
     return Indicator(
         id=_req(raw, "id", where),
         section=section,
@@ -166,8 +217,8 @@ def _parse_indicator(raw: dict, sections: set, plan_start, plan_end, n: int) -> 
         scale=float(raw.get("scale", 1)),
         bounds=(bounds[0], bounds[1]),
         target=target,
-        clause_ref=str(_req(clause, "ref", where + ".clause")),
-        clause_text=_req(clause, "text", where + ".clause"),
+        clause_ref=str(_within(("clause",), _req, clause, "ref", et("reg_where_sub", where=where, field="clause"))),
+        clause_text=_within(("clause",), _req, clause, "text", et("reg_where_sub", where=where, field="clause")),
         interpretation=interp["en"],
         interpretation_zh=interp["zh"],
         numerator_zh=raw.get("numerator_zh", ""),
@@ -194,7 +245,8 @@ def load_plan(path: str | Path) -> Plan:
     Raises
     ------
     RegistryError
-        If the file is missing, not YAML, or breaks the schema; the message names the entry and field.
+        If the file is missing, not YAML, or breaks the schema; the message names the entry and field
+        (and, in Chinese, the file and the line that writes it).
     """
     return _load_plan_cached(str(Path(path).resolve()))
 
@@ -204,35 +256,46 @@ def _load_plan_cached(path: str) -> Plan:
     p = Path(path)
     doc, sha = read_yaml_file(p, RegistryError, "plan registry")
     if not isinstance(doc, dict) or "plan" not in doc or "indicators" not in doc:
-        raise RegistryError(f"{p}: expected top-level keys 'plan', 'sections' and 'indicators'")
+        raise RegistryError(et("reg_top_level", path=p))
+    try:
+        return _build_plan(doc, p, sha)
+    except _EntryError as exc:  # said with the file and line of the entry (or field) at fault
+        raise RegistryError(et("registry_at", path=p, line=_line(p, exc.at), message=exc)) from None
+
+
+def _build_plan(doc: dict, p: Path, sha: str) -> Plan:
     meta = doc["plan"]
     zone = meta.get("zone_period") or {}
-    zone_start = _quarter(zone.get("start"), "plan.zone_period.start")
-    zone_end = _quarter(zone.get("end"), "plan.zone_period.end")
+    zone_start = _quarter(zone.get("start"), "plan.zone_period.start", ("plan", "zone_period", "start"))
+    zone_end = _quarter(zone.get("end"), "plan.zone_period.end", ("plan", "zone_period", "end"))
     sections = []
     for n, s in enumerate(doc.get("sections") or []):
         where = f"sections[{n}]"
         sections.append(Section(
-            id=_req(s, "id", where), name_zh=_req(s, "name_zh", where), name_en=_req(s, "name_en", where),
+            id=_within(("sections", n), _req, s, "id", where),
+            name_zh=_within(("sections", n), _req, s, "name_zh", where),
+            name_en=_within(("sections", n), _req, s, "name_en", where),
             order=int(s.get("order", n)), description_zh=s.get("description_zh", ""),
             description_en=s.get("description_en", ""), notebook=str(s.get("notebook") or ""),
         ))
-    section_ids = {s.id for s in sections}
-    if len(section_ids) != len(sections):
-        raise RegistryError(f"{p}: section ids are not unique")
+    seen: set[str] = set()
+    for n, section in enumerate(sections):
+        if section.id in seen:
+            raise RegistryError(et("reg_section_ids", path=p, line=_line(p, ("sections", n)), id=repr(section.id)))
+        seen.add(section.id)
     indicators = [
-        _parse_indicator(raw, section_ids, zone_start, zone_end, n)
+        _within(("indicators", n), _parse_indicator, raw, seen, zone_start, zone_end, n)
         for n, raw in enumerate(doc["indicators"] or [])
     ]
     by_id: dict[str, Indicator] = {}
-    for ind in indicators:
+    for n, ind in enumerate(indicators):
         if ind.id in by_id:
-            raise RegistryError(f"{p}: indicator id {ind.id!r} is used twice")
+            raise RegistryError(et("reg_indicator_twice", path=p, line=_line(p, ("indicators", n)), id=repr(ind.id)))
         by_id[ind.id] = ind
     return Plan(
-        id=_req(meta, "id", "plan"),
-        title_zh=_req(meta, "title_zh", "plan"),
-        title_en=_req(meta, "title_en", "plan"),
+        id=_within(("plan",), _req, meta, "id", "plan"),
+        title_zh=_within(("plan",), _req, meta, "title_zh", "plan"),
+        title_en=_within(("plan",), _req, meta, "title_en", "plan"),
         meta=meta,
         sections=tuple(sorted(sections, key=lambda s: s.order)),
         indicators=tuple(indicators),
@@ -251,12 +314,10 @@ def require_confirmed(plan: Plan) -> Plan:
     Raises
     ------
     RegistryError
-        Naming the file and every unconfirmed entry, in Chinese (exit 2).
+        Naming the file and every unconfirmed entry (exit 2).
     """
     pending = [f"indicators[{n}] ({ind.id})" for n, ind in enumerate(plan.indicators) if not ind.confirmed]
     if pending:
-        raise RegistryError(
-            f"{plan.path}：{len(pending)} 个条目尚未确认（confirmed: false），不能用于评估运行："
-            f"{'、'.join(pending)}。请逐条核对条款原文、数值、单位、方向、期限和约束对象，"
-            "确认后改为 confirmed: true（或删除该行）")
+        raise RegistryError(et("reg_unconfirmed", path=plan.path, n=len(pending),
+                               entries=("、" if ERROR_LANGUAGE["lang"] == "zh" else ", ").join(pending)))
     return plan

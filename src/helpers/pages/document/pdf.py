@@ -39,8 +39,9 @@ def cjk_font_files() -> dict:
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         from helpers.exceptions import ConfigError
+        from helpers.i18n import et
 
-        raise ConfigError(f"CJK font(s) missing: {', '.join(missing)}; reinstall the mplfonts package")
+        raise ConfigError(et("document_fonts_missing", fonts=", ".join(missing)))
     return files
 
 

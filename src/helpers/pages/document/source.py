@@ -24,6 +24,7 @@ import pandas as pd
 
 from helpers.exceptions import ConfigError
 from helpers.files import restore_frame
+from helpers.i18n import ERROR_LANGUAGE, et
 from helpers.model.assess import Assessment
 from helpers.pages.document import narrative as nv
 from helpers.pages.report_input import (
@@ -108,8 +109,9 @@ def input_plan(inp: ReportInput, run: Path, root: Path | None = None) -> tuple[P
     geos = load_geographies(geos_file if geos_file.is_file() else _rooted(inp.geographies["path"], root))
     for what, obj, ref in (("registry", plan, inp.plan), ("geographies file", geos, inp.geographies)):
         if obj.sha256 != ref["sha256"]:
-            raise ConfigError(f"{obj.path}: the {what} changed after the report input of "
-                              f"{inp.section}/{inp.geography} was written (SHA-256 {ref['sha256'][:16]}…)")
+            raise ConfigError(et("doc_table_changed", path=obj.path, page=f"{inp.section}/{inp.geography}",
+                                 what={"registry": "登记表", "geographies file": "地区文件"}[what]
+                                 if ERROR_LANGUAGE["lang"] == "zh" else what, sha=ref["sha256"][:16]))
     return plan, geos
 
 
@@ -167,8 +169,7 @@ def run_tables(inp: ReportInput, run_dir: str | Path, root: Path | None = None, 
     settings = input_settings(inp, root)
     plan, geos = plan_geos or input_plan(inp, run, root)
     if plan_geos and (plan.sha256 != inp.plan["sha256"] or geos.sha256 != inp.geographies["sha256"]):
-        raise ConfigError(f"the registry or geographies given differ from those the report input of "
-                          f"{inp.section}/{inp.geography} names")
+        raise ConfigError(et("doc_plan_differs", page=f"{inp.section}/{inp.geography}"))
     table = read_assessments(inp, run)
     frame = read_validated(inp, run)
     prov = inp.provenance
@@ -192,7 +193,7 @@ def overview_input(settings: Settings, run_dir: str | Path, code: str, lang: str
         return read_report_input(path)
     missing = [n for n in ("assessments.csv", "validated_data.csv") if not (run / n).is_file()]
     if missing:
-        raise ConfigError(f"{run} is not a finished run: {', '.join(missing)} missing (run `ipeval run` first)")
+        raise ConfigError(et("document_unfinished_run", run=run, missing=", ".join(missing)))
     params = run / "params"
     plan = load_plan(params / settings.plan_path.name if (params / settings.plan_path.name).is_file()
                      else settings.plan_path)
@@ -230,8 +231,8 @@ def document_inputs(settings: Settings, run_dir: str | Path, codes=None,
     inputs = {c: lead if c == lead_code else overview_input(settings, run, c, lang) for c in codes}
     for c, inp in inputs.items():
         if inp.tables != lead.tables:
-            raise ConfigError(f"{input_path(run, OVERVIEW, c)} names other tables than "
-                              f"{input_path(run, OVERVIEW, lead_code)}: the inputs are of different runs")
+            raise ConfigError(et("doc_inputs_other_runs", path=input_path(run, OVERVIEW, c),
+                                 lead=input_path(run, OVERVIEW, lead_code)))
     return tables, inputs
 
 
