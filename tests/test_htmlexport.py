@@ -65,3 +65,8 @@ def test_accessible_marks_tags_only_outside_scripts_styles_and_comments():
     assert '<div class="jp-OutputArea-outputX">' in out  # a class token, not a prefix
     assert f'<img src="p.png" alt="{NO_ALT}" />' in out and '<img alt="" src="q.png">' in out
     assert '<script>"<div class=\\"jp-OutputArea-output\\">"</script>' in out and "<!-- <img src=c> -->" in out
+
+
+def test_whitespace_between_tags_is_shortened_as_beautifulsoup_does_except_in_preformatted_text():
+    html = '<div>\n\n  <p>a  b</p>  </div><pre>\n\n <b>x</b>\n</pre>\t<textarea>  </textarea>'
+    assert accessible(html) == '<div>\n<p>a  b</p> </div><pre>\n\n <b>x</b>\n</pre> <textarea>  </textarea>'
