@@ -61,7 +61,11 @@ def main() -> None:
     env = dict(os.environ, IPEVAL_HOME=str(proj))
     ipeval = [str(BIN / "ipeval")]
 
+    cpu0 = _children_cpu()
     wall_full, r = timed([*ipeval, "run", "--quarter", args.quarter, "--quiet", "--force"], proj, env)
+    # CPU seconds (user + sys of the run and every process it waited for): on a shared machine a
+    # steadier figure than the wall time, which the other users' load stretches
+    cpu_full = _children_cpu() - cpu0
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     run_dir = (proj / "outputs" / args.quarter).resolve()
     m = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -117,7 +121,8 @@ def main() -> None:
                                                         sorted(by_part.items(), key=lambda kv: -kv[1]) if v >= 0.05))
     print(f"re-run output: {r2.stdout.strip()[:200]}")
     print(f"jobs in the quarter:                 {len(jobs)} ({n_ok} ok), exit code {r.returncode}")
-    print(f"full quarter (ipeval run --force):   {wall_full:7.1f} s wall  (assessments {assess_s:.1f} s)")
+    print(f"full quarter (ipeval run --force):   {wall_full:7.1f} s wall  (assessments {assess_s:.1f} s), "
+          f"{cpu_full:.1f} s CPU (user+sys, all processes; load average {os.getloadavg()[0]:.1f})")
     print("  stages (s from the run's start): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
     print(f"re-run, nothing changed:             {wall_rerun:7.1f} s wall  (exit code {r2.returncode})")
     print(f"peak memory (largest process):       {peak_mb:7.0f} MiB")
@@ -129,6 +134,11 @@ def main() -> None:
         print(f"same {n_nf} reports, fork server / ordinary kernels: {wall_f:6.1f} s / {wall_nf:6.1f} s "
               f"(ordinary kernels {wall_nf / wall_f:.2f}x slower; quarter extrapolated {wall_nf / n_nf * len(jobs):.0f} s)")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _stages(log: list) -> dict:

@@ -109,3 +109,26 @@ def test_page_context_loads_from_the_input_without_reading_the_settings_file(run
 ])
 def test_note_codes(note, codes):
     assert note_codes(note) == codes
+
+
+def test_page_uses_the_tables_the_fork_server_read_only_while_their_bytes_are_unchanged(run_tables, settings, plan,
+                                                                                        geos, monkeypatch):
+    from helpers.pages import context
+
+    monkeypatch.setattr(context, "_PRELOADED", {})
+    path = ri.write_report_input(ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106",
+                                                       "2025Q4", "en"), run_tables)
+    context.preload_run(run_tables)  # as the fork server does before forking the run's kernels
+    pre = {k[0].rsplit("/", 1)[-1]: v for k, v in context._PRELOADED.items()}
+    assert set(pre) == {"assessments.csv", "bands.csv", "validated_data.csv"}
+    ctx = context.load_context(path)
+    assert ctx.assessments is pre["assessments.csv"] and ctx.frame is pre["validated_data.csv"]
+    fresh = context._read_assessments(run_tables / "assessments.csv")
+    pd.testing.assert_frame_equal(ctx.assessments, fresh)
+    # another run's table of the same name (other bytes, so another SHA-256) is read from its file
+    other = ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106", "2025Q4", "en")
+    key = next(k for k in context._PRELOADED if k[0].endswith("assessments.csv"))
+    context._PRELOADED[(key[0], "0" * 64)] = context._PRELOADED.pop(key)
+    ctx2 = context.context_from_input(other, run_tables)
+    assert ctx2.assessments is not pre["assessments.csv"]
+    pd.testing.assert_frame_equal(ctx2.assessments, fresh)

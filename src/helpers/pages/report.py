@@ -29,9 +29,10 @@ VARIANTS = ("report", "audit")
 
 
 def _exporter(variant: str, lang: str = "zh"):
-    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
+
+    from helpers.pages.htmlexport import PageExporter  # nbconvert's HTMLExporter, without a BeautifulSoup pass
 
     c = Config()
     c.HTMLExporter.language_code = "zh" if lang == "zh" else "en"  # <html lang>: fonts and screen readers
@@ -41,7 +42,7 @@ def _exporter(variant: str, lang: str = "zh"):
         c.HTMLExporter.exclude_input = True
         c.HTMLExporter.exclude_input_prompt = True
         c.HTMLExporter.exclude_output_prompt = True
-    exporter = HTMLExporter(config=c, template_name="offline",
+    exporter = PageExporter(config=c, template_name="offline",
                             extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
     exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
     return exporter

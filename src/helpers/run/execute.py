@@ -142,7 +142,8 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
 
             from helpers.run.forkserver import ForkServer
 
-            server = (ForkServer(tempfile.gettempdir(), kernel_log=Path(jobs[0].output_dir) / "kernels.log")
+            server = (ForkServer(tempfile.gettempdir(), kernel_log=Path(jobs[0].output_dir) / "kernels.log",
+                                 run_dir=jobs[0].output_dir)
                       if fork_kernels else contextlib.nullcontext())
             with server:
                 pool = ThreadPoolExecutor(max_workers=workers)
