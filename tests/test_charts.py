@@ -300,3 +300,29 @@ def test_the_legend_writes_the_due_date_in_the_readers_words(plan, lang, due):
     assert due in texts, texts
     if lang == "zh":
         assert not [t for t in texts if "Q4" in t], texts
+
+
+def test_only_the_charts_the_documents_show_get_a_print_picture(tmp_path, plan, geos, demo_frame, assessed):
+    """The 200 dpi JPEG is about half a chart's drawing time: drawn for the charts the documents show (a
+    geography's judged targets), not for the reference rows they show in tables only."""
+    from helpers.pages.chartfiles import print_pictures
+    from helpers.pages.charts import render_charts
+    from helpers.run.stages import printed_charts
+
+    table, _ = assessed
+    printed = printed_charts(table)
+    district = {(r["indicator_id"], r["geography_code"]) for r in table.to_dict("records")
+                if r["geography_code"] == "330106"}
+    reference = {(r["indicator_id"], r["geography_code"]) for r in table.to_dict("records") if r["status"] == "reference"}
+    assert reference and not (printed & reference)  # a reference row is not charted in the documents
+    assert printed & district  # a district's own targets are
+    specs = _specs(plan, geos, demo_frame, assessed, [("judicial", "330100"), ("judicial", "330106")])
+    cache = tmp_path / "cache"
+    render_charts(tmp_path / "run", specs, cache, workers=1, printed=printed)
+    pictures = print_pictures(tmp_path / "run", cache)
+    keys = {(s.indicator_id, s.geography_code) for s in specs}
+    assert set(pictures) == keys & printed and keys - printed  # some charts drawn for the pages only
+    # a later run whose documents show more charts draws their print pictures (the SVG-only entries are misses)
+    again = render_charts(tmp_path / "run2", specs, cache, workers=1, printed=None)
+    assert again["drawn"] == len(keys - printed)
+    assert set(print_pictures(tmp_path / "run2", cache)) == keys

@@ -91,9 +91,17 @@ def draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool =
     specs = run_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, pairs,
                       published_figures(inp.settings.root))
     stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2),
-                          documents=documents, force=force)
+                          documents=documents, force=force, printed=printed_charts(table) if documents else None)
     write_stamp(staging, stamp)
     log.info("charts", extra={"event": "charts", **stats})
+
+
+def printed_charts(table: pd.DataFrame) -> set:
+    """``{(indicator_id, geography_code)}`` the Word/PDF documents chart: the rows a geography is
+    judged on (:func:`helpers.pages.document.charted_indicators`; a reference row is shown in tables only)."""
+    from helpers.pages.document.narrative import verdict
+
+    return {(r["indicator_id"], r["geography_code"]) for r in table.to_dict("records") if verdict(r) is not None}
 
 
 def data_copy_names(data_files: list) -> list[str]:
