@@ -191,7 +191,7 @@ def test_overview_counts_each_sections_targets_and_links_its_reports(published, 
     shown, figures = [], []
     monkeypatch.setattr(report, "_display_html", shown.append)
     monkeypatch.setattr(report, "_show", figures.append)
-    from helpers.pages import charts
+    from helpers.pages import chartfiles
 
     import zipfile
 
@@ -201,7 +201,7 @@ def test_overview_counts_each_sections_targets_and_links_its_reports(published, 
         name = f"{ind}/{code}.svg"
         return name in packed.namelist() and not figures.append(packed.read(name))
 
-    monkeypatch.setattr(charts, "show_chart", show_chart)
+    monkeypatch.setattr(chartfiles, "show_chart", show_chart)
     ctx = report.open_context("overview", "330106", "2025Q2", lang="en",
                               settings_path=str(proj / "params" / "settings.yaml"), run_dir=str(out))
     report.section_summary(ctx)

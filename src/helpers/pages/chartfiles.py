@@ -223,3 +223,32 @@ if __name__ == "__main__":  # python -m helpers.pages.chartfiles outputs/2025Q2 
     import sys
 
     print(zip_charts(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
+
+
+def show_chart(run_dir, indicator_id: str, geography_code: str, alt: str) -> bool:
+    """Show the run's chart in a notebook as inline SVG; False when the run has none (draw it then).
+
+    The output also carries a plain-text line naming the file and ``metadata.ipeval.chart`` (its
+    path in the run), by which :func:`helpers.pages.report.store_notebook` keeps the executed
+    notebook without a second copy of the picture.
+    """
+    if not run_dir:
+        return False
+    path = chart_path(run_dir, indicator_id, geography_code, PAGE_FORMAT)
+    if not path.is_file():
+        return False
+    from IPython.display import display
+
+    rel = path.relative_to(Path(run_dir)).as_posix()
+    display({"image/svg+xml": path.read_text(encoding="utf-8"), "text/plain": f"[{alt}]({rel})"}, raw=True,
+            metadata={"image/svg+xml": {"alt": alt or "chart"}, "ipeval": {"chart": rel}})
+    return True
+
+
+def chart_title(run_dir: str | Path, indicator_id: str, geography_code: str) -> str:
+    """The title recorded for a chart of the run (its alternative text), or ''."""
+    path = Path(run_dir) / CHARTS_DIR / INDEX_FILE
+    if not path.is_file():
+        return ""
+    index = json.loads(path.read_text(encoding="utf-8"))
+    return index.get(indicator_id, {}).get(geography_code, {}).get("title", "")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -34,12 +33,12 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.cache import Key, Store
+from helpers.pages.chartsvg import DISPLAY_WIDTH, compact_svg  # noqa: F401 - DISPLAY_WIDTH: its old home
 
 FIGSIZE = (7.2, 3.8)  # inches, = plots.FIGSIZE (tested): not imported, a page inlining the run's charts imports
 # this module and never Matplotlib
 CHART_DPI = 200
 FIGSIZE_PX = tuple(round(x * CHART_DPI) for x in FIGSIZE)  # (1440, 760)
-DISPLAY_WIDTH = 720  # CSS px on the HTML pages (SVG: sharp at any density)
 JPEG_QUALITY = 92  # the documents' pictures (helpers.pages.document.charts)
 PAGE_FORMAT, PRINT_FORMAT = "svg", "jpg"
 CHARTS_DIR = "charts"
@@ -293,51 +292,6 @@ def record_cached(svg: str, jpg: str | None) -> None:
     Store(Path(svg).parent).seal(Path(svg).stem, [PAGE_FORMAT] + ([PRINT_FORMAT] if jpg else []))
 
 
-_FONT = re.compile(r"'Noto Sans CJK SC'")
-FONT_FALLBACK = "'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif"
-
-
-def compact_svg(text: str) -> str:
-    """Matplotlib's SVG made fit to inline in a page and still a valid file on its own.
-
-    The XML declaration, DOCTYPE and RDF metadata go (a page holds several charts; 1.2 KB each);
-    the size becomes :data:`DISPLAY_WIDTH` CSS px wide, scaling with the page (``viewBox`` kept);
-    the font list ends with the common Chinese system fonts, so a machine without Noto Sans CJK
-    SC shows Chinese in its own font rather than boxes.
-    """
-    text = re.sub(r"^<\?xml[^>]*>\s*", "", text)
-    text = re.sub(r"<!DOCTYPE[^>]*>\s*", "", text)
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    m = re.search(r'<svg[^>]*viewBox="0 0 ([\d.]+) ([\d.]+)"', text)
-    if m:
-        w, h = float(m.group(1)), float(m.group(2))
-        height = round(DISPLAY_WIDTH * h / w)
-        text = re.sub(r'(<svg[^>]*?)\swidth="[^"]*"\s+height="[^"]*"',
-                      rf'\1 width="{DISPLAY_WIDTH}" height="{height}" style="max-width:100%;height:auto"',
-                      text, count=1)
-    return _FONT.sub(FONT_FALLBACK, text)
-
-
-def show_chart(run_dir, indicator_id: str, geography_code: str, alt: str) -> bool:
-    """Show the run's chart in a notebook as inline SVG; False when the run has none (draw it then).
-
-    The output also carries a plain-text line naming the file and ``metadata.ipeval.chart`` (its
-    path in the run), by which :func:`helpers.pages.report.store_notebook` keeps the executed
-    notebook without a second copy of the picture.
-    """
-    if not run_dir:
-        return False
-    path = chart_path(run_dir, indicator_id, geography_code, PAGE_FORMAT)
-    if not path.is_file():
-        return False
-    from IPython.display import display
-
-    rel = path.relative_to(Path(run_dir)).as_posix()
-    display({"image/svg+xml": path.read_text(encoding="utf-8"), "text/plain": f"[{alt}]({rel})"}, raw=True,
-            metadata={"image/svg+xml": {"alt": alt or "chart"}, "ipeval": {"chart": rel}})
-    return True
-
-
 def _link_or_copy(src: Path, dst: Path) -> None:
     # a copy, never a hard link: a link is one file in the cache and in every run, so emptying
     # one published chart emptied it in the cache and in every other run (issue 20)
@@ -422,11 +376,3 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
     return {"charts": len(specs), "drawn": len(todo), "reused": len(specs) - len(todo),
             "seconds": round(time.monotonic() - t0, 2)}
 
-
-def chart_title(run_dir: str | Path, indicator_id: str, geography_code: str) -> str:
-    """The title recorded for a chart of the run (its alternative text), or ''."""
-    path = Path(run_dir) / CHARTS_DIR / INDEX_FILE
-    if not path.is_file():
-        return ""
-    index = json.loads(path.read_text(encoding="utf-8"))
-    return index.get(indicator_id, {}).get(geography_code, {}).get("title", "")

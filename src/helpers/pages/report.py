@@ -133,7 +133,7 @@ def _charts_as_links(nb, out_path: Path, lang: str) -> list:
 def store_notebook(nb, path: str | Path) -> Path:
     """Save an executed notebook without a second copy of the run's charts.
 
-    Each chart output shown from the run's files (:func:`helpers.pages.charts.show_chart`) keeps
+    Each chart output shown from the run's files (:func:`helpers.pages.chartfiles.show_chart`) keeps
     its plain-text line naming the file (``charts/<indicator>/<geography>.svg``, next to the run's
     ``notebooks/`` folder) and loses the picture itself, which the run keeps once under
     ``charts/`` and the HTML pages inline. A notebook run on its own keeps its drawn pictures.

@@ -191,7 +191,7 @@ def section_summary(ctx: ReportContext) -> None:
     """The overview's middle part: per section, how many targets are in each status, with a link
     to the section's report for this geography (the per-indicator charts live there), and the
     same counts as a chart (drawn by the run's chart step, or here when run on its own)."""
-    from helpers.pages import charts
+    from helpers.pages import chartfiles, charts
 
     L = ctx.lang
     rows = section_status_counts(ctx.plan, ctx.assessments, ctx.geography)
@@ -213,7 +213,7 @@ def section_summary(ctx: ReportContext) -> None:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append(f"</tbody></table><p>{_e(t(L, 'overview_charts_note'))}</p>")
     _display_html("".join(out))
-    if not charts.show_chart(ctx.run_dir, charts.OVERVIEW_CHART, ctx.geography.code, t(L, "sections_chart")):
+    if not chartfiles.show_chart(ctx.run_dir, charts.OVERVIEW_CHART, ctx.geography.code, t(L, "sections_chart")):
         _show(charts.draw(charts.sections_spec(ctx.plan, ctx.assessments, ctx.geography, L)))
 
 
@@ -224,7 +224,7 @@ def indicator_charts(ctx: ReportContext) -> None:
     that PNG and the kernel draws nothing. On its own (no run folder) the report draws the same
     chart from the same specification (:mod:`helpers.pages.charts`).
     """
-    from helpers.pages import charts
+    from helpers.pages import chartfiles, charts
 
     L = ctx.lang
     _display_html(f"<h2>{_e(t(L, 'charts'))}</h2>")
@@ -234,9 +234,9 @@ def indicator_charts(ctx: ReportContext) -> None:
         if ind.id not in rows.index:
             continue
         r = rows.loc[ind.id].to_dict()
-        if not charts.show_chart(ctx.run_dir, ind.id, ctx.geography.code,
-                                 charts.chart_title(ctx.run_dir, ind.id, ctx.geography.code)
-                                 or charts.chart_labels(ind, L)["title"]):
+        if not chartfiles.show_chart(ctx.run_dir, ind.id, ctx.geography.code,
+                                     chartfiles.chart_title(ctx.run_dir, ind.id, ctx.geography.code)
+                                     or charts.chart_labels(ind, L)["title"]):
             _show(charts.draw(charts.chart_spec(ctx.frame, ctx.plan, ind, ctx.geography, ctx.geos, ctx.quarter, r,
                                                 ctx.bands, L, ctx.published)))
         from helpers.pages.notes import models_label, note_label

@@ -44,7 +44,7 @@ PRELOAD = ("numpy", "pandas", "IPython", "ipykernel.kernelapp",
            "ipykernel.ipkernel", "ipykernel.zmqshell",
            # imported by every kernel at start for a debugger no report uses: import it once here
            "ipykernel.debugger", "IPython.display",
-           "yaml", "helpers.pages.sections", "helpers.pages.charts", "helpers.data.quality", "helpers.data.series",
+           "yaml", "helpers.pages.sections", "helpers.pages.charts", "helpers.pages.chartfiles", "helpers.data.quality", "helpers.data.series",
            "helpers.i18n",
            # what every report kernel still imported after the fork (its sys.modules against the server's,
            # 2026-12-06): the page parts, and IPython's shell pieces ipykernel loads as it starts
