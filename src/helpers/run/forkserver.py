@@ -209,6 +209,46 @@ def _child(conn: socket.socket, listener: socket.socket, request: dict, fds: lis
 def serve(path: str, run_dir: str | None = None) -> None:
     """Run the fork server on the Unix socket ``path`` until SIGTERM; with ``run_dir``, its kernels find
     the run's tables already read (:func:`helpers.pages.context.preload_run`)."""
+    _prepare(run_dir)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)
+    listener.bind(path)
+    listener.listen(64)
+    children: dict[int, socket.socket] = {}
+    stop = False
+
+    def _stop(*_):
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    print("ready", flush=True)
+    parent = os.getppid()
+    while not stop:
+        if os.getppid() != parent:  # the run that started us is gone (killed): stop, kill our kernels
+            break
+        for _key, _ in sel.select(timeout=0.05):
+            _accept(listener, children)
+        _reap(children)
+    for pid in list(children):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    listener.close()
+    try:
+        os.unlink(path)
+    except FileNotFoundError:  # the run already removed its private folder
+        pass
+
+
+def _prepare(run_dir: str | None) -> None:
+    """What every kernel shares, loaded once before any fork: the modules of :data:`PRELOAD`, the
+    run's tables, and the heap frozen."""
     # debugpy (imported with ipykernel.debugger) warns about frozen modules on import; the
     # warning concerns breakpoints, which reports never set
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -237,67 +277,42 @@ def serve(path: str, run_dir: str | None = None) -> None:
     gc.collect()
     gc.freeze()
 
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    if os.path.exists(path):
-        os.unlink(path)
-    listener.bind(path)
-    listener.listen(64)
-    children: dict[int, socket.socket] = {}
-    stop = False
 
-    def _stop(*_):
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    sel = selectors.DefaultSelector()
-    sel.register(listener, selectors.EVENT_READ)
-    print("ready", flush=True)
-    parent = os.getppid()
-    while not stop:
-        if os.getppid() != parent:  # the run that started us is gone (killed): stop, kill our kernels
-            break
-        for _key, _ in sel.select(timeout=0.05):
-            conn, _ = listener.accept()
-            try:
-                msg, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
-                request = json.loads(msg.decode())
-            except (OSError, ValueError):
-                conn.close()
-                continue
-            pid = os.fork()
-            if pid == 0:
-                _child(conn, listener, request, fds)
-            for fd in fds:
-                os.close(fd)
-            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-            children[pid] = conn
-        while children:  # reap and tell each launcher how its kernel ended
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            if pid in children:
-                conn = children.pop(pid)
-                code = os.waitstatus_to_exitcode(status)
-                try:
-                    conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
-                except OSError:
-                    pass
-                conn.close()
-    for pid in list(children):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    listener.close()
+def _accept(listener: socket.socket, children: dict) -> None:
+    """One launcher's request: fork a kernel for it and answer with the kernel's pid."""
+    conn, _ = listener.accept()
     try:
-        os.unlink(path)
-    except FileNotFoundError:  # the run already removed its private folder
-        pass
+        msg, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
+        request = json.loads(msg.decode())
+    except (OSError, ValueError):
+        conn.close()
+        return
+    pid = os.fork()
+    if pid == 0:
+        _child(conn, listener, request, fds)
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    children[pid] = conn
+
+
+def _reap(children: dict) -> None:
+    """Reap the kernels that have ended and tell each one's launcher how it ended."""
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+        if pid in children:
+            conn = children.pop(pid)
+            code = os.waitstatus_to_exitcode(status)
+            try:
+                conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+            except OSError:
+                pass
+            conn.close()
 
 
 class ForkServer:
