@@ -548,8 +548,13 @@ MESSAGES_HERR2 = [
                  r"m3\.csv: missing column\(s\) \['category', 'start_year', 'start_period'\]; expected " + CAL_COLUMNS
                  + "$", id="cal_missing_columns"),
     pytest.param(_calibration_file(CALIBRATION_COLUMNS + "Y1,micro,1990,1,1,5\nY1,micro,1990,1,2,-3\n"),
-                 "DataValidationError", r"m3\.csv：校准数据文件中有 1 处问题（见下表的行、列和规则），请改正后重新运行\n",
-                 r"m3\.csv: 1 problem\(s\) in the calibration file\n", id="cal_problems"),
+                 "DataValidationError", r"m3\.csv：校准数据文件中有 1 处问题（见下表的行、列和规则），请改正后重新运行\n[\s\S]*数值须为正数",
+                 r"m3\.csv: 1 problem\(s\) in the calibration file\n[\s\S]*values must be positive numbers",
+                 id="cal_problems"),
+    pytest.param(_calibration_file(CALIBRATION_COLUMNS + "Y1,micro,1990,1,1,5\nY1,micro,1990,1,3,6\n"),
+                 "DataValidationError", r"校准数据文件中有 1 处问题[\s\S]*序列 Y1：t 须从 1 起连续编号到 N，不能缺号或重号",
+                 r"1 problem\(s\) in the calibration file\n[\s\S]*series Y1: t must run 1\.\.N without gaps",
+                 id="cal_row_t"),
     # data/asof.py
     pytest.param(_as_of("parse_as_of", "last week"), "ConfigError",
                  r"^--as-of 'last week' 不是日期（如 2025-07-25）或时间（如 2025-07-25T06:00:00Z）$",

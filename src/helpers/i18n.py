@@ -794,6 +794,8 @@ ERROR_TEXTS = {
         "send_what_dingtalk_secret": "钉钉加签密钥",
         "interrupted_by_signal": "收到信号 {signum}，运行已中断；未发布任何内容，此前的输出保持不变",
         "interrupted_after_publish": "运行结果发布（{where}）之后收到信号 {signum}，运行已中断；新的输出是完整的",
+        "cal_row_positive": "数值须为正数",
+        "cal_row_t": "序列 {name}：t 须从 1 起连续编号到 N，不能缺号或重号",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -1011,6 +1013,8 @@ ERROR_TEXTS = {
                                  "unchanged",
         "interrupted_after_publish": "interrupted by signal {signum} after the run was published ({where}); the new "
                                      "outputs are complete",
+        "cal_row_positive": "values must be positive numbers",
+        "cal_row_t": "series {name}: t must run 1..N without gaps",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)

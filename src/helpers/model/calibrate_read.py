@@ -72,7 +72,7 @@ def read_series(path: str | Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     value = pd.to_numeric(frame["value"], errors="coerce")
     for i in np.flatnonzero(~(value > 0).to_numpy()):
         problems.append(dict(file=str(path), row=int(i) + 1, column="value", rule="a positive number",
-                             value=frame["value"].iloc[i], message="values must be positive numbers"))
+                             value=frame["value"].iloc[i], message=et("cal_row_positive")))
     t = pd.to_numeric(frame["t"], errors="coerce")
     frame = frame.assign(value=value, t=t)
     series: dict[str, np.ndarray] = {}
@@ -80,7 +80,7 @@ def read_series(path: str | Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
         g = g.sort_values("t")
         if not np.array_equal(g["t"].to_numpy(), np.arange(1, len(g) + 1)):
             problems.append(dict(file=str(path), row=int(g.index[0]) + 1, column="t", rule="1..N without gaps",
-                                 value=name, message=f"series {name}: t must run 1..N without gaps"))
+                                 value=name, message=et("cal_row_t", name=name)))
             continue
         series[str(name)] = g["value"].to_numpy(float)
     if problems:
