@@ -705,7 +705,7 @@ class _Robot:
      "环境变量 IPEVAL_TEST_UNSET（钉钉加签密钥）没有设置：请在运行 ipeval 的环境中设置它；本条消息未发出",
      "the environment variable IPEVAL_TEST_UNSET (DingTalk signing secret) is not set"),
     (lambda ch: ch.send_webhook(_channel(kind="webhook"), MESSAGE, 1),
-     "没有指定保存webhook 地址的环境变量：请在该通知渠道的设置中填写相应的 *_env 项；本条消息未发出",
+     "webhook 地址未指定对应的环境变量：请在该通知渠道的设置中填写相应的 *_env 项（如 url_env）；本条消息未发出",
      "no environment variable is named for the webhook URL"),
     (lambda ch: ch.send_smtp(_channel(to=[]), MESSAGE, 1),
      "通知渠道 office 没有收件人：请在该渠道的 to 中填写地址，或在联系人文件中为区县填写 email", "channel office: no recipients"),

@@ -784,7 +784,8 @@ ERROR_TEXTS = {
         "symbolic_link": "{what}：{path} 是符号链接（指向 {target}）；为安全起见，ipeval 从不通过链接写入。"
                          "请把它换成真实的文件夹或文件后重新运行",
         "send_env_unset": "环境变量 {name}（{what}）没有设置：请在运行 ipeval 的环境中设置它；本条消息未发出",
-        "send_env_unnamed": "没有指定保存{what}的环境变量：请在该通知渠道的设置中填写相应的 *_env 项；本条消息未发出",
+        "send_env_unnamed": "{what}未指定对应的环境变量：请在该通知渠道的设置中填写相应的 *_env 项（如 url_env）；"
+                            "本条消息未发出",
         "send_no_recipients": "通知渠道 {name} 没有收件人：请在该渠道的 to 中填写地址，或在联系人文件中为区县填写 email",
         "send_refused": "邮件服务器拒收以下地址：{addresses}；请核对这些地址",
         "send_robot": "群机器人返回错误：{answer}；请核对机器人地址、加签密钥和关键词设置",
