@@ -190,7 +190,7 @@ def test_backtest_is_deterministic(small, demo_frame, plan, geos):
 
 
 def test_unknown_methods_are_refused(demo_frame, plan, geos):
-    with pytest.raises(ConfigError, match="unknown backtest method"):
+    with pytest.raises(ConfigError, match="未知的回测方法"):
         run_backtest(demo_frame, plan, geos, ForecastSettings(), members=["ensemble", "arima"])
     with pytest.raises(ConfigError, match="ets_ana"):
         run_backtest(demo_frame, plan, geos, ForecastSettings(), members=["ets_ana"])

@@ -89,8 +89,8 @@ def test_missing_column_is_named(tmp_path):
         read_series(bad)
 
 
-@pytest.mark.parametrize(("content", "message"), [(b"", "not a calibration table"),
-                                                  (b"series,category,start_year,start_period,t,value\n", "no rows")])
+@pytest.mark.parametrize(("content", "message"), [(b"", "不是校准数据表"),
+                                                  (b"series,category,start_year,start_period,t,value\n", "没有数据行")])
 def test_an_empty_file_is_the_users_error_not_a_bug(tmp_path, content, message):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(content)
@@ -224,14 +224,14 @@ def test_command_rejects_a_missing_file_without_traceback(tmp_path, monkeypatch,
     monkeypatch.chdir(root)
     res = CliRunner().invoke(app, ["calibrate", str(tmp_path / "nope.csv"), "--out", str(tmp_path)])
     assert res.exit_code == 2
-    assert "not found" in res.output and "Traceback" not in res.output
+    assert "不存在" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "calibration.csv").exists()
 
 
 def test_bad_history_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="history"):
         calibrate_files([YEARLY], FAST, history="4,x", out=tmp_path)
-    with pytest.raises(ConfigError, match="fewer than the engine's minimum of 6"):
+    with pytest.raises(ConfigError, match="少于预测引擎对 quarterly 序列要求的最少 6 个数据点"):
         calibrate_files([QUARTERLY], FAST, history="4,8", out=tmp_path)
     assert not (tmp_path / "calibration.csv").exists()
 

@@ -407,17 +407,17 @@ def test_settings_from_project_file(root):
 @pytest.mark.parametrize(
     "mapping, match",
     [
-        ({"n_path": 100}, "unknown forecast setting"),
+        ({"n_path": 100}, "forecast 部分有未知的设置项"),
         ({"n_paths": 100, "horizon": 4}, "horizon"),
         ({"members": ["ets_ann", "arima"]}, "arima"),
-        ({"members": "ets_ann"}, "list"),
-        ({"members": ["ets_ana"]}, "non-seasonal"),
-        ({"members": ["theta", "theta"]}, "twice"),
+        ({"members": "ets_ann"}, "须为模型名称的列表"),
+        ({"members": ["ets_ana"]}, "非季节性模型"),
+        ({"members": ["theta", "theta"]}, "重复列出"),
         ({"weights": "inverse_mse"}, "weights"),
         ({"n_paths": 0}, "n_paths"),
-        ({"n_paths": True}, "whole number"),
-        ({"min_points": 2.5}, "whole number"),
-        (["n_paths", 10], "mapping"),
+        ({"n_paths": True}, "forecast.n_paths 须为整数"),
+        ({"min_points": 2.5}, "forecast.min_points 须为整数"),
+        (["n_paths", 10], "映射"),
     ],
 )
 def test_settings_reject_bad_mappings(mapping, match):
@@ -528,7 +528,7 @@ def test_large_counts_keep_their_scale_and_are_rounded():
 
 
 @pytest.mark.parametrize("mapping, match", [({"engine": "prophet"}, "engine"), ({"drift_damping": 1.5}, "drift_damping"),
-                                            ({"widen": "wide"}, "number"), ({"min_points_yearly": 2}, "at least 3")])
+                                            ({"widen": "wide"}, "须为数字"), ({"min_points_yearly": 2}, "至少为 3")])
 def test_drift_t_settings_are_checked(mapping, match):
     with pytest.raises(ConfigError, match=match):
         ForecastSettings.from_mapping(mapping)

@@ -249,7 +249,7 @@ def test_a_large_bad_file_lists_1000_problems_and_counts_the_rest(n, tmp_path, p
     checked = min(n, CHUNK_ROWS)  # a file larger than a block: checking stops after the first
     for rule in ("known_indicator", "known_geography", "period_format", "numeric"):
         assert f"{rule}: {checked}" in msg, msg
-    assert ("checking stopped after 1000 at big.csv row 20001" in msg) == (n > CHUNK_ROWS)
+    assert ("发现 1000 处问题后停止检查（停在 big.csv 第 20001 行）" in msg) == (n > CHUNK_ROWS)
 
 
 # --------------------------------------------------------------------------- bad parameters and settings (21)
@@ -743,7 +743,7 @@ def test_sigterm_publishes_nothing_caches_nothing_bad_and_leaves_no_files(stage,
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=120)
     assert p.returncode == 128 + signal.SIGTERM, err
-    assert "nothing was published" in err and "Traceback" not in err
+    assert "收到信号 15，运行已中断；未发布任何内容" in err and "Traceback" not in err
     after = snapshot(published / "outputs")
     assert published_part(after) == published_part(before)
     assert not any((published / "outputs" / ".staging" / "2025Q2").iterdir())

@@ -191,7 +191,7 @@ def test_as_of_dates_and_times():
     assert parse_as_of(None) is None
     from helpers.exceptions import ConfigError
 
-    with pytest.raises(ConfigError, match="not a date"):
+    with pytest.raises(ConfigError, match="不是日期"):
         parse_as_of("last week")
 
 

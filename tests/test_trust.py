@@ -108,7 +108,7 @@ def test_as_of_is_exact_and_bounded(store, plan, geos, tmp_path):
 
 
 def test_as_of_outside_the_data_is_exit_2(store, proj, plan, geos):
-    with pytest.raises(InvalidPeriodError, match="future") as err:
+    with pytest.raises(InvalidPeriodError, match="是将来的时间") as err:
         read_view(proj, plan, geos, "2099-01-01")
     assert err.value.exit_code == 2
 
@@ -525,7 +525,7 @@ def test_sigterm_during_the_link_swap_is_taken_after_it_and_said(tmp_path, monke
     old = signal.signal(signal.SIGTERM, on_signal)
     monkeypatch.setattr(pub.os, "replace", replace_then_signal)
     try:
-        with pytest.raises(pub.InterruptedAfterPublish, match="after the run was published"):
+        with pytest.raises(pub.InterruptedAfterPublish, match="运行结果发布（.*）之后收到信号"):
             pub.publish(out, "2025Q1", staging, "r1")
     finally:
         signal.signal(signal.SIGTERM, old)

@@ -13,6 +13,8 @@ failure (one line on the console, the traceback in the run log or with ``--debug
 
 from __future__ import annotations
 
+from helpers.i18n import et  # a leaf too, importing nothing: the messages below in the error language
+
 
 def format_failures(failures, limit: int = 50) -> str:
     """A readable fixed-width table of failures (the first ``limit`` rows)."""
@@ -97,7 +99,7 @@ class RunInterrupted(BaseException):
     """
 
     def __init__(self, signum: int):
-        super().__init__(f"interrupted by signal {signum}; nothing was published, the previous outputs are unchanged")
+        super().__init__(et("interrupted_by_signal", signum=signum))
         self.signum = signum
 
 

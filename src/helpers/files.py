@@ -133,12 +133,13 @@ def refuse_links(path: str | Path, what: str, parent: bool = True) -> None:
     helpers.exceptions.UnsafePathError
     """
     from helpers.exceptions import UnsafePathError
+    from helpers.i18n import ERROR_LANGUAGE, LINK_PLACES_ZH, et
 
     path = Path(path)
     for p in (path, path.parent) if parent else (path,):
         if p.is_symlink():
-            raise UnsafePathError(f"{what}: {p} is a symbolic link (to {os.readlink(p)}); ipeval never writes "
-                                  f"through a link. Replace it with a real folder or file and run again")
+            place = LINK_PLACES_ZH.get(what, what) if ERROR_LANGUAGE["lang"] == "zh" else what
+            raise UnsafePathError(et("symbolic_link", what=place, path=p, target=os.readlink(p)))
 
 
 def xlsx_text_cell(cell, value):

@@ -730,6 +730,73 @@ ERROR_TEXTS = {
         "doc_table_changed": "{path}：{what}在报告输入 {page} 写出之后被改动过（SHA-256 {sha}…）：请重新运行 `ipeval run`",
         "doc_plan_differs": "给出的登记表或地区文件与报告输入 {page} 所记录的不一致",
         "doc_inputs_other_runs": "{path} 所引用的数据表与 {lead} 不同：两份报告输入来自不同的运行",
+        # --- herr2: forecast settings, backtest, calibration, --as-of, data summaries, links, notification sends ---
+        "fc_whole_number": "设置项 forecast.{name} 须为整数，现为 {value}：请在设置文件的 forecast 部分改正",
+        "fc_at_least": "设置项 forecast.{name} 至少为 {low}，现为 {value}：请在设置文件的 forecast 部分改正",
+        "fc_number": "设置项 forecast.{name} 须为数字，现为 {value}：请在设置文件的 forecast 部分改正",
+        "fc_between": "设置项 forecast.{name} 须在 {low:g} 至 {high:g} 之间，现为 {value}：请在设置文件的 forecast 部分改正",
+        "fc_engine": "设置项 forecast.engine 须为 {engines} 之一，现为 {engine}",
+        "fc_members_list": "设置项 forecast.members 须为模型名称的列表（如 [ets_ann, theta]），现为 {members}",
+        "fc_members_unknown": "设置项 forecast.members 中有未知的模型 {unknown}：可选 {names}，请检查拼写",
+        "fc_members_seasonal_only": "设置项 forecast.members 须至少列出一个非季节性模型：ets_ana 只在有季节性的序列上"
+                                    "与其他模型一同使用，不能单独组成集成",
+        "fc_members_twice": "设置项 forecast.members 中有模型重复列出：{members}；每个模型只写一次",
+        "fc_weights": "设置项 forecast.weights 须为 {options} 之一，现为 {weights}",
+        "fc_not_mapping": "设置文件的 forecast 部分须为“键: 值”形式的映射，现为 {type}",
+        "fc_unknown": "forecast 部分有未知的设置项 {unknown}（请检查拼写，否则该项会被忽略）；可用的设置项：{known}",
+        "bt_origins_format": "--origins {spec} 写法有误：请写 起:止 或 起:止:步长，如 2023Q4:2025Q3:2",
+        "bt_origins_step": "--origins {spec}：步长须为不小于 1 的整数",
+        "bt_origins_reversed": "--origins {spec}：止点 {last} 早于起点 {first}，请对调两个季度",
+        "bt_methods_unknown": "--members 中有未知的回测方法 {bad}：可选 {valid}",
+        "bt_ets_ana_alone": "ets_ana 不能单独回测评分：它只在有季节性的序列上与其他模型一同使用；请在 --members 中另列一个模型，"
+                            "或去掉 ets_ana",
+        "cal_freq": "freq 须为 {options} 之一（年度或季度序列），现为 {freq}",
+        "cal_methods_unknown": "未知的校准方法 {unknown}：可选 {options}",
+        "cal_half": "--half 须为 all（全部序列）、a 或 b（按序列名固定划分的一半），现为 {half}",
+        "cal_history_short": "历史长度 {n} 少于预测引擎对 {freq} 序列要求的最少 {need} 个数据点"
+                             "（设置项 forecast.min_points{suffix}）：请用 --history 给出不少于 {need} 的长度",
+        "cal_history_format": "--history 须为以逗号分隔的整数（如 4,6,8），现为 {text}",
+        "cal_history_at_least_2": "--history 中每个历史长度至少为 2，现为 {text}",
+        "cal_freq_option": "--freq 须为 yearly（年度）或 quarterly（季度），现为 {freq}",
+        "cal_no_file": "没有给出校准数据文件：请在命令后列出至少一个 CSV 文件",
+        "cal_no_forecast": "无法做出任何预测：各序列都短于所给的历史长度加 3 年预测期；请用 --history 给出较短的长度，或换用更长的序列",
+        "cal_start_period_high": "{path}：start_period 列最大为 {max}，只支持年度或季度序列（季度为 1–4）；请用 --freq 指明是哪一种",
+        "cal_freq_unknown": "{path}：根据 start_period 列的取值 {periods} 无法判断是年度还是季度序列；"
+                            "请加上 --freq yearly 或 --freq quarterly",
+        "cal_file_missing": "校准数据文件 {path} 不存在：请检查路径和文件名",
+        "cal_not_a_table": "{path} 不是校准数据表（{error}）：应为 CSV 文件，包含列 {columns}",
+        "cal_no_rows": "{path}：没有数据行；应包含列 {columns}，每个数值一行",
+        "cal_missing_columns": "{path}：缺少列 {missing}；应包含列 {columns}",
+        "cal_problems": "{path}：校准数据文件中有 {n} 处问题（见下表的行、列和规则），请改正后重新运行",
+        "asof_not_a_date": "--as-of {text} 不是日期（如 2025-07-25）或时间（如 2025-07-25T06:00:00Z）",
+        "asof_before_1970": "--as-of {text} 早于 1970 年，那时不可能收到任何数据：请给出观测数据库收到数据之后的时间",
+        "asof_future": "--as-of {as_of} 是将来的时间，届时的数据尚不可知（现在是 {now}）：请给出不晚于现在的时间",
+        "asof_before_first": "--as-of {as_of} 早于观测数据库收到第一个文件的时间（{first}），那时还没有任何数据："
+                             "请给出 {first} 之后的时间",
+        "data_problems": "{n_files} 个数据文件中共有 {n} 处问题，未运行任何评估：请按下表的文件、行、列和规则逐条改正后重新运行",
+        "data_problems_many": "{n_files} 个数据文件中共有 {total} 处问题，未运行任何评估；{where}下表列出前 {listed} 处；"
+                              "按规则统计：{summary}",
+        "data_problems_stopped": "{n_files} 个数据文件中有超过 {total} 处问题，未运行任何评估；{where}下表列出前 {listed} 处；"
+                                 "按规则统计：{summary}",
+        "data_checking_stopped": "发现 {max} 处问题后停止检查（停在 {at}）；",
+        "data_stopped_at": "{file} 第 {row} 行",
+        "file_problems": "{file} 中有 {n} 处问题，未入库任何内容：请按下表的行、列和规则逐条改正后重新报送",
+        "symbolic_link": "{what}：{path} 是符号链接（指向 {target}）；为安全起见，ipeval 从不通过链接写入。"
+                         "请把它换成真实的文件夹或文件后重新运行",
+        "send_env_unset": "环境变量 {name}（{what}）没有设置：请在运行 ipeval 的环境中设置它；本条消息未发出",
+        "send_env_unnamed": "{what}未指定对应的环境变量：请在该通知渠道的设置中填写相应的 *_env 项（如 url_env）；"
+                            "本条消息未发出",
+        "send_no_recipients": "通知渠道 {name} 没有收件人：请在该渠道的 to 中填写地址，或在联系人文件中为区县填写 email",
+        "send_refused": "邮件服务器拒收以下地址：{addresses}；请核对这些地址",
+        "send_robot": "群机器人返回错误：{answer}；请核对机器人地址、加签密钥和关键词设置",
+        "send_what_smtp_user": "SMTP 用户名",
+        "send_what_smtp_password": "SMTP 密码",
+        "send_what_webhook_url": "webhook 地址",
+        "send_what_dingtalk_secret": "钉钉加签密钥",
+        "interrupted_by_signal": "收到信号 {signum}，运行已中断；未发布任何内容，此前的输出保持不变",
+        "interrupted_after_publish": "运行结果发布（{where}）之后收到信号 {signum}，运行已中断；新的输出是完整的",
+        "cal_row_positive": "数值须为正数",
+        "cal_row_t": "序列 {name}：t 须从 1 起连续编号到 N，不能缺号或重号",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -881,6 +948,74 @@ ERROR_TEXTS = {
         "doc_table_changed": "{path}: the {what} changed after the report input of {page} was written (SHA-256 {sha}…)",
         "doc_plan_differs": "the registry or geographies given differ from those the report input of {page} names",
         "doc_inputs_other_runs": "{path} names other tables than {lead}: the inputs are of different runs",
+        # --- herr2: forecast settings, backtest, calibration, --as-of, data summaries, links, notification sends ---
+        "fc_whole_number": "forecast.{name} must be a whole number, got {value}",
+        "fc_at_least": "forecast.{name} must be at least {low}, got {value}",
+        "fc_number": "forecast.{name} must be a number, got {value}",
+        "fc_between": "forecast.{name} must be between {low:g} and {high:g}, got {value}",
+        "fc_engine": "forecast.engine must be one of {engines}, got {engine}",
+        "fc_members_list": "forecast.members must be a list of names, got {members}",
+        "fc_members_unknown": "forecast.members has unknown member(s) {unknown}; choose from {names}",
+        "fc_members_seasonal_only": "forecast.members must name at least one non-seasonal member",
+        "fc_members_twice": "forecast.members lists a member twice: {members}",
+        "fc_weights": "forecast.weights must be one of {options}, got {weights}",
+        "fc_not_mapping": "the forecast settings must be a mapping, got {type}",
+        "fc_unknown": "unknown forecast setting(s) {unknown}; known settings are {known}",
+        "bt_origins_format": "origins {spec}: write FIRST:LAST or FIRST:LAST:STEP, e.g. 2023Q4:2025Q3:2",
+        "bt_origins_step": "origins {spec}: the step must be a whole number >= 1",
+        "bt_origins_reversed": "origins {spec}: {last} is before {first}",
+        "bt_methods_unknown": "unknown backtest method(s) {bad}; choose from {valid}",
+        "bt_ets_ana_alone": "ets_ana cannot be scored alone: it only joins another member on seasonal series",
+        "cal_freq": "freq must be one of {options}, got {freq}",
+        "cal_methods_unknown": "unknown calibration method(s) {unknown}; choose from {options}",
+        "cal_half": "half must be 'all', 'a' or 'b', got {half}",
+        "cal_history_short": "history length {n} is fewer than the engine's minimum of {need} {freq} points "
+                             "(forecast.min_points{suffix})",
+        "cal_history_format": "--history must be whole numbers separated by commas, got {text}",
+        "cal_history_at_least_2": "--history lengths must be at least 2, got {text}",
+        "cal_freq_option": "--freq must be yearly or quarterly, got {freq}",
+        "cal_no_file": "no calibration file given",
+        "cal_no_forecast": "no forecast could be made: the series are too short for the history lengths and the "
+                           "3-year horizon",
+        "cal_start_period_high": "{path}: start_period goes up to {max}; only yearly or quarterly series are supported "
+                                 "(use --freq to say which)",
+        "cal_freq_unknown": "{path}: cannot tell yearly from quarterly from the start periods {periods}; pass --freq "
+                            "yearly or --freq quarterly",
+        "cal_file_missing": "calibration file not found: {path}",
+        "cal_not_a_table": "{path}: not a calibration table ({error}); expected columns {columns}",
+        "cal_no_rows": "{path}: no rows; expected columns {columns} and one row per value",
+        "cal_missing_columns": "{path}: missing column(s) {missing}; expected {columns}",
+        "cal_problems": "{path}: {n} problem(s) in the calibration file",
+        "asof_not_a_date": "--as-of {text} is not a date (2025-07-25) or time (2025-07-25T06:00:00Z)",
+        "asof_before_1970": "--as-of {text}: before 1970, nothing can have been received then",
+        "asof_future": "--as-of {as_of} is in the future: nothing is known yet at that time (now is {now})",
+        "asof_before_first": "--as-of {as_of} is before the first file the store received ({first}): nothing was "
+                             "known then",
+        "data_problems": "{n} problem(s) in {n_files} file(s); nothing was run",
+        "data_problems_many": "{total} problem(s) in {n_files} file(s); nothing was run; {where}the first {listed} "
+                              "are listed; by rule: {summary}",
+        "data_problems_stopped": "more than {total} problem(s) in {n_files} file(s); nothing was run; {where}the first "
+                                 "{listed} are listed; by rule: {summary}",
+        "data_checking_stopped": "checking stopped after {max} at {at}; ",
+        "data_stopped_at": "{file} row {row}",
+        "file_problems": "{n} problem(s) in {file}; nothing was stored",
+        "symbolic_link": "{what}: {path} is a symbolic link (to {target}); ipeval never writes through a link. "
+                         "Replace it with a real folder or file and run again",
+        "send_env_unset": "the environment variable {name} ({what}) is not set",
+        "send_env_unnamed": "no environment variable is named for the {what}",
+        "send_no_recipients": "channel {name}: no recipients",
+        "send_refused": "refused by the server: {addresses}",
+        "send_robot": "the robot answered {answer}",
+        "send_what_smtp_user": "SMTP user",
+        "send_what_smtp_password": "SMTP password",
+        "send_what_webhook_url": "webhook URL",
+        "send_what_dingtalk_secret": "DingTalk signing secret",
+        "interrupted_by_signal": "interrupted by signal {signum}; nothing was published, the previous outputs are "
+                                 "unchanged",
+        "interrupted_after_publish": "interrupted by signal {signum} after the run was published ({where}); the new "
+                                     "outputs are complete",
+        "cal_row_positive": "values must be positive numbers",
+        "cal_row_t": "series {name}: t must run 1..N without gaps",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)
@@ -937,3 +1072,11 @@ def settings_rule(err) -> str:
         return zh.format(**ctx)
     except (KeyError, IndexError):  # a rule whose limits pydantic did not give: its own words
         return msg
+
+
+#: the places :func:`helpers.files.refuse_links` guards, said in Chinese (herr2)
+LINK_PLACES_ZH = {
+    "the observation store": "观测数据库", "the export": "导出文件", "the received files": "已接收文件的存放文件夹",
+    "the error report": "错误报告", "the store's cache": "观测数据库的缓存", "the staging folder": "运行的暂存文件夹",
+    "the inbox": "收件文件夹",
+}

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from helpers.exceptions import ConfigError, InvalidPeriodError
+from helpers.i18n import et
 
 
 def utc_now() -> str:
@@ -29,7 +30,7 @@ def parse_as_of(text: str | datetime | None) -> str | None:
         try:
             t = datetime.fromisoformat(s.replace("Z", "+00:00"))
         except ValueError:
-            raise ConfigError(f"--as-of {s!r} is not a date (2025-07-25) or time (2025-07-25T06:00:00Z)") from None
+            raise ConfigError(et("asof_not_a_date", text=repr(s))) from None
         if len(s) == 10:  # a date alone: everything received that day
             t = t.replace(hour=23, minute=59, second=59)
     if t.tzinfo is None:
@@ -42,7 +43,7 @@ def parse_as_of(text: str | datetime | None) -> str | None:
     if utc is None or utc.year < 1970:
         # before the store's first possible vintage (the seed counts from 1970); and strftime
         # writes year 999 as '999', which sorts after every real time: it would return every row
-        raise InvalidPeriodError(f"--as-of {text!s}: before 1970, nothing can have been received then")
+        raise InvalidPeriodError(et("asof_before_1970", text=str(text)))
     return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
 
 
@@ -52,8 +53,6 @@ def check_as_of(as_of: str | None, vintages: pd.DataFrame) -> None:
     if as_of is None:
         return
     if as_of > utc_now():
-        raise InvalidPeriodError(f"--as-of {as_of} is in the future: nothing is known yet at that time "
-                                 f"(now is {utc_now()})")
+        raise InvalidPeriodError(et("asof_future", as_of=as_of, now=utc_now()))
     if len(vintages) and as_of < str(vintages["received_at"].min()):
-        raise InvalidPeriodError(f"--as-of {as_of} is before the first file the store received "
-                                 f"({vintages['received_at'].min()}): nothing was known then")
+        raise InvalidPeriodError(et("asof_before_first", as_of=as_of, first=vintages["received_at"].min()))

@@ -55,6 +55,7 @@ from helpers.data.validation import (  # noqa: F401 - re-exported: helpers.data.
 )
 from helpers.exceptions import DataValidationError, format_failures  # noqa: F401 - re-exported
 from helpers.files import sha256_file
+from helpers.i18n import et
 from helpers.plan.geography import Geographies
 from helpers.data.readers import EXCEL_SUFFIXES, read_table  # noqa: F401 - EXCEL_SUFFIXES re-exported
 from helpers.plan.registry import Plan
@@ -134,7 +135,7 @@ def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
         failures.append(f)
         counts.append(f.attrs.get("counts") or f["rule"].value_counts().to_dict())
         if "stopped_at" in f.attrs:
-            stopped.append(f"{p.name} row {f.attrs['stopped_at']}")
+            stopped.append(et("data_stopped_at", file=p.name, row=f.attrs["stopped_at"]))
         frames.append(raw)
     failures = pd.concat(failures, ignore_index=True)
     raw_all = pd.concat(frames, ignore_index=True)
@@ -157,11 +158,10 @@ def load_data(paths, plan: Plan, geos: Geographies) -> Dataset:
             total = max(total, len(failures))
             listed = failures.head(MAX_LISTED).reset_index(drop=True)
             summary = ", ".join(f"{k}: {v}" for k, v in sorted(by_rule.items(), key=lambda kv: -kv[1]))
-            where = f"checking stopped after {MAX_LISTED} at {', '.join(stopped)}; " if stopped else ""
-            raise DataValidationError(
-                f"{'more than ' if stopped else ''}{total} problem(s) in {n_files} file(s); nothing was run; "
-                f"{where}the first {len(listed)} are listed; by rule: {summary}", listed)
-        raise DataValidationError(
-            f"{len(failures)} problem(s) in {n_files} file(s); nothing was run", failures.reset_index(drop=True))
+            where = et("data_checking_stopped", max=MAX_LISTED, at=", ".join(stopped)) if stopped else ""
+            raise DataValidationError(et("data_problems_stopped" if stopped else "data_problems_many", total=total,
+                                         n_files=n_files, where=where, listed=len(listed), summary=summary), listed)
+        raise DataValidationError(et("data_problems", n=len(failures), n_files=n_files),
+                                  failures.reset_index(drop=True))
     digest = hashlib.sha256("".join(sha256_file(p) for p in paths).encode()).hexdigest()
     return Dataset(_typed(raw_all, plan), paths, digest)

@@ -20,7 +20,7 @@ import pandas as pd
 from helpers.data.contract import FAILURE_COLUMNS, REQUIRED_COLUMNS, validate_frame
 from helpers.data.readers import _letter, read_table
 from helpers.exceptions import DataValidationError
-from helpers.i18n import COLUMN_NAMES, REPORT_HEADERS, RULE_MESSAGES
+from helpers.i18n import COLUMN_NAMES, REPORT_HEADERS, RULE_MESSAGES, et
 
 #: the text encodings a CSV may come in, tried in this order (GB18030 is a superset of GBK)
 REPORT_COLUMNS = ["file", "cell", "sheet", "row", "column", "rule", "value", "message"]
@@ -147,7 +147,7 @@ def check_return(path: str | Path, plan, geos) -> pd.DataFrame:
     if len(extra):
         failures = pd.concat([failures, extra], ignore_index=True) if len(failures) else extra
     if len(failures):
-        exc = DataValidationError(f"{len(failures)} problem(s) in {Path(path).name}; nothing was stored",
+        exc = DataValidationError(et("file_problems", n=len(failures), file=Path(path).name),
                                   failures[FAILURE_COLUMNS].reset_index(drop=True))
         exc.letters = raw.attrs.get("letters", {})
         raise exc

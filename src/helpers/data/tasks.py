@@ -214,7 +214,7 @@ def refuse(path: Path, failures: pd.DataFrame, letters: dict, also: DataValidati
     if also is not None and also.failures is not None:
         failures = pd.concat([also.failures, failures], ignore_index=True)
         letters = {**(getattr(also, "letters", None) or {}), **letters}
-    exc = DataValidationError(f"{len(failures)} problem(s) in {Path(path).name}; nothing was stored", failures)
+    exc = DataValidationError(et("file_problems", n=len(failures), file=Path(path).name), failures)
     exc.letters = letters
     return exc
 

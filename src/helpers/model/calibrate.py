@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.exceptions import ConfigError
+from helpers.i18n import et
 from helpers.model.calibrate_read import _REQUIRED, infer_freq, read_series  # noqa: F401 - re-exported
 from helpers.model.forecast import ForecastSettings, simulate_paths
 from helpers.model.scoring import calibration_slope, interval_coverage
@@ -135,17 +136,17 @@ def _check_calibration(freq: str, histories: Sequence[int], settings: ForecastSe
                        methods: Sequence[str]) -> int:
     """The periods per year of ``freq``, once the arguments of :func:`run_calibration` are checked."""
     if freq not in PERIODS:
-        raise ConfigError(f"freq must be one of {list(PERIODS)}, got {freq!r}")
+        raise ConfigError(et("cal_freq", options=list(PERIODS), freq=repr(freq)))
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise ConfigError(f"unknown calibration method(s) {unknown}; choose from {list(METHODS)}")
+        raise ConfigError(et("cal_methods_unknown", unknown=unknown, options=list(METHODS)))
     if half not in ("all", "a", "b"):
-        raise ConfigError(f"half must be 'all', 'a' or 'b', got {half!r}")
+        raise ConfigError(et("cal_half", half=repr(half)))
     m = PERIODS[freq]
     need = settings.min_points_for(m)
     if min(histories) < need:
-        raise ConfigError(f"history length {min(histories)} is fewer than the engine's minimum of {need} "
-                          f"{freq} points (forecast.min_points{'_yearly' if m == 1 else ''})")
+        raise ConfigError(et("cal_history_short", n=min(histories), need=need, freq=freq,
+                             suffix="_yearly" if m == 1 else ""))
     return m
 
 
@@ -346,9 +347,9 @@ def parse_history(text: str | None) -> list[int] | None:
     try:
         values = [int(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
-        raise ConfigError(f"--history must be whole numbers separated by commas, got {text!r}") from None
+        raise ConfigError(et("cal_history_format", text=repr(text))) from None
     if not values or min(values) < 2:
-        raise ConfigError(f"--history lengths must be at least 2, got {text!r}")
+        raise ConfigError(et("cal_history_at_least_2", text=repr(text)))
     return values
 
 
@@ -366,7 +367,7 @@ def calibrate_files(files: Iterable[str | Path], settings: ForecastSettings, *, 
     (table, path) : pandas.DataFrame and Path of ``calibration.csv``
     """
     if freq is not None and freq not in PERIODS:
-        raise ConfigError(f"--freq must be yearly or quarterly, got {freq!r}")
+        raise ConfigError(et("cal_freq_option", freq=repr(freq)))
     wanted = parse_history(history)
     parts = []
     for f in files:
@@ -375,11 +376,10 @@ def calibrate_files(files: Iterable[str | Path], settings: ForecastSettings, *, 
         parts.append(run_calibration(series, fq, wanted or DEFAULT_HISTORY[fq], settings, origins=origins,
                                      max_series=max_series, half=half))
     if not parts:
-        raise ConfigError("no calibration file given")
+        raise ConfigError(et("cal_no_file"))
     per = pd.concat(parts, ignore_index=True)
     if per.empty:
-        raise ConfigError("no forecast could be made: the series are too short for the history lengths "
-                          "and the 3-year horizon")
+        raise ConfigError(et("cal_no_forecast"))
     table = summarise(per)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)

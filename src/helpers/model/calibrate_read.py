@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.exceptions import ConfigError, DataValidationError
+from helpers.i18n import et
 
 _REQUIRED = ("series", "category", "start_year", "start_period", "t", "value")
 
@@ -31,14 +32,12 @@ def infer_freq(frame: pd.DataFrame, path: str | Path = "") -> str:
     if periods and max(periods) <= 4 and len(periods) >= 3:
         return "quarterly"
     if periods and max(periods) > 4:
-        raise ConfigError(f"{path}: start_period goes up to {max(periods)}; only yearly or quarterly "
-                          "series are supported (use --freq to say which)")
+        raise ConfigError(et("cal_start_period_high", path=path, max=max(periods)))
     if "quarter" in name:
         return "quarterly"
     if len(periods) == 1 or "year" in name or "annual" in name:
         return "yearly"
-    raise ConfigError(f"{path}: cannot tell yearly from quarterly from the start periods {sorted(periods)}; "
-                      "pass --freq yearly or --freq quarterly")
+    raise ConfigError(et("cal_freq_unknown", path=path, periods=sorted(periods)))
 
 
 def read_series(path: str | Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
@@ -57,23 +56,23 @@ def read_series(path: str | Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"calibration file not found: {path}")
+        raise ConfigError(et("cal_file_missing", path=path))
     try:
         frame = pd.read_csv(path)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         # an empty file, or one that is not a CSV table: the user's file, not a bug
-        raise DataValidationError(f"{path}: not a calibration table ({type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0]}); expected columns {list(_REQUIRED)}") from None
+        raise DataValidationError(et("cal_not_a_table", path=path, columns=list(_REQUIRED),
+                                     error=f"{type(exc).__name__}: {str(exc).splitlines()[0]}")) from None
     if frame.empty:
-        raise DataValidationError(f"{path}: no rows; expected columns {list(_REQUIRED)} and one row per value")
+        raise DataValidationError(et("cal_no_rows", path=path, columns=list(_REQUIRED)))
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if missing:
-        raise DataValidationError(f"{path}: missing column(s) {missing}; expected {list(_REQUIRED)}")
+        raise DataValidationError(et("cal_missing_columns", path=path, missing=missing, columns=list(_REQUIRED)))
     problems = []
     value = pd.to_numeric(frame["value"], errors="coerce")
     for i in np.flatnonzero(~(value > 0).to_numpy()):
         problems.append(dict(file=str(path), row=int(i) + 1, column="value", rule="a positive number",
-                             value=frame["value"].iloc[i], message="values must be positive numbers"))
+                             value=frame["value"].iloc[i], message=et("cal_row_positive")))
     t = pd.to_numeric(frame["t"], errors="coerce")
     frame = frame.assign(value=value, t=t)
     series: dict[str, np.ndarray] = {}
@@ -81,10 +80,10 @@ def read_series(path: str | Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
         g = g.sort_values("t")
         if not np.array_equal(g["t"].to_numpy(), np.arange(1, len(g) + 1)):
             problems.append(dict(file=str(path), row=int(g.index[0]) + 1, column="t", rule="1..N without gaps",
-                                 value=name, message=f"series {name}: t must run 1..N without gaps"))
+                                 value=name, message=et("cal_row_t", name=name)))
             continue
         series[str(name)] = g["value"].to_numpy(float)
     if problems:
         failures = pd.DataFrame(problems)
-        raise DataValidationError(f"{path}: {len(failures)} problem(s) in the calibration file", failures)
+        raise DataValidationError(et("cal_problems", path=path, n=len(failures)), failures)
     return frame, series

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from helpers.exceptions import ConfigError
+from helpers.i18n import et
 
 log = logging.getLogger("helpers.model.forecast")
 
@@ -134,40 +135,35 @@ class ForecastSettings:
             value = getattr(self, name)
             # bool is an int subclass; "n_paths: true" in YAML is a mistake, not 1 path
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-                raise ConfigError(f"forecast.{name} must be a whole number, got {value!r}")
+                raise ConfigError(et("fc_whole_number", name=name, value=repr(value)))
             if value < low:
-                raise ConfigError(f"forecast.{name} must be at least {low}, got {value}")
+                raise ConfigError(et("fc_at_least", name=name, low=low, value=value))
         for name, low, high in (("drift_damping", 0.0, 1.0), ("drift_inflation", 0.0, 100.0),
                                 ("prior_sigma", 0.0, 10.0), ("prior_df", 0.0, 1000.0),
                                 ("drift_wander", 0.0, 100.0), ("drift_wander_yearly", 0.0, 100.0),
                                 ("widen", 0.1, 10.0)):
             value = getattr(self, name)
             if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
-                raise ConfigError(f"forecast.{name} must be a number, got {value!r}")
+                raise ConfigError(et("fc_number", name=name, value=repr(value)))
             if not low <= float(value) <= high:
-                raise ConfigError(f"forecast.{name} must be between {low:g} and {high:g}, got {value}")
+                raise ConfigError(et("fc_between", name=name, low=low, high=high, value=value))
             object.__setattr__(self, name, float(value))
         if self.engine not in ENGINES:
-            raise ConfigError(f"forecast.engine must be one of {list(ENGINES)}, got {self.engine!r}")
+            raise ConfigError(et("fc_engine", engines=list(ENGINES), engine=repr(self.engine)))
         members = self.members
         if isinstance(members, str) or not isinstance(members, (tuple, list)):
-            raise ConfigError(f"forecast.members must be a list of names, got {members!r}")
+            raise ConfigError(et("fc_members_list", members=repr(members)))
         members = tuple(members)
         object.__setattr__(self, "members", members)  # accept a list from YAML, keep hashable
         unknown = [m for m in members if m not in MEMBER_NAMES]
         if unknown:
-            raise ConfigError(
-                f"forecast.members has unknown member(s) {unknown}; "
-                f"choose from {list(MEMBER_NAMES)}"
-            )
+            raise ConfigError(et("fc_members_unknown", unknown=unknown, names=list(MEMBER_NAMES)))
         if not [m for m in members if m != "ets_ana"]:  # ets_ana alone fits non-seasonal nothing
-            raise ConfigError("forecast.members must name at least one non-seasonal member")
+            raise ConfigError(et("fc_members_seasonal_only"))
         if len(set(members)) != len(members):
-            raise ConfigError(f"forecast.members lists a member twice: {list(members)}")
+            raise ConfigError(et("fc_members_twice", members=list(members)))
         if self.weights not in _WEIGHTS:
-            raise ConfigError(
-                f"forecast.weights must be one of {list(_WEIGHTS)}, got {self.weights!r}"
-            )
+            raise ConfigError(et("fc_weights", options=list(_WEIGHTS), weights=repr(self.weights)))
 
     def min_points_for(self, season_length: int) -> int:
         """Fewest observations a forecast needs: ``min_points_yearly`` for yearly series
@@ -197,13 +193,11 @@ class ForecastSettings:
         if d is None:
             return cls()
         if not isinstance(d, Mapping):
-            raise ConfigError(f"the forecast settings must be a mapping, got {type(d).__name__}")
+            raise ConfigError(et("fc_not_mapping", type=type(d).__name__))
         known = {f.name for f in fields(cls)}
         unknown = sorted(str(k) for k in d if k not in known)
         if unknown:
-            raise ConfigError(
-                f"unknown forecast setting(s) {unknown}; known settings are {sorted(known)}"
-            )
+            raise ConfigError(et("fc_unknown", unknown=unknown, known=sorted(known)))
         return cls(**dict(d))
 
 

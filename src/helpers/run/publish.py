@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from helpers.exceptions import RunInterrupted
+from helpers.i18n import et
 from helpers.plan.periods import Quarter
 
 log = logging.getLogger("ipeval.run")
@@ -28,8 +29,7 @@ class InterruptedAfterPublish(RunInterrupted):
 
     def __init__(self, signum: int, where: Path):
         super().__init__(signum)
-        self.args = (f"interrupted by signal {signum} after the run was published ({where}); the new outputs "
-                     f"are complete",)
+        self.args = (et("interrupted_after_publish", signum=signum, where=where),)
 
 
 def sound_run(run_dir: Path | None) -> bool:

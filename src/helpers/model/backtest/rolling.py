@@ -35,6 +35,7 @@ import pandas as pd
 
 from helpers.data.series import indicator_series
 from helpers.exceptions import ConfigError, InvalidPeriodError
+from helpers.i18n import et
 from helpers.model.assess import (
     StatusThresholds,
     applicable,
@@ -85,7 +86,7 @@ def parse_origins(spec) -> list[Quarter] | None:
     if ":" in text:
         parts = text.split(":")
         if len(parts) not in (2, 3):
-            raise InvalidPeriodError(f"origins {spec!r}: write FIRST:LAST or FIRST:LAST:STEP, e.g. 2023Q4:2025Q3:2")
+            raise InvalidPeriodError(et("bt_origins_format", spec=repr(spec)))
         first, last = Quarter.parse(parts[0]), Quarter.parse(parts[1])
         step = 1
         if len(parts) == 3:
@@ -94,9 +95,9 @@ def parse_origins(spec) -> list[Quarter] | None:
             except ValueError:
                 step = 0
             if step < 1:
-                raise InvalidPeriodError(f"origins {spec!r}: the step must be a whole number >= 1")
+                raise InvalidPeriodError(et("bt_origins_step", spec=repr(spec)))
         if last < first:
-            raise InvalidPeriodError(f"origins {spec!r}: {last} is before {first}")
+            raise InvalidPeriodError(et("bt_origins_reversed", spec=repr(spec), last=last, first=first))
         return [Quarter.from_index(i) for i in range(first.index, last.index + 1, step)]
     return sorted({Quarter.parse(x) for x in text.split(",") if x.strip()})
 
@@ -179,9 +180,9 @@ def _methods(members, settings) -> tuple[str, ...]:
     valid = (ENSEMBLE, *MEMBER_NAMES, RULES)
     bad = [m for m in members if m not in valid]
     if bad or not members:
-        raise ConfigError(f"unknown backtest method(s) {bad}; choose from {list(valid)}")
+        raise ConfigError(et("bt_methods_unknown", bad=bad, valid=list(valid)))
     if "ets_ana" in members:
-        raise ConfigError("ets_ana cannot be scored alone: it only joins another member on seasonal series")
+        raise ConfigError(et("bt_ets_ana_alone"))
     return members
 
 

@@ -33,17 +33,21 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+from helpers.i18n import et
+
 
 class SendError(Exception):
     """A message did not get through (missing secret, a robot's error code, no recipients)."""
 
 
 def _env(name: str | None, what: str) -> str | None:
+    """The value of the environment variable ``name`` (None when no variable is named); ``what`` is the
+    :data:`helpers.i18n.ERROR_TEXTS` key of what it holds, for the message when it is not set."""
     if not name:
         return None
     value = os.environ.get(name)
     if not value:
-        raise SendError(f"the environment variable {name} ({what}) is not set")
+        raise SendError(et("send_env_unset", name=name, what=et(what)))
     return value
 
 
@@ -51,7 +55,7 @@ def _required_env(name: str | None, what: str) -> str:
     """:func:`_env` for a value the channel cannot do without (its URL, a signing secret it names)."""
     value = _env(name, what)
     if value is None:
-        raise SendError(f"no environment variable is named for the {what}")
+        raise SendError(et("send_env_unnamed", what=et(what)))
     return value
 
 
@@ -83,9 +87,9 @@ def send_smtp(channel, msg, timeout: float) -> str:
     """Send by SMTP (STARTTLS, SSL or plain, as the channel says); returns a one-line receipt."""
     to = recipients(channel, msg)
     if not to:
-        raise SendError(f"channel {channel.name}: no recipients")
-    user = _env(channel.user_env, "SMTP user")
-    password = _env(channel.password_env, "SMTP password")
+        raise SendError(et("send_no_recipients", name=channel.name))
+    user = _env(channel.user_env, "send_what_smtp_user")
+    password = _env(channel.password_env, "send_what_smtp_password")
     em = build_email(channel, msg)
     port = channel.port or {"ssl": 465, "starttls": 587}.get(channel.security, 25)
     # the certificate is always verified: against the system's CAs, or an office's own (ca_file)
@@ -102,7 +106,7 @@ def send_smtp(channel, msg, timeout: float) -> str:
             server.login(user, password or "")
         refused = server.send_message(em, to_addrs=to)
     if refused:
-        raise SendError(f"refused by the server: {', '.join(refused)}")
+        raise SendError(et("send_refused", addresses=", ".join(refused)))
     return f"{len(to)} recipient(s) via {channel.host}:{port}"
 
 
@@ -134,9 +138,9 @@ def webhook_body(preset: str, msg, mention=()) -> dict:
 
 def send_webhook(channel, msg, timeout: float) -> str:
     """POST the preset's JSON to the channel's URL; returns a one-line receipt."""
-    url = _required_env(channel.url_env, "webhook URL")
+    url = _required_env(channel.url_env, "send_what_webhook_url")
     if channel.preset == "dingtalk" and channel.secret_env:
-        url = dingtalk_sign(url, _required_env(channel.secret_env, "DingTalk signing secret"))
+        url = dingtalk_sign(url, _required_env(channel.secret_env, "send_what_dingtalk_secret"))
     data = json.dumps(webhook_body(channel.preset, msg, channel.mention), ensure_ascii=False).encode("utf-8")
     req = urllib.request.Request(url, data=data, method="POST",
                                  headers={"Content-Type": "application/json; charset=utf-8"})
@@ -148,7 +152,7 @@ def send_webhook(channel, msg, timeout: float) -> str:
         except ValueError:
             code = None
         if code != 0:
-            raise SendError(f"the robot answered {answer[:200].decode('utf-8', 'replace')}")
+            raise SendError(et("send_robot", answer=answer[:200].decode("utf-8", "replace")))
     return f"HTTP {status}"
 
 
