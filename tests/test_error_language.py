@@ -169,9 +169,11 @@ def _damaged_store(tmp_path, monkeypatch):
 
 
 def _unfinished_run(tmp_path, monkeypatch):
-    from helpers.pages.document.content import load_run_tables
+    from helpers.pages.document.source import overview_input
+    from helpers.settings import load_settings
 
-    return lambda: load_run_tables(None, tmp_path)
+    settings = load_settings(Path(__file__).resolve().parents[1] / "params" / "settings.yaml")
+    return lambda: overview_input(settings, tmp_path, "330100", "zh")
 
 
 def _fonts_gone(tmp_path, monkeypatch):

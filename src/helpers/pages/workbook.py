@@ -19,7 +19,7 @@ from helpers.exceptions import ConfigError
 from helpers.files import (
     xlsx_text_cell as _text,  # a text cell Excel shows as typed (quote-prefix style) and never runs
 )
-from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_COLOURS, STATUS_NAMES, dt
+from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_COLOURS, STATUS_NAMES, dt, et
 from helpers.pages.notes import models_label, note_label, quarter_label
 from helpers.pages.numbers import excel_format
 from helpers.pages.standard import judged_gap
@@ -128,8 +128,7 @@ def write_workbook_from_input(path: str | Path, inp, run_dir: str | Path, root=N
     settings = input_settings(inp, root)
     plan, geos = plan_geos or input_plan(inp, run, root)
     if (plan.sha256, geos.sha256) != (inp.plan["sha256"], inp.geographies["sha256"]):
-        raise ConfigError(f"the registry or geographies given are not those the report input of "
-                          f"{inp.section}/{inp.geography} names")
+        raise ConfigError(et("doc_plan_differs", page=f"{inp.section}/{inp.geography}"))
     frame = read_validated(inp, run)
     return write_workbook(path, table=read_assessments(inp, run), frame=frame, plan=plan, geos=geos,
                           quarter=Quarter.parse(inp.quarter), demo=demo_data(frame), lang=inp.lang,
