@@ -730,6 +730,7 @@ ERROR_TEXTS = {
         "doc_table_changed": "{path}：{what}在报告输入 {page} 写出之后被改动过（SHA-256 {sha}…）：请重新运行 `ipeval run`",
         "doc_plan_differs": "给出的登记表或地区文件与报告输入 {page} 所记录的不一致",
         "doc_inputs_other_runs": "{path} 所引用的数据表与 {lead} 不同：两份报告输入来自不同的运行",
+        "task_responsible_en_length": "{where}：responsible_en 应与 responsible_zh 逐一对应（{n} 项），现为 {k} 项",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -881,6 +882,7 @@ ERROR_TEXTS = {
         "doc_table_changed": "{path}: the {what} changed after the report input of {page} was written (SHA-256 {sha}…)",
         "doc_plan_differs": "the registry or geographies given differ from those the report input of {page} names",
         "doc_inputs_other_runs": "{path} names other tables than {lead}: the inputs are of different runs",
+        "task_responsible_en_length": "{where}: responsible_en must match responsible_zh one to one ({n}), not {k}",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)
