@@ -481,7 +481,7 @@ DOCUMENT_TEXTS = {
         "v_city": "counts toward the city target (this district: {share}% of the city)",
         "t_indicator": "Indicator", "t_latest": "Latest (period)", "t_target": "Target", "t_due": "Due",
         "t_probability": "P(met)", "t_status": "Status", "t_sdg": "Rule category", "t_ref": "Clause",
-        "t_clause": "Text of the plan", "t_source": "Source", "t_periods": "Periods", "t_real": "Kind",
+        "t_clause": "Text of the plan (Chinese)", "t_source": "Source", "t_periods": "Periods", "t_real": "Kind",
         "t_rank": "Rank", "t_district": "District", "t_targets": "Targets judged", "t_expected": "Expected met",
         "t_rank80": "Rank, 80% interval", "t_share_good": "Achieved or on track",
         "real_source": "published", "demo_source": "demo (generated)", "reported_source": "reported",

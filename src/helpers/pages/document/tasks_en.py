@@ -61,7 +61,9 @@ def evidence_en(text: str, root) -> str:
 
 def _publications_en(root) -> dict[str, str]:
     """``{Chinese source text: English source text}`` of every figure of the press-figures file."""
+    from helpers.data.press_figures import published_date_zh
     from helpers.pages.document.english import _figures, source_text_en
-    from helpers.pages.published import source_text
 
-    return {source_text(r): source_text_en(root, r) for r in _figures(str(root))}
+    # the Chinese as helpers.pages.published.source_text writes it (not imported: that module places these chapters)
+    return {f"{r['publication']}（{published_date_zh(r['published'])}）": source_text_en(root, r)
+            for r in _figures(str(root))}
