@@ -32,7 +32,9 @@ def unquoted_chinese(text: str) -> list[str]:
     """The runs of Chinese characters standing outside any quotation or brackets."""
     runs, depth, current = [], [], ""
     for ch in text:
-        if ch in OPEN:
+        if ch == '"' and (not depth or depth[-1] == '"'):  # a straight quote opens or closes
+            depth.pop() if depth else depth.append('"')
+        elif ch in OPEN:
             depth.append(OPEN[ch])
         elif depth and ch == depth[-1]:
             depth.pop()
@@ -49,7 +51,9 @@ def outside_quotes(text: str) -> str:
     """The text with every quotation and bracketed span removed (what is left to carry the English)."""
     out, depth = [], []
     for ch in text:
-        if ch in OPEN:
+        if ch == '"' and (not depth or depth[-1] == '"'):
+            depth.pop() if depth else depth.append('"')
+        elif ch in OPEN:
             depth.append(OPEN[ch])
         elif depth and ch == depth[-1]:
             depth.pop()
@@ -95,10 +99,11 @@ def docx_leaks(path: Path) -> list[str]:
 
 
 def pdf_chinese_count(path: Path) -> int:
-    """Chinese characters in a PDF's text outside quotations (lines, so a quote broken across lines may count)."""
+    """Chinese characters in a PDF's text outside quotations: the lines joined, as a quotation in a table
+    cell wraps over several lines (a PDF has no cells to read, so the column-head rule is not applied)."""
     from doccheck import pdf_lines
 
-    return sum(len(r) for line in pdf_lines(path) for r in unquoted_chinese(line))
+    return sum(len(r) for r in unquoted_chinese(" ".join(pdf_lines(path))))
 
 
 if __name__ == "__main__":
@@ -109,4 +114,4 @@ if __name__ == "__main__":
             for x in leaks[:int(sys.argv[2]) if len(sys.argv) > 2 else 0]:
                 print("   ", x[:120])
         elif p.suffix == ".pdf":
-            print(p.name, "unquoted Chinese chars (by line)", pdf_chinese_count(p))
+            print(p.name, "unquoted Chinese chars", pdf_chinese_count(p))

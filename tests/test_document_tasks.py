@@ -157,5 +157,6 @@ def test_the_english_check_finds_chinese_outside_quotations():
     assert unquoted_chinese("clause 二(一)1") == ["二"]
     assert unquoted_chinese("≥80 points（2025）") == ["（", "）"]
     assert unquoted_chinese("Xihu Longjing (西湖龙井) tea; note “a “b” 中文”") == []
+    assert unquoted_chinese('Reading: "示范区建设期间" = the zone period') == []
     assert unit_leaks("“建立机制”") == ["“建立机制”"]  # quoted, but nothing beside it in English
     assert unit_leaks("“建立机制”", head="Text of the plan (Chinese)") == []

@@ -23,6 +23,7 @@ from helpers.pages.context import (  # noqa: F401 - loading lives there; noteboo
 from helpers.pages.display import _display_html, _e, _show
 from helpers.pages.stage import period_label, section_status_counts, stage_banner  # noqa: F401 - re-exported
 from helpers.plan.registry import OVERVIEW
+from helpers.plan.tasks import ref_en
 
 
 
@@ -97,11 +98,33 @@ def published_figures(ctx: ReportContext) -> None:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
             _e(ind.name(L)), _e(r["period"]),
             f'<span class="ipeval-published">◆ {_e(value_cell(ctx.settings.root, r["indicator_id"], r["period"], _fmt(r["value"], 1)))} {_e(ind.unit(L))}</span>',
-            _e(r["source"]), _e(r["says"] if L == "zh" else r["note"])]) + "</tr>")
+            *_source_words(ctx, r)]) + "</tr>")
     out.append("</tbody></table>")
     if ctx.geography.is_city:  # every figure of the press release for this section (pages/published.py)
         out.append(context_html(ctx.settings.root, ctx.section, L))
     _display_html("".join(out))
+
+
+def _source_words(ctx: ReportContext, r) -> list[str]:
+    """A published value's source and wording, escaped: as filed (zh); in English the press release's
+    name and our translation of its words when the figure is one of the release's."""
+    from helpers.pages.published import city_figure
+
+    fig = None if ctx.lang == "zh" else city_figure(ctx.settings.root, r["indicator_id"], str(r["period"]))
+    if fig is None and ctx.lang == "zh":
+        return [_e(r["source"]), _e(r["says"])]
+    if fig is None:  # a publication we keep no translation of: its Chinese quoted, our remark after it
+        remark = f" ({r['remark']})" if r.get("remark") else ""
+        return [_e(_quoted(r["source"])), _e(_quoted(r["says"]) + remark)]
+    from helpers.pages.document import english as en
+
+    remark = f" ({r['remark']})" if r.get("remark") else ""  # our remark on the figure, in English
+    return [_e(en.source_text_en(ctx.settings.root, fig)), _e(en.words_en(ctx.settings.root, fig) + remark)]
+
+
+def _quoted(text: str) -> str:
+    """Chinese text quoted for an English page (“…”); text without Chinese as it is."""
+    return f"“{text}”" if any("\u3400" <= ch <= "\u9fff" for ch in str(text)) else str(text)
 
 
 def _rows(ctx: ReportContext, geography_code: str | None = None) -> pd.DataFrame:
@@ -244,7 +267,8 @@ def indicator_charts(ctx: ReportContext) -> None:
         note = t(L, "methods_note", models=models_label(r.get("models_used"), L),
                  decided=DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
                  note=note_label(r.get("note"), L))
-        clause = f"{ind.clause_ref}：“{ind.clause_text}”" if L == "zh" else f"Plan {ind.clause_ref}: “{ind.clause_text}”"
+        clause = (f"{ind.clause_ref}：“{ind.clause_text}”" if L == "zh"
+                  else f"Plan {ref_en(ind.clause_ref)}: “{ind.clause_text}”")
         interpretation = ind.interpretation_text(L)
         interp = f"<br><i>{_e(t(L, 'interpretation'))}{_e(interpretation)}</i>" if interpretation else ""
         mine = published[published["indicator_id"] == ind.id]
