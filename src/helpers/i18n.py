@@ -515,7 +515,7 @@ DOCUMENT_TEXTS = {
         "wb_title": "{title} ({number}) {kind}: results", "wb_quarter": "Assessed quarter: {quarter}",
         "wb_demo": "DEMONSTRATION data (generated, not real statistics); values whose kind is \"published\" come from government publications.",
         "c_section": "Section", "c_geo_code": "Geography code", "c_geo": "Geography", "c_ind_code": "Indicator code",
-        "c_indicator": "Indicator", "c_unit": "Unit", "c_clause_ref": "Clause", "c_clause": "Text of the plan",
+        "c_indicator": "Indicator", "c_unit": "Unit", "c_clause_ref": "Clause", "c_clause": "Text of the plan (Chinese)",
         "c_kind": "Target kind", "c_direction": "Direction", "c_target": "Target", "c_due": "Due",
         "c_latest_period": "Latest period", "c_latest": "Latest value", "c_progress": "Progress", "c_gap": "Gap",
         "c_probability": "Probability", "c_median": "Forecast median", "c_lo80": "80% low", "c_hi80": "80% high",

@@ -170,15 +170,18 @@ def add_published_sheet(wb, root=None, lang: str = "zh") -> None:
     ws = wb.create_sheet("公开发布数据" if zh else "Published")
     use = {"city_value": "全市数值" if zh else "city value", "context": "背景" if zh else "context"}
     head = (["序号", "指标代码", "数值", "期别", "用途", "原文", "来源"] if zh
-            else ["No.", "Indicator code", "Figure", "Period", "Use", "Words (Chinese)", "Source"])
-    for j, (h, w) in enumerate(zip(head, [6, 26, 14, 9, 9, 60, 40]), start=1):
+            else ["No.", "Indicator code", "Figure", "Period", "Use", "Words (Chinese)", "Source",
+                  "Words (our translation)"])
+    for j, (h, w) in enumerate(zip(head, [6, 26, 14, 9, 9, 60, 40, 60]), start=1):
         ws.cell(1, j, h).font = Font(bold=True)
         ws.column_dimensions[chr(64 + j)].width = w
-    if not zh:
-        from helpers.pages.document.english import source_text_en
+    from helpers.pages.document import english as en
+
+    here = root or find_project_root()
     for i, r in enumerate(rows, start=2):
-        source = source_text(r) if zh else source_text_en(root or find_project_root(), r)
+        # English: the press release's name in English, our translation of its words in a last column
+        extra = [] if zh else [en.source_text_en(here, r), en.words_en(here, r)]
         for j, v in enumerate([i - 1, r["indicator_id"] or "—", f"{MARK}{_figure(r, lang)}", r["period"],
-                               use[r["use"]], r["says"], source], start=1):
-            ws.cell(i, j, v).alignment = Alignment(wrap_text=j == 6, vertical="top")
+                               use[r["use"]], r["says"], *([source_text(r)] if zh else extra)], start=1):
+            ws.cell(i, j, v).alignment = Alignment(wrap_text=j in (6, 8), vertical="top")
     ws.freeze_panes = "A2"
