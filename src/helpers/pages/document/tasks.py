@@ -142,6 +142,8 @@ def task_blocks(tables, geo, lang: str, start_table: int) -> tuple[list, list, i
     counts = [s for s in (_counts_sentence(T, k, by_kind[k], lang) for k in by_kind) if s]
     root = getattr(getattr(tables, "settings", None), "root", None)
     results: list[Heading | Para] = [Para(T["lead"].format(quarter=quarter, body=T["sep"].join(counts)))] if counts else []
+    if lang != "zh" and counts:  # say once, before the first quoted note, what is translated and what is quoted
+        results.append(Para(en.TITLES_NOTE, "note"))
     n_sub = 0
     for k in ("measure", "landmark", "district"):
         done = [(t, c, r) for t, c, r in by_kind[k] if r and r["status"] in ("已完成", "推进中") and r["progress"]]
