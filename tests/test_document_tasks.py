@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -68,3 +69,94 @@ def test_no_returns_says_so_without_tables(plan, geos, tmp_path):
     text = [b.text for b in doc.blocks if isinstance(b, Para)]
     assert text.count("截至2025年第四季度，尚无任务进展填报。") == 2
     assert len([b for b in doc.blocks if isinstance(b, Table)]) == 3  # and 附件4
+
+
+def _doc_en():
+    return Document([Heading("1. Overall", 1), Heading("2. Sections", 1), Heading("3. Districts", 1),
+                     Heading("4. Problems and recommendations", 1), Para("x"), Heading("Annexes", 1)],
+                    header="", lang="en", title="")
+
+
+def test_english_chapters_translate_titles_statuses_and_the_publication(plan, geos, tmp_path):
+    """Titles are our translation with the plan's Chinese quoted beside; statuses and headings English;
+    a return's Chinese progress note is quoted; no Chinese stands outside a quotation (tests/doccheck_en.py)."""
+    from doccheck_en import block_leaks
+
+    rows = [("m04_administrative", "330100", "2025Q4", "已完成", "【演示】组织开展“雷霆”“剑网”等专项行动",
+             "杭州市人民政府新闻办公室新闻发布会（2025年4月23日）", "DEMO_tasks_330100.xlsx"),
+            ("m17_overseas_resources", "330100", "2025Q4", "未启动", "", "", "c.xlsx"),
+            ("d_qiantang_accelerator", "330114", "2025Q4", "推进中", "加速器建设中", "示例材料（演示）", "q.xlsx")]
+    tables = _tables(plan, geos, tmp_path, rows)
+    tables.settings = SimpleNamespace(root=Path(__file__).resolve().parents[1])
+    doc = add_task_chapters(_doc_en(), tables, "330100", "en")
+    heads = [b.text for b in doc.blocks if isinstance(b, Heading)]
+    assert heads == ["1. Overall", "2. Sections", "3. Districts", "4. Results of the work", "Key measures",
+                     "District tasks", "5. Tasks", "6. Problems and recommendations", "Annexes",
+                     "Annex 4 The plan's tasks"]
+    text = "\n".join(b.text for b in doc.blocks if isinstance(b, Para))
+    assert "of 17 key measures: completed 1, not started 1, not reported 15" in text
+    assert ("Improve the system of administrative protection (“完善行政保护体系”): completed. "
+            "[demo] “组织开展“雷霆”“剑网”等专项行动” (evidence: Press conference of the Information Office of "
+            "the Hangzhou Municipal People's Government, 23 April 2025)") in text
+    assert "Qiantang: IP accelerator for the stock-market listing" in text
+    tables_ = [b for b in doc.blocks if isinstance(b, Table)]
+    main = tables_[0]
+    assert main.rows[3][1] == "Improve the system of administrative protection (“完善行政保护体系”), clause 2(2)4"
+    assert main.rows[3][2] == "Hangzhou Administration for Market Regulation (Hangzhou IP Office) (lead)"
+    assert main.rows[3][3] == "completed" and main.rows[0][3] == "not reported"
+    annex = tables_[-1]
+    assert ["IP accelerator for the stock-market listing of science and technology enterprises in Qiantang "
+            "District (“钱塘区科创企业上市知识产权加速器”)", "3(2)", "Qiantang District",
+            "“在钱塘区建设科创企业上市知识产权加速器”"] in annex.rows
+    assert block_leaks(doc.blocks) == []
+
+
+def test_a_task_without_an_english_title_falls_back_to_the_chinese_with_a_note(tmp_path):
+    """``title_en`` and ``responsible_en`` are optional: the task loads and shows its Chinese, quoted."""
+    from doccheck_en import unit_leaks
+
+    from helpers.pages.document.tasks_en import NO_TITLE_EN, title_en
+    from helpers.plan.tasks import load_tasks
+
+    reg = tmp_path / "r.yaml"
+    reg.write_text("tasks:\n  - {id: t1, kind: measure, ref: 二(一)1, title_zh: 建立机制, clause: 建立机制。,\n"
+                   "     responsible_zh: [市政府], geographies: ['330100']}\n", encoding="utf-8")
+    (task,) = load_tasks(reg)
+    assert task.title_en == "" and title_en(task) == f"“建立机制” ({NO_TITLE_EN})"
+    assert task.responsible_text_en == "“市政府” (lead)" and task.ref_en == "2(1)1"
+    assert unit_leaks(f"{title_en(task)}: completed.") == []
+
+
+def test_responsible_en_must_match_responsible_zh(tmp_path):
+    import pytest
+
+    from helpers.exceptions import RegistryError
+    from helpers.plan.tasks import load_tasks
+
+    reg = tmp_path / "r.yaml"
+    reg.write_text("tasks:\n  - {id: t1, kind: measure, ref: 一, title_zh: 建立机制, clause: 建立机制。,\n"
+                   "     responsible_zh: [市政府, 区政府], responsible_en: [City], geographies: ['330100']}\n",
+                   encoding="utf-8")
+    with pytest.raises(RegistryError, match="responsible_en"):
+        load_tasks(reg)
+
+
+def test_every_shipped_task_has_an_english_title():
+    from helpers.plan.tasks import load_tasks
+
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted((root / "params" / "plans").glob("*.yaml")):
+        tasks = load_tasks(path, check_text=False)
+        assert all(t.title_en and len(t.responsible_en) == len(t.responsible_zh) for t in tasks), path.name
+
+
+def test_the_english_check_finds_chinese_outside_quotations():
+    from doccheck_en import unit_leaks, unquoted_chinese
+
+    assert unquoted_chinese("Status: 已完成") == ["已完成"]
+    assert unquoted_chinese("clause 二(一)1") == ["二"]
+    assert unquoted_chinese("≥80 points（2025）") == ["（", "）"]
+    assert unquoted_chinese("Xihu Longjing (西湖龙井) tea; note “a “b” 中文”") == []
+    assert unquoted_chinese('Reading: "示范区建设期间" = the zone period') == []
+    assert unit_leaks("“建立机制”") == ["“建立机制”"]  # quoted, but nothing beside it in English
+    assert unit_leaks("“建立机制”", head="Text of the plan (Chinese)") == []

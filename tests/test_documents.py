@@ -288,6 +288,12 @@ def test_english_workbook_and_documents(run_dir, tmp_path):
     path = write_workbook_from_input(tmp_path / "a.xlsx", city, out, root=proj)
     assert load_workbook(path).sheetnames == ["Summary", "Assessments", "Indicator completion", "Districts", "Data",
                                               "Notes", "Published"]
+    # the English document: no Chinese outside a quotation beside its English (tests/doccheck_en.py)
+    from doccheck_en import docx_leaks
+
+    assert docx_leaks(files[0]) == []
+    pub = load_workbook(path)["Published"]  # the press release named in English, our translation beside its words
+    assert pub.cell(1, 8).value == "Words (our translation)" and pub.cell(2, 7).value.endswith("23 April 2025")
 
 
 def test_report_refuses_bad_input_with_a_message(run_dir):

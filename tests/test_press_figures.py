@@ -107,3 +107,22 @@ def test_the_standard_table_names_the_plans_lead_where_it_names_no_unit_per_targ
     from helpers.pages.standard import plan_lead
 
     assert plan_lead(plan, "zh") == "市知识产权局（牵头）"
+
+
+def test_english_pages_name_the_press_release_in_english_and_quote_other_publications():
+    """The published-figures table of an English page: the release's name and our translation of its
+    words; a publication without a translation quoted in Chinese, our remark after it."""
+    from types import SimpleNamespace
+
+    from helpers.pages.sections import _source_words
+
+    ctx = SimpleNamespace(lang="en", settings=SimpleNamespace(root=ROOT))
+    release = {"indicator_id": "admin_cases", "period": "2024", "source": "杭州市政府新闻办 新闻发布会 2025-04-23",
+               "says": "2024年办理各类行政案件2859件", "note": "", "remark": "annual total"}
+    source, words = _source_words(ctx, release)
+    assert source.endswith("Hangzhou Municipal People&#x27;s Government, 23 April 2025")
+    assert words.endswith(" (annual total)") and not re.search(r"[\u4e00-\u9fff]", source + words)
+    other = {**release, "period": "2021", "source": "杭州市官方统计（2021年）", "says": "行政案件", "remark": ""}
+    assert _source_words(ctx, other) == ["“杭州市官方统计（2021年）”", "“行政案件”"]
+    assert _source_words(SimpleNamespace(lang="zh", settings=ctx.settings), release) == [
+        "杭州市政府新闻办 新闻发布会 2025-04-23", "2024年办理各类行政案件2859件"]

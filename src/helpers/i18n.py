@@ -481,7 +481,7 @@ DOCUMENT_TEXTS = {
         "v_city": "counts toward the city target (this district: {share}% of the city)",
         "t_indicator": "Indicator", "t_latest": "Latest (period)", "t_target": "Target", "t_due": "Due",
         "t_probability": "P(met)", "t_status": "Status", "t_sdg": "Rule category", "t_ref": "Clause",
-        "t_clause": "Text of the plan", "t_source": "Source", "t_periods": "Periods", "t_real": "Kind",
+        "t_clause": "Text of the plan (Chinese)", "t_source": "Source", "t_periods": "Periods", "t_real": "Kind",
         "t_rank": "Rank", "t_district": "District", "t_targets": "Targets judged", "t_expected": "Expected met",
         "t_rank80": "Rank, 80% interval", "t_share_good": "Achieved or on track",
         "real_source": "published", "demo_source": "demo (generated)", "reported_source": "reported",
@@ -515,7 +515,7 @@ DOCUMENT_TEXTS = {
         "wb_title": "{title} ({number}) {kind}: results", "wb_quarter": "Assessed quarter: {quarter}",
         "wb_demo": "DEMONSTRATION data (generated, not real statistics); values whose kind is \"published\" come from government publications.",
         "c_section": "Section", "c_geo_code": "Geography code", "c_geo": "Geography", "c_ind_code": "Indicator code",
-        "c_indicator": "Indicator", "c_unit": "Unit", "c_clause_ref": "Clause", "c_clause": "Text of the plan",
+        "c_indicator": "Indicator", "c_unit": "Unit", "c_clause_ref": "Clause", "c_clause": "Text of the plan (Chinese)",
         "c_kind": "Target kind", "c_direction": "Direction", "c_target": "Target", "c_due": "Due",
         "c_latest_period": "Latest period", "c_latest": "Latest value", "c_progress": "Progress", "c_gap": "Gap",
         "c_probability": "Probability", "c_median": "Forecast median", "c_lo80": "80% low", "c_hi80": "80% high",
@@ -797,6 +797,7 @@ ERROR_TEXTS = {
         "interrupted_after_publish": "运行结果发布（{where}）之后收到信号 {signum}，运行已中断；新的输出是完整的",
         "cal_row_positive": "数值须为正数",
         "cal_row_t": "序列 {name}：t 须从 1 起连续编号到 N，不能缺号或重号",
+        "task_responsible_en_length": "{where}：responsible_en 应与 responsible_zh 逐一对应（{n} 项），现为 {k} 项",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -1016,6 +1017,7 @@ ERROR_TEXTS = {
                                      "outputs are complete",
         "cal_row_positive": "values must be positive numbers",
         "cal_row_t": "series {name}: t must run 1..N without gaps",
+        "task_responsible_en_length": "{where}: responsible_en must match responsible_zh one to one ({n}), not {k}",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)

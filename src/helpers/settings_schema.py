@@ -203,6 +203,8 @@ class ReportBlock(_Block):
     commissioner: str = ""                                       # 委托单位 (params/settings.yaml names the plan's lead agency)
     evaluation_date: str = ""                                    # 评估日期, YYYY-MM-DD (empty: the run's date)
     judgement: str = "params/judgement.yaml"                     # 问题与建议 the team writes, per target
+    evaluator_en: str = ""                                       # the evaluator in English (--lang en; empty: quoted)
+    commissioner_en: str = ""                                    # the commissioner in English (--lang en; empty: quoted)
 
     @field_validator("evaluation_date")
     @classmethod

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
+
 
 def _show(fig) -> None:
     """Embed a figure as a PNG (independent of the kernel's Matplotlib backend) and free it."""
@@ -38,3 +40,15 @@ def _display_html(text: str) -> None:
 
 def _e(x) -> str:
     return html.escape("" if x is None else str(x))
+
+
+def _fmt(x, digits=1) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)) or (isinstance(x, str) and not x):
+        return "—"
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{x:.0f}"

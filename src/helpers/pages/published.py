@@ -79,11 +79,29 @@ def context_html(root, section: str, lang: str = "zh") -> str:
     head = ["数值", "期别", "用途", "原文", "来源"] if lang == "zh" else ["Figure", "Period", "Use", "Words", "Source"]
     body = "".join(
         "<tr>" + "".join(f"<td>{c}</td>" for c in (
-            f'<span class="ipeval-published">{MARK} {_e(figure_text(r))}</span>', _e(r["period"]), _e(use[r["use"]]),
-            _e(r["says"]), _e(source_text(r)))) + "</tr>" for r in rows)
+            f'<span class="ipeval-published">{MARK} {_e(_figure(r, lang))}</span>', _e(r["period"]),
+            _e(use[r["use"]]), *_words_source(root, r, lang))) + "</tr>" for r in rows)
     title = "公开发布数据（全部）" if lang == "zh" else "Published figures (all)"
     return (f"<h3>{_e(title)}</h3><table class=\"ipeval-analysis ipeval-text\"><thead><tr>"
             + "".join(f"<th>{_e(h)}</th>" for h in head) + f"</tr></thead><tbody>{body}</tbody></table>")
+
+
+def _figure(r: dict, lang: str) -> str:
+    """``≤50日`` (zh); ``≤50`` in English, whose words say what it counts."""
+    if lang == "zh":
+        return figure_text(r)
+    from helpers.pages.document.english import figure_number
+
+    return figure_number(r)
+
+
+def _words_source(root, r: dict, lang: str) -> tuple[str, str]:
+    """The words and the source of a figure, escaped for HTML: the publication's (zh), ours in English (en)."""
+    if lang == "zh":
+        return _e(r["says"]), _e(source_text(r))
+    from helpers.pages.document import english as en
+
+    return _e(en.words_en(root, r)), _e(en.source_text_en(root, r))
 
 
 def annex_rows(root) -> list[list[str]]:
@@ -152,12 +170,18 @@ def add_published_sheet(wb, root=None, lang: str = "zh") -> None:
     ws = wb.create_sheet("公开发布数据" if zh else "Published")
     use = {"city_value": "全市数值" if zh else "city value", "context": "背景" if zh else "context"}
     head = (["序号", "指标代码", "数值", "期别", "用途", "原文", "来源"] if zh
-            else ["No.", "Indicator code", "Figure", "Period", "Use", "Words (Chinese)", "Source"])
-    for j, (h, w) in enumerate(zip(head, [6, 26, 14, 9, 9, 60, 40]), start=1):
+            else ["No.", "Indicator code", "Figure", "Period", "Use", "Words (Chinese)", "Source",
+                  "Words (our translation)"])
+    for j, (h, w) in enumerate(zip(head, [6, 26, 14, 9, 9, 60, 40, 60]), start=1):
         ws.cell(1, j, h).font = Font(bold=True)
         ws.column_dimensions[chr(64 + j)].width = w
+    from helpers.pages.document import english as en
+
+    here = root or find_project_root()
     for i, r in enumerate(rows, start=2):
-        for j, v in enumerate([i - 1, r["indicator_id"] or "—", f"{MARK}{figure_text(r)}", r["period"], use[r["use"]],
-                               r["says"], source_text(r)], start=1):
-            ws.cell(i, j, v).alignment = Alignment(wrap_text=j == 6, vertical="top")
+        # English: the press release's name in English, our translation of its words in a last column
+        extra = [] if zh else [en.source_text_en(here, r), en.words_en(here, r)]
+        for j, v in enumerate([i - 1, r["indicator_id"] or "—", f"{MARK}{_figure(r, lang)}", r["period"],
+                               use[r["use"]], r["says"], *([source_text(r)] if zh else extra)], start=1):
+            ws.cell(i, j, v).alignment = Alignment(wrap_text=j in (6, 8), vertical="top")
     ws.freeze_panes = "A2"

@@ -20,9 +20,11 @@ from helpers.pages.context import (  # noqa: F401 - loading lives there; noteboo
     load_context,
     open_context,
 )
-from helpers.pages.display import _display_html, _e, _show
+from helpers.pages.display import _display_html, _e, _fmt, _show
+from helpers.pages.section_published import _published_here, published_figures  # noqa: F401 - a part of the page, called from here
 from helpers.pages.stage import period_label, section_status_counts, stage_banner  # noqa: F401 - re-exported
 from helpers.plan.registry import OVERVIEW
+from helpers.plan.tasks import ref_en
 
 
 
@@ -48,18 +50,6 @@ def plan_reference(plan, lang: str) -> str:
              issuer=m.get(f"issuer_{lang}", m.get("issuer_zh", "")), issued=m.get("issued", ""), validity=validity)
 
 
-def _published_here(ctx: ReportContext) -> pd.DataFrame:
-    """The published figures of this page's indicators for this geography, known at the quarter."""
-    p = ctx.published
-    if p is None or not len(p):
-        return pd.DataFrame(columns=["indicator_id", "period", "value", "source", "note"])
-    from helpers.pages.charts import _period_index
-
-    ids = {i.id for i in ctx.indicators}
-    p = p[p["indicator_id"].isin(ids) & (p["geography_code"] == ctx.geography.code)]
-    return p.loc[np.array([_period_index(x) <= ctx.quarter.index for x in p["period"]], dtype=bool)]
-
-
 def header(ctx: ReportContext) -> None:
     """Title, geography, quarter, the plan's document number and validity, and (for demo data) the banner."""
     L = ctx.lang
@@ -80,48 +70,12 @@ def header(ctx: ReportContext) -> None:
     _display_html("\n".join(parts))
 
 
-def published_figures(ctx: ReportContext) -> None:
-    """The page's figures that come from a publication, with their source (real, not generated)."""
-    from helpers.pages.published import context_html, value_cell
-
-    p = _published_here(ctx)
-    if p.empty:
-        return
-    L = ctx.lang
-    out = [f"<h2>{_e(t(L, 'published_title'))}</h2><p>{_e(t(L, 'published_note'))}</p>",
-           '<table class="ipeval-analysis ipeval-text"><thead><tr>']
-    out += [f"<th>{_e(t(L, k))}</th>" for k in ("indicator", "period", "published_value", "source", "published_says")]
-    out.append("</tr></thead><tbody>")
-    for _, r in p.iterrows():
-        ind = ctx.plan.indicator(r["indicator_id"])
-        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
-            _e(ind.name(L)), _e(r["period"]),
-            f'<span class="ipeval-published">◆ {_e(value_cell(ctx.settings.root, r["indicator_id"], r["period"], _fmt(r["value"], 1)))} {_e(ind.unit(L))}</span>',
-            _e(r["source"]), _e(r["says"] if L == "zh" else r["note"])]) + "</tr>")
-    out.append("</tbody></table>")
-    if ctx.geography.is_city:  # every figure of the press release for this section (pages/published.py)
-        out.append(context_html(ctx.settings.root, ctx.section, L))
-    _display_html("".join(out))
-
-
 def _rows(ctx: ReportContext, geography_code: str | None = None) -> pd.DataFrame:
     code = geography_code or ctx.geography.code
     ids = [i.id for i in ctx.indicators]
     a = ctx.assessments
     rows = a[(a["geography_code"] == code) & (a["indicator_id"].isin(ids))]
     return rows.set_index("indicator_id").reindex([i for i in ids if i in set(rows["indicator_id"])])
-
-
-def _fmt(x, digits=1) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)) or (isinstance(x, str) and not x):
-        return "—"
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{x:.0f}"
 
 
 def status_badge(status: str, lang: str) -> str:
@@ -244,7 +198,8 @@ def indicator_charts(ctx: ReportContext) -> None:
         note = t(L, "methods_note", models=models_label(r.get("models_used"), L),
                  decided=DECIDED_BY[L].get(r.get("decided_by") or "", r.get("decided_by")),
                  note=note_label(r.get("note"), L))
-        clause = f"{ind.clause_ref}：“{ind.clause_text}”" if L == "zh" else f"Plan {ind.clause_ref}: “{ind.clause_text}”"
+        clause = (f"{ind.clause_ref}：“{ind.clause_text}”" if L == "zh"
+                  else f"Plan {ref_en(ind.clause_ref)}: “{ind.clause_text}”")
         interpretation = ind.interpretation_text(L)
         interp = f"<br><i>{_e(t(L, 'interpretation'))}{_e(interpretation)}</i>" if interpretation else ""
         mine = published[published["indicator_id"] == ind.id]

@@ -46,7 +46,12 @@ def _scope(row: dict, y: int, fig: dict, lang: str) -> str:
 def _source(fig: dict, lang: str) -> str:
     from helpers.pages.published import source_text
 
-    return source_text(fig) if lang == "zh" else f"{fig['publication']} ({fig['published']})"
+    if lang == "zh":
+        return source_text(fig)
+    from helpers.pages.document.english import source_text_en
+    from helpers.settings import find_project_root
+
+    return source_text_en(find_project_root(), fig)  # "Press conference of …, 23 April 2025"
 
 
 def published_columns(row: dict, lang: str) -> list:

@@ -20,10 +20,12 @@ from helpers.files import (
     xlsx_text_cell as _text,  # a text cell Excel shows as typed (quote-prefix style) and never runs
 )
 from helpers.i18n import DECIDED_BY, SDG_NAMES, STATUS_COLOURS, STATUS_NAMES, dt, et
+from helpers.pages.document.english import document_number as en_number
 from helpers.pages.notes import models_label, note_label, quarter_label
 from helpers.pages.numbers import excel_format
 from helpers.pages.standard import judged_gap
 from helpers.plan.periods import Quarter
+from helpers.plan.tasks import ref_en
 
 
 def _num(x):
@@ -91,7 +93,7 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
     sheet = partial(_table_sheet, wb, lang)
     final = is_final(plan, quarter)
     kind = dt(lang, "kind_final" if final else "kind_mid")
-    top = [dt(lang, "wb_title", title=plan.title(lang), number=plan.meta.get("document_number", ""), kind=kind),
+    top = [dt(lang, "wb_title", title=plan.title(lang), number=en_number(plan.meta, lang), kind=kind),
            dt(lang, "wb_quarter", quarter=quarter_label(quarter, lang))] + ([dt(lang, "wb_demo")] if demo else [])
     _summary_sheet(sheet, geos, by_geo, lang, top)  # 摘要
     _assessment_sheet(sheet, table, frame, plan, geos, quarter, lang)  # 指标评估
@@ -224,7 +226,8 @@ def _assessment_rows(table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quart
         out.append({
             "c_section": sections.get(r["section"], r["section"]), "c_geo_code": r["geography_code"],
             "c_geo": names.get(r["geography_code"]), "c_ind_code": ind.id, "c_indicator": ind.name(L),
-            "c_unit": ind.unit(L), "c_clause_ref": ind.clause_ref, "c_clause": ind.clause_text,
+            "c_unit": ind.unit(L), "c_clause_ref": ind.clause_ref if L == "zh" else ref_en(ind.clause_ref),
+            "c_clause": ind.clause_text,
             "c_kind": dt(L, f"k_{t.kind}") if t else "—", "c_direction": dt(L, f"d_{t.direction}") if t else "—",
             "c_target": _num(r.get("target_value")), "c_due": r.get("due") or "—",
             "c_latest_period": r.get("latest_period") or "—", "c_latest": r.get("latest_value"),
@@ -265,7 +268,7 @@ def _data_sheet(sheet, frame: pd.DataFrame, plan, geos, quarter, demo: bool, L: 
     f = frame[frame["qindex"] <= quarter.index] if "qindex" in frame.columns else frame
     rows = [[r.indicator_id, inds[r.indicator_id].name(L) if r.indicator_id in inds else "", r.geography_code,
              names.get(r.geography_code, ""), str(r.period), _num(r.value), _num(r.numerator), _num(r.denominator),
-             dt(L, "demo_source_label") if L == "zh" and source_kind(r.source, demo) == "demo" else r.source,
+             dt(L, "demo_source_label") if source_kind(r.source, demo) == "demo" else r.source,
              kinds[source_kind(r.source, demo)], r.note if isinstance(r.note, str) else ""]
             for r in f.itertuples(index=False)]
     ws = sheet(dt(L, "wb_data"), cols.header, rows, cols.widths)

@@ -25,7 +25,7 @@ CITY = "330100"
 KIND_LABELS_ZH = {"measure": "主要措施", "landmark": "区域性标志成果", "district": "区县（市）任务"}
 _FIELDS = {
     "id", "kind", "ref", "title_zh", "clause", "responsible_zh", "responsible_basis", "geographies",
-    "geography_basis", "geography_note_zh",
+    "geography_basis", "geography_note_zh", "title_en", "responsible_en",
 }
 _WS = re.compile(r"\s+")
 
@@ -44,6 +44,8 @@ class Task:
     geographies: tuple[str, ...]
     geography_basis: str = "named"
     geography_note_zh: str = ""
+    title_en: str = ""
+    responsible_en: tuple[str, ...] = ()
 
     def reported_by(self, code: str) -> bool:
         """Whether geography ``code`` returns a status for this task."""
@@ -57,6 +59,34 @@ class Task:
         """The 责任单位 as a report prints it: the clause's own bodies, or the plan's lead marked so."""
         text = "、".join(self.responsible_zh)
         return text if self.responsible_basis == "clause" else f"{text}（牵头）"
+
+    @property
+    def responsible_text_en(self) -> str:
+        """The responsible bodies in English (``responsible_en``; the Chinese, quoted, when it has none)."""
+        text = "; ".join(self.responsible_en) if self.responsible_en else f"“{'、'.join(self.responsible_zh)}”"
+        return text if self.responsible_basis == "clause" else f"{text} (lead)"
+
+    @property
+    def ref_en(self) -> str:
+        """The clause number with Arabic numerals: ``二(一)1`` as ``2(1)1``, ``三(四)`` as ``3(4)``."""
+        return ref_en(self.ref)
+
+
+def ref_en(ref: str) -> str:
+    """A clause number of the plan's outline (``二(一)1``, ``三(四)``, ``一``) with Arabic numerals."""
+    return re.sub(r"[一二三四五六七八九十]+", lambda m: str(_zh_number(m.group(0))), str(ref))
+
+
+def _zh_number(text: str) -> int:
+    digits = {c: k for k, c in enumerate("一二三四五六七八九", start=1)}
+    if text == "十":
+        return 10
+    if text.startswith("十"):
+        return 10 + digits.get(text[1:], 0)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return digits[tens] * 10 + digits.get(ones, 0)
+    return digits[text]
 
 
 def squeeze(text: str) -> str:
@@ -93,11 +123,16 @@ def _parse(raw, n: int, plan_text: str | None) -> Task:
             raise RegistryError(et("task_responsible_not_in_clause", where=where, missing=", ".join(missing)))
     if raw.get("geography_basis") == "inferred" and not raw.get("geography_note_zh"):
         raise RegistryError(et("task_inferred_needs_note", where=where))
+    # English is optional (the Chinese is the source); a list of bodies must match responsible_zh one to one
+    responsible_en = tuple(str(r) for r in raw.get("responsible_en") or ())
+    if responsible_en and len(responsible_en) != len(responsible):
+        raise RegistryError(et("task_responsible_en_length", where=where, n=len(responsible), k=len(responsible_en)))
     return Task(id=str(raw["id"]), kind=raw["kind"], ref=str(raw["ref"]), title_zh=str(raw["title_zh"]),
                 clause=clause, responsible_zh=responsible,
                 responsible_basis=raw.get("responsible_basis", "plan_lead"), geographies=geos,
                 geography_basis=raw.get("geography_basis", "named"),
-                geography_note_zh=str(raw.get("geography_note_zh", "")))
+                geography_note_zh=str(raw.get("geography_note_zh", "")),
+                title_en=str(raw.get("title_en") or ""), responsible_en=responsible_en)
 
 
 def load_tasks(path: str | Path, *, check_text: bool = True) -> tuple[Task, ...]:

@@ -13,11 +13,13 @@ import pandas as pd
 
 from helpers.data.series import indicator_series
 from helpers.i18n import dt
+from helpers.pages.document import english as en
 from helpers.pages.document import narrative as nv
 from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
 from helpers.pages.document.parts import method_annex, source_kind, standard_table
 from helpers.pages.document.source import RANK_DRAWS, RunTables
 from helpers.pages.notes import date_label, models_label, quarter_label
+from helpers.plan.tasks import ref_en
 
 TEXT_WIDTH_MM = 156  # A4 210 mm less the GB/T 9704 margins (left 28, right 26)
 
@@ -157,10 +159,13 @@ def _annex(tables: RunTables, by_id: dict, sources: pd.DataFrame, lang: str, cou
     shown = [i for i in plan.indicators if i.id in by_id]
     blocks: list = [PageBreak(), Heading(dt(lang, "h_annex"), 1), Heading(dt(lang, "h_annex_targets"), 2),
                     Para(dt(lang, "a_targets_intro", title=plan.title(lang),
-                            number=plan.meta.get("document_number", "")), "note")]
+                            number=en.document_number(plan.meta, lang, beside=True)), "note")]
+    zh = lang == "zh"  # English: clause numbers in Arabic numerals, the plan's words quoted beside the English name
     blocks.append(Table([dt(lang, "t_indicator"), dt(lang, "t_ref"), dt(lang, "t_target"), dt(lang, "t_clause")],
-                        [[i.name(lang), i.clause_ref, _target_text(i, lang) + (f"（{_due_label(i.target.due, lang)}）" if i.target else ""),
-                          i.clause_text] for i in shown],
+                        [[i.name(lang), i.clause_ref if zh else ref_en(i.clause_ref),
+                          _target_text(i, lang) + ((f"（{_due_label(i.target.due, lang)}）" if zh
+                                                    else f" ({_due_label(i.target.due, lang)})") if i.target else ""),
+                          i.clause_text if zh else f"“{i.clause_text}”"] for i in shown],
                         [34, 18, 26, 78], caption=dt(lang, "table_caption", n=counter.next_table(),
                                                      name=dt(lang, "c_targets")),
                         font_size=8))
@@ -175,7 +180,7 @@ def _running_header(plan, lang: str) -> str:
     """The header of every page but the cover; a plan without a validity of its own (the national
     plan) has none in it."""
     title, meta = plan.title(lang), plan.meta
-    number = meta.get("document_number", "")
+    number = en.document_number(meta, lang)
     if meta.get("in_force_until"):
         return dt(lang, "page_header", title=title, number=number, end=date_label(meta["in_force_until"], lang))
     return f"{title} · {number}"
@@ -189,7 +194,7 @@ def _cover(tables: RunTables, geo, lang: str, kind: str, n_real: int) -> Cover:
     from helpers import __version__
 
     meta, q = tables.plan.meta, tables.quarter
-    lines = [dt(lang, "cover_doc_number", number=meta.get("document_number", "—")),
+    lines = [dt(lang, "cover_doc_number", number=en.document_number(meta, lang, beside=True) or "—"),
              dt(lang, "cover_issuer", issuer=meta.get(f"issuer_{lang}", meta.get("issuer_zh", "—"))),
              *([dt(lang, "cover_validity", start=date_label(meta.get("in_force_from", "—"), lang),
                    end=date_label(meta["in_force_until"], lang))]
@@ -296,7 +301,7 @@ def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table
     for (ind_id, source), n in per.items():
         if ind_id in names:
             k = source_kind(source, tables.demo)
-            body.append([names[ind_id], dt(lang, "demo_source_label") if k == "demo" and lang == "zh" else source,
+            body.append([names[ind_id], dt(lang, "demo_source_label") if k == "demo" else source,
                          kinds[k], str(int(n))])
     order = {i.id: k for k, i in enumerate(shown)}
     inv = {v: k for k, v in names.items()}

@@ -194,5 +194,27 @@ def cover_lines_en(tables) -> list[str]:
     """Evaluator, commissioned by, date of the evaluation, from the settings' ``report`` block."""
     r = tables.settings.file.report
     day = r.evaluation_date or str(tables.produced)[:10]
-    return [f"Evaluator: {r.evaluator or '(to be filled in)'}", f"Commissioned by: {r.commissioner or '(to be filled in)'}",
-            f"Date of evaluation: {date_en(day)}"]
+    return [f"Evaluator: {named_en(r.evaluator_en, r.evaluator)}",
+            f"Commissioned by: {named_en(r.commissioner_en, r.commissioner)}", f"Date of evaluation: {date_en(day)}"]
+
+
+def named_en(english: str, chinese: str) -> str:
+    """A name the settings give in Chinese, in English: ``English (“中文”)``, ``“中文”`` alone without an
+    English one, ``(to be filled in)`` without either."""
+    if not chinese:
+        return english or "(to be filled in)"
+    if not re.search(r"[\u3400-\u9fff]", chinese):
+        return chinese
+    return f"{english} (“{chinese}”)" if english else f"“{chinese}” (in Chinese)"
+
+
+def document_number(meta, lang: str, *, beside: bool = False) -> str:
+    """The plan's document number: as issued (zh); in English ``document_number_en`` (with the Chinese
+    beside it when ``beside``), else the Chinese quoted."""
+    zh = str(meta.get("document_number", "") or "")
+    if lang == "zh" or not zh:
+        return zh
+    en = str(meta.get("document_number_en", "") or "")
+    if not en:
+        return f"“{zh}”"
+    return f"{en} (“{zh}”)" if beside else en

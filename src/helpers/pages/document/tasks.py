@@ -15,6 +15,7 @@ from typing import TypedDict
 import pandas as pd
 
 from helpers.i18n import dt
+from helpers.pages.document import tasks_en as en
 from helpers.pages.document.blocks import Heading, Para, Table
 from helpers.plan.tasks import KIND_LABELS_ZH, load_tasks
 
@@ -67,10 +68,11 @@ TEXTS: dict[str, _Texts] = {
            "summary": "of {n} {kind}: {parts}", "lead": "By {quarter}, {body}.", "part": "{status} {n}",
            "none_reported": "By {quarter} no task status has been reported.", "evidence": " (evidence: {e})",
            "demo": "Note: the task statuses of this chapter are demonstration returns (files DEMO_tasks_*), not real ones.",
-           "intro_tasks": "Status, progress and evidence of each task of the plan; responsible bodies as the plan names them.",
+           "intro_tasks": "Status, progress and evidence of each task of the plan; responsible bodies as the plan names "
+                          "them, or the plan's lead marked (lead). " + en.TITLES_NOTE,
            "open": "Not completed ({kind}): {names}.", "caption": "Table {n} {name}",
-           "cols": ["No.", "Task (clause)", "Responsible", "Status", "Progress", "Evidence"],
-           "dcols": ["Task", "Geography", "Status", "Progress"], "c_main": "Key measures and landmark outcomes",
+           "cols": ["No.", "Task (clause)", "Responsible", "Status", "Progress (as returned)", "Evidence"],
+           "dcols": ["Task", "Geography", "Status", "Progress (as returned)"], "c_main": "Key measures and landmark outcomes",
            "c_district": "District tasks", "sep": "; "},
 }
 
@@ -90,11 +92,29 @@ def _rows_for(tasks, status: pd.DataFrame, codes) -> list[tuple]:
     return [(t, c, got.get((t.id, c))) for t in tasks for c in codes if t.reported_by(c)]
 
 
-def _counts_sentence(T, kind, rows) -> str | None:
+def _title(t, lang: str) -> str:
+    """A task's title: the plan's Chinese, or in English our translation with the Chinese beside it."""
+    return t.title_zh if lang == "zh" else en.title_en(t)
+
+
+def _status(status: str, lang: str) -> str:
+    return status if lang == "zh" else en.status_en(status)
+
+
+def _said(r, key: str, lang: str, root=None) -> str:
+    """A return's progress note or evidence as the report prints it (``—`` for none)."""
+    text = (r[key] if r else "") or ""
+    if lang == "zh":
+        return text or "—"
+    return en.evidence_en(text, root) if key == "evidence" else en.returned_en(text)
+
+
+def _counts_sentence(T, kind, rows, lang: str = "zh") -> str | None:
     if not rows:
         return None
     states = [r["status"] if r else NOT_REPORTED for _t, _c, r in rows]
-    parts = "、".join(T["part"].format(status=s, n=states.count(s)) for s in ORDER if states.count(s))
+    parts = ("、" if lang == "zh" else ", ").join(T["part"].format(status=_status(s, lang), n=states.count(s))
+                                                 for s in ORDER if states.count(s))
     return T["summary"].format(kind=T["kinds"][kind], n=len(rows), parts=parts)
 
 
@@ -119,8 +139,11 @@ def task_blocks(tables, geo, lang: str, start_table: int) -> tuple[list, list, i
     by_kind = {k: [x for x in _rows_for([t for t in tasks if t.kind == k], status, codes)
                    if not geo.is_city or (x[1] == geo.code) == (k != "district")]
                for k in ("measure", "landmark", "district")}
-    counts = [s for s in (_counts_sentence(T, k, by_kind[k]) for k in by_kind) if s]
+    counts = [s for s in (_counts_sentence(T, k, by_kind[k], lang) for k in by_kind) if s]
+    root = getattr(getattr(tables, "settings", None), "root", None)
     results: list[Heading | Para] = [Para(T["lead"].format(quarter=quarter, body=T["sep"].join(counts)))] if counts else []
+    if lang != "zh" and counts:  # say once, before the first quoted note, what is translated and what is quoted
+        results.append(Para(en.TITLES_NOTE, "note"))
     n_sub = 0
     for k in ("measure", "landmark", "district"):
         done = [(t, c, r) for t, c, r in by_kind[k] if r and r["status"] in ("已完成", "推进中") and r["progress"]]
@@ -133,34 +156,46 @@ def task_blocks(tables, geo, lang: str, start_table: int) -> tuple[list, list, i
                                else T["kinds"][k].capitalize(), 2))
         for t, c, r in done:
             who = names[c] if k == "district" and geo.is_city and not t.title_zh.startswith(names[c]) else ""
-            ev = T["evidence"].format(e=r["evidence"]) if r["evidence"] and r["status"] == "已完成" else ""
-            lead = f"{who}：{t.title_zh}" if who else t.title_zh
-            results.append(Para(f"{lead}（{r['status']}）。{r['progress']}{ev}", "bullet"))
+            ev = (T["evidence"].format(e=_said(r, "evidence", lang, root))
+                  if r["evidence"] and r["status"] == "已完成" else "")
+            if lang == "zh":
+                lead = f"{who}：{t.title_zh}" if who else t.title_zh
+                results.append(Para(f"{lead}（{r['status']}）。{r['progress']}{ev}", "bullet"))
+            else:
+                lead = f"{who}: {_title(t, lang)}" if who else _title(t, lang)
+                results.append(Para(f"{lead}: {_status(r['status'], lang)}. {_said(r, 'progress', lang)}{ev}",
+                                    "bullet"))
     if mine["file"].astype(str).str.startswith("DEMO").any():
         results.append(Para(T["demo"], "note"))
     completion: list[Para | Table] = [Para(T["intro_tasks"], "note")]
     n = 0
     main = by_kind["measure"] + by_kind["landmark"]
     if main:
-        body = [[str(j), f"{t.title_zh}（{t.ref}）", t.responsible_text, r["status"] if r else NOT_REPORTED,
-                 (r["progress"] if r else "") or "—", (r["evidence"] if r else "") or "—"]
+        body = [[str(j), _task_cell(t, lang), t.responsible_text if lang == "zh" else t.responsible_text_en,
+                 _status(r["status"] if r else NOT_REPORTED, lang), _said(r, "progress", lang),
+                 _said(r, "evidence", lang, root)]
                 for j, (t, _c, r) in enumerate(main, start=1)]
         completion.append(Table(T["cols"], body, [10, 34, 24, 14, 46, 28], font_size=8,
                                 caption=dt(lang, "table_caption", n=start_table + n, name=T["c_main"]),
                                 align=["C", "L", "L", "C", "L", "L"]))
         n += 1
     if by_kind["district"]:
-        body = [[f"{t.title_zh}（{t.ref}）", names[c], r["status"] if r else NOT_REPORTED,
-                 (r["progress"] if r else "") or "—"] for t, c, r in by_kind["district"]]
+        body = [[_task_cell(t, lang), names[c], _status(r["status"] if r else NOT_REPORTED, lang),
+                 _said(r, "progress", lang)] for t, c, r in by_kind["district"]]
         completion.append(Table(T["dcols"], body, [48, 18, 14, 76], font_size=8,
                                 caption=dt(lang, "table_caption", n=start_table + n, name=T["c_district"]),
                                 align=["L", "L", "C", "L"]))
         n += 1
     for k in ("measure", "landmark"):
-        open_ = [t.title_zh for t, _c, r in by_kind[k] if not r or r["status"] != "已完成"]
+        open_ = [_title(t, lang) for t, _c, r in by_kind[k] if not r or r["status"] != "已完成"]
         if open_ and tables.final:
             completion.append(Para(T["open"].format(kind=T["kinds"][k], names=T["sep"].join(open_))))
     return results, completion, n
+
+
+def _task_cell(t, lang: str) -> str:
+    """The task column: ``title（二(一)1）`` (zh), ``title (“标题”), clause 2(1)1`` (en)."""
+    return f"{t.title_zh}（{t.ref}）" if lang == "zh" else f"{en.title_en(t)}, clause {t.ref_en}"
 
 
 def _quarter_text(q, lang: str) -> str:
@@ -200,8 +235,10 @@ def _clause_annex(tables, geo, lang: str, n_table: int) -> list:
     if not tasks:
         return []
     zh = lang == "zh"
-    head = ["任务", "方案条款", "责任单位", "方案原文"] if zh else ["Task", "Clause", "Responsible", "Text of the plan"]
-    rows = [[t.title_zh, t.ref, t.responsible_text, t.clause] for t in tasks]
+    head = (["任务", "方案条款", "责任单位", "方案原文"] if zh
+            else ["Task (our translation)", "Clause", "Responsible", "Text of the plan (Chinese)"])
+    rows = ([[t.title_zh, t.ref, t.responsible_text, t.clause] for t in tasks] if zh
+            else [[en.title_en(t), t.ref_en, t.responsible_text_en, f"“{t.clause}”"] for t in tasks])
     return [Heading("附件4 方案任务与原文" if zh else "Annex 4 The plan's tasks", 2),
             Table(head, rows, [32, 14, 26, 84], font_size=8,
                   caption=dt(lang, "table_caption", n=n_table, name="方案任务" if zh else "Tasks"))]
