@@ -35,3 +35,35 @@ def test_text_width_falls_back_when_fpdf2_would_space_the_letters(pdf):
         assert text_width(pdf) == pdf.get_string_width
     finally:
         pdf.set_char_spacing(0)
+
+
+def test_word_table_rows_copied_from_their_kinds_first_hold_their_own_values(tmp_path):
+    from copy import deepcopy
+
+    from docx import Document as Docx
+    from docx.oxml.ns import qn
+    from lxml import etree
+
+    from helpers.pages.document.blocks import Document, Table
+    from helpers.pages.document.word import write_docx
+
+    rows = [["杭州市", "1.5", ""], ["西湖区", "2", "达标"], ["滨江区", " 3 ", "两行\n文字"], ["余杭区", "4", "x"]]
+    doc = Document([Table(["地区", "数值", "说明"], rows, [40, 20, 60], align=["L", "R", "L"], highlight_rows=[1, 3])],
+                   header="h", lang="zh", title="t")
+    table = Docx(str(write_docx(doc, tmp_path / "t.docx"))).tables[0]
+    assert [[c.text for c in r.cells] for r in table.rows] == [["地区", "数值", "说明"], *rows]
+    shaded = [r._tr.find(f".//{qn('w:shd')}") is not None for r in table.rows]
+    assert shaded == [True, False, True, False, True]  # the header, and the highlighted rows 1 and 3
+    assert [c.paragraphs[0].alignment for c in table.rows[3].cells] == [c.paragraphs[0].alignment
+                                                                         for c in table.rows[1].cells]
+    assert table.rows[3].cells[2]._tc.find(f".//{qn('w:br')}") is not None  # a newline as add_run writes it
+
+    def bare(tr):  # a row's XML without its texts
+        tr = deepcopy(tr)
+        for r in tr.iter(qn("w:r")):
+            for child in [c for c in r if c.tag != qn("w:rPr")]:
+                r.remove(child)
+        return etree.tostring(tr)
+
+    assert bare(table.rows[3]._tr) == bare(table.rows[1]._tr)
+    assert bare(table.rows[4]._tr) == bare(table.rows[2]._tr) != bare(table.rows[1]._tr)

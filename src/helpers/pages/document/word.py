@@ -237,8 +237,17 @@ def _table(d, b: Table) -> None:
     t._tbl.tblPr.append(layout)
     align = b.align or ["L"] * len(b.header)
     shade = set(b.highlight_rows)
+    # The header row and the first plain and first shaded data row are laid out through python-docx;
+    # every other row is a copy of its kind's first with its own texts: the same XML, a fifth of the
+    # time (python-docx re-finds each property element on every set: 0.15 of a 0.23 s .docx)
+    first: dict = {}
     for i, values in enumerate([b.header, *b.rows]):
         row = t.rows[i]
+        kind = "header" if i == 0 else "shaded" if i - 1 in shade else "plain"
+        if kind in first:
+            _copy_row(first[kind], row._tr, values)
+            continue
+        first[kind] = row._tr
         if i == 0:  # the header row repeats on every page the table runs over
             trpr = row._tr.get_or_add_trPr()
             el = OxmlElement("w:tblHeader")
@@ -263,3 +272,14 @@ def _table(d, b: Table) -> None:
     for j, w in enumerate(b.widths_mm):
         t.columns[j].width = Mm(w)
     d.add_paragraph()
+
+
+def _copy_row(model, tr, values) -> None:
+    """Replace the table row ``tr`` by a copy of ``model`` (a row laid out by :func:`_table`) that
+    holds ``values``: one run per cell, whose text is set as ``add_run`` sets it."""
+    from copy import deepcopy
+
+    new = deepcopy(model)
+    for r, value in zip(new.iter(qn("w:r")), values):
+        r.text = str(value)
+    tr.getparent().replace(tr, new)
