@@ -11,6 +11,7 @@ def pdf():
 
     p = ReportPDF(format="A4")
     p.add_font("serif", fname=str(cjk_font_files()["serif"]))
+    p.add_font("sans", fname=str(cjk_font_files()["serif"]))  # the running header's face; one file loads faster
     return p
 
 
@@ -67,3 +68,34 @@ def test_word_table_rows_copied_from_their_kinds_first_hold_their_own_values(tmp
 
     assert bare(table.rows[3]._tr) == bare(table.rows[1]._tr)
     assert bare(table.rows[4]._tr) == bare(table.rows[2]._tr) != bare(table.rows[1]._tr)
+
+
+def test_measured_table_rows_are_as_high_as_fpdf2_measures_them(pdf):
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    from helpers.pages.document import pdf as writer
+
+    rows = [["指标", "说明"], ["每万人口高价值发明专利拥有量", "两行\n文字"], ["短", "x" * 200], ["短", "两行\n文字"]]
+
+    def height(table_method) -> float:
+        pdf.add_page()
+        pdf.set_font("serif", size=8)
+        top = pdf.get_y()
+        with table_method(col_widths=(30, 60), width=90, line_height=4, padding=(0.8, 1.0),
+                          headings_style=FontFace(family="serif", size_pt=8, fill_color=(230, 234, 240))) as t:
+            for r in rows:
+                row = t.row()
+                for c in r:
+                    row.cell(c)
+        return pdf.get_y() - top
+
+    if pdf.page_no() == 0:
+        pdf.add_page()  # the cover: the tables go on pages with the running header, which all start at one y
+    writer._HEIGHTS.clear()
+    plain = height(lambda **kw: FPDF.table(pdf, **kw))
+    assert not writer._HEIGHTS
+    cold = height(pdf.table)
+    assert len(writer._HEIGHTS) == 6  # 8 cells; "两行\n文字" in the same column twice, "短" twice: measured once each
+    warm = height(pdf.table)
+    assert warm == cold == plain > 4 * 4 * 2  # the wrapped 200 x's take several lines
