@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from docx import Document as DocxDocument
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
@@ -105,6 +106,8 @@ def write_docx(doc, path: str | Path) -> Path:
     _styles(d)
     _page_setup(d, doc)
     indent = Pt(BODY_PT * 2) if doc.lang == "zh" else None
+    # the tables' style by id, looked up once: by name python-docx searches every style per table
+    grid = d.part.get_style_id("Table Grid", WD_STYLE_TYPE.TABLE)
     for b in doc.blocks:
         if isinstance(b, Cover):
             _cover(d, b)
@@ -117,7 +120,7 @@ def write_docx(doc, path: str | Path) -> Path:
         elif isinstance(b, Para):
             _para(d, b, indent)
         elif isinstance(b, Table):
-            _table(d, b)
+            _table(d, b, grid)
         elif isinstance(b, Image):
             _image(d, b)
     # ask Word to fill in the table of contents and page fields on opening
@@ -219,7 +222,7 @@ def _image(d, b: Image) -> None:
         r.font.size = Pt(9)
 
 
-def _table(d, b: Table) -> None:
+def _table(d, b: Table, style_id: str | None = None) -> None:
     aligns = {"L": WD_ALIGN_PARAGRAPH.LEFT, "C": WD_ALIGN_PARAGRAPH.CENTER, "R": WD_ALIGN_PARAGRAPH.RIGHT}
     if b.caption:
         cap = d.add_paragraph(b.caption)
@@ -229,7 +232,10 @@ def _table(d, b: Table) -> None:
             _fonts(r, HEADING_FONT)
             r.font.size = Pt(b.font_size + 1)
     t = d.add_table(rows=1 + len(b.rows), cols=len(b.header))
-    t.style = "Table Grid"
+    if style_id is None:
+        t.style = "Table Grid"
+    else:
+        t._tbl.tblStyle_val = style_id  # what the setter does after its lookup
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
     t.autofit = False  # fixed widths: a column is never squeezed to one character per line
     layout = OxmlElement("w:tblLayout")
@@ -237,8 +243,17 @@ def _table(d, b: Table) -> None:
     t._tbl.tblPr.append(layout)
     align = b.align or ["L"] * len(b.header)
     shade = set(b.highlight_rows)
+    # The header row and the first plain and first shaded data row are laid out through python-docx;
+    # every other row is a copy of its kind's first with its own texts: the same XML, a fifth of the
+    # time (python-docx re-finds each property element on every set: 0.15 of a 0.23 s .docx)
+    first: dict = {}
     for i, values in enumerate([b.header, *b.rows]):
         row = t.rows[i]
+        kind = "header" if i == 0 else "shaded" if i - 1 in shade else "plain"
+        if kind in first:
+            _copy_row(first[kind], row._tr, values)
+            continue
+        first[kind] = row._tr
         if i == 0:  # the header row repeats on every page the table runs over
             trpr = row._tr.get_or_add_trPr()
             el = OxmlElement("w:tblHeader")
@@ -263,3 +278,14 @@ def _table(d, b: Table) -> None:
     for j, w in enumerate(b.widths_mm):
         t.columns[j].width = Mm(w)
     d.add_paragraph()
+
+
+def _copy_row(model, tr, values) -> None:
+    """Replace the table row ``tr`` by a copy of ``model`` (a row laid out by :func:`_table`) that
+    holds ``values``: one run per cell, whose text is set as ``add_run`` sets it."""
+    from copy import deepcopy
+
+    new = deepcopy(model)
+    for r, value in zip(new.iter(qn("w:r")), values):
+        r.text = str(value)
+    tr.getparent().replace(tr, new)
