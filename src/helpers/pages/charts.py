@@ -363,7 +363,7 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
         else:
             for job in todo:
                 _render_one(job)
-    index = {}
+    index: dict[str, dict] = {}
     for s, h in keyed:
         # the pages' SVG into the run; the print JPEG stays in the cache, read by the documents
         # through charts.json (print_pictures): in the run it would be a third copy of what the
