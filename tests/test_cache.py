@@ -88,6 +88,18 @@ def test_a_stored_entry_is_a_verified_hit_and_another_key_a_miss(tmp_path):
     assert store.lookup(key, ["svg"]) == {"svg": paths["svg"]}  # a subset of the forms
     assert store.lookup(Key("charts").json("spec", {"x": 2}).hexdigest(), ["svg"]) is None  # changed input
     assert store.lookup(key, ["png"]) is None  # a form never stored
+    # a plain miss, not damage: the entry stays (a chart drawn for the pages only keeps its SVG)
+    assert store.lookup(key, ["svg", "jpg"]) == paths
+
+
+def test_a_form_never_stored_is_a_plain_miss_that_keeps_the_entry(tmp_path, caplog):
+    store = Store(tmp_path / "c")
+    key = "c" * 64
+    paths = store.put(key, {"svg": b"<svg/>"})
+    with caplog.at_level(logging.WARNING, logger="ipeval.run.cache"):
+        assert store.lookup(key, ["svg", "jpg"]) is None
+    assert not [r for r in caplog.records if getattr(r, "event", "") == "cache_bad"]
+    assert store.lookup(key, ["svg"]) == paths
 
 
 @pytest.mark.parametrize("damage", ["truncated", "emptied", "edited", "removed", "sidecar", "misfiled", "link"])

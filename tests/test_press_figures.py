@@ -114,7 +114,7 @@ def test_english_pages_name_the_press_release_in_english_and_quote_other_publica
     words; a publication without a translation quoted in Chinese, our remark after it."""
     from types import SimpleNamespace
 
-    from helpers.pages.sections import _source_words
+    from helpers.pages.section_published import _source_words
 
     ctx = SimpleNamespace(lang="en", settings=SimpleNamespace(root=ROOT))
     release = {"indicator_id": "admin_cases", "period": "2024", "source": "杭州市政府新闻办 新闻发布会 2025-04-23",

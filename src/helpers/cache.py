@@ -175,9 +175,12 @@ class Store:
             sums = rec.get("sha256") if isinstance(rec, dict) and rec.get("key") == key else None
             if not isinstance(sums, dict):
                 return self.forget(side, "filed under another key or unreadable")
+            if any(sums.get(form) is None for form in forms):
+                # stored without this form (a chart drawn for the pages only): a plain miss, the rest kept
+                return None
             for form in forms:
                 p = self.path(key, form)
-                if sums.get(form) is None or not p.is_file() or p.is_symlink() or sha256_file(p) != sums[form]:
+                if not p.is_file() or p.is_symlink() or sha256_file(p) != sums[form]:
                     return self.forget(side, f"{form} does not match its checksum")
         except (OSError, ValueError) as exc:
             return self.forget(side, f"unreadable ({type(exc).__name__}: {exc})")
