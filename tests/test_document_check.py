@@ -15,7 +15,7 @@ import re
 from collections import Counter
 
 import pytest
-from doccheck import docx_text, line_leaks, pdf_lines, text_leaks
+from doccheck import docx_text, document_leaks, final_leaks, line_leaks, pdf_lines, text_leaks
 
 QUARTERS = ("2025Q2", "2025Q4")
 
@@ -37,7 +37,7 @@ def _run_folder(root, settings, plan, geos, frame, quarter: str):
     (run / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
     (run / "validated_data.csv").write_bytes(people_csv(frame))
     bands.to_csv(run / "bands.csv", index=False, float_format="%.6g")
-    (run / "manifest.json").write_text(json.dumps({"quarter": quarter, "run_id": f"test-{quarter}"}), encoding="utf-8")
+    (run / "manifest.json").write_text(json.dumps({"quarter": quarter, "run_id": f"test-{quarter.lower()}"}), encoding="utf-8")
     return run
 
 
@@ -75,7 +75,10 @@ def test_documents_are_clean_chinese(documents, quarter):
             continue
         _, docx_path, pdf_path = item
         lines = pdf_lines(pdf_path)
-        c = text_leaks(docx_text(docx_path)) + text_leaks("\n".join(lines)) + line_leaks(lines)
+        text, pdf = docx_text(docx_path), "\n".join(lines)
+        c = text_leaks(text) + text_leaks(pdf) + line_leaks(lines) + document_leaks(text) + document_leaks(pdf)
+        if quarter == "2025Q4":  # the final report: no 按计划推进, 达标概率, 当前进度 before the annexes
+            c += final_leaks(pdf)
         if sum(c.values()):
             bad[code] = dict(c)
     assert not bad, bad
@@ -172,3 +175,37 @@ def test_chart_text_is_at_least_8pt_on_paper_and_a_zero_series_sits_on_zero():
     if ax.get_legend():
         sizes += [t.get_fontsize() for t in ax.get_legend().get_texts()]
     assert sizes and min(sizes) * scale >= 8
+
+
+def test_leak_counter_finds_quarter_codes_and_mid_term_words():
+    assert document_leaks("期别 2024Q4；2025年第四季度") == Counter(quarter_code=1)
+    body = "最好的领域（3/4项已实现或按计划推进）\n当前进度\n附件\n概率≥80%为按计划推进"
+    assert final_leaks(body) == Counter({"mid_term:按计划推进": 1, "mid_term:当前": 1})
+
+
+def test_pace_is_written_as_an_increase_or_a_decrease(plan):
+    import pandas as pd
+
+    from helpers.pages.document.narrative import pace_sentence
+
+    ind = plan.indicator("technical_investigators")  # a level target, >= 50 by 2025Q4
+    rising = pd.DataFrame({"period": ["2022Q4", "2025Q4"], "value": [34.0, 45.0]})
+    falling = pd.DataFrame({"period": ["2022Q4", "2025Q4"], "value": [34.0, 31.0]})
+    assert "需每年增加5名，实际年均增加4名" in pace_sentence(ind, {}, rising, "zh")
+    assert "实际年均减少1名" in pace_sentence(ind, {}, falling, "zh")
+    assert "变化" not in pace_sentence(ind, {}, falling, "zh")
+
+
+def test_tied_districts_are_all_named():
+    from helpers.pages.document.narrative import tied_names
+
+    assert tied_names(["淳安县"], "zh") == "淳安县"
+    assert tied_names(["余杭区", "淳安县"], "zh") == "余杭区、淳安县"
+    assert tied_names(["上城区", "拱墅区"] + ["x"] * 9, "zh") == "上城区、拱墅区等11个区县"
+
+
+def test_plan_reference_writes_dates_in_chinese(plan):
+    from helpers.pages.sections import plan_reference
+
+    text = plan_reference(plan, "zh")
+    assert "2023年11月23日起施行" in text and not re.search(r"\d{4}-\d{2}-\d{2}", text), text

@@ -191,7 +191,7 @@ def test_problem_sentence_gives_the_pace_a_target_needed(plan):
     s = pace_sentence(ind, {"required_pace": np.nan, "observed_pace": np.nan}, series, "zh")
     # from 31 (2022Q4) to 37 by 2025Q4: 6 over the same 3 years the observed pace counts = 2.0 points a
     # year (not 6 over 3.125); observed 3 over 3 years = 1.0; a difference of rates is in 个百分点
-    assert "需每年提高2.0个百分点" in s and "实际年均变化1.0个百分点" in s
+    assert "需每年提高2.0个百分点" in s and "实际年均提高1.0个百分点" in s
     flow = plan.indicator("ecommerce_patent_cases")
     s = pace_sentence(flow, {"required_pace": 2000.0, "observed_pace": 1912.0}, series, "en")
     assert "2,000" in s and "1,912" in s

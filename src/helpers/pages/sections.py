@@ -41,11 +41,14 @@ def open_page(**parameters) -> ReportContext:
 
 def plan_reference(plan, lang: str) -> str:
     """The plan's document number, issuer and validity, as one line (shown on every page)."""
+    from helpers.pages.notes import date_label  # 2023年11月23日 on a Chinese page, never 2023-11-23
+
     m = plan.meta
-    since, until = m.get("in_force_from", ""), m.get("in_force_until", "")
+    since, until = date_label(m.get("in_force_from", ""), lang), date_label(m.get("in_force_until", ""), lang)
     validity = t(lang, "plan_validity", since=since, until=until) if since and until else ""
     return t(lang, "plan_reference", number=m.get("document_number", ""), title=plan.title(lang),
-             issuer=m.get(f"issuer_{lang}", m.get("issuer_zh", "")), issued=m.get("issued", ""), validity=validity)
+             issuer=m.get(f"issuer_{lang}", m.get("issuer_zh", "")), issued=date_label(m.get("issued", ""), lang),
+             validity=validity)
 
 
 def _published_here(ctx: ReportContext) -> pd.DataFrame:
