@@ -132,7 +132,7 @@ def add_published_figures(doc, tables, geo_code: str, lang: str = "zh"):
             if isinstance(b, Table) and b.caption:
                 b.caption = _shift_caption(b.caption, 1)
         table = Table(["序号", "数值", "期别", "用途", "原文", "来源"] if zh else en.ANNEX_HEAD,
-                      annex_rows(root) if zh else en.annex_rows_en(root), [8, 22, 20, 16, 56, 34],
+                      annex_rows(root) if zh else en.annex_rows_en(root), [8, 22, 26, 16, 50, 34],
                       caption=dt(lang, "table_caption", n=n, name="公开发布数据一览" if zh else en.ANNEX_NAME),
                       font_size=8, align=["C", "R", "C", "C", "L", "L"])
         # after 附件2's own table of sources (the annex's first table), before whatever follows it
