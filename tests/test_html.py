@@ -336,6 +336,9 @@ def test_index_links_charts_zip_and_speaks_the_readers_words(tmp_path, plan, geo
     summary = next(p for p in doc.find_all("p") if p.attrs.get("class") == "summary").text()
     assert "已达标：" in summary and "未达标：" in summary and "存在风险" not in summary and "按计划推进" not in summary
     assert "运行编号：r1" in doc.text() and "run:" not in doc.text()
+    # the final assessment's legend and the plan's dates, as a Chinese reader writes them
+    assert "按计划推进" not in doc.text() and "已达标的目标占比" in doc.text()
+    assert "2023年11月23日起施行" in doc.text() and "2023-11-23" not in doc.text()
 
 
 @pytest.mark.e2e

@@ -85,6 +85,7 @@ TEXTS = {
         "an_enf_total_ref": "示范区建设期间（2023年第一季度至{q}）{who}累计办理知识产权行政案件{total}件（方案目标为全市设定，本区县数值仅供参考）。",
         "run_unchanged": "{quarter}：输入与已发布的运行 {run} 完全相同，无需重新运行 -> {path}",
         "chart_in_report": "图表见报告版：{title}",
+        "share_on_track_final": "已达标的目标占比",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -176,6 +177,7 @@ TEXTS = {
         "an_enf_total_ref": "Over the zone period (2023Q1 to {q}) {who} closed {total} administrative IP cases (the plan sets the target for the city as a whole; shown for reference).",
         "run_unchanged": "{quarter}: inputs unchanged since the published run {run}; nothing to do -> {path}",
         "chart_in_report": "Chart in the report variant: {title}",
+        "share_on_track_final": "share of targets achieved",
     },
 }
 
