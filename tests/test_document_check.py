@@ -209,3 +209,11 @@ def test_plan_reference_writes_dates_in_chinese(plan):
 
     text = plan_reference(plan, "zh")
     assert "2023年11月23日起施行" in text and not re.search(r"\d{4}-\d{2}-\d{2}", text), text
+
+
+def test_quarters_in_a_chinese_text_are_written_in_chinese():
+    from helpers.pages.notes import quarters_in_text
+
+    assert quarters_in_text("2024Q3, 2025Q1（修订）", "zh") == "2024年第三季度, 2025年第一季度（修订）"
+    assert quarters_in_text("2024Q3", "en") == "2024Q3"
+    assert quarters_in_text("DEMO_tasks_330100_2024Q4.xlsx", "zh") == "DEMO_tasks_330100_2024Q4.xlsx"  # a file name

@@ -85,7 +85,7 @@ def admin_cases(ctx: ReportContext) -> None:
     if len(s):
         top = s["value"].max()
         out.append(table([t(L, "period"), cases.name(L), ""],
-                         [[_e(p), _e(_fmt(v)), _bar(v, top)] for p, v in zip(s["period"], s["value"])]))
+                         [[_e(quarter_label(p, L)), _e(_fmt(v)), _bar(v, top)] for p, v in zip(s["period"], s["value"])]))
         zone = series(ctx, cases, ctx.geography)
         total = zone.loc[zone["qindex"] >= ctx.plan.zone_start.index, "value"].sum()
         if ctx.geography.is_city or _target(cases).binds == "each_district":

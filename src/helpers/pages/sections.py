@@ -337,6 +337,7 @@ def district_comparison(ctx: ReportContext) -> None:
 def data_quality(ctx: ReportContext) -> None:
     """Missing periods, values not yet reported, revised values and outliers, per indicator."""
     from helpers.data.quality import quality_table
+    from helpers.pages.notes import quarters_in_text  # 2025年第一季度, not 2025Q1, on a Chinese page
 
     L = ctx.lang
     q = quality_table(ctx.frame, ctx.indicators, ctx.geography, ctx.geos, ctx.quarter)
@@ -347,8 +348,8 @@ def data_quality(ctx: ReportContext) -> None:
     for ind in ctx.indicators:
         r = q.get(ind.id, {})
         out.append("<tr>" + "".join(f"<td>{_e(x)}</td>" for x in [
-            ind.name(L), r.get("missing") or none, r.get("late") or none, r.get("revised") or none,
-            r.get("outliers") or none]) + "</tr>")
+            ind.name(L)] + [quarters_in_text(r.get(k) or none, L) for k in ("missing", "late", "revised", "outliers")])
+            + "</tr>")
     out.append("</tbody></table>")
     _display_html("\n".join(out))
 
