@@ -217,3 +217,25 @@ def test_quarters_in_a_chinese_text_are_written_in_chinese():
     assert quarters_in_text("2024Q3, 2025Q1（修订）", "zh") == "2024年第三季度, 2025年第一季度（修订）"
     assert quarters_in_text("2024Q3", "en") == "2024Q3"
     assert quarters_in_text("DEMO_tasks_330100_2024Q4.xlsx", "zh") == "DEMO_tasks_330100_2024Q4.xlsx"  # a file name
+
+
+def test_the_registrys_chinese_texts_have_no_codes(settings):
+    """The registry's *_zh texts are printed on the pages as they are: no YAML keys, no quarter codes."""
+    import yaml
+
+    from doccheck import QUARTER_CODE
+
+    def zh_texts(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if str(k).endswith("_zh") and isinstance(v, str):
+                    yield k, v
+                else:
+                    yield from zh_texts(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from zh_texts(v)
+
+    raw = yaml.safe_load(settings.plan_path.read_text(encoding="utf-8"))
+    bad = [(k, v) for k, v in zh_texts(raw) if QUARTER_CODE.search(v) or re.search(r"\b[a-z_]+: [a-z_]+", v)]
+    assert not bad, bad
