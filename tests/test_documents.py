@@ -7,6 +7,7 @@ the module; the documents are written from its published folder as ``ipeval repo
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import subprocess
 
@@ -328,3 +329,10 @@ def test_chinese_report_pages_have_no_leaks_final(run_dir):
     assert len(pages) >= len(GEOS)  # the section of each geography
     leaks = {p.relative_to(out).as_posix(): dict(c) for p in pages if sum((c := text_leaks(html_text(p))).values())}
     assert not leaks, leaks
+    # a final page speaks of completion and writes quarters in Chinese (its footer's file names aside)
+    from doccheck import QUARTER_CODE
+
+    for p in pages:
+        body = html_text(p).split("来源与可复现信息")[0]
+        head = re.search(r'(?s)<table class="ipeval-headline">.*?</thead>', p.read_text(encoding="utf-8")).group(0)
+        assert not QUARTER_CODE.findall(body) and "达标概率" not in head, (p, QUARTER_CODE.findall(body))

@@ -98,7 +98,7 @@ def published_figures(ctx: ReportContext) -> None:
     for _, r in p.iterrows():
         ind = ctx.plan.indicator(r["indicator_id"])
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
-            _e(ind.name(L)), _e(r["period"]),
+            _e(ind.name(L)), _e(period_label(r["period"], L)),
             f'<span class="ipeval-published">◆ {_e(value_cell(ctx.settings.root, r["indicator_id"], r["period"], _fmt(r["value"], 1)))} {_e(ind.unit(L))}</span>',
             _e(r["source"]), _e(r["says"] if L == "zh" else r["note"])]) + "</tr>")
     out.append("</tbody></table>")
@@ -152,8 +152,13 @@ def headline_table(ctx: ReportContext) -> None:
         _display_html(f"<p>{_e(t(L, 'no_rows'))}</p>")
         return
     head = ["indicator", "latest", "progress", "target", "due", "gap", "probability", "forecast", "status", "sdg_category"]
+    from helpers.model.assess import assessment_stage
+
+    # the final assessment (终期评估) speaks of completion: no probability or forecast columns
+    keep = [h not in ("probability", "forecast") for h in head] if assessment_stage(ctx.plan, ctx.quarter) == "final" \
+        else [True] * len(head)
     out = [f"<h2>{_e(t(L, 'headline'))}</h2>", '<table class="ipeval-headline"><thead><tr>']
-    out += [f"<th>{_e(t(L, h))}</th>" for h in head] + ["</tr></thead><tbody>"]
+    out += [f"<th>{_e(t(L, h))}</th>" for h, k in zip(head, keep) if k] + ["</tr></thead><tbody>"]
     for ind_id, r in rows.iterrows():
         ind = ctx.plan.indicator(ind_id)
         tgt = ind.target
@@ -169,7 +174,7 @@ def headline_table(ctx: ReportContext) -> None:
         fc = "—"
         if np.isfinite(r.get("forecast_median", np.nan)):
             fc = f"{_fmt(r['forecast_median'])} [{_fmt(r['forecast_lo80'])}, {_fmt(r['forecast_hi80'])}]"
-        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c, k in zip([
             _e(ind.name(L)),
             f"{_e(fmt_number(r['latest_value'], u))} <small>({_e(period_label(r['latest_period'], L))})</small>",
             _e(fmt_number(r["progress_value"], u)),
@@ -181,7 +186,7 @@ def headline_table(ctx: ReportContext) -> None:
             _e(fc),
             status_badge(r["status"], L) + _settled_text(r, L),
             _e(SDG_NAMES[L].get(r["sdg_category"], r["sdg_category"])),
-        ]) + "</tr>")
+        ], keep) if k) + "</tr>")
     out.append("</tbody></table>")
     if ctx.section == "overview":  # the standard 指标完成情况一览表 (helpers.pages.standard)
         from helpers.pages.standard import standard_html
