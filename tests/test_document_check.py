@@ -239,3 +239,15 @@ def test_the_registrys_chinese_texts_have_no_codes(settings):
     raw = yaml.safe_load(settings.plan_path.read_text(encoding="utf-8"))
     bad = [(k, v) for k, v in zh_texts(raw) if QUARTER_CODE.search(v) or re.search(r"\b[a-z_]+: [a-z_]+", v)]
     assert not bad, bad
+
+
+def test_final_district_report_says_whom_it_shares_its_rank_with(documents):
+    tables = documents["2025Q4"]["_tables"]
+    rank = tables.ranking
+    for code in ("330106", "330127"):
+        text = docx_text(documents["2025Q4"][code][1])
+        r = rank.loc[rank["geography_code"] == code, "rank"].iloc[0]
+        others = int((rank["rank"] == r).sum()) - 1
+        name = tables.geos.get(code).name("zh")
+        said = f"{name}在13个区县中排第{int(r)}位" + (f"（与另外{others}个区县并列）" if others else "（比例相同者并列）")
+        assert said in text, (said, [s for s in text.splitlines() if "在13个区县中" in s])

@@ -443,6 +443,7 @@ DOCUMENT_TEXTS = {
         "v_pending_final": "{status}（数据尚未公布，暂不判定）",
         "w_up": "增加", "w_down": "减少", "w_up_rate": "提高", "w_down_rate": "降低",
         "tied_many": "{names}等{n}个区县",
+        "d_here_final_tied": "{geo}在13个区县中排第{rank}位（与另外{others}个区县并列）。",
     },
     "en": {
         "kind_mid": "Mid-term assessment", "kind_final": "Final assessment",
@@ -585,6 +586,7 @@ DOCUMENT_TEXTS = {
         "v_pending_final": "{status} (the figure is not yet published; not judged)",
         "w_up": "", "w_down": "", "w_up_rate": "", "w_down_rate": "",
         "tied_many": "{names} and others ({n} districts)",
+        "d_here_final_tied": "{geo} ranks {rank} of the 13 districts (tied with {others} others).",
     },
 }
 

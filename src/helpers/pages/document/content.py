@@ -280,7 +280,9 @@ def _districts(tables: RunTables, geo, lang: str, counter) -> list:
                            share=nv.pct(first.share), last=nv.tied_names(bottom, lang), lshare=nv.pct(last.share))))
         if here:
             r = rank.iloc[here[0]]
-            out.append(Para(dt(lang, "d_here_final", geo=geo.name(lang), rank=int(r["rank"])) if final else
+            others = int((rank["rank"] == r["rank"]).sum()) - 1  # 与另外10个区县并列, not a lone 第1位
+            out.append(Para(dt(lang, "d_here_final_tied" if others else "d_here_final", geo=geo.name(lang),
+                               rank=int(r["rank"]), others=others) if final else
                             dt(lang, "d_here", geo=geo.name(lang), rank=int(r["rank"]), lo=int(r.rank_lo),
                                hi=int(r.rank_hi))))
     # the targets that bind districts: district rows judged on their own
