@@ -251,3 +251,17 @@ def test_final_district_report_says_whom_it_shares_its_rank_with(documents):
         name = tables.geos.get(code).name("zh")
         said = f"{name}在13个区县中排第{int(r)}位" + (f"（与另外{others}个区县并列）" if others else "（比例相同者并列）")
         assert said in text, (said, [s for s in text.splitlines() if "在13个区县中" in s])
+
+
+def test_dates_in_a_chinese_text_are_written_in_chinese():
+    from helpers.pages.notes import dates_in_text
+
+    src = "杭州市政府新闻办 新闻发布会 2025-04-23 (press_release_2025-04-23.txt)"
+    assert dates_in_text(src, "zh") == "杭州市政府新闻办 新闻发布会 2025年4月23日 (press_release_2025-04-23.txt)"
+    assert dates_in_text(src, "en") == src
+
+
+def test_cover_and_running_header_have_no_space_inside_chinese_dates(documents):
+    text = docx_text(documents["2025Q4"]["330100"][1])
+    assert "（数据截至2025年12月31日）" in text and "方案有效期：2023年11月23日至2025年4月30日" in text
+    assert not re.search(r"[\u4e00-\u9fff] \d|\d [\u4e00-\u9fff]至|至 \d", text.split("附件")[0])

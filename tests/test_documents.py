@@ -336,3 +336,4 @@ def test_chinese_report_pages_have_no_leaks_final(run_dir):
         body = html_text(p).split("来源与可复现信息")[0]
         head = re.search(r'(?s)<table class="ipeval-headline">.*?</thead>', p.read_text(encoding="utf-8")).group(0)
         assert not QUARTER_CODE.findall(body) and "达标概率" not in head, (p, QUARTER_CODE.findall(body))
+        assert not re.findall(r"\d{4}-\d{2}-\d{2}", body), (p, re.findall(r".{30}\d{4}-\d{2}-\d{2}", body))

@@ -150,6 +150,13 @@ def quarters_in_text(text, lang: str) -> str:
     return re.sub(r"(?<![A-Za-z0-9_])\d{4}Q[1-4](?![0-9])", lambda m: quarter_label(m.group(0), lang), str(text))
 
 
+def dates_in_text(text, lang: str) -> str:
+    """Every ISO date of a text as :func:`date_label` writes it (杭州市政府新闻办 新闻发布会 2025年4月23日)."""
+    if lang != "zh":
+        return str(text)
+    return re.sub(r"(?<![0-9_-])\d{4}-\d{2}-\d{2}(?![0-9])", lambda m: date_label(m.group(0), lang), str(text))
+
+
 def date_label(d, lang: str) -> str:
     """An ISO date as 2025年12月31日 (zh)."""
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2}).*", str(d))

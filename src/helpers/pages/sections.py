@@ -68,7 +68,10 @@ def header(ctx: ReportContext) -> None:
     L = ctx.lang
     parts = []
     if ctx.demo:
-        sources = sorted(set(ctx.published["source"])) if ctx.published is not None and len(ctx.published) else []
+        from helpers.pages.notes import dates_in_text  # 2025年4月23日 on a Chinese page, not 2025-04-23
+
+        sources = sorted({dates_in_text(x, L) for x in ctx.published["source"]}) \
+            if ctx.published is not None and len(ctx.published) else []
         text = t(L, "demo_banner")
         if sources:
             text += t(L, "demo_banner_published", sources="；".join(sources) if L == "zh" else "; ".join(sources))
@@ -85,6 +88,7 @@ def header(ctx: ReportContext) -> None:
 
 def published_figures(ctx: ReportContext) -> None:
     """The page's figures that come from a publication, with their source (real, not generated)."""
+    from helpers.pages.notes import dates_in_text
     from helpers.pages.published import context_html, value_cell
 
     p = _published_here(ctx)
@@ -100,7 +104,7 @@ def published_figures(ctx: ReportContext) -> None:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
             _e(ind.name(L)), _e(period_label(r["period"], L)),
             f'<span class="ipeval-published">◆ {_e(value_cell(ctx.settings.root, r["indicator_id"], r["period"], _fmt(r["value"], 1)))} {_e(ind.unit(L))}</span>',
-            _e(r["source"]), _e(r["says"] if L == "zh" else r["note"])]) + "</tr>")
+            _e(dates_in_text(r["source"], L)), _e(r["says"] if L == "zh" else r["note"])]) + "</tr>")
     out.append("</tbody></table>")
     if ctx.geography.is_city:  # every figure of the press release for this section (pages/published.py)
         out.append(context_html(ctx.settings.root, ctx.section, L))
@@ -256,8 +260,12 @@ def indicator_charts(ctx: ReportContext) -> None:
         interpretation = ind.interpretation_text(L)
         interp = f"<br><i>{_e(t(L, 'interpretation'))}{_e(interpretation)}</i>" if interpretation else ""
         mine = published[published["indicator_id"] == ind.id]
+        from helpers.pages.notes import dates_in_text
+
+        colon, left, right = ("：", "（", "）") if L == "zh" else (": ", "(", ")")  # 2024年第四季度：62.6 件/万人（…）
         pub = "".join(f'<br><span class="ipeval-published">◆ {_e(t(L, "published_marker"))}</span> '
-                      f'{_e(p["period"])}: {_e(_fmt(p["value"], 1))} {_e(ind.unit(L))} ({_e(p["source"])})'
+                      f'{_e(period_label(p["period"], L))}{colon}{_e(_fmt(p["value"], 1))} {_e(ind.unit(L))}'
+                      f'{left}{_e(dates_in_text(p["source"], L))}{right}'
                       for _, p in mine.iterrows())
         _display_html(f'<p class="ipeval-methods"><small>{_e(note)}<br>{_e(clause)}{interp}{pub}</small></p>')
 
