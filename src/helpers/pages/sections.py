@@ -261,10 +261,12 @@ def indicator_charts(ctx: ReportContext) -> None:
         interp = f"<br><i>{_e(t(L, 'interpretation'))}{_e(interpretation)}</i>" if interpretation else ""
         mine = published[published["indicator_id"] == ind.id]
         from helpers.pages.notes import dates_in_text
+        from helpers.pages.published import value_cell  # a ceiling as ≤50, as the release says 50日内
 
         colon, left, right = ("：", "（", "）") if L == "zh" else (": ", "(", ")")  # 2024年第四季度：62.6 件/万人（…）
         pub = "".join(f'<br><span class="ipeval-published">◆ {_e(t(L, "published_marker"))}</span> '
-                      f'{_e(period_label(p["period"], L))}{colon}{_e(_fmt(p["value"], 1))} {_e(ind.unit(L))}'
+                      f'{_e(period_label(p["period"], L))}{colon}'
+                      f'{_e(value_cell(ctx.settings.root, ind.id, p["period"], _fmt(p["value"], 1)))} {_e(ind.unit(L))}'
                       f'{left}{_e(dates_in_text(p["source"], L))}{right}'
                       for _, p in mine.iterrows())
         _display_html(f'<p class="ipeval-methods"><small>{_e(note)}<br>{_e(clause)}{interp}{pub}</small></p>')
