@@ -50,8 +50,9 @@ MID_TERM = ("按计划推进", "存在风险", "进度滞后", "达标概率", "
 
 def document_leaks(text: str) -> Counter:
     """Counts of what a Chinese Word/PDF document must not contain besides :func:`text_leaks`: a
-    quarter written as a code (2024Q4, not 2024年第四季度)."""
-    return Counter(quarter_code=len(QUARTER_CODE.findall(text)))
+    quarter written as a code (2024Q4, not 2024年第四季度), a date written as ISO (2025-04-23, not 2025年4月23日)."""
+    return Counter(quarter_code=len(QUARTER_CODE.findall(text)),
+                   iso_date=len(re.findall(r"(?<![0-9_-])\d{4}-\d{2}-\d{2}(?![0-9])", text)))
 
 
 def final_leaks(text: str) -> Counter:

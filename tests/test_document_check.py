@@ -178,7 +178,7 @@ def test_chart_text_is_at_least_8pt_on_paper_and_a_zero_series_sits_on_zero():
 
 
 def test_leak_counter_finds_quarter_codes_and_mid_term_words():
-    assert document_leaks("期别 2024Q4；2025年第四季度") == Counter(quarter_code=1)
+    assert document_leaks("期别 2024Q4；2025年第四季度；2025-04-23；2025年4月23日") == Counter(quarter_code=1, iso_date=1)
     body = "最好的领域（3/4项已实现或按计划推进）\n当前进度\n附件\n概率≥80%为按计划推进"
     assert final_leaks(body) == Counter({"mid_term:按计划推进": 1, "mid_term:当前": 1})
 

@@ -207,7 +207,7 @@ def test_published_figures_are_marked_real_in_the_sources_annex(tables):
     tables2 = dataclasses.replace(tables, frame=pd.concat([tables.frame, real], ignore_index=True))
     d = build_document(tables2, "330100", "zh")
     src = [b for b in d.blocks if isinstance(b, Table) and "来源" in b.header][0]
-    assert src.rows[0][1] == "杭州市政府新闻办 新闻发布会 2025-04-23" and src.rows[0][2] == "公开发布"
+    assert src.rows[0][1] == "杭州市政府新闻办 新闻发布会 2025年4月23日" and src.rows[0][2] == "公开发布"
     assert "1 个数值取自公开发布的资料" in d.blocks[0].warning
 
 

@@ -318,7 +318,10 @@ def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table
     for (ind_id, source), n in per.items():
         if ind_id in names:
             k = source_kind(source, tables.demo)
-            body.append([names[ind_id], dt(lang, "demo_source_label") if k == "demo" and lang == "zh" else source,
+            from helpers.pages.notes import dates_in_text  # 2025年4月23日 in a Chinese annex
+
+            body.append([names[ind_id], dt(lang, "demo_source_label") if k == "demo" and lang == "zh" else
+                         dates_in_text(source, lang),
                          kinds[k], str(int(n))])
     order = {i.id: k for k, i in enumerate(shown)}
     inv = {v: k for k, v in names.items()}
