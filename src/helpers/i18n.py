@@ -86,6 +86,7 @@ TEXTS = {
         "run_unchanged": "{quarter}：输入与已发布的运行 {run} 完全相同，无需重新运行 -> {path}",
         "chart_in_report": "图表见报告版：{title}",
         "share_on_track_final": "已达标的目标占比",
+        "progress_final": "完成值",
     },
     "en": {
         "demo_banner": "DEMONSTRATION DATA: this report uses generated data (not real statistics), to show the method and layout.",
@@ -178,6 +179,7 @@ TEXTS = {
         "run_unchanged": "{quarter}: inputs unchanged since the published run {run}; nothing to do -> {path}",
         "chart_in_report": "Chart in the report variant: {title}",
         "share_on_track_final": "share of targets achieved",
+        "progress_final": "Achieved",
     },
 }
 

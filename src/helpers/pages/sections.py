@@ -159,10 +159,11 @@ def headline_table(ctx: ReportContext) -> None:
     from helpers.model.assess import assessment_stage
 
     # the final assessment (终期评估) speaks of completion: no probability or forecast columns
-    keep = [h not in ("probability", "forecast") for h in head] if assessment_stage(ctx.plan, ctx.quarter) == "final" \
-        else [True] * len(head)
+    final = assessment_stage(ctx.plan, ctx.quarter) == "final"
+    keep = [h not in ("probability", "forecast") for h in head] if final else [True] * len(head)
     out = [f"<h2>{_e(t(L, 'headline'))}</h2>", '<table class="ipeval-headline"><thead><tr>']
-    out += [f"<th>{_e(t(L, h))}</th>" for h, k in zip(head, keep) if k] + ["</tr></thead><tbody>"]
+    out += [f"<th>{_e(t(L, 'progress_final' if final and h == 'progress' else h))}</th>"
+            for h, k in zip(head, keep) if k] + ["</tr></thead><tbody>"]
     for ind_id, r in rows.iterrows():
         ind = ctx.plan.indicator(ind_id)
         tgt = ind.target
