@@ -338,4 +338,5 @@ def test_chinese_report_pages_have_no_leaks_final(run_dir):
         assert not QUARTER_CODE.findall(body) and "达标概率" not in head and "当前进度" not in head, (p, head)
         assert not re.findall(r"\d{4}-\d{2}-\d{2}", body), (p, re.findall(r".{30}\d{4}-\d{2}-\d{2}", body))
     city = html_text(out / "reports" / "enforcement" / "330100.report.html")
+    assert "地区 ：杭州市（330100） · 评估季度 ：2025年第四季度" in " ".join(city.split())  # Chinese punctuation
     assert "2024年：≤50 天（杭州市政府新闻办 新闻发布会 2025年4月23日）" in city  # a ceiling stays a ceiling

@@ -79,8 +79,9 @@ def header(ctx: ReportContext) -> None:
                      f'padding:8px 12px;font-weight:bold;color:#7a5200">{_e(text)}</div>')
     title = t(L, "report_title", plan=ctx.plan.title(L), section=ctx.section_name())
     parts.append(f"<h1>{_e(title)}</h1>")
-    parts.append(f"<p><b>{_e(t(L, 'geography'))}</b>: {_e(ctx.geography.name(L))} ({_e(ctx.geography.code)}) · "
-                 f"<b>{_e(t(L, 'quarter'))}</b>: {_e(period_label(ctx.quarter, L))}</p>")
+    colon, left, right = ("：", "（", "）") if L == "zh" else (": ", " (", ")")  # 地区：杭州市（330100）
+    parts.append(f"<p><b>{_e(t(L, 'geography'))}</b>{colon}{_e(ctx.geography.name(L))}{left}{_e(ctx.geography.code)}{right}"
+                 f" · <b>{_e(t(L, 'quarter'))}</b>{colon}{_e(period_label(ctx.quarter, L))}</p>")
     parts.append(f'<p class="ipeval-plan-ref">{_e(plan_reference(ctx.plan, L))}</p>')
     parts.append(stage_banner(ctx.plan, ctx.quarter, ctx.assessments, ctx.geography, L))
     _display_html("\n".join(parts))
