@@ -42,6 +42,25 @@ def text_leaks(text: str) -> Counter:
     return c
 
 
+QUARTER_CODE = re.compile(r"(?<![A-Za-z0-9])20\d\dQ[1-4](?![0-9])")
+# what a final report (终期评估) must not say before its annexes: it speaks of completion, not of
+# being on track or of a probability (the method annex may still describe the model's categories)
+MID_TERM = ("按计划推进", "存在风险", "进度滞后", "达标概率", "当前")
+
+
+def document_leaks(text: str) -> Counter:
+    """Counts of what a Chinese Word/PDF document must not contain besides :func:`text_leaks`: a
+    quarter written as a code (2024Q4, not 2024年第四季度), a date written as ISO (2025-04-23, not 2025年4月23日)."""
+    return Counter(quarter_code=len(QUARTER_CODE.findall(text)),
+                   iso_date=len(re.findall(r"(?<![0-9_-])\d{4}-\d{2}-\d{2}(?![0-9])", text)))
+
+
+def final_leaks(text: str) -> Counter:
+    """Counts of mid-term vocabulary in a final report's body (the text before 附件)."""
+    body = text.rsplit("\n附件\n", 1)[0]  # the last one: the contents list 附件 too
+    return Counter({f"mid_term:{w}": body.count(w) for w in MID_TERM if w in body})
+
+
 def line_leaks(lines: list[str]) -> Counter:
     """Counts of line-breaking faults in a PDF's lines: a line starting with closing punctuation,
     one ending with an opening one, and a number split across two lines."""
@@ -94,11 +113,15 @@ def count_run(run_dir: Path) -> dict:
     out = {"docx": Counter(), "pdf": Counter(), "html": Counter()}
     for p in sorted((run_dir / "documents").glob("*.docx")):
         if ".en." not in p.name:
-            out["docx"] += text_leaks(docx_text(p))
+            text = docx_text(p)
+            out["docx"] += text_leaks(text) + document_leaks(text)
     for p in sorted((run_dir / "documents").glob("*.pdf")):
         if ".en." not in p.name:
             lines = pdf_lines(p)
-            out["pdf"] += text_leaks("\n".join(lines)) + line_leaks(lines)
+            text = "\n".join(lines)  # in reading order, tables in place (docx_text puts them last)
+            out["pdf"] += text_leaks(text) + line_leaks(lines) + document_leaks(text)
+            if "终期" in p.name:
+                out["pdf"] += final_leaks(text)
     for p in sorted((run_dir / "reports").glob("*/*.html")) if (run_dir / "reports").is_dir() else []:
         if "audit" not in p.name:
             out["html"] += text_leaks(html_text(p))

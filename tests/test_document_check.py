@@ -15,7 +15,7 @@ import re
 from collections import Counter
 
 import pytest
-from doccheck import docx_text, line_leaks, pdf_lines, text_leaks
+from doccheck import docx_text, document_leaks, final_leaks, line_leaks, pdf_lines, text_leaks
 
 QUARTERS = ("2025Q2", "2025Q4")
 
@@ -37,7 +37,7 @@ def _run_folder(root, settings, plan, geos, frame, quarter: str):
     (run / "assessments.csv").write_bytes(people_csv(table, float_format="%.6g"))
     (run / "validated_data.csv").write_bytes(people_csv(frame))
     bands.to_csv(run / "bands.csv", index=False, float_format="%.6g")
-    (run / "manifest.json").write_text(json.dumps({"quarter": quarter, "run_id": f"test-{quarter}"}), encoding="utf-8")
+    (run / "manifest.json").write_text(json.dumps({"quarter": quarter, "run_id": f"test-{quarter.lower()}"}), encoding="utf-8")
     return run
 
 
@@ -75,7 +75,10 @@ def test_documents_are_clean_chinese(documents, quarter):
             continue
         _, docx_path, pdf_path = item
         lines = pdf_lines(pdf_path)
-        c = text_leaks(docx_text(docx_path)) + text_leaks("\n".join(lines)) + line_leaks(lines)
+        text, pdf = docx_text(docx_path), "\n".join(lines)
+        c = text_leaks(text) + text_leaks(pdf) + line_leaks(lines) + document_leaks(text) + document_leaks(pdf)
+        if quarter == "2025Q4":  # the final report: no 按计划推进, 达标概率, 当前进度 before the annexes
+            c += final_leaks(pdf)
         if sum(c.values()):
             bad[code] = dict(c)
     assert not bad, bad
@@ -172,3 +175,93 @@ def test_chart_text_is_at_least_8pt_on_paper_and_a_zero_series_sits_on_zero():
     if ax.get_legend():
         sizes += [t.get_fontsize() for t in ax.get_legend().get_texts()]
     assert sizes and min(sizes) * scale >= 8
+
+
+def test_leak_counter_finds_quarter_codes_and_mid_term_words():
+    assert document_leaks("期别 2024Q4；2025年第四季度；2025-04-23；2025年4月23日") == Counter(quarter_code=1, iso_date=1)
+    body = "最好的领域（3/4项已实现或按计划推进）\n当前进度\n附件\n概率≥80%为按计划推进"
+    assert final_leaks(body) == Counter({"mid_term:按计划推进": 1, "mid_term:当前": 1})
+
+
+def test_pace_is_written_as_an_increase_or_a_decrease(plan):
+    import pandas as pd
+
+    from helpers.pages.document.narrative import pace_sentence
+
+    ind = plan.indicator("technical_investigators")  # a level target, >= 50 by 2025Q4
+    rising = pd.DataFrame({"period": ["2022Q4", "2025Q4"], "value": [34.0, 45.0]})
+    falling = pd.DataFrame({"period": ["2022Q4", "2025Q4"], "value": [34.0, 31.0]})
+    assert "需每年增加5名，实际年均增加4名" in pace_sentence(ind, {}, rising, "zh")
+    assert "实际年均减少1名" in pace_sentence(ind, {}, falling, "zh")
+    assert "变化" not in pace_sentence(ind, {}, falling, "zh")
+
+
+def test_tied_districts_are_all_named():
+    from helpers.pages.document.narrative import tied_names
+
+    assert tied_names(["淳安县"], "zh") == "淳安县"
+    assert tied_names(["余杭区", "淳安县"], "zh") == "余杭区、淳安县"
+    assert tied_names(["上城区", "拱墅区"] + ["x"] * 9, "zh") == "上城区、拱墅区等11个区县"
+
+
+def test_plan_reference_writes_dates_in_chinese(plan):
+    from helpers.pages.sections import plan_reference
+
+    text = plan_reference(plan, "zh")
+    assert "2023年11月23日起施行" in text and not re.search(r"\d{4}-\d{2}-\d{2}", text), text
+
+
+def test_quarters_in_a_chinese_text_are_written_in_chinese():
+    from helpers.pages.notes import quarters_in_text
+
+    assert quarters_in_text("2024Q3, 2025Q1（修订）", "zh") == "2024年第三季度, 2025年第一季度（修订）"
+    assert quarters_in_text("2024Q3", "en") == "2024Q3"
+    assert quarters_in_text("DEMO_tasks_330100_2024Q4.xlsx", "zh") == "DEMO_tasks_330100_2024Q4.xlsx"  # a file name
+
+
+def test_the_registrys_chinese_texts_have_no_codes(settings):
+    """The registry's *_zh texts are printed on the pages as they are: no YAML keys, no quarter codes."""
+    import yaml
+
+    from doccheck import QUARTER_CODE
+
+    def zh_texts(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if str(k).endswith("_zh") and isinstance(v, str):
+                    yield k, v
+                else:
+                    yield from zh_texts(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from zh_texts(v)
+
+    raw = yaml.safe_load(settings.plan_path.read_text(encoding="utf-8"))
+    bad = [(k, v) for k, v in zh_texts(raw) if QUARTER_CODE.search(v) or re.search(r"\b[a-z_]+: [a-z_]+", v)]
+    assert not bad, bad
+
+
+def test_final_district_report_says_whom_it_shares_its_rank_with(documents):
+    tables = documents["2025Q4"]["_tables"]
+    rank = tables.ranking
+    for code in ("330106", "330127"):
+        text = docx_text(documents["2025Q4"][code][1])
+        r = rank.loc[rank["geography_code"] == code, "rank"].iloc[0]
+        others = int((rank["rank"] == r).sum()) - 1
+        name = tables.geos.get(code).name("zh")
+        said = f"{name}在13个区县中排第{int(r)}位" + (f"（与另外{others}个区县并列）" if others else "（比例相同者并列）")
+        assert said in text, (said, [s for s in text.splitlines() if "在13个区县中" in s])
+
+
+def test_dates_in_a_chinese_text_are_written_in_chinese():
+    from helpers.pages.notes import dates_in_text
+
+    src = "杭州市政府新闻办 新闻发布会 2025-04-23 (press_release_2025-04-23.txt)"
+    assert dates_in_text(src, "zh") == "杭州市政府新闻办 新闻发布会 2025年4月23日 (press_release_2025-04-23.txt)"
+    assert dates_in_text(src, "en") == src
+
+
+def test_cover_and_running_header_have_no_space_inside_chinese_dates(documents):
+    text = docx_text(documents["2025Q4"]["330100"][1])
+    assert "（数据截至2025年12月31日）" in text and "方案有效期：2023年11月23日至2025年4月30日" in text
+    assert not re.search(r"[\u4e00-\u9fff] \d|\d [\u4e00-\u9fff]至|至 \d", text.split("附件")[0])

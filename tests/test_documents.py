@@ -7,6 +7,7 @@ the module; the documents are written from its published folder as ``ipeval repo
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import subprocess
 
@@ -191,7 +192,7 @@ def test_problem_sentence_gives_the_pace_a_target_needed(plan):
     s = pace_sentence(ind, {"required_pace": np.nan, "observed_pace": np.nan}, series, "zh")
     # from 31 (2022Q4) to 37 by 2025Q4: 6 over the same 3 years the observed pace counts = 2.0 points a
     # year (not 6 over 3.125); observed 3 over 3 years = 1.0; a difference of rates is in 个百分点
-    assert "需每年提高2.0个百分点" in s and "实际年均变化1.0个百分点" in s
+    assert "需每年提高2.0个百分点" in s and "实际年均提高1.0个百分点" in s
     flow = plan.indicator("ecommerce_patent_cases")
     s = pace_sentence(flow, {"required_pace": 2000.0, "observed_pace": 1912.0}, series, "en")
     assert "2,000" in s and "1,912" in s
@@ -206,7 +207,7 @@ def test_published_figures_are_marked_real_in_the_sources_annex(tables):
     tables2 = dataclasses.replace(tables, frame=pd.concat([tables.frame, real], ignore_index=True))
     d = build_document(tables2, "330100", "zh")
     src = [b for b in d.blocks if isinstance(b, Table) and "来源" in b.header][0]
-    assert src.rows[0][1] == "杭州市政府新闻办 新闻发布会 2025-04-23" and src.rows[0][2] == "公开发布"
+    assert src.rows[0][1] == "杭州市政府新闻办 新闻发布会 2025年4月23日" and src.rows[0][2] == "公开发布"
     assert "1 个数值取自公开发布的资料" in d.blocks[0].warning
 
 
@@ -334,3 +335,14 @@ def test_chinese_report_pages_have_no_leaks_final(run_dir):
     assert len(pages) >= len(GEOS)  # the section of each geography
     leaks = {p.relative_to(out).as_posix(): dict(c) for p in pages if sum((c := text_leaks(html_text(p))).values())}
     assert not leaks, leaks
+    # a final page speaks of completion and writes quarters in Chinese (its footer's file names aside)
+    from doccheck import QUARTER_CODE
+
+    for p in pages:
+        body = html_text(p).split("来源与可复现信息")[0]
+        head = re.search(r'(?s)<table class="ipeval-headline">.*?</thead>', p.read_text(encoding="utf-8")).group(0)
+        assert not QUARTER_CODE.findall(body) and "达标概率" not in head and "当前进度" not in head, (p, head)
+        assert not re.findall(r"\d{4}-\d{2}-\d{2}", body), (p, re.findall(r".{30}\d{4}-\d{2}-\d{2}", body))
+    city = html_text(out / "reports" / "enforcement" / "330100.report.html")
+    assert "地区 ：杭州市（330100） · 评估季度 ：2025年第四季度" in " ".join(city.split())  # Chinese punctuation
+    assert "2024年：≤50 天（杭州市政府新闻办 新闻发布会 2025年4月23日）" in city  # a ceiling stays a ceiling

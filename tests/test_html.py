@@ -336,6 +336,9 @@ def test_index_links_charts_zip_and_speaks_the_readers_words(tmp_path, plan, geo
     summary = next(p for p in doc.find_all("p") if p.attrs.get("class") == "summary").text()
     assert "已达标：" in summary and "未达标：" in summary and "存在风险" not in summary and "按计划推进" not in summary
     assert "运行编号：r1" in doc.text() and "run:" not in doc.text()
+    # the final assessment's legend and the plan's dates, as a Chinese reader writes them
+    assert "按计划推进" not in doc.text() and "已达标的目标占比" in doc.text()
+    assert "2023年11月23日起施行" in doc.text() and "2023-11-23" not in doc.text()
 
 
 @pytest.mark.e2e
@@ -367,7 +370,7 @@ def test_data_note_is_escaped_in_report(published, tmp_path):
     quality = doc.find_all("table", cls="ipeval-quality")
     assert len(quality) == 1
     row = next(tr for tr in quality[0].find_all("tr") if INDICATOR_NAME in tr.text())
-    assert "2024Q1" in [td.text() for td in row.find_all("td")][3]
+    assert "2024年第一季度" in [td.text() for td in row.find_all("td")][3]  # a Chinese page writes its quarters
     # the footer shows the payload as text
     assert "&lt;script&gt;alert(" in html
 
@@ -462,13 +465,13 @@ def test_report_embeds_the_runs_chart_files(out, plan, code):
 def test_plan_number_and_validity_on_every_page(out):
     for p in [out / "index.html", *(_report(out, c, v) for c in GEOS for v in ("report", "audit"))]:
         text = p.read_text(encoding="utf-8")
-        assert "杭政办函〔2023〕71号" in text and "2025-04-30" in text, p.name
+        assert "杭政办函〔2023〕71号" in text and "有效期至2025年4月30日" in text, p.name  # dates as Chinese writes them
 
 
 @pytest.mark.e2e
 def test_published_figures_marked_with_their_source(out):
     city = _report(out, "330100", "report").read_text(encoding="utf-8")
-    assert 'class="ipeval-published"' in city and "杭州市政府新闻办 新闻发布会 2025-04-23" in city
+    assert 'class="ipeval-published"' in city and "杭州市政府新闻办 新闻发布会 2025年4月23日" in city
     assert "2024年办理各类行政案件2859件" in city  # the publication's own words, in the Chinese page
     assert "公开发布的真实数据" in city  # the banner says which numbers are real and which generated
     district = _report(out, "330106", "report").read_text(encoding="utf-8")

@@ -30,6 +30,10 @@ def test_templates_differ_with_the_numbers(plan):
     city = default_recommendation(rate, _row(rate.id, target_value=37.0, gap=3.83), ["上城区", "拱墅区"])
     assert "差3.83个百分点" in city or "差3.8个百分点" in city
     assert "未达标的区县有上城区、拱墅区（共2个）" in city
+    every = default_recommendation(rate, _row(rate.id, target_value=37.0, gap=3.83), ["上城区", "拱墅区"], 2)
+    assert "全部2个区县均未达标，应逐一督导" in every and "上城区" not in every
+    # one 建议 per recommendation: the parts say 应/宜, never 建议：…，建议…
+    assert all(r.count("建议") == 1 for r in (narrow, wide, years, city, every)), (narrow, wide, years, city)
     assert len({narrow, wide, years, city}) == 4
 
 

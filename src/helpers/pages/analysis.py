@@ -34,6 +34,7 @@ from helpers.pages.analysis_blocks import (  # noqa: F401 - the building blocks,
     year_by_year,
 )
 from helpers.pages.sections import ReportContext, _display_html, _e, _fmt
+from helpers.pages.notes import quarter_label
 from helpers.plan.registry import Target
 
 
@@ -84,14 +85,14 @@ def admin_cases(ctx: ReportContext) -> None:
     if len(s):
         top = s["value"].max()
         out.append(table([t(L, "period"), cases.name(L), ""],
-                         [[_e(p), _e(_fmt(v)), _bar(v, top)] for p, v in zip(s["period"], s["value"])]))
+                         [[_e(quarter_label(p, L)), _e(_fmt(v)), _bar(v, top)] for p, v in zip(s["period"], s["value"])]))
         zone = series(ctx, cases, ctx.geography)
         total = zone.loc[zone["qindex"] >= ctx.plan.zone_start.index, "value"].sum()
         if ctx.geography.is_city or _target(cases).binds == "each_district":
-            out.append(finding(t(L, "an_enf_total", who=ctx.geography.name(L), q=str(ctx.quarter), total=_fmt(total),
+            out.append(finding(t(L, "an_enf_total", who=ctx.geography.name(L), q=quarter_label(ctx.quarter, L), total=_fmt(total),
                                  target=_fmt(_target(cases).value), share=_pct(total / _target(cases).value))))
         else:  # the target is the city's: a district's total is shown for reference, never against it
-            out.append(finding(t(L, "an_enf_total_ref", who=ctx.geography.name(L), q=str(ctx.quarter),
+            out.append(finding(t(L, "an_enf_total_ref", who=ctx.geography.name(L), q=quarter_label(ctx.quarter, L),
                                  total=_fmt(total))))
     _display_html("".join(out))
 
@@ -137,7 +138,7 @@ def ruling_cycle_distribution(ctx: ReportContext) -> str:
     html.append(finding(t(L, "an_cycle", n=len(days), k=int(within.sum()), share=_pct(within.mean()),
                           rulings=_pct(weight[within].sum() / weight.sum()), limit=_fmt(limit),
                           median=_fmt(np.median(days), 1), max=_fmt(days[worst], 1), who=who,
-                          when=rows["period"].iloc[worst])))
+                          when=quarter_label(rows["period"].iloc[worst], L))))
     return "".join(html)
 
 

@@ -142,6 +142,21 @@ def quarter_label(q, lang: str) -> str:
     return f"{m.group(1)}年第{'一二三四'[int(m.group(2)) - 1]}季度"
 
 
+def quarters_in_text(text, lang: str) -> str:
+    """Every quarter code of a text written as :func:`quarter_label` writes it: '2024Q3, 2025Q1'
+    as 2024年第三季度, 2025年第一季度 on a Chinese page."""
+    if lang != "zh":  # an English page keeps its codes
+        return str(text)
+    return re.sub(r"(?<![A-Za-z0-9_])\d{4}Q[1-4](?![0-9])", lambda m: quarter_label(m.group(0), lang), str(text))
+
+
+def dates_in_text(text, lang: str) -> str:
+    """Every ISO date of a text as :func:`date_label` writes it (杭州市政府新闻办 新闻发布会 2025年4月23日)."""
+    if lang != "zh":
+        return str(text)
+    return re.sub(r"(?<![0-9_-])\d{4}-\d{2}-\d{2}(?![0-9])", lambda m: date_label(m.group(0), lang), str(text))
+
+
 def date_label(d, lang: str) -> str:
     """An ISO date as 2025年12月31日 (zh)."""
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2}).*", str(d))

@@ -13,6 +13,7 @@ from html import escape as _e
 from pathlib import Path
 
 from helpers.data.press_figures import MARK, city_values, figure_text, press_figures, published_date_zh
+from helpers.pages.notes import quarter_label
 
 
 @lru_cache(maxsize=4)
@@ -79,7 +80,7 @@ def context_html(root, section: str, lang: str = "zh") -> str:
     head = ["数值", "期别", "用途", "原文", "来源"] if lang == "zh" else ["Figure", "Period", "Use", "Words", "Source"]
     body = "".join(
         "<tr>" + "".join(f"<td>{c}</td>" for c in (
-            f'<span class="ipeval-published">{MARK} {_e(_figure(r, lang))}</span>', _e(r["period"]),
+            f'<span class="ipeval-published">{MARK} {_e(_figure(r, lang))}</span>', _e(quarter_label(r["period"], lang)),
             _e(use[r["use"]]), *_words_source(root, r, lang))) + "</tr>" for r in rows)
     title = "公开发布数据（全部）" if lang == "zh" else "Published figures (all)"
     return (f"<h3>{_e(title)}</h3><table class=\"ipeval-analysis ipeval-text\"><thead><tr>"
@@ -107,7 +108,7 @@ def _words_source(root, r: dict, lang: str) -> tuple[str, str]:
 def annex_rows(root) -> list[list[str]]:
     """附件2's list of published figures: 序号, 数值, 期别, 用途, 原文, 来源."""
     use = {"city_value": "作为全市数值", "context": "作为背景"}
-    return [[str(k), f"{MARK}{figure_text(r)}", r["period"], use[r["use"]], r["says"].replace(",", "，"),
+    return [[str(k), f"{MARK}{figure_text(r)}", quarter_label(r["period"], "zh"), use[r["use"]], r["says"].replace(",", "，"),
              source_text(r)] for k, r in enumerate(figures(root), start=1)]
 
 
@@ -148,7 +149,7 @@ def add_published_figures(doc, tables, geo_code: str, lang: str = "zh"):
             if isinstance(b, Table) and b.caption:
                 b.caption = _shift_caption(b.caption, 1)
         table = Table(["序号", "数值", "期别", "用途", "原文", "来源"] if zh else en.ANNEX_HEAD,
-                      annex_rows(root) if zh else en.annex_rows_en(root), [8, 22, 14, 16, 62, 34],
+                      annex_rows(root) if zh else en.annex_rows_en(root), [8, 22, 26, 16, 50, 34],
                       caption=dt(lang, "table_caption", n=n, name="公开发布数据一览" if zh else en.ANNEX_NAME),
                       font_size=8, align=["C", "R", "C", "C", "L", "L"])
         # after 附件2's own table of sources (the annex's first table), before whatever follows it

@@ -241,6 +241,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         downloads=download_links(downloads or [], Path(out_path).parent, lang), manifest={(_FOOTER_ZH.get(k, k) if lang == "zh" else k): v for k, v in (manifest or {}).items()},
         failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
+        final=final,  # the final assessment's legend: achieved, not 'or on track'
         changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
         colon="：" if lang == "zh" else ": ",
         top_name=geos.city.name(lang),  # 杭州市概况, 全国概况: the plan's top geography, not "the city"

@@ -9,6 +9,8 @@ import pandas as pd
 from helpers.i18n import t
 from helpers.pages.context import ReportContext
 from helpers.pages.display import _display_html, _e, _fmt
+from helpers.pages.notes import dates_in_text
+from helpers.pages.stage import period_label
 
 
 def _published_here(ctx: ReportContext) -> pd.DataFrame:
@@ -38,7 +40,7 @@ def published_figures(ctx: ReportContext) -> None:
     for _, r in p.iterrows():
         ind = ctx.plan.indicator(r["indicator_id"])
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
-            _e(ind.name(L)), _e(r["period"]),
+            _e(ind.name(L)), _e(period_label(r["period"], L)),
             f'<span class="ipeval-published">◆ {_e(value_cell(ctx.settings.root, r["indicator_id"], r["period"], _fmt(r["value"], 1)))} {_e(ind.unit(L))}</span>',
             *_source_words(ctx, r)]) + "</tr>")
     out.append("</tbody></table>")
@@ -54,7 +56,7 @@ def _source_words(ctx: ReportContext, r) -> list[str]:
 
     fig = None if ctx.lang == "zh" else city_figure(ctx.settings.root, r["indicator_id"], str(r["period"]))
     if fig is None and ctx.lang == "zh":
-        return [_e(r["source"]), _e(r["says"])]
+        return [_e(dates_in_text(r["source"], "zh")), _e(r["says"])]  # 2025年4月23日, never 2025-04-23
     if fig is None:  # a publication we keep no translation of: its Chinese quoted, our remark after it
         remark = f" ({r['remark']})" if r.get("remark") else ""
         return [_e(_quoted(r["source"])), _e(_quoted(r["says"]) + remark)]

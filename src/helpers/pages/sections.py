@@ -43,11 +43,14 @@ def open_page(**parameters) -> ReportContext:
 
 def plan_reference(plan, lang: str) -> str:
     """The plan's document number, issuer and validity, as one line (shown on every page)."""
+    from helpers.pages.notes import date_label  # 2023年11月23日 on a Chinese page, never 2023-11-23
+
     m = plan.meta
-    since, until = m.get("in_force_from", ""), m.get("in_force_until", "")
+    since, until = date_label(m.get("in_force_from", ""), lang), date_label(m.get("in_force_until", ""), lang)
     validity = t(lang, "plan_validity", since=since, until=until) if since and until else ""
     return t(lang, "plan_reference", number=m.get("document_number", ""), title=plan.title(lang),
-             issuer=m.get(f"issuer_{lang}", m.get("issuer_zh", "")), issued=m.get("issued", ""), validity=validity)
+             issuer=m.get(f"issuer_{lang}", m.get("issuer_zh", "")), issued=date_label(m.get("issued", ""), lang),
+             validity=validity)
 
 
 def header(ctx: ReportContext) -> None:
@@ -55,7 +58,10 @@ def header(ctx: ReportContext) -> None:
     L = ctx.lang
     parts = []
     if ctx.demo:
-        sources = sorted(set(ctx.published["source"])) if ctx.published is not None and len(ctx.published) else []
+        from helpers.pages.notes import dates_in_text  # 2025年4月23日 on a Chinese page, not 2025-04-23
+
+        sources = sorted({dates_in_text(x, L) for x in ctx.published["source"]}) \
+            if ctx.published is not None and len(ctx.published) else []
         text = t(L, "demo_banner")
         if sources:
             text += t(L, "demo_banner_published", sources="；".join(sources) if L == "zh" else "; ".join(sources))
@@ -63,8 +69,9 @@ def header(ctx: ReportContext) -> None:
                      f'padding:8px 12px;font-weight:bold;color:#7a5200">{_e(text)}</div>')
     title = t(L, "report_title", plan=ctx.plan.title(L), section=ctx.section_name())
     parts.append(f"<h1>{_e(title)}</h1>")
-    parts.append(f"<p><b>{_e(t(L, 'geography'))}</b>: {_e(ctx.geography.name(L))} ({_e(ctx.geography.code)}) · "
-                 f"<b>{_e(t(L, 'quarter'))}</b>: {_e(period_label(ctx.quarter, L))}</p>")
+    colon, left, right = ("：", "（", "）") if L == "zh" else (": ", " (", ")")  # 地区：杭州市（330100）
+    parts.append(f"<p><b>{_e(t(L, 'geography'))}</b>{colon}{_e(ctx.geography.name(L))}{left}{_e(ctx.geography.code)}{right}"
+                 f" · <b>{_e(t(L, 'quarter'))}</b>{colon}{_e(period_label(ctx.quarter, L))}</p>")
     parts.append(f'<p class="ipeval-plan-ref">{_e(plan_reference(ctx.plan, L))}</p>')
     parts.append(stage_banner(ctx.plan, ctx.quarter, ctx.assessments, ctx.geography, L))
     _display_html("\n".join(parts))
@@ -103,8 +110,14 @@ def headline_table(ctx: ReportContext) -> None:
         _display_html(f"<p>{_e(t(L, 'no_rows'))}</p>")
         return
     head = ["indicator", "latest", "progress", "target", "due", "gap", "probability", "forecast", "status", "sdg_category"]
+    from helpers.model.assess import assessment_stage
+
+    # the final assessment (终期评估) speaks of completion: no probability or forecast columns
+    final = assessment_stage(ctx.plan, ctx.quarter) == "final"
+    keep = [h not in ("probability", "forecast") for h in head] if final else [True] * len(head)
     out = [f"<h2>{_e(t(L, 'headline'))}</h2>", '<table class="ipeval-headline"><thead><tr>']
-    out += [f"<th>{_e(t(L, h))}</th>" for h in head] + ["</tr></thead><tbody>"]
+    out += [f"<th>{_e(t(L, 'progress_final' if final and h == 'progress' else h))}</th>"
+            for h, k in zip(head, keep) if k] + ["</tr></thead><tbody>"]
     for ind_id, r in rows.iterrows():
         ind = ctx.plan.indicator(ind_id)
         tgt = ind.target
@@ -120,7 +133,7 @@ def headline_table(ctx: ReportContext) -> None:
         fc = "—"
         if np.isfinite(r.get("forecast_median", np.nan)):
             fc = f"{_fmt(r['forecast_median'])} [{_fmt(r['forecast_lo80'])}, {_fmt(r['forecast_hi80'])}]"
-        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c, k in zip([
             _e(ind.name(L)),
             f"{_e(fmt_number(r['latest_value'], u))} <small>({_e(period_label(r['latest_period'], L))})</small>",
             _e(fmt_number(r["progress_value"], u)),
@@ -132,7 +145,7 @@ def headline_table(ctx: ReportContext) -> None:
             _e(fc),
             status_badge(r["status"], L) + _settled_text(r, L),
             _e(SDG_NAMES[L].get(r["sdg_category"], r["sdg_category"])),
-        ]) + "</tr>")
+        ], keep) if k) + "</tr>")
     out.append("</tbody></table>")
     if ctx.section == "overview":  # the standard 指标完成情况一览表 (helpers.pages.standard)
         from helpers.pages.standard import standard_html
@@ -203,8 +216,14 @@ def indicator_charts(ctx: ReportContext) -> None:
         interpretation = ind.interpretation_text(L)
         interp = f"<br><i>{_e(t(L, 'interpretation'))}{_e(interpretation)}</i>" if interpretation else ""
         mine = published[published["indicator_id"] == ind.id]
+        from helpers.pages.notes import dates_in_text
+        from helpers.pages.published import value_cell  # a ceiling as ≤50, as the release says 50日内
+
+        colon, left, right = ("：", "（", "）") if L == "zh" else (": ", "(", ")")  # 2024年第四季度：62.6 件/万人（…）
         pub = "".join(f'<br><span class="ipeval-published">◆ {_e(t(L, "published_marker"))}</span> '
-                      f'{_e(p["period"])}: {_e(_fmt(p["value"], 1))} {_e(ind.unit(L))} ({_e(p["source"])})'
+                      f'{_e(period_label(p["period"], L))}{colon}'
+                      f'{_e(value_cell(ctx.settings.root, ind.id, p["period"], _fmt(p["value"], 1)))} {_e(ind.unit(L))}'
+                      f'{left}{_e(dates_in_text(p["source"], L))}{right}'
                       for _, p in mine.iterrows())
         _display_html(f'<p class="ipeval-methods"><small>{_e(note)}<br>{_e(clause)}{interp}{pub}</small></p>')
 
@@ -289,6 +308,7 @@ def district_comparison(ctx: ReportContext) -> None:
 def data_quality(ctx: ReportContext) -> None:
     """Missing periods, values not yet reported, revised values and outliers, per indicator."""
     from helpers.data.quality import quality_table
+    from helpers.pages.notes import quarters_in_text  # 2025年第一季度, not 2025Q1, on a Chinese page
 
     L = ctx.lang
     q = quality_table(ctx.frame, ctx.indicators, ctx.geography, ctx.geos, ctx.quarter)
@@ -299,8 +319,8 @@ def data_quality(ctx: ReportContext) -> None:
     for ind in ctx.indicators:
         r = q.get(ind.id, {})
         out.append("<tr>" + "".join(f"<td>{_e(x)}</td>" for x in [
-            ind.name(L), r.get("missing") or none, r.get("late") or none, r.get("revised") or none,
-            r.get("outliers") or none]) + "</tr>")
+            ind.name(L)] + [quarters_in_text(r.get(k) or none, L) for k in ("missing", "late", "revised", "outliers")])
+            + "</tr>")
     out.append("</tbody></table>")
     _display_html("\n".join(out))
 

@@ -21,6 +21,7 @@ from helpers.run.incremental import (
 )
 from helpers.run.inputs import RunInputs
 from helpers.run.jobs import Job
+from helpers.pages.notes import quarter_label
 from helpers.run.publish import published_dir
 
 
@@ -56,7 +57,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
                   output_dir=str(staging), parameters={"report_input": str(write_report_input(page, staging))},
                   input_hash=h, start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout,
                   retries=ex.retries, fork_kernels=ex.fork_kernels,
-                  title=f"{geos.get(code).name(inp.lang)} · {plan.page_name(section, inp.lang)} · {q}",
+                  title=f"{geos.get(code).name(inp.lang)} · {plan.page_name(section, inp.lang)} · {quarter_label(q, inp.lang)}",
                   provenance=report_prov)
         old = prev_jobs.get((section, code))
         if (not force and old and prev_dir is not None and old.get("status") == "ok" and old.get("input_hash") == h

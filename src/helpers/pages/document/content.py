@@ -141,13 +141,15 @@ def _problems(tables: RunTables, geo, records: list, lang: str) -> list:
     blocks: list = [Heading(dt(lang, "h_problems"), 1)]
     problems = [r for r in records if nv.verdict(r) in nv.PROBLEMS]
     problems.sort(key=lambda r: (r["probability"] if np.isfinite(r["probability"]) else 0.0, r["indicator_id"]))
+    if tables.final:  # every probability is 0 once due: the largest shortfall first, as 主要结论 names it
+        problems.sort(key=lambda r: (_achieved_share(tables.plan.indicator(r["indicator_id"]), r), r["indicator_id"]))
     if not problems:
         return blocks + [Para(dt(lang, "p_none"))]
     blocks.append(Para(dt(lang, "p_intro_final" if tables.final else "p_intro")))
     for k, r in enumerate(problems, start=1):
         ind = tables.plan.indicator(r["indicator_id"])
         series = indicator_series(tables.frame, ind, geo, tables.geos, tables.quarter)
-        problem, rec = nv.problem_sentence(ind, r, series, lang)
+        problem, rec = nv.problem_sentence(ind, r, series, lang, final=tables.final)
         blocks.append(Para(f"{k}. {problem}"))
         blocks.append(Para(rec, "note"))
     return blocks
@@ -215,7 +217,7 @@ def _cover(tables: RunTables, geo, lang: str, kind: str, n_real: int) -> Cover:
 def _section_table(inds, by_id, lang, name, counter, final: bool = False) -> Table:
     """One section's targets: the measure each is judged on (never a lone quarter), the target and
     the verdict; the probability only mid-term, and never on a row shown for reference."""
-    keys = ["t_indicator", "t_current", "t_target", "t_due"] + ([] if final else ["t_probability"]) + ["t_status"]
+    keys = ["t_indicator", "t_current_final" if final else "t_current", "t_target", "t_due"] + ([] if final else ["t_probability"]) + ["t_status"]
     head = [dt(lang, k) for k in keys]
     body = []
     for ind in inds:
@@ -237,6 +239,16 @@ def _section_table(inds, by_id, lang, name, counter, final: bool = False) -> Tab
                  font_size=8.5, align=["L", "R", "L", "C"] + ([] if final else ["R"]) + ["C"])
 
 
+def _achieved_share(ind, r: dict) -> float:
+    """The share of a target achieved (1.0 when it cannot be computed): 3 of ≥4 is 0.75, 46 days
+    against ≤50 is 1.09."""
+    v = r.get("progress_value", np.nan)
+    t = ind.target.value if ind.target else np.nan
+    if not (isinstance(v, float) and np.isfinite(v) and v > 0 and t > 0):
+        return 1.0
+    return v / t if ind.target.direction == "at_least" else t / v
+
+
 def _due_label(due, lang: str) -> str:
     """A due quarter as the plan dates it: 到2025年 is the year's end, written 2025年."""
     return quarter_label(due.year if due.q == 4 else due, lang)
@@ -255,7 +267,7 @@ def _districts(tables: RunTables, geo, lang: str, counter) -> list:
     names = {g.code: g.name(lang) for g in tables.geos.all}
     if len(rank):
         body = [[str(r.rank), names[r.geography_code], str(r.n), f"{nv.pct(r.good / r.n) if r.n else '—'}%",
-                 nv.num(r.expected)] + ([] if final else [f"{r.rank_lo}—{r.rank_hi}"]) for r in rank.itertuples()]
+                 str(int(round(r.expected))) if final else nv.num(r.expected)] + ([] if final else [f"{r.rank_lo}—{r.rank_hi}"]) for r in rank.itertuples()]
         here = [k for k, r in enumerate(rank.itertuples()) if r.geography_code == geo.code]
         keys = (("t_rank", "t_district", "t_targets", "t_share_done", "t_done") if final else
                 ("t_rank", "t_district", "t_targets", "t_share_good", "t_expected", "t_rank80"))
@@ -264,12 +276,18 @@ def _districts(tables: RunTables, geo, lang: str, counter) -> list:
                                     name=dt(lang, "c_ranking_final" if final else "c_ranking")),
                          align=["C", "L", "R", "R", "R", "C"][:len(keys)], highlight_rows=here))
         first, last = rank.iloc[0], rank.iloc[-1]
-        out.append(Para(dt(lang, "d_top_final" if final else "d_top", first=names[first.geography_code],
-                           share=nv.pct(first.share),
-                           last=names[last.geography_code], lshare=nv.pct(last.share))))
+        if final:  # equal shares share a rank: name every district at the top and the bottom
+            top = [names[c] for c in rank.loc[rank["rank"] == first["rank"], "geography_code"]]
+            bottom = [names[c] for c in rank.loc[rank["rank"] == last["rank"], "geography_code"]]
+        else:
+            top, bottom = [names[first.geography_code]], [names[last.geography_code]]
+        out.append(Para(dt(lang, "d_top_final" if final else "d_top", first=nv.tied_names(top, lang),
+                           share=nv.pct(first.share), last=nv.tied_names(bottom, lang), lshare=nv.pct(last.share))))
         if here:
             r = rank.iloc[here[0]]
-            out.append(Para(dt(lang, "d_here_final", geo=geo.name(lang), rank=int(r["rank"])) if final else
+            others = int((rank["rank"] == r["rank"]).sum()) - 1  # 与另外10个区县并列, not a lone 第1位
+            out.append(Para(dt(lang, "d_here_final_tied" if others else "d_here_final", geo=geo.name(lang),
+                               rank=int(r["rank"]), others=others) if final else
                             dt(lang, "d_here", geo=geo.name(lang), rank=int(r["rank"]), lo=int(r.rank_lo),
                                hi=int(r.rank_hi))))
     # the targets that bind districts: district rows judged on their own
@@ -278,16 +296,20 @@ def _districts(tables: RunTables, geo, lang: str, counter) -> list:
         for r in tables.records.get(g.code, []):
             by_ind.setdefault(r["indicator_id"], []).append(nv.verdict(r))
     body = []
-    for ind in tables.plan.targets:
-        vs = by_ind.get(ind.id, [])
-        if any(vs):
-            body.append([ind.name(lang)] + [str(vs.count(v)) for v in nv.VERDICTS])
+    shown = [ind for ind in tables.plan.targets if any(by_ind.get(ind.id, []))]
+    verdicts: tuple[str, ...] = nv.VERDICTS
+    if final:  # no 按计划推进/存在风险 columns of zeros once every target is due
+        seen = {v for ind in shown for v in by_ind[ind.id]}
+        verdicts = tuple(v for v in nv.VERDICTS if v in ("achieved", "missed") or v in seen)
+    for ind in shown:
+        vs = by_ind[ind.id]
+        body.append([ind.name(lang)] + [str(vs.count(v)) for v in verdicts])
     if body:
         out.append(Para(dt(lang, "d_bind_intro")))
-        out.append(Table([dt(lang, "t_indicator")] + [nv.verdict_label(v, lang) for v in nv.VERDICTS], body,
-                         [46] + [110 / len(nv.VERDICTS)] * len(nv.VERDICTS), font_size=8,
+        out.append(Table([dt(lang, "t_indicator")] + [nv.verdict_label(v, lang) for v in verdicts], body,
+                         [46] + [110 / len(verdicts)] * len(verdicts), font_size=8,
                          caption=dt(lang, "table_caption", n=counter.next_table(), name=dt(lang, "c_bind")),
-                         align=["L"] + ["R"] * len(nv.VERDICTS)))
+                         align=["L"] + ["R"] * len(verdicts)))
     else:
         out.append(Para(dt(lang, "d_bind_none")))
     return out
@@ -301,7 +323,9 @@ def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table
     for (ind_id, source), n in per.items():
         if ind_id in names:
             k = source_kind(source, tables.demo)
-            body.append([names[ind_id], dt(lang, "demo_source_label") if k == "demo" else source,
+            from helpers.pages.notes import dates_in_text  # 2025年4月23日 in a Chinese annex
+
+            body.append([names[ind_id], dt(lang, "demo_source_label") if k == "demo" else dates_in_text(source, lang),
                          kinds[k], str(int(n))])
     order = {i.id: k for k, i in enumerate(shown)}
     inv = {v: k for k, v in names.items()}

@@ -68,8 +68,9 @@ def _num(x, unit: str | None = None) -> str:
     return num(x, unit=unit)
 
 
-def default_recommendation(ind, row: dict, missed_districts: list[str]) -> str:
-    """The template recommendation for one target, chosen by the numbers (zh)."""
+def default_recommendation(ind, row: dict, missed_districts: list[str], n_districts: int = 0) -> str:
+    """The template recommendation for one target, chosen by the numbers (zh); ``n_districts``: how
+    many districts the target binds (every one missed: 全部13个区县均未达标)."""
     from helpers.pages.document.narrative import missed_years, verdict
 
     v = verdict(row)
@@ -82,27 +83,28 @@ def default_recommendation(ind, row: dict, missed_districts: list[str]) -> str:
     parts = []
     if v == "missed":
         if years and not gap:
-            parts.append(f"{name}在{years}年未达到年度目标，期末已回到目标水平以上，建议将年度目标分解到季度，避免个别年份回落")
+            parts.append(f"{name}在{years}年未达到年度目标，期末已回到目标水平以上，宜将年度目标分解到季度，避免个别年份回落")
         elif np.isfinite(share) and share <= NARROW:
             parts.append(f"{name}差距较小（差{_num(gap, gap_unit)}{gap_unit}，为目标值的{share * 100:.1f}%），"
-                         "建议巩固现有做法、查找末端短板，在下一阶段尽早补齐")
+                         "宜巩固现有做法、查找末端短板，在下一阶段尽早补齐")
         elif np.isfinite(share):
             parts.append(f"{name}差距较大（差{_num(gap, gap_unit)}{gap_unit}，为目标值的{share * 100:.1f}%），"
-                         "建议复核目标测算口径和可行性，制定专项措施并明确责任单位和完成时限")
+                         "应复核目标测算口径和可行性，制定专项措施并明确责任单位和完成时限")
         else:
-            parts.append(f"{name}未在期限内实现，建议分析原因并明确责任单位和完成时限")
+            parts.append(f"{name}未在期限内实现，应分析原因并明确责任单位和完成时限")
         if years and gap:
             parts.append(f"其中{years}年未达到年度目标")
     elif v == "off_track":
         need = row.get("required_pace", np.nan)
         pace = f"，需将年度进度提高到每年{_num(need, unit)}{unit}左右" if need is not None and np.isfinite(need) else ""
-        parts.append(f"{name}按当前趋势难以按期实现{pace}，建议按季度调度")
+        parts.append(f"{name}按当前趋势难以按期实现{pace}，应按季度调度")
     else:
-        parts.append(f"{name}存在不能按期实现的风险（差{_num(gap, gap_unit)}{gap_unit}），建议加强调度、按季度跟踪")
+        parts.append(f"{name}存在不能按期实现的风险（差{_num(gap, gap_unit)}{gap_unit}），应加强调度、按季度跟踪")
     if missed_districts:
         shown = "、".join(missed_districts[:6]) + ("等" if len(missed_districts) > 6 else "")
-        parts.append(f"未达标的区县有{shown}（共{len(missed_districts)}个），建议对其逐一督导")
-    return "建议：" + "；".join(parts) + "。"
+        parts.append(f"全部{len(missed_districts)}个区县均未达标，应逐一督导" if len(missed_districts) == n_districts
+                     else f"未达标的区县有{shown}（共{len(missed_districts)}个），应逐一督导")
+    return "建议：" + "；".join(parts) + "。"  # one 建议, the parts say 应/宜 (not 建议：…，建议…)
 
 
 def _missed_districts(tables, ind_id: str) -> list[str]:
@@ -142,7 +144,7 @@ def apply_judgement(doc, tables, geo_code: str, lang: str = "zh"):
             b.text = f"{m.group(1)}. {ind.name_zh}：{own['problem_zh']}"
         rec = f"建议：{own['recommendation_zh']}" if own.get("recommendation_zh") else default_recommendation(
             ind, rows[ind.id], _missed_districts(tables, ind.id) if geo.is_city and ind.target
-            and ind.target.binds == "each_district" else [])
+            and ind.target.binds == "each_district" else [], len(tables.geos.districts))
         nxt = blocks[k + 1] if k + 1 < len(blocks) else None
         if isinstance(nxt, Para) and nxt.style == "note":
             nxt.text = rec

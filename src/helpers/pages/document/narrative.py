@@ -121,6 +121,8 @@ def indicator_sentence(ind, row: dict, lang: str, city_value=np.nan) -> str:
             if gap else dt(lang, "missed"))
     elif v == "insufficient_data":
         text = dt(lang, "v_insufficient")
+    elif v == "pending_publication":  # awaiting a publication: not judged, so no "rule-based" note
+        text = dt(lang, "v_pending_final", status=verdict_label(v, lang))
     elif row.get("decided_by") == "rules" or not np.isfinite(row.get("probability", np.nan)):
         text = dt(lang, "v_rules_only", status=verdict_label(v, lang))
     else:
@@ -174,7 +176,8 @@ def findings(plan, geo, records: list, quarter: Quarter, lang: str, n_real: int,
             by_section.append((good / len(part), good, len(part), sec.name(lang)))
     if len(by_section) >= 2:
         best, worst = max(by_section), min(by_section)
-        out.append(dt(lang, "f_best_section", name=best[3], good=best[1], n=best[2], worst=worst[3],
+        key = "f_best_section_final" if is_final(plan, quarter) else "f_best_section"
+        out.append(dt(lang, key, name=best[3], good=best[1], n=best[2], worst=worst[3],
                       wgood=worst[1], wn=worst[2]))
     gaps = []
     for r in judged:
@@ -184,7 +187,8 @@ def findings(plan, geo, records: list, quarter: Quarter, lang: str, n_real: int,
             gaps.append((r["progress_value"] / ind.target.value, ind, r))
     if gaps:
         ratio, ind, r = min(gaps, key=lambda g: g[0])
-        out.append(dt(lang, "f_largest_gap", value=num(r["progress_value"], unit=ind.unit(lang)), ratio=pct(ratio),
+        key = "f_largest_gap_final" if is_final(plan, quarter) else "f_largest_gap"
+        out.append(dt(lang, key, value=num(r["progress_value"], unit=ind.unit(lang)), ratio=pct(ratio),
                       **_target_args(ind, lang)))
     n_city = sum(r["status"] == "city_target" for r in records)
     if n_city:
@@ -253,15 +257,21 @@ def pace_sentence(ind, row: dict, series: pd.DataFrame, lang: str) -> str:
     if p is None:
         return ""
     args = dict(start=quarter_label(p["start"], lang), due=quarter_label(t.due.year, lang), unit=unit)
+    need, obs = p["need"], p["obs"]
+    if lang == "zh":  # 每年增加2,543件 / 减少, never 每年变化-2,543件
+        up, down = ("w_up_rate", "w_down_rate") if unit == "%" else ("w_up", "w_down")
+        args.update(need_verb=dt(lang, up if need >= 0 else down), obs_verb=dt(lang, up if obs >= 0 else down))
+        need, obs = abs(need), abs(obs)
     if unit == "%":
-        return dt(lang, "p_pace_rate_points", v0=num(p["v0"], unit=unit), need=num(p["need"], digits=1),
-                  obs=num(p["obs"], digits=1), **args)
-    return dt(lang, "p_pace_level_years", v0=num(p["v0"], unit=unit), need=num(p["need"], unit=unit),
-              obs=num(p["obs"], unit=unit), **args)
+        return dt(lang, "p_pace_rate_points", v0=num(p["v0"], unit=unit), need=num(need, digits=1),
+                  obs=num(obs, digits=1), **args)
+    return dt(lang, "p_pace_level_years", v0=num(p["v0"], unit=unit), need=num(need, unit=unit),
+              obs=num(obs, unit=unit), **args)
 
 
-def problem_sentence(ind, row: dict, series: pd.DataFrame, lang: str) -> tuple[str, str]:
-    """(the problem, the recommendation) for a target missed, off track or at risk."""
+def problem_sentence(ind, row: dict, series: pd.DataFrame, lang: str, final: bool = False) -> tuple[str, str]:
+    """(the problem, the recommendation) for a target missed, off track or at risk; the final
+    report says what was achieved (实际完成), not where a target stands now (当前)."""
     v = verdict(row)
     p = row.get("probability", np.nan)
     label = verdict_label(v or "", lang)  # v is a problem verdict here, never None
@@ -270,7 +280,7 @@ def problem_sentence(ind, row: dict, series: pd.DataFrame, lang: str) -> tuple[s
     args = _target_args(ind, lang)
     if v == "missed" and missed_years(row, lang):
         label = dt(lang, "v_missed_years", years=missed_years(row, lang))
-    problem = dt(lang, "p_item", verdict=label, value=num(row.get("progress_value"), unit=args["unit"]),
+    problem = dt(lang, "p_item_final" if final else "p_item", verdict=label, value=num(row.get("progress_value"), unit=args["unit"]),
                  pace=pace_sentence(ind, row, series, lang), **args).strip()
     gap = _gap_text(row, args["unit"]) or "—"
     if v == "missed" and missed_years(row, lang):
@@ -283,6 +293,15 @@ def problem_sentence(ind, row: dict, series: pd.DataFrame, lang: str) -> tuple[s
     else:
         rec = dt(lang, "r_risk", gap=gap, name=args["name"], unit="个百分点" if args["unit"] == "%" and lang == "zh" else args["unit"])
     return problem, rec
+
+
+def tied_names(names: list[str], lang: str) -> str:
+    """Geographies sharing a rank, named as a reader expects: one name, up to three joined
+    (上城区、拱墅区), more as the first two and the count (上城区、拱墅区等11个区县)."""
+    sep = "、" if lang == "zh" else ", "
+    if len(names) <= 3:
+        return sep.join(names)
+    return dt(lang, "tied_many", names=sep.join(names[:2]), n=len(names))
 
 
 def district_ranking(records: dict, geos, draws: int = 2000, seed: int = 20231023) -> pd.DataFrame:
