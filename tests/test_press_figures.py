@@ -125,4 +125,4 @@ def test_english_pages_name_the_press_release_in_english_and_quote_other_publica
     other = {**release, "period": "2021", "source": "杭州市官方统计（2021年）", "says": "行政案件", "remark": ""}
     assert _source_words(ctx, other) == ["“杭州市官方统计（2021年）”", "“行政案件”"]
     assert _source_words(SimpleNamespace(lang="zh", settings=ctx.settings), release) == [
-        "杭州市政府新闻办 新闻发布会 2025-04-23", "2024年办理各类行政案件2859件"]
+        "杭州市政府新闻办 新闻发布会 2025年4月23日", "2024年办理各类行政案件2859件"]  # a Chinese date on a Chinese page
