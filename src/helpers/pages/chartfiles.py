@@ -219,12 +219,6 @@ def zip_charts(run_dir: str | Path, out: str | Path | None = None, cache_dir: st
     return out
 
 
-if __name__ == "__main__":  # python -m helpers.pages.chartfiles outputs/2025Q2 [charts.zip]
-    import sys
-
-    print(zip_charts(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
-
-
 def show_chart(run_dir, indicator_id: str, geography_code: str, alt: str) -> bool:
     """Show the run's chart in a notebook as inline SVG; False when the run has none (draw it then).
 
@@ -252,3 +246,9 @@ def chart_title(run_dir: str | Path, indicator_id: str, geography_code: str) -> 
         return ""
     index = json.loads(path.read_text(encoding="utf-8"))
     return index.get(indicator_id, {}).get(geography_code, {}).get("title", "")
+
+
+if __name__ == "__main__":  # python -m helpers.pages.chartfiles outputs/2025Q2 [charts.zip]
+    import sys
+
+    print(zip_charts(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
