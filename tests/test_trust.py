@@ -53,14 +53,14 @@ def test_a_lost_store_is_rebuilt_from_received_never_reseeded_from_demo(how, sto
         store.path.unlink()
     _files, state, view, _rec = read_view(proj, plan, geos)
     assert _value(view) == "150"
-    assert len(state["vintages"]) == 2 and "rebuilt" in state["notes"][0]
-    assert "rebuilt" in caplog.text
+    assert len(state["vintages"]) == 2 and "重建" in state["notes"][0]
+    assert "重建" in caplog.text
 
 
 def test_a_fresh_clone_is_seeded_and_says_so(proj, plan, geos, caplog):
     st = ObservationStore.of(proj)
     note = st.ensure_seed(proj.data_path, plan, geos)
-    assert "seeded" in note and "seeded" in caplog.text and len(st.vintages()) == 1
+    assert "新建观测数据库" in note and "新建观测数据库" in caplog.text and len(st.vintages()) == 1
 
 
 def test_an_edited_cached_view_is_never_read(store, proj, plan, geos):

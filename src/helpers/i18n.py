@@ -819,6 +819,9 @@ ERROR_TEXTS = {
         "cal_row_positive": "数值须为正数",
         "cal_row_t": "序列 {name}：t 须从 1 起连续编号到 N，不能缺号或重号",
         "task_responsible_en_length": "{where}：responsible_en 应与 responsible_zh 逐一对应（{n} 项），现为 {k} 项",
+        "store_rebuilt": "观测数据库 {name} 缺失或为空：已根据 {folder}/ 中的 {n} 个报送文件重建（未使用演示数据）",
+        "store_seeded": "新建观测数据库：已载入 {seed}（新克隆的项目；各区县报表请用 `ipeval ingest` 入库）",
+        "store_seed_changed": "{seed} 已更改：作为第 {vintage} 版入库",
     },
     "en": {
         "quarter_invalid": "{q} is not a valid quarter",
@@ -1039,6 +1042,9 @@ ERROR_TEXTS = {
         "cal_row_positive": "values must be positive numbers",
         "cal_row_t": "series {name}: t must run 1..N without gaps",
         "task_responsible_en_length": "{where}: responsible_en must match responsible_zh one to one ({n}), not {k}",
+        "store_rebuilt": "the observation store {name} was missing or empty: rebuilt from the {n} file(s) in {folder}/ (not from the demonstration data)",
+        "store_seeded": "a new observation store: seeded from {seed} (a fresh clone; ingest the districts' returns with `ipeval ingest`)",
+        "store_seed_changed": "{seed} changed: ingested as vintage {vintage}",
     },
 }
 #: the language error messages are written in (:func:`use_error_language`)

@@ -363,15 +363,13 @@ class ObservationStore:
             kept = self.received_files()
             if kept:
                 done = self.rebuild(plan, geos)
-                note = (f"the observation store {self.path.name} was missing or empty: rebuilt from the "
-                        f"{len(done)} file(s) in {self.received_dir.name}/ (not from the demonstration data)")
+                note = et("store_rebuilt", name=self.path.name, n=len(done), folder=self.received_dir.name)
             elif seed is not None and Path(seed).is_file():
                 self.ingest(seed, plan, geos, received_at=SEED_RECEIVED_AT)
-                note = (f"a new observation store: seeded from {Path(seed).name} (a fresh clone; "
-                        f"ingest the districts' returns with `ipeval ingest`)")
+                note = et("store_seeded", seed=Path(seed).name)
         elif seed is not None and Path(seed).is_file() and sha256_file(seed) not in set(self.vintages()["sha256"]):
             res = self.ingest(seed, plan, geos)
-            note = f"{Path(seed).name} changed: ingested as vintage {res.vintage_id}"
+            note = et("store_seed_changed", seed=Path(seed).name, vintage=res.vintage_id)
         if note:
             log.warning(note)
         return note
