@@ -80,21 +80,39 @@ def change_rows(changes: pd.DataFrame | None, plan, geos, lang: str = "zh", limi
     return out
 
 
-def changes_html(rows: list[dict], lang: str = "zh", title: bool = True) -> str:
-    """An escaped HTML table of :func:`change_rows` (used by the reports; the index has its template)."""
+def completion_changes(rows: list[dict], limit: int | None = None) -> list[dict]:
+    """The final assessment's changes: rows whose status changed (a probability moving alone is no
+    change of completion), the largest first as :func:`change_rows` orders them."""
+    out = [r for r in rows if r["status_before"] != r["status_now"]]
+    return out[:limit] if limit else out
+
+
+def changes_html(rows: list[dict], lang: str = "zh", title: bool = True, final: bool = False) -> str:
+    """An escaped HTML table of :func:`change_rows` (used by the reports; the index has its template).
+
+    ``final``: the final assessment speaks of completion, so the table drops the probabilities
+    (give it :func:`completion_changes`)."""
+    from helpers.pages.stage import period_label
+
     e = html.escape
-    head = [t(lang, k) for k in ("indicator", "geography", "probability", "status", "change_cause")]
+    keys = ("indicator", "geography", "status", "change_cause_final") if final else (
+        "indicator", "geography", "probability", "status", "change_cause")
+    head = [t(lang, k) for k in keys]
     out = [f"<h2>{e(t(lang, 'changes_title'))}</h2>"] if title else []
     if not rows:
-        out.append(f"<p>{e(t(lang, 'changes_none'))}</p>")
+        out.append(f"<p>{e(t(lang, 'changes_none_final' if final else 'changes_none'))}</p>")
         return "\n".join(out)
-    out.append(f"<p><small>{e(t(lang, 'changes_note', quarter=rows[0]['previous_quarter']))}</small></p>")
+    note = t(lang, "changes_note_final" if final else "changes_note",
+             quarter=period_label(rows[0]["previous_quarter"], lang))
+    out.append(f"<p><small>{e(note)}</small></p>")
     out.append('<table class="ipeval-changes"><thead><tr>' + "".join(f"<th>{e(h)}</th>" for h in head)
                + "</tr></thead><tbody>")
     for r in rows:
-        out.append("<tr>" + "".join(f"<td>{x}</td>" for x in (
-            e(r["indicator"]), e(r["geography"]), f"{e(r['before'])} → {e(r['now'])} ({e(r['change'])})",
-            f"{e(r['status_before'])} → {e(r['status_now'])}",
-            f"<b>{e(r['cause'])}</b> {e(r['parts'])}<br><small>{e(r['detail'])}</small>")) + "</tr>")
+        cells = [e(r["indicator"]), e(r["geography"])]
+        if not final:
+            cells.append(f"{e(r['before'])} → {e(r['now'])} ({e(r['change'])})")
+        cells.append(f"{e(r['status_before'])} → {e(r['status_now'])}")
+        cells.append(f"<b>{e(r['cause'])}</b>{'' if final else ' ' + e(r['parts'])}<br><small>{e(r['detail'])}</small>")
+        out.append("<tr>" + "".join(f"<td>{x}</td>" for x in cells) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)

@@ -198,7 +198,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         The geographies whose Word and PDF reports the run writes (``documents/``, after this
         page): they are linked.
     """
-    from helpers.pages.changes import change_rows
+    from helpers.pages.changes import change_rows, completion_changes
 
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -233,6 +233,9 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang]
                if s != "reference" and (counts.get(s, 0) or not final or s in ("achieved", "missed"))]
     worst = city[city["status"].isin(["off_track", "at_risk"])].sort_values("probability").head(8)
+    shown_changes = change_rows(changes, plan, geos, lang, limit=None if final else 15)
+    if final:  # a move of probability alone is no change of completion
+        shown_changes = completion_changes(shown_changes, 15)
     text = tmpl.render(
         lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter,
         quarter_text=period_label(quarter, lang), rows=rows, demo=demo,
@@ -242,7 +245,8 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         failed=[j for j in jobs if j["status"] == "failed"], plan_ref=plan_reference(plan, lang),
         stage=stage_banner(plan, Quarter.parse(str(quarter)), assessments, geos.city, lang),
         final=final,  # the final assessment's legend: achieved, not 'or on track'
-        changes=change_rows(changes, plan, geos, lang, limit=15), has_changes=changes is not None,
+        changes=shown_changes, has_changes=changes is not None,
+        changes_quarter=period_label(shown_changes[0]["previous_quarter"], lang) if shown_changes else "",
         colon="：" if lang == "zh" else ": ",
         top_name=geos.city.name(lang),  # 杭州市概况, 全国概况: the plan's top geography, not "the city"
         # the run's own documents and those carried from the last run (a subset run keeps the others')

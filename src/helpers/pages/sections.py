@@ -358,13 +358,17 @@ def changes_since_last_run(ctx: ReportContext, limit: int = 12) -> None:
     The overview lists every target of the geography; a section report those of its section.
     Nothing is shown outside a run (no run folder) or before there is a run to compare with.
     """
-    from helpers.pages.changes import change_rows, changes_html
+    from helpers.model.assess import assessment_stage
+    from helpers.pages.changes import change_rows, changes_html, completion_changes
 
     f = Path(ctx.run_dir) / "changes.csv" if ctx.run_dir else None
     if f is None or not f.is_file():
         return
     changes = pd.read_csv(f, dtype={"geography_code": str}, keep_default_na=False)
     ids = None if ctx.section == OVERVIEW else [i.id for i in ctx.indicators]
-    rows = change_rows(changes, ctx.plan, ctx.geos, ctx.lang, limit=limit, geography=ctx.geography.code,
-                       indicators=ids)
-    _display_html(changes_html(rows, ctx.lang))
+    final = assessment_stage(ctx.plan, ctx.quarter) == "final"
+    rows = change_rows(changes, ctx.plan, ctx.geos, ctx.lang, limit=None if final else limit,
+                       geography=ctx.geography.code, indicators=ids)
+    if final:  # the final assessment speaks of completion: status changes, no probabilities
+        rows = completion_changes(rows, limit)
+    _display_html(changes_html(rows, ctx.lang, final=final))
