@@ -440,7 +440,7 @@ def test_index_returns_table(q3_project):
     assert index_returns(s, plan, geos, "2025Q3", None) is None  # a run on --data files: no table
     cells = index_returns(s, plan, geos, "2025Q3", {"vintages": []})
     page = returns_html(cells, plan, geos, "zh")
-    assert "区县报表报送情况（2025年第三季度，截止 2025年10月15日）" in page
+    assert "区县报表报送情况（2025年第三季度，截止2025年10月15日）" in page
     note = page.split("本次评估时尚未报齐的区县：")[1].split("。")[0].split("、")
     assert note == [g.name_zh for g in geos.districts if g.code != DISTRICT]
     assert page.count(">逾期已报<") == len([c for c in cells if c["geography_code"] == DISTRICT])

@@ -12,7 +12,7 @@ import html
 _COLOURS = {"in": "#d4edda", "late": "#fff3cd", "partial": "#ffe0b2", "missing": "#f8d7da", "pending": "#f5f5f5"}
 _NAMES = {
     "zh": {"in": "已报", "late": "逾期已报", "partial": "部分缺报", "missing": "未报", "pending": "未到期",
-           "title": "区县报表报送情况（{q}，截止 {due}）", "district": "区县",
+           "title": "区县报表报送情况（{q}，截止{due}）", "district": "区县",
            "note": "本次评估时尚未报齐的区县：{names}。其结论基于不完整的数据。", "all": "本季度各区县报表均已报齐。"},
     "en": {"in": "in", "late": "late", "partial": "partial", "missing": "missing", "pending": "not yet due",
            "title": "District returns ({q}, due {due})", "district": "district",
@@ -29,7 +29,7 @@ def returns_html(cells: list[dict], plan, geos, lang: str = "zh") -> str:
     esc = html.escape
     from helpers.pages.notes import date_label, quarter_label
 
-    # a Chinese reader's quarter and date (2025年第四季度，截止 2026年1月15日), as on the rest of the index
+    # a Chinese reader's quarter and date (2025年第四季度，截止2026年1月15日), as on the rest of the index
     q, due = quarter_label(cells[0]["quarter"], lang), date_label(cells[0]["deadline"], lang)
     by = {(c["geography_code"], c["section"]): c for c in cells}
     sections = [s for s in plan.sections if any(k[1] == s.id for k in by)]
