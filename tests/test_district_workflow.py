@@ -73,7 +73,7 @@ def test_new_values_and_the_revision_appear(workflow):
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "自上次发布以来的变化" in index and "changes.csv" in index
     # the returns table: the city sent its file, no district has sent its 2025Q3 return
-    assert "区县报表报送情况（2025年第三季度，截止 2025年10月15日）" in index and "本次评估时尚未报齐的区县：上城区、" in index
+    assert "区县报表报送情况（2025年第三季度，截止2025年10月15日）" in index and "本次评估时尚未报齐的区县：上城区、" in index
 
 
 @pytest.mark.e2e
