@@ -97,7 +97,7 @@ def _code_hash() -> str:
         # the drawing code only, not helpers.cache.code_version: a change elsewhere in the package
         # must not draw all 336 charts of a quarter again
         key = Key("chart-code").text("matplotlib", matplotlib.__version__)
-        for name in ("plots.py", "charts.py"):
+        for name in ("plots.py", "charts.py", "chartsvg.py"):  # chartsvg: the SVG as the pages inline it
             key.file(name, Path(__file__).parent / name)
         _CODE = key.hexdigest()
     return _CODE
