@@ -36,3 +36,24 @@ def test_the_final_table_speaks_of_completion_not_probability(changes, plan, geo
     assert "存在风险 → 已达标" in final and "主要原因" in final and "完成情况有变化" in final
     assert "完成情况均无变化" in changes_html([], "zh", final=True)
     assert "达标概率" in changes_html([], "zh")  # mid-term wording kept for the mid-term
+
+
+@pytest.mark.parametrize("quarter, title, gone", [((2025, 2), "距目标还需的进度", None),
+                                                  ((2025, 4), "目标完成情况", "剩余季度")])
+def test_the_pace_table_becomes_completion_once_every_target_is_due(quarter, title, gone, plan, geos, demo_frame):
+    from types import SimpleNamespace
+
+    from helpers.pages.analysis_blocks import pace_needed
+    from helpers.plan.periods import Quarter
+
+    inds = [i for i in plan.indicators if i.target and i.target.kind in ("cumulative", "flow_per_year")]
+    assessments = pd.DataFrame({"geography_code": geos.city.code, "indicator_id": [i.id for i in inds],
+                                "status": "missed"})
+    ctx = SimpleNamespace(lang="zh", assessments=assessments, geography=geos.city, geos=geos,
+                          quarter=Quarter(*quarter), frame=demo_frame)
+    html = pace_needed(ctx, inds)
+    assert title in html
+    if gone:  # the final assessment: target, done and the shortfall, no pace still needed
+        assert "差距" in html and gone not in html and "每季度需" not in html
+    else:
+        assert "剩余季度" in html and "目标完成情况" not in html

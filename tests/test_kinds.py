@@ -332,9 +332,16 @@ def test_the_final_assessment_is_labelled_with_the_geographys_counts(final, plan
         achieved, missed = int((rows["status"] == "achieved").sum()), int((rows["status"] == "missed").sum())
         zh = stage_banner(plan, Quarter(2025, 4), final, geo, "zh")
         assert "终期评估" in zh and geo.name_zh in zh and "评估季度 2025年第四季度" in zh and "2025Q4" not in zh
-        assert f"已达标 {achieved} 项，未达标 {missed} 项，尚未确定 0 项" in zh
+        assert f"已达标 {achieved} 项，未达标 {missed} 项" in zh and "尚未确定" not in zh  # final: no open targets
         en = stage_banner(plan, Quarter(2025, 4), final, geo, "en")
         assert "final assessment" in en and f"achieved {achieved}, missed {missed}" in en
+    # a status other than achieved or missed is named as itself (待公布), never "not yet settled"
+    pending = final.copy()
+    city = pending["geography_code"] == geos.city.code
+    pending.loc[pending.index[city & pending["status"].eq("achieved")][:2], "status"] = "pending_publication"
+    zh = stage_banner(plan, Quarter(2025, 4), pending, geos.city, "zh")
+    assert "待公布 2 项" in zh and "尚未确定" not in zh
+    assert "尚未确定" in stage_banner(plan, Quarter(2025, 2), final, geos.city, "zh")  # mid-term keeps it
     assert "中期评估" in stage_banner(plan, Quarter(2025, 2), final, geos.city, "zh")
 
 

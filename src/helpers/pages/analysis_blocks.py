@@ -193,6 +193,10 @@ def pace_needed(ctx: ReportContext, inds) -> str:
                            per_q=_fmt(per_q, 1), pace=_fmt(pace, 1), ratio=_pct(pace / per_q)))
     if not rows:
         return ""
+    if all(r[4] == "0" for r in rows):  # every target has fallen due: completion, not the pace still needed
+        head = [t(L, k) for k in ("indicator", "target", "an_done", "an_shortfall")]
+        return (f"<h3>{_e(t(L, 'an_done_title'))}</h3>" + table(head, [r[:4] for r in rows])
+                + "".join(finding(n) for n in notes))
     head = [t(L, k) for k in ("indicator", "target", "an_done", "an_needed", "an_quarters_left", "an_per_quarter_needed",
                               "an_recent_pace", "an_pace_ratio")]
     return f"<h3>{_e(t(L, 'an_pace_title'))}</h3>" + table(head, rows) + "".join(finding(n) for n in notes)

@@ -80,7 +80,7 @@ def export_html(notebook, out_path: str | Path, variant: str, provenance: dict |
             provenance = {_PROV_ZH.get(k, k.replace("sha256 ", "SHA-256 ")): ("—" if v == "not a git checkout" else v)
                           for k, v in provenance.items()}
     resources = {"provenance": provenance or {},
-                 "provenance_title": "来源与可复现信息 / Provenance" if lang == "zh" else "Provenance"}
+                 "provenance_title": "来源与可复现信息" if lang == "zh" else "Provenance"}
     swapped = _charts_as_links(nb, Path(out_path), lang) if variant == "audit" else []
     try:
         body, _ = exporter.from_notebook_node(nb, resources=resources)

@@ -8,7 +8,7 @@ import html
 
 import pandas as pd
 
-from helpers.i18n import STAGE_NAMES, t
+from helpers.i18n import STAGE_NAMES, STATUS_NAMES, t
 from helpers.pages.notes import quarter_label
 from helpers.plan.periods import Quarter
 
@@ -20,6 +20,18 @@ def stage_counts(assessments: pd.DataFrame, geography_code: str) -> dict:
     a = assessments[assessments["geography_code"] == geography_code]["status"]
     return {"achieved": int((a == "achieved").sum()), "missed": int((a == "missed").sum()),
             "open": int(a.isin(OPEN).sum())}
+
+
+def final_counts(assessments: pd.DataFrame, geography_code: str, lang: str) -> str:
+    """已达标 16 项，未达标 14 项，待公布 2 项: achieved and missed always, any other status a target of this
+    geography still has (pending publication, data missing) by its own name."""
+    from helpers.model.assess import JUDGED
+
+    a = assessments.loc[assessments["geography_code"] == geography_code, "status"]
+    counts = a[a.isin(JUDGED)].value_counts().to_dict()
+    shown = ["achieved", "missed"] + [s for s in JUDGED if s not in ("achieved", "missed") and counts.get(s)]
+    return t(lang, "stage_count_sep").join(t(lang, "stage_count", name=STATUS_NAMES[lang].get(s, s), n=counts.get(s, 0))
+                                          for s in shown)
 
 
 def period_label(period, lang: str) -> str:
@@ -34,9 +46,12 @@ def stage_banner(plan, quarter: Quarter, assessments: pd.DataFrame, geography, l
 
     stage = assessment_stage(plan, quarter)
     due = max((i.target.due for i in plan.targets), default=quarter)
-    text = t(lang, "stage_banner", stage=STAGE_NAMES[lang][stage], quarter=period_label(quarter, lang),
-             due=period_label(due, lang),
-             where=geography.name(lang), **stage_counts(assessments, geography.code))
+    common = dict(stage=STAGE_NAMES[lang][stage], quarter=period_label(quarter, lang), due=period_label(due, lang),
+                  where=geography.name(lang))
+    if stage == "final":  # every target has fallen due: each status by its name (待公布, 数据缺失), never "尚未确定"
+        text = t(lang, "stage_banner_final", counts=final_counts(assessments, geography.code, lang), **common)
+    else:
+        text = t(lang, "stage_banner", **common, **stage_counts(assessments, geography.code))
     colour = "#e8f0fe" if stage == "final" else "#f5f5f5"
     return (f'<p class="ipeval-stage ipeval-stage-{stage}" style="background:{colour};padding:6px 10px;'
             f'border-left:4px solid #1a73e8"><b>{html.escape(text)}</b></p>')
