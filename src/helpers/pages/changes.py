@@ -87,6 +87,12 @@ def completion_changes(rows: list[dict], limit: int | None = None) -> list[dict]
     return out[:limit] if limit else out
 
 
+def index_changes(changes: pd.DataFrame | None, plan, geos, lang: str, final: bool, limit: int = 15) -> list[dict]:
+    """The index's what-changed rows: the largest moves, or at the final assessment the completion changes."""
+    rows = change_rows(changes, plan, geos, lang, limit=None if final else limit)
+    return completion_changes(rows, limit) if final else rows
+
+
 def changes_html(rows: list[dict], lang: str = "zh", title: bool = True, final: bool = False) -> str:
     """An escaped HTML table of :func:`change_rows` (used by the reports; the index has its template).
 

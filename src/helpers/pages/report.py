@@ -198,14 +198,13 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
         The geographies whose Word and PDF reports the run writes (``documents/``, after this
         page): they are linked.
     """
-    from helpers.pages.changes import change_rows, completion_changes
-
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from helpers.i18n import STATUS_NAMES, t
     from helpers.model.assess import JUDGED
     from helpers.pages.stage import period_label, stage_banner
     from helpers.plan.periods import Quarter
+    from helpers.pages.changes import index_changes
     from helpers.pages.sections import plan_reference
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
@@ -233,9 +232,7 @@ def render_index(out_path: str | Path, *, plan, geos, quarter: str, sections: li
     summary = [(STATUS_NAMES[lang][s], counts.get(s, 0), s) for s in STATUS_NAMES[lang]
                if s != "reference" and (counts.get(s, 0) or not final or s in ("achieved", "missed"))]
     worst = city[city["status"].isin(["off_track", "at_risk"])].sort_values("probability").head(8)
-    shown_changes = change_rows(changes, plan, geos, lang, limit=None if final else 15)
-    if final:  # a move of probability alone is no change of completion
-        shown_changes = completion_changes(shown_changes, 15)
+    shown_changes = index_changes(changes, plan, geos, lang, final)  # final: completion changes only
     text = tmpl.render(
         lang=lang, t=lambda k, **kw: t(lang, k, **kw), plan=plan, quarter=quarter,
         quarter_text=period_label(quarter, lang), rows=rows, demo=demo,
