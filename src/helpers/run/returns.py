@@ -110,19 +110,26 @@ def returns_status(settings, plan, geos, store, quarters, today: date | None = N
                 if not owed:
                     continue
                 seen = {k: arrived[(k[0], g.code, k[1])] for k in owed if (k[0], g.code, k[1]) in arrived}
-                late = sum(t > due_text for t, _f in seen.values())
-                if len(seen) == len(owed):
-                    status = "late" if late else "in"
-                elif seen:
-                    status = "partial"
-                else:
-                    status = "missing" if today > due else "pending"
+                status, late = return_state(seen, len(owed), due_text, today > due)
                 cells.append(ReturnCell(
                     str(q), due.isoformat(), g.code, s.id, status, len(owed), len(seen), late,
                     missing=[i for i, p in owed if (i, p) not in seen],
                     files=sorted({f for _t, f in seen.values()}),
                     last_received=max((t for t, _f in seen.values()), default=None)))
     return cells
+
+
+def return_state(seen: dict, owed: int, due_text: str, overdue: bool) -> tuple[str, int]:
+    """The state of one return (:data:`STATES`) and how many of its items came late: ``seen`` maps each
+    item received to ``(received_at, file)``, ``owed`` is how many are due by ``due_text`` (UTC, the
+    deadline day's end), ``overdue`` whether that day has passed. Shared by the figures' returns and the
+    task returns (:mod:`helpers.run.task_returns`)."""
+    late = sum(t > due_text for t, _f in seen.values())
+    if len(seen) == owed:
+        return ("late" if late else "in"), late
+    if seen:
+        return "partial", late
+    return ("missing" if overdue else "pending"), late
 
 
 def district_states(cells: list[ReturnCell]) -> dict[tuple[str, str], str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from helpers.run.returns import STATE_NAMES, deadline
+from helpers.run.returns import STATE_NAMES, deadline, return_state
 
 _T = {
     "zh": {"head": "任务进展（区县与市级牵头单位，截止日同上）",
@@ -85,13 +85,7 @@ def task_returns_status(settings, plan, geos, store, quarters, today: date | Non
             if not ids:  # every task of the unit done before this quarter: nothing owed
                 continue
             seen = {tid: arrived[(tid, code, str(q))] for tid in ids if (tid, code, str(q)) in arrived}
-            late = sum(t > due_text for t, _f in seen.values())
-            if len(seen) == len(ids):
-                status = "late" if late else "in"
-            elif seen:
-                status = "partial"
-            else:
-                status = "missing" if today > due else "pending"
+            status, late = return_state(seen, len(ids), due_text, today > due)
             cells.append(TaskReturnCell(
                 str(q), due.isoformat(), code, status, len(ids), len(seen), late,
                 missing=[tid for tid in ids if tid not in seen], files=sorted({f for _t, f in seen.values()}),
