@@ -18,7 +18,7 @@ from helpers.pages.document import narrative as nv
 from helpers.pages.document.blocks import Cover, Document, Heading, Image, PageBreak, Para, Table, Toc
 from helpers.pages.document.parts import method_annex, source_kind, standard_table
 from helpers.pages.document.source import RANK_DRAWS, RunTables
-from helpers.pages.notes import date_label, models_label, quarter_label
+from helpers.pages.notes import date_label, dates_in_text, models_label, quarter_label
 from helpers.plan.tasks import ref_en
 
 TEXT_WIDTH_MM = 156  # A4 210 mm less the GB/T 9704 margins (left 28, right 26)
@@ -323,8 +323,7 @@ def _sources_table(tables, shown, sources: pd.DataFrame, lang, counter) -> Table
     for (ind_id, source), n in per.items():
         if ind_id in names:
             k = source_kind(source, tables.demo)
-            from helpers.pages.notes import dates_in_text  # 2025年4月23日 in a Chinese annex
-
+            # a source's dates as the annex's language writes them (2025年4月23日 in Chinese)
             body.append([names[ind_id], dt(lang, "demo_source_label") if k == "demo" else dates_in_text(source, lang),
                          kinds[k], str(int(n))])
     order = {i.id: k for k, i in enumerate(shown)}
