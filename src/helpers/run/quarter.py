@@ -8,7 +8,8 @@
 4. the run is built in ``outputs/.staging/<quarter>/<run-id>``: assessments (computed once, cached by input
    hash), the charts (drawn once, cached by content: :mod:`helpers.pages.charts`), the job list (sections x
    geographies), the notebooks in parallel, the HTML, the index,
-   the tables, a copy of the input data and ``manifest.json``;
+   the tables, a copy of the input data and ``manifest.json``; the workbook and the Word/PDF documents are
+   written beside the notebooks, in a process of their own (:mod:`helpers.run.side`);
 5. only when all of that is done is it moved to ``outputs/runs/<quarter>/<run-id>`` and the
    pointer ``outputs/<quarter>`` (a symbolic link) replaced atomically (:mod:`helpers.run.publish`).
    An interrupted run (Ctrl-C, SIGTERM) publishes nothing and releases the lock.
@@ -41,7 +42,7 @@ from helpers.run.lock import QuarterLock
 from helpers.run.page_jobs import plan_page_jobs as _plan_jobs
 from helpers.run.provenance import json_log_handler, scrub_machine_paths
 from helpers.run.publish import publish, published_dir
-from helpers.run.record import documents_step as _documents
+from helpers.run.side import SideStep
 from helpers.run.record import write_manifest_and_index as _write_manifest_and_index
 from helpers.run.stages import assess as _assess
 from helpers.run.stages import changes as _changes
@@ -49,7 +50,6 @@ from helpers.run.stages import copy_inputs as _copy_inputs
 from helpers.run.stages import data_copy_names  # noqa: F401 - where reproduce and tests look for it
 from helpers.run.stages import draw_charts as _draw_charts
 from helpers.run.stages import provenance as _provenance
-from helpers.run.stages import workbook as _workbook
 from helpers.run.task_status import copy_judgement, write_task_status
 from helpers.settings import Settings
 
@@ -216,19 +216,23 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
     copy_judgement(inp, staging)  # the team's 问题与建议 file, recorded with the run (run/task_status.py)
     prov = _provenance(inp, run_id, started)
     jobs, skipped = _plan_jobs(inp, staging, out_root, prov, force)
-    _workbook(inp, staging, out_root)  # from the city's overview input, written with the jobs' inputs
     if stop_after_jobs is not None:
         jobs = jobs[:stop_after_jobs]
-    results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
-                                           fork_kernels=inp.settings.executor.fork_kernels)
+    # the workbook and the documents beside the reports: they read the inputs the page jobs wrote,
+    # not the reports (run/side.py)
+    side = SideStep(inp, staging, out_root, documents=documents, force=force, beside_reports=bool(jobs)).start()
+    try:
+        results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
+                                               fork_kernels=inp.settings.executor.fork_kernels)
+        step = side.result()  # {"status": "skipped"} with --no-documents
+    except BaseException:
+        side.stop()
+        raise
     previous = published_dir(out_root, inp.quarter)
     results += carry_forward(previous, staging, inp.pairs, results)  # a subset never shrinks the quarter
-    step = {"status": "skipped"}  # --no-documents
-    if documents:
-        step = _documents(inp, staging, out_root, force)
-        if step["status"] == "failed":
-            results.append(dict(section="documents", geography_code=step["geographies"], status="failed",
-                                error=step["error"], error_type=step["error_type"]))
+    if step["status"] == "failed":
+        results.append(dict(section="documents", geography_code=step["geographies"], status="failed",
+                            error=step["error"], error_type=step["error_type"]))
     carry_documents(previous, staging, {c for _, c in inp.pairs})  # other geographies' documents, verified
     _pack_charts(staging, previous)  # charts.zip: the quarter's one copy of the SVG files (pages/chartfiles.py)
     # last, so the record covers every step, the documents' too (a Word/PDF failure shows in both)

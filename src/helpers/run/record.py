@@ -76,10 +76,12 @@ def stage_fields(inp: RunInputs, table: pd.DataFrame) -> dict:
             "city_counts": stage_counts(table, inp.geos.city.code)}
 
 
-def documents_step(inp: RunInputs, staging: Path, out_root: Path, force: bool = False) -> dict:
+def documents_step(inp: RunInputs, staging: Path, out_root: Path, force: bool = False,
+                   workers: int | None = None) -> dict:
     """The Word and PDF reports, and the step's record for the manifest: ``{"status": "ok"|"failed", ...}``.
 
     A failure here is recorded (and reported as a failed job by the caller), not a lost run.
+    ``workers``: processes laying the files out (default: the run's, at most 2).
     """
     from helpers.pages.document import write_documents
 
@@ -87,7 +89,7 @@ def documents_step(inp: RunInputs, staging: Path, out_root: Path, force: bool = 
     t0 = time.monotonic()
     try:
         files = write_documents(inp.settings, staging, geographies=codes, lang=inp.lang,
-                                workers=min(inp.workers, 2),
+                                workers=workers or min(inp.workers, 2),
                                 reuse_from=None if force else published_dir(out_root, inp.quarter))
     except Exception as exc:  # noqa: BLE001 - the HTML reports and tables are still worth publishing
         log.exception("documents failed", extra={"event": "documents_failed"})

@@ -1,0 +1,238 @@
+"""The run's side step: the workbook and the Word/PDF documents, written in a process of their own
+while the reports run.
+
+Why: neither needs a report. The workbook reads the city's overview report input and the documents
+each geography's, all written with the page jobs (:mod:`helpers.run.page_jobs`), and the tables and
+print charts the earlier stages wrote. Run after the reports, they kept one core busy and the other
+idle for about 7 s of a 48 s quarter (workbook 1.4 s, documents 6.0 s, measured on the demo's 2025Q2
+on 2 cores, 2026-12-06), while during the reports the two cores were on average only 1.5 busy (a
+report waits on its kernel's start and end). Beside the reports the same work fills that idle time.
+
+The side process is forked when this process has no other thread (``ipeval run``: nothing to copy
+but this thread's state, and it starts at once, with everything imported); from a thread (the
+scheduler's) it is spawned, since forking a threaded process can copy a lock another thread holds.
+It runs at a lower priority (``nice`` 10), so the reports, which the run waits for anyway, keep the
+cores they use.
+
+What the side step logs is collected in the side process and written to the run's log by this one,
+in order, when the step ends (two processes appending to one file could interleave lines). A failure
+of the documents is their step's record, as before (:func:`helpers.run.record.documents_step`); a
+failure of the workbook fails the run, as before; a side process that dies (killed, out of memory)
+is a failed documents step, and the workbook is written again by the run's process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Callable
+
+log = logging.getLogger("ipeval.run")
+
+#: how much lower than the run's the side process's scheduling priority is (``os.nice``)
+NICE = 10
+#: the loggers whose records the side process sends back (the run's, and the documents' own)
+LOGGERS = ("ipeval.run", "ipeval")
+
+
+class SideStep:
+    """The workbook and documents of a run, started before the reports and waited for after them.
+
+    Parameters
+    ----------
+    inp : RunInputs
+    staging : Path
+        The run folder being built.
+    out_root : Path
+        ``outputs/`` (the previous published run, the caches).
+    documents : bool
+        Also the Word/PDF documents (``--no-documents``: the workbook only).
+    force : bool
+        Write the documents again even if the previous run's would do.
+    beside_reports : bool
+        Whether reports run at the same time: then the documents are written in the side process
+        alone (the reports use the other cores); with nothing else to do, with the run's workers.
+    work : callable
+        What the side process runs (:func:`side_work`; a test's stand-in, defined at a module's top level).
+    """
+
+    def __init__(self, inp, staging: Path, out_root: Path, *, documents: bool, force: bool,
+                 beside_reports: bool = True, work=None):
+        self._work: Callable[..., dict] = work or side_work
+        self._args = (inp, Path(staging), Path(out_root), documents, force,
+                      1 if beside_reports else min(inp.workers, 2))
+        self._pool: ProcessPoolExecutor | None = None
+        self._tmp: str | None = None
+        self._future: Future | None = None
+        self._started = time.monotonic()
+
+    def start(self) -> "SideStep":
+        """Start the side process (forked or spawned: see the module's notes)."""
+        import multiprocessing
+        import tempfile
+
+        # the side process's own temporary folder (openpyxl writes each sheet to a temporary file
+        # first): removed here however the process ends, by the next run after a kill -9 (the run's
+        # pid in its name: run/stale_kernels.py)
+        self._tmp = tempfile.mkdtemp(prefix=f"ipeval-run-{os.getpid()}-side-")
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(start_method()),
+                                         initializer=_use_tmp, initargs=(self._tmp,))
+        self._future = self._pool.submit(self._work, *self._args)
+        return self
+
+    def result(self) -> dict:
+        """Wait for the side process; the documents step's record (``{"status": ...}``).
+
+        Its log records go to the run's log first. Raises the workbook's error, if it had one.
+        """
+        assert self._future is not None and self._pool is not None, "start() first"
+        try:
+            out = self._future.result()
+        except BrokenProcessPool as exc:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._remove_tmp()
+            from helpers.run.stages import workbook
+
+            inp, staging, out_root = self._args[:3]
+            workbook(inp, staging, out_root)  # here, again: a run is never published without its workbook
+            return _died(inp, exc)
+        self._pool.shutdown(wait=True)
+        self._remove_tmp()
+        for record in out["log"]:
+            target = logging.getLogger(record.name)
+            if target.isEnabledFor(record.levelno):  # as if logged here: handle() alone skips the level
+                target.handle(record)
+        if out["workbook_error"] is not None:
+            raise out["workbook_error"]
+        return out["documents"]
+
+    def stop(self) -> None:
+        """End the side process now (the run was interrupted or failed: nothing is published)."""
+        if self._pool is None:
+            return
+        procs = list(getattr(self._pool, "_processes", {}).values())
+        for proc in procs:
+            try:
+                proc.kill()
+            except (OSError, AttributeError):
+                pass
+        for proc in procs:
+            proc.join(5)  # gone before its temporary folder is removed
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        self._remove_tmp()
+
+    def _remove_tmp(self) -> None:
+        import shutil
+
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+def _use_tmp(folder: str) -> None:
+    """In the side process, before its work: temporary files go to ``folder`` (its processes' too)."""
+    import tempfile
+
+    os.environ["TMPDIR"] = folder
+    tempfile.tempdir = folder
+
+
+def start_method() -> str:
+    """``fork`` when this process runs one thread only, else ``spawn`` (see the module's notes)."""
+    return "fork" if threading.active_count() == 1 else "spawn"
+
+
+def side_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, doc_workers: int) -> dict:
+    """In the side process: the workbook, then the documents; their log records and outcome.
+
+    Returns
+    -------
+    dict
+        ``documents``: the step's record; ``workbook_error``: the workbook's exception or None;
+        ``log``: the log records, ready to be handled by the run's loggers.
+    """
+    import signal
+
+    from helpers.run.record import documents_step
+    from helpers.run.stages import workbook
+
+    # Ctrl-C and SIGTERM end the side process at once: the run that started it discards the staging folder
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        os.nice(NICE)
+    except OSError:  # a platform without nice: the same work at the same priority
+        pass
+    collector = _collect_logs()
+    workbook_error = None
+    try:
+        t0 = time.monotonic()
+        workbook(inp, staging, out_root)
+        log.info("workbook", extra={"event": "workbook", "seconds": round(time.monotonic() - t0, 2)})
+    except Exception as exc:  # noqa: BLE001 - raised again in the run's process, which fails the run
+        workbook_error = _portable(exc)
+    step = documents_step(inp, staging, out_root, force, workers=doc_workers) if documents else {"status": "skipped"}
+    return {"documents": step, "workbook_error": workbook_error, "log": collector.portable()}
+
+
+class _Collector(logging.Handler):
+    """Keeps the side process's log records, to be written by the run's process."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def portable(self) -> list[logging.LogRecord]:
+        """The records with their message and traceback as text (what pickles)."""
+        fmt = logging.Formatter()
+        for r in self.records:
+            r.msg, r.args = r.getMessage(), None
+            if r.exc_info:
+                r.exc_text = fmt.formatException(r.exc_info)
+                r.exc_info = None
+        return self.records
+
+
+def _collect_logs() -> _Collector:
+    """Send this process's records of :data:`LOGGERS` to one collector (the handlers inherited by a
+    forked process, the run's log file among them, are this process's no longer)."""
+    collector = _Collector()
+    for name in LOGGERS:
+        lg = logging.getLogger(name)
+        for h in list(lg.handlers):
+            lg.removeHandler(h)
+        lg.addHandler(collector)
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+    return collector
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling unchanged in kind, else a RuntimeError with its text."""
+    import pickle
+
+    try:
+        back = pickle.loads(pickle.dumps(exc))
+        if type(back) is type(exc) and str(back) == str(exc):
+            return exc
+    except Exception:  # noqa: BLE001 - an exception whose class cannot be rebuilt from its arguments
+        pass
+    return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _died(inp, exc: BaseException) -> dict:
+    """The documents step's record when the side process died before it answered."""
+    codes = sorted({c for _, c in inp.pairs}, key=inp.geos.codes.index)
+    log.error("side process died", extra={"event": "documents_failed", "error": str(exc)})
+    return {"status": "failed", "geographies": ",".join(codes),
+            "error": f"{type(exc).__name__}: the process writing the workbook and documents ended unexpectedly",
+            "error_type": type(exc).__name__}
