@@ -83,6 +83,13 @@ def main() -> None:
     timed([*ipeval, "run", "--quarter", args.quarter, "--quiet"], proj, env)
     wall_rerun, r2 = timed([*ipeval, "run", "--quarter", args.quarter, "--quiet"], proj, env)
 
+    # the HTML part: the same quarter without documents, in a fresh project of its own (nothing cached, as
+    # in the full run). Since the documents are written beside the reports (run/side.py), the full run's
+    # wall time less the documents' own seconds would understate it.
+    html_proj = scratch_project(tmp / "html")
+    wall_html, r3 = timed([*ipeval, "run", "--quarter", args.quarter, "--quiet", "--force", "--no-documents"],
+                          html_proj, dict(os.environ, IPEVAL_HOME=str(html_proj)))
+
     no_fork = None
     if args.no_fork_sample:
         no_fork = _ordinary_kernels(tmp, args.quarter, [j["section"] for j in jobs], args.no_fork_sample)
@@ -105,12 +112,13 @@ def main() -> None:
     baseline_total = per_job * len(jobs)
 
     docs_s = next((x["seconds"] for x in log if x.get("event") == "documents"), 0.0)
+    docs_added = wall_full - wall_html  # what the documents add to the quarter's wall time
     speedup = baseline_total / wall_full
     print("goal                                     figure        goal       met")
     for name, fig, goal, ok in [
         ("whole quarter with documents (s)", wall_full, "<= 40", wall_full <= 40),
-        ("HTML part: all but documents (s)", wall_full - docs_s, "<= 25", wall_full - docs_s <= 25),
-        ("documents (s)", docs_s, "<= 8", docs_s <= 8),
+        ("HTML part: --no-documents (s)", wall_html, "<= 25", wall_html <= 25),
+        ("documents: added to the quarter (s)", docs_added, "<= 8", docs_added <= 8),
         ("speed-up over the plain loop (x)", speedup, ">= 40", speedup >= 40),
         ("no-change re-run (s)", wall_rerun, "<= 1", wall_rerun <= 1),
         ("published quarter (MB)", size_mb, "<= 50", size_mb <= 50),
@@ -124,6 +132,8 @@ def main() -> None:
     print(f"full quarter (ipeval run --force):   {wall_full:7.1f} s wall  (assessments {assess_s:.1f} s), "
           f"{cpu_full:.1f} s CPU (user+sys, all processes; load average {os.getloadavg()[0]:.1f})")
     print("  stages (s from the run's start): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+    print(f"documents' own time (side process, beside the reports, nice 10): {docs_s:.1f} s; "
+          f"the quarter without them: {wall_html:.1f} s (exit code {r3.returncode})")
     print(f"re-run, nothing changed:             {wall_rerun:7.1f} s wall  (exit code {r2.returncode})")
     print(f"peak memory (largest process):       {peak_mb:7.0f} MiB")
     print(f"baseline per job (papermill + 2 nbconvert CLI): {per_job:5.2f} s over {len(sample)} jobs")
@@ -143,7 +153,7 @@ def _children_cpu() -> float:
 
 def _stages(log: list) -> dict:
     """When each stage of the run ended, in seconds from its start (from ``run.log.jsonl``):
-    assessments, charts, what changed, the last report (the HTML part), documents, finish."""
+    assessments, charts, what changed, the last report, the workbook and documents (beside the reports), finish."""
     from datetime import datetime
 
     def t(x):
@@ -153,7 +163,7 @@ def _stages(log: list) -> dict:
     out = {}
     for x in log:
         ev = x.get("event")
-        if ev in ("assessed", "charts", "changes", "documents", "finish"):
+        if ev in ("assessed", "charts", "changes", "workbook", "documents", "finish"):
             out[ev] = t(x) - start
         elif ev == "job":
             out["reports done"] = t(x) - start

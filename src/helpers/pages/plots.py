@@ -176,7 +176,11 @@ def _finish(fig, ax, labels: dict) -> None:
     """
     # sizes for print: the 7.2 in figure is printed 156 mm wide in the reports (x0.85), so 10 pt
     # here is 8.5 pt on paper (7.5 pt legends were about 4 pt at the old 130 mm)
-    ax.set_title(labels["title"], fontsize=12)
+    # y given: Matplotlib then leaves the title where it is instead of measuring every tick label to
+    # see whether one rises above the axes (none does: ticks are below and left). That measuring was
+    # 31% of a chart's drawing time (cProfile of 80 charts, 2026-12-06); the SVG and JPEG files of
+    # the demo's 336 charts are byte-identical with and without it.
+    ax.set_title(labels["title"], fontsize=12, y=1.0)
     ax.set_ylabel(labels["unit"], fontsize=PRINT_PT)
     ax.tick_params(labelsize=PRINT_PT)
     handles, names = ax.get_legend_handles_labels()
@@ -288,7 +292,7 @@ def sections_chart(counts: pd.DataFrame, labels: dict):
         if v.any():
             ax.barh(names, v, left=left, color=STATUS_COLOURS[s], label=labels["status"][s])
         left += v
-    ax.set_title(labels["title"], fontsize=11)
+    ax.set_title(labels["title"], fontsize=11, y=1.0)  # placed, not measured (see _finish)
     ax.tick_params(labelsize=PRINT_PT)
     ax.legend(fontsize=PRINT_PT, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
     # a linear axis's locator is an AutoLocator, a MaxNLocator (the only locator with ``integer``)
