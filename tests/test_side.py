@@ -180,3 +180,18 @@ def test_the_side_process_temporary_files_are_removed_however_it_ends(tmp_path, 
     name = Path((tmp_path / "tmpname").read_text(encoding="utf-8"))
     assert name.parent.parent == tmp_path / "tmp" and name.parent.name.startswith(f"ipeval-run-{os.getpid()}-side-")
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_started_from_a_thread_the_side_process_is_spawned_and_works(tmp_path, run_log):
+    """As under the scheduler (APScheduler runs a quarter in a thread of its own)."""
+    out = {}
+
+    def go():
+        out["method"] = side.start_method()
+        out["step"] = SideStep(_inp(), tmp_path, tmp_path, documents=True, force=False, work=work_ok).start().result()
+
+    t = threading.Thread(target=go)
+    t.start()
+    t.join(120)
+    assert out == {"method": "spawn", "step": {"status": "ok", "files": 4}}
+    assert [r.getMessage() for r in run_log.records] == ["workbook", "a font fell back"]
