@@ -229,5 +229,5 @@ def test_an_interrupt_does_not_wait_for_the_queued_fits(tmp_path):
 
     jobs = [(n, str(tmp_path)) for n in range(200)]
     with pytest.raises(KeyboardInterrupt):
-        map_jobs(_interrupted_at_the_first, jobs, 2)
+        list(map_jobs(_interrupted_at_the_first, jobs, 2))
     assert len(list(tmp_path.iterdir())) < 50  # waiting for them would leave 75

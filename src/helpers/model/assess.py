@@ -29,6 +29,7 @@ Formulas and their justification: ``docs/methodology.md``.
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 from typing import cast
@@ -200,11 +201,14 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
 
             done = map_jobs(_assess_args, args, workers)
         else:
-            done = [_assess_args(x) for x in args]
-        for n, res in zip(todo, done):
-            results[n] = res
-            if cache is not None:
-                write_cache_entry(cache / f"{keys[n]}.json", keys[n], res)
+            done = (_assess_args(x) for x in args)
+        # each result cached as it arrives: the writes (an fsync each, 0.73 s for the demo's 322) overlap the
+        # fits still running in the pool; interrupted here, closing the pool's generator cancels its queued fits
+        with closing(done):
+            for n, res in zip(todo, done, strict=True):
+                results[n] = res
+                if cache is not None:
+                    write_cache_entry(cache / f"{keys[n]}.json", keys[n], res)
     assessed = cast("list[Assessment]", results)  # every job has its result now
     table = pd.DataFrame([r.row() for r in assessed])
     table["assessment_stage"] = assessment_stage(plan, as_of)  # every row says whether this is the final assessment

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 #: what the server imports before forking: the main module (the default), then what every fit needs
 #: (the model, its forecast engines, ``scipy.special``)
@@ -44,18 +44,18 @@ def start_early() -> None:
     forkserver.ensure_running()
 
 
-def map_jobs(fn: Callable, args: Sequence, workers: int) -> list:
-    """``[fn(a) for a in args]`` in ``workers`` processes, in order.
+def map_jobs(fn: Callable, args: Sequence, workers: int) -> Generator:
+    """``fn(a) for a in args`` in ``workers`` processes, yielded in order as they arrive.
 
-    Interrupted (a signal raised as :class:`~helpers.exceptions.RunInterrupted`, Ctrl-C) or failed,
-    the queued jobs are cancelled instead of waited for.
+    Interrupted (a signal raised as :class:`~helpers.exceptions.RunInterrupted`, Ctrl-C), failed, or
+    closed before its end, the queued jobs are cancelled instead of waited for.
     """
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(workers, mp_context=context()) as pool:
         try:
             # a few chunks per worker: ~300 jobs of a few milliseconds each, and a chunk is one message
-            return list(pool.map(fn, args, chunksize=max(1, len(args) // (workers * 4))))
+            yield from pool.map(fn, args, chunksize=max(1, len(args) // (workers * 4)))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
