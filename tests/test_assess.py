@@ -231,3 +231,12 @@ def test_an_interrupt_does_not_wait_for_the_queued_fits(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         list(map_jobs(_interrupted_at_the_first, jobs, 2))
     assert len(list(tmp_path.iterdir())) < 50  # waiting for them would leave 75
+
+
+def test_the_fit_workers_start_with_the_model_imported():
+    """The fork server imported the model before forking: a worker has it before running anything (``eval``,
+    a builtin, is all the job brings), so no worker imports it again."""
+    from helpers.model.fitpool import map_jobs
+
+    probe = "sorted(m for m in ('helpers.model.assess', 'scipy.special') if m in __import__('sys').modules)"
+    assert list(map_jobs(eval, [probe], 1)) == [["helpers.model.assess", "scipy.special"]]
