@@ -6,6 +6,11 @@ APScheduler, and forking a threaded process can copy a lock another thread holds
 told to import the model before it forks anything (``set_forkserver_preload``), so the import
 happens once, in the server, instead of in every worker; and :func:`start_early` starts it while
 the run still loads its inputs, so that import overlaps the parent's work.
+
+Measured on the 2-core machine: importing :data:`PRELOAD` takes 0.46-0.49 s CPU, which each of the two
+workers paid before its first fit (0.96 s in all, on the stage's critical path); now the server pays it
+once, beside ``load_run_inputs``. The stage (fresh project, 2025Q2, means of 3): 3.45 -> 2.92 s CPU
+(parent, server and workers), with each job's rows only and the results cached as they arrive.
 """
 
 from __future__ import annotations
