@@ -170,3 +170,73 @@ def test_identical_inputs_give_identical_numbers(plan, geos, fs):
     rows = _rows(ind.id, CITY, [20000 + 900 * k + (k % 3) * 300 for k in range(16)])
     one, two = (_assess(rows, ind, CITY, plan, geos, fs) for _ in range(2))
     assert one.row() == two.row() and one.bands == two.bands
+
+
+# --------------------------------------------------------------------------- the jobs of assess_all
+
+def test_each_job_gets_the_rows_its_series_needs(demo_frame, plan, geos):
+    """A job is sent its indicator's rows known at the quarter, not the whole frame: its series (the city's
+    summed from the districts' rows) and its missing returns are the same as from the whole frame."""
+    from helpers.data.series import indicator_series, missing_returns
+    from helpers.model.assess import applicable, indicator_rows
+
+    q = Quarter(2025, 2)
+    rows = indicator_rows(demo_frame, q)
+    assert sum(map(len, rows.values())) == int((demo_frame["qindex"] <= q.index).sum()) < len(demo_frame)
+    checked = set()
+    for ind in plan.indicators:
+        mine = rows[ind.id]
+        assert set(mine["indicator_id"]) == {ind.id} and mine["qindex"].max() <= q.index
+        assert list(mine.index) == sorted(mine.index)  # the frame's order: ties sort the same way
+        for geo in (geos.get(CITY), geos.get(DISTRICT)):
+            if not applicable(ind, geo):
+                continue
+            pd.testing.assert_frame_equal(indicator_series(mine, ind, geo, geos, q),
+                                          indicator_series(demo_frame, ind, geo, geos, q))
+            first = Quarter(2023, 1)
+            assert missing_returns(mine, ind, geo, geos, first, q) == missing_returns(demo_frame, ind, geo, geos, first, q)
+            checked.add((ind.aggregation, geo.is_city))
+    assert {("sum", True), ("ratio_of_sums", True), ("sum", False)} <= checked  # the city's sums were among them
+
+
+def test_the_pool_gives_the_serial_results(demo_frame, plan, geos, fs):
+    """Two worker processes (fed each job's rows) give the table and bands of one process, to the last digit."""
+    from helpers.model.assess import assess_all
+
+    few = dataclasses.replace(fs, n_paths=200)
+    q = Quarter(2025, 2)
+    serial = assess_all(demo_frame, plan, geos, q, few, geographies=[CITY, DISTRICT], workers=1)
+    pooled = assess_all(demo_frame, plan, geos, q, few, geographies=[CITY, DISTRICT], workers=2)
+    assert len(serial[0]) > 8  # enough jobs for the pool
+    pd.testing.assert_frame_equal(pooled[0], serial[0], check_exact=True)
+    pd.testing.assert_frame_equal(pooled[1], serial[1], check_exact=True)
+
+
+def _interrupted_at_the_first(job):
+    n, folder = job
+    if n == 0:
+        raise KeyboardInterrupt("Ctrl-C")  # comes back to the parent as it would from a signal
+    import time
+
+    time.sleep(0.02)
+    (Path(folder) / str(n)).touch()
+
+
+def test_an_interrupt_does_not_wait_for_the_queued_fits(tmp_path):
+    """Ctrl-C during the fits returns at once: the chunks not started are cancelled (by ``map``) and those
+    already handed to the workers (3 chunks of 25 here, 0.5 s each) are not waited for."""
+    from helpers.model.fitpool import map_jobs
+
+    jobs = [(n, str(tmp_path)) for n in range(200)]
+    with pytest.raises(KeyboardInterrupt):
+        list(map_jobs(_interrupted_at_the_first, jobs, 2))
+    assert len(list(tmp_path.iterdir())) < 50  # waiting for them would leave 75
+
+
+def test_the_fit_workers_start_with_the_model_imported():
+    """The fork server imported the model before forking: a worker has it before running anything (``eval``,
+    a builtin, is all the job brings), so no worker imports it again."""
+    from helpers.model.fitpool import map_jobs
+
+    probe = "sorted(m for m in ('helpers.model.assess', 'scipy.special') if m in __import__('sys').modules)"
+    assert list(map_jobs(eval, [probe], 1)) == [["helpers.model.assess", "scipy.special"]]

@@ -190,7 +190,7 @@ def intake_failures(raw: pd.DataFrame, plan) -> pd.DataFrame:
             for r, c in raw.attrs.get("formula_cells", [])]
     inds = raw["indicator_id"].astype(str).str.strip().map(plan.by_id.get)
     v, n, d = (_num(raw[c]) for c in ("value", "numerator", "denominator"))
-    for i in range(len(raw)):
+    for i in _worth_a_look(inds, v, n, d):
         ind = inds.iloc[i]
         if ind is None:
             continue  # the contract reports an unknown indicator
@@ -208,3 +208,23 @@ def intake_failures(raw: pd.DataFrame, plan) -> pd.DataFrame:
                              f"({n.iloc[i]:g} / {d.iloc[i]:g} = {want:g}): give the value or the two parts, or "
                              f"make them agree"))
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+
+
+def _worth_a_look(inds: pd.Series, v: pd.Series, n: pd.Series, d: pd.Series) -> list[int]:
+    """The positions of the rows :func:`intake_failures` may refuse, found for all rows at once: a superset
+    (a figure above its bound, or a value more than 0.05 from its numerator / denominator: every refused
+    disagreement is by more than that), each then checked one by one as before. Checking the demo's 5,375
+    rows one by one took 0.25 s of seeding a fresh clone's store."""
+    import numpy as np
+
+    def as_float(s: pd.Series) -> np.ndarray:
+        return s.astype(float).to_numpy()
+
+    fv, fn, fd = as_float(v), as_float(n), as_float(d)
+    known = inds.notna().to_numpy()
+    upper = np.array([plausible_upper(i) if i is not None else np.inf for i in inds])
+    scale = np.array([float(getattr(i, "scale", 1) or 1) if i is not None else 1.0 for i in inds])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far = (np.abs(fv) > upper) | (np.abs(fn) > ABSOLUTE_CEILING) | (np.abs(fd) > ABSOLUTE_CEILING)
+        off = np.abs(fv - fn / fd * scale) > 0.05
+    return np.flatnonzero(known & (far | off)).tolist()

@@ -131,11 +131,11 @@ def _failure(path: Path, row: str, column: str, rule: str, value, message: str) 
 
 def _read_sheet(path: Path):
     """The 任务进展 sheet's rows as dicts (with ``_row``), and its column letters; None if absent."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return None  # a CSV return: no openpyxl to import (0.06 s of seeding a fresh clone from the demo CSV)
     from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
 
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return None
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - an unreadable workbook is refused by the data reader, by name

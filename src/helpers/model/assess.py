@@ -29,6 +29,7 @@ Formulas and their justification: ``docs/methodology.md``.
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 from typing import cast
@@ -192,34 +193,42 @@ def assess_all(frame: pd.DataFrame, plan: Plan, geos: Geographies, as_of: Quarte
                 continue
         todo.append(n)
     if todo:
-        args = [(frame, jobs[n][0], jobs[n][1], geos, as_of, settings, thresholds) for n in todo]
+        rows = indicator_rows(frame, as_of)
+        args = [(rows.get(jobs[n][0].id, frame.iloc[:0]), jobs[n][0], jobs[n][1], geos, as_of, settings, thresholds)
+                for n in todo]
         if workers > 1 and len(todo) > 8:
-            import multiprocessing as mp
-            import os
-            from concurrent.futures import ProcessPoolExecutor
+            from helpers.model.fitpool import map_jobs
 
-            # one BLAS thread per worker: on 2 cores, threaded BLAS in two processes is slower than one
-            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-            os.environ.setdefault("OMP_NUM_THREADS", "1")
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver")) as pool:
-                try:
-                    done = list(pool.map(_assess_args, args, chunksize=max(1, len(args) // (workers * 4))))
-                except BaseException:
-                    # interrupted (RunInterrupted, Ctrl-C): do not wait for the queued fits
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+            done = map_jobs(_assess_args, args, workers)
         else:
-            done = [_assess_args(x) for x in args]
-        for n, res in zip(todo, done):
-            results[n] = res
-            if cache is not None:
-                write_cache_entry(cache / f"{keys[n]}.json", keys[n], res)
+            done = (_assess_args(x) for x in args)
+        # each result cached as it arrives: the writes (an fsync each, 0.73 s for the demo's 322) overlap the
+        # fits still running in the pool; interrupted here, closing the pool's generator cancels its queued fits
+        with closing(done):
+            for n, res in zip(todo, done, strict=True):
+                results[n] = res
+                if cache is not None:
+                    write_cache_entry(cache / f"{keys[n]}.json", keys[n], res)
     assessed = cast("list[Assessment]", results)  # every job has its result now
     table = pd.DataFrame([r.row() for r in assessed])
     table["assessment_stage"] = assessment_stage(plan, as_of)  # every row says whether this is the final assessment
     bands = pd.DataFrame([dict(indicator_id=r.indicator_id, geography_code=r.geography_code, **b)
                           for r in assessed for b in r.bands])
     return table, bands
+
+
+def indicator_rows(frame: pd.DataFrame, as_of: Quarter) -> dict[str, pd.DataFrame]:
+    """The rows of each indicator known at ``as_of``, by indicator id, in the frame's order: all that
+    :func:`assess_one` reads of the frame (a series and its missing returns are the indicator's rows up to
+    ``as_of``; the city's sums read the districts' rows of the same indicator).
+
+    A job that gets its indicator's rows instead of the whole frame pickles a few hundred rows to a worker
+    instead of ~5,400 (315 KB per job), and filters them faster: the demo's 322 jobs in one process took
+    1.71 s CPU with the whole frame and 1.52 s with these rows at 2025Q2, 1.29 s and 1.14 s at 2025Q4
+    (means of 3).
+    """
+    known = frame[frame["qindex"] <= as_of.index]
+    return {str(i): g for i, g in known.groupby("indicator_id", sort=False)}
 
 
 def write_cache_entry(path: Path, key: str, result: "Assessment") -> None:

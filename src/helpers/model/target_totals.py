@@ -70,7 +70,7 @@ class FlowInYear(TargetKind):
 
     def year_total(self, s, year):
         """The year's total: observed periods plus the known lower bounds of its missing returns."""
-        total = float(self.year_rows(s, year)["value"].sum())
+        total = float(s.loc[s["year"] == year, "value"].sum())  # the year's values only, not its rows
         if self.can_only_grow():
             lower = self.gap_lower(year * 4, year * 4 + 3)
             total += lower if np.isfinite(lower) else 0.0
@@ -79,7 +79,7 @@ class FlowInYear(TargetKind):
     def progress(self, s):
         open_years = [y for y in self.years() if not self.year_complete(s, y)]
         year = open_years[0] if open_years else self.years()[-1]
-        if len(self.year_rows(s, year)):
+        if (s["year"] == year).any():
             return self.year_total(s, year)
         complete = sorted(y for y in s["year"].unique() if self.year_complete(s, int(y)))
         return self.year_total(s, int(complete[-1])) if complete else np.nan

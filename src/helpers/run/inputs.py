@@ -123,6 +123,10 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
     if out_root.exists() and not out_root.is_dir():
         raise ConfigError(et("outputs_is_a_file", path=out_root, settings=settings.path))
     pairs = plan_jobs(plan, geos, sections, geographies)  # refuses unknown sections/codes
+    if n_workers > 1:  # the assessments' fit server imports the model while the data load (model/fitpool.py)
+        from helpers.model.fitpool import start_early
+
+        start_early()
     state = view = None
     received: list[Path] = []
     if data_paths:

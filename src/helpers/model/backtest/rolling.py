@@ -26,7 +26,6 @@ backtest only covers targets whose due date has passed.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -219,13 +218,12 @@ def _cases(frame: pd.DataFrame, geos, settings, thresholds: StatusThresholds, fi
 def _forecast_cases(jobs: list, init: tuple, workers: int) -> list:
     """Every method's rows for each case (:func:`_case`), in processes when ``workers > 1``."""
     if workers > 1 and len(jobs) > 4:
-        import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        # one BLAS thread per worker, as in assess_all
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver"), initializer=_init_worker,
+        from helpers.model.fitpool import context
+
+        # the assessments' fork server (the model imported once; one BLAS thread per worker)
+        with ProcessPoolExecutor(workers, mp_context=context(), initializer=_init_worker,
                                  initargs=init) as pool:
             done = list(pool.map(_case, jobs, chunksize=1))
     else:
