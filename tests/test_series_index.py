@@ -64,3 +64,12 @@ def test_of_keeps_an_index_and_indexes_a_frame(demo_frame):
     rows = index.own(*ids)
     mask = (demo_frame["indicator_id"] == ids[0]) & (demo_frame["geography_code"] == ids[1])
     assert list(rows.index) == list(demo_frame.index[mask.to_numpy()])
+
+
+def test_a_frame_with_periods_as_floats_takes_the_general_path_and_the_same_series(plan, geos, demo_frame):
+    floats = demo_frame.assign(qindex=demo_frame["qindex"].astype(float))
+    index = SeriesIndex(floats)
+    assert not index.sortable and SeriesIndex(demo_frame).sortable
+    for ind in plan.indicators[:6]:
+        for geo in (geos.city, geos.districts[0]):
+            _same(indicator_series(floats, ind, geo, geos, QUARTERS[0]), indicator_series(index, ind, geo, geos, QUARTERS[0]))
