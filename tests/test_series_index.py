@@ -73,3 +73,20 @@ def test_a_frame_with_periods_as_floats_takes_the_general_path_and_the_same_seri
     for ind in plan.indicators[:6]:
         for geo in (geos.city, geos.districts[0]):
             _same(indicator_series(floats, ind, geo, geos, QUARTERS[0]), indicator_series(index, ind, geo, geos, QUARTERS[0]))
+
+
+def test_missing_returns_from_the_index_are_the_frames(plan, geos, demo_frame):
+    """Each Gap equal (its lower bound's float repr too) for every indicator, for the city and the district whose
+    last two quarters are missing, and for another district."""
+    from helpers.data.series import missing_returns
+
+    quarter, gone = QUARTERS[0], geos.districts[2]
+    late = demo_frame[(demo_frame["geography_code"] != gone.code) | (demo_frame["qindex"] < quarter.index - 1)]
+    index = SeriesIndex(late)
+    found = 0
+    for ind in plan.indicators:
+        for geo in (geos.city, gone, geos.districts[0]):
+            old = missing_returns(late, ind, geo, geos, Quarter(2023, 1), quarter)
+            assert repr(old) == repr(missing_returns(index, ind, geo, geos, Quarter(2023, 1), quarter))
+            found += len(old)
+    assert found > len(plan.indicators)

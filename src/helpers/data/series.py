@@ -187,7 +187,7 @@ class Gap:
     shares: tuple = ()
 
 
-def missing_returns(frame: pd.DataFrame, indicator: Indicator, geo: Geography, geos: Geographies,
+def missing_returns(frame: pd.DataFrame | SeriesIndex, indicator: Indicator, geo: Geography, geos: Geographies,
                     first: Quarter, last: Quarter) -> dict[int, Gap]:
     """The periods from ``first`` to ``last`` for which ``geo``'s figure is missing, by ``qindex``.
 
@@ -198,8 +198,8 @@ def missing_returns(frame: pd.DataFrame, indicator: Indicator, geo: Geography, g
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-        Validated data.
+    frame : pandas.DataFrame or SeriesIndex
+        Validated data, or its :class:`SeriesIndex` (the same rows, without filtering the whole frame).
     indicator, geo, geos
         What, for where, and the districts that add up to the city.
     first, last : Quarter
@@ -209,7 +209,10 @@ def missing_returns(frame: pd.DataFrame, indicator: Indicator, geo: Geography, g
     -------
     dict of int to Gap
     """
-    rows = frame[(frame["indicator_id"] == indicator.id) & (frame["qindex"] <= last.index)]
+    if isinstance(frame, SeriesIndex):
+        rows = frame.rows(indicator.id, last)
+    else:
+        rows = frame[(frame["indicator_id"] == indicator.id) & (frame["qindex"] <= last.index)]
     if not len(rows) or last < first:
         return {}
     start = max(first, Quarter.from_index(int(rows["qindex"].min())))
