@@ -6,6 +6,7 @@ from __future__ import annotations
 import zipfile
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers.plan.periods import Quarter
@@ -326,3 +327,27 @@ def test_only_the_charts_the_documents_show_get_a_print_picture(tmp_path, plan, 
     again = render_charts(tmp_path / "run2", specs, cache, workers=1, printed=None)
     assert again["drawn"] == len(keys - printed)
     assert set(print_pictures(tmp_path / "run2", cache)) == keys
+
+
+def test_the_runs_specifications_are_each_charts_own(plan, geos, demo_frame, assessed, root):
+    """run_specs splits the data and the bands once (helpers.data.series.SeriesIndex): each chart
+    shows exactly what chart_spec makes of the whole frame and the whole bands table."""
+    from helpers.data.reference import published_figures
+    from helpers.pages.charts import chart_spec
+
+    table, bands = assessed
+    # a pair without bands too (chart_spec's selection from the whole table, empty)
+    bands = bands[(bands["indicator_id"] != "admin_cases") | (bands["geography_code"] != "330106")]
+    published = published_figures(root)
+    pairs = [(sec.id, code) for code in ("330100", "330106") for sec in plan.sections]
+    specs = _specs(plan, geos, demo_frame, (table, bands), pairs, published)
+    rows = table.set_index(["indicator_id", "geography_code"])
+    assert len(specs) > 20 and any(len(s.bands) for s in specs) and any(not len(s.bands) for s in specs)
+    assert any(len(s.published) for s in specs)
+    for s in specs:
+        key = (s.indicator_id, s.geography_code)
+        own = chart_spec(demo_frame, plan, plan.indicator(s.indicator_id), geos.get(s.geography_code), geos, Q,
+                         rows.loc[key].to_dict(), bands, "zh", published)
+        for name in ("history", "bands", "published"):
+            pd.testing.assert_frame_equal(getattr(s, name), getattr(own, name), check_exact=True)
+        assert s.digest() == own.digest()

@@ -33,14 +33,78 @@ def _per_capita(count: pd.Series, years: pd.Series, geo: Geography) -> pd.Series
     return count / pop_10k
 
 
-def indicator_series(frame: pd.DataFrame, indicator: Indicator, geo: Geography, geos: Geographies,
+class SeriesIndex:
+    """The validated frame split once by indicator and geography, for callers that build many series.
+
+    :func:`indicator_series` given a frame compares every row's ``indicator_id``, then the
+    indicator's rows' ``geography_code``, on each call; given this index it takes the rows it needs
+    from the frame by position in one step. They are the positions the filters select, in the
+    frame's order (``frame[mask]`` is ``frame.take(mask.nonzero()[0])``), so every series is
+    identical to the one built from the frame. The index keeps the frame, not a copy: the frame must
+    not change while the index is in use.
+
+    Measured on the demo data (5,375 rows; 36 indicators x 14 geographies at 2025Q2, CPU seconds,
+    mean of 3, a loaded 2-core machine): the 504 series from the frame 0.75 s, from the index 0.27 s,
+    the split (1.5 ms) included; a district's series 0.5 ms, the city's summed one 3.4 ms (its groupby).
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._qindex = frame["qindex"].to_numpy()
+        # integer periods sort as sort_values sorts them (a float column with NaN would need its NaN rule)
+        self.sortable = self._qindex.dtype.kind in "iu"
+        self._columns = frame[[c for c in SERIES_COLUMNS if c in frame.columns]]
+        groups = frame.groupby(["indicator_id", "geography_code"], sort=False, observed=True).indices
+        self._pairs = {k: np.sort(v) for k, v in groups.items()}
+        by_indicator: dict[str, list] = {}
+        for (ind, _), at in self._pairs.items():
+            by_indicator.setdefault(ind, []).append(at)
+        self._indicators = {k: np.sort(np.concatenate(v)) for k, v in by_indicator.items()}
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame | SeriesIndex) -> SeriesIndex:
+        """``frame`` indexed, or the index itself when it already is one."""
+        return frame if isinstance(frame, SeriesIndex) else cls(frame)
+
+    def _take(self, at: np.ndarray | None, as_of: Quarter | None) -> pd.DataFrame:
+        if at is None:
+            at = np.array([], dtype=np.intp)
+        if as_of is not None:
+            at = at[self._qindex[at] <= as_of.index]
+        return self.frame.take(at)
+
+    def rows(self, indicator_id: str, as_of: Quarter | None = None) -> pd.DataFrame:
+        """The frame's rows of ``indicator_id`` up to ``as_of``, in the frame's order (none: no rows)."""
+        return self._take(self._indicators.get(indicator_id), as_of)
+
+    def own(self, indicator_id: str, code: str, as_of: Quarter | None = None) -> pd.DataFrame:
+        """The frame's rows of ``indicator_id`` for geography ``code`` up to ``as_of``, in the frame's order."""
+        return self._take(self._pairs.get((indicator_id, code)), as_of)
+
+    def own_sorted(self, indicator_id: str, code: str, as_of: Quarter | None = None) -> pd.DataFrame:
+        """:meth:`own`'s rows of the series' columns ordered by ``qindex`` as ``sort_values`` orders them
+        (numpy's quicksort of the same keys: the same order, ties included), numbered from 0, ``origin``
+        'reported': one take of seven columns instead of a take, a sort and a copy of the whole rows."""
+        at = self._pairs.get((indicator_id, code))
+        if at is None:
+            at = np.array([], dtype=np.intp)
+        if as_of is not None:
+            at = at[self._qindex[at] <= as_of.index]
+        at = at[np.argsort(self._qindex[at], kind="quicksort")]
+        out = self._columns.take(at).reset_index(drop=True)
+        out["origin"] = "reported"
+        return out
+
+
+def indicator_series(frame: pd.DataFrame | SeriesIndex, indicator: Indicator, geo: Geography, geos: Geographies,
                      as_of: Quarter | None = None) -> pd.DataFrame:
     """The observed series of ``indicator`` for ``geo``, up to ``as_of``.
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-        Validated data (:attr:`helpers.data.contract.Dataset.frame`).
+    frame : pandas.DataFrame or SeriesIndex
+        Validated data (:attr:`helpers.data.contract.Dataset.frame`), or its :class:`SeriesIndex`
+        when many series are built from it (the same result, without filtering the whole frame).
     indicator, geo, geos
         What to build, for where, and the district list used to aggregate the city.
     as_of : Quarter, optional
@@ -53,12 +117,18 @@ def indicator_series(frame: pd.DataFrame, indicator: Indicator, geo: Geography, 
         apply, ``numerator``, ``denominator`` and ``count`` (the per-capita numerator);
         ``origin`` says whether the city row was reported or aggregated.
     """
-    rows = frame[frame["indicator_id"] == indicator.id]
-    if as_of is not None:
-        rows = rows[rows["qindex"] <= as_of.index]
-    own = rows[rows["geography_code"] == geo.code].copy()
-    own["origin"] = "reported"
     aggregate = geo.is_city and indicator.aggregation in ("sum", "ratio_of_sums", "per_capita")
+    if isinstance(frame, SeriesIndex):
+        if not aggregate and frame.sortable:  # the geography's own rows, taken in the order of the qindex
+            return _finish(frame.own_sorted(indicator.id, geo.code, as_of), indicator, geo)
+        own = frame.own(indicator.id, geo.code, as_of)  # a new frame: the same rows as the filters below
+        rows = frame.rows(indicator.id, as_of)
+    else:
+        rows = frame[frame["indicator_id"] == indicator.id]
+        if as_of is not None:
+            rows = rows[rows["qindex"] <= as_of.index]
+        own = rows[rows["geography_code"] == geo.code].copy()
+    own["origin"] = "reported"
     if aggregate:
         district_codes = [d.code for d in geos.districts]
         d = rows[rows["geography_code"].isin(district_codes)]
@@ -71,7 +141,11 @@ def indicator_series(frame: pd.DataFrame, indicator: Indicator, geo: Geography, 
         g["origin"] = "aggregated"
         g = g[~g["qindex"].isin(own["qindex"])]
         own = pd.concat([own, g], ignore_index=True)
-    out = own.sort_values("qindex").reset_index(drop=True)
+    return _finish(own.sort_values("qindex").reset_index(drop=True), indicator, geo)
+
+
+def _finish(out: pd.DataFrame, indicator: Indicator, geo: Geography) -> pd.DataFrame:
+    """The series' columns from its rows ordered by period (``origin`` set): the per-capita value, every column."""
     if indicator.measure == "per_capita":
         out["count"] = out["value"]
         out["value"] = _per_capita(out["count"], out["year"], geo)
@@ -113,7 +187,7 @@ class Gap:
     shares: tuple = ()
 
 
-def missing_returns(frame: pd.DataFrame, indicator: Indicator, geo: Geography, geos: Geographies,
+def missing_returns(frame: pd.DataFrame | SeriesIndex, indicator: Indicator, geo: Geography, geos: Geographies,
                     first: Quarter, last: Quarter) -> dict[int, Gap]:
     """The periods from ``first`` to ``last`` for which ``geo``'s figure is missing, by ``qindex``.
 
@@ -124,8 +198,8 @@ def missing_returns(frame: pd.DataFrame, indicator: Indicator, geo: Geography, g
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-        Validated data.
+    frame : pandas.DataFrame or SeriesIndex
+        Validated data, or its :class:`SeriesIndex` (the same rows, without filtering the whole frame).
     indicator, geo, geos
         What, for where, and the districts that add up to the city.
     first, last : Quarter
@@ -135,7 +209,10 @@ def missing_returns(frame: pd.DataFrame, indicator: Indicator, geo: Geography, g
     -------
     dict of int to Gap
     """
-    rows = frame[(frame["indicator_id"] == indicator.id) & (frame["qindex"] <= last.index)]
+    if isinstance(frame, SeriesIndex):
+        rows = frame.rows(indicator.id, last)
+    else:
+        rows = frame[(frame["indicator_id"] == indicator.id) & (frame["qindex"] <= last.index)]
     if not len(rows) or last < first:
         return {}
     start = max(first, Quarter.from_index(int(rows["qindex"].min())))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.data.series import indicator_series
+from helpers.data.series import SeriesIndex, indicator_series
 from helpers.i18n import t
 from helpers.pages import numbers as nb
 from helpers.pages.sections import ReportContext, _e, _fmt
@@ -18,14 +18,17 @@ def series(ctx: ReportContext, ind, geo) -> pd.DataFrame:
 
     An analysis reads the same indicator for all 14 geographies, often twice; filtering the whole
     frame for the indicator once instead of every time makes a section's analysis about 3x faster.
+    The frame split once by indicator and geography (:class:`SeriesIndex`, the same series) halves
+    it again: every indicator x geography of the demo at 2025Q2, CPU mean of 3, 0.63 s from each
+    indicator's rows, 0.27 s from the index.
     """
     memo = ctx.__dict__.setdefault("_series", {})
     key = (ind.id, geo.code)
     if key not in memo:
-        rows = memo.get(ind.id)
-        if rows is None:
-            rows = memo[ind.id] = ctx.frame[ctx.frame["indicator_id"] == ind.id]
-        memo[key] = indicator_series(rows, ind, geo, ctx.geos, ctx.quarter)
+        index = ctx.__dict__.get("_series_index")
+        if index is None:
+            index = ctx.__dict__["_series_index"] = SeriesIndex(ctx.frame)
+        memo[key] = indicator_series(index, ind, geo, ctx.geos, ctx.quarter)
     return memo[key]
 
 

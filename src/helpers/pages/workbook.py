@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.data.series import SeriesIndex
 from helpers.exceptions import ConfigError
 from helpers.files import (
     xlsx_text_cell as _text,  # a text cell Excel shows as typed (quote-prefix style) and never runs
@@ -218,6 +219,7 @@ def _assessment_rows(table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quart
 
     sections = {s.id: s.name(L) for s in plan.sections}
     names = {g.code: g.name(L) for g in geos.all}
+    series = SeriesIndex(frame)  # the frame split once for the gaps of the missed rows (helpers.data.series)
     out = []
     for r in table.to_dict("records"):
         ind = plan.indicator(r["indicator_id"])
@@ -232,7 +234,7 @@ def _assessment_rows(table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quart
             "c_target": _num(r.get("target_value")), "c_due": r.get("due") or "—",
             "c_latest_period": r.get("latest_period") or "—", "c_latest": r.get("latest_value"),
             "c_progress": r.get("progress_value"),
-            "c_gap": judged_gap(ind, r, frame, geos.get(r["geography_code"]), geos, quarter) if t else None,
+            "c_gap": judged_gap(ind, r, series, geos.get(r["geography_code"]), geos, quarter) if t else None,
             "c_probability": r.get("probability"), "c_median": r.get("forecast_median"),
             "c_lo80": r.get("forecast_lo80"), "c_hi80": r.get("forecast_hi80"),
             "c_status": verdict_label(v, L) if v else STATUS_NAMES[L].get(r["status"], r["status"]),
@@ -320,13 +322,14 @@ def _standard_sheet(sheet, plan, geos, frame, by_geo: dict, quarter, final: bool
 
     root = find_project_root()  # as the 公开发布数据 sheet finds the press release (pages/published.py)
     f = frame[frame["qindex"] <= quarter.index] if "qindex" in frame.columns else frame
+    series = SeriesIndex(frame)  # one split of the frame for the 14 geographies' tables (helpers.data.series)
     rows, marked = [], []
     for g in geos.all:
         sub = f[f["geography_code"] == g.code] if not g.is_city else f
         kinds: dict = {}
         for ind_id, source in zip(sub["indicator_id"], sub["source"]):
             kinds.setdefault(ind_id, set()).add(source_kind(source, demo))
-        for r in standard_rows(plan, g, geos, frame, by_geo.get(g.code, []), quarter, final, L, kinds,
+        for r in standard_rows(plan, g, geos, series, by_geo.get(g.code, []), quarter, final, L, kinds,
                                published_years(root, g, plan)):
             done = r["completion"]
             extra = [done or None] if final else [done or r["progress"], r["probability"] if not done else None]

@@ -148,7 +148,7 @@ def _problems(tables: RunTables, geo, records: list, lang: str) -> list:
     blocks.append(Para(dt(lang, "p_intro_final" if tables.final else "p_intro")))
     for k, r in enumerate(problems, start=1):
         ind = tables.plan.indicator(r["indicator_id"])
-        series = indicator_series(tables.frame, ind, geo, tables.geos, tables.quarter)
+        series = indicator_series(tables.series, ind, geo, tables.geos, tables.quarter)
         problem, rec = nv.problem_sentence(ind, r, series, lang, final=tables.final)
         blocks.append(Para(f"{k}. {problem}"))
         blocks.append(Para(rec, "note"))

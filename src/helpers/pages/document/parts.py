@@ -33,7 +33,7 @@ def standard_table(tables, geo, records: list, lang: str, counter) -> list:
         src = src[src["geography_code"] == geo.code]
     for ind_id, source in zip(src["indicator_id"], src["source"]):
         kinds.setdefault(ind_id, set()).add(source_kind(source, tables.demo))
-    rows = standard_rows(tables.plan, geo, tables.geos, tables.frame, records, tables.quarter, tables.final, lang, kinds,
+    rows = standard_rows(tables.plan, geo, tables.geos, tables.series, records, tables.quarter, tables.final, lang, kinds,
                          published_years(tables.settings.root, geo, tables.plan))
     if not rows:
         return []

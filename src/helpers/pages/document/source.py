@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.data.series import SeriesIndex
 from helpers.exceptions import ConfigError
 from helpers.files import restore_frame
 from helpers.i18n import ERROR_LANGUAGE, et
@@ -83,6 +84,12 @@ class RunTables:
         """Rows per (geography, indicator, source) up to the quarter."""
         f = self.frame[self.frame["qindex"] <= self.quarter.index] if "qindex" in self.frame.columns else self.frame
         return f.groupby(["geography_code", "indicator_id", "source"], sort=False).size().rename("n").reset_index()
+
+    @cached_property
+    def series(self) -> SeriesIndex:
+        """:attr:`frame` split once by indicator and geography, for the series every document's 一览表 and
+        problems read (:func:`helpers.data.series.indicator_series`; the same series as from the frame)."""
+        return SeriesIndex(self.frame)
 
 
 # --------------------------------------------------------------------------- what an input names
