@@ -18,13 +18,13 @@ def sha256_file(path: str | Path) -> str:
 
 # --------------------------------------------------------------------------- atomic writes
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+def atomic_write_bytes(path: str | Path, data: bytes, sync: bool = True) -> Path:
     """Write ``data`` to ``path`` all or nothing.
 
     The bytes go to a uniquely named temporary file in the same folder (``tempfile.mkstemp``:
     created with ``O_EXCL``, so a planted file or symbolic link is never followed), are flushed to
-    disk, then renamed over ``path``: a reader, or a process killed half-way, sees the old file or
-    the new one, never a truncated one.
+    disk (unless ``sync`` is false), then renamed over ``path``: a reader, or a process killed
+    half-way, sees the old file or the new one, never a truncated one.
     """
     import os
     import tempfile
@@ -36,7 +36,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
