@@ -16,6 +16,7 @@ the same cells: with both, exporting a report's two pages costs 35 ms of CPU ins
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import lru_cache
 
@@ -24,6 +25,7 @@ from nbconvert.exporters.templateexporter import TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.strings import clean_html
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+from nbformat import validator
 
 #: nbconvert's text for an image without alternative text (``HTMLExporter.from_notebook_node``)
 NO_ALT = "No description has been provided for this image"
@@ -121,6 +123,19 @@ class PageExporter(HTMLExporter):
     def default_filters(self):
         yield from super().default_filters()
         yield ("clean_html", cached_clean_html)
+
+    def _preprocess(self, nb, resources):
+        # nbconvert's Exporter._preprocess, minus two costs that change nothing in the page: it deep-copies
+        # the notebook that Exporter.from_notebook_node has just deep-copied, and it validates the whole
+        # notebook against the schema after each of its 13 preprocessors (most of them disabled). Here the
+        # copy is the caller's and the notebook is validated once, after the last one (nbconvert's own
+        # ``optimistic_validation``). Measured 2026-12-06, 39 reports' two pages, CPU: 127 -> 77 ms a report.
+        resc = copy.deepcopy(resources)
+        _, nbc = validator.normalize(nb)
+        for preprocessor in self._preprocessors:
+            nbc, resc = preprocessor(nbc, resc)
+        self._validate_preprocessor(nbc, preprocessor)
+        return nbc, resc
 
     def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
         # HTMLExporter.from_notebook_node (nbconvert 7) up to its BeautifulSoup pass

@@ -296,15 +296,22 @@ def _accept(listener: socket.socket, children: dict) -> None:
     children[pid] = conn
 
 
+#: a file the server appends ``pid user_s system_s`` to for each kernel it reaps (benchmarks/bench_reports.py)
+RUSAGE_ENV = "IPEVAL_KERNEL_RUSAGE"
+
+
 def _reap(children: dict) -> None:
     """Reap the kernels that have ended and tell each one's launcher how it ended."""
     while children:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             break
         if pid == 0:
             break
+        if os.environ.get(RUSAGE_ENV):
+            with open(os.environ[RUSAGE_ENV], "a") as f:
+                f.write(f"{pid} {usage.ru_utime:.4f} {usage.ru_stime:.4f}\n")
         if pid in children:
             conn = children.pop(pid)
             code = os.waitstatus_to_exitcode(status)
