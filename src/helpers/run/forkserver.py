@@ -34,9 +34,11 @@ import time
 from pathlib import Path
 from queue import Empty
 
+import zmq
+import zmq.asyncio
 from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
-from traitlets import DottedObjectName, Type
+from traitlets import DottedObjectName, Type, default
 
 # what a page of a run uses: the run's chart step has drawn every chart, so a page inlines files and
 # imports neither Matplotlib nor seaborn (a page run without a chart, or on its own, imports them then)
@@ -81,6 +83,17 @@ class ReadyKernelClient(AsyncKernelClient):
     message arrives IOPub is connected and every message before it has been read.
     """
 
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        # the client connects to the kernel's IPC sockets before the kernel has bound them (the launcher
+        # is still starting): ZeroMQ then retries after RECONNECT_IVL, 100 ms by default, so a kernel's
+        # first answer waited for the next multiple of 100 ms. Retry every 5 ms instead (the default of
+        # the client's own ZeroMQ context, which its channels' sockets are made from).
+        self._created_context = True
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.RECONNECT_IVL, 5)
+        return context
+
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         sent: set[str] = set()
@@ -103,6 +116,13 @@ class ReadyKernelClient(AsyncKernelClient):
                             and msg["parent_header"].get("msg_id") in sent):
                         self._handle_kernel_info_reply(reply)
                         return
+                    if msg["msg_type"] == "iopub_welcome":
+                        # ipykernel 7 greets each IOPub subscriber as it joins: from here on nothing
+                        # published is lost, so ask once more and wait for that idle instead of
+                        # the 0.1 s above. The idle of the first request was lost for 5 kernels of
+                        # 14 (2026-12-06, one report at a time), 0.1 s of each one's start.
+                        sent.add(self.kernel_info())
+                        idle_by = time.monotonic() + 0.1
             if not await self._async_is_alive():
                 raise KernelDied("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
