@@ -116,6 +116,8 @@ def test_page_uses_the_tables_the_fork_server_read_only_while_their_bytes_are_un
     from helpers.pages import context
 
     monkeypatch.setattr(context, "_PRELOADED", {})
+    monkeypatch.setattr(context, "_DEMO", {})
+    monkeypatch.setattr(context, "_PUBLISHED", {})
     path = ri.write_report_input(ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106",
                                                        "2025Q4", "en"), run_tables)
     context.preload_run(run_tables)  # as the fork server does before forking the run's kernels
@@ -132,3 +134,16 @@ def test_page_uses_the_tables_the_fork_server_read_only_while_their_bytes_are_un
     ctx2 = context.context_from_input(other, run_tables)
     assert ctx2.assessments is not pre["assessments.csv"]
     pd.testing.assert_frame_equal(ctx2.assessments, fresh)
+    # the demo flag and the published figures the server worked out: the same as a kernel's own, the
+    # figures a copy (a page changing them changes its own), read again once their file changed
+    from helpers.data.reference import published_figures
+
+    frame = pre["validated_data.csv"]
+    assert context._DEMO == {id(frame): bool(frame["source"].astype(str).str.startswith("DEMO").any())}
+    assert ctx.demo == context._DEMO[id(frame)]
+    read = published_figures(settings.root)
+    assert len(read) and ctx.published is not context._PUBLISHED[str(settings.root)][1]
+    pd.testing.assert_frame_equal(ctx.published, read)
+    signature, table = context._PUBLISHED[str(settings.root)]
+    context._PUBLISHED[str(settings.root)] = ((0, 0), table.iloc[:1])  # as if the file had changed since
+    pd.testing.assert_frame_equal(context.load_context(path).published, read)
