@@ -53,7 +53,11 @@ PRELOAD = ("numpy", "pandas", "IPython", "ipykernel.kernelapp",
            "helpers.pages.analysis", "helpers.pages.analysis_blocks", "helpers.pages.changes", "helpers.pages.numbers",
            "helpers.pages.published", "helpers.pages.standard", "helpers.data.reference", "helpers.model.assess",
            "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.logger", "IPython.core.oinspect",
-           "IPython.extensions.storemagic", "tornado.platform.asyncio", "pandas.core.methods.to_dict")
+           "IPython.extensions.storemagic", "tornado.platform.asyncio", "pandas.core.methods.to_dict",
+           # still imported by every kernel (its sys.modules at exit against the server's, 56 kernels,
+           # 2026-12-06): psutil by ipykernel's shutdown, to look for child processes (a report's
+           # shutdown 26 -> 20 ms, one at a time), and the pieces below as it starts
+           "psutil", "faulthandler", "importlib.readers", "importlib.resources.readers")
 
 
 def _warm_up() -> None:
