@@ -131,12 +131,13 @@ def test_the_kernel_manager_starts_an_ordinary_kernel_without_a_server(tmp_path,
     monkeypatch.delenv(SOCKET_ENV, raising=False)
     km = ForkKernelManager(kernel_name="python3")
     cmd = km.format_kernel_cmd()
-    assert "ipykernel_launcher" in cmd and "helpers.run.forkkernel" not in cmd
+    assert "ipykernel_launcher" in cmd and not any("forkkernel" in part for part in cmd)
     assert km.transport == "ipc"  # still Unix sockets, not TCP ports (papermill #511)
     sock = tmp_path / "run" / "ipeval-fork-1.sock"
     monkeypatch.setenv(SOCKET_ENV, str(sock))
     km = ForkKernelManager(kernel_name="python3")
-    assert km.format_kernel_cmd() == [sys.executable, "-m", "helpers.run.forkkernel", "--socket", str(sock),
+    launcher = str(Path(forkkernel.__file__))  # run as a file, isolated, without site: it needs the stdlib only
+    assert km.format_kernel_cmd() == [sys.executable, "-I", "-S", launcher, "--socket", str(sock),
                                       "-f", km.connection_file]
     # the kernel's files in the run's private folder, which the run removes however it ends
     assert Path(km.connection_file).parent == sock.parent and Path(km.ip).parent == sock.parent
@@ -334,6 +335,6 @@ def test_a_fork_server_that_does_not_start_leaves_ordinary_kernels(tmp_path, mon
         assert forkserver.SOCKET_ENV not in os.environ
         monkeypatch.undo()  # the real interpreter again, for the kernel command
         cmd = forkserver.ForkKernelManager(kernel_name="python3").format_kernel_cmd()
-        assert "ipykernel_launcher" in cmd and "helpers.run.forkkernel" not in cmd
+        assert "ipykernel_launcher" in cmd and not any("forkkernel" in part for part in cmd)
     assert "did not start: reports run in ordinary kernels" in caplog.text
     assert not Path(server.folder).exists()

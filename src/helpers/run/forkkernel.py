@@ -1,4 +1,5 @@
-"""The kernel launcher started by :class:`helpers.run.forkserver.ForkKernelManager` (kept import-light).
+"""The kernel launcher started by :class:`helpers.run.forkserver.ForkKernelManager` (standard library only: it runs
+as `python -I -S forkkernel.py`, without site-packages).
 
 Asks the fork server for a kernel on the given connection file, forwards signals to it, and exits
 with its exit code. Falls back to a normal ``ipykernel_launcher`` if the server cannot be reached.

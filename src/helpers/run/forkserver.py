@@ -11,7 +11,7 @@ Pieces:
 * the **server** (``python -m helpers.run.forkserver SOCKET``) imports, listens on a Unix socket and,
   per request, forks a child that runs an ordinary ``IPKernelApp`` on the connection file it was
   given, with the requesting process's stdin/stdout/stderr (passed over the socket);
-* the **launcher** (``python -m helpers.run.forkkernel``) is what the kernel manager starts instead of
+* the **launcher** (``python -I -S .../forkkernel.py``) is what the kernel manager starts instead of
   ``ipykernel_launcher``: it asks the server for a kernel, forwards signals (interrupt, terminate)
   to it and exits with its exit code, so jupyter_client sees an ordinary kernel process; if the
   server cannot be reached it execs a normal kernel instead;
@@ -177,7 +177,10 @@ class ForkKernelManager(AsyncKernelManager):
         sock = os.environ.get(SOCKET_ENV)
         if not sock:
             return super().format_kernel_cmd(extra_arguments)
-        return [sys.executable, "-m", "helpers.run.forkkernel", "--socket", sock, "-f", self.connection_file]
+        # the launcher needs the standard library only: isolated and without site (no site-packages to add,
+        # no .pth files to run) it starts in 17 ms of CPU instead of 20 (2026-12-06, 2 x 30 starts)
+        return [sys.executable, "-I", "-S", str(Path(__file__).with_name("forkkernel.py")), "--socket", sock,
+                "-f", self.connection_file]
 
 
 def _child(conn: socket.socket, listener: socket.socket, request: dict, fds: list[int]) -> None:
