@@ -21,7 +21,8 @@ def default_workers() -> int:
     A report's kernel is busy for about two thirds of the report's time; the rest is the kernel
     starting and stopping and this process exporting HTML, when that core would otherwise idle.
     Measured on 2 cores (benchmarks/bench_quarter.py): 3 reports at a time finish a quarter about
-    18% sooner than 2; 4 gain nothing more.
+    18% sooner than 2; 4 gain nothing more. Again 2026-12-06 on the reports stage alone
+    (benchmarks/bench_reports.py, 2025Q2, quiet machine): -j 2 21.3-21.5 s, -j 3 19.3-19.8 s, -j 4 19.2-19.5 s.
     """
     return (os.cpu_count() or 1) + 1
 
