@@ -90,3 +90,38 @@ def test_missing_returns_from_the_index_are_the_frames(plan, geos, demo_frame):
             assert repr(old) == repr(missing_returns(index, ind, geo, geos, Quarter(2023, 1), quarter))
             found += len(old)
     assert found > len(plan.indicators)
+
+
+def test_a_shared_index_keeps_its_series_and_gives_the_same_ones(plan, geos, demo_frame, monkeypatch):
+    """The fork server builds every series once (pages/context.py `_share_series`); a page forked from it
+    reads them through SeriesIndex.of(its frame): the same frames, built once."""
+    from helpers.data import series as series_module
+
+    monkeypatch.setattr(series_module, "_SHARED", {})
+    frame = demo_frame.copy()
+    quarter = QUARTERS[0]
+    shared = SeriesIndex.share(frame)
+    assert SeriesIndex.of(frame) is shared
+    assert SeriesIndex.of(frame.copy()) is not shared  # another frame, even equal, gets its own
+    plain = SeriesIndex(demo_frame)
+    for ind in plan.indicators[:6]:
+        for geo in (geos.city, geos.districts[0]):
+            first = indicator_series(SeriesIndex.of(frame), ind, geo, geos, quarter)
+            assert indicator_series(shared, ind, geo, geos, quarter) is first  # kept, not built again
+            _same(first, indicator_series(plain, ind, geo, geos, quarter))
+            assert indicator_series(plain, ind, geo, geos, quarter) is not indicator_series(plain, ind, geo, geos, quarter)
+    assert plain.memo is None and len(shared.memo) == 12
+
+
+def test_the_fork_server_shares_the_run_series_with_its_pages(plan, geos, demo_frame, monkeypatch):
+    from helpers.data import series as series_module
+    from helpers.pages import context
+
+    monkeypatch.setattr(series_module, "_SHARED", {})
+    frame = demo_frame.copy()
+    context._share_series(frame, plan, geos, QUARTERS[0])
+    index = SeriesIndex.of(frame)
+    assert index.memo is not None and len(index.memo) == len(plan.indicators) * len(geos.all)
+    ind = plan.indicators[0]
+    _same(index.memo[(ind.id, geos.city.code, QUARTERS[0].index)],
+          indicator_series(demo_frame, ind, geos.city, geos, QUARTERS[0]))

@@ -27,6 +27,10 @@ from helpers.plan.registry import Indicator
 
 SERIES_COLUMNS = ["period", "qindex", "year", "quarter", "value", "numerator", "denominator", "count", "origin"]
 
+#: by ``id`` of a frame: its shared :class:`SeriesIndex` (:meth:`SeriesIndex.share`); the index holds the
+#: frame, so the id stays its own
+_SHARED: dict[int, "SeriesIndex"] = {}
+
 
 def _per_capita(count: pd.Series, years: pd.Series, geo: Geography) -> pd.Series:
     pop_10k = years.map(lambda y: geo.population_in(int(y)) / 1e4)
@@ -50,6 +54,9 @@ class SeriesIndex:
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
+        #: the series built so far, by (indicator, geography, quarter), when this index keeps them
+        #: (:meth:`share`); None: built anew on every call (what a caller may then change is its own)
+        self.memo: dict | None = None
         self._qindex = frame["qindex"].to_numpy()
         # integer periods sort as sort_values sorts them (a float column with NaN would need its NaN rule)
         self.sortable = self._qindex.dtype.kind in "iu"
@@ -63,8 +70,27 @@ class SeriesIndex:
 
     @classmethod
     def of(cls, frame: pd.DataFrame | SeriesIndex) -> SeriesIndex:
-        """``frame`` indexed, or the index itself when it already is one."""
-        return frame if isinstance(frame, SeriesIndex) else cls(frame)
+        """``frame`` indexed, or the index itself when it already is one; the shared index of this very
+        frame when one was made (:meth:`share`)."""
+        if isinstance(frame, SeriesIndex):
+            return frame
+        shared = _SHARED.get(id(frame))
+        return shared if shared is not None and shared.frame is frame else cls(frame)
+
+    @classmethod
+    def share(cls, frame: pd.DataFrame) -> SeriesIndex:
+        """The index of ``frame`` that :meth:`of` gives for it from now on, keeping the series it builds.
+
+        For a frame read once and never changed, whose series are wanted by many readers: the report
+        kernels' fork server (:func:`helpers.pages.context.preload_run`) builds every series of the
+        run's quarter once and each page, forked from it, reads them instead of building its own.
+        A kept series is shared: a reader must not change it (the pages' analyses did already share
+        them within a page: :func:`helpers.pages.analysis_blocks.series`).
+        """
+        index = cls(frame)
+        index.memo = {}
+        _SHARED[id(frame)] = index
+        return index
 
     def _take(self, at: np.ndarray | None, as_of: Quarter | None) -> pd.DataFrame:
         if at is None:
@@ -117,6 +143,17 @@ def indicator_series(frame: pd.DataFrame | SeriesIndex, indicator: Indicator, ge
         apply, ``numerator``, ``denominator`` and ``count`` (the per-capita numerator);
         ``origin`` says whether the city row was reported or aggregated.
     """
+    if isinstance(frame, SeriesIndex) and frame.memo is not None:
+        key = (indicator.id, geo.code, as_of.index if as_of is not None else None)
+        kept = frame.memo.get(key)
+        if kept is None:
+            kept = frame.memo[key] = _build_series(frame, indicator, geo, geos, as_of)
+        return kept
+    return _build_series(frame, indicator, geo, geos, as_of)
+
+
+def _build_series(frame: pd.DataFrame | SeriesIndex, indicator: Indicator, geo: Geography, geos: Geographies,
+                  as_of: Quarter | None) -> pd.DataFrame:
     aggregate = geo.is_city and indicator.aggregation in ("sum", "ratio_of_sums", "per_capita")
     if isinstance(frame, SeriesIndex):
         if not aggregate and frame.sortable:  # the geography's own rows, taken in the order of the qindex

@@ -27,7 +27,7 @@ def series(ctx: ReportContext, ind, geo) -> pd.DataFrame:
     if key not in memo:
         index = ctx.__dict__.get("_series_index")
         if index is None:
-            index = ctx.__dict__["_series_index"] = SeriesIndex(ctx.frame)
+            index = ctx.__dict__["_series_index"] = SeriesIndex.of(ctx.frame)  # the fork server's, when shared
         memo[key] = indicator_series(index, ind, geo, ctx.geos, ctx.quarter)
     return memo[key]
 
