@@ -25,7 +25,8 @@ def run_tables(tmp_path, plan, geos):
             dict(indicator_id=inds[0], geography_code="330105", status="off_track", probability=0.1, note="no data")]
     pd.DataFrame(rows).to_csv(tmp_path / "assessments.csv", index=False)
     (tmp_path / "bands.csv").write_text("\n")
-    (tmp_path / "validated_data.csv").write_text("indicator_id,geography_code,period,value,source\n")
+    (tmp_path / "validated_data.csv").write_text("indicator_id,geography_code,period,qindex,year,quarter,value,"
+                                                 "numerator,denominator,source,note\n")
     return tmp_path
 
 
@@ -118,6 +119,9 @@ def test_page_uses_the_tables_the_fork_server_read_only_while_their_bytes_are_un
     monkeypatch.setattr(context, "_PRELOADED", {})
     monkeypatch.setattr(context, "_DEMO", {})
     monkeypatch.setattr(context, "_PUBLISHED", {})
+    from helpers.data import series as series_module
+
+    monkeypatch.setattr(series_module, "_SHARED", {})
     path = ri.write_report_input(ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106",
                                                        "2025Q4", "en"), run_tables)
     context.preload_run(run_tables)  # as the fork server does before forking the run's kernels
@@ -125,6 +129,8 @@ def test_page_uses_the_tables_the_fork_server_read_only_while_their_bytes_are_un
     assert set(pre) == {"assessments.csv", "bands.csv", "validated_data.csv"}
     ctx = context.load_context(path)
     assert ctx.assessments is pre["assessments.csv"] and ctx.frame is pre["validated_data.csv"]
+    # the series of the quarter, built once by the server, for the page's frame
+    assert len(series_module.SeriesIndex.of(ctx.frame).memo) == len(plan.indicators) * len(geos.all)
     fresh = context._read_assessments(run_tables / "assessments.csv")
     pd.testing.assert_frame_equal(ctx.assessments, fresh)
     # another run's table of the same name (other bytes, so another SHA-256) is read from its file

@@ -224,8 +224,8 @@ def preload_run(run: str | Path) -> None:
         inp = read_report_input(first)
         plan = load_plan(inp.plan["path"])
         geos = load_geographies(inp.geographies["path"])
-        if data is not None:
-            _share_series(data, plan, geos, Quarter.parse(inp.quarter))
         root = settings_from_mapping(inp.settings["values"], inp.settings["path"], inp.settings["sha256"]).root
         signature = _signature(root)
         _PUBLISHED[str(root)] = (signature, published_figures(root))
+        if data is not None:  # last: the rest is preloaded even if this fails (a kernel then builds its own)
+            _share_series(data, plan, geos, Quarter.parse(inp.quarter))
