@@ -163,7 +163,7 @@ def _stages(log: list) -> dict:
     out = {}
     for x in log:
         ev = x.get("event")
-        if ev in ("assessed", "charts", "changes", "workbook", "documents", "finish"):
+        if ev in ("assessed", "charts", "changes", "workbook", "documents", "side", "finish"):
             out[ev] = t(x) - start
         elif ev == "job":
             out["reports done"] = t(x) - start

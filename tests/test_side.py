@@ -77,7 +77,9 @@ def test_the_side_process_result_and_its_log_reach_the_run(tmp_path, run_log):
     assert step.result() == {"status": "ok", "files": 4}
     records = [(r.name, r.getMessage(), getattr(r, "event", None)) for r in run_log.records]
     # the run's record and the warning, in order; the documents' INFO stays below the console's level
-    assert records == [("ipeval.run", "workbook", "workbook"), ("ipeval", "a font fell back", "font")]
+    assert records == [("ipeval.run", "workbook", "workbook"), ("ipeval", "a font fell back", "font"),
+                       ("ipeval.run", "side step", "side")]  # the step's own record last: how it was started
+    assert run_log.records[-1].start_method == side.start_method()
     assert run_log.records[0].pid != os.getpid()  # written in another process
     assert (tmp_path / "side.txt").read_text(encoding="utf-8") == "1"  # one process: the reports have the rest
 
@@ -194,4 +196,5 @@ def test_started_from_a_thread_the_side_process_is_spawned_and_works(tmp_path, r
     t.start()
     t.join(120)
     assert out == {"method": "spawn", "step": {"status": "ok", "files": 4}}
-    assert [r.getMessage() for r in run_log.records] == ["workbook", "a font fell back"]
+    assert [r.getMessage() for r in run_log.records] == ["workbook", "a font fell back", "side step"]
+    assert run_log.records[-1].start_method == "spawn"

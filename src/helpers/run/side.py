@@ -69,6 +69,7 @@ class SideStep:
         self._pool: ProcessPoolExecutor | None = None
         self._tmp: str | None = None
         self._future: Future | None = None
+        self._method = ""
         self._started = time.monotonic()
 
     def start(self) -> "SideStep":
@@ -80,7 +81,8 @@ class SideStep:
         # first): removed here however the process ends, by the next run after a kill -9 (the run's
         # pid in its name: run/stale_kernels.py)
         self._tmp = tempfile.mkdtemp(prefix=f"ipeval-run-{os.getpid()}-side-")
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(start_method()),
+        self._method = start_method()
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(self._method),
                                          initializer=_use_tmp, initargs=(self._tmp,))
         self._future = self._pool.submit(self._work, *self._args)
         return self
@@ -107,6 +109,8 @@ class SideStep:
             target = logging.getLogger(record.name)
             if target.isEnabledFor(record.levelno):  # as if logged here: handle() alone skips the level
                 target.handle(record)
+        log.info("side step", extra={"event": "side", "start_method": self._method,
+                                     "seconds": round(time.monotonic() - self._started, 2)})
         if out["workbook_error"] is not None:
             raise out["workbook_error"]
         return out["documents"]
