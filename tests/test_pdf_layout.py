@@ -98,3 +98,27 @@ def test_english_leads_are_measured_by_words():
     doc.lang = "en"
     _, layout = lay_out(doc)
     assert _page_of(layout, heading) == _page_of(layout, table)
+
+
+def test_leads_are_the_paragraphs_between_a_heading_and_its_table_or_picture():
+    from helpers.pages.document.blocks import leads
+
+    blocks = [Heading("一、", 1), Para("a"), Heading("（一）", 2), Para("b"), Para("c"), _table(),  # 3, 4
+              Para("after the table"), Heading("（二）", 2), Para("d"), Heading("（三）", 2), Para("e"),  # not 8
+              Image("x.png"), Para("f")]  # 10
+    assert leads(blocks) == {3, 4, 10}
+
+
+def test_word_keeps_the_leads_with_their_table(tmp_path):
+    from docx import Document as Docx
+
+    from helpers.pages.document.word import write_docx
+
+    doc = _doc((0, 0), [Heading("（一）行政保护", 2), Para(SENTENCE), _table(), Para("表后说明。"),
+                        Heading("（二）司法保护", 2), Para("没有表的一段。")])
+    d = Docx(str(write_docx(doc, tmp_path / "a.docx")))
+    paras = {p.text: p for p in d.paragraphs}
+    kept = {t: p.paragraph_format.keep_with_next for t, p in paras.items()}
+    assert kept[SENTENCE] is True
+    assert kept["表后说明。"] is None and kept["没有表的一段。"] is None
+    assert paras["（一）行政保护"].style.paragraph_format.keep_with_next is True  # a heading, by its style
