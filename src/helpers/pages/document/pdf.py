@@ -310,8 +310,9 @@ class _Layout:
         if self.lang == "zh":
             lines = len(break_lines(b.text, width, text_width(pdf), first))
         else:
-            lines = len(pdf.multi_cell(0, size * PT_MM * LINE, first + b.text, wrapmode=self.wrap,
-                                       dry_run=True, output="LINES"))
+            out = pdf.multi_cell(0, size * PT_MM * LINE, first + b.text, wrapmode=self.wrap,
+                                 dry_run=True, output="LINES")
+            lines = len(out) if isinstance(out, list) else 1  # output="LINES" gives the list of lines
         return size * PT_MM * (LINE * lines + 0.3)
 
     def heading(self, b: Heading) -> None:
