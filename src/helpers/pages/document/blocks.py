@@ -81,3 +81,21 @@ class Document:
     header: str
     lang: str
     title: str
+
+
+def leads(blocks: list) -> set[int]:
+    """The indexes of the paragraphs that lead from a heading to the table or picture it introduces
+    (the paragraphs between them, when only paragraphs are): a page should not part them from it."""
+    out: set[int] = set()
+    run: list[int] = []
+    after_heading = False
+    for k, b in enumerate(blocks):
+        if isinstance(b, Heading):
+            after_heading, run = True, []
+        elif isinstance(b, Para) and after_heading:
+            run.append(k)
+        else:
+            if after_heading and isinstance(b, (Table, Image)):
+                out.update(run)
+            after_heading, run = False, []
+    return out

@@ -130,6 +130,15 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
         :func:`helpers.pages.document.fonts.truetype_fonts`; default the OpenType files of
         :func:`cjk_font_files` (same look, slower to embed).
     """
+    pdf, _ = lay_out(doc, fonts)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(out))
+    return out
+
+
+def lay_out(doc, fonts: dict | None = None) -> tuple[FPDF, "_Layout"]:
+    """``doc`` placed on the pages of a new PDF (not yet written), and the layout that placed it."""
     pdf = ReportPDF(format="A4")
     pdf.running_header = doc.header
     pdf.page_label = dt(doc.lang, "page_number", n="{n}")
@@ -142,12 +151,11 @@ def write_pdf(doc, path: str | Path, fonts: dict | None = None) -> Path:
     pdf.set_creator("ipeval")
     pdf.set_lang("zh-CN" if doc.lang == "zh" else "en")
     layout = _Layout(pdf, doc.lang)
-    for b in doc.blocks:
+    for k, b in enumerate(doc.blocks):
+        if isinstance(b, Heading):
+            layout.keep_with_next(doc.blocks[k:])
         layout.block(b)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pdf.output(str(out))
-    return out
+    return pdf, layout
 
 
 def _keep_glyph_boxes(pdf: FPDF) -> None:
@@ -189,11 +197,17 @@ class _Layout:
 
     def __init__(self, pdf: ReportPDF, lang: str):
         self.pdf, self.lang = pdf, lang
+        #: ``(block, page)``: the page each block ended on, what a test checks of the page breaks
+        self.placed: list[tuple[object, int]] = []
         self.indent = "\u3000\u3000" if lang == "zh" else ""
         # Chinese breaks between any two characters; English only between words
         self.wrap = WrapMode.CHAR if lang == "zh" else WrapMode.WORD
 
     def block(self, b) -> None:
+        self._place(b)
+        self.placed.append((b, self.pdf.page))
+
+    def _place(self, b) -> None:
         pdf = self.pdf
         if isinstance(b, Cover):
             self.cover(b)
@@ -255,6 +269,52 @@ class _Layout:
             pdf.set_fill_color(255, 255, 255)  # tables fill their cells with the current colour
             pdf.set_draw_color(0, 0, 0)
 
+    def keep_with_next(self, blocks: list) -> None:
+        """Start a new page before the heading ``blocks[0]`` unless it fits on this page with what
+        introduces its content: the paragraphs after it and the beginning of the table or picture
+        they lead to (a caption, the header and two rows; a whole picture).
+
+        A reader of a printed report should never find a heading and its one-sentence lead at the
+        foot of a page and the table they announce on the next (seen in the 2025Q4 city report).
+        A group taller than a page is left to break where it falls.
+        """
+        pdf = self.pdf
+        if not pdf.page:  # a document that opens with a heading: it starts the first page anyway
+            return
+        heading = blocks[0]
+        size = HEADING_PT.get(heading.level, BODY_PT)
+        need = size * PT_MM * (0.6 + LINE + 0.3)
+        for b in blocks[1:]:
+            if isinstance(b, Heading):  # 二、 then （一）: both go with what the second leads to
+                need += HEADING_PT.get(b.level, BODY_PT) * PT_MM * (0.6 + LINE + 0.3)
+                continue
+            if isinstance(b, Para):
+                need += self._para_height(b)
+                continue
+            if isinstance(b, Table):
+                need += _table_start(b)
+            elif isinstance(b, Image):
+                need += _image_height(pdf, b) + 9  # its caption's line and the space after
+            break
+        page = pdf.h - MARGINS["top"] - MARGINS["bottom"]
+        if need < page and pdf.will_page_break(need):
+            pdf.add_page()
+
+    def _para_height(self, b: Para) -> float:
+        """The height ``b`` takes, as :meth:`para` lays it out."""
+        pdf = self.pdf
+        size = NOTE_PT if b.style == "note" else BODY_PT
+        first = (self.indent or "- ") if b.style == "bullet" else self.indent
+        pdf.set_font("serif", size=size)
+        width = pdf.epw - 2 * pdf.c_margin - 0.2
+        if self.lang == "zh":
+            lines = len(break_lines(b.text, width, text_width(pdf), first))
+        else:
+            out = pdf.multi_cell(0, size * PT_MM * LINE, first + b.text, wrapmode=self.wrap,
+                                 dry_run=True, output="LINES")
+            lines = len(out) if isinstance(out, list) else 1  # output="LINES" gives the list of lines
+        return size * PT_MM * (LINE * lines + 0.3)
+
     def heading(self, b: Heading) -> None:
         pdf = self.pdf
         size = HEADING_PT.get(b.level, BODY_PT)
@@ -265,10 +325,15 @@ class _Layout:
         self.para(b.text, size=size, font="sans", align="L", first="")
 
 
+def _table_start(b: Table) -> float:
+    """The height a table needs on a page to begin there: its caption, header and first rows."""
+    return b.font_size * PT_MM * 8
+
+
 def _table(pdf, b: Table, wrap) -> None:
     size = b.font_size
     if b.caption:
-        if pdf.will_page_break(size * PT_MM * 8):
+        if pdf.will_page_break(_table_start(b)):
             pdf.add_page()
         pdf.set_font("sans", size=size + 1)
         pdf.cell(0, (size + 1) * PT_MM * LINE, b.caption, align="C", new_x="LMARGIN", new_y="NEXT")
@@ -297,13 +362,18 @@ def _cell_text(pdf, text: str, width: float) -> str:
     return "\n".join(break_lines(text, width, text_width(pdf))) if width > 3 else text
 
 
-def _image(pdf, b: Image) -> None:
+def _image_height(pdf, b: Image) -> float:
+    """The printed height of ``b`` in mm, at its width."""
     from PIL import Image as PILImage
 
     with PILImage.open(b.path) as im:
         w_px, h_px = im.size
+    return min(b.width_mm, pdf.epw) * h_px / w_px
+
+
+def _image(pdf, b: Image) -> None:
     w = min(b.width_mm, pdf.epw)
-    h = w * h_px / w_px
+    h = _image_height(pdf, b)
     caption_h = 7
     if pdf.will_page_break(h + caption_h):
         pdf.add_page()

@@ -21,7 +21,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 from helpers.i18n import dt
-from helpers.pages.document.blocks import Cover, Heading, Image, PageBreak, Para, Table, Toc
+from helpers.pages.document.blocks import Cover, Heading, Image, PageBreak, Para, Table, Toc, leads
 
 BODY_FONT, HEADING_FONT, LATIN_FONT = "仿宋", "黑体", "Times New Roman"
 BODY_PT, NOTE_PT = 12, 10.5
@@ -108,7 +108,8 @@ def write_docx(doc, path: str | Path) -> Path:
     indent = Pt(BODY_PT * 2) if doc.lang == "zh" else None
     # the tables' style by id, looked up once: by name python-docx searches every style per table
     grid = d.part.get_style_id("Table Grid", WD_STYLE_TYPE.TABLE)
-    for b in doc.blocks:
+    kept = leads(doc.blocks)  # kept with the table or picture they lead to, as the heading is with them
+    for k, b in enumerate(doc.blocks):
         if isinstance(b, Cover):
             _cover(d, b)
         elif isinstance(b, Toc):
@@ -118,7 +119,7 @@ def write_docx(doc, path: str | Path) -> Path:
         elif isinstance(b, Heading):
             d.add_heading(b.text, level=min(b.level, 3))
         elif isinstance(b, Para):
-            _para(d, b, indent)
+            _para(d, b, indent).paragraph_format.keep_with_next = k in kept or None
         elif isinstance(b, Table):
             _table(d, b, grid)
         elif isinstance(b, Image):
@@ -203,13 +204,14 @@ def _toc(d, b: Toc, entries: list) -> None:
     _toc_field(d, entries)
 
 
-def _para(d, b: Para, indent) -> None:
+def _para(d, b: Para, indent):
     p = d.add_paragraph(b.text)
     if indent is not None:
         p.paragraph_format.first_line_indent = indent
     if b.style == "note":
         for r in p.runs:
             r.font.size = Pt(NOTE_PT)
+    return p
 
 
 def _image(d, b: Image) -> None:
