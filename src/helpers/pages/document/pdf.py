@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.enums import Align, WrapMode
-from fpdf.fonts import FontFace, TTFFont
-from fpdf.table import Table as FpdfTable
+from fpdf.enums import WrapMode
+from fpdf.fonts import FontFace
 
 from helpers.i18n import dt
 from helpers.pages.document.blocks import Cover, Heading, Image, PageBreak, Para, Table, Toc
 from helpers.pages.document.linebreak import break_lines
+from helpers.pages.document.pdf_fast import _HEIGHTS, _keep_glyph_boxes, _MeasuredTable, text_width  # noqa: F401 - _HEIGHTS: tests reach it here
 
 MARGINS = dict(top=37.0, bottom=35.0, left=28.0, right=26.0)
 BODY_PT, NOTE_PT = 12.0, 10.5
@@ -45,44 +45,6 @@ def cjk_font_files() -> dict:
 
         raise ConfigError(et("document_fonts_missing", fonts=", ".join(missing)))
     return files
-
-
-class _MeasuredTable(FpdfTable):
-    """fpdf2's table, remembering the height each cell's text needs.
-
-    fpdf2 lays every cell out twice: once (writing disabled) to measure the row heights, then to
-    draw it. The 14 reports of a quarter have 12,566 table cells but only 1,690 different ones
-    (the plan's names, units, clauses and sources repeat), so the measuring pass is taken from
-    :data:`_HEIGHTS` (this process's) when the same text was measured in the same column width,
-    style and font before; the drawing pass is fpdf2's own. The height of a text does not depend
-    on where on the page it is (fpdf2 adds up its lines), and the measuring pass's page-break
-    flag is ignored by fpdf2.
-    """
-
-    def _render_table_cell(self, i, j, cell, row_height, cell_height_info=None, **kwargs):  # type: ignore[no-untyped-def]
-        if cell_height_info is not None or kwargs or cell.img or cell.rowspan != 1 or cell.link:
-            return super()._render_table_cell(i, j, cell, row_height, cell_height_info, **kwargs)
-        pdf = self._fpdf
-        align = cell.align or self._text_align
-        key = (cell.text, self._get_col_width(i, j, cell.colspan), row_height, self._line_height,
-               i < self._num_heading_rows, repr(self._initial_style), repr(self._headings_style),
-               repr(self.rows[i].style), repr(cell.style), repr(cell.padding or self._padding),
-               str(align if isinstance(align, (Align, str)) else align[j]), self._wrapmode, self._markdown,
-               pdf.font_family, pdf.font_style, pdf.font_size_pt, pdf.c_margin, pdf.k, _font_files(pdf))
-        hit = _HEIGHTS.get(key)
-        if hit is None:
-            if len(_HEIGHTS) > 50_000:  # a long-lived process writing many quarters
-                _HEIGHTS.clear()
-            hit = _HEIGHTS[key] = super()._render_table_cell(i, j, cell, row_height, cell_height_info, **kwargs)
-        return hit
-
-
-_HEIGHTS: dict = {}
-
-
-def _font_files(pdf: FPDF) -> tuple:
-    """Which file each of ``pdf``'s fonts is (heights depend on the fonts' widths)."""
-    return tuple(sorted((k, str(getattr(f, "ttffile", ""))) for k, f in pdf.fonts.items()))
 
 
 class ReportPDF(FPDF):
@@ -156,40 +118,6 @@ def lay_out(doc, fonts: dict | None = None) -> tuple[FPDF, "_Layout"]:
             layout.keep_with_next(doc.blocks[k:])
         layout.block(b)
     return pdf, layout
-
-
-def _keep_glyph_boxes(pdf: FPDF) -> None:
-    """Let fpdf2 subset the fonts at output without unpacking every glyph again.
-
-    fpdf2 embeds each font subset to the glyphs the PDF uses; fontTools then recomputes each kept
-    glyph's bounding box, which means decoding and re-encoding its outlines: 0.4 s of a 1.6 s PDF
-    (cProfile, city report, 2025Q4). The boxes of the run's cut (:mod:`.fonts`) were computed when
-    it was cut and subsetting does not change an outline, so the glyphs are copied as they are;
-    the embedded glyphs are the same, only the fonts' header totals keep the cut's values.
-    """
-    for font in pdf.fonts.values():
-        if hasattr(font, "ttfont"):
-            font.ttfont.recalcBBoxes = False
-
-
-def text_width(pdf: FPDF):
-    """``pdf.get_string_width`` for the current font and size, as a function of the text.
-
-    The same sum fpdf2 computes (advance widths x size / 1000 / scale, in that order) without its
-    per-call text parsing: the Chinese line breaking measures each piece of every paragraph and
-    table cell, 100,000 calls a quarter, 3 of the 22 s of the PDFs under cProfile. fpdf2's own
-    method where it would add spacing, stretching or text shaping.
-    """
-    font = pdf.current_font
-    if (not isinstance(font, TTFFont) or font.is_symbol or pdf.font_stretching != 100 or pdf.char_spacing
-            or pdf.text_shaping or getattr(pdf, "_fallback_font_ids", None)):
-        return pdf.get_string_width
-    cw, size, k = font.cw, pdf.font_size_pt, pdf.k
-
-    def width(s: str) -> float:
-        return sum(cw[ord(c)] for c in s) * size * 0.001 / k
-
-    return width
 
 
 class _Layout:
