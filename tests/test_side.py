@@ -198,3 +198,21 @@ def test_started_from_a_thread_the_side_process_is_spawned_and_works(tmp_path, r
     assert out == {"method": "spawn", "step": {"status": "ok", "files": 4}}
     assert [r.getMessage() for r in run_log.records] == ["workbook", "a font fell back", "side step"]
     assert run_log.records[-1].start_method == "spawn"
+
+
+def test_one_worker_means_no_side_process_the_work_after_the_reports_here(tmp_path, monkeypatch, run_log):
+    """``-j 1`` (a shared machine): one thing at a time, the workbook and documents in the run's process."""
+    calls = []
+    monkeypatch.setattr("helpers.run.stages.workbook", lambda inp, staging, out_root: calls.append(("workbook", os.getpid())))
+
+    def documents_step(inp, staging, out_root, force, workers=None):
+        calls.append(("documents", os.getpid(), workers))
+        return {"status": "ok", "files": 2}
+
+    monkeypatch.setattr("helpers.run.record.documents_step", documents_step)
+    step = SideStep(_inp(), tmp_path, tmp_path, documents=True, force=False, work=work_dies, inline=True).start()
+    assert calls == []  # nothing before the reports
+    assert step.result() == {"status": "ok", "files": 2}
+    assert calls == [("workbook", os.getpid()), ("documents", os.getpid(), 1)]
+    assert [(r.getMessage(), r.start_method) for r in run_log.records if r.getMessage() == "side step"] == [
+        ("side step", "inline")]

@@ -220,7 +220,8 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
         jobs = jobs[:stop_after_jobs]
     # the workbook and the documents beside the reports: they read the inputs the page jobs wrote,
     # not the reports (run/side.py)
-    side = SideStep(inp, staging, out_root, documents=documents, force=force, beside_reports=bool(jobs)).start()
+    side = SideStep(inp, staging, out_root, documents=documents, force=force, beside_reports=bool(jobs),
+                    inline=inp.workers == 1).start()  # -j 1: one thing at a time, after the reports
     try:
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
                                                fork_kernels=inp.settings.executor.fork_kernels)

@@ -12,7 +12,8 @@ The side process is forked when this process has no other thread (``ipeval run``
 but this thread's state, and it starts at once, with everything imported); from a thread (the
 scheduler's) it is spawned, since forking a threaded process can copy a lock another thread holds.
 It runs at a lower priority (``nice`` 10), so the reports, which the run waits for anyway, keep the
-cores they use.
+cores they use. A run asked for one thing at a time (``-j 1``, e.g. on a shared machine) gets no side
+process: the workbook and documents are written after the reports, in the run's process (``inline``).
 
 What the side step logs is collected in the side process and written to the run's log by this one,
 in order, when the step ends (two processes appending to one file could interleave lines). A failure
@@ -59,10 +60,13 @@ class SideStep:
         alone (the reports use the other cores); with nothing else to do, with the run's workers.
     work : callable
         What the side process runs (:func:`side_work`; a test's stand-in, defined at a module's top level).
+    inline : bool
+        No side process: :meth:`result` does the work in this process (``-j 1``).
     """
 
     def __init__(self, inp, staging: Path, out_root: Path, *, documents: bool, force: bool,
-                 beside_reports: bool = True, work=None):
+                 beside_reports: bool = True, work=None, inline: bool = False):
+        self.inline = inline
         self._work: Callable[..., dict] = work or side_work
         self._args = (inp, Path(staging), Path(out_root), documents, force,
                       1 if beside_reports else min(inp.workers, 2))
@@ -73,7 +77,9 @@ class SideStep:
         self._started = time.monotonic()
 
     def start(self) -> "SideStep":
-        """Start the side process (forked or spawned: see the module's notes)."""
+        """Start the side process (forked or spawned: see the module's notes); inline, nothing yet."""
+        if self.inline:
+            return self
         import multiprocessing
         import tempfile
 
@@ -91,7 +97,10 @@ class SideStep:
         """Wait for the side process; the documents step's record (``{"status": ...}``).
 
         Its log records go to the run's log first. Raises the workbook's error, if it had one.
+        Inline, the work is done here and now.
         """
+        if self.inline:
+            return _inline_work(*self._args)
         assert self._future is not None and self._pool is not None, "start() first"
         try:
             out = self._future.result()
@@ -145,6 +154,20 @@ def _use_tmp(folder: str) -> None:
 
     os.environ["TMPDIR"] = folder
     tempfile.tempdir = folder
+
+
+def _inline_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, doc_workers: int) -> dict:
+    """The side step's work in the run's own process, one thing after the other (``-j 1``)."""
+    from helpers.run.record import documents_step
+    from helpers.run.stages import workbook
+
+    t0 = time.monotonic()
+    workbook(inp, staging, out_root)  # its error fails the run, as from the side process
+    log.info("workbook", extra={"event": "workbook", "seconds": round(time.monotonic() - t0, 2)})
+    step = documents_step(inp, staging, out_root, force, workers=1) if documents else {"status": "skipped"}
+    log.info("side step", extra={"event": "side", "start_method": "inline",
+                                 "seconds": round(time.monotonic() - t0, 2)})
+    return step
 
 
 def start_method() -> str:
