@@ -9,6 +9,7 @@ import pandas as pd
 from helpers.data.series import SeriesIndex, indicator_series
 from helpers.i18n import t
 from helpers.pages import numbers as nb
+from helpers.pages.display import fmt_column
 from helpers.pages.sections import ReportContext, _e, _fmt
 
 
@@ -129,8 +130,11 @@ def district_years(ctx: ReportContext, ind, years: list[int] | None = None) -> s
     additive = ind.aggregation == "sum"
     head = [t(L, "an_district")] + [year_label(ctx, ind, y) for y in years] + ([t(L, "an_share")] if additive else []) + [""]
     rows, highlight = [], None
-    for n, d in enumerate([ctx.geos.city, *districts]):
-        cells = [_e(d.name(L))] + [_e(_fmt(_value_in(tables[d.code], y), 1)) for y in years]
+    geos_here = [ctx.geos.city, *districts]
+    # each year's column with one number of decimals (pages/display.py fmt_column)
+    columns = [fmt_column([_value_in(tables[d.code], y) for d in geos_here], 1) for y in years]
+    for n, d in enumerate(geos_here):
+        cells = [_e(d.name(L))] + [_e(col[n]) for col in columns]
         v = _value_in(tables[d.code], last)
         if additive:
             cells.append(_e(_pct(v / city_last)) if d.code != city and city_last else "")
