@@ -101,3 +101,14 @@ def test_yearly_rates_come_from_the_years_sums_not_one_quarter():
     r = nb.yearly_rates(rows)
     assert r[2024] == pytest.approx(27.3) and r[2025] == pytest.approx(32.6)
     assert r[2025] - r[2024] > 0 > 25 / 100 * 100 - 30  # the quarter alone says the opposite
+
+
+@pytest.mark.parametrize("values, unit, expected", [
+    ([30.7, 34.0, 37.0, 38.46], "%", ["30.7", "34.0", "37.0", "38.5"]),  # a rate column: one decimal throughout
+    ([312, 338.0, 153], "件", ["312", "338", "153"]),  # counts: whole
+    ([1234.5, 12.0], "%", ["1,234.5", "12.0"]),
+    ([float("nan"), None, 5.0], "%", ["—", "—", "5.0"]),
+])
+def test_a_district_table_column_has_its_units_decimals(values, unit, expected):
+    """The district comparison's year columns (pages/analysis_blocks.district_years) print with fmt_number."""
+    assert [nb.fmt_number(v, unit) for v in values] == expected

@@ -9,7 +9,6 @@ import pandas as pd
 from helpers.data.series import SeriesIndex, indicator_series
 from helpers.i18n import t
 from helpers.pages import numbers as nb
-from helpers.pages.display import fmt_column
 from helpers.pages.sections import ReportContext, _e, _fmt
 
 
@@ -130,11 +129,9 @@ def district_years(ctx: ReportContext, ind, years: list[int] | None = None) -> s
     additive = ind.aggregation == "sum"
     head = [t(L, "an_district")] + [year_label(ctx, ind, y) for y in years] + ([t(L, "an_share")] if additive else []) + [""]
     rows, highlight = [], None
-    geos_here = [ctx.geos.city, *districts]
-    # each year's column with one number of decimals (pages/display.py fmt_column)
-    columns = [fmt_column([_value_in(tables[d.code], y) for d in geos_here], 1) for y in years]
-    for n, d in enumerate(geos_here):
-        cells = [_e(d.name(L))] + [_e(col[n]) for col in columns]
+    for n, d in enumerate([ctx.geos.city, *districts]):
+        # decimals by the unit, as every report number (30.7, 34.0, 37.0 in one rate column, not 34 and 37)
+        cells = [_e(d.name(L))] + [_e(nb.fmt_number(_value_in(tables[d.code], y), ind.unit(L))) for y in years]
         v = _value_in(tables[d.code], last)
         if additive:
             cells.append(_e(_pct(v / city_last)) if d.code != city and city_last else "")

@@ -42,23 +42,6 @@ def _e(x) -> str:
     return html.escape("" if x is None else str(x))
 
 
-def fmt_column(values, digits: int = 1) -> list[str]:
-    """A table column's numbers with the same decimals: ``digits`` of them when any value needs them,
-    none when every value is whole (a column reading 30.7, 34, 37 looked like three precisions of one
-    rate; now 30.7, 34.0, 37.0). Missing values are "—"; thousands keep their separator."""
-    finite = [float(v) for v in values if v is not None and not (isinstance(v, str) and not v)
-              and np.isfinite(float(v))]
-    whole = all(round(v, digits) == round(v) for v in finite)
-    d = 0 if whole else digits
-    out = []
-    for v in values:
-        if v is None or (isinstance(v, str) and not v) or not np.isfinite(float(v)):
-            out.append("—")
-        else:
-            out.append(f"{float(v):,.{d}f}" if abs(float(v)) >= 1000 else f"{float(v):.{d}f}")
-    return out
-
-
 def _fmt(x, digits=1) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)) or (isinstance(x, str) and not x):
         return "—"
