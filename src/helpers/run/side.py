@@ -156,15 +156,27 @@ def _use_tmp(folder: str) -> None:
     tempfile.tempdir = folder
 
 
-def _inline_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, doc_workers: int) -> dict:
-    """The side step's work in the run's own process, one thing after the other (``-j 1``)."""
-    from helpers.run.record import documents_step
-    from helpers.run.stages import workbook
+def _write_workbook(inp, staging: Path, out_root: Path) -> None:
+    """The workbook (:func:`helpers.run.stages.workbook`) and its record in the log."""
+    from helpers.run import stages
 
     t0 = time.monotonic()
-    workbook(inp, staging, out_root)  # its error fails the run, as from the side process
+    stages.workbook(inp, staging, out_root)
     log.info("workbook", extra={"event": "workbook", "seconds": round(time.monotonic() - t0, 2)})
-    step = documents_step(inp, staging, out_root, force, workers=1) if documents else {"status": "skipped"}
+
+
+def _write_documents(inp, staging: Path, out_root: Path, documents: bool, force: bool, workers: int) -> dict:
+    """The documents step's record (:func:`helpers.run.record.documents_step`); skipped with ``--no-documents``."""
+    from helpers.run import record
+
+    return record.documents_step(inp, staging, out_root, force, workers=workers) if documents else {"status": "skipped"}
+
+
+def _inline_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, doc_workers: int) -> dict:
+    """The side step's work in the run's own process, one thing after the other (``-j 1``)."""
+    t0 = time.monotonic()
+    _write_workbook(inp, staging, out_root)  # its error fails the run, as from the side process
+    step = _write_documents(inp, staging, out_root, documents, force, 1)
     log.info("side step", extra={"event": "side", "start_method": "inline",
                                  "seconds": round(time.monotonic() - t0, 2)})
     return step
@@ -186,9 +198,6 @@ def side_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, 
     """
     import signal
 
-    from helpers.run.record import documents_step
-    from helpers.run.stages import workbook
-
     # Ctrl-C and SIGTERM end the side process at once: the run that started it discards the staging folder
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -199,12 +208,10 @@ def side_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, 
     collector = _collect_logs()
     workbook_error = None
     try:
-        t0 = time.monotonic()
-        workbook(inp, staging, out_root)
-        log.info("workbook", extra={"event": "workbook", "seconds": round(time.monotonic() - t0, 2)})
+        _write_workbook(inp, staging, out_root)
     except Exception as exc:  # noqa: BLE001 - raised again in the run's process, which fails the run
         workbook_error = _portable(exc)
-    step = documents_step(inp, staging, out_root, force, workers=doc_workers) if documents else {"status": "skipped"}
+    step = _write_documents(inp, staging, out_root, documents, force, doc_workers)
     return {"documents": step, "workbook_error": workbook_error, "log": collector.portable()}
 
 
