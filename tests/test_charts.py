@@ -43,7 +43,8 @@ def _jpeg_size(path):
 
 def test_charts_drawn_once_cached_and_zipped(tmp_path, plan, geos, demo_frame, assessed):
     from helpers.pages.chartfiles import print_pictures, zip_charts
-    from helpers.pages.charts import DISPLAY_WIDTH, FIGSIZE_PX, chart_path, render_charts
+    from helpers.pages.chartpool import render_charts
+    from helpers.pages.charts import DISPLAY_WIDTH, FIGSIZE_PX, chart_path
 
     specs = _specs(plan, geos, demo_frame, assessed, [("judicial", "330100"), ("judicial", "330106")])
     n_city = len(plan.indicators_in("judicial"))
@@ -307,7 +308,7 @@ def test_only_the_charts_the_documents_show_get_a_print_picture(tmp_path, plan, 
     """The 200 dpi JPEG is about half a chart's drawing time: drawn for the charts the documents show (a
     geography's judged targets), not for the reference rows they show in tables only."""
     from helpers.pages.chartfiles import print_pictures
-    from helpers.pages.charts import render_charts
+    from helpers.pages.chartpool import render_charts
     from helpers.run.stages import printed_charts
 
     table, _ = assessed

@@ -338,3 +338,29 @@ def test_a_fork_server_that_does_not_start_leaves_ordinary_kernels(tmp_path, mon
         assert "ipykernel_launcher" in cmd and not any("forkkernel" in part for part in cmd)
     assert "did not start: reports run in ordinary kernels" in caplog.text
     assert not Path(server.folder).exists()
+
+
+def test_a_fork_server_launched_early_reads_the_run_only_when_told_and_ends_unused(tmp_path, monkeypatch):
+    """``launch`` starts the server while the run still writes its tables; ``__enter__`` tells it to read
+    them ("go" on its stdin) and waits for ``ready``; a server launched but never entered (no report
+    to run, a run stopped before its reports) is ended, its folder removed."""
+    from helpers.run import forkserver
+
+    monkeypatch.delenv(forkserver.SOCKET_ENV, raising=False)
+    said = tmp_path / "said.txt"
+    stand_in = tmp_path / "server.sh"  # what the server does with its stdin, without its imports
+    stand_in.write_text(f'#!/bin/sh\nread line\necho "$line $@" > {said}\necho ready\nsleep 30\n', encoding="utf-8")
+    stand_in.chmod(0o755)
+    monkeypatch.setattr(forkserver.sys, "executable", str(stand_in))
+    server = forkserver.ForkServer(tmp_path, run_dir=tmp_path / "run").launch()
+    time.sleep(0.2)
+    assert server.proc.poll() is None and not said.exists()  # waiting for the run
+    with server:
+        assert said.read_text(encoding="utf-8").split()[0] == "go"
+        assert str(tmp_path / "run") in said.read_text(encoding="utf-8") and "wait" in said.read_text(encoding="utf-8")
+        assert os.environ[forkserver.SOCKET_ENV] == server.path
+    assert server.proc.poll() is not None and not Path(server.folder).exists()
+
+    unused = forkserver.ForkServer(tmp_path).launch()
+    unused.__exit__(None, None, None)
+    assert unused.proc.poll() is not None and not Path(unused.folder).exists()

@@ -774,9 +774,9 @@ def test_a_documents_failure_is_in_the_manifest_and_the_index(published, monkeyp
         raise OSError("no CJK font for the PDF")
 
     monkeypatch.setattr(helpers.pages.document, "write_documents", no_fonts)
-    # the side process forked, as under `ipeval run` (run/side.py), so it has the stand-in: a thread
+    # the run's workers forked, as under `ipeval run` (run/pool.py), so they have the stand-in: a thread
     # another test left in this process would have it spawned
-    monkeypatch.setattr("helpers.run.side.start_method", lambda: "fork")
+    monkeypatch.setattr("helpers.run.pool.start_method", lambda: "fork")
     code, out, err = cli(["run", *ONE, "--quiet", "--documents"], published, monkeypatch, capsys)
     assert code == 1, err  # the run is published, with one failed step
     run = published / "outputs" / "2025Q2"

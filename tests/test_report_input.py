@@ -153,3 +153,18 @@ def test_page_uses_the_tables_the_fork_server_read_only_while_their_bytes_are_un
     signature, table = context._PUBLISHED[str(settings.root)]
     context._PUBLISHED[str(settings.root)] = ((0, 0), table.iloc[:1])  # as if the file had changed since
     pd.testing.assert_frame_equal(context.load_context(path).published, read)
+
+
+def test_an_input_names_the_charts_planned_while_they_are_still_drawn(run_tables, settings, plan, geos):
+    """Written while the run's workers draw the charts (pages/chartpool.py), an input names the charts the
+    run will hold, not the files there so far; without that list, the files there."""
+    first = [i.id for i in plan.page_indicators("enforcement") if not i.city_only][0]
+    drawn = run_tables / "charts" / "overview" / "330106.svg"
+    drawn.parent.mkdir(parents=True)
+    drawn.write_text("<svg/>", encoding="utf-8")
+    planned = {f"charts/{first}/330106.svg"}
+    inp = ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106", "2025Q4", "zh",
+                                planned_charts=planned)
+    assert inp.charts == {first: f"charts/{first}/330106.svg"}
+    files = ri.build_report_input(settings, plan, geos, run_tables, "enforcement", "330106", "2025Q4", "zh")
+    assert files.charts == {"overview": "charts/overview/330106.svg"}

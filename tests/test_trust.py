@@ -266,7 +266,7 @@ def test_a_subset_run_carries_the_rest_from_the_last_published_run(tmp_path):
 
 
 def test_a_cached_chart_is_verified_copied_and_redrawn_on_force(tmp_path, monkeypatch):
-    from helpers.pages import charts
+    from helpers.pages import chartpool, charts
 
     drawn = []
 
@@ -288,19 +288,19 @@ def test_a_cached_chart_is_verified_copied_and_redrawn_on_force(tmp_path, monkey
     monkeypatch.setattr(charts, "_render_one", fake_render)
     monkeypatch.setattr("helpers.pages.plots.use_cjk_font", lambda: None)
     cache = tmp_path / "cache"
-    charts.render_charts(tmp_path / "run1", [Spec()], cache, workers=1, documents=False)
+    chartpool.render_charts(tmp_path / "run1", [Spec()], cache, workers=1, documents=False)
     out = charts.chart_path(tmp_path / "run1", "admin_cases", DISTRICT)
     assert out.stat().st_nlink == 1 and len(drawn) == 1
-    charts.render_charts(tmp_path / "run2", [Spec()], cache, workers=1, documents=False)
+    chartpool.render_charts(tmp_path / "run2", [Spec()], cache, workers=1, documents=False)
     assert len(drawn) == 1  # reused, verified
     out.write_bytes(b"")  # emptying a published copy leaves the cache as it was (a copy, not a link)
     assert (cache / "abc.svg").read_bytes() == b"svg"
     (cache / "abc.svg").write_bytes(b"")  # an emptied cache file is drawn again
-    charts.render_charts(tmp_path / "run3", [Spec()], cache, workers=1, documents=False)
+    chartpool.render_charts(tmp_path / "run3", [Spec()], cache, workers=1, documents=False)
     assert len(drawn) == 2 and charts.chart_path(tmp_path / "run3", "admin_cases", DISTRICT).read_bytes() == b"svg"
-    charts.render_charts(tmp_path / "run5", [Spec()], cache, workers=1, documents=True)  # the print form is missing
+    chartpool.render_charts(tmp_path / "run5", [Spec()], cache, workers=1, documents=True)  # the print form is missing
     assert len(drawn) == 3 and (cache / "abc.jpg").read_bytes() == b"jpg"
-    charts.render_charts(tmp_path / "run4", [Spec()], cache, workers=1, force=True)
+    chartpool.render_charts(tmp_path / "run4", [Spec()], cache, workers=1, force=True)
     assert len(drawn) == 4
 
 

@@ -1,6 +1,7 @@
 """The run's chart step: every (indicator, geography) chart of a quarter drawn once, used everywhere.
 
-After the assessments, :func:`render_charts` draws each chart the run's reports show, in a pool
+After the assessments, :func:`helpers.pages.chartpool.render_charts` (or, in a run, its
+:class:`~helpers.pages.chartpool.ChartDrawing`) draws each chart the run's reports show, in a pool
 of processes forked after Matplotlib and the CJK font are loaded, once per reader's form:
 
 * ``<run>/charts/<indicator_id>/<geography_code>.svg`` for the HTML pages, inlined by
@@ -23,10 +24,8 @@ same :func:`chart_spec` and :func:`draw`, so both routes give the same picture.
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -323,76 +322,3 @@ def _cached_ok(cache: Path, h: str, exts) -> bool:
     """A cached chart is reused only if every form it needs (``exts``) still holds the bytes
     recorded when it was drawn (``<hash>.sha256``: :meth:`helpers.cache.Store.lookup`)."""
     return Store(cache).lookup(h, exts) is not None
-
-
-def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | Path, workers: int = 2,
-                  documents: bool = True, force: bool = False, printed: set | None = None) -> dict:
-    """Draw (or take from the cache) every chart of ``specs`` into ``run_dir``.
-
-    Parameters
-    ----------
-    run_dir : path
-        The run folder: charts go to ``charts/<indicator_id>/<geography_code>.svg``, their index
-        (hash and title per chart) to ``charts/charts.json``; the print JPEGs stay in the cache
-        (:func:`helpers.pages.chartfiles.print_pictures`).
-    specs : list of ChartSpec
-        From :func:`run_specs`.
-    cache_dir : path
-        Charts by hash, shared by runs (``outputs/.cache/charts``).
-    workers : int
-        Processes drawing at once. They are forked after Matplotlib and the font are loaded, so
-        a worker starts drawing at once.
-    documents : bool
-        Also the print JPEG (the Word/PDF documents' picture); a run without documents draws the
-        pages' SVG only (measured: the 200 dpi raster is about 60% of a chart's drawing time).
-    force : bool
-        Draw every chart again (``--force``), whatever the cache holds.
-    printed : set of (indicator_id, geography_code), optional
-        With ``documents``, the charts the documents show (a geography's judged targets:
-        :func:`helpers.pages.document.charted_indicators`); only these get the print JPEG. None:
-        every chart. Measured on the demo's 2025Q4: 84 of 336 charts, and the 200 dpi JPEG is about
-        55 of a chart's 100 CPU-ms; a chart the documents want and the cache lacks is drawn by them.
-
-    Returns
-    -------
-    dict
-        ``charts`` (how many), ``drawn``, ``reused`` and ``seconds``.
-    """
-    from helpers.pages.plots import use_cjk_font
-
-    t0 = time.monotonic()
-    run_dir, cache = Path(run_dir), Path(cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
-    keyed = [(s, s.digest()) for s in specs]
-    todo, seen = [], set()
-    for s, h in keyed:
-        jpg = documents and (printed is None or (s.indicator_id, s.geography_code) in printed)
-        exts = (PAGE_FORMAT, PRINT_FORMAT) if jpg else (PAGE_FORMAT,)
-        if h not in seen and (force or not _cached_ok(cache, h, exts)):
-            seen.add(h)
-            todo.append((s, str(cache / f"{h}.svg"), str(cache / f"{h}.jpg") if jpg else None))
-    if todo:
-        use_cjk_font()  # loaded before the fork: every worker inherits the font and Matplotlib
-        if workers > 1 and len(todo) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                list(pool.map(_render_one, todo, chunksize=max(1, len(todo) // (workers * 8))))
-        else:
-            for job in todo:
-                _render_one(job)
-    index: dict[str, dict] = {}
-    for s, h in keyed:
-        # the pages' SVG into the run; the print JPEG stays in the cache, read by the documents
-        # through charts.json (print_pictures): in the run it would be a third copy of what the
-        # .docx and .pdf embed (336 x 96 KB, 32 MB of a 50 MB quarter)
-        _link_or_copy(cache / f"{h}.{PAGE_FORMAT}", chart_path(run_dir, s.indicator_id, s.geography_code))
-        index.setdefault(s.indicator_id, {})[s.geography_code] = {"sha256": h, "title": s.labels["title"]}
-    (run_dir / CHARTS_DIR).mkdir(parents=True, exist_ok=True)
-    (run_dir / CHARTS_DIR / INDEX_FILE).write_text(json.dumps(index, ensure_ascii=False, indent=1, sort_keys=True),
-                                                   encoding="utf-8")
-    return {"charts": len(specs), "drawn": len(todo), "reused": len(specs) - len(todo),
-            "seconds": round(time.monotonic() - t0, 2)}
-

@@ -94,7 +94,8 @@ def table_refs(run_dir: str | Path) -> dict:
 
 def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, geography: str, quarter: str,
                        lang: str, *, data_paths=(), table: pd.DataFrame | None = None, tables: dict | None = None,
-                       standalone: bool = False, provenance: dict | None = None) -> ReportInput:
+                       standalone: bool = False, provenance: dict | None = None,
+                       planned_charts: set | None = None) -> ReportInput:
     """The input of one page, from a run folder holding the run's tables.
 
     Parameters
@@ -113,6 +114,10 @@ def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, 
     provenance : dict, optional
         The run's origin (``run_id``, ``git_commit``, ``started``, ``inputs``), which the
         documents print; a notebook run on its own has none.
+    planned_charts : set of str, optional
+        The chart files the run will hold (relative to ``run_dir``, e.g. ``charts/admin_cases/330106.svg``)
+        while they are still being drawn (:class:`helpers.pages.chartpool.ChartDrawing`); None: the
+        files in ``run_dir``.
 
     Returns
     -------
@@ -120,6 +125,7 @@ def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, 
     """
     from helpers.pages import charts
 
+    planned = None if planned_charts is None else set(planned_charts)
     if section != OVERVIEW:
         plan.section(section)  # UnknownSectionError listing the valid ones
     geo = geos.get(geography)
@@ -135,9 +141,10 @@ def build_report_input(settings, plan, geos, run_dir: str | Path, section: str, 
                  for r in mine.to_dict("records"))
     chart_files = {}
     for key in [*inds, charts.OVERVIEW_CHART]:
-        png = charts.chart_path(run, key, geo.code)
-        if png.is_file():
-            chart_files[key] = png.relative_to(run).as_posix()
+        svg = charts.chart_path(run, key, geo.code)
+        name = svg.relative_to(run).as_posix()
+        if (name in planned) if planned is not None else svg.is_file():
+            chart_files[key] = name
     return ReportInput(
         section=section, geography=geo.code, quarter=str(q), lang=lang,
         section_name={x: plan.page_name(section, x) for x in ("zh", "en")},

@@ -91,12 +91,18 @@ def kill_children() -> None:
             pass
 
 
-def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet: bool, fork_kernels: bool = True) -> list:
+def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet: bool, fork_kernels: bool = True,
+                 ready=None, server=None) -> list:
     """Run every job, ``workers`` at a time; return their result dicts in the jobs' order.
 
     Locally, reports run in threads, each with its own kernel process; with ``fork_kernels`` the
     kernels are forked from one warmed-up server (``docs/kernels.md``), else started as ordinary
     ipykernel processes. ``executor="dask"`` submits the same jobs to the cluster at ``scheduler``.
+    ``ready``: called with a job's chart files (:attr:`Job.charts`) before the job starts, returns
+    once they are drawn (:meth:`helpers.pages.chartpool.ChartDrawing.wait_for`); for Dask, before
+    the jobs are submitted (a worker elsewhere cannot wait for this machine's charts). ``server``: the
+    run's :class:`~helpers.run.forkserver.ForkServer`, launched early (:func:`fork_server`); else
+    started here with ``fork_kernels``.
     """
 
     results: list[dict] = []
@@ -133,22 +139,21 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
             from distributed import Client
             from distributed import as_completed as dask_completed
 
+            for j in jobs if ready is not None else ():
+                ready(j.charts)
             with Client(scheduler, timeout="10s") as client:  # reachable: checked before the run
                 futures = [client.submit(run_job, j, pure=False, key=f"ipeval-{j.section}-{j.geography}-{uuid.uuid4().hex[:6]}")
                            for j in jobs]
                 for fut in dask_completed(futures):
                     collect(fut.result())
         else:
-            import tempfile
 
-            from helpers.run.forkserver import ForkServer
 
-            server = (ForkServer(tempfile.gettempdir(), kernel_log=Path(jobs[0].output_dir) / "kernels.log",
-                                 run_dir=jobs[0].output_dir)
-                      if fork_kernels else contextlib.nullcontext())
+            if server is None:
+                server = fork_server(jobs[0].output_dir) if fork_kernels else contextlib.nullcontext()
             with server:
                 pool = ThreadPoolExecutor(max_workers=workers)
-                futures = [pool.submit(run_job, j) for j in jobs]
+                futures = [pool.submit(_when_ready, ready, j) for j in jobs]
                 try:
                     for fut in as_completed(futures):
                         collect(fut.result())
@@ -163,6 +168,24 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
             progress.stop()
     order = {j.key: n for n, j in enumerate(jobs)}
     return sorted(results, key=lambda r: order.get((r["section"], r["geography_code"]), 0))
+
+
+def fork_server(run_dir):
+    """The run's kernel fork server (``docs/kernels.md``), not yet started: its kernels' output goes to
+    ``kernels.log`` in ``run_dir``, whose tables it reads before forking."""
+    import tempfile
+
+    from helpers.run.forkserver import ForkServer
+
+    return ForkServer(tempfile.gettempdir(), kernel_log=Path(run_dir) / "kernels.log", run_dir=run_dir)
+
+
+def _when_ready(ready, job: Job) -> dict:
+    """``run_job(job)`` once its charts are drawn (``ready``; a chart worker's error is raised here and
+    ends the run, as a chart step's error did)."""
+    if ready is not None:
+        ready(job.charts)
+    return run_job(job)
 
 
 def _log_job(r: dict) -> None:

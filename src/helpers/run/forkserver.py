@@ -167,10 +167,12 @@ def _child(conn: socket.socket, listener: socket.socket, request: dict, fds: lis
         os._exit(code)
 
 
-def serve(path: str, run_dir: str | None = None) -> None:
+def serve(path: str, run_dir: str | None = None, wait: bool = False) -> None:
     """Run the fork server on the Unix socket ``path`` until SIGTERM; with ``run_dir``, its kernels find
-    the run's tables already read (:func:`helpers.pages.context.preload_run`)."""
-    _prepare(run_dir)
+    the run's tables already read (:func:`helpers.pages.context.preload_run`). ``wait``: the modules
+    imported, read a line from stdin (the run has written its tables: :meth:`ForkServer.launch`)
+    before reading them."""
+    _prepare(run_dir, wait)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(path):
         os.unlink(path)
@@ -219,7 +221,7 @@ def serve(path: str, run_dir: str | None = None) -> None:
         pass
 
 
-def _prepare(run_dir: str | None) -> None:
+def _prepare(run_dir: str | None, wait: bool = False) -> None:
     """What every kernel shares, loaded once before any fork: the modules of :data:`PRELOAD`, the
     run's tables, and the heap frozen."""
     # debugpy (imported with ipykernel.debugger) warns about frozen modules on import; the
@@ -233,6 +235,8 @@ def _prepare(run_dir: str | None) -> None:
     for name in PRELOAD:
         importlib.import_module(name)
     _warm_up()
+    if wait and not sys.stdin.readline():  # the run ended before its tables were written
+        sys.exit(0)
     if run_dir:
         try:
             from helpers.pages.context import preload_run
@@ -327,11 +331,29 @@ class ForkServer:
         self._previous: str | None = None
         self._previous_log: str | None = None
 
-    def __enter__(self) -> "ForkServer":
+    def launch(self) -> "ForkServer":
+        """Start the server process now, to import its modules while the run is still writing the
+        tables it reads: it reads them once :meth:`__enter__` tells it to (the demo's 2025Q2 on 2 cores,
+        2026-12-06: the imports are about 1 s of CPU that delayed the first report when the server started
+        only then)."""
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-        proc = self.proc = subprocess.Popen([sys.executable, "-m", "helpers.run.forkserver", self.path,
-                                             *([self.run_dir] if self.run_dir else [])],
-                                            stdout=subprocess.PIPE, env=env, text=True)
+        self.proc = subprocess.Popen([sys.executable, "-m", "helpers.run.forkserver", self.path,
+                                      self.run_dir or "", "wait"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+        return self
+
+    def __enter__(self) -> "ForkServer":
+        """Start the server (or, launched already, let it read the run's tables) and wait until it is ready."""
+        if self.proc is None:
+            self.launch()
+        proc = self.proc
+        assert proc is not None
+        try:
+            if proc.stdin:
+                proc.stdin.write("go\n")
+                proc.stdin.close()
+        except OSError:  # the server ended already (it failed to import): the warning below
+            pass
         line = proc.stdout.readline().strip() if proc.stdout else ""
         self._previous = os.environ.get(SOCKET_ENV)
         self._previous_log = os.environ.get(LOG_ENV)
@@ -370,4 +392,4 @@ class ForkServer:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
+    serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None, "wait" in sys.argv[3:])

@@ -25,9 +25,14 @@ from helpers.pages.notes import quarter_label
 from helpers.run.publish import published_dir
 
 
-def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, force: bool) -> tuple[list, list]:
+def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, force: bool,
+                   charts: set | None = None) -> tuple[list, list]:
     """The jobs to execute (each with its page's report input written into the run folder), and the
-    results of unchanged jobs taken from the last published run."""
+    results of unchanged jobs taken from the last published run.
+
+    ``charts``: the chart files the run will hold (relative to the run folder), when they are still
+    being drawn (:class:`helpers.pages.chartpool.ChartDrawing`); a job names its own, to wait for them.
+    None: the files in the run folder."""
     from helpers.model.assess import code_hash
     from helpers.pages.report_input import ASSESSMENT_DTYPES, build_report_input, table_refs, write_report_input
 
@@ -52,13 +57,13 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
         h = job_input_hash(params, sha256_file(nb), code_hash(), plan.sha256, geos.sha256, s.sha256,
                            job_data_hash(inp.dataset.frame, plan, section, code, geos.city.code, hashes))
         page = build_report_input(s, plan, geos, staging, section, code, str(q), inp.lang, data_paths=inp.data_files,
-                                  table=table, tables=refs, provenance=origin)
+                                  table=table, tables=refs, provenance=origin, planned_charts=charts)
         job = Job(section=section, geography=code, quarter=str(q), lang=inp.lang, notebook=str(nb),
                   output_dir=str(staging), parameters={"report_input": str(write_report_input(page, staging))},
                   input_hash=h, start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout,
                   retries=ex.retries, fork_kernels=ex.fork_kernels,
                   title=f"{geos.get(code).name(inp.lang)} · {plan.page_name(section, inp.lang)} · {quarter_label(q, inp.lang)}",
-                  provenance=report_prov)
+                  provenance=report_prov, charts=tuple(page.charts.values()))
         old = prev_jobs.get((section, code))
         if (not force and old and prev_dir is not None and old.get("status") == "ok" and old.get("input_hash") == h
                 and reuse_job_files(prev_dir, staging, old)):
@@ -69,7 +74,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
         if (OVERVIEW, code) not in inp.pairs:
             write_report_input(build_report_input(s, plan, geos, staging, OVERVIEW, code, str(q), inp.lang,
                                                   data_paths=inp.data_files, table=table, tables=refs,
-                                                  provenance=origin), staging)
+                                                  provenance=origin, planned_charts=charts), staging)
     return jobs, skipped
 
 

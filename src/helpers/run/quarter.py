@@ -35,13 +35,14 @@ from pathlib import Path
 
 from helpers.exceptions import RunInterrupted
 from helpers.files import refuse_links, seal_manifest
-from helpers.run.execute import execute_jobs, kill_children, threading_main
+from helpers.run.execute import execute_jobs, fork_server, kill_children, threading_main
 from helpers.run.incremental import carry_documents, carry_forward
 from helpers.run.inputs import RunInputs, load_run_inputs, plan_jobs, resolve_quarter  # noqa: F401 - the run's API
 from helpers.run.lock import QuarterLock
 from helpers.run.page_jobs import plan_page_jobs as _plan_jobs
 from helpers.run.provenance import json_log_handler, scrub_machine_paths
 from helpers.run.publish import publish, published_dir
+from helpers.run.pool import WorkerPool
 from helpers.run.side import SideStep
 from helpers.run.record import write_manifest_and_index as _write_manifest_and_index
 from helpers.run.stages import assess as _assess
@@ -49,6 +50,7 @@ from helpers.run.stages import changes as _changes
 from helpers.run.stages import copy_inputs as _copy_inputs
 from helpers.run.stages import data_copy_names  # noqa: F401 - where reproduce and tests look for it
 from helpers.run.stages import draw_charts as _draw_charts
+from helpers.run.stages import finish_charts as _finish_charts
 from helpers.run.stages import provenance as _provenance
 from helpers.run.task_status import copy_judgement, write_task_status
 from helpers.settings import Settings
@@ -208,27 +210,44 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
             stop_after_jobs: int | None, documents: bool, input_fingerprint: str | None = None) -> list:
     """Every stage of the run into ``staging``, in order; the jobs' results (a failed documents step among them)."""
     out_root = inp.settings.outputs_path
-    table, demo = _assess(inp, staging, out_root)
-    write_task_status(inp, staging)  # the plan's tasks as reported (run/task_status.py)
-    _draw_charts(inp, staging, out_root, documents, force)
-    _changes(inp, table, staging, out_root)
-    _copy_inputs(inp, staging)
-    copy_judgement(inp, staging)  # the team's 问题与建议 file, recorded with the run (run/task_status.py)
-    prov = _provenance(inp, run_id, started)
-    jobs, skipped = _plan_jobs(inp, staging, out_root, prov, force)
-    if stop_after_jobs is not None:
-        jobs = jobs[:stop_after_jobs]
-    # the workbook and the documents beside the reports: they read the inputs the page jobs wrote,
-    # not the reports (run/side.py)
-    side = SideStep(inp, staging, out_root, documents=documents, force=force, beside_reports=bool(jobs),
-                    inline=inp.workers == 1).start()  # -j 1: one thing at a time, after the reports
+    # the kernel fork server imports its modules now, beside the assessments and charts; it reads the
+    # run's tables when the reports start (execute_jobs)
+    local_kernels = inp.executor != "dask" and inp.settings.executor.fork_kernels
+    server = fork_server(staging).launch() if local_kernels else None
+    pool = side = None
     try:
+        table, demo = _assess(inp, staging, out_root)
+        write_task_status(inp, staging)  # the plan's tasks as reported (run/task_status.py)
+        # the run's worker processes (run/pool.py): they draw the charts while this process writes the
+        # report inputs and runs the reports, then one writes the workbook and documents; -j 1: none,
+        # one thing at a time
+        pool = WorkerPool(min(inp.workers, 2)).start() if inp.workers > 1 else None
+        drawing = _draw_charts(inp, staging, out_root, documents, force, pool=pool)
+        _changes(inp, table, staging, out_root)
+        _copy_inputs(inp, staging)
+        copy_judgement(inp, staging)  # the team's 问题与建议 file, recorded with the run (run/task_status.py)
+        prov = _provenance(inp, run_id, started)
+        jobs, skipped = _plan_jobs(inp, staging, out_root, prov, force, drawing.files if drawing else None)
+        if stop_after_jobs is not None:
+            jobs = jobs[:stop_after_jobs]
+        # the workbook and the documents beside the reports: they read the inputs the page jobs wrote,
+        # not the reports (run/side.py); the documents wait for the charts they print
+        side = SideStep(inp, staging, out_root, documents=documents, force=force, beside_reports=bool(jobs),
+                        inline=pool is None, pool=pool, charts=drawing.pending() if drawing else ()).start()
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
-                                               fork_kernels=inp.settings.executor.fork_kernels)
+                                               fork_kernels=inp.settings.executor.fork_kernels,
+                                               ready=drawing.wait_for if drawing else None, server=server)
+        _finish_charts(drawing, staging)
         step = side.result()  # {"status": "skipped"} with --no-documents
     except BaseException:
-        side.stop()
+        if side is not None:
+            side.stop()
+        if pool is not None:
+            pool.stop()
         raise
+    finally:
+        if server is not None:  # ended by execute_jobs; here when no report ran or the run stopped before
+            server.__exit__(None, None, None)
     previous = published_dir(out_root, inp.quarter)
     results += carry_forward(previous, staging, inp.pairs, results)  # a subset never shrinks the quarter
     if step["status"] == "failed":

@@ -8,11 +8,11 @@ idle for about 7 s of a 48 s quarter (workbook 1.4 s, documents 6.0 s, measured 
 on 2 cores, 2026-12-06), while during the reports the two cores were on average only 1.5 busy (a
 report waits on its kernel's start and end). Beside the reports the same work fills that idle time.
 
-The side process is forked when this process has no other thread (``ipeval run``: nothing to copy
-but this thread's state, and it starts at once, with everything imported); from a thread (the
-scheduler's) it is spawned, since forking a threaded process can copy a lock another thread holds.
-It runs at a lower priority (``nice`` 10), so the reports, which the run waits for anyway, keep the
-cores they use. A run asked for one thing at a time (``-j 1``, e.g. on a shared machine) gets no side
+It runs in one of the run's worker processes (:mod:`helpers.run.pool`: forked when the run has no
+other thread, spawned under the scheduler), the last task given them after the charts, or, without
+that pool, in a process of its own. It runs at a lower priority (``nice`` 10), so the reports, which
+the run waits for anyway, keep the cores they use; the documents wait for the charts they print
+(drawn by the other worker meanwhile: :func:`helpers.pages.chartpool.wait_for_files`). A run asked for one thing at a time (``-j 1``, e.g. on a shared machine) gets no side
 process: the workbook and documents are written after the reports, in the run's process (``inline``).
 
 What the side step logs is collected in the side process and written to the run's log by this one,
@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
+
+from helpers.run.pool import WorkerPool, start_method  # noqa: F401 - start_method: named here by the tests
 
 log = logging.getLogger("ipeval.run")
 
@@ -65,32 +66,29 @@ class SideStep:
     """
 
     def __init__(self, inp, staging: Path, out_root: Path, *, documents: bool, force: bool,
-                 beside_reports: bool = True, work=None, inline: bool = False):
+                 beside_reports: bool = True, work=None, inline: bool = False, pool: WorkerPool | None = None,
+                 charts=()):
         self.inline = inline
         self._work: Callable[..., dict] = work or side_work
         self._args = (inp, Path(staging), Path(out_root), documents, force,
                       1 if beside_reports else min(inp.workers, 2))
-        self._pool: ProcessPoolExecutor | None = None
-        self._tmp: str | None = None
+        self._charts = list(charts)
+        self._pool: WorkerPool | None = pool
         self._future: Future | None = None
         self._method = ""
         self._started = time.monotonic()
 
     def start(self) -> "SideStep":
-        """Start the side process (forked or spawned: see the module's notes); inline, nothing yet."""
+        """Start the side step in the run's worker pool (``pool``, which may still be drawing the charts:
+        the documents wait for ``charts``) or in a process of its own; inline, nothing yet."""
         if self.inline:
             return self
-        import multiprocessing
-        import tempfile
-
-        # the side process's own temporary folder (openpyxl writes each sheet to a temporary file
-        # first): removed here however the process ends, by the next run after a kill -9 (the run's
-        # pid in its name: run/stale_kernels.py)
-        self._tmp = tempfile.mkdtemp(prefix=f"ipeval-run-{os.getpid()}-side-")
-        self._method = start_method()
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(self._method),
-                                         initializer=_use_tmp, initargs=(self._tmp,))
-        self._future = self._pool.submit(self._work, *self._args)
+        if self._pool is None:
+            self._pool = WorkerPool(1).start()
+        assert self._pool.executor is not None, "the pool is started"
+        self._method = self._pool.method
+        kwargs = {"charts": self._charts} if self._charts else {}
+        self._future = self._pool.executor.submit(self._work, *self._args, **kwargs)
         return self
 
     def result(self) -> dict:
@@ -105,15 +103,13 @@ class SideStep:
         try:
             out = self._future.result()
         except BrokenProcessPool as exc:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._remove_tmp()
+            self._pool.stop()
             from helpers.run.stages import workbook
 
             inp, staging, out_root = self._args[:3]
             workbook(inp, staging, out_root)  # here, again: a run is never published without its workbook
             return _died(inp, exc)
-        self._pool.shutdown(wait=True)
-        self._remove_tmp()
+        self._pool.close()  # the side step is the pool's last work
         for record in out["log"]:
             target = logging.getLogger(record.name)
             if target.isEnabledFor(record.levelno):  # as if logged here: handle() alone skips the level
@@ -126,34 +122,9 @@ class SideStep:
 
     def stop(self) -> None:
         """End the side process now (the run was interrupted or failed: nothing is published)."""
-        if self._pool is None:
-            return
-        procs = list(getattr(self._pool, "_processes", {}).values())
-        for proc in procs:
-            try:
-                proc.kill()
-            except (OSError, AttributeError):
-                pass
-        for proc in procs:
-            proc.join(5)  # gone before its temporary folder is removed
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = None
-        self._remove_tmp()
-
-    def _remove_tmp(self) -> None:
-        import shutil
-
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-
-def _use_tmp(folder: str) -> None:
-    """In the side process, before its work: temporary files go to ``folder`` (its processes' too)."""
-    import tempfile
-
-    os.environ["TMPDIR"] = folder
-    tempfile.tempdir = folder
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool = None
 
 
 def _write_workbook(inp, staging: Path, out_root: Path) -> None:
@@ -182,13 +153,9 @@ def _inline_work(inp, staging: Path, out_root: Path, documents: bool, force: boo
     return step
 
 
-def start_method() -> str:
-    """``fork`` when this process runs one thread only, else ``spawn`` (see the module's notes)."""
-    return "fork" if threading.active_count() == 1 else "spawn"
-
-
-def side_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, doc_workers: int) -> dict:
-    """In the side process: the workbook, then the documents; their log records and outcome.
+def side_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, doc_workers: int, charts=()) -> dict:
+    """In the side process: the workbook, then the documents (once the ``charts`` they print, files of
+    the run folder another worker draws, are there); their log records and outcome.
 
     Returns
     -------
@@ -211,6 +178,10 @@ def side_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, 
         _write_workbook(inp, staging, out_root)
     except Exception as exc:  # noqa: BLE001 - raised again in the run's process, which fails the run
         workbook_error = _portable(exc)
+    if documents and charts:
+        from helpers.pages.chartpool import wait_for_files
+
+        wait_for_files(staging, charts)
     step = _write_documents(inp, staging, out_root, documents, force, doc_workers)
     return {"documents": step, "workbook_error": workbook_error, "log": collector.portable()}
 

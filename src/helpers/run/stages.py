@@ -67,12 +67,21 @@ def read_changes(staging: Path) -> pd.DataFrame | None:
     return pd.read_csv(f, dtype={"geography_code": str}, keep_default_na=False) if f.is_file() else None
 
 
-def draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool = False, force: bool = False) -> None:
-    """Every chart of the run's reports, drawn once (cached by content) before any report runs,
-    so report kernels embed files instead of drawing (:mod:`helpers.pages.charts`)."""
+def draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool = False, force: bool = False,
+                pool=None):
+    """Every chart of the run's reports, drawn once (cached by content), so report kernels embed
+    files instead of drawing (:mod:`helpers.pages.charts`).
+
+    Returns the started :class:`~helpers.pages.chartpool.ChartDrawing`: with ``pool`` (the run's
+    :class:`~helpers.run.pool.WorkerPool`) its charts are drawn there while the run goes on (a report
+    waits for its own: :meth:`~helpers.pages.chartpool.ChartDrawing.wait_for`); without, they are drawn
+    before this returns. None when the published run's charts are reused (its inputs unchanged).
+    :func:`finish_charts` records the step once every chart is drawn.
+    """
     from helpers.data.reference import published_figures
-    from helpers.pages.chartfiles import charts_stamp, reuse_charts, write_stamp
-    from helpers.pages.charts import render_charts, run_specs
+    from helpers.pages.chartfiles import charts_stamp, reuse_charts
+    from helpers.pages.chartpool import ChartDrawing
+    from helpers.pages.charts import OVERVIEW_CHART, run_specs
 
     stamp = charts_stamp(staging, plan_sha=inp.plan.sha256, geos_sha=inp.geos.sha256, quarter=inp.quarter,
                          lang=inp.lang, pairs=inp.pairs, documents=documents,
@@ -81,18 +90,31 @@ def draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool =
     stats = None if force else reuse_charts(staging, published_dir(out_root, inp.quarter), stamp)
     if stats is not None:
         log.info("charts", extra={"event": "charts", **stats})
-        return
+        return None
     table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str})
     bands = pd.read_csv(staging / "bands.csv", dtype={"geography_code": str}) if (staging / "bands.csv").stat().st_size > 1 else pd.DataFrame()
-    pairs = list(inp.pairs)
+    pairs = list(inp.pairs)  # the reports' order: the first report's charts are drawn first
     if documents:  # a geography's Word/PDF report shows every section's charts: draw them here, in the pool
         codes = dict.fromkeys(c for _, c in inp.pairs)
         pairs += [(sec.id, c) for c in codes for sec in inp.plan.sections if (sec.id, c) not in inp.pairs]
     specs = run_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, pairs,
                       published_figures(inp.settings.root))
-    stats = render_charts(staging, specs, out_root / ".cache" / "charts", workers=min(inp.workers, 2),
-                          documents=documents, force=force, printed=printed_charts(table) if documents else None)
-    write_stamp(staging, stamp)
+    # every page shows its geography's overview chart (targets by section and status): those first
+    specs.sort(key=lambda spec: spec.indicator_id != OVERVIEW_CHART)
+    drawing = ChartDrawing(staging, specs, out_root / ".cache" / "charts", documents=documents, force=force,
+                           printed=printed_charts(table) if documents else None)
+    drawing.stamp = stamp
+    return drawing.start(pool.executor if pool is not None else None)
+
+
+def finish_charts(drawing, staging: Path) -> None:
+    """Wait for the last charts of ``drawing`` (:func:`draw_charts`), then write the step's stamp and record."""
+    from helpers.pages.chartfiles import write_stamp
+
+    if drawing is None:
+        return
+    stats = drawing.finish()
+    write_stamp(staging, drawing.stamp)
     log.info("charts", extra={"event": "charts", **stats})
 
 
