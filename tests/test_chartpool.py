@@ -166,3 +166,26 @@ def test_each_report_starts_once_its_charts_are_ready_and_a_chart_error_stops_th
     with pytest.raises(ValueError, match="no data to draw"):
         execute.execute_jobs(broken, 1, "local", None, True, fork_kernels=False, ready=ready)
     assert ("run", "330102") not in events
+
+
+def test_with_the_documents_a_report_waits_for_every_chart(tmp_path, drawn, monkeypatch):
+    """The documents wait for the charts they print: the reports then let the charts go first, so that
+    the documents are written beside the reports, not after them (run/quarter.py ``_chart_gate``)."""
+    from helpers.run.quarter import _chart_gate
+
+    seen, gates = drawn
+    monkeypatch.setattr(chartpool, "CHUNK", 1)
+    gates["late"] = threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+        drawing = ChartDrawing(tmp_path / "run", [Spec("early", "330100"), Spec("late", "330106")], tmp_path / "cache",
+                               documents=False).start(pool)
+        assert _chart_gate(drawing, documents=False) == drawing.wait_for
+        _chart_gate(drawing, documents=False)(["charts/early/330100.svg"])  # its own chart: drawn
+        waiter = threading.Thread(target=_chart_gate(drawing, documents=True), args=(["charts/early/330100.svg"],))
+        waiter.start()
+        waiter.join(0.2)
+        assert waiter.is_alive()  # every chart: "late" is not drawn yet
+        gates["late"].set()
+        waiter.join(5)
+        assert not waiter.is_alive() and drawing.pending() == []
+    assert _chart_gate(None, documents=True) is None  # the published run's charts reused: nothing to wait for

@@ -133,6 +133,12 @@ class ChartDrawing:
         for fut in futures:
             fut.result()
 
+    def wait_for_all(self, files=()) -> None:
+        """Return once every chart is drawn (``files`` ignored: :meth:`wait_for`'s signature); a worker's
+        error is raised here."""
+        for fut in set(self._pending.values()):
+            fut.result()
+
     def finish(self) -> dict:
         """Wait for every chart; ``charts`` (how many), ``drawn``, ``reused`` and ``seconds``."""
         wait_futures(set(self._pending.values()))
