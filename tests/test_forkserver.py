@@ -153,11 +153,13 @@ from helpers.run import forkserver
 
 class App:
     @classmethod
-    def instance(cls):
-        return cls()
+    def instance(cls, config):
+        app = cls()
+        app.connection_file = config.IPKernelApp.connection_file
+        return app
 
     def initialize(self, argv):
-        self.connection_file = argv[argv.index("-f") + 1]
+        pass
 
     def start(self):
         with open(self.connection_file + ".pid", "w") as f:
@@ -338,3 +340,30 @@ def test_a_fork_server_that_does_not_start_leaves_ordinary_kernels(tmp_path, mon
         assert "ipykernel_launcher" in cmd and not any("forkkernel" in part for part in cmd)
     assert "did not start: reports run in ordinary kernels" in caplog.text
     assert not Path(server.folder).exists()
+
+
+# --------------------------------------------------------------------------- the forked kernel's settings
+
+def test_a_forked_kernel_gets_the_settings_of_the_launchers_command_line():
+    """The Config a forked kernel starts with (``kernel_config``, no command line parsed) holds what
+    ``ipykernel_launcher`` reads from ``-f FILE --IPKernelApp.parent_handle=PID --HistoryManager.enabled=False``."""
+    from IPython.core.history import HistoryManager
+    from ipykernel.kernelapp import IPKernelApp
+    from traitlets.config.loader import DeferredConfigString
+
+    from helpers.run.forkchild import kernel_config
+
+    parsed = IPKernelApp()
+    parsed.parse_command_line(["-f", "/tmp/k.json", "--IPKernelApp.parent_handle=4321",
+                               "--HistoryManager.enabled=False"])
+    config = kernel_config("/tmp/k.json", 4321)
+    assert set(config) == set(parsed.cli_config) == {"IPKernelApp", "HistoryManager"}
+    assert dict(config.IPKernelApp) == dict(parsed.cli_config.IPKernelApp) == {
+        "connection_file": "/tmp/k.json", "parent_handle": 4321}
+    enabled = parsed.cli_config.HistoryManager.enabled  # typed once HistoryManager reads it
+    if isinstance(enabled, DeferredConfigString):
+        enabled = enabled.get_value(HistoryManager.class_traits()["enabled"])
+    assert enabled is False and config.HistoryManager.enabled is False
+    # and an app built from it reads the same values as from the command line
+    app = IPKernelApp(config=config)
+    assert (app.connection_file, app.parent_handle) == (parsed.connection_file, parsed.parent_handle)
