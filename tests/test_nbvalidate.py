@@ -44,40 +44,76 @@ def _broken() -> list:
     return bad
 
 
-def _jsonschema_accepts(node) -> bool:
+CELLS = [nbformat.v4.new_code_cell("x = 1", id="a1"), nbformat.v4.new_markdown_cell("# 标题", id="b2")]
+
+
+def _broken_cells() -> list:
+    bad = []
+    for cell in CELLS:
+        for change in ("extra", "missing", "source"):
+            c = copy.deepcopy(dict(cell))
+            if change == "extra":
+                c["surprise"] = 1
+            elif change == "missing":
+                c.pop("metadata")
+            else:
+                c["source"] = 3
+            bad.append(c)
+    return bad
+
+
+def _accepted(check, node, ref) -> bool:
     try:
-        nbformat.validate(node, ref="output", version=4)
+        check(node, ref)
         return True
-    except nbformat.ValidationError:
+    except (nbformat.ValidationError, fastjsonschema.JsonSchemaException):
         return False
 
 
-def _compiled_accepts(node) -> bool:
-    try:
-        nbvalidate.compiled_check("output")(node)
-        return True
-    except fastjsonschema.JsonSchemaException:
-        return False
+def _jsonschema(node, ref):
+    nbformat.validate(node, ref=ref, version=4)
 
 
-@pytest.mark.parametrize("node", GOOD + _broken())
-def test_the_compiled_check_agrees_with_nbformats(node):
-    assert _compiled_accepts(node) == _jsonschema_accepts(node)
+def _compiled(node, ref):
+    nbvalidate.compiled_check(ref)(node)
 
 
-def test_every_good_output_passes_and_every_broken_one_fails():
-    assert all(_jsonschema_accepts(o) for o in GOOD)
-    assert not any(_jsonschema_accepts(o) for o in _broken())
+#: each node with the refs nbformat checks it against: its own type (what new_output and new_code_cell
+#: pass) and the whole "output" or cell definition
+CASES = ([(o, ref) for o in GOOD + _broken() for ref in (str(o.get("output_type")), "output")
+          if ref in ("display_data", "stream", "execute_result", "error", "output")]
+         + [(c, ref) for c in CELLS + _broken_cells() for ref in ("code_cell", "markdown_cell", "cell")])
 
 
-def test_installed_outputs_are_made_as_before_and_a_broken_one_raises_nbformats_error():
+@pytest.mark.parametrize(("node", "ref"), CASES)
+def test_the_compiled_check_agrees_with_nbformats(node, ref):
+    assert _accepted(_compiled, node, ref) == _accepted(_jsonschema, node, ref)
+
+
+def test_every_good_node_passes_and_every_broken_one_fails():
+    assert all(_accepted(_jsonschema, o, o["output_type"]) for o in GOOD)
+    assert all(_accepted(_jsonschema, c, c["cell_type"] + "_cell") for c in CELLS)
+    assert not any(_accepted(_jsonschema, o, "output") for o in _broken())
+    assert not any(_accepted(_jsonschema, c, "cell") for c in _broken_cells())
+    assert nbvalidate.compiled_check("no_such_part") is None
+
+
+def test_installed_the_outputs_nbclient_makes_skip_jsonschema_and_a_broken_one_raises_nbformats_error(monkeypatch):
     nbvalidate.install()
     nbvalidate.install()  # twice: still one wrapper
     assert nbbase.validate.__wrapped__.__module__ == "nbformat.v4.nbbase"
-    msg = {"header": {"msg_type": "display_data"}, "msg_type": "display_data",
-           "content": {"data": {"text/html": "<b>1</b>"}, "metadata": {}}}
-    assert nbformat.v4.output_from_msg(msg) == {"output_type": "display_data", "data": {"text/html": "<b>1</b>"},
-                                                "metadata": {}}
+    interpreted = []  # nbformat's own (jsonschema) check, which nbbase.validate calls as nbformat.validate
+    real = nbformat.validate
+    monkeypatch.setattr(nbformat, "validate", lambda *a, **k: interpreted.append(k.get("ref")) or real(*a, **k))
+    messages = [("display_data", {"data": {"text/html": "<b>1</b>"}, "metadata": {}}),
+                ("stream", {"name": "stdout", "text": "1\n"}),
+                ("execute_result", {"data": {"text/plain": "3"}, "metadata": {}, "execution_count": 2}),
+                ("error", {"ename": "KeyError", "evalue": "'x'", "traceback": ["KeyError"]})]
+    for kind, content in messages:
+        out = nbformat.v4.output_from_msg({"header": {"msg_type": kind}, "msg_type": kind, "content": content})
+        assert out["output_type"] == kind
+    nbformat.v4.new_code_cell("x = 1")
+    assert interpreted == []
     with pytest.raises(nbformat.ValidationError, match="picture"):
         nbbase.validate({"output_type": "picture"}, "output")
-    nbbase.validate({"cell_type": "markdown", "source": "", "metadata": {}, "id": "a"}, "markdown_cell")
+    assert interpreted == ["output"]

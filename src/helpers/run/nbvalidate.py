@@ -1,13 +1,14 @@
 """nbformat's check of each output a report's kernel sends, with a compiled schema instead of jsonschema.
 
 nbclient turns every output message into a notebook output with ``nbformat.v4.output_from_msg``, which
-validates it against the ``output`` part of the notebook schema. nbformat validates whole notebooks with
-fastjsonschema (compiled), but a part of the schema (``ref="output"``) always with the jsonschema
-package, interpreted: 0.3 ms an output, 4.7 ms of the run's one parent process per report (16 outputs,
-CPU, 2026-12-06). :func:`install` makes ``nbformat.v4.nbbase.validate`` check an output with the same
-schema compiled by fastjsonschema first; only an output that fails it goes to nbformat's own check, which
-raises the same error as before. An output is accepted or refused exactly as before: both check the same
-JSON schema (``tests/test_nbvalidate.py`` compares them on real and broken outputs).
+validates it against its part of the notebook schema (``ref="display_data"``, ``"stream"``, ...), and
+papermill's cells are made with ``new_code_cell`` (``ref="code_cell"``). nbformat validates whole notebooks
+with fastjsonschema (compiled), but a part of the schema always with the jsonschema package, interpreted:
+0.3 ms an output, 4.7 ms of the run's one parent process per report (16 outputs, CPU, 2026-12-06).
+:func:`install` makes ``nbformat.v4.nbbase.validate`` check a node against the same part of the same schema
+compiled by fastjsonschema first; only a node that fails it goes to nbformat's own check, which raises the
+same error as before. A node is accepted or refused exactly as before: both check the same JSON schema
+(``tests/test_nbvalidate.py`` compares them on good and broken outputs and cells).
 """
 
 from __future__ import annotations
@@ -16,23 +17,25 @@ import threading
 from typing import Any, Callable
 
 _LOCK = threading.Lock()
-_COMPILED: dict[str, Callable[[Any], Any]] = {}
+_COMPILED: dict[str, Callable[[Any], Any] | None] = {}
 _installed = False
 
 
-def compiled_check(ref: str) -> Callable[[Any], Any]:
+def compiled_check(ref: str) -> Callable[[Any], Any] | None:
     """The part ``ref`` of the current v4 notebook schema compiled by fastjsonschema (raises
-    ``fastjsonschema.JsonSchemaException`` for a node it refuses).
+    ``fastjsonschema.JsonSchemaException`` for a node it refuses); None if the schema has no such part.
 
     Parameters
     ----------
     ref : str
-        A definition of the schema, e.g. ``"output"``.
+        A definition of the schema, e.g. ``"display_data"`` or ``"code_cell"``.
 
     Returns
     -------
-    callable
+    callable or None
     """
+    if ref in _COMPILED:
+        return _COMPILED[ref]
     with _LOCK:
         if ref not in _COMPILED:
             import fastjsonschema
@@ -43,13 +46,14 @@ def compiled_check(ref: str) -> Callable[[Any], Any]:
             schema = _get_schema_json(nbformat.v4, version=4, version_minor=nbformat.v4.nbformat_minor)
             part = {"$schema": schema.get("$schema", "http://json-schema.org/draft-04/schema#"),
                     "definitions": schema["definitions"], "allOf": [{"$ref": f"#/definitions/{ref}"}]}
-            _COMPILED[ref] = fastjsonschema.compile(part)
+            _COMPILED[ref] = fastjsonschema.compile(part) if ref in schema["definitions"] else None
         return _COMPILED[ref]
 
 
 def install() -> None:
-    """Make ``nbformat.v4.nbbase.validate`` (what ``new_output`` and ``output_from_msg`` call) check an
-    output with :func:`compiled_check` first; anything else, and an output it refuses, as before.
+    """Make ``nbformat.v4.nbbase.validate`` (what ``new_output``, ``output_from_msg`` and ``new_code_cell``
+    call) check a part of a notebook with :func:`compiled_check` first; a whole notebook (no ``ref``), and
+    a node the compiled check refuses, as before.
 
     Idempotent and thread-safe; in the run's process only (the reports' threads share it).
     """
@@ -63,9 +67,10 @@ def install() -> None:
         original = nbbase.validate
 
         def validate(node, ref=None):
-            if ref == "output":
+            check = compiled_check(ref) if ref else None
+            if check is not None:
                 try:
-                    (_COMPILED.get("output") or compiled_check("output"))(node)
+                    check(node)
                     return None
                 except fastjsonschema.JsonSchemaException:
                     pass  # nbformat's own check raises its error, with jsonschema's message
