@@ -367,3 +367,17 @@ def test_a_forked_kernel_gets_the_settings_of_the_launchers_command_line():
     # and an app built from it reads the same values as from the command line
     app = IPKernelApp(config=config)
     assert (app.connection_file, app.parent_handle) == (parsed.connection_file, parsed.parent_handle)
+
+
+def test_the_launcher_writes_its_request_as_json_dumps_does_and_reads_the_servers_lines():
+    """The launcher encodes and decodes without the json module (its import cost more than Python's start)."""
+    request = {"connection_file": "/tmp/ipeval-run-1/ipeval-k-a.json", "cwd": "/work/项目 \"x\"\\y", "launcher_pid": 4321,
+               "env": {"JPY_SESSION_NAME": "a\tb\nc\r\x00\x1f\x7f\b\f", "IPEVAL_KERNEL_LOG": "/tmp/日志/k.log",
+                       "IPEVAL_X": "\udcff\U0001f600é~ "}}
+    assert forkkernel._json(request) == json.dumps(request)
+    assert json.loads(forkkernel._json(request)) == request
+    assert forkkernel._message(json.dumps({"pid": 123}).encode() + b"\n") == {"pid": 123}
+    assert forkkernel._message(json.dumps({"exit": -15}).encode()) == {"exit": -15}
+    for bad in (b"", b"pid 1\n", b'{"pid": "x"}\n', b"{pid: 1}\n"):
+        with pytest.raises(ValueError):
+            forkkernel._message(bad)
