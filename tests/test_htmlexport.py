@@ -94,3 +94,26 @@ def test_the_faster_scanning_patterns_find_what_the_plain_ones_do():
         assert [m.span() for m in htmlexport._RAW.finditer(text)] == [m.span() for m in _OLD_RAW.finditer(text)], text
         old = _OLD_BLANK.sub(lambda m: "\n" if "\n" in m.group(0) else " ", text)
         assert htmlexport._blank(text) == old, repr(text)
+
+
+def test_markdown_is_rendered_once_per_input_and_each_cell_keeps_its_own_attachments(monkeypatch):
+    from helpers.pages import htmlexport
+
+    htmlexport._MARKDOWN.clear()
+    rendered = []
+    real = HTMLExporter.markdown2html
+    monkeypatch.setattr(HTMLExporter, "markdown2html", lambda self, context, source: rendered.append(source)
+                        or real(self, context, source))
+    nb = nbformat.v4.new_notebook()
+    same = "![图](attachment:p.png)"
+    nb.cells = [nbformat.v4.new_markdown_cell("# 标题"),
+                nbformat.v4.new_markdown_cell(same, attachments={"p.png": {"image/png": "QUFB"}}),
+                nbformat.v4.new_markdown_cell(same, attachments={"p.png": {"image/png": "QkJC"}}),
+                nbformat.v4.new_markdown_cell("# 标题")]
+    first, _ = PageExporter().from_notebook_node(nb)
+    assert rendered == ["# 标题", same, same]  # the repeated heading once; the two attachments each
+    assert "data:image/png;base64,QUFB" in first and "data:image/png;base64,QkJC" in first
+    second, _ = PageExporter().from_notebook_node(nb)
+    assert second == first and len(rendered) == 3  # the second page from memory, the same
+    monkeypatch.setattr(HTMLExporter, "markdown2html", real)
+    assert _dom(first) == _dom(HTMLExporter().from_notebook_node(nb)[0])
