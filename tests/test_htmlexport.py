@@ -96,7 +96,7 @@ def test_the_faster_scanning_patterns_find_what_the_plain_ones_do():
         assert htmlexport._blank(text) == old, repr(text)
 
 
-def test_markdown_is_rendered_once_per_input_and_each_cell_keeps_its_own_attachments(monkeypatch):
+def test_markdown_is_rendered_once_per_input_and_cells_with_attachments_each_time(monkeypatch):
     from helpers.pages import htmlexport
 
     htmlexport._MARKDOWN.clear()
@@ -111,9 +111,9 @@ def test_markdown_is_rendered_once_per_input_and_each_cell_keeps_its_own_attachm
                 nbformat.v4.new_markdown_cell(same, attachments={"p.png": {"image/png": "QkJC"}}),
                 nbformat.v4.new_markdown_cell("# 标题")]
     first, _ = PageExporter().from_notebook_node(nb)
-    assert rendered == ["# 标题", same, same]  # the repeated heading once; the two attachments each
+    assert rendered == ["# 标题", same, same]  # the repeated heading once; each cell with attachments
     assert "data:image/png;base64,QUFB" in first and "data:image/png;base64,QkJC" in first
     second, _ = PageExporter().from_notebook_node(nb)
-    assert second == first and len(rendered) == 3  # the second page from memory, the same
+    assert second == first and rendered == ["# 标题", same, same, same, same]  # the heading from memory
     monkeypatch.setattr(HTMLExporter, "markdown2html", real)
     assert _dom(first) == _dom(HTMLExporter().from_notebook_node(nb)[0])

@@ -17,7 +17,6 @@ the same cells: with both, exporting a report's two pages costs 35 ms of CPU ins
 from __future__ import annotations
 
 import copy
-import json
 import re
 from functools import lru_cache
 
@@ -155,15 +154,15 @@ class PageExporter(HTMLExporter):
     @pass_context
     def markdown2html(self, context, source):
         """``HTMLExporter.markdown2html`` (mistune), remembered by everything its HTML depends on: the source,
-        the cell's attachments, the notebook's folder and the exporter's settings. A section's pages repeat
+        the notebook's folder and the exporter's settings. A section's pages repeat
         the same Markdown cells, and the report and audit pages of one notebook render them both: 1.2 ms of
-        a report's two pages (2026-12-06). Embedded images are read from disk: not remembered."""
-        if self.embed_images:
+        a report's two pages (2026-12-06). Not remembered: a cell with attachments (its pictures would be kept
+        in the key) and pages that embed images (read from disk)."""
+        if self.embed_images or context.get("cell", {}).get("attachments"):
             return super().markdown2html(context, source)
-        attachments = context.get("cell", {}).get("attachments", {})
         path = context.get("resources", {}).get("metadata", {}).get("path", "")
-        key = (source, json.dumps(attachments, sort_keys=True, default=repr), path, self.anchor_link_text,
-               self.exclude_anchor_links, repr(sorted(self.lexer_options.items())))
+        key = (source, path, self.anchor_link_text, self.exclude_anchor_links,
+               repr(sorted(self.lexer_options.items())))
         html = _MARKDOWN.get(key)
         if html is None:
             html = super().markdown2html(context, source)
