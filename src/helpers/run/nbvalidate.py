@@ -46,7 +46,10 @@ def compiled_check(ref: str) -> Callable[[Any], Any] | None:
             schema = _get_schema_json(nbformat.v4, version=4, version_minor=nbformat.v4.nbformat_minor)
             part = {"$schema": schema.get("$schema", "http://json-schema.org/draft-04/schema#"),
                     "definitions": schema["definitions"], "allOf": [{"$ref": f"#/definitions/{ref}"}]}
-            _COMPILED[ref] = fastjsonschema.compile(part) if ref in schema["definitions"] else None
+            try:
+                _COMPILED[ref] = fastjsonschema.compile(part) if ref in schema["definitions"] else None
+            except fastjsonschema.JsonSchemaDefinitionException:  # a schema it cannot compile: nbformat's check
+                _COMPILED[ref] = None
         return _COMPILED[ref]
 
 
