@@ -153,11 +153,13 @@ from helpers.run import forkserver
 
 class App:
     @classmethod
-    def instance(cls):
-        return cls()
+    def instance(cls, config):
+        app = cls()
+        app.connection_file = config.IPKernelApp.connection_file
+        return app
 
     def initialize(self, argv):
-        self.connection_file = argv[argv.index("-f") + 1]
+        pass
 
     def start(self):
         with open(self.connection_file + ".pid", "w") as f:
@@ -364,3 +366,44 @@ def test_a_fork_server_launched_early_reads_the_run_only_when_told_and_ends_unus
     unused = forkserver.ForkServer(tmp_path).launch()
     unused.__exit__(None, None, None)
     assert unused.proc.poll() is not None and not Path(unused.folder).exists()
+
+
+# --------------------------------------------------------------------------- the forked kernel's settings
+
+def test_a_forked_kernel_gets_the_settings_of_the_launchers_command_line():
+    """The Config a forked kernel starts with (``kernel_config``, no command line parsed) holds what
+    ``ipykernel_launcher`` reads from ``-f FILE --IPKernelApp.parent_handle=PID --HistoryManager.enabled=False``."""
+    from IPython.core.history import HistoryManager
+    from ipykernel.kernelapp import IPKernelApp
+    from traitlets.config.loader import DeferredConfigString
+
+    from helpers.run.forkchild import kernel_config
+
+    parsed = IPKernelApp()
+    parsed.parse_command_line(["-f", "/tmp/k.json", "--IPKernelApp.parent_handle=4321",
+                               "--HistoryManager.enabled=False"])
+    config = kernel_config("/tmp/k.json", 4321)
+    assert set(config) == set(parsed.cli_config) == {"IPKernelApp", "HistoryManager"}
+    assert dict(config.IPKernelApp) == dict(parsed.cli_config.IPKernelApp) == {
+        "connection_file": "/tmp/k.json", "parent_handle": 4321}
+    enabled = parsed.cli_config.HistoryManager.enabled  # typed once HistoryManager reads it
+    if isinstance(enabled, DeferredConfigString):
+        enabled = enabled.get_value(HistoryManager.class_traits()["enabled"])
+    assert enabled is False and config.HistoryManager.enabled is False
+    # and an app built from it reads the same values as from the command line
+    app = IPKernelApp(config=config)
+    assert (app.connection_file, app.parent_handle) == (parsed.connection_file, parsed.parent_handle)
+
+
+def test_the_launcher_writes_its_request_as_json_dumps_does_and_reads_the_servers_lines():
+    """The launcher encodes and decodes without the json module (its import cost more than Python's start)."""
+    request = {"connection_file": "/tmp/ipeval-run-1/ipeval-k-a.json", "cwd": "/work/项目 \"x\"\\y", "launcher_pid": 4321,
+               "env": {"JPY_SESSION_NAME": "a\tb\nc\r\x00\x1f\x7f\b\f", "IPEVAL_KERNEL_LOG": "/tmp/日志/k.log",
+                       "IPEVAL_X": "\udcff\U0001f600é~ "}}
+    assert forkkernel._json(request) == json.dumps(request)
+    assert json.loads(forkkernel._json(request)) == request
+    assert forkkernel._message(json.dumps({"pid": 123}).encode() + b"\n") == {"pid": 123}
+    assert forkkernel._message(json.dumps({"exit": -15}).encode()) == {"exit": -15}
+    for bad in (b"", b"pid 1\n", b'{"pid": "x"}\n', b"{pid: 1}\n"):
+        with pytest.raises(ValueError):
+            forkkernel._message(bad)

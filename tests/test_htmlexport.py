@@ -70,3 +70,50 @@ def test_accessible_marks_tags_only_outside_scripts_styles_and_comments():
 def test_whitespace_between_tags_is_shortened_as_beautifulsoup_does_except_in_preformatted_text():
     html = '<div>\n\n  <p>a  b</p>  </div><pre>\n\n <b>x</b>\n</pre>\t<textarea>  </textarea>'
     assert accessible(html) == '<div>\n<p>a  b</p> </div><pre>\n\n <b>x</b>\n</pre> <textarea>  </textarea>'
+
+
+#: the first, plainer forms of the scanning patterns (lazy ``.*?``, a lookbehind and a Python call per run)
+_OLD_RAW = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->|<pre\b.*?</pre\s*>"
+                      r"|<textarea\b.*?</textarea\s*>", re.S | re.I)
+_OLD_BLANK = re.compile(r"(?:^|(?<=>))[ \t\n\r\f]+(?=<|$)")
+
+
+def test_the_faster_scanning_patterns_find_what_the_plain_ones_do():
+    """Raw elements and whitespace runs found as by the plain patterns, on random mixes of the pieces that
+    matter (unclosed, nested and upper-case elements, comments with dashes, runs at the ends)."""
+    import random
+
+    from helpers.pages import htmlexport
+
+    pieces = ["<script>", "</script>", "</SCRIPT >", "<style a='1'>", "</style>", "<pre>", "</pre>", "<textarea>",
+              "</textarea>", "<!--", "-->", "-", "--", "->", "<div class='jp-OutputArea-output'>", "</div>", "<img>",
+              "<b>", "</b>", "<", ">", "x", "图", " ", "  ", "\n", "\t", " \n ", "\r\f", "<scripts>", "</style x>"]
+    rng = random.Random(19)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert [m.span() for m in htmlexport._RAW.finditer(text)] == [m.span() for m in _OLD_RAW.finditer(text)], text
+        old = _OLD_BLANK.sub(lambda m: "\n" if "\n" in m.group(0) else " ", text)
+        assert htmlexport._blank(text) == old, repr(text)
+
+
+def test_markdown_is_rendered_once_per_input_and_cells_with_attachments_each_time(monkeypatch):
+    from helpers.pages import htmlexport
+
+    htmlexport._MARKDOWN.clear()
+    rendered = []
+    real = HTMLExporter.markdown2html
+    monkeypatch.setattr(HTMLExporter, "markdown2html", lambda self, context, source: rendered.append(source)
+                        or real(self, context, source))
+    nb = nbformat.v4.new_notebook()
+    same = "![图](attachment:p.png)"
+    nb.cells = [nbformat.v4.new_markdown_cell("# 标题"),
+                nbformat.v4.new_markdown_cell(same, attachments={"p.png": {"image/png": "QUFB"}}),
+                nbformat.v4.new_markdown_cell(same, attachments={"p.png": {"image/png": "QkJC"}}),
+                nbformat.v4.new_markdown_cell("# 标题")]
+    first, _ = PageExporter().from_notebook_node(nb)
+    assert rendered == ["# 标题", same, same]  # the repeated heading once; each cell with attachments
+    assert "data:image/png;base64,QUFB" in first and "data:image/png;base64,QkJC" in first
+    second, _ = PageExporter().from_notebook_node(nb)
+    assert second == first and rendered == ["# 标题", same, same, same, same]  # the heading from memory
+    monkeypatch.setattr(HTMLExporter, "markdown2html", real)
+    assert _dom(first) == _dom(HTMLExporter().from_notebook_node(nb)[0])

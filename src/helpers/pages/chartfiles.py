@@ -23,6 +23,7 @@ import os
 import shutil
 import time
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 from helpers.cache import Key, Store, read_stamp
@@ -244,8 +245,16 @@ def chart_title(run_dir: str | Path, indicator_id: str, geography_code: str) -> 
     path = Path(run_dir) / CHARTS_DIR / INDEX_FILE
     if not path.is_file():
         return ""
-    index = json.loads(path.read_text(encoding="utf-8"))
+    stat = path.stat()
+    index = _chart_index(str(path), stat.st_mtime_ns, stat.st_size)
     return index.get(indicator_id, {}).get(geography_code, {}).get("title", "")
+
+
+@lru_cache(maxsize=4)
+def _chart_index(path: str, mtime_ns: int, size: int) -> dict:
+    """The run's chart index, read once while the file is unchanged: a page asks for each of its charts'
+    titles (0.2 ms a read, 2026-12-06). Read only: callers must not change it."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":  # python -m helpers.pages.chartfiles outputs/2025Q2 [charts.zip]

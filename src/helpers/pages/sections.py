@@ -197,6 +197,7 @@ def indicator_charts(ctx: ReportContext) -> None:
     _display_html(f"<h2>{_e(t(L, 'charts'))}</h2>")
     rows = _rows(ctx)
     published = _published_here(ctx)
+    published_ids = set(published["indicator_id"])
     for ind in ctx.indicators:
         if ind.id not in rows.index:
             continue
@@ -215,16 +216,20 @@ def indicator_charts(ctx: ReportContext) -> None:
                   else f"Plan {ref_en(ind.clause_ref)}: “{ind.clause_text}”")
         interpretation = ind.interpretation_text(L)
         interp = f"<br><i>{_e(t(L, 'interpretation'))}{_e(interpretation)}</i>" if interpretation else ""
-        mine = published[published["indicator_id"] == ind.id]
         from helpers.pages.notes import dates_in_text
         from helpers.pages.published import value_cell  # a ceiling as ≤50, as the release says 50日内
 
         colon, left, right = ("：", "（", "）") if L == "zh" else (": ", "(", ")")  # 2024年第四季度：62.6 件/万人（…）
-        pub = "".join(f'<br><span class="ipeval-published">◆ {_e(t(L, "published_marker"))}</span> '
-                      f'{_e(period_label(p["period"], L))}{colon}'
-                      f'{_e(value_cell(ctx.settings.root, ind.id, p["period"], _fmt(p["value"], 1)))} {_e(ind.unit(L))}'
-                      f'{left}{_e(dates_in_text(p["source"], L))}{right}'
-                      for _, p in mine.iterrows())
+        pub = ""
+        # most indicators have no published figure: no filter and no iterrows (which builds the frame's
+        # values first) for them, 0.5 ms each (2026-12-06)
+        if ind.id in published_ids:
+            mine = published[published["indicator_id"] == ind.id]
+            pub = "".join(f'<br><span class="ipeval-published">◆ {_e(t(L, "published_marker"))}</span> '
+                          f'{_e(period_label(p["period"], L))}{colon}'
+                          f'{_e(value_cell(ctx.settings.root, ind.id, p["period"], _fmt(p["value"], 1)))} '
+                          f'{_e(ind.unit(L))}{left}{_e(dates_in_text(p["source"], L))}{right}'
+                          for _, p in mine.iterrows())
         _display_html(f'<p class="ipeval-methods"><small>{_e(note)}<br>{_e(clause)}{interp}{pub}</small></p>')
 
 
@@ -251,7 +256,12 @@ def district_comparison(ctx: ReportContext) -> None:
     city = ctx.geos.city.code
     here = None if ctx.geography.is_city else ctx.geography.code
     a = ctx.assessments
-    a = a[a["indicator_id"].isin([i.id for i in inds])].set_index(["indicator_id", "geography_code"])
+    a = a[a["indicator_id"].isin([i.id for i in inds])]
+    # each row once as a dict, not `.loc` on a MultiIndex per cell (up to 14 x 14 lookups, 5 ms of a page's
+    # 7 ms here, 2026-12-06); the numbers are the same doubles, formatted the same
+    rows = {(r["indicator_id"], r["geography_code"]): r
+            for r in a[["indicator_id", "geography_code", "status", "probability", "progress_value",
+                        "latest_value"]].to_dict("records")}
     head = [t(L, "indicator")] + [g.name(L) for g in geos] + ([t(L, "rank")] if here else [])
     out = [f"<p>{_e(t(L, 'comparison_note'))}</p>", '<table class="ipeval-compare"><thead><tr>']
     for n, h in enumerate(head):
@@ -262,14 +272,14 @@ def district_comparison(ctx: ReportContext) -> None:
     for ind in inds:
         cells = [f"<td>{_e(ind.name(L))}</td>"]
         shown = "progress_value" if ind.target else "latest_value"  # a trend has no progress toward a target
-        city_value = a[shown].get((ind.id, city), np.nan)
+        city_value = rows[(ind.id, city)][shown] if (ind.id, city) in rows else np.nan
         ranked = {}
         for g in geos:
             key = (ind.id, g.code)
-            if key not in a.index:
+            if key not in rows:
                 cells.append('<td class="ipeval-na">—</td>')
                 continue
-            r = a.loc[key]
+            r = rows[key]
             status = r["status"]
             seen.add(status)
             value = r[shown]

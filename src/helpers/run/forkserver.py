@@ -29,8 +29,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
@@ -38,6 +36,7 @@ from traitlets import DottedObjectName, Type
 
 # the client that waits for a kernel (in its own module); KernelDied and KernelStartTimeout are imported from here
 from helpers.run.kernelclient import KernelDied, KernelStartTimeout, ReadyKernelClient  # noqa: F401
+from helpers.run.forkchild import become_kernel  # what a forked child does to become a kernel
 
 # what a page of a run uses: the run's chart step has drawn every chart, so a page inlines files and
 # imports neither Matplotlib nor seaborn (a page run without a chart, or on its own, imports them then)
@@ -115,56 +114,6 @@ class ForkKernelManager(AsyncKernelManager):
         # no .pth files to run) it starts in 17 ms of CPU instead of 20 (2026-12-06, 2 x 30 starts)
         return [sys.executable, "-I", "-S", str(Path(__file__).with_name("forkkernel.py")), "--socket", sock,
                 "-f", self.connection_file]
-
-
-def _child(conn: socket.socket, listener: socket.socket, request: dict, fds: list[int]) -> None:
-    """In the forked child: become the kernel."""
-    listener.close()
-    for target, fd in zip((0, 1, 2), fds):
-        os.dup2(fd, target)
-    for fd in fds:
-        os.close(fd)
-    os.environ.update(request.get("env") or {})
-    if request.get("cwd"):
-        os.chdir(request["cwd"])
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    launcher = int(request["launcher_pid"])
-
-    def watch():  # the launcher is our only link to the kernel manager: without it, stop
-        while True:
-            time.sleep(0.5)
-            try:
-                os.kill(launcher, 0)
-            except OSError:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-    conn.close()
-    code = 0
-    try:
-        from ipykernel.kernelapp import IPKernelApp
-
-        app = IPKernelApp.instance()
-        # parent_handle: started by a kernel manager (no console banner); ipykernel's poller then
-        # also ends the kernel if the fork server goes away
-        # no input history: IPython writes every cell to one SQLite file shared by all kernels
-        # (~7 ms of CPU a cell, 2026-12-06, and a lock the parallel kernels contend for); nothing reads it
-        app.initialize(["-f", request["connection_file"], f"--IPKernelApp.parent_handle={launcher}",
-                        "--HistoryManager.enabled=False"])
-        app.start()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    except BaseException:  # noqa: BLE001 - report and exit non-zero like a crashed kernel
-        import traceback
-
-        traceback.print_exc()
-        code = 1
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
 
 
 def serve(path: str, run_dir: str | None = None, wait: bool = False) -> None:
@@ -278,7 +227,7 @@ def _accept(listener: socket.socket, children: dict, wake: tuple[int, ...] = ())
         signal.set_wakeup_fd(-1)
         for fd in wake:
             os.close(fd)
-        _child(conn, listener, request, fds)
+        become_kernel(conn, listener, request, fds)
     for fd in fds:
         os.close(fd)
     conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
