@@ -104,9 +104,8 @@ def test_cached_charts_are_copied_at_once_and_one_drawing_serves_every_chart_wit
     # the same picture at two geographies (same hash), and one the cache has
     specs = [Spec("a", "330100"), Spec("b", "330102", h="same"), Spec("b", "330105", h="same")]
     with ThreadPoolExecutor(1) as pool:
-        drawing = ChartDrawing(tmp_path / "run2", specs, cache, documents=False)
+        drawing = ChartDrawing(tmp_path / "run2", specs, cache, documents=False).start(pool)
         assert [job[0].geography_code for job in drawing.todo] == ["330102"]
-        drawing.start(pool)
         assert (tmp_path / "run2" / "charts" / "a" / "330100.svg").is_file()  # copied before the pool draws
         stats = drawing.finish()
     assert stats == {**stats, "charts": 3, "drawn": 1, "reused": 2}
@@ -189,3 +188,40 @@ def test_with_the_documents_a_report_waits_for_every_chart(tmp_path, drawn, monk
         waiter.join(5)
         assert not waiter.is_alive() and drawing.pending() == []
     assert _chart_gate(None, documents=True) is None  # the published run's charts reused: nothing to wait for
+
+
+def test_charts_are_drawn_while_the_rest_are_still_specified(tmp_path, drawn, monkeypatch):
+    """A generator of specifications: the first chunk goes to the pool before the last specification is made."""
+    monkeypatch.setattr(chartpool, "CHUNK", 1)
+    seen, _ = drawn
+    given = []
+
+    class Pool(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            given.append(len(made))
+            return super().submit(fn, *args, **kwargs)
+
+    made = []
+
+    def specs():
+        for code in ("330100", "330102", "330105"):
+            made.append(code)
+            yield Spec("a", code)
+
+    with Pool(1) as pool:
+        drawing = ChartDrawing(tmp_path / "run", specs(), tmp_path / "cache", documents=False).start(pool)
+        drawing.finish()
+    assert given == [1, 2, 3] and len(seen) == 3
+
+
+def test_the_same_picture_drawn_by_an_earlier_task_is_copied_when_a_report_asks(tmp_path, drawn, monkeypatch):
+    monkeypatch.setattr(chartpool, "CHUNK", 1)
+    specs = [Spec("a", "330102", h="same"), Spec("b", "330100"), Spec("a", "330105", h="same")]
+    with ThreadPoolExecutor(1) as pool:
+        drawing = ChartDrawing(tmp_path / "run", specs, tmp_path / "cache", documents=True,
+                               printed={("b", "330100")}).start(pool)
+        assert len(drawing.todo) == 2 and drawing.prints() == [str(tmp_path / "cache" / "b-330100.sha256")]
+        drawing.wait_for(["charts/a/330105.svg"])
+        assert (tmp_path / "run" / "charts" / "a" / "330105.svg").read_text(encoding="utf-8") == "<svg>same</svg>"
+        assert drawing.finish()["drawn"] == 2
+    wait_for_files(tmp_path, drawing.prints(), timeout=1)  # the documents' wait: the print picture's record

@@ -49,8 +49,10 @@ class ChartDrawing:
     run_dir : path
         The run folder: charts go to ``charts/<indicator_id>/<geography_code>.svg``, their index
         (hash and title per chart) to ``charts/charts.json``; the print JPEGs stay in the cache.
-    specs : list of ChartSpec
-        From :func:`helpers.pages.charts.run_specs`, in the order the run needs them (its reports').
+    specs : iterable of ChartSpec
+        From :func:`helpers.pages.charts.run_specs` (or :func:`~helpers.pages.charts.iter_specs`, read
+        as they are made: the first charts are drawn while the rest are specified), in the order the
+        run needs them (its reports').
     cache_dir : path
         Charts by hash, shared by runs (``outputs/.cache/charts``).
     documents : bool
@@ -61,63 +63,78 @@ class ChartDrawing:
         With ``documents``, the charts the documents show; None: every chart.
     """
 
-    def __init__(self, run_dir, specs: list[ChartSpec], cache_dir, *, documents: bool = True, force: bool = False,
+    def __init__(self, run_dir, specs, cache_dir, *, documents: bool = True, force: bool = False,
                  printed: set | None = None):
         self.run_dir, self.cache = Path(run_dir), Path(cache_dir)
+        self._specs = specs
+        self._documents, self._force, self._printed = documents, force, printed
         self._t0 = time.monotonic()
-        keyed = [(s, s.digest()) for s in specs]
         self.index: dict[str, dict] = {}
-        dests: dict[str, list[str]] = {}
-        for s, h in keyed:
-            dests.setdefault(h, []).append(str(chart_path(self.run_dir, s.indicator_id, s.geography_code)))
-            self.index.setdefault(s.indicator_id, {})[s.geography_code] = {"sha256": h, "title": s.labels["title"]}
-        self.todo: list[tuple] = []  # (spec, svg in the cache, jpg or None, [files in the run])
-        self._cached: list[tuple[str, list[str]]] = []
-        seen: set[str] = set()
-        for s, h in keyed:
-            if h in seen:
-                continue
-            seen.add(h)
-            jpg = documents and (printed is None or (s.indicator_id, s.geography_code) in printed)
-            exts = (PAGE_FORMAT, PRINT_FORMAT) if jpg else (PAGE_FORMAT,)
-            if force or not _cached_ok(self.cache, h, exts):
-                self.todo.append((s, str(self.cache / f"{h}.svg"), str(self.cache / f"{h}.jpg") if jpg else None, dests[h]))
-            else:
-                self._cached.append((h, dests[h]))
-        self.count = len(keyed)
+        self.todo: list[tuple] = []  # (spec, svg in the cache, jpg or None, [files in the run]), as drawn
+        self.count = 0
         self.stamp = ""  # what the run records once every chart is drawn (run/stages.py finish_charts)
-        self._pending: dict[str, Future] = {}
+        self._pending: dict[str, Future] = {}  # a file of the run -> the task drawing it
+        self._late: dict[str, str] = {}  # a file of the run -> the hash of a picture drawn by an earlier task
         self._done_at = self._t0
 
     @property
     def files(self) -> set[str]:
-        """Every chart file the run will hold, as paths relative to the run folder."""
+        """Every chart file the run will hold, as paths relative to the run folder (once started)."""
         return {chart_path(Path(), ind, code).as_posix() for ind, by_geo in self.index.items() for code in by_geo}
 
     def start(self, pool: Executor | None = None) -> "ChartDrawing":
-        """Copy the cached charts and write ``charts.json``; then draw the rest: in ``pool`` (returns at
-        once, in the specifications' order), or here and now without one."""
+        """Read the specifications: copy each chart the cache holds, give the others to ``pool``
+        :data:`CHUNK` at a time as they come (drawn here and now without one); then write ``charts.json``."""
         self.cache.mkdir(parents=True, exist_ok=True)
-        for h, files in self._cached:
-            for f in files:
-                _link_or_copy(self.cache / f"{h}.{PAGE_FORMAT}", Path(f))
+        by_hash: dict[str, tuple | None] = {}  # the hashes of this run so far -> their job (or None: cached)
+        batch: list[tuple] = []
+        for s in self._specs:
+            self.count += 1
+            h = s.digest()
+            dest = str(chart_path(self.run_dir, s.indicator_id, s.geography_code))
+            self.index.setdefault(s.indicator_id, {})[s.geography_code] = {"sha256": h, "title": s.labels["title"]}
+            if h in by_hash:  # the same picture again (say, two geographies without data)
+                job = by_hash[h]
+                if job is None:
+                    _link_or_copy(self.cache / f"{h}.{PAGE_FORMAT}", Path(dest))
+                elif any(j is job for j in batch):  # not yet given to a worker: it copies it too
+                    job[3].append(dest)
+                else:  # drawn by a task already given: copied when asked for (wait_for, finish)
+                    rel = Path(dest).relative_to(self.run_dir).as_posix()
+                    self._late[rel] = h
+                    self._pending[rel] = self._pending[Path(job[3][0]).relative_to(self.run_dir).as_posix()]
+                continue
+            jpg = self._documents and (self._printed is None or (s.indicator_id, s.geography_code) in self._printed)
+            exts = (PAGE_FORMAT, PRINT_FORMAT) if jpg else (PAGE_FORMAT,)
+            if not self._force and _cached_ok(self.cache, h, exts):
+                by_hash[h] = None
+                _link_or_copy(self.cache / f"{h}.{PAGE_FORMAT}", Path(dest))
+                continue
+            job = (s, str(self.cache / f"{h}.svg"), str(self.cache / f"{h}.jpg") if jpg else None, [dest])
+            by_hash[h] = job
+            self.todo.append(job)
+            batch.append(job)
+            if pool is not None and len(batch) == CHUNK:
+                self._submit(pool, batch)
+                batch = []
+        if batch:
+            if pool is not None:
+                self._submit(pool, batch)
+            else:
+                load_font()
+                draw_charts(batch)  # without a pool, every chart is in the one batch
         (self.run_dir / CHARTS_DIR).mkdir(parents=True, exist_ok=True)
         (self.run_dir / CHARTS_DIR / INDEX_FILE).write_text(
             json.dumps(self.index, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-        if not self.todo:
-            return self
-        load_font()  # before the pool's processes fork, at its first task: they inherit it
-        if pool is None:
-            draw_charts(self.todo)
-            return self
-        for k in range(0, len(self.todo), CHUNK):
-            chunk = self.todo[k:k + CHUNK]
-            fut = pool.submit(draw_charts, chunk)
-            fut.add_done_callback(self._drawn)
-            for job in chunk:
-                for f in job[3]:
-                    self._pending[Path(f).relative_to(self.run_dir).as_posix()] = fut
         return self
+
+    def _submit(self, pool: Executor, batch: list[tuple]) -> None:
+        load_font()  # before the pool's processes fork, at its first task: they inherit it
+        fut = pool.submit(draw_charts, batch)
+        fut.add_done_callback(self._drawn)
+        for job in batch:
+            for f in job[3]:
+                self._pending[Path(f).relative_to(self.run_dir).as_posix()] = fut
 
     def _drawn(self, fut: Future) -> None:
         self._done_at = time.monotonic()  # the step's seconds end with its last chart, not when it is asked
@@ -126,24 +143,33 @@ class ChartDrawing:
         """The chart files (relative to the run folder) still being drawn."""
         return sorted(f for f, fut in self._pending.items() if not fut.done())
 
+    def prints(self) -> list[str]:
+        """The print pictures being drawn, as the cache's record of each (``<hash>.sha256``, written
+        after its JPEG and SVG): what the documents wait for (:func:`wait_for_files`)."""
+        return [str(Path(job[1]).with_suffix(".sha256")) for job in self.todo if job[2]]
+
     def wait_for(self, files) -> None:
         """Return once the charts ``files`` (paths relative to the run folder) are in the run folder;
         a worker's error is raised here. Files not drawn by this run return at once."""
-        futures = {self._pending[f] for f in files if f in self._pending}
-        for fut in futures:
+        for fut in {self._pending[f] for f in files if f in self._pending}:
             fut.result()
+        for f in files:
+            self._copy_late(f)
 
     def wait_for_all(self, files=()) -> None:
         """Return once every chart is drawn (``files`` ignored: :meth:`wait_for`'s signature); a worker's
         error is raised here."""
-        for fut in set(self._pending.values()):
-            fut.result()
+        self.wait_for(list(self._pending))
+
+    def _copy_late(self, f: str) -> None:
+        h = self._late.pop(f, None)
+        if h is not None:
+            _copy_into(self.cache / f"{h}.{PAGE_FORMAT}", self.run_dir / f)
 
     def finish(self) -> dict:
         """Wait for every chart; ``charts`` (how many), ``drawn``, ``reused`` and ``seconds``."""
         wait_futures(set(self._pending.values()))
-        for fut in set(self._pending.values()):
-            fut.result()
+        self.wait_for(list(self._pending))
         end = self._done_at if self._pending else time.monotonic()
         return {"charts": self.count, "drawn": len(self.todo), "reused": self.count - len(self.todo),
                 "seconds": round(end - self._t0, 2)}
@@ -183,10 +209,11 @@ def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | 
         ``charts`` (how many), ``drawn``, ``reused`` and ``seconds``.
     """
     drawing = ChartDrawing(run_dir, specs, cache_dir, documents=documents, force=force, printed=printed)
-    if workers > 1 and len(drawing.todo) > 1:
+    if workers > 1 and len(specs) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        # its processes fork at the first chart to draw: none when the cache holds them all
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             return drawing.start(pool).finish()
     return drawing.start().finish()

@@ -234,6 +234,13 @@ def run_specs(frame: pd.DataFrame, plan, geos, quarter, assessments: pd.DataFram
               pairs, published: pd.DataFrame | None = None) -> list[ChartSpec]:
     """The charts of a run's reports: every indicator of each (section, geography) pair that has an
     assessment, and each overview's chart of targets by section and status."""
+    return list(iter_specs(frame, plan, geos, quarter, assessments, bands, lang, pairs, published))
+
+
+def iter_specs(frame: pd.DataFrame, plan, geos, quarter, assessments: pd.DataFrame, bands: pd.DataFrame, lang: str,
+               pairs, published: pd.DataFrame | None = None):
+    """:func:`run_specs` one at a time, in the order of ``pairs``: a run draws the first while it makes
+    the rest (:class:`helpers.pages.chartpool.ChartDrawing`)."""
     from helpers.data.series import SeriesIndex
     from helpers.plan.registry import OVERVIEW
 
@@ -242,13 +249,13 @@ def run_specs(frame: pd.DataFrame, plan, geos, quarter, assessments: pd.DataFram
     series = SeriesIndex(frame)
     band_rows = _pair_rows(bands)
     rows = assessments.set_index(["indicator_id", "geography_code"])
-    seen, specs = set(), []
+    seen = set()
     for section, code in pairs:
         geo = geos.get(code)
         if section == OVERVIEW:
             spec = sections_spec(plan, assessments, geo, lang)
             if len(spec.history):
-                specs.append(spec)
+                yield spec
             continue
         for ind in plan.indicators_in(section):
             key = (ind.id, code)
@@ -257,9 +264,8 @@ def run_specs(frame: pd.DataFrame, plan, geos, quarter, assessments: pd.DataFram
             seen.add(key)
             # the pair's band rows: chart_spec takes the same rows from them; the whole table where the pair has
             # none, so that chart_spec makes of it what it makes of the table
-            specs.append(chart_spec(series, plan, ind, geo, geos, quarter, rows.loc[key].to_dict(),
-                                    band_rows.get(key, bands), lang, published))
-    return specs
+            yield chart_spec(series, plan, ind, geo, geos, quarter, rows.loc[key].to_dict(),
+                             band_rows.get(key, bands), lang, published)
 
 
 def _pair_rows(table: pd.DataFrame) -> dict:

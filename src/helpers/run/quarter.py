@@ -243,7 +243,7 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
         # the workbook and the documents beside the reports: they read the inputs the page jobs wrote,
         # not the reports (run/side.py); the documents wait for the charts they print
         side = SideStep(inp, staging, out_root, documents=documents, force=force, beside_reports=bool(jobs),
-                        inline=pool is None, pool=pool, charts=drawing.pending() if drawing else ()).start()
+                        inline=pool is None, pool=pool, charts=drawing.prints() if drawing else ()).start()
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
                                                fork_kernels=inp.settings.executor.fork_kernels,
                                                ready=_chart_gate(drawing, documents), server=server)

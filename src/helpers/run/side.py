@@ -154,8 +154,9 @@ def _inline_work(inp, staging: Path, out_root: Path, documents: bool, force: boo
 
 
 def side_work(inp, staging: Path, out_root: Path, documents: bool, force: bool, doc_workers: int, charts=()) -> dict:
-    """In the side process: the workbook, then the documents (once the ``charts`` they print, files of
-    the run folder another worker draws, are there); their log records and outcome.
+    """In the side process: the workbook, then the documents (once the ``charts`` they print are drawn:
+    the cache's record of each print picture, :meth:`helpers.pages.chartpool.ChartDrawing.prints`);
+    their log records and outcome.
 
     Returns
     -------
