@@ -290,7 +290,7 @@ def _render_one(job: tuple) -> str:
     alt = fig.axes[0].get_title() if fig.axes else ""
     if jpg:
         tmp = f"{jpg}.{os.getpid()}.tmp"
-        fig.savefig(tmp, format="jpg", dpi=CHART_DPI, facecolor="white", pil_kwargs={"quality": JPEG_QUALITY})
+        save_jpeg(fig, tmp)
         os.replace(tmp, jpg)
     # drawn because the cache lacked it, did not verify, or --force: always written
     # SVG text stays text (editable on a slide, a fifth of the size of glyph outlines); a viewer
@@ -304,6 +304,33 @@ def _render_one(job: tuple) -> str:
     plt.close(fig)
     record_cached(svg, jpg)
     return alt
+
+
+def save_jpeg(fig, path: str) -> None:
+    """``fig`` as the documents' JPEG (:data:`CHART_DPI`, :data:`JPEG_QUALITY`, white background), the bytes
+    ``fig.savefig(path, format="jpg", dpi=CHART_DPI, facecolor="white", pil_kwargs={"quality": JPEG_QUALITY})`` writes.
+
+    Matplotlib pastes the RGBA raster onto a white image through its alpha channel. A chart's raster
+    is opaque (a white figure background), so the paste changes no pixel: dropping the alpha gives
+    the same RGB and the same JPEG, and costs 1 ms instead of 6 (cProfile, 120 charts of 2025Q2's
+    demo); a raster with any transparent pixel still goes through the paste.
+    """
+    import matplotlib
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"savefig.facecolor": "white", "savefig.transparent": False}):  # as print_jpg
+        fig.savefig(buf, format="rgba", dpi=CHART_DPI, facecolor="white")
+    r = fig.canvas.renderer  # the raster just drawn: its size in pixels
+    size = (int(r.width), int(r.height))
+    image = Image.frombuffer("RGBA", size, np.frombuffer(buf.getbuffer(), np.uint8), "raw", "RGBA", 0, 1)
+    if image.getchannel("A").getextrema() == (255, 255):
+        rgb = image.convert("RGB")
+    else:
+        rgb = Image.new("RGB", size, (255, 255, 255))
+        rgb.paste(image, image)
+    rgb.save(path, format="jpeg", quality=JPEG_QUALITY, dpi=(CHART_DPI, CHART_DPI))
 
 
 def record_cached(svg: str, jpg: str | None) -> None:
