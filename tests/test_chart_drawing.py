@@ -8,7 +8,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from helpers.pages.charts import CHART_DPI, JPEG_QUALITY, save_jpeg
+from helpers.pages.charts import CHART_DPI, JPEG_QUALITY
+from helpers.pages.chartjpeg import save_jpeg
 from helpers.pages.plots import ShownAutoLocator, ShownMaxNLocator, use_cjk_font
 
 
@@ -67,7 +68,7 @@ def test_save_jpeg_writes_the_bytes_savefig_writes(tmp_path, opaque):
     try:
         fig.savefig(tmp_path / "a.jpg", format="jpg", dpi=CHART_DPI, facecolor="white",
                     pil_kwargs={"quality": JPEG_QUALITY})
-        save_jpeg(fig, str(tmp_path / "b.jpg"))
+        save_jpeg(fig, str(tmp_path / "b.jpg"), CHART_DPI, JPEG_QUALITY)
     finally:
         plt.close(fig)
     a, b = (tmp_path / "a.jpg").read_bytes(), (tmp_path / "b.jpg").read_bytes()
@@ -78,3 +79,80 @@ def test_save_jpeg_writes_the_bytes_savefig_writes(tmp_path, opaque):
         assert im.size == (400, 240) and im.mode == "RGB"
         corner = np.asarray(im)[0, 0]
     assert corner.min() > 245  # white where nothing is drawn, transparent or not
+
+
+LABELS = dict(title="专利授权量", unit="件", history="历史", median="中位数", band80="80%区间", band95="95%区间",
+              target="目标", due="期限", achieved="已实现", observed="已观测", projected="预计其余",
+              before_period="规划期前", published="公布数")
+
+
+def _series(level: float, n: int = 10):
+    import pandas as pd
+
+    periods = [f"{2023 + q // 4}Q{q % 4 + 1}" for q in range(n)]
+    history = pd.DataFrame({"period": periods[:-3], "year": [int(p[:4]) for p in periods[:-3]],
+                            "value": level * (1 + 0.1 * np.arange(n - 3))})
+    bands = pd.DataFrame({"period": periods[-3:], **{q: level * f * np.array([1.7, 1.8, 1.9]) for q, f in
+                          (("q025", 0.8), ("q100", 0.9), ("q500", 1.0), ("q900", 1.1), ("q975", 1.2))}})
+    return history, bands
+
+
+def _chart_svgs(order):
+    """The SVG of each chart in ``order`` (``"small"``, ``"large"``, ``"annual"``, ``"sections"``), drawn in that order."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from helpers.pages.plots import annual_total_chart, indicator_chart, sections_chart
+
+    out = {}
+    for name in order:
+        if name == "sections":
+            counts = pd.DataFrame({"section": ["创造", "运用", "保护"], "achieved": [2, 0, 1], "at_risk": [1, 3, 0]})
+            fig = sections_chart(counts, {"title": "各部分目标", "status": {"achieved": "已实现", "at_risk": "有风险"}})
+        elif name == "annual":
+            h, b = _series(500.0)
+            fig = annual_total_chart(h, b, {"target_value": 2000.0, "due": "2025Q4", "forecast_lo80": 1800.0,
+                                            "forecast_hi80": 2300.0}, LABELS, zone_start_year=2023)
+        else:  # very different ranges and a title set: whatever one leaves behind would show in the other
+            h, b = _series(0.004 if name == "small" else 90000.0)
+            fig = indicator_chart(h, b, {"target_value": float(h["value"].iloc[-1] * 2), "due": "2025Q4",
+                                         "status": "achieved"}, {**LABELS, "title": name})
+        out[name] = _svg(fig)
+        plt.close(fig)
+    return out
+
+
+def test_charts_from_the_blank_figure_are_the_charts_plt_subplots_draws_in_any_order():
+    import matplotlib.pyplot as plt
+
+    from helpers.pages.blankfigure import from_blank_figures
+
+    use_cjk_font()
+    names = ["small", "large", "annual", "sections"]
+    fresh = _chart_svgs(names)
+    open_figures = plt.get_fignums()
+    with from_blank_figures():
+        forward = _chart_svgs(names)
+        backward = _chart_svgs(names[::-1])
+        again = _chart_svgs(names)
+    assert forward == fresh and backward == fresh and again == fresh
+    assert plt.get_fignums() == open_figures  # copies are not registered with pyplot: nothing left open
+    assert len(set(fresh.values())) == 4  # four different charts compared, not one picture
+
+
+def test_new_axes_copies_are_independent_figures():
+    from helpers.pages.blankfigure import X_TICKS, Y_TICKS, from_blank_figures, new_axes
+
+    with from_blank_figures():
+        fig1, ax1 = new_axes((3.0, 2.0))
+        ax1.set_title("one")
+        ax1.plot([0, 1], [5, 6])
+        fig2, ax2 = new_axes((3.0, 2.0))
+    assert fig1 is not fig2 and ax2.get_title() == "" and not ax2.get_lines()
+    assert len(ax2.xaxis.majorTicks) == X_TICKS and len(ax2.yaxis.majorTicks) == Y_TICKS
+    assert tuple(fig2.get_size_inches()) == (3.0, 2.0) and fig2.dpi == 100
+    fig3, _ = new_axes((3.0, 2.0))  # outside the context: plt.subplots, registered with pyplot
+    import matplotlib.pyplot as plt
+
+    assert fig3.number in plt.get_fignums()
+    plt.close(fig3)

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from helpers.cache import Key, Store
+from helpers.pages.blankfigure import from_blank_figures
+from helpers.pages.chartjpeg import save_jpeg
 from helpers.pages.chartsvg import DISPLAY_WIDTH, compact_svg  # noqa: F401 - DISPLAY_WIDTH: its old home
 
 if TYPE_CHECKING:
@@ -101,7 +103,7 @@ def _code_hash() -> str:
         # the drawing code only, not helpers.cache.code_version: a change elsewhere in the package
         # must not draw all 336 charts of a quarter again
         key = Key("chart-code").text("matplotlib", matplotlib.__version__)
-        for name in ("plots.py", "charts.py", "chartsvg.py"):  # chartsvg: the SVG as the pages inline it
+        for name in ("plots.py", "charts.py", "chartsvg.py", "blankfigure.py", "chartjpeg.py"):  # the files as written
             key.file(name, Path(__file__).parent / name)
         _CODE = key.hexdigest()
     return _CODE
@@ -279,6 +281,7 @@ def chart_path(run_dir: str | Path, indicator_id: str, geography_code: str, ext:
     return Path(run_dir) / CHARTS_DIR / indicator_id / f"{geography_code}.{ext}"
 
 
+@from_blank_figures()  # the chart step sets its style once: its figures are copies of a blank one (blankfigure.py)
 def _render_one(job: tuple) -> str:
     """Draw one chart into the cache: the page's SVG, and the print JPEG when ``jpg`` is given
     (each written under a temporary name, then renamed)."""
@@ -290,11 +293,10 @@ def _render_one(job: tuple) -> str:
     alt = fig.axes[0].get_title() if fig.axes else ""
     if jpg:
         tmp = f"{jpg}.{os.getpid()}.tmp"
-        save_jpeg(fig, tmp)
+        save_jpeg(fig, tmp, CHART_DPI, JPEG_QUALITY)
         os.replace(tmp, jpg)
-    # drawn because the cache lacked it, did not verify, or --force: always written
-    # SVG text stays text (editable on a slide, a fifth of the size of glyph outlines); a viewer
-    # without Noto Sans CJK SC shows it in its own CJK font
+    # drawn because the cache lacked it, did not verify, or --force: always written. SVG text stays text (editable
+    # on a slide, a fifth of the size of glyph outlines); a viewer without Noto Sans CJK SC shows it in its own CJK font
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ipeval"}):
         fig.savefig(buf, format="svg", metadata={"Title": alt, "Date": None, "Creator": None})
@@ -304,33 +306,6 @@ def _render_one(job: tuple) -> str:
     plt.close(fig)
     record_cached(svg, jpg)
     return alt
-
-
-def save_jpeg(fig, path: str) -> None:
-    """``fig`` as the documents' JPEG (:data:`CHART_DPI`, :data:`JPEG_QUALITY`, white background), the bytes
-    ``fig.savefig(path, format="jpg", dpi=CHART_DPI, facecolor="white", pil_kwargs={"quality": JPEG_QUALITY})`` writes.
-
-    Matplotlib pastes the RGBA raster onto a white image through its alpha channel. A chart's raster
-    is opaque (a white figure background), so the paste changes no pixel: dropping the alpha gives
-    the same RGB and the same JPEG, and costs 1 ms instead of 6 (cProfile, 120 charts of 2025Q2's
-    demo); a raster with any transparent pixel still goes through the paste.
-    """
-    import matplotlib
-    import numpy as np
-    from PIL import Image
-
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"savefig.facecolor": "white", "savefig.transparent": False}):  # as print_jpg
-        fig.savefig(buf, format="rgba", dpi=CHART_DPI, facecolor="white")
-    r = fig.canvas.renderer  # the raster just drawn: its size in pixels
-    size = (int(r.width), int(r.height))
-    image = Image.frombuffer("RGBA", size, np.frombuffer(buf.getbuffer(), np.uint8), "raw", "RGBA", 0, 1)
-    if image.getchannel("A").getextrema() == (255, 255):
-        rgb = image.convert("RGB")
-    else:
-        rgb = Image.new("RGB", size, (255, 255, 255))
-        rgb.paste(image, image)
-    rgb.save(path, format="jpeg", quality=JPEG_QUALITY, dpi=(CHART_DPI, CHART_DPI))
 
 
 def record_cached(svg: str, jpg: str | None) -> None:

@@ -15,13 +15,14 @@ import matplotlib
 
 matplotlib.use("Agg")  # reports are rendered headless; the inline backend still shows figures in Jupyter
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402,F401 - loaded with this module: the chart step forks its workers after
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import font_manager, rcsetup  # noqa: E402
 from matplotlib.ticker import AutoLocator, MaxNLocator  # noqa: E402
 
 from helpers.i18n import STATUS_COLOURS  # noqa: E402,F401 - defined beside the labels, shared with the Excel table
+from helpers.pages.blankfigure import new_axes  # noqa: E402
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
@@ -145,7 +146,7 @@ def indicator_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: dict
     matplotlib.figure.Figure
     """
     use_cjk_font()
-    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=100)
+    fig, ax = new_axes(FIGSIZE)
     h = history[["period", "value"]].copy()
     b = bands.copy()
     if running_total and len(h):
@@ -268,7 +269,7 @@ def annual_total_chart(history: pd.DataFrame, bands: pd.DataFrame, assessment: d
     matplotlib.figure.Figure
     """
     use_cjk_font()
-    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=100)
+    fig, ax = new_axes(FIGSIZE)
     due = str(assessment.get("due") or "")
     due_year = int(due[:4]) if due else None
     obs = history.groupby("year")["value"].sum()
@@ -324,7 +325,7 @@ def sections_chart(counts: pd.DataFrame, labels: dict):
     """
 
     use_cjk_font()
-    fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(2.2, 0.42 * len(counts) + 1.4)), dpi=100)
+    fig, ax = new_axes((FIGSIZE[0], max(2.2, 0.42 * len(counts) + 1.4)))
     names = list(counts["section"])[::-1]
     left = np.zeros(len(counts))
     for s in [c for c in counts.columns if c != "section"]:
