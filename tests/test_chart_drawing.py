@@ -125,13 +125,13 @@ def _chart_svgs(order):
 def test_charts_from_the_blank_figure_are_the_charts_plt_subplots_draws_in_any_order():
     import matplotlib.pyplot as plt
 
-    from helpers.pages.blankfigure import from_blank_figures
+    from helpers.pages.chartstep import chart_step_drawing
 
     use_cjk_font()
     names = ["small", "large", "annual", "sections"]
     fresh = _chart_svgs(names)
     open_figures = plt.get_fignums()
-    with from_blank_figures():
+    with chart_step_drawing():
         forward = _chart_svgs(names)
         backward = _chart_svgs(names[::-1])
         again = _chart_svgs(names)
@@ -141,9 +141,9 @@ def test_charts_from_the_blank_figure_are_the_charts_plt_subplots_draws_in_any_o
 
 
 def test_new_axes_copies_are_independent_figures():
-    from helpers.pages.blankfigure import X_TICKS, Y_TICKS, from_blank_figures, new_axes
+    from helpers.pages.chartstep import X_TICKS, Y_TICKS, chart_step_drawing, new_axes
 
-    with from_blank_figures():
+    with chart_step_drawing():
         fig1, ax1 = new_axes((3.0, 2.0))
         ax1.set_title("one")
         ax1.plot([0, 1], [5, 6])
@@ -156,3 +156,59 @@ def test_new_axes_copies_are_independent_figures():
 
     assert fig3.number in plt.get_fignums()
     plt.close(fig3)
+
+
+def _measure(renderer, text, size=10.0, family="sans-serif"):
+    import matplotlib.text as mtext
+    from matplotlib.font_manager import FontProperties
+
+    return mtext._get_text_metrics_with_cache(renderer, text, FontProperties(family=family, size=size), False, 100)
+
+
+def test_text_sizes_kept_across_renderers_are_matplotlibs_and_follow_the_font_settings():
+    import matplotlib.text as mtext
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    from helpers.pages import chartstep
+    from helpers.pages.chartstep import chart_step_drawing
+
+    use_cjk_font()
+    real = mtext._get_text_metrics_with_cache
+    texts = ["2024", "专利授权量（件）", "95%区间"]
+    svg, agg100, agg200 = RendererSVG(100, 100, io.StringIO()), RendererAgg(100, 100, 100), RendererAgg(100, 100, 200)
+    expected = [_measure(r, t, s) for r in (svg, agg100, agg200) for t in texts for s in (10.0, 12.0)]
+    chartstep._METRICS.clear()  # what earlier tests' charts left
+    with chart_step_drawing():
+        assert mtext._get_text_metrics_with_cache is not real
+        got = [_measure(r, t, s) for r in (svg, agg100, agg200) for t in texts for s in (10.0, 12.0)]
+        kept = len(chartstep._METRICS)
+        again = [_measure(r, t, s) for r in (RendererSVG(50, 50, io.StringIO()), RendererAgg(10, 10, 100),
+                                             RendererAgg(10, 10, 200)) for t in texts for s in (10.0, 12.0)]
+        assert len(chartstep._METRICS) == kept == 18  # new renderers of the same kinds: nothing measured again
+    assert mtext._get_text_metrics_with_cache is real
+    assert got == expected and again == expected
+    assert expected[0] != expected[12]  # Agg at 200 dpi measures in its own pixels: kept apart
+    # another font first in the list: what was kept is dropped, the new font measured
+    with matplotlib.rc_context({"font.sans-serif": ["DejaVu Sans"]}):
+        fresh = _measure(RendererSVG(100, 100, io.StringIO()), "2024")
+        with chart_step_drawing():
+            assert _measure(RendererSVG(100, 100, io.StringIO()), "2024") == fresh != expected[0]
+
+
+def test_a_copied_figures_transforms_know_their_parents_by_their_own_ids():
+    """Unpickled, Matplotlib keys a transform's parents by the ids they had when pickled; a new transform
+    at such a reused address took a live parent's entry and left a tick label's position stale."""
+    from helpers.pages.chartstep import chart_step_drawing, new_axes
+
+    with chart_step_drawing():
+        fig, ax = new_axes((3.5, 2.5))
+    tick = ax.yaxis.majorTicks[0]
+    nodes = [fig.transFigure, fig.dpi_scale_trans, ax.transAxes, ax.transData, ax.transLimits,
+             tick.label1.get_transform(), tick.gridline.get_transform()]
+    seen = 0
+    for node in nodes:
+        for key, ref in node._parents.items():
+            assert ref() is not None and key == id(ref())
+            seen += 1
+    assert seen > 5  # the parents were checked, not an empty figure's nothing

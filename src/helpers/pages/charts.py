@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from helpers.cache import Key, Store
-from helpers.pages.blankfigure import from_blank_figures
+from helpers.pages.chartstep import chart_step_drawing
 from helpers.pages.chartjpeg import save_jpeg
 from helpers.pages.chartsvg import DISPLAY_WIDTH, compact_svg  # noqa: F401 - DISPLAY_WIDTH: its old home
 
@@ -103,7 +103,7 @@ def _code_hash() -> str:
         # the drawing code only, not helpers.cache.code_version: a change elsewhere in the package
         # must not draw all 336 charts of a quarter again
         key = Key("chart-code").text("matplotlib", matplotlib.__version__)
-        for name in ("plots.py", "charts.py", "chartsvg.py", "blankfigure.py", "chartjpeg.py"):  # the files as written
+        for name in ("plots.py", "charts.py", "chartsvg.py", "chartstep.py", "chartjpeg.py"):  # the files as written
             key.file(name, Path(__file__).parent / name)
         _CODE = key.hexdigest()
     return _CODE
@@ -281,7 +281,7 @@ def chart_path(run_dir: str | Path, indicator_id: str, geography_code: str, ext:
     return Path(run_dir) / CHARTS_DIR / indicator_id / f"{geography_code}.{ext}"
 
 
-@from_blank_figures()  # the chart step sets its style once: its figures are copies of a blank one (blankfigure.py)
+@chart_step_drawing()  # the chart step sets its style once: figures and text sizes made once a process
 def _render_one(job: tuple) -> str:
     """Draw one chart into the cache: the page's SVG, and the print JPEG when ``jpg`` is given
     (each written under a temporary name, then renamed)."""

@@ -22,7 +22,7 @@ from matplotlib import font_manager, rcsetup  # noqa: E402
 from matplotlib.ticker import AutoLocator, MaxNLocator  # noqa: E402
 
 from helpers.i18n import STATUS_COLOURS  # noqa: E402,F401 - defined beside the labels, shared with the Excel table
-from helpers.pages.blankfigure import new_axes  # noqa: E402
+from helpers.pages.chartstep import new_axes  # noqa: E402
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
