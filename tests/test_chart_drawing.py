@@ -212,3 +212,32 @@ def test_a_copied_figures_transforms_know_their_parents_by_their_own_ids():
             assert ref() is not None and key == id(ref())
             seen += 1
     assert seen > 5  # the parents were checked, not an empty figure's nothing
+
+
+def test_font_line_heights_kept_are_the_ones_matplotlib_reads_from_the_font():
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    from helpers.pages.chartstep import chart_step_drawing
+
+    use_cjk_font()
+    fig = plt.figure(figsize=(3, 2), dpi=100)
+    texts = [fig.text(0.1, 0.5, "专利授权量\n（件）", fontsize=12), fig.text(0.5, 0.5, "2024", fontsize=10)]
+    try:
+        def layouts():
+            out = []
+            for renderer, dpi in ((RendererSVG(100, 100, io.StringIO()), 72), (RendererAgg(300, 200, 100), 100),
+                                  (RendererAgg(600, 400, 200), 200)):
+                fig.dpi = dpi  # as savefig sets it for each renderer
+                out += [(t._get_layout(renderer)[0].bounds, t._get_layout(renderer)[1]) for t in texts]
+            fig.dpi = 100
+            return out
+
+        expected = layouts()
+        with chart_step_drawing():
+            assert hasattr(RendererSVG, "_get_font_height_metrics") and hasattr(RendererAgg, "_get_font_height_metrics")
+            assert layouts() == expected and layouts() == expected
+        assert not hasattr(RendererSVG, "_get_font_height_metrics") and not hasattr(RendererAgg, "_get_font_height_metrics")
+    finally:
+        plt.close(fig)
