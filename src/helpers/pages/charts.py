@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from helpers.cache import Key, Store
+from helpers.pages.chartstep import chart_step_drawing
+from helpers.pages.chartjpeg import save_jpeg
 from helpers.pages.chartsvg import DISPLAY_WIDTH, compact_svg  # noqa: F401 - DISPLAY_WIDTH: its old home
 
 if TYPE_CHECKING:
@@ -100,7 +102,7 @@ def _code_hash() -> str:
         # the drawing code only, not helpers.cache.code_version: a change elsewhere in the package
         # must not draw all 336 charts of a quarter again
         key = Key("chart-code").text("matplotlib", matplotlib.__version__)
-        for name in ("plots.py", "charts.py", "chartsvg.py"):  # chartsvg: the SVG as the pages inline it
+        for name in ("plots.py", "charts.py", "chartsvg.py", "chartstep.py", "chartjpeg.py"):  # the files as written
             key.file(name, Path(__file__).parent / name)
         _CODE = key.hexdigest()
     return _CODE
@@ -284,6 +286,7 @@ def chart_path(run_dir: str | Path, indicator_id: str, geography_code: str, ext:
     return Path(run_dir) / CHARTS_DIR / indicator_id / f"{geography_code}.{ext}"
 
 
+@chart_step_drawing()  # the chart step sets its style once: figures and text sizes made once a process
 def _render_one(job: tuple) -> str:
     """Draw one chart into the cache: the page's SVG, and the print JPEG when ``jpg`` is given
     (each written under a temporary name, then renamed)."""
@@ -295,11 +298,10 @@ def _render_one(job: tuple) -> str:
     alt = fig.axes[0].get_title() if fig.axes else ""
     if jpg:
         tmp = f"{jpg}.{os.getpid()}.tmp"
-        fig.savefig(tmp, format="jpg", dpi=CHART_DPI, facecolor="white", pil_kwargs={"quality": JPEG_QUALITY})
+        save_jpeg(fig, tmp, CHART_DPI, JPEG_QUALITY)
         os.replace(tmp, jpg)
-    # drawn because the cache lacked it, did not verify, or --force: always written
-    # SVG text stays text (editable on a slide, a fifth of the size of glyph outlines); a viewer
-    # without Noto Sans CJK SC shows it in its own CJK font
+    # drawn because the cache lacked it, did not verify, or --force: always written. SVG text stays text (editable
+    # on a slide, a fifth of the size of glyph outlines); a viewer without Noto Sans CJK SC shows it in its own CJK font
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ipeval"}):
         fig.savefig(buf, format="svg", metadata={"Title": alt, "Date": None, "Creator": None})
