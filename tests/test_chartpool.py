@@ -138,7 +138,7 @@ def test_the_side_process_waits_for_the_files_and_gives_up_after_its_timeout(tmp
         wait_for_files(tmp_path, ["charts/b.svg"], timeout=0.1)
 
 
-def test_each_report_starts_once_its_charts_are_ready_and_a_chart_error_stops_the_run(tmp_path, monkeypatch):
+def test_every_report_starts_once_the_charts_are_drawn_and_a_chart_error_stops_the_run(tmp_path, monkeypatch):
     from helpers.run import execute
     from helpers.run.jobs import Job
 
@@ -148,46 +148,39 @@ def test_each_report_starts_once_its_charts_are_ready_and_a_chart_error_stops_th
         events.append(("run", job.geography))
         return {"section": job.section, "geography_code": job.geography, "status": "ok", "duration": 0.0}
 
-    def ready(files):
-        events.append(("ready", files))
-        if "charts/broken/330102.svg" in files:
+    def ready():
+        events.append(("ready", None))
+        if broken:
             raise ValueError("no data to draw")
 
     monkeypatch.setattr(execute, "run_job", run_job)
     jobs = [Job(section="judicial", geography=code, quarter="2025Q2", lang="zh", notebook="nb.ipynb",
-                output_dir=str(tmp_path), charts=(f"charts/a/{code}.svg",)) for code in ("330100", "330106")]
+                output_dir=str(tmp_path)) for code in ("330100", "330106")]
+    broken = False
     out = execute.execute_jobs(jobs, 1, "local", None, True, fork_kernels=False, ready=ready)
     assert [r["geography_code"] for r in out] == ["330100", "330106"]
-    assert events == [("ready", ("charts/a/330100.svg",)), ("run", "330100"),
-                      ("ready", ("charts/a/330106.svg",)), ("run", "330106")]
-    broken = [Job(section="judicial", geography="330102", quarter="2025Q2", lang="zh", notebook="nb.ipynb",
-                  output_dir=str(tmp_path), charts=("charts/broken/330102.svg",))]
+    assert events == [("ready", None), ("run", "330100"), ("ready", None), ("run", "330106")]
+    broken, events[:] = True, []
     with pytest.raises(ValueError, match="no data to draw"):
-        execute.execute_jobs(broken, 1, "local", None, True, fork_kernels=False, ready=ready)
-    assert ("run", "330102") not in events
+        execute.execute_jobs(jobs, 1, "local", None, True, fork_kernels=False, ready=ready)
+    assert not [e for e in events if e[0] == "run"]
 
 
-def test_with_the_documents_a_report_waits_for_every_chart(tmp_path, drawn, monkeypatch):
-    """The documents wait for the charts they print: the reports then let the charts go first, so that
-    the documents are written beside the reports, not after them (run/quarter.py ``_chart_gate``)."""
-    from helpers.run.quarter import _chart_gate
-
+def test_wait_for_all_returns_once_every_chart_is_drawn(tmp_path, drawn, monkeypatch):
     seen, gates = drawn
     monkeypatch.setattr(chartpool, "CHUNK", 1)
     gates["late"] = threading.Event()
     with ThreadPoolExecutor(2) as pool:
         drawing = ChartDrawing(tmp_path / "run", [Spec("early", "330100"), Spec("late", "330106")], tmp_path / "cache",
                                documents=False).start(pool)
-        assert _chart_gate(drawing, documents=False) == drawing.wait_for
-        _chart_gate(drawing, documents=False)(["charts/early/330100.svg"])  # its own chart: drawn
-        waiter = threading.Thread(target=_chart_gate(drawing, documents=True), args=(["charts/early/330100.svg"],))
+        drawing.wait_for(["charts/early/330100.svg"])  # drawn
+        waiter = threading.Thread(target=drawing.wait_for_all)
         waiter.start()
         waiter.join(0.2)
-        assert waiter.is_alive()  # every chart: "late" is not drawn yet
+        assert waiter.is_alive()  # "late" is not drawn yet
         gates["late"].set()
         waiter.join(5)
         assert not waiter.is_alive() and drawing.pending() == []
-    assert _chart_gate(None, documents=True) is None  # the published run's charts reused: nothing to wait for
 
 
 def test_charts_are_drawn_while_the_rest_are_still_specified(tmp_path, drawn, monkeypatch):

@@ -98,9 +98,9 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
     Locally, reports run in threads, each with its own kernel process; with ``fork_kernels`` the
     kernels are forked from one warmed-up server (``docs/kernels.md``), else started as ordinary
     ipykernel processes. ``executor="dask"`` submits the same jobs to the cluster at ``scheduler``.
-    ``ready``: called with a job's chart files (:attr:`Job.charts`) before the job starts, returns
-    once they are drawn (:meth:`helpers.pages.chartpool.ChartDrawing.wait_for`); for Dask, before
-    the jobs are submitted (a worker elsewhere cannot wait for this machine's charts). ``server``: the
+    ``ready``: called before a job starts, returns once the run's charts are drawn
+    (:meth:`helpers.pages.chartpool.ChartDrawing.wait_for_all`); for Dask, before the jobs are
+    submitted. ``server``: the
     run's :class:`~helpers.run.forkserver.ForkServer`, launched early (:func:`fork_server`); else
     started here with ``fork_kernels``.
     """
@@ -139,8 +139,8 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
             from distributed import Client
             from distributed import as_completed as dask_completed
 
-            for j in jobs if ready is not None else ():
-                ready(j.charts)
+            if ready is not None:
+                ready()
             with Client(scheduler, timeout="10s") as client:  # reachable: checked before the run
                 futures = [client.submit(run_job, j, pure=False, key=f"ipeval-{j.section}-{j.geography}-{uuid.uuid4().hex[:6]}")
                            for j in jobs]
@@ -181,10 +181,10 @@ def fork_server(run_dir):
 
 
 def _when_ready(ready, job: Job) -> dict:
-    """``run_job(job)`` once its charts are drawn (``ready``; a chart worker's error is raised here and
+    """``run_job(job)`` once the charts are drawn (``ready``; a chart worker's error is raised here and
     ends the run, as a chart step's error did)."""
     if ready is not None:
-        ready(job.charts)
+        ready()
     return run_job(job)
 
 

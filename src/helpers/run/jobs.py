@@ -43,8 +43,6 @@ class Job:
     fork_kernels: bool = True
     title: str = ""
     provenance: dict = field(default_factory=dict)
-    #: the chart files the page shows (relative to the run folder): the run starts the job once they are drawn
-    charts: tuple = ()
 
     @property
     def key(self) -> tuple[str, str]:

@@ -31,8 +31,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
     results of unchanged jobs taken from the last published run.
 
     ``charts``: the chart files the run will hold (relative to the run folder), when they are still
-    being drawn (:class:`helpers.pages.chartpool.ChartDrawing`); a job names its own, to wait for them.
-    None: the files in the run folder."""
+    being drawn (:class:`helpers.pages.chartpool.ChartDrawing`); None: the files in the run folder."""
     from helpers.model.assess import code_hash
     from helpers.pages.report_input import ASSESSMENT_DTYPES, build_report_input, table_refs, write_report_input
 
@@ -63,7 +62,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
                   input_hash=h, start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout,
                   retries=ex.retries, fork_kernels=ex.fork_kernels,
                   title=f"{geos.get(code).name(inp.lang)} · {plan.page_name(section, inp.lang)} · {quarter_label(q, inp.lang)}",
-                  provenance=report_prov, charts=tuple(page.charts.values()))
+                  provenance=report_prov)
         old = prev_jobs.get((section, code))
         if (not force and old and prev_dir is not None and old.get("status") == "ok" and old.get("input_hash") == h
                 and reuse_job_files(prev_dir, staging, old)):

@@ -206,16 +206,6 @@ def _pack_charts(staging: Path, previous: Path | None) -> None:
     log.info("charts packed", extra={"event": "charts_zip", **pack_charts(staging, previous)})
 
 
-def _chart_gate(drawing, documents: bool):
-    """What a report waits for before it starts: its own charts (the charts fill the cores the reports
-    leave idle); with the documents, every chart, as their side step waits for the charts they print
-    and would otherwise start only when the reports are nearly done and end after them (the demo's
-    2025Q2, 2 cores, 2026-12-06: the documents ended 6.6 s after the last report)."""
-    if drawing is None:
-        return None
-    return drawing.wait_for_all if documents else drawing.wait_for
-
-
 def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, force: bool, quiet: bool,
             stop_after_jobs: int | None, documents: bool, input_fingerprint: str | None = None) -> list:
     """Every stage of the run into ``staging``, in order; the jobs' results (a failed documents step among them)."""
@@ -246,7 +236,8 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
                         inline=pool is None, pool=pool, charts=drawing.prints() if drawing else ()).start()
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
                                                fork_kernels=inp.settings.executor.fork_kernels,
-                                               ready=_chart_gate(drawing, documents), server=server)
+                                               ready=drawing.wait_for_all if drawing else None,
+                                               server=server)
         _finish_charts(drawing, staging)
         step = side.result()  # {"status": "skipped"} with --no-documents
     except BaseException:
