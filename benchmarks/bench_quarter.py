@@ -163,7 +163,9 @@ def _stages(log: list) -> dict:
     out = {}
     for x in log:
         ev = x.get("event")
-        if ev in ("assessed", "charts", "changes", "workbook", "documents", "side", "finish"):
+        if ev == "charts" and "drawn_at" in x:  # logged after the reports; drawn before them
+            out[ev] = t({"time": x["drawn_at"]}) - start
+        elif ev in ("assessed", "charts", "changes", "workbook", "documents", "side", "finish"):
             out[ev] = t(x) - start
         elif ev == "job":
             out["reports done"] = t(x) - start

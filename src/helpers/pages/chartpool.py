@@ -78,7 +78,7 @@ class ChartDrawing:
         self.stamp = ""  # what the run records once every chart is drawn (run/stages.py finish_charts)
         self._pending: dict[str, Future] = {}  # a file of the run -> the task drawing it
         self._late: dict[str, str] = {}  # a file of the run -> the hash of a picture drawn by an earlier task
-        self._done_at = self._t0
+        self._done_at, self._done_wall = self._t0, time.time()
 
     @property
     def files(self) -> set[str]:
@@ -140,7 +140,8 @@ class ChartDrawing:
                 self._pending[Path(f).relative_to(self.run_dir).as_posix()] = fut
 
     def _drawn(self, fut: Future) -> None:
-        self._done_at = time.monotonic()  # the step's seconds end with its last chart, not when it is asked
+        # the step's seconds end with its last chart, not when it is asked (after the reports)
+        self._done_at, self._done_wall = time.monotonic(), time.time()
 
     def pending(self) -> list[str]:
         """The chart files (relative to the run folder) still being drawn."""
@@ -173,9 +174,12 @@ class ChartDrawing:
         """Wait for every chart; ``charts`` (how many), ``drawn``, ``reused`` and ``seconds``."""
         wait_futures(set(self._pending.values()))
         self.wait_for(list(self._pending))
-        end = self._done_at if self._pending else time.monotonic()
+        from datetime import datetime, timezone
+
+        end, wall = (self._done_at, self._done_wall) if self._pending else (time.monotonic(), time.time())
         return {"charts": self.count, "drawn": len(self.todo), "reused": self.count - len(self.todo),
-                "seconds": round(end - self._t0, 2)}
+                "seconds": round(end - self._t0, 2),
+                "drawn_at": datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="milliseconds")}
 
 
 def render_charts(run_dir: str | Path, specs: list[ChartSpec], cache_dir: str | Path, workers: int = 2,
