@@ -114,6 +114,7 @@ def main() -> None:
     from helpers.i18n import et, use_error_language
 
     use_error_language(sys.argv[1:])  # error messages in Chinese unless the command says --lang en
+    _state["console"] = True  # a finished run leaves at once (cli_common.leave)
     try:
         app(standalone_mode=True)
     except RunInterrupted as exc:

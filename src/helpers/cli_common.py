@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 
 from helpers.exceptions import DataValidationError, IpevalError
 
 EXIT_OK, EXIT_REPORTS_FAILED, EXIT_INVALID, EXIT_ENVIRONMENT = 0, 1, 2, 3
-_state = {"debug": bool(os.environ.get("IPEVAL_DEBUG"))}
+_state = {"debug": bool(os.environ.get("IPEVAL_DEBUG")), "console": False}  # console: in the ipeval script
 
 
 def _settings(settings: Optional[Path], plan: Optional[str] = None):
@@ -69,3 +69,25 @@ def _write_report(failures, out: Path) -> None:
 
 
 SettingsOpt = typer.Option(None, "--settings", help="Settings file (default: params/settings.yaml).")
+
+
+def leave(code: int) -> NoReturn:
+    """End a finished command with exit status ``code``.
+
+    In the ``ipeval`` console script: at once, after what Python runs at exit (the ``atexit``
+    functions: logging's flush, multiprocessing's clean-up, temporary folders' finalizers) but without
+    tearing down the interpreter's modules and freeing the run's objects one by one, which after a
+    quarter took 0.4 s of the run's 24 s, on one core (the demo's 2025Q2, 2026-12-06); the system frees
+    the memory. Elsewhere (the tests' in-process runner): ``typer.Exit(code)``.
+    """
+    if not _state["console"]:
+        raise typer.Exit(code)
+    import atexit
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

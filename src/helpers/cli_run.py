@@ -9,7 +9,7 @@ from typing import NoReturn, Optional
 
 import typer
 
-from helpers.cli_common import EXIT_OK, SettingsOpt, _fail, _settings
+from helpers.cli_common import EXIT_OK, SettingsOpt, _fail, _settings, leave
 from helpers.exceptions import IpevalError, RunInterrupted
 
 
@@ -79,7 +79,7 @@ def run(
     for j in result.failed:
         typer.echo(f"  failed: {j['section']} {j['geography_code']}: {j['error'].splitlines()[0] if j['error'] else ''}", err=True)
     _notify_run(notify, settings, result.quarter, plan=plan, result=result)
-    raise typer.Exit(result.exit_code)
+    leave(result.exit_code)
 
 
 def _leave_interrupted(exc: RunInterrupted) -> NoReturn:
