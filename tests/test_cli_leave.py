@@ -34,3 +34,20 @@ print("never")
     assert r.returncode == 3 and r.stdout == "summary line"
     assert (tmp_path / "atexit.txt").read_text() == "ran"
     assert (tmp_path / "run.log").read_text().strip() == "logged last"
+
+
+def test_only_the_console_script_leaves_at_once(monkeypatch, capsys):
+    """The tests run ``main`` in their own process (conftest ``ipeval_here``): a finished run there must
+    not end the test process; the ``ipeval`` script's entry point is ``console``, which does leave."""
+    import tomllib
+    from pathlib import Path
+
+    from helpers import cli
+    from helpers.cli_common import _state
+
+    monkeypatch.setattr(sys, "argv", ["ipeval", "--help"])
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert _state["console"] is False
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["scripts"]["ipeval"] == "helpers.cli:console"

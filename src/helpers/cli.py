@@ -114,7 +114,6 @@ def main() -> None:
     from helpers.i18n import et, use_error_language
 
     use_error_language(sys.argv[1:])  # error messages in Chinese unless the command says --lang en
-    _state["console"] = True  # a finished run leaves at once (cli_common.leave)
     try:
         app(standalone_mode=True)
     except RunInterrupted as exc:
@@ -130,5 +129,12 @@ def main() -> None:
         sys.exit(_internal_failure(exc))
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The ``ipeval`` console script (:func:`main` in a process of its own): a finished run then leaves at
+    once (:func:`helpers.cli_common.leave`). The tests call :func:`main` in their own process."""
+    _state["console"] = True
     main()
+
+
+if __name__ == "__main__":
+    console()
