@@ -54,8 +54,7 @@ class ChartDrawing:
         (hash and title per chart) to ``charts/charts.json``; the print JPEGs stay in the cache.
     specs : iterable of ChartSpec
         From :func:`helpers.pages.charts.run_specs` (or :func:`~helpers.pages.charts.iter_specs`, read
-        as they are made: the first charts are drawn while the rest are specified), in the order the
-        run needs them (its reports').
+        as they are made: the first charts are drawn while the rest are specified).
     cache_dir : path
         Charts by hash, shared by runs (``outputs/.cache/charts``).
     documents : bool

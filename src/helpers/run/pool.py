@@ -1,6 +1,6 @@
 """The run's worker processes: they draw the charts (:mod:`helpers.pages.chartpool`) while the run
-writes its report inputs and runs the reports; one of them then writes the workbook and the Word/PDF
-documents (:mod:`helpers.run.side`).
+writes its report inputs and starts its kernels' fork server; one of them then writes the workbook and
+the Word/PDF documents beside the reports (:mod:`helpers.run.side`).
 
 One pool for both, so that it is started once, before the run has any other thread: forked then
 (everything imported, Matplotlib and the CJK font loaded, nothing to do again), or spawned when the

@@ -93,12 +93,10 @@ def draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool =
         return None
     table = pd.read_csv(staging / "assessments.csv", dtype={"geography_code": str, "latest_period": str, "settled_on": str})
     bands = pd.read_csv(staging / "bands.csv", dtype={"geography_code": str}) if (staging / "bands.csv").stat().st_size > 1 else pd.DataFrame()
-    pairs = list(inp.pairs)  # the reports' order: the first report's charts are drawn first
+    pairs = list(inp.pairs)
     if documents:  # a geography's Word/PDF report shows every section's charts: draw them here, in the pool
         codes = dict.fromkeys(c for _, c in inp.pairs)
         pairs += [(sec.id, c) for c in codes for sec in inp.plan.sections if (sec.id, c) not in inp.pairs]
-    # every page shows its geography's overview chart (targets by section and status): those first
-    pairs.sort(key=lambda pair: pair[0] != OVERVIEW)
     # made one at a time as the pool draws the first (the 336 specifications of the demo's 2025Q2 are
     # 0.75 s of CPU, their hashes 0.3 s: the two cores drew nothing meanwhile)
     specs = iter_specs(inp.dataset.frame, inp.plan, inp.geos, inp.quarter, table, bands, inp.lang, pairs,
