@@ -241,3 +241,25 @@ def test_font_line_heights_kept_are_the_ones_matplotlib_reads_from_the_font():
         assert not hasattr(RendererSVG, "_get_font_height_metrics") and not hasattr(RendererAgg, "_get_font_height_metrics")
     finally:
         plt.close(fig)
+
+
+def test_with_a_matplotlib_not_checked_the_chart_step_takes_no_shortcut(monkeypatch):
+    """The shortcuts use Matplotlib's internals, checked against the versions of ``TESTED_MATPLOTLIB``
+    only; with another version, a chart is drawn Matplotlib's own way."""
+    import matplotlib
+    import matplotlib.text as mtext
+
+    from helpers.pages import chartstep
+
+    real = mtext._get_text_metrics_with_cache
+    with chartstep.chart_step_drawing():
+        assert chartstep.tested_matplotlib() == matplotlib.__version__.startswith("3.11.")
+        assert (mtext._get_text_metrics_with_cache is real) is not chartstep.tested_matplotlib()
+    monkeypatch.setattr(matplotlib, "__version__", "3.12.0")
+    with chartstep.chart_step_drawing():
+        assert mtext._get_text_metrics_with_cache is real and not chartstep._state["active"]
+        fig, ax = chartstep.new_axes((7.2, 3.8))
+        assert fig.axes == [ax]
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

@@ -57,7 +57,7 @@ def chart_step_drawing():
     """
     import matplotlib.text as mtext
 
-    if _state["active"]:  # nested: already in place
+    if _state["active"] or not tested_matplotlib():  # nested: already in place; else Matplotlib's own way
         yield
         return
     fonts = _font_state()
@@ -76,6 +76,18 @@ def chart_step_drawing():
         for cls in hooked:
             delattr(cls, "_get_font_height_metrics")
         _state["active"] = False
+
+
+#: the Matplotlib versions whose internals these shortcuts were checked against (files byte-identical:
+#: ``benchmarks/bench_charts.py``); with another, charts are drawn without them
+TESTED_MATPLOTLIB = ("3.11.",)
+
+
+def tested_matplotlib() -> bool:
+    """Whether the installed Matplotlib is one the shortcuts were checked against (:data:`TESTED_MATPLOTLIB`)."""
+    import matplotlib
+
+    return matplotlib.__version__.startswith(TESTED_MATPLOTLIB)
 
 
 def _hook_font_heights() -> list:
