@@ -219,8 +219,8 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
         table, demo = _assess(inp, staging, out_root)
         write_task_status(inp, staging)  # the plan's tasks as reported (run/task_status.py)
         # the run's worker processes (run/pool.py): they draw the charts while this process writes the
-        # report inputs and runs the reports, then one writes the workbook and documents; -j 1: none,
-        # one thing at a time
+        # report inputs and starts the kernels, then one writes the workbook and documents beside the
+        # reports; -j 1: none, one thing at a time
         pool = WorkerPool(min(inp.workers, 2)).start() if inp.workers > 1 else None
         drawing = _draw_charts(inp, staging, out_root, documents, force, pool=pool)
         _changes(inp, table, staging, out_root)
