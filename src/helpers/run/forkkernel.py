@@ -4,11 +4,12 @@ as `python -I -S forkkernel.py`, without site-packages).
 Asks the fork server for a kernel on the given connection file, forwards signals to it, and exits
 with its exit code. Falls back to a normal ``ipykernel_launcher`` if the server cannot be reached.
 
-It imports nothing but ``os`` and the C modules under ``socket`` and ``signal`` (``_socket``, ``_signal``),
-and writes and reads the server's JSON lines itself: ``json`` (with ``re``, ``enum``, ``collections``),
-``socket`` and ``signal`` (with ``enum``, ``selectors``) and ``array`` cost more CPU to import than the
-interpreter's own start, and a quarter starts a launcher per report: 15.7 -> 8 ms of CPU a start
-(``python -I -S``, 30 starts each, 2026-12-06). What goes over the socket is unchanged.
+It imports nothing but ``os`` and the C modules under ``socket`` and ``signal`` (``_socket``, ``_signal``):
+``json`` (with ``re``, ``enum``, ``collections``), ``socket`` and ``signal`` (with ``enum``, ``selectors``) and
+``array`` cost more CPU to import than the interpreter's own start, and a quarter starts a launcher per
+report: 15.7 -> 8 ms of CPU a start (``python -I -S``, 30 starts each, 2026-12-06). So its request goes as a
+Python literal (``ascii()``, read by the server with ``ast.literal_eval``) and it reads the server's one-line
+JSON answers of integers itself (:func:`_message`).
 """
 
 import _signal
@@ -18,33 +19,6 @@ import sys
 
 #: the signals forwarded to the kernel (jupyter_client interrupts with SIGINT and ends with SIGTERM)
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGQUIT, _signal.SIGHUP, _signal.SIGUSR1, _signal.SIGUSR2)
-
-
-def _json(value) -> str:
-    """``value`` (a dict of str keys to str, int or such dicts) as ``json.dumps`` writes it, ASCII only."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_json(k)}: {_json(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"not sent to the fork server: {value!r}")
-    if isinstance(value, int):
-        return str(value)
-    out = []
-    for c in value:
-        if c == '"' or c == "\\":
-            out.append("\\" + c)
-        elif " " <= c <= "~":
-            out.append(c)
-        else:
-            out.append((_ESCAPES.get(c) or "\\u%04x" % ord(c)) if ord(c) < 0x10000 else _surrogates(c))
-    return '"' + "".join(out) + '"'
-
-
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-
-
-def _surrogates(c: str) -> str:
-    n = ord(c) - 0x10000
-    return "\\u%04x\\u%04x" % (0xD800 | (n >> 10), 0xDC00 | (n & 0x3FF))
 
 
 def _message(line: bytes) -> dict:
@@ -95,7 +69,7 @@ def main(argv=None) -> None:
             log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             fds = [0, log_fd, log_fd]
         # socket.send_fds: the descriptors as an array of C ints in one SCM_RIGHTS message
-        s.sendmsg([_json(request).encode("ascii")],
+        s.sendmsg([ascii(request).encode("ascii")],
                   [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds))])
         f = _Lines(s)
         child = int(_message(f.readline())["pid"])

@@ -22,6 +22,7 @@ A child watches its launcher: if the launcher is killed (jupyter_client's hard k
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import selectors
@@ -218,8 +219,10 @@ def _accept(listener: socket.socket, children: dict, wake: tuple[int, ...] = ())
     conn, _ = listener.accept()
     try:
         msg, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
-        request = json.loads(msg.decode())
-    except (OSError, ValueError):
+        request = ast.literal_eval(msg.decode("ascii"))  # the launcher's ascii() of a dict (run/forkkernel.py)
+        if not isinstance(request, dict):
+            raise ValueError(f"not a launcher's request: {msg[:80]!r}")
+    except (OSError, ValueError, SyntaxError):
         conn.close()
         return
     pid = os.fork()
