@@ -64,35 +64,14 @@ def test_drawn_in_the_order_given_and_the_index_written_before_any_chart(tmp_pat
     assert (tmp_path / "run" / "charts" / "a" / "330106.svg").read_text(encoding="utf-8") == "<svg>a-330106</svg>"
 
 
-def test_a_report_waits_for_its_own_charts_only(tmp_path, drawn, monkeypatch):
-    seen, gates = drawn
-    monkeypatch.setattr(chartpool, "CHUNK", 1)
-    gates["late"] = threading.Event()
-    specs = [Spec("early", "330100"), Spec("late", "330100")]
-    with ThreadPoolExecutor(2) as pool:
-        drawing = ChartDrawing(tmp_path / "run", specs, tmp_path / "cache", documents=False).start(pool)
-        drawing.wait_for(["charts/early/330100.svg", "charts/not/drawn/here.svg"])  # returns: "late" still blocked
-        assert (tmp_path / "run" / "charts" / "early" / "330100.svg").is_file()
-        assert drawing.pending() == ["charts/late/330100.svg"]
-        waiter = threading.Thread(target=drawing.wait_for, args=(["charts/late/330100.svg"],))
-        waiter.start()
-        waiter.join(0.2)
-        assert waiter.is_alive()  # not drawn yet: the report waits
-        gates["late"].set()
-        waiter.join(5)
-        assert not waiter.is_alive() and (tmp_path / "run" / "charts" / "late" / "330100.svg").is_file()
-        drawing.finish()
-    assert drawing.pending() == []
-
-
-def test_a_chart_that_fails_to_draw_fails_the_report_waiting_for_it_and_the_step(tmp_path, drawn, monkeypatch):
+def test_a_chart_that_fails_to_draw_fails_the_reports_waiting_and_the_step(tmp_path, drawn, monkeypatch):
     monkeypatch.setattr(chartpool, "CHUNK", 1)
     specs = [Spec("fine", "330100"), Spec("broken", "330100")]
     with ThreadPoolExecutor(1) as pool:
         drawing = ChartDrawing(tmp_path / "run", specs, tmp_path / "cache", documents=False).start(pool)
-        drawing.wait_for(["charts/fine/330100.svg"])
         with pytest.raises(ValueError, match="no data to draw"):
-            drawing.wait_for(["charts/broken/330100.svg"])
+            drawing.wait_for_all()
+        assert (tmp_path / "run" / "charts" / "fine" / "330100.svg").is_file()
         with pytest.raises(ValueError, match="no data to draw"):
             drawing.finish()
 
@@ -118,16 +97,9 @@ def test_without_a_pool_every_chart_is_drawn_before_start_returns(tmp_path, draw
     seen, _ = drawn
     drawing = ChartDrawing(tmp_path / "run", [Spec("a", "330100"), Spec("b", "330100")], tmp_path / "cache",
                            documents=True, printed={("b", "330100")}).start()
-    assert drawing.pending() == [] and len(seen) == 2
+    assert len(seen) == 2 and (tmp_path / "run" / "charts" / "b" / "330100.svg").is_file()
+    assert drawing.prints() == [str(tmp_path / "cache" / "b-330100.sha256")]
     assert (tmp_path / "cache" / "b-330100.jpg").is_file() and not (tmp_path / "cache" / "a-330100.jpg").exists()
-
-
-def test_a_file_in_the_run_folder_is_whole_once_it_exists(tmp_path):
-    src = tmp_path / "cache.svg"
-    src.write_text("<svg>" + "x" * 100_000 + "</svg>", encoding="utf-8")
-    dst = tmp_path / "run" / "charts" / "a" / "330100.svg"
-    chartpool._copy_into(src, dst)
-    assert dst.read_bytes() == src.read_bytes() and [p.name for p in dst.parent.iterdir()] == ["330100.svg"]
 
 
 def test_the_side_process_waits_for_the_files_and_gives_up_after_its_timeout(tmp_path):
@@ -173,14 +145,14 @@ def test_wait_for_all_returns_once_every_chart_is_drawn(tmp_path, drawn, monkeyp
     with ThreadPoolExecutor(2) as pool:
         drawing = ChartDrawing(tmp_path / "run", [Spec("early", "330100"), Spec("late", "330106")], tmp_path / "cache",
                                documents=False).start(pool)
-        drawing.wait_for(["charts/early/330100.svg"])  # drawn
         waiter = threading.Thread(target=drawing.wait_for_all)
         waiter.start()
         waiter.join(0.2)
         assert waiter.is_alive()  # "late" is not drawn yet
         gates["late"].set()
         waiter.join(5)
-        assert not waiter.is_alive() and drawing.pending() == []
+        assert not waiter.is_alive() and (tmp_path / "run" / "charts" / "late" / "330106.svg").is_file()
+        assert (tmp_path / "run" / "charts" / "early" / "330100.svg").is_file()
 
 
 def test_charts_are_drawn_while_the_rest_are_still_specified(tmp_path, drawn, monkeypatch):
@@ -207,14 +179,14 @@ def test_charts_are_drawn_while_the_rest_are_still_specified(tmp_path, drawn, mo
     assert given == [1, 2, 3] and len(seen) == 3
 
 
-def test_the_same_picture_drawn_by_an_earlier_task_is_copied_when_a_report_asks(tmp_path, drawn, monkeypatch):
+def test_the_same_picture_drawn_by_an_earlier_task_is_copied_before_the_reports_start(tmp_path, drawn, monkeypatch):
     monkeypatch.setattr(chartpool, "CHUNK", 1)
     specs = [Spec("a", "330102", h="same"), Spec("b", "330100"), Spec("a", "330105", h="same")]
     with ThreadPoolExecutor(1) as pool:
         drawing = ChartDrawing(tmp_path / "run", specs, tmp_path / "cache", documents=True,
                                printed={("b", "330100")}).start(pool)
         assert len(drawing.todo) == 2 and drawing.prints() == [str(tmp_path / "cache" / "b-330100.sha256")]
-        drawing.wait_for(["charts/a/330105.svg"])
+        drawing.wait_for_all()
         assert (tmp_path / "run" / "charts" / "a" / "330105.svg").read_text(encoding="utf-8") == "<svg>same</svg>"
         assert drawing.finish()["drawn"] == 2
     wait_for_files(tmp_path, drawing.prints(), timeout=1)  # the documents' wait: the print picture's record

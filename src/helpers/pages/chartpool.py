@@ -21,10 +21,8 @@ both come from the specifications, not from the drawing.
 from __future__ import annotations
 
 import json
-import os
 import time
 from concurrent.futures import Executor, Future
-from concurrent.futures import wait as wait_futures
 from pathlib import Path
 
 from helpers.pages.charts import (
@@ -39,7 +37,7 @@ from helpers.pages.charts import (
 )
 from helpers.pages import charts as _charts
 
-#: charts a worker draws per task: small enough that the first report's charts come early and the
+#: charts a worker draws per task: small enough that drawing starts while the rest are specified and the
 #: two workers end together, large enough that passing tasks costs nothing (about 84 tasks a quarter)
 CHUNK = 4
 
@@ -75,8 +73,8 @@ class ChartDrawing:
         self.todo: list[tuple] = []  # (spec, svg in the cache, jpg or None, [files in the run]), as drawn
         self.count = 0
         self.stamp = ""  # what the run records once every chart is drawn (run/stages.py finish_charts)
-        self._pending: dict[str, Future] = {}  # a file of the run -> the task drawing it
-        self._late: dict[str, str] = {}  # a file of the run -> the hash of a picture drawn by an earlier task
+        self._futures: list[Future] = []  # the tasks given to the pool
+        self._late: list[tuple[str, str]] = []  # (hash, file of the run): a picture an earlier task draws
         self._done_at, self._done_wall = self._t0, time.time()
 
     @property
@@ -101,10 +99,8 @@ class ChartDrawing:
                     _link_or_copy(self.cache / f"{h}.{PAGE_FORMAT}", Path(dest))
                 elif any(j is job for j in batch):  # not yet given to a worker: it copies it too
                     job[3].append(dest)
-                else:  # drawn by a task already given: copied when asked for (wait_for, finish)
-                    rel = Path(dest).relative_to(self.run_dir).as_posix()
-                    self._late[rel] = h
-                    self._pending[rel] = self._pending[Path(job[3][0]).relative_to(self.run_dir).as_posix()]
+                else:  # drawn by a task already given: copied once it is drawn (wait_for_all)
+                    self._late.append((h, dest))
                 continue
             jpg = self._documents and (self._printed is None or (s.indicator_id, s.geography_code) in self._printed)
             exts = (PAGE_FORMAT, PRINT_FORMAT) if jpg else (PAGE_FORMAT,)
@@ -134,48 +130,32 @@ class ChartDrawing:
         load_font()  # before the pool's processes fork, at its first task: they inherit it
         fut = pool.submit(draw_charts, batch)
         fut.add_done_callback(self._drawn)
-        for job in batch:
-            for f in job[3]:
-                self._pending[Path(f).relative_to(self.run_dir).as_posix()] = fut
+        self._futures.append(fut)
 
     def _drawn(self, fut: Future) -> None:
         # the step's seconds end with its last chart, not when it is asked (after the reports)
         self._done_at, self._done_wall = time.monotonic(), time.time()
-
-    def pending(self) -> list[str]:
-        """The chart files (relative to the run folder) still being drawn."""
-        return sorted(f for f, fut in self._pending.items() if not fut.done())
 
     def prints(self) -> list[str]:
         """The print pictures being drawn, as the cache's record of each (``<hash>.sha256``, written
         after its JPEG and SVG): what the documents wait for (:func:`wait_for_files`)."""
         return [str(Path(job[1]).with_suffix(".sha256")) for job in self.todo if job[2]]
 
-    def wait_for(self, files) -> None:
-        """Return once the charts ``files`` (paths relative to the run folder) are in the run folder;
-        a worker's error is raised here. Files not drawn by this run return at once."""
-        for fut in {self._pending[f] for f in files if f in self._pending}:
-            fut.result()
-        for f in files:
-            self._copy_late(f)
-
     def wait_for_all(self) -> None:
-        """Return once every chart is drawn (what a report waits for before it starts); a worker's error
-        is raised here."""
-        self.wait_for(list(self._pending))
-
-    def _copy_late(self, f: str) -> None:
-        h = self._late.pop(f, None)
-        if h is not None:
-            _copy_into(self.cache / f"{h}.{PAGE_FORMAT}", self.run_dir / f)
+        """Return once every chart is drawn and in the run folder (what a report waits for before it
+        starts); a worker's error is raised here."""
+        for fut in self._futures:
+            fut.result()
+        while self._late:
+            h, dest = self._late.pop()
+            _link_or_copy(self.cache / f"{h}.{PAGE_FORMAT}", Path(dest))
 
     def finish(self) -> dict:
         """Wait for every chart; ``charts`` (how many), ``drawn``, ``reused`` and ``seconds``."""
-        wait_futures(set(self._pending.values()))
-        self.wait_for(list(self._pending))
+        self.wait_for_all()
         from datetime import datetime, timezone
 
-        end, wall = (self._done_at, self._done_wall) if self._pending else (time.monotonic(), time.time())
+        end, wall = (self._done_at, self._done_wall) if self._futures else (time.monotonic(), time.time())
         return {"charts": self.count, "drawn": len(self.todo), "reused": self.count - len(self.todo),
                 "seconds": round(end - self._t0, 2),
                 "drawn_at": datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="milliseconds")}
@@ -232,15 +212,7 @@ def draw_charts(jobs: list[tuple]) -> None:
     for spec, svg, jpg, files in jobs:
         _charts._render_one((spec, svg, jpg))  # looked up here: a test draws with a stand-in
         for f in files:
-            _copy_into(Path(svg), Path(f))
-
-
-def _copy_into(src: Path, dst: Path) -> None:
-    """``src`` copied to ``dst`` under a temporary name, then renamed: a file in the run folder is
-    whole once it exists (the side process waits for the files, :func:`wait_for_files`)."""
-    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
-    _link_or_copy(src, tmp)
-    os.replace(tmp, dst)
+            _link_or_copy(Path(svg), Path(f))
 
 
 _FONT: list[str] = []  # the CJK font's family once this process loaded it

@@ -73,8 +73,8 @@ def draw_charts(inp: RunInputs, staging: Path, out_root: Path, documents: bool =
     files instead of drawing (:mod:`helpers.pages.charts`).
 
     Returns the started :class:`~helpers.pages.chartpool.ChartDrawing`: with ``pool`` (the run's
-    :class:`~helpers.run.pool.WorkerPool`) its charts are drawn there while the run goes on (a report
-    waits for its own: :meth:`~helpers.pages.chartpool.ChartDrawing.wait_for`); without, they are drawn
+    :class:`~helpers.run.pool.WorkerPool`) its charts are drawn there while the run goes on (the reports
+    wait for them: :meth:`~helpers.pages.chartpool.ChartDrawing.wait_for_all`); without, they are drawn
     before this returns. None when the published run's charts are reused (its inputs unchanged).
     :func:`finish_charts` records the step once every chart is drawn.
     """
