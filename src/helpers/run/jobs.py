@@ -107,9 +107,6 @@ def _execute(job: Job, nb_out: Path):
     """papermill on the job's notebook, in a forked kernel unless the job says otherwise."""
     import papermill as pm
 
-    from helpers.run.nbvalidate import install
-
-    install()  # each output nbclient adds checked by the compiled schema: 4.7 ms of the parent's CPU a report
     manager = {}
     if job.fork_kernels:
         from helpers.run.forkserver import ForkKernelManager
