@@ -129,12 +129,12 @@ def test_every_report_starts_once_the_charts_are_drawn_and_a_chart_error_stops_t
     jobs = [Job(section="judicial", geography=code, quarter="2025Q2", lang="zh", notebook="nb.ipynb",
                 output_dir=str(tmp_path)) for code in ("330100", "330106")]
     broken = False
-    out = execute.execute_jobs(jobs, 1, "local", None, True, fork_kernels=False, ready=ready)
+    out = execute.execute_jobs(jobs, 1, "local", None, True, ready=ready)
     assert [r["geography_code"] for r in out] == ["330100", "330106"]
     assert events == [("ready", None), ("run", "330100"), ("ready", None), ("run", "330106")]
     broken, events[:] = True, []
     with pytest.raises(ValueError, match="no data to draw"):
-        execute.execute_jobs(jobs, 1, "local", None, True, fork_kernels=False, ready=ready)
+        execute.execute_jobs(jobs, 1, "local", None, True, ready=ready)
     assert not [e for e in events if e[0] == "run"]
 
 

@@ -91,18 +91,15 @@ def kill_children() -> None:
             pass
 
 
-def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet: bool, fork_kernels: bool = True,
-                 ready=None, server=None) -> list:
+def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet: bool, ready=None,
+                 server=None) -> list:
     """Run every job, ``workers`` at a time; return their result dicts in the jobs' order.
 
-    Locally, reports run in threads, each with its own kernel process; with ``fork_kernels`` the
-    kernels are forked from one warmed-up server (``docs/kernels.md``), else started as ordinary
-    ipykernel processes. ``executor="dask"`` submits the same jobs to the cluster at ``scheduler``.
-    ``ready``: called before a job starts, returns once the run's charts are drawn
-    (:meth:`helpers.pages.chartpool.ChartDrawing.wait_for_all`); for Dask, before the jobs are
-    submitted. ``server``: the
-    run's :class:`~helpers.run.forkserver.ForkServer`, launched early (:func:`fork_server`); else
-    started here with ``fork_kernels``.
+    Locally, reports run in threads, each with its own kernel process: forked from ``server``, the run's
+    :class:`~helpers.run.forkserver.ForkServer` (launched early: :func:`fork_server`; ``docs/kernels.md``),
+    or without one started as ordinary ipykernel processes. ``executor="dask"`` submits the same jobs to
+    the cluster at ``scheduler``. ``ready``: called before a job starts, returns once the run's charts are
+    drawn (:meth:`helpers.pages.chartpool.ChartDrawing.wait_for_all`); for Dask, before the jobs are submitted.
     """
 
     results: list[dict] = []
@@ -147,11 +144,7 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
                 for fut in dask_completed(futures):
                     collect(fut.result())
         else:
-
-
-            if server is None:
-                server = fork_server(jobs[0].output_dir) if fork_kernels else contextlib.nullcontext()
-            with server:
+            with server if server is not None else contextlib.nullcontext():
                 pool = ThreadPoolExecutor(max_workers=workers)
                 futures = [pool.submit(_when_ready, ready, j) for j in jobs]
                 try:

@@ -235,9 +235,7 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
         side = SideStep(inp, staging, out_root, documents=documents, force=force, beside_reports=bool(jobs),
                         inline=pool is None, pool=pool, charts=drawing.prints() if drawing else ()).start()
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
-                                               fork_kernels=inp.settings.executor.fork_kernels,
-                                               ready=drawing.wait_for_all if drawing else None,
-                                               server=server)
+                                               ready=drawing.wait_for_all if drawing else None, server=server)
         _finish_charts(drawing, staging)
         step = side.result()  # {"status": "skipped"} with --no-documents
     except BaseException:
