@@ -88,7 +88,7 @@ def _thread_timed(module, name: str, totals: dict) -> None:
 def replay(args) -> None:
     import helpers.pages.report as report
     import helpers.run.jobs as jobs_module
-    from helpers.run.execute import execute_jobs
+    from helpers.run.execute import execute_jobs, fork_server
 
     totals: dict = {}
     if args.breakdown:
@@ -100,17 +100,22 @@ def replay(args) -> None:
     old, jobs = pickle.loads((src / "jobs.pkl").read_bytes())
     if args.sections:
         jobs = [j for j in jobs if j.section in args.sections.split(",")]
+    engines = args.engine.split(",")
     for n in range(1, args.repeat + 1):
+        engine = engines[(n - 1) % len(engines)]
         out = Path(args.out or src / f"out-{n}").resolve()
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(src / "staging", out, symlinks=True)
         todo = [dataclasses.replace(j, output_dir=str(out), parameters=_swap(j.parameters, old, str(out)),
-                                    notebook=_swap(j.notebook, old, str(out))) for j in jobs]
+                                    notebook=_swap(j.notebook, old, str(out)),
+                                    engine="kernel" if engine == "ordinary" else engine,
+                                    fork_kernels=engine != "ordinary") for j in jobs]
         acct = out / "kernel-rusage.txt"
         os.environ["IPEVAL_KERNEL_RUSAGE"] = str(acct)
         s0, c0, w0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
         stat0 = _proc_stat()
-        results = execute_jobs(todo, args.workers, "local", None, True)
+        server = fork_server(out) if engine != "ordinary" else None  # as a run starts it (run/quarter.py)
+        results = execute_jobs(todo, args.workers, "local", None, True, server=server)
         wall = time.perf_counter() - w0
         s1, c1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         stat1 = _proc_stat()
@@ -121,7 +126,7 @@ def replay(args) -> None:
         busy = (stat1[0] - stat0[0]) / (stat1[1] - stat0[1]) * (os.cpu_count() or 1) if stat1[1] > stat0[1] else 0
         nrep = len(todo)
         failed = sum(r["status"] != "ok" for r in results)
-        print(json.dumps({"replay": n, "reports": nrep, "failed": failed, "workers": args.workers,
+        print(json.dumps({"replay": n, "engine": engine, "reports": nrep, "failed": failed, "workers": args.workers,
                           "wall_s": round(wall, 2), "parent_cpu_s": round(parent, 2),
                           "parent_cpu_per_report_ms": round(1000 * parent / nrep, 1),
                           "kernels": len(kernels), "kernel_cpu_per_report_ms": round(1000 * kcpu / max(len(kernels), 1), 1),
@@ -205,6 +210,8 @@ def main() -> None:
     r.add_argument("--repeat", type=int, default=1)
     r.add_argument("--sections", help="only these sections (comma-separated)")
     r.add_argument("--breakdown", action="store_true", help="the parent's CPU per step, in its threads")
+    r.add_argument("--engine", default="shell", help="comma-separated, alternated per repeat: shell, kernel, ordinary "
+                                                      "(a kernel each, not forked)")
     m = sub.add_parser("compare")
     m.add_argument("a")
     m.add_argument("b")

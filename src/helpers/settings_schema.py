@@ -88,6 +88,9 @@ class ExecutorBlock(_Block):
     execution_timeout: float = Field(600, gt=0, le=86400)
     retries: int = Field(1, ge=0, le=5)
     fork_kernels: bool = True  # kernels forked from a warmed-up server (docs/kernels.md); false: ordinary kernels
+    # shell: each notebook's cells in an IPython shell forked from that server, no Jupyter kernel (run/engines.py);
+    # kernel: papermill's own engine, a Jupyter kernel per report (forked unless fork_kernels is false)
+    engine: Literal["shell", "kernel"] = "shell"
 
     @field_validator("start_timeout", "execution_timeout", mode="before")
     @classmethod

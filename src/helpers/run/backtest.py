@@ -100,7 +100,7 @@ def render_methodology(backtest_dir, settings_path=None, lang: str = "zh") -> li
                notebook=str(s.root / "notebooks" / "methodology.ipynb"), output_dir=str(work),
                parameters={"settings_path": str(s.path), "backtest_dir": str(folder), "lang": lang},
                start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout, retries=ex.retries,
-               fork_kernels=ex.fork_kernels, title="Methodology and backtest",
+               fork_kernels=ex.fork_kernels, engine=ex.engine, title="Methodology and backtest",
                provenance={"backtest_dir": str(folder), "settings sha256": sha256_file(s.path),
                            "plan sha256": sha256_file(s.plan_path), "lang": lang})
     result = run_job(job)

@@ -46,7 +46,7 @@ PRELOAD = ("numpy", "pandas", "IPython", "ipykernel.kernelapp",
            # imported by every kernel at start for a debugger no report uses: import it once here
            "ipykernel.debugger", "IPython.display",
            "yaml", "helpers.pages.sections", "helpers.pages.charts", "helpers.pages.chartfiles", "helpers.data.quality", "helpers.data.series",
-           "helpers.i18n",
+           "helpers.i18n", "helpers.run.forkshell",
            # what every report kernel still imported after the fork (its sys.modules against the server's,
            # 2026-12-06): the page parts, and IPython's shell pieces ipykernel loads as it starts
            "helpers.pages.analysis", "helpers.pages.analysis_blocks", "helpers.pages.changes", "helpers.pages.numbers",
@@ -128,7 +128,7 @@ def serve(path: str, run_dir: str | None = None, wait: bool = False) -> None:
         os.unlink(path)
     listener.bind(path)
     listener.listen(64)
-    children: dict[int, socket.socket] = {}
+    children: dict[int, socket.socket | None] = {}
     stop = False
 
     def _stop(*_):
@@ -225,16 +225,25 @@ def _accept(listener: socket.socket, children: dict, wake: tuple[int, ...] = ())
     except (OSError, ValueError, SyntaxError):
         conn.close()
         return
+    shell = request.get("kind") == "shell"  # a notebook's cells without a kernel (run/engines.py)
     pid = os.fork()
     if pid == 0:
         signal.set_wakeup_fd(-1)
         for fd in wake:
             os.close(fd)
+        if shell:
+            from helpers.run.forkshell import become_shell
+
+            become_shell(conn, listener, request, fds)
         become_kernel(conn, listener, request, fds)
     for fd in fds:
         os.close(fd)
     conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-    children[pid] = conn
+    if shell:  # the connection is the shell's from now on; the run learns of its end by the socket closing
+        conn.close()
+        children[pid] = None
+    else:
+        children[pid] = conn
 
 
 #: a file the server appends ``pid user_s system_s`` to for each kernel it reaps (benchmarks/bench_reports.py)
@@ -253,8 +262,8 @@ def _reap(children: dict) -> None:
         if os.environ.get(RUSAGE_ENV):
             with open(os.environ[RUSAGE_ENV], "a") as f:
                 f.write(f"{pid} {usage.ru_utime:.4f} {usage.ru_stime:.4f}\n")
-        if pid in children:
-            conn = children.pop(pid)
+        conn = children.pop(pid, None)
+        if conn is not None:
             code = os.waitstatus_to_exitcode(status)
             try:
                 conn.sendall(json.dumps({"exit": code}).encode() + b"\n")

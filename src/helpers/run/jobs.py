@@ -41,6 +41,8 @@ class Job:
     execution_timeout: float = 600
     retries: int = 1
     fork_kernels: bool = True
+    #: ``executor.engine``: ``shell`` (a forked IPython shell, :mod:`helpers.run.engines`) or ``kernel``
+    engine: str = "kernel"
     title: str = ""
     provenance: dict = field(default_factory=dict)
 
@@ -104,11 +106,16 @@ def run_job(job: Job) -> dict:
 
 
 def _execute(job: Job, nb_out: Path):
-    """papermill on the job's notebook, in a forked kernel unless the job says otherwise."""
+    """papermill on the job's notebook: in a forked shell (``engine="shell"``, :mod:`helpers.run.engines`), else
+    in a Jupyter kernel, forked unless the job says otherwise."""
     import papermill as pm
 
-    manager = {}
-    if job.fork_kernels:
+    from helpers.run.engines import SHELL
+
+    manager: dict = {}
+    if job.fork_kernels and job.engine == "shell":  # without the run's fork server, an ordinary kernel
+        manager = {"engine_name": SHELL}
+    elif job.fork_kernels:
         from helpers.run.forkserver import ForkKernelManager
 
         manager = {"kernel_manager_class": ForkKernelManager}

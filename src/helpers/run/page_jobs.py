@@ -60,7 +60,7 @@ def plan_page_jobs(inp: RunInputs, staging: Path, out_root: Path, prov: dict, fo
         job = Job(section=section, geography=code, quarter=str(q), lang=inp.lang, notebook=str(nb),
                   output_dir=str(staging), parameters={"report_input": str(write_report_input(page, staging))},
                   input_hash=h, start_timeout=ex.start_timeout, execution_timeout=ex.execution_timeout,
-                  retries=ex.retries, fork_kernels=ex.fork_kernels,
+                  retries=ex.retries, fork_kernels=ex.fork_kernels, engine=ex.engine,
                   title=f"{geos.get(code).name(inp.lang)} · {plan.page_name(section, inp.lang)} · {quarter_label(q, inp.lang)}",
                   provenance=report_prov)
         old = prev_jobs.get((section, code))

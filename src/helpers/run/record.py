@@ -43,7 +43,7 @@ def write_manifest_and_index(inp: RunInputs, staging: Path, run_id: str, started
         "settings": s.raw,
         "forecast_settings": fs.__dict__ if hasattr(fs, "__dict__") else str(fs),
         "executor": {"kind": inp.executor, "workers": inp.workers, "scheduler": inp.scheduler,
-                     "fork_kernels": s.executor.fork_kernels},
+                     "fork_kernels": s.executor.fork_kernels, "engine": s.executor.engine},
         "jobs": [dict(r) for r in results],
         "documents": documents or {"status": "skipped"},
         "demo_data": demo,
