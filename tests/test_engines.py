@@ -71,10 +71,14 @@ def _without_times(cell: dict) -> dict:
     return cell
 
 
-def test_a_shell_leaves_the_notebook_a_kernel_leaves(server, tmp_path):
+def test_a_shell_leaves_the_notebook_a_kernel_leaves(server, tmp_path, monkeypatch):
     nb = _notebook(tmp_path / "t.ipynb")
     in_kernel = _run(nb, tmp_path / "kernel.ipynb", kernel_manager_class=ForkKernelManager)
+    forks = []
+    real_start = engines.ShellProcess.start
+    monkeypatch.setattr(engines.ShellProcess, "start", lambda self: forks.append(1) or real_start(self))
     in_shell = _run(nb, tmp_path / "shell.ipynb", engine_name=engines.SHELL)
+    assert len(forks) == 1  # one shell a notebook (a first version forked a second, idle one)
     assert in_kernel is not None and in_shell is not None  # the failing cell stops both, as papermill does
     assert (in_shell.ename, in_shell.evalue, in_shell.exec_count) == (in_kernel.ename, in_kernel.evalue,
                                                                       in_kernel.exec_count) == ("ValueError", "bad value", 12)

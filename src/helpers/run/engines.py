@@ -61,6 +61,10 @@ class ShellProcess:
         self.pid = 0
 
     def __enter__(self) -> "ShellProcess":
+        return self if self.sock is not None else self.start()
+
+    def start(self) -> "ShellProcess":
+        """Ask the server to fork the shell; raises ``KernelDied`` if it does not."""
         from helpers.run.forkserver import LOG_ENV, KernelDied
 
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -155,7 +159,7 @@ class ForkShellEngine(Engine):
         from helpers.run.forkserver import KernelDied
 
         try:
-            shell = ShellProcess(path, start_timeout).__enter__()
+            shell = ShellProcess(path, start_timeout).start()
         except KernelDied:  # the server is gone (killed?): the notebook still runs, in a kernel, as a launcher's would
             log.warning("the kernel fork server did not answer: this report runs in an ordinary kernel (slower)",
                         extra={"event": "shell_fallback", "socket": path})
