@@ -71,7 +71,7 @@ class SideStep:
         self.inline = inline
         self._work: Callable[..., dict] = work or side_work
         self._args = (inp, Path(staging), Path(out_root), documents, force,
-                      min(inp.workers, 2))
+                      1 if beside_reports else min(inp.workers, 2))
         self._charts = list(charts)
         self._pool: WorkerPool | None = pool
         self._future: Future | None = None
