@@ -159,13 +159,14 @@ def test_without_a_fork_server_the_notebook_runs_in_a_kernel(tmp_path, monkeypat
     ran = []
     monkeypatch.delenv(SOCKET_ENV, raising=False)
     monkeypatch.setattr(engines.NBClientEngine, "execute_managed_notebook",
-                        classmethod(lambda cls, nb_man, kernel_name, **kw: ran.append(kernel_name)))
+                        classmethod(lambda cls, nb_man, kernel_name, **kw: ran.append((kernel_name, kw["kernel_manager_class"]))))
     _run(_notebook(tmp_path / "t.ipynb", ["x = 1"]), tmp_path / "o.ipynb", engine_name=engines.SHELL)
-    assert ran == ["python3"]
+    # the run's kernel manager: its connection file in the run's private folder, not left in TMPDIR
+    assert ran == [("python3", ForkKernelManager)]
     # a server that no longer answers: the same way, with a warning in the run's log
     monkeypatch.setenv(SOCKET_ENV, str(tmp_path / "nobody-listens.sock"))
     _run(_notebook(tmp_path / "t.ipynb", ["x = 1"]), tmp_path / "o.ipynb", engine_name=engines.SHELL)
-    assert ran == ["python3", "python3"]
+    assert ran == [("python3", ForkKernelManager)] * 2
 
 
 @pytest.mark.parametrize("obj", [{}, {"code": "print('é\\u2028\\x00')", "cell_id": None},

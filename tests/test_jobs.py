@@ -62,6 +62,16 @@ def test_a_kernel_that_keeps_dying_fails_with_its_type_after_the_retries(tmp_pat
     assert (tmp_path / "run" / r["notebook"]).is_file()  # the failed notebook, with the error on top
 
 
+def test_a_report_killed_while_the_run_stops_is_not_started_again(tmp_path, monkeypatch, exported):
+    from nbclient.exceptions import DeadKernelError
+
+    seen = _failing(monkeypatch, DeadKernelError("killed"))
+    monkeypatch.setattr(jobs, "STOPPING", __import__("threading").Event())
+    jobs.STOPPING.set()  # as execute_jobs does before it kills the reports' processes
+    r = jobs.run_job(_job(tmp_path, retries=1))
+    assert (r["status"], r["attempts"], len(seen)) == ("failed", 1, 1)
+
+
 @pytest.mark.parametrize("error", [KernelStartTimeout("Kernel didn't respond in 60 seconds"),
                                    RuntimeError("the kernel is dead tired")])  # "dead" in a message is not a death
 def test_other_errors_are_not_retried(tmp_path, monkeypatch, exported, error):

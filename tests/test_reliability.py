@@ -722,6 +722,18 @@ def _wait_for(pred, timeout=120):
 
 
 @pytest.mark.e2e
+def _report_running(pid: int) -> bool:
+    """Whether a report is executing under the run ``pid``: a child of its fork server (a shell or a kernel)."""
+    import psutil
+
+    try:
+        procs = psutil.Process(pid).children(recursive=True)
+        servers = {q.pid for q in procs if "helpers.run.forkserver" in " ".join(q.cmdline())}
+        return any(q.ppid() in servers for q in procs)
+    except psutil.Error:
+        return False
+
+
 @pytest.mark.parametrize("stage", ["assessment", "notebooks"])
 def test_sigterm_publishes_nothing_caches_nothing_bad_and_leaves_no_files(stage, published, tmp_path):
     import shutil
@@ -739,7 +751,7 @@ def test_sigterm_publishes_nothing_caches_nothing_bad_and_leaves_no_files(stage,
         time.sleep(1.0)
     else:
         p = _start(published, ["run", *ONE, "--quiet", "--force"], tmpdir)
-        assert _wait_for(lambda: any(tmpdir.glob("ipeval-run-*/ipeval-k-*")), timeout=300), p.stderr.read()
+        assert _wait_for(lambda: _report_running(p.pid), timeout=300), p.stderr.read()
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=120)
     assert p.returncode == 128 + signal.SIGTERM, err

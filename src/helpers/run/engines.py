@@ -149,10 +149,10 @@ class ForkShellEngine(Engine):
         from helpers.run.forkserver import SOCKET_ENV
 
         path = os.environ.get(SOCKET_ENV)
+        in_kernel = dict(kernel_name=kernel_name, log_output=log_output, start_timeout=start_timeout,
+                         execution_timeout=execution_timeout, **kwargs)
         if not path:
-            return NBClientEngine.execute_managed_notebook(nb_man, kernel_name, log_output=log_output,
-                                                          start_timeout=start_timeout,
-                                                          execution_timeout=execution_timeout, **kwargs)
+            return _in_a_kernel(nb_man, in_kernel)
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError
 
@@ -163,9 +163,7 @@ class ForkShellEngine(Engine):
         except KernelDied:  # the server is gone (killed?): the notebook still runs, in a kernel, as a launcher's would
             log.warning("the kernel fork server did not answer: this report runs in an ordinary kernel (slower)",
                         extra={"event": "shell_fallback", "socket": path})
-            return NBClientEngine.execute_managed_notebook(nb_man, kernel_name, log_output=log_output,
-                                                          start_timeout=start_timeout,
-                                                          execution_timeout=execution_timeout, **kwargs)
+            return _in_a_kernel(nb_man, in_kernel)
         nb = nb_man.nb
         client = NotebookClient(nb, kernel_name=kernel_name)  # for its message handling only: no kernel
         client.reset_execution_trackers()
@@ -181,6 +179,16 @@ class ForkShellEngine(Engine):
                     nb_man.cell_complete(nb.cells[index], cell_index=index)
         nb.metadata["language_info"] = language_info()
         return nb
+
+
+def _in_a_kernel(nb_man, kwargs: dict):
+    """papermill's own engine, with the kernel manager of a run's kernels: its files in the run's private
+    folder (removed however the run ends), an ordinary kernel when the server is gone."""
+    from helpers.run.forkserver import ForkKernelManager
+
+    kernel_name = kwargs.pop("kernel_name")
+    kwargs.setdefault("kernel_manager_class", ForkKernelManager)
+    return NBClientEngine.execute_managed_notebook(nb_man, kernel_name, **kwargs)
 
 
 def _execute_cell(client, shell: ShellProcess, cell, index: int, timeout: float | None) -> None:

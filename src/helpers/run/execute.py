@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from helpers.i18n import et
-from helpers.run.jobs import Job, run_job
+from helpers.run.jobs import STOPPING, Job, run_job
 
 log = logging.getLogger("ipeval.run")
 
@@ -144,6 +144,7 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
                 for fut in dask_completed(futures):
                     collect(fut.result())
         else:
+            STOPPING.clear()
             with server if server is not None else contextlib.nullcontext():
                 pool = ThreadPoolExecutor(max_workers=workers)
                 futures = [pool.submit(_when_ready, ready, j) for j in jobs]
@@ -152,6 +153,7 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
                         collect(fut.result())
                 except BaseException:
                     # don't wait for running notebooks: kill their kernels, and the threads see them die
+                    STOPPING.set()  # and do not start them again (run/jobs.py)
                     pool.shutdown(wait=False, cancel_futures=True)
                     kill_children()
                     raise

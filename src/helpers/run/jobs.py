@@ -11,6 +11,7 @@ the others. A kernel that dies (:data:`KERNEL_DEATHS`) is retried by the type of
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,11 @@ from helpers.run.forkserver import KernelDied
 #: Exceptions that mean the kernel process died, not that the report failed: retried ``retries`` times.
 #: ``KernelDied`` is the fork server's "Kernel died before replying to kernel_info".
 KERNEL_DEATHS: tuple[type[BaseException], ...] = (DeadKernelError, KernelDied)
+
+#: Set while a run stops (interrupted: :func:`helpers.run.execute.execute_jobs` kills the reports' processes):
+#: a report whose shell or kernel was killed then is not started again. A shell's death is seen at once (its
+#: socket closes), so a retry would start a kernel while the run removes its folders (files left in TMPDIR).
+STOPPING = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ def run_job(job: Job) -> dict:
             break
         except Exception as exc:  # noqa: BLE001 - a job's failure is reported, never raised
             failure = exc
-            if not is_kernel_death(exc) or attempts > job.retries:
+            if not is_kernel_death(exc) or attempts > job.retries or STOPPING.is_set():
                 break
     status, error, error_type = ("ok", "", "") if failure is None else ("failed", *_describe(failure))
     if status == "ok":
