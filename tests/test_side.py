@@ -81,12 +81,7 @@ def test_the_side_process_result_and_its_log_reach_the_run(tmp_path, run_log):
                        ("ipeval.run", "side step", "side")]  # the step's own record last: how it was started
     assert run_log.records[-1].start_method == side.start_method()
     assert run_log.records[0].pid != os.getpid()  # written in another process
-    assert (tmp_path / "side.txt").read_text(encoding="utf-8") == "1"  # one process: the reports have the rest
-
-
-def test_with_no_report_to_run_the_documents_get_the_workers(tmp_path, run_log):
-    SideStep(_inp(), tmp_path, tmp_path, documents=True, force=False, beside_reports=False, work=work_ok).start().result()
-    assert (tmp_path / "side.txt").read_text(encoding="utf-8") == "2"
+    assert (tmp_path / "side.txt").read_text(encoding="utf-8") == "2"  # two processes, at the side's priority
 
 
 def test_a_side_process_that_dies_is_a_failed_documents_step_and_the_workbook_is_written_here(

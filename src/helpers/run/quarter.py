@@ -232,7 +232,7 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
             jobs = jobs[:stop_after_jobs]
         # the workbook and the documents beside the reports: they read the inputs the page jobs wrote,
         # not the reports (run/side.py); the documents wait for the charts they print
-        side = SideStep(inp, staging, out_root, documents=documents, force=force, beside_reports=bool(jobs),
+        side = SideStep(inp, staging, out_root, documents=documents, force=force,
                         inline=pool is None, pool=pool, charts=drawing.prints() if drawing else ()).start()
         results = list(skipped) + execute_jobs(jobs, inp.workers, inp.executor, inp.scheduler, quiet,
                                                ready=drawing.wait_for_all if drawing else None, server=server)

@@ -12,7 +12,11 @@ It runs in one of the run's worker processes (:mod:`helpers.run.pool`: forked wh
 other thread, spawned under the scheduler), the last task given them after the charts, or, without
 that pool, in a process of its own. It runs at a lower priority (``nice`` 10), so the reports, which
 the run waits for anyway, keep the cores they use; the documents wait for the charts they print
-(drawn by the other worker meanwhile: :func:`helpers.pages.chartpool.wait_for_files`). A run asked for one thing at a time (``-j 1``, e.g. on a shared machine) gets no side
+(drawn by the other worker meanwhile: :func:`helpers.pages.chartpool.wait_for_files`). The documents are
+written by two processes (the side process and one it spawns, both at its priority): beside the reports
+they take what CPU the reports leave, and since the reports run in forked shells (2026-12-06) the reports
+end first, so with one process the documents were the run's last seconds on one core with the other idle
+(2025Q2, machine shared: reports done at 27.3 s, documents at 32.9 s). A run asked for one thing at a time (``-j 1``, e.g. on a shared machine) gets no side
 process: the workbook and documents are written after the reports, in the run's process (``inline``).
 
 What the side step logs is collected in the side process and written to the run's log by this one,
@@ -56,9 +60,6 @@ class SideStep:
         Also the Word/PDF documents (``--no-documents``: the workbook only).
     force : bool
         Write the documents again even if the previous run's would do.
-    beside_reports : bool
-        Whether reports run at the same time: then the documents are written in the side process
-        alone (the reports use the other cores); with nothing else to do, with the run's workers.
     work : callable
         What the side process runs (:func:`side_work`; a test's stand-in, defined at a module's top level).
     inline : bool
@@ -66,12 +67,11 @@ class SideStep:
     """
 
     def __init__(self, inp, staging: Path, out_root: Path, *, documents: bool, force: bool,
-                 beside_reports: bool = True, work=None, inline: bool = False, pool: WorkerPool | None = None,
+                 work=None, inline: bool = False, pool: WorkerPool | None = None,
                  charts=()):
         self.inline = inline
         self._work: Callable[..., dict] = work or side_work
-        self._args = (inp, Path(staging), Path(out_root), documents, force,
-                      1 if beside_reports else min(inp.workers, 2))
+        self._args = (inp, Path(staging), Path(out_root), documents, force, min(inp.workers, 2))
         self._charts = list(charts)
         self._pool: WorkerPool | None = pool
         self._future: Future | None = None
