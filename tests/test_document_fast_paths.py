@@ -99,3 +99,77 @@ def test_measured_table_rows_are_as_high_as_fpdf2_measures_them(pdf):
     assert len(writer._HEIGHTS) == 6  # 8 cells; "两行\n文字" in the same column twice, "短" twice: measured once each
     warm = height(pdf.table)
     assert warm == cold == plain > 4 * 4 * 2  # the wrapped 200 x's take several lines
+
+
+def _lines(pdf, breaker, text: str, width: float, **kw) -> tuple[list, list]:
+    """The lines ``breaker`` (fpdf2's MultiLineBreak or a subclass) makes of ``text`` in the current font."""
+    from fpdf.enums import Align, WrapMode
+
+    frags = pdf._preload_font_styles(text, False)
+    brk = breaker(frags, width, [pdf.c_margin, pdf.c_margin], align=kw.get("align", Align.L),
+                  wrapmode=kw.get("wrapmode", WrapMode.CHAR), first_line_indent=kw.get("indent", 0))
+    out, states = [], []
+    while (line := brk.get_line()) is not None:
+        out.append(line)
+        states.append((brk.fragment_index, brk.character_index, brk._is_first_line))
+    return out, states
+
+
+@pytest.mark.parametrize("text", [
+    "\u3000\u3000每万人口高价值发明专利拥有量达到18.5件，\n比2022年提高4.2件。", "短", "", "\n", "两行\n", "\n\n空行\n\n",
+    "a b  c\nd e", "x" * 200, "超长" * 60 + "\n短", "soft\u00adhyphen\nand\u00a0nbsp", "tab\there\n\u200bzero",
+    "2025Q4 high-value patents 18.5%\nfits", "（一）" + "专利" * 40])
+@pytest.mark.parametrize("align", ["L", "J", "C", "R"])
+def test_whole_lines_are_the_lines_fpdf2_breaks(pdf, text, align):
+    from fpdf.enums import Align, WrapMode
+    from fpdf.line_break import MultiLineBreak
+
+    from helpers.pages.document.pdf_lines import _LineBreak
+
+    pdf.set_font("serif", size=10.5)
+    for wrap in (WrapMode.CHAR, WrapMode.WORD):
+        for indent in (0, 4.2):
+            kw = dict(align=Align.coerce(align), wrapmode=wrap, indent=indent)
+            theirs, their_states = _lines(pdf, MultiLineBreak, text, 60, **kw)
+            ours, our_states = _lines(pdf, _LineBreak, text, 60, **kw)
+            assert ours == theirs  # the fragments (characters, style), width to the bit, spaces, height, alignment
+            assert [type(t) for line in ours for t in (line.text_width, line.height)] == \
+                   [type(t) for line in theirs for t in (line.text_width, line.height)]
+            assert [[f.link for f in line.fragments] for line in ours] == \
+                   [[f.link for f in line.fragments] for line in theirs]
+            assert our_states == their_states
+
+
+def test_whole_lines_are_taken_whole_where_they_fit(pdf, monkeypatch):
+    from fpdf.line_break import MultiLineBreak
+
+    from helpers.pages.document.pdf_lines import _LineBreak
+
+    walked = []
+    monkeypatch.setattr(MultiLineBreak, "get_line", lambda self: walked.append(1) or None)
+    pdf.set_font("serif", size=12)
+    lines, _ = _lines(pdf, _LineBreak, "第一行\n第二行，有 空格\n", 60)
+    assert ["".join(ln.fragments[0].characters) for ln in lines] == ["第一行", "第二行，有 空格"]
+    assert lines[1].number_of_spaces == 1
+    assert len(walked) == 1  # only the end of the text (nothing after the last newline) was left to fpdf2
+    walked.clear()
+    _lines(pdf, _LineBreak, "专利" * 60, 60)  # wider than the cell: fpdf2 breaks it
+    assert walked
+
+
+def test_whole_lines_only_with_a_tested_fpdf2(monkeypatch):
+    import fpdf
+    import fpdf.fpdf as fpdf_module
+    from fpdf.line_break import MultiLineBreak
+
+    from helpers.pages.document.pdf_lines import _LineBreak, whole_lines
+
+    with whole_lines():
+        assert fpdf_module.MultiLineBreak is _LineBreak
+        with whole_lines():
+            assert fpdf_module.MultiLineBreak is _LineBreak
+        assert fpdf_module.MultiLineBreak is _LineBreak  # the inner context leaves the outer's in place
+    assert fpdf_module.MultiLineBreak is MultiLineBreak
+    monkeypatch.setattr(fpdf, "__version__", "2.9.0")
+    with whole_lines():
+        assert fpdf_module.MultiLineBreak is MultiLineBreak
