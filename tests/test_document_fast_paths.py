@@ -173,3 +173,59 @@ def test_whole_lines_only_with_a_tested_fpdf2(monkeypatch):
     monkeypatch.setattr(fpdf, "__version__", "2.9.0")
     with whole_lines():
         assert fpdf_module.MultiLineBreak is MultiLineBreak
+
+
+@pytest.mark.parametrize("text", ["", "专利", " leading", "trailing ", "a\tb", "two\nlines", "cr\rhere", "≥80%（2025）"])
+def test_run_text_is_python_docxs_run_text(text):
+    from docx import Document as Docx
+    from lxml import etree
+
+    from helpers.pages.document.word import _run_text
+
+    p = Docx().add_paragraph()
+    theirs, ours = p.add_run("old\ttext"), p.add_run("old\ttext")
+    theirs.font.size = ours.font.size = 120000  # a w:rPr, which stays
+    theirs._r.text = text
+    _run_text(ours._r, text)
+    assert etree.tostring(ours._r) == etree.tostring(theirs._r)
+    assert ours.text == text.replace("\r", "\n")
+
+
+def test_word_headings_and_rows_remembered_across_tables_give_the_same_xml(tmp_path, monkeypatch):
+    import zipfile
+
+    from docx import Document as Docx
+
+    from helpers.pages.document import word
+    from helpers.pages.document.blocks import Document, Heading, Table
+
+    def table(rows, shade):
+        return Table(["地区", "数值"], rows, [40, 20], align=["L", "R"], highlight_rows=shade)
+
+    blocks = [Heading("一、总体情况", 1), table([["杭州市", "1"], ["西湖区", "2"]], [1]), Heading("（一）分领域", 2),
+              table([["滨江区", "3"], ["余杭区", " 4 "], ["萧山区", "5"]], [0]), Heading("三级", 3)]
+    doc = Document(blocks, header="h", lang="zh", title="t")
+
+    def body(name):
+        with zipfile.ZipFile(word.write_docx(doc, tmp_path / name)) as z:
+            return z.read("word/document.xml")
+
+    class Forget(dict):
+        def __setitem__(self, key, value):
+            pass
+
+    monkeypatch.setattr(word, "_ROWS", Forget())
+    laid_out = body("laid_out.docx")  # every table's first row of each kind laid out through python-docx
+    monkeypatch.setattr(word, "_ROWS", {})
+    cold = body("cold.docx")  # the first table's laid out, the second's copied
+    assert len(word._ROWS) == 3
+    warm = body("warm.docx")  # every row a copy
+    assert warm == cold == laid_out
+    read = Docx(str(tmp_path / "warm.docx"))
+    assert [[c.text for c in r.cells] for r in read.tables[1].rows] == [["地区", "数值"], ["滨江区", "3"],
+                                                                         ["余杭区", " 4 "], ["萧山区", "5"]]
+    expected = Docx()
+    for level in (1, 2, 3):
+        expected.add_heading("x", level)
+    assert [p.style.style_id for p in read.paragraphs if p.text in ("一、总体情况", "（一）分领域", "三级")] == \
+           [p.style.style_id for p in expected.paragraphs[-3:]] == ["Heading1", "Heading2", "Heading3"]
