@@ -99,3 +99,133 @@ def test_measured_table_rows_are_as_high_as_fpdf2_measures_them(pdf):
     assert len(writer._HEIGHTS) == 6  # 8 cells; "两行\n文字" in the same column twice, "短" twice: measured once each
     warm = height(pdf.table)
     assert warm == cold == plain > 4 * 4 * 2  # the wrapped 200 x's take several lines
+
+
+def _lines(pdf, breaker, text: str, width: float, **kw) -> tuple[list, list]:
+    """The lines ``breaker`` (fpdf2's MultiLineBreak or a subclass) makes of ``text`` in the current font."""
+    from fpdf.enums import Align, WrapMode
+
+    frags = pdf._preload_font_styles(text, False)
+    brk = breaker(frags, width, [pdf.c_margin, pdf.c_margin], align=kw.get("align", Align.L),
+                  wrapmode=kw.get("wrapmode", WrapMode.CHAR), first_line_indent=kw.get("indent", 0))
+    out, states = [], []
+    while (line := brk.get_line()) is not None:
+        out.append(line)
+        states.append((brk.fragment_index, brk.character_index, brk._is_first_line))
+    return out, states
+
+
+@pytest.mark.parametrize("text", [
+    "\u3000\u3000每万人口高价值发明专利拥有量达到18.5件，\n比2022年提高4.2件。", "短", "", "\n", "两行\n", "\n\n空行\n\n",
+    "a b  c\nd e", "x" * 200, "超长" * 60 + "\n短", "soft\u00adhyphen\nand\u00a0nbsp", "tab\there\n\u200bzero",
+    "2025Q4 high-value patents 18.5%\nfits", "（一）" + "专利" * 40])
+@pytest.mark.parametrize("align", ["L", "J", "C", "R"])
+def test_whole_lines_are_the_lines_fpdf2_breaks(pdf, text, align):
+    from fpdf.enums import Align, WrapMode
+    from fpdf.line_break import MultiLineBreak
+
+    from helpers.pages.document.pdf_lines import _LineBreak
+
+    pdf.set_font("serif", size=10.5)
+    for wrap in (WrapMode.CHAR, WrapMode.WORD):
+        for indent in (0, 4.2):
+            kw = dict(align=Align.coerce(align), wrapmode=wrap, indent=indent)
+            theirs, their_states = _lines(pdf, MultiLineBreak, text, 60, **kw)
+            ours, our_states = _lines(pdf, _LineBreak, text, 60, **kw)
+            assert ours == theirs  # the fragments (characters, style), width to the bit, spaces, height, alignment
+            assert [type(t) for line in ours for t in (line.text_width, line.height)] == \
+                   [type(t) for line in theirs for t in (line.text_width, line.height)]
+            assert [[f.link for f in line.fragments] for line in ours] == \
+                   [[f.link for f in line.fragments] for line in theirs]
+            assert our_states == their_states
+
+
+def test_whole_lines_are_taken_whole_where_they_fit(pdf, monkeypatch):
+    from fpdf.line_break import MultiLineBreak
+
+    from helpers.pages.document.pdf_lines import _LineBreak
+
+    walked = []
+    monkeypatch.setattr(MultiLineBreak, "get_line", lambda self: walked.append(1) or None)
+    pdf.set_font("serif", size=12)
+    lines, _ = _lines(pdf, _LineBreak, "第一行\n第二行，有 空格\n", 60)
+    assert ["".join(ln.fragments[0].characters) for ln in lines] == ["第一行", "第二行，有 空格"]
+    assert lines[1].number_of_spaces == 1
+    assert len(walked) == 1  # only the end of the text (nothing after the last newline) was left to fpdf2
+    walked.clear()
+    _lines(pdf, _LineBreak, "专利" * 60, 60)  # wider than the cell: fpdf2 breaks it
+    assert walked
+
+
+def test_whole_lines_only_with_a_tested_fpdf2(monkeypatch):
+    import fpdf
+    import fpdf.fpdf as fpdf_module
+    from fpdf.line_break import MultiLineBreak
+
+    from helpers.pages.document.pdf_lines import _LineBreak, whole_lines
+
+    with whole_lines():
+        assert fpdf_module.MultiLineBreak is _LineBreak
+        with whole_lines():
+            assert fpdf_module.MultiLineBreak is _LineBreak
+        assert fpdf_module.MultiLineBreak is _LineBreak  # the inner context leaves the outer's in place
+    assert fpdf_module.MultiLineBreak is MultiLineBreak
+    monkeypatch.setattr(fpdf, "__version__", "2.9.0")
+    with whole_lines():
+        assert fpdf_module.MultiLineBreak is MultiLineBreak
+
+
+@pytest.mark.parametrize("text", ["", "专利", " leading", "trailing ", "a\tb", "two\nlines", "cr\rhere", "≥80%（2025）"])
+def test_run_text_is_python_docxs_run_text(text):
+    from docx import Document as Docx
+    from lxml import etree
+
+    from helpers.pages.document.word import _run_text
+
+    p = Docx().add_paragraph()
+    theirs, ours = p.add_run("old\ttext"), p.add_run("old\ttext")
+    theirs.font.size = ours.font.size = 120000  # a w:rPr, which stays
+    theirs._r.text = text
+    _run_text(ours._r, text)
+    assert etree.tostring(ours._r) == etree.tostring(theirs._r)
+    assert ours.text == text.replace("\r", "\n")
+
+
+def test_word_headings_and_rows_remembered_across_tables_give_the_same_xml(tmp_path, monkeypatch):
+    import zipfile
+
+    from docx import Document as Docx
+
+    from helpers.pages.document import word
+    from helpers.pages.document.blocks import Document, Heading, Table
+
+    def table(rows, shade):
+        return Table(["地区", "数值"], rows, [40, 20], align=["L", "R"], highlight_rows=shade)
+
+    blocks = [Heading("一、总体情况", 1), table([["杭州市", "1"], ["西湖区", "2"]], [1]), Heading("（一）分领域", 2),
+              table([["滨江区", "3"], ["余杭区", " 4 "], ["萧山区", "5"]], [0]), Heading("三级", 3)]
+    doc = Document(blocks, header="h", lang="zh", title="t")
+
+    def body(name):
+        with zipfile.ZipFile(word.write_docx(doc, tmp_path / name)) as z:
+            return z.read("word/document.xml")
+
+    class Forget(dict):
+        def __setitem__(self, key, value):
+            pass
+
+    monkeypatch.setattr(word, "_ROWS", Forget())
+    laid_out = body("laid_out.docx")  # every table's first row of each kind laid out through python-docx
+    monkeypatch.setattr(word, "_ROWS", {})
+    cold = body("cold.docx")  # the first table's laid out, the second's copied
+    assert len(word._ROWS) == 3
+    warm = body("warm.docx")  # every row a copy
+    assert warm == cold == laid_out
+    read = Docx(str(tmp_path / "warm.docx"))
+    assert [[c.text for c in r.cells] for r in read.tables[1].rows] == [["地区", "数值"], ["滨江区", "3"],
+                                                                         ["余杭区", " 4 "], ["萧山区", "5"]]
+    expected = Docx()
+    for level in (1, 2, 3):
+        expected.add_heading("x", level)
+    assert [p.style.style_id for p in read.paragraphs if p.text in ("一、总体情况", "（一）分领域", "三级")] == \
+           [p.style.style_id for p in expected.paragraphs[-3:]] == ["Heading1", "Heading2", "Heading3"]

@@ -179,3 +179,24 @@ def test_the_run_writes_an_overview_input_for_every_document_geography():
     assert prov == {"run_id": "r", "git_commit": "", "started": "2026-01-02T03:04:05+00:00",
                     "inputs": [["/p/b.csv", "y"], ["/p/a.csv", "x"]]}
     json.dumps(prov)  # plain JSON values: the input is a JSON file
+
+
+def test_the_workbook_and_the_documents_share_the_series_of_the_same_data(run, settings, plan, geos):
+    from helpers.data.series import SeriesIndex, indicator_series
+    from helpers.pages.report_input import read_report_input
+    from helpers.pages.workbook import write_workbook_from_input
+
+    source._SERIES.clear()
+    write_workbook_from_input(run / "a.xlsx", read_report_input(input_path(run, "overview", "330100")), run)
+    [(key, index)] = source._SERIES.items()
+    assert index.memo  # the 一览表's series, kept
+    tables, _ = source.document_inputs(settings, run, ["330106"])
+    assert tables.data_key == key and tables.series is index  # the documents read the same file: built once
+    ind, xihu = plan.indicator(tables.table["indicator_id"].iloc[0]), geos.get("330106")
+    kept = indicator_series(tables.series, ind, xihu, geos, tables.quarter)
+    pd.testing.assert_frame_equal(kept, indicator_series(SeriesIndex(tables.frame), ind, xihu, geos, tables.quarter))
+    assert kept["value"].tolist() == [120.0]
+
+    frame = tables.frame.assign(value=tables.frame["value"] * 2)  # other data: another key, another index
+    other = source.shared_series(frame, ("other", *key[1:]))
+    assert other is not index and other.frame is frame and list(source._SERIES) == [("other", *key[1:])]

@@ -58,3 +58,30 @@ def test_rows_from_the_frame_and_from_its_index_are_the_same(plan, geos, demo_fr
     for geo in (geos.city, *geos.districts[:2]):  # every series is compared in tests/test_series_index.py
         rows = standard_rows(plan, geo, geos, demo_frame, records, Q, False, "zh")
         assert rows and repr(rows) == repr(standard_rows(plan, geo, geos, index, records, Q, False, "zh"))
+
+
+def test_rows_from_an_index_keeping_its_series_compute_each_year_measure_once(plan, geos, demo_frame, monkeypatch):
+    from helpers.pages import standard
+
+    records = [{"indicator_id": i.id, "status": "on_track", "probability": 0.5, "progress_value": 1.0}
+               for i in plan.indicators if i.target is not None]
+    counted: list = []
+
+    def counting(ind, series):
+        counted.append(ind.id)
+        return year_measures(ind, series)
+
+    monkeypatch.setattr(standard, "year_measures", counting)
+    monkeypatch.setattr(standard, "_YEAR_MEASURES", {})
+    geo = geos.districts[0]
+    fresh = standard_rows(plan, geo, geos, SeriesIndex(demo_frame), records, Q, False, "zh")
+    kept = SeriesIndex(demo_frame)
+    kept.memo = {}
+    n = len(counted)
+    first = standard_rows(plan, geo, geos, kept, records, Q, False, "zh")
+    assert len(counted) == 2 * n  # computed for the kept series too, once
+    again = standard_rows(plan, geo, geos, kept, records, Q, False, "zh")
+    assert len(counted) == 2 * n  # the same series objects: not again
+    assert repr(fresh) == repr(first) == repr(again)
+    standard_rows(plan, geo, geos, SeriesIndex(demo_frame), records, Q, False, "zh")
+    assert len(counted) == 3 * n  # an index that keeps nothing: computed each time

@@ -63,7 +63,7 @@ DATA_COLUMNS = (("c_ind_code", 24), ("c_indicator", 26), ("c_geo_code", 9), ("c_
 
 
 def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quarter,
-                   demo: bool, lang: str = "zh", thresholds=None) -> Path:
+                   demo: bool, lang: str = "zh", thresholds=None, series: SeriesIndex | None = None) -> Path:
     """Write ``assessments.xlsx``.
 
     Parameters
@@ -81,6 +81,9 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
     lang : {'zh', 'en'}
     thresholds : StatusThresholds, optional
         The probability thresholds in force, quoted on the 说明 sheet (default 0.80 / 0.40).
+    series : SeriesIndex, optional
+        ``frame``'s series index (default: one made here), e.g. the one the run's documents share
+        (:func:`helpers.pages.document.source.shared_series`).
     """
     from openpyxl import Workbook
 
@@ -97,8 +100,9 @@ def write_workbook(path: str | Path, *, table: pd.DataFrame, frame: pd.DataFrame
     top = [dt(lang, "wb_title", title=plan.title(lang), number=en_number(plan.meta, lang), kind=kind),
            dt(lang, "wb_quarter", quarter=quarter_label(quarter, lang))] + ([dt(lang, "wb_demo")] if demo else [])
     _summary_sheet(sheet, geos, by_geo, lang, top)  # 摘要
-    _assessment_sheet(sheet, table, frame, plan, geos, quarter, lang)  # 指标评估
-    _standard_sheet(sheet, plan, geos, frame, by_geo, quarter, final, lang, demo)  # 指标完成情况一览表
+    series = series or SeriesIndex(frame)  # the frame split once (helpers.data.series)
+    _assessment_sheet(sheet, table, frame, plan, geos, quarter, lang, series)  # 指标评估
+    _standard_sheet(sheet, plan, geos, frame, by_geo, quarter, final, lang, demo, series)  # 指标完成情况一览表
     _districts_sheet(sheet, geos, by_geo, final, lang)  # 区县比较
     _data_sheet(sheet, frame, plan, geos, quarter, demo, lang)  # 数据
     _notes_sheet(wb, top, thresholds, lang)  # 说明
@@ -125,7 +129,8 @@ def write_workbook_from_input(path: str | Path, inp, run_dir: str | Path, root=N
         Already loaded by the caller; checked against the input's SHA-256.
     """
     from helpers.model.settings_views import status_thresholds
-    from helpers.pages.document.source import demo_data, input_plan, input_settings, read_assessments, read_validated
+    from helpers.pages.document.source import (data_key, demo_data, input_plan, input_settings, read_assessments,
+                                               read_validated, shared_series)
 
     run = Path(run_dir)
     settings = input_settings(inp, root)
@@ -135,7 +140,7 @@ def write_workbook_from_input(path: str | Path, inp, run_dir: str | Path, root=N
     frame = read_validated(inp, run)
     return write_workbook(path, table=read_assessments(inp, run), frame=frame, plan=plan, geos=geos,
                           quarter=Quarter.parse(inp.quarter), demo=demo_data(frame), lang=inp.lang,
-                          thresholds=status_thresholds(settings))
+                          thresholds=status_thresholds(settings), series=shared_series(frame, data_key(inp)))
 
 
 def _table_sheet(wb, L: str, title: str, header: list, rows: list, widths: list, formats: dict | None = None,
@@ -198,12 +203,13 @@ def _summary_sheet(sheet, geos, by_geo: dict, L: str, top: list) -> None:
           formats={header.index(dt(L, "c_good")) + 1: "0%"}, first=True, top=top)
 
 
-def _assessment_sheet(sheet, table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quarter, L: str) -> None:
+def _assessment_sheet(sheet, table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quarter, L: str,
+                      series: SeriesIndex | None = None) -> None:
     """指标评估: every assessment row with labels, the clause verbatim and the verdict."""
     from openpyxl.styles import Alignment
 
     cols = _Columns(L, ASSESSMENT_COLUMNS)
-    rows = [[row[k] for k in cols.keys] for row in _assessment_rows(table, frame, plan, geos, quarter, L)]
+    rows = [[row[k] for k in cols.keys] for row in _assessment_rows(table, frame, plan, geos, quarter, L, series)]
     ws = sheet(dt(L, "wb_assessments"), cols.header, rows, cols.widths,
                formats={cols.number("c_probability"): "0%"}, status_col=cols.number("c_status"))
     _unit_formats(ws, cols.number("c_unit"), tuple(cols.number(k) for k in UNIT_COLUMNS))
@@ -213,13 +219,14 @@ def _assessment_sheet(sheet, table: pd.DataFrame, frame: pd.DataFrame, plan, geo
             c.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def _assessment_rows(table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quarter, L: str) -> list[dict]:
+def _assessment_rows(table: pd.DataFrame, frame: pd.DataFrame, plan, geos, quarter, L: str,
+                     series: SeriesIndex | None = None) -> list[dict]:
     """The rows of 指标评估 as ``{column: value}`` (:data:`ASSESSMENT_COLUMNS`)."""
     from helpers.pages.document.narrative import verdict, verdict_label
 
     sections = {s.id: s.name(L) for s in plan.sections}
     names = {g.code: g.name(L) for g in geos.all}
-    series = SeriesIndex(frame)  # the frame split once for the gaps of the missed rows (helpers.data.series)
+    series = series or SeriesIndex(frame)  # the frame split once for the gaps of the missed rows (helpers.data.series)
     out = []
     for r in table.to_dict("records"):
         ind = plan.indicator(r["indicator_id"])
@@ -312,7 +319,8 @@ def _unit_formats(ws, unit_col: int, cols: tuple) -> None:
                 row[j - 1].number_format = excel_format(unit)
 
 
-def _standard_sheet(sheet, plan, geos, frame, by_geo: dict, quarter, final: bool, L: str, demo: bool) -> None:
+def _standard_sheet(sheet, plan, geos, frame, by_geo: dict, quarter, final: bool, L: str, demo: bool,
+                    series: SeriesIndex | None = None) -> None:
     """指标完成情况一览表 for every geography, one row per target (:mod:`helpers.pages.standard`);
     the city's published figures marked per cell, numbers kept numbers (:mod:`helpers.pages.standard_xlsx`)."""
     from helpers.pages.document.content import source_kind
@@ -322,7 +330,7 @@ def _standard_sheet(sheet, plan, geos, frame, by_geo: dict, quarter, final: bool
 
     root = find_project_root()  # as the 公开发布数据 sheet finds the press release (pages/published.py)
     f = frame[frame["qindex"] <= quarter.index] if "qindex" in frame.columns else frame
-    series = SeriesIndex(frame)  # one split of the frame for the 14 geographies' tables (helpers.data.series)
+    series = series or SeriesIndex(frame)  # one split of the frame for the 14 geographies' tables (helpers.data.series)
     rows, marked = [], []
     for g in geos.all:
         sub = f[f["geography_code"] == g.code] if not g.is_city else f

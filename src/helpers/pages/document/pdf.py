@@ -24,6 +24,7 @@ from helpers.i18n import dt
 from helpers.pages.document.blocks import Cover, Heading, Image, PageBreak, Para, Table, Toc
 from helpers.pages.document.linebreak import break_lines
 from helpers.pages.document.pdf_fast import _HEIGHTS, _keep_glyph_boxes, _MeasuredTable, text_width  # noqa: F401 - _HEIGHTS: tests reach it here
+from helpers.pages.document.pdf_lines import whole_lines
 
 MARGINS = dict(top=37.0, bottom=35.0, left=28.0, right=26.0)
 BODY_PT, NOTE_PT = 12.0, 10.5
@@ -113,10 +114,13 @@ def lay_out(doc, fonts: dict | None = None) -> tuple[FPDF, "_Layout"]:
     pdf.set_creator("ipeval")
     pdf.set_lang("zh-CN" if doc.lang == "zh" else "en")
     layout = _Layout(pdf, doc.lang)
-    for k, b in enumerate(doc.blocks):
-        if isinstance(b, Heading):
-            layout.keep_with_next(doc.blocks[k:])
-        layout.block(b)
+    # the lines our line breaking made are taken whole by fpdf2, not walked a character at a time
+    # (pdf_lines): the 14 PDFs of 2025Q2 in 2.76-2.87 s CPU instead of 3.59-3.64 (3 runs each, alternated)
+    with whole_lines():
+        for k, b in enumerate(doc.blocks):
+            if isinstance(b, Heading):
+                layout.keep_with_next(doc.blocks[k:])
+            layout.block(b)
     return pdf, layout
 
 
