@@ -130,3 +130,25 @@ def test_a_bad_return_is_refused_whole_with_a_chinese_report(project, tmp_path):
     assert f"行政保护!E{row}" in set(report["单元格"])
     assert ipeval("export", "-o", str(tmp_path / "after.csv"), cwd=project).returncode == 0
     assert (tmp_path / "after.csv").read_bytes() == (tmp_path / "before.csv").read_bytes()
+
+
+def test_a_targets_detail_names_its_own_revisions_and_for_a_summed_city_figure_the_districts_too():
+    import pandas as pd
+
+    from helpers.run.changes import _Details
+
+    rev = pd.DataFrame([
+        ("admin_cases", "330102", "2025Q1", "revised", 3.0, 4.0, "a.xlsx"),
+        ("admin_cases", "330100", "2025Q2", "new_period", None, 9.0, "c.xlsx"),
+        ("admin_cases", "330105", "2024Q4", "new_period", None, 1.0, "b.xlsx"),
+        ("satisfaction", "330100", "2024", "revised", 80.0, 81.0, "c.xlsx"),
+        ("satisfaction", "330102", "2024", "revised", 70.0, 71.0, "a.xlsx"),
+    ], columns=["indicator_id", "geography_code", "period", "kind", "old", "new", "file"])
+    d = _Details(rev, city="330100", summed={"admin_cases"})
+    # the city's summed figure: every geography's rows, in the list's order; new periods sorted
+    assert d.of("admin_cases", "330100") == ("2024Q4, 2025Q2", "330102 2025Q1: 3 -> 4 (a.xlsx)")
+    assert d.of("admin_cases", "330102") == ("", "330102 2025Q1: 3 -> 4 (a.xlsx)")
+    # a city figure of its own (not summed): the city's rows only
+    assert d.of("satisfaction", "330100") == ("", "330100 2024: 80 -> 81 (c.xlsx)")
+    assert d.of("satisfaction", "330105") == ("", "")
+    assert _Details(rev.iloc[:0], "330100", {"admin_cases"}).of("admin_cases", "330100") == ("", "")

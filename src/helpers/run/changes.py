@@ -98,10 +98,31 @@ def _fmt(x) -> str:
     return f"{x:.6g}"
 
 
-def _detail(rev: pd.DataFrame, ind: str, geo: str, city: str, summed: set) -> tuple[str, str]:
-    """The new periods and the revised values behind one (indicator, geography): its own rows,
-    and for a city figure made from the districts, theirs too."""
-    mine = rev[(rev["indicator_id"] == ind) & ((rev["geography_code"] == geo) | ((geo == city) & (ind in summed)))]
+class _Details:
+    """The new periods and the revised values behind each (indicator, geography) (:meth:`of`).
+
+    ``rev`` is split once by indicator and by (indicator, geography), not filtered whole for each of a
+    quarter's 322 targets (``compute_changes`` 1.04 s on the demo's 2025Q2 with a previous run, most of it
+    these filters, 2026-12-06); each part keeps the rows in ``rev``'s order, as the filter did."""
+
+    def __init__(self, rev: pd.DataFrame, city: str, summed: set):
+        self.city, self.summed, self.empty = city, summed, rev.iloc[:0]
+        self.by_indicator = dict(tuple(rev.groupby("indicator_id", sort=False))) if len(rev) else {}
+        self.by_pair = dict(tuple(rev.groupby(["indicator_id", "geography_code"], sort=False))) if len(rev) else {}
+
+    def of(self, ind: str, geo: str) -> tuple[str, str]:
+        """Its own rows, and for a city figure made from the districts, theirs too."""
+        if geo == self.city and ind in self.summed:
+            mine = self.by_indicator.get(ind, self.empty)
+        else:
+            mine = self.by_pair.get((ind, geo), self.empty)
+        return _detail(mine)
+
+
+def _detail(mine: pd.DataFrame) -> tuple[str, str]:
+    """The new periods and the revised values of ``mine`` (revision rows of one target)."""
+    if not len(mine):
+        return "", ""
     newp = sorted(set(mine.loc[mine["kind"] == "new_period", "period"]))
     old = mine[mine["kind"] != "new_period"]
     items = [f"{r.geography_code} {r.period}: {_fmt(r.old)} -> {_fmt(r.new)} ({r.file})" for r in old.itertuples()]
@@ -145,6 +166,7 @@ def compute_changes(inp, table: pd.DataFrame, prev_dir: Path, files: dict, cache
     targets = {i.id for i in inp.plan.targets}
     summed = {i.id for i in inp.plan.indicators if i.aggregation in ("sum", "ratio_of_sums", "per_capita")}
     city = inp.geos.city.code
+    details = _Details(rev, city, summed)
     rows = []
     for (ind, geo), r in P3.iterrows():
         if ind not in targets:
@@ -162,7 +184,7 @@ def compute_changes(inp, table: pd.DataFrame, prev_dir: Path, files: dict, cache
             cause = next((c for c, a, b in zip(CAUSES, st, st[1:]) if a != b), "")
         else:
             cause = ""
-        newp, revs = _detail(rev, ind, geo, city, summed)
+        newp, revs = details.of(ind, geo)
         rows.append({"indicator_id": ind, "geography_code": geo, "previous_quarter": str(q0),
                      "previous_run": m.get("run_id", ""), "previous_probability": p[0], "probability": p3,
                      "change": p3 - p[0], "previous_status": prev_status, "status": r["status"],
