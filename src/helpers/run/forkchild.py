@@ -28,17 +28,7 @@ def become_kernel(conn: socket.socket, listener: socket.socket, request: dict, f
     fds : list of int
         The launcher's stdin, stdout and stderr (or the run's kernels.log for the last two).
     """
-    listener.close()
-    for target, fd in zip((0, 1, 2), fds):
-        os.dup2(fd, target)
-    for fd in fds:
-        os.close(fd)
-    os.environ.update(request.get("env") or {})
-    if request.get("cwd"):
-        os.chdir(request["cwd"])
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    take_over(listener, request, fds)
     launcher = int(request["launcher_pid"])
 
     def watch():  # the launcher is our only link to the kernel manager: without it, stop
@@ -73,6 +63,24 @@ def become_kernel(conn: socket.socket, listener: socket.socket, request: dict, f
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def take_over(listener: socket.socket, request: dict, fds: list[int]) -> None:
+    """What a forked child of the server does first, as a kernel or as a shell (:mod:`helpers.run.forkshell`):
+    close the server's listening socket, take ``fds`` as its stdin, stdout and stderr (closing them), the
+    request's environment (``env``) and folder (``cwd``), and the default handling of SIGCHLD, SIGINT and
+    SIGTERM (the server's own handlers would keep it running)."""
+    listener.close()
+    for target, fd in zip((0, 1, 2), fds):
+        os.dup2(fd, target)
+    for fd in fds:
+        os.close(fd)
+    os.environ.update(request.get("env") or {})
+    if request.get("cwd"):
+        os.chdir(request["cwd"])
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def kernel_config(connection_file: str, launcher: int):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import struct
 import sys
@@ -214,20 +213,9 @@ def become_shell(conn: socket.socket, listener: socket.socket, request: dict, fd
     fds : list of int
         Where the process's own stdout and stderr go (the run's ``kernels.log``): what C code writes.
     """
-    listener.close()
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    for target, fd in zip((1, 2), fds):
-        os.dup2(fd, target)
-    for fd in fds:
-        os.close(fd)
-    os.environ.update(request.get("env") or {})
-    if request.get("cwd"):
-        os.chdir(request["cwd"])
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from helpers.run.forkchild import take_over
+
+    take_over(listener, request, [os.open(os.devnull, os.O_RDONLY), *fds])  # no stdin: input() is refused anyway
     code = 0
     try:
         messages = _Messages()
