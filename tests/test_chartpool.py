@@ -116,7 +116,7 @@ def test_every_report_starts_once_the_charts_are_drawn_and_a_chart_error_stops_t
 
     events = []
 
-    def run_job(job):
+    def run_job(job, stopping=None):
         events.append(("run", job.geography))
         return {"section": job.section, "geography_code": job.geography, "status": "ok", "duration": 0.0}
 

@@ -66,9 +66,9 @@ def test_a_report_killed_while_the_run_stops_is_not_started_again(tmp_path, monk
     from nbclient.exceptions import DeadKernelError
 
     seen = _failing(monkeypatch, DeadKernelError("killed"))
-    monkeypatch.setattr(jobs, "STOPPING", __import__("threading").Event())
-    jobs.STOPPING.set()  # as execute_jobs does before it kills the reports' processes
-    r = jobs.run_job(_job(tmp_path, retries=1))
+    stopping = __import__("threading").Event()
+    stopping.set()  # as execute_jobs does before it kills the reports' processes
+    r = jobs.run_job(_job(tmp_path, retries=1), stopping)
     assert (r["status"], r["attempts"], len(seen)) == ("failed", 1, 1)
 
 

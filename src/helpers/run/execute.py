@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from helpers.i18n import et
-from helpers.run.jobs import STOPPING, Job, run_job
+from helpers.run.jobs import Job, run_job
 
 log = logging.getLogger("ipeval.run")
 
@@ -144,16 +145,16 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
                 for fut in dask_completed(futures):
                     collect(fut.result())
         else:
-            STOPPING.clear()
+            stopping = threading.Event()  # set when the run stops: no report is started again (run/jobs.py)
             with server if server is not None else contextlib.nullcontext():
                 pool = ThreadPoolExecutor(max_workers=workers)
-                futures = [pool.submit(_when_ready, ready, j) for j in jobs]
+                futures = [pool.submit(_when_ready, ready, j, stopping) for j in jobs]
                 try:
                     for fut in as_completed(futures):
                         collect(fut.result())
                 except BaseException:
                     # don't wait for running notebooks: kill their kernels, and the threads see them die
-                    STOPPING.set()  # and do not start them again (run/jobs.py)
+                    stopping.set()
                     pool.shutdown(wait=False, cancel_futures=True)
                     kill_children()
                     raise
@@ -175,12 +176,12 @@ def fork_server(run_dir):
     return ForkServer(tempfile.gettempdir(), kernel_log=Path(run_dir) / "kernels.log", run_dir=run_dir)
 
 
-def _when_ready(ready, job: Job) -> dict:
+def _when_ready(ready, job: Job, stopping=None) -> dict:
     """``run_job(job)`` once the charts are drawn (``ready``; a chart worker's error is raised here and
     ends the run, as a chart step's error did)."""
     if ready is not None:
         ready()
-    return run_job(job)
+    return run_job(job, stopping)
 
 
 def _log_job(r: dict) -> None:

@@ -24,11 +24,6 @@ from helpers.run.forkserver import KernelDied
 #: ``KernelDied`` is the fork server's "Kernel died before replying to kernel_info".
 KERNEL_DEATHS: tuple[type[BaseException], ...] = (DeadKernelError, KernelDied)
 
-#: Set while a run stops (interrupted: :func:`helpers.run.execute.execute_jobs` kills the reports' processes):
-#: a report whose shell or kernel was killed then is not started again. A shell's death is seen at once (its
-#: socket closes), so a retry would start a kernel while the run removes its folders (files left in TMPDIR).
-STOPPING = threading.Event()
-
 
 @dataclass(frozen=True)
 class Job:
@@ -72,12 +67,15 @@ def job_paths(output_dir: str | Path, section: str, geography_code: str) -> dict
     }
 
 
-def run_job(job: Job) -> dict:
+def run_job(job: Job, stopping: threading.Event | None = None) -> dict:
     """Execute one notebook and export it; return ``{status, error, error_type, duration, attempts, ...paths}``.
 
     The kernel gets ``start_timeout`` seconds to start and every cell ``execution_timeout``
     seconds (a kernel killed by the OS would otherwise leave papermill waiting forever); a kernel
-    that dies (:func:`is_kernel_death`) is retried ``retries`` times.
+    that dies (:func:`is_kernel_death`) is retried ``retries`` times, unless ``stopping`` is set: the run
+    is stopping (interrupted: :func:`helpers.run.execute.execute_jobs` sets it, then kills the reports'
+    processes). A shell's death is seen at once (its socket closes), so a retry then would start a kernel
+    while the run removes its folders (files left in TMPDIR).
     """
     from helpers.pages.report import export_html, store_notebook
 
@@ -95,7 +93,7 @@ def run_job(job: Job) -> dict:
             break
         except Exception as exc:  # noqa: BLE001 - a job's failure is reported, never raised
             failure = exc
-            if not is_kernel_death(exc) or attempts > job.retries or STOPPING.is_set():
+            if not is_kernel_death(exc) or attempts > job.retries or (stopping is not None and stopping.is_set()):
                 break
     status, error, error_type = ("ok", "", "") if failure is None else ("failed", *_describe(failure))
     if status == "ok":
