@@ -39,6 +39,8 @@ def capture(args) -> None:
     real = quarter.execute_jobs
 
     def wrapped(jobs, *a, **kw):
+        if kw.get("ready") is not None:  # the charts are drawn beside the run's other work: the folder with all of them
+            kw["ready"]()
         staging = Path(jobs[0].output_dir)
         shutil.rmtree(dest / "staging", ignore_errors=True)
         shutil.copytree(staging, dest / "staging", symlinks=True)
@@ -114,7 +116,7 @@ def replay(args) -> None:
         os.environ["IPEVAL_KERNEL_RUSAGE"] = str(acct)
         s0, c0, w0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
         stat0 = _proc_stat()
-        server = fork_server(out) if engine != "ordinary" else None  # as a run starts it (run/quarter.py)
+        server = fork_server(out, shells=engine == "shell") if engine != "ordinary" else None  # as a run starts it
         results = execute_jobs(todo, args.workers, "local", None, True, server=server)
         wall = time.perf_counter() - w0
         s1, c1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -47,11 +47,27 @@ def _notebook(path, cells=CELLS):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A fork server as a run starts one (no run folder to preload)."""
+    """A fork server of kernels (and shells it makes as they are asked for), no run folder to preload."""
     folder = tmp_path_factory.mktemp("fork")
     with ForkServer(folder, kernel_log=folder / "kernels.log") as s:
         assert os.environ.get(SOCKET_ENV), "the fork server started"
         yield s
+
+
+@pytest.fixture
+def shell_server(tmp_path):
+    """A fork server of shells only, its shell made before forking, as a run with ``executor.engine: shell``
+    starts one (its socket in a short folder: a Unix socket's path has at most 107 bytes)."""
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="ish-", dir="/tmp")
+    try:
+        with ForkServer(folder, kernel_log=tmp_path / "kernels.log", shells=True) as s:
+            assert os.environ.get(SOCKET_ENV) == s.path, "the fork server started"
+            yield s
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run(nb, out, **kw):
@@ -71,9 +87,20 @@ def _without_times(cell: dict) -> dict:
     return cell
 
 
-def test_a_shell_leaves_the_notebook_a_kernel_leaves(server, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def in_kernel(server, tmp_path_factory):
+    """The test notebook executed by papermill's own engine in a forked kernel: its error and its file."""
+    folder = tmp_path_factory.mktemp("kernel")
+    nb = _notebook(folder / "t.ipynb")
+    return _run(nb, folder / "kernel.ipynb", kernel_manager_class=ForkKernelManager), folder / "kernel.ipynb"
+
+
+@pytest.mark.parametrize("made", ["in the child", "before forking"])
+def test_a_shell_leaves_the_notebook_a_kernel_leaves(made, in_kernel, request, tmp_path, monkeypatch):
+    if made == "before forking":
+        request.getfixturevalue("shell_server")  # the environment now names a server of shells
     nb = _notebook(tmp_path / "t.ipynb")
-    in_kernel = _run(nb, tmp_path / "kernel.ipynb", kernel_manager_class=ForkKernelManager)
+    in_kernel, kernel_file = in_kernel
     forks = []
     real_start = engines.ShellProcess.start
     monkeypatch.setattr(engines.ShellProcess, "start", lambda self: forks.append(1) or real_start(self))
@@ -82,7 +109,7 @@ def test_a_shell_leaves_the_notebook_a_kernel_leaves(server, tmp_path, monkeypat
     assert in_kernel is not None and in_shell is not None  # the failing cell stops both, as papermill does
     assert (in_shell.ename, in_shell.evalue, in_shell.exec_count) == (in_kernel.ename, in_kernel.evalue,
                                                                       in_kernel.exec_count) == ("ValueError", "bad value", 12)
-    a = json.loads((tmp_path / "kernel.ipynb").read_text())
+    a = json.loads(kernel_file.read_text())
     b = json.loads((tmp_path / "shell.ipynb").read_text())
     text = {json.dumps(o) for c in b["cells"] for o in c.get("outputs", [])}
     # every kind of output is there: streams in order, displays, updates by display id, a cleared output,
@@ -107,6 +134,20 @@ def _pids(*texts: str) -> list[str]:
     import re
 
     return [(re.findall(r"ipykernel_(\d+)", t) or ["none"])[0] for t in texts]
+
+
+def test_a_server_of_shells_gives_a_launcher_no_kernel(shell_server):
+    # the launcher then starts an ordinary kernel (tests/test_forkserver.py): a forked one would find the server's
+    # shell in place of its own
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(shell_server.path)
+        request = {"connection_file": "k.json", "cwd": "/", "launcher_pid": os.getpid(), "env": {}}
+        r, w = os.pipe()
+        socket.send_fds(s, [ascii(request).encode("ascii")], [r, w, w])
+        os.close(r)
+        os.close(w)
+        assert s.recv(100) == b""  # closed without naming a kernel
 
 
 def test_a_cell_over_its_time_stops_the_notebook_and_its_shell(server, tmp_path):

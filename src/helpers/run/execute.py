@@ -166,14 +166,14 @@ def execute_jobs(jobs: list[Job], workers: int, executor: str, scheduler, quiet:
     return sorted(results, key=lambda r: order.get((r["section"], r["geography_code"]), 0))
 
 
-def fork_server(run_dir):
-    """The run's kernel fork server (``docs/kernels.md``), not yet started: its kernels' output goes to
-    ``kernels.log`` in ``run_dir``, whose tables it reads before forking."""
+def fork_server(run_dir, shells: bool = False):
+    """The run's fork server (``docs/kernels.md``), not yet started: its kernels' (or with ``shells``, its
+    shells') output goes to ``kernels.log`` in ``run_dir``, whose tables it reads before forking."""
     import tempfile
 
     from helpers.run.forkserver import ForkServer
 
-    return ForkServer(tempfile.gettempdir(), kernel_log=Path(run_dir) / "kernels.log", run_dir=run_dir)
+    return ForkServer(tempfile.gettempdir(), kernel_log=Path(run_dir) / "kernels.log", run_dir=run_dir, shells=shells)
 
 
 def _when_ready(ready, job: Job, stopping=None) -> dict:

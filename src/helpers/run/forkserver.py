@@ -59,6 +59,12 @@ PRELOAD = ("numpy", "pandas", "IPython", "ipykernel.kernelapp",
            "psutil", "faulthandler", "importlib.readers", "importlib.resources.readers")
 
 
+#: what only a kernel imports (its application, ZeroMQ shell, debugger, event loop, psutil for its shutdown): a
+#: server that forks shells (``executor.engine: shell``, :mod:`helpers.run.forkshell`) leaves them out
+KERNEL_ONLY = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+               "tornado.platform.asyncio", "psutil")
+
+
 def _warm_up() -> None:
     """Nothing to warm up: pages draw no charts in a run (kept as the hook a preload would use)."""
 
@@ -117,12 +123,13 @@ class ForkKernelManager(AsyncKernelManager):
                 "-f", self.connection_file]
 
 
-def serve(path: str, run_dir: str | None = None, wait: bool = False) -> None:
+def serve(path: str, run_dir: str | None = None, wait: bool = False, shells: bool = False) -> None:
     """Run the fork server on the Unix socket ``path`` until SIGTERM; with ``run_dir``, its kernels find
     the run's tables already read (:func:`helpers.pages.context.preload_run`). ``wait``: the modules
     imported, read a line from stdin (the run has written its tables: :meth:`ForkServer.launch`)
-    before reading them."""
-    _prepare(run_dir, wait)
+    before reading them. ``shells``: the server forks shells only (:func:`_prepare`); a launcher asking it for a
+    kernel is answered with nothing, and starts an ordinary kernel itself."""
+    _prepare(run_dir, wait, shells)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(path):
         os.unlink(path)
@@ -155,7 +162,7 @@ def serve(path: str, run_dir: str | None = None, wait: bool = False) -> None:
             break
         for key, _ in sel.select(timeout=0.05):
             if key.fileobj is listener:
-                _accept(listener, children, (wake_r, wake_w))
+                _accept(listener, children, (wake_r, wake_w), shells)
             else:
                 _drain(wake_r)
         _reap(children)
@@ -171,7 +178,7 @@ def serve(path: str, run_dir: str | None = None, wait: bool = False) -> None:
         pass
 
 
-def _prepare(run_dir: str | None, wait: bool = False) -> None:
+def _prepare(run_dir: str | None, wait: bool = False, shells: bool = False) -> None:
     """What every kernel shares, loaded once before any fork: the modules of :data:`PRELOAD`, the
     run's tables, and the heap frozen."""
     # debugpy (imported with ipykernel.debugger) warns about frozen modules on import; the
@@ -183,7 +190,15 @@ def _prepare(run_dir: str | None, wait: bool = False) -> None:
     import importlib
 
     for name in PRELOAD:
-        importlib.import_module(name)
+        if not (shells and name in KERNEL_ONLY):
+            importlib.import_module(name)
+    if shells:
+        # the shell made once, here: 8 ms of CPU less a report (16.4 -> 8.0 ms a forked child that shows one
+        # HTML output, 2 x 30 forks, 2026-12-06). Not in a server that forks kernels: ipykernel's shell is a
+        # singleton of another class and would refuse to start beside it
+        from helpers.run.forkshell import prepare
+
+        prepare()
     _warm_up()
     if wait and not sys.stdin.readline():  # the run ended before its tables were written
         sys.exit(0)
@@ -213,7 +228,7 @@ def _drain(fd: int) -> None:
         pass
 
 
-def _accept(listener: socket.socket, children: dict, wake: tuple[int, ...] = ()) -> None:
+def _accept(listener: socket.socket, children: dict, wake: tuple[int, ...] = (), shells: bool = False) -> None:
     """One launcher's request: fork a kernel for it and answer with the kernel's pid (``wake``: the
     server's signal pipe, which the kernel closes)."""
     conn, _ = listener.accept()
@@ -226,6 +241,11 @@ def _accept(listener: socket.socket, children: dict, wake: tuple[int, ...] = ())
         conn.close()
         return
     shell = request.get("kind") == "shell"  # a notebook's cells without a kernel (run/engines.py)
+    if shells and not shell:  # a kernel from a server of shells: no answer, the launcher starts an ordinary one
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+        return
     pid = os.fork()
     if pid == 0:
         signal.set_wakeup_fd(-1)
@@ -275,7 +295,8 @@ def _reap(children: dict) -> None:
 class ForkServer:
     """Start and stop a fork server for the duration of a run (a context manager)."""
 
-    def __init__(self, folder: str | Path, kernel_log: str | Path | None = None, run_dir: str | Path | None = None):
+    def __init__(self, folder: str | Path, kernel_log: str | Path | None = None, run_dir: str | Path | None = None,
+                 shells: bool = False):
         import tempfile
 
         from helpers.run.stale_kernels import remove_stale_run_folders
@@ -288,6 +309,7 @@ class ForkServer:
         self.path = str(Path(self.folder) / f"ipeval-fork-{os.getpid()}.sock")
         self.kernel_log = str(kernel_log) if kernel_log else None
         self.run_dir = str(run_dir) if run_dir else None  # whose tables the server reads before forking
+        self.shells = shells  # forks shells only (executor.engine: shell), made ready before forking
         self.proc: subprocess.Popen[str] | None = None
         self._previous: str | None = None
         self._previous_log: str | None = None
@@ -299,7 +321,7 @@ class ForkServer:
         only then)."""
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
         self.proc = subprocess.Popen([sys.executable, "-m", "helpers.run.forkserver", self.path,
-                                      self.run_dir or "", "wait"],
+                                      self.run_dir or "", "wait", *(["shells"] if self.shells else [])],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
         return self
 
@@ -353,4 +375,5 @@ class ForkServer:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None, "wait" in sys.argv[3:])
+    serve(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None, "wait" in sys.argv[3:],
+          "shells" in sys.argv[3:])

@@ -176,6 +176,18 @@ def make_shell(messages: _Messages):
     return _Shell.instance(config=config)
 
 
+#: the shell the fork server made before forking (:func:`prepare`), with its messages: each child its own copy
+_PREPARED: tuple[_Messages, object] | None = None
+
+
+def prepare() -> None:
+    """Make the shell now, in the fork server, so that each forked child starts with it made. IPython's input
+    history is off (its database then is a stand-in, no SQLite connection to share across forks)."""
+    global _PREPARED
+    messages = _Messages()
+    _PREPARED = (messages, make_shell(messages))
+
+
 def _no_stdin(prompt: object = "") -> str:
     from IPython.core.error import StdinNotImplementedError
 
@@ -218,12 +230,15 @@ def become_shell(conn: socket.socket, listener: socket.socket, request: dict, fd
     take_over(listener, request, [os.open(os.devnull, os.O_RDONLY), *fds])  # no stdin: input() is refused anyway
     code = 0
     try:
-        messages = _Messages()
+        if _PREPARED is not None:
+            messages, shell = _PREPARED
+        else:
+            messages = _Messages()
+            shell = make_shell(messages)
         sys.stdout, sys.stderr = _Stream("stdout", messages), _Stream("stderr", messages)
         import builtins
 
         builtins.input = _no_stdin
-        shell = make_shell(messages)
         while True:
             cell = receive(conn)
             if not cell:

@@ -189,23 +189,24 @@ def _write_one(task) -> Path:
 def _write_all(tasks: list, workers: int) -> list[Path]:
     """Lay out every (document, format) task, in ``workers`` processes when more than one.
 
-    This process is one of them: ``workers - 1`` are spawned (each spends about 0.45 s CPU importing
-    fpdf2 and python-docx before its first file). Spawned, not forked: this runs inside
-    ``ipeval run`` after the notebook threads, and forking a process with threads can copy a held
-    lock. The spawned processes take the largest documents (most blocks) first, this process the
-    smallest, from the other end, so they finish together; each spawned process has a second task
-    queued so that it never waits for this one.
+    This process is one of them: ``workers - 1`` more are forked when this process runs one thread (the
+    run's side process), else spawned (each spawned one spends about 0.45 s CPU importing fpdf2 and
+    python-docx before its first file): forking a process with threads can copy a held lock. They take the
+    largest documents (most blocks) first, this process the smallest, from the other end, so they finish
+    together; each has a second task queued so that it never waits for this one.
     """
     if workers <= 1 or len(tasks) < 3:
         return [_write_one(t) for t in tasks]
     import multiprocessing
+    import threading
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     queue = deque(sorted(range(len(tasks)), key=lambda k: -len(tasks[k][0].blocks)))
     done: dict = {}
     running: dict = {}
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context(method)) as pool:
         while queue or running:
             while queue and len(running) < 2 * (workers - 1):
                 k = queue.popleft()
