@@ -367,7 +367,8 @@ def test_too_many_workers_are_capped_and_said(monkeypatch):
         assert [(r.event, r.requested, r.used) for r in said] == [("workers_capped", 10_000, 12)]
         assert execute.worker_count(12, None) == 12 and len(said) == 1  # at the cap: nothing to say
         assert execute.worker_count(None, 2) == 2  # the settings, when -j is not given
-        assert execute.worker_count(None, None) == 4  # the default: one more than the CPUs
+        assert execute.worker_count(None, None) == 3  # the default: one per CPU (reports in forked shells)
+        assert execute.worker_count(None, None, shells=False) == 4  # in kernels: one more than the CPUs
     finally:
         execute.log.removeHandler(handler)
 

@@ -16,16 +16,21 @@ from helpers.run.jobs import Job, run_job
 log = logging.getLogger("ipeval.run")
 
 
-def default_workers() -> int:
-    """Reports run at once by default: one more than the CPUs.
+def default_workers(shells: bool = True) -> int:
+    """Reports run at once by default: one per CPU when they run in forked shells (``shells``), one more
+    than the CPUs in kernels.
 
     A report's kernel is busy for about two thirds of the report's time; the rest is the kernel
     starting and stopping and this process exporting HTML, when that core would otherwise idle.
     Measured on 2 cores (benchmarks/bench_quarter.py): 3 reports at a time finish a quarter about
     18% sooner than 2; 4 gain nothing more. Again 2026-12-06 on the reports stage alone
     (benchmarks/bench_reports.py, 2025Q2, quiet machine): -j 2 21.3-21.5 s, -j 3 19.3-19.8 s, -j 4 19.2-19.5 s.
+    A forked shell (:mod:`helpers.run.engines`) starts and ends in milliseconds: a report more than the CPUs
+    only takes CPU from the documents written beside the reports (the fresh demo quarter with documents on
+    2 cores, -j 2 and -j 3 alternated, 3 pairs, 2026-12-06: 20.2-21.2 against 20.7-21.6 s, 0.36-0.48 s sooner
+    each time; -j 4 against 3 gained nothing either).
     """
-    return (os.cpu_count() or 1) + 1
+    return (os.cpu_count() or 1) + (0 if shells else 1)
 
 
 #: Upper bound of ``-j``, per CPU: each report holds a kernel (~60 MB) and more of them than this
@@ -38,14 +43,15 @@ def max_workers() -> int:
     return MAX_WORKERS_PER_CPU * (os.cpu_count() or 1)
 
 
-def worker_count(requested: int | None, configured: int | None) -> int:
-    """The number of parallel reports: ``-j``, else the settings, else :func:`default_workers`,
-    capped at :func:`max_workers` (the cap is logged). ``-j 0`` or less is refused."""
+def worker_count(requested: int | None, configured: int | None, shells: bool = True) -> int:
+    """The number of parallel reports: ``-j``, else the settings, else :func:`default_workers` (``shells``:
+    the reports run in forked shells), capped at :func:`max_workers` (the cap is logged). ``-j 0`` or less is
+    refused."""
     from helpers.exceptions import ConfigError
 
     if requested is not None and requested < 1:
-        raise ConfigError(et("workers_at_least_1", n=requested, default=default_workers()))
-    n = int(requested or configured or default_workers())
+        raise ConfigError(et("workers_at_least_1", n=requested, default=default_workers(shells)))
+    n = int(requested or configured or default_workers(shells))
     if n > max_workers():
         log.warning("workers capped", extra={"event": "workers_capped", "requested": n, "used": max_workers()})
         n = max_workers()
