@@ -136,6 +136,17 @@ def _pids(*texts: str) -> list[str]:
     return [(re.findall(r"ipykernel_(\d+)", t) or ["none"])[0] for t in texts]
 
 
+def test_matplotlibs_inline_backend_shows_a_figure_and_a_gui_is_refused_in_the_cell(server, tmp_path):
+    nb = _notebook(tmp_path / "plot.ipynb", ["x = 1", "%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+                                             "plt.plot([1, 2, 3])\nplt.show()", "%gui qt"])
+    error = _run(nb, tmp_path / "out.ipynb", engine_name=engines.SHELL)
+    out = nbformat.read(str(tmp_path / "out.ipynb"), as_version=4)
+    shown = [c for c in out.cells if c.cell_type == "code" and "plt.plot" in c.source][0]
+    assert [o["output_type"] for o in shown.outputs] == ["display_data"] and "image/png" in shown.outputs[0]["data"]
+    said = json.dumps([c.outputs for c in out.cells if c.cell_type == "code" and "%gui" in c.source])
+    assert error is None and "no GUI event loop" in said, said  # a report has no window: IPython says so in the cell
+
+
 def test_a_server_of_shells_gives_a_launcher_no_kernel(shell_server):
     # the launcher then starts an ordinary kernel (tests/test_forkserver.py): a forked one would find the server's
     # shell in place of its own

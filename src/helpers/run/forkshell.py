@@ -164,6 +164,12 @@ def make_shell(messages: _Messages):
         compiler_class = Type(XCachingCompiler)  # cells named as in a kernel (warnings, tracebacks)
         last_error: dict | None = None
 
+        def enable_gui(self, gui=None):
+            # what %matplotlib inline asks of the shell (ipykernel's shell does it with its event loops): a report
+            # has no window to integrate with, so the inline backend, or none, only
+            if gui not in (None, "inline"):
+                raise ValueError(f"a report has no GUI event loop: %gui {gui} is not available (use inline)")
+
         def _showtraceback(self, etype, evalue, stb):
             _flush_streams()
             self.last_error = {"traceback": stb, "ename": str(etype.__name__), "evalue": str(evalue)}
