@@ -110,3 +110,26 @@ def test_ordinary_kernels_when_fork_kernels_is_off(tmp_path, plan):
     assert html.count("<svg") == len(charts) and 'class="ipeval-finding"' in html
     # ordinary kernels write to the parent's output, not to the fork server's kernels.log (docs/kernels.md)
     assert not (project / "outputs" / "2025Q2" / "kernels.log").exists()
+
+
+@pytest.mark.e2e
+def test_forked_kernels_when_the_engine_is_kernel(tmp_path, plan):
+    project = make_project(tmp_path / "p")
+    _write(project, _set("executor", "engine", "kernel"))
+    r = ipeval("run", "--quarter", "2025Q2", "--sections", "enforcement", "--geos", "330106", "--quiet",
+               cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = project / "outputs" / "2025Q2"
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    import os
+
+    assert m["executor"]["engine"] == "kernel" and m["executor"]["workers"] == (os.cpu_count() or 1) + 1  # CPUs + 1
+    assert {j["status"] for j in m["jobs"]} == {"ok"}
+    html = (out / "reports" / "enforcement" / "330106.report.html").read_text(encoding="utf-8")
+    charts = [i for i in plan.indicators_in("enforcement") if not i.city_only]
+    assert html.count("<svg") == len(charts) and 'class="ipeval-finding"' in html
+    # nbclient's timings of a kernel's messages: the busy status and the code's echo are two messages, the shell
+    # engine records one moment for both (run/engines.py)
+    nb = json.loads((out / "notebooks" / "enforcement" / "330106.ipynb").read_text(encoding="utf-8"))
+    timings = [c["metadata"]["execution"] for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any(t["iopub.status.busy"] != t["iopub.execute_input"] for t in timings)
