@@ -92,6 +92,11 @@ class ExecutorBlock(_Block):
     # kernel: papermill's own engine, a Jupyter kernel per report (forked unless fork_kernels is false)
     engine: Literal["shell", "kernel"] = "shell"
 
+    @property
+    def forks_shells(self) -> bool:
+        """Whether a local run's reports run in shells forked from its server: the shell engine, forking on."""
+        return self.engine == "shell" and self.fork_kernels
+
     @field_validator("start_timeout", "execution_timeout", mode="before")
     @classmethod
     def _int_is_float(cls, v):

@@ -22,6 +22,7 @@ Measured on the demo's 2025Q2 (112 reports, 2 cores, 2026-12-06, ``benchmarks/be
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import signal
@@ -78,13 +79,13 @@ class ShellProcess:
                        "env": {k: v for k, v in os.environ.items() if k.startswith(("JPY_", "PYDEVD", "IPEVAL_"))}}
             socket.send_fds(sock, [ascii(request).encode("ascii")], [log_fd, log_fd])
             line = b""
-            while not line.endswith(b"\n"):
+            while not line.endswith(b"\n"):  # the server's one line, {"pid": N}; the shell says nothing unasked
                 chunk = sock.recv(64)
                 if not chunk:
                     raise KernelDied("the fork server closed the connection before forking a shell")
                 line += chunk
-            self.pid = int(line.decode().split(":")[1].strip(" }\n"))
-        except (OSError, ValueError, IndexError) as exc:
+            self.pid = int(json.loads(line)["pid"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             sock.close()
             raise KernelDied(f"the fork server did not fork a shell: {exc}") from None
         finally:

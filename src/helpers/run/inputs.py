@@ -118,8 +118,9 @@ def load_run_inputs(settings: Settings, quarter="latest", *, sections=None, geog
         raise ConfigError(et("bad_executor", executor=repr(executor)))
     if executor == "dask" and not scheduler:
         raise ConfigError(et("dask_needs_scheduler"))
-    ex = settings.executor  # the reports in forked shells: one per CPU by default (run/execute.py)
-    n_workers = worker_count(workers, ex.workers, shells=ex.engine == "shell" and ex.fork_kernels and executor != "dask")
+    # the reports in forked shells: one per CPU by default (run/execute.py)
+    n_workers = worker_count(workers, settings.executor.workers,
+                             shells=settings.executor.forks_shells and executor != "dask")
     out_root = settings.outputs_path
     if out_root.exists() and not out_root.is_dir():
         raise ConfigError(et("outputs_is_a_file", path=out_root, settings=settings.path))

@@ -213,8 +213,8 @@ def _stages(inp: RunInputs, staging: Path, run_id: str, started: datetime, *, fo
     # the kernel fork server imports its modules now, beside the assessments and charts; it reads the
     # run's tables when the reports start (execute_jobs)
     local_kernels = inp.executor != "dask" and inp.settings.executor.fork_kernels
-    shells = inp.settings.executor.engine == "shell"  # then the server forks shells only (run/engines.py)
-    server = fork_server(staging, shells=shells).launch() if local_kernels else None
+    # with the shell engine the server forks shells only (run/engines.py)
+    server = fork_server(staging, shells=inp.settings.executor.forks_shells).launch() if local_kernels else None
     pool = side = None
     try:
         table, demo = _assess(inp, staging, out_root)
